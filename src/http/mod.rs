@@ -1,0 +1,4 @@
+//! HTTP on the client side: the SSE decoder (WHATWG event-stream rules, incremental, with
+//! offsets and arrival times of every frame).
+
+pub mod sse;

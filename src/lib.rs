@@ -1,0 +1,15 @@
+//! conform — a conformance harness for endpoints that claim to speak the Anthropic Messages API.
+//!
+//! The pipeline (design §1) flows one way:
+//! scenario files → plan → **execute** (an [`exchange::Exchange`] per request) → **validate**
+//! ([`check::Finding`]s from schemas, the stream grammar and request-implied checks) → verdict
+//! → snapshot → report sinks.
+
+pub mod check;
+pub mod exchange;
+pub mod exit;
+pub mod fsutil;
+pub mod http;
+pub mod offline;
+pub mod protocol;
+pub mod secrets;

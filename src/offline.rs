@@ -1,0 +1,1 @@
+//! `conform check FILE...`: validates captured traffic offline.

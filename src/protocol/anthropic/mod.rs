@@ -1,0 +1,2 @@
+//! The Anthropic Messages protocol: schemas, the stream grammar, the accumulator and the
+//! request-implied checks.
