@@ -1,5 +1,40 @@
-//! The `conform` command line: parses arguments and calls the library.
+//! The `conform` command line: parses arguments, calls the library, maps results to the exit
+//! codes of `conform::exit`.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "conform",
+    version,
+    about = "Conformance harness for Anthropic Messages API endpoints"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate captured traffic offline (.sse streams, .json bodies, exchange files).
+    Check(conform::offline::CheckArgs),
+}
 
 fn main() {
-    std::process::exit(conform::exit::OK);
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                conform::exit::USAGE
+            } else {
+                conform::exit::OK
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => conform::offline::run_cli(&args),
+    };
+    std::process::exit(code);
 }

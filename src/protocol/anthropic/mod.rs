@@ -1,2 +1,11 @@
 //! The Anthropic Messages protocol: schemas, the stream grammar, the accumulator and the
 //! request-implied checks.
+
+pub mod accumulate;
+pub mod grammar;
+pub mod implied;
+pub mod refs;
+pub mod schema;
+pub mod semantics;
+pub mod stream;
+pub mod validate;

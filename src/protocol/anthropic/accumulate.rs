@@ -1,0 +1,251 @@
+//! The accumulator: builds the final `Message` from stream events the way the official SDKs do
+//! (protocol §4.5), in time linear in the stream's length.
+//!
+//! Differences from the SDKs, on purpose: tool inputs are parsed once at `content_block_stop`
+//! (or at the end, for a block never stopped) instead of after every delta — the SDKs' repeated
+//! partial parsing is what makes them quadratic — and nothing is silently dropped: the grammar
+//! reports mismatches, the accumulator just does what the SDK would have done with them.
+
+use serde_json::{Map, Value};
+
+/// The message being built, plus the raw `partial_json` buffers of tool blocks.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    message: Option<Value>,
+    json_buffers: Vec<Option<String>>,
+}
+
+/// Block types whose input arrives as `input_json_delta`.
+pub fn is_tool_block(block_type: &str) -> bool {
+    matches!(block_type, "tool_use" | "server_tool_use" | "mcp_tool_use")
+}
+
+impl Accumulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The message so far (None before `message_start`).
+    pub fn message(&self) -> Option<&Value> {
+        self.message.as_ref()
+    }
+
+    /// Finish: parse the inputs of tool blocks that were never stopped, return the message.
+    pub fn finish(mut self) -> Option<Value> {
+        for i in 0..self.json_buffers.len() {
+            self.finalize_block(i);
+        }
+        self.message
+    }
+
+    /// Apply one event (already parsed JSON with a `type`).
+    pub fn apply(&mut self, event: &Value) {
+        let Some(kind) = event.get("type").and_then(Value::as_str) else {
+            return;
+        };
+        match kind {
+            "message_start" => {
+                if self.message.is_none() {
+                    if let Some(m) = event.get("message").filter(|m| m.is_object()) {
+                        let mut m = m.clone();
+                        if !m.get("content").is_some_and(Value::is_array) {
+                            m["content"] = Value::Array(Vec::new());
+                        }
+                        self.message = Some(m);
+                    }
+                }
+            }
+            "content_block_start" => {
+                let Some(content) = self.content_mut() else {
+                    return;
+                };
+                let block = event.get("content_block").cloned().unwrap_or(Value::Null);
+                content.push(block);
+                let len = content.len();
+                self.json_buffers.resize(len, None);
+            }
+            "content_block_delta" => self.apply_delta(event),
+            "content_block_stop" => {
+                if let Some(i) = index_of(event) {
+                    self.finalize_block(i);
+                }
+            }
+            "message_delta" => self.apply_message_delta(event),
+            _ => {}
+        }
+    }
+
+    fn content_mut(&mut self) -> Option<&mut Vec<Value>> {
+        self.message.as_mut()?.get_mut("content")?.as_array_mut()
+    }
+
+    fn apply_delta(&mut self, event: &Value) {
+        let Some(i) = index_of(event) else { return };
+        let Some(delta) = event.get("delta") else {
+            return;
+        };
+        let dtype = delta.get("type").and_then(Value::as_str).unwrap_or("");
+        let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) else {
+            return;
+        };
+        let btype = block
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match (dtype, btype.as_str()) {
+            ("text_delta", "text") => append_str(block, "text", delta.get("text")),
+            ("citations_delta", "text") => {
+                let citation = delta.get("citation").cloned().unwrap_or(Value::Null);
+                match block.get_mut("citations").and_then(Value::as_array_mut) {
+                    Some(list) => list.push(citation),
+                    None => block["citations"] = Value::Array(vec![citation]),
+                }
+            }
+            ("thinking_delta", "thinking") => append_str(block, "thinking", delta.get("thinking")),
+            ("signature_delta", "thinking") => {
+                block["signature"] = delta.get("signature").cloned().unwrap_or(Value::Null);
+            }
+            ("input_json_delta", b) if is_tool_block(b) => {
+                let part = delta
+                    .get("partial_json")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if let Some(slot) = self.json_buffers.get_mut(i) {
+                    slot.get_or_insert_with(String::new).push_str(part);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Parse the collected `partial_json` into `input`. Invalid JSON leaves the raw text in
+    /// place of the input (what a client would be left holding); the grammar reports it.
+    fn finalize_block(&mut self, i: usize) {
+        let Some(buf) = self.json_buffers.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        let parsed = if buf.trim().is_empty() {
+            Value::Object(Map::new())
+        } else {
+            serde_json::from_str(&buf).unwrap_or(Value::String(buf))
+        };
+        if let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) {
+            block["input"] = parsed;
+        }
+    }
+
+    fn apply_message_delta(&mut self, event: &Value) {
+        let Some(m) = self.message.as_mut().and_then(Value::as_object_mut) else {
+            return;
+        };
+        if let Some(d) = event.get("delta").and_then(Value::as_object) {
+            for key in ["stop_reason", "stop_sequence", "stop_details"] {
+                if let Some(v) = d.get(key) {
+                    m.insert(key.to_string(), v.clone());
+                } else if key != "stop_details" {
+                    m.insert(key.to_string(), Value::Null);
+                }
+            }
+            if let Some(c) = d.get("container").filter(|c| !c.is_null()) {
+                m.insert("container".into(), c.clone());
+            }
+        }
+        if let Some(u) = event.get("usage").and_then(Value::as_object) {
+            let usage = m
+                .entry("usage")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !usage.is_object() {
+                *usage = Value::Object(Map::new());
+            }
+            for (k, v) in u {
+                if k == "output_tokens" || !v.is_null() {
+                    usage[k.as_str()] = v.clone();
+                }
+            }
+        }
+    }
+}
+
+fn append_str(block: &mut Value, key: &str, add: Option<&Value>) {
+    let Some(add) = add.and_then(Value::as_str) else {
+        return;
+    };
+    match block.get_mut(key) {
+        Some(Value::String(s)) => s.push_str(add),
+        _ => block[key] = Value::String(add.to_string()),
+    }
+}
+
+fn index_of(event: &Value) -> Option<usize> {
+    event
+        .get("index")
+        .and_then(Value::as_u64)
+        .map(|i| i as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(events: &[Value]) -> Value {
+        let mut a = Accumulator::new();
+        for e in events {
+            a.apply(e);
+        }
+        a.finish().unwrap()
+    }
+
+    #[test]
+    fn builds_text_tool_and_thinking_blocks() {
+        let m = run(&[
+            json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}),
+            json!({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"sig"}}),
+            json!({"type":"content_block_stop","index":0}),
+            json!({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}),
+            json!({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hel"}}),
+            json!({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"lo"}}),
+            json!({"type":"content_block_stop","index":1}),
+            json!({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}),
+            json!({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}),
+            json!({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"ci"}}),
+            json!({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"ty\": \"Paris\"}"}}),
+            json!({"type":"content_block_stop","index":2}),
+            json!({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":30}}),
+            json!({"type":"message_stop"}),
+        ]);
+        assert_eq!(m["content"][0]["signature"], "sig");
+        assert_eq!(m["content"][0]["thinking"], "hm");
+        assert_eq!(m["content"][1]["text"], "Hello");
+        assert_eq!(m["content"][2]["input"], json!({"city": "Paris"}));
+        assert_eq!(m["stop_reason"], "tool_use");
+        assert_eq!(m["usage"], json!({"input_tokens":5,"output_tokens":30}));
+    }
+
+    #[test]
+    fn a_tool_block_with_no_deltas_keeps_an_empty_object_and_bad_json_stays_visible() {
+        let m = run(&[
+            json!({"type":"message_start","message":{"content":[]}}),
+            json!({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n","input":{}}}),
+            json!({"type":"content_block_stop","index":0}),
+            json!({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t2","name":"n","input":{}}}),
+            json!({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\": "}}),
+        ]);
+        assert_eq!(m["content"][0]["input"], json!({}));
+        assert_eq!(m["content"][1]["input"], json!("{\"a\": "));
+    }
+
+    #[test]
+    fn mismatched_deltas_are_dropped_like_the_sdk_does() {
+        let m = run(&[
+            json!({"type":"message_start","message":{"content":[]}}),
+            json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}),
+            json!({"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"x"}}),
+        ]);
+        assert_eq!(m["content"], json!([{"type":"text","text":""}]));
+    }
+}

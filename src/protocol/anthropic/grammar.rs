@@ -1,0 +1,821 @@
+//! The stream grammar of protocol §4.3 as a state machine over decoded events.
+//!
+//! ```text
+//! stream   := message_start block* message_delta+ message_stop EOF | prefix error EOF
+//! block(i) := content_block_start(i) content_block_delta(i)* content_block_stop(i)
+//! ```
+//! `ping` may appear anywhere; unknown named events are tolerated (an `info` finding). In the
+//! default `strict` profile blocks may not interleave; `tolerant` allows it. The grammar sees
+//! one event at a time and keeps only per-block state, so memory does not grow with the stream.
+
+use super::refs;
+use crate::check::Finding;
+use serde_json::Value;
+
+/// How strict the block order rules are.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Anthropic's own behaviour: blocks strictly one after another.
+    #[default]
+    Strict,
+    /// Interleaved blocks allowed (some gateways multiplex parallel tool calls).
+    Tolerant,
+}
+
+#[derive(Debug, Clone)]
+struct OpenBlock {
+    index: usize,
+    block_type: String,
+    signature_seen: bool,
+    signature_in_start: bool,
+}
+
+/// The state machine. Feed it every event in order, then call [`Grammar::finish`].
+#[derive(Debug, Default)]
+pub struct Grammar {
+    profile: Profile,
+    events: usize,
+    seen_start: bool,
+    seen_message_delta: bool,
+    seen_stop: bool,
+    seen_error: bool,
+    after_end_reported: bool,
+    next_index: usize,
+    open: Vec<OpenBlock>,
+    last_stop_reason: Option<Value>,
+    start_output_tokens: Option<u64>,
+    last_output_tokens: Option<u64>,
+    ping_seen: bool,
+    first_block_started: bool,
+    missing_start_reported: bool,
+}
+
+/// What the grammar concluded about how the stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `message_stop` arrived.
+    Complete,
+    /// An `error` event ended the stream (legal, but the request failed).
+    Error,
+    /// The stream ended without `message_stop` or `error`.
+    Truncated,
+}
+
+pub fn location(frame_index: usize, name: &str) -> String {
+    format!("event #{frame_index} ({name})")
+}
+
+impl Grammar {
+    pub fn new(profile: Profile) -> Self {
+        Grammar {
+            profile,
+            ..Default::default()
+        }
+    }
+
+    /// The block types of open blocks, by index (for delta checks by the caller).
+    pub fn open_block_type(&self, index: usize) -> Option<&str> {
+        self.open
+            .iter()
+            .find(|b| b.index == index)
+            .map(|b| b.block_type.as_str())
+    }
+
+    /// Check one event. `frame` is the position in the stream, `event` the parsed data.
+    pub fn on_event(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        let loc = location(frame, kind);
+        self.events += 1;
+        if kind == "ping" {
+            self.ping_seen = true;
+            return;
+        }
+        if self.seen_stop || self.seen_error {
+            if !self.after_end_reported {
+                self.after_end_reported = true;
+                let (check, what) = if self.seen_error {
+                    (
+                        "stream.grammar.after-error",
+                        "an `error` event, which ends the stream",
+                    )
+                } else {
+                    (
+                        "stream.grammar.after-stop",
+                        "`message_stop`, which must be the last event",
+                    )
+                };
+                out.push(
+                    Finding::must(check, loc.clone(), format!("`{kind}` arrives after {what}"))
+                        .expected("end of stream")
+                        .actual(kind)
+                        .reference(if self.seen_error {
+                            refs::STREAM_ERRORS
+                        } else {
+                            refs::STREAM_GRAMMAR
+                        }),
+                );
+            }
+            return;
+        }
+        if !self.seen_start && kind != "message_start" && kind != "error" {
+            if !self.missing_start_reported {
+                self.missing_start_reported = true;
+                out.push(
+                    Finding::must(
+                        "stream.grammar.first-event",
+                        loc.clone(),
+                        "the first event (pings aside) must be `message_start`",
+                    )
+                    .expected("message_start")
+                    .actual(kind)
+                    .reference(refs::STREAM_GRAMMAR),
+                );
+            }
+        }
+        match kind {
+            "message_start" => self.on_message_start(event, &loc, out),
+            "content_block_start" => self.on_block_start(event, &loc, out),
+            "content_block_delta" => self.on_delta(event, &loc, out),
+            "content_block_stop" => self.on_block_stop(event, &loc, out),
+            "message_delta" => self.on_message_delta(event, &loc, out),
+            "message_stop" => {
+                self.seen_stop = true;
+                if !self.seen_message_delta {
+                    out.push(
+                        Finding::must(
+                            "stream.grammar.message-delta-missing",
+                            loc,
+                            "`message_stop` without a preceding `message_delta`: the stop reason and final usage never arrived",
+                        )
+                        .reference(refs::STREAM_GRAMMAR),
+                    );
+                }
+            }
+            "error" => self.seen_error = true,
+            other => out.push(
+                Finding::info(
+                    "stream.grammar.unknown-event",
+                    loc,
+                    format!("unknown event type `{other}`; clients ignore it"),
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            ),
+        }
+    }
+
+    fn on_message_start(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
+        if self.seen_start {
+            out.push(
+                Finding::must(
+                    "stream.grammar.message-start-once",
+                    loc,
+                    "a second `message_start`",
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+            return;
+        }
+        self.seen_start = true;
+        let msg = event.get("message");
+        if let Some(content) = msg.and_then(|m| m.get("content")).and_then(Value::as_array) {
+            if !content.is_empty() {
+                out.push(
+                    Finding::must(
+                        "stream.grammar.message-start",
+                        format!("{loc} /message/content"),
+                        "`message_start` must carry an empty `content`; blocks arrive as events",
+                    )
+                    .expected("[]")
+                    .actual(format!("{} block(s)", content.len()))
+                    .reference(refs::STREAM_EVENTS),
+                );
+            }
+        }
+        if let Some(sr) = msg
+            .and_then(|m| m.get("stop_reason"))
+            .filter(|v| !v.is_null())
+        {
+            out.push(
+                Finding::must(
+                    "stream.grammar.message-start",
+                    format!("{loc} /message/stop_reason"),
+                    "`message_start` must have `stop_reason: null`; it is set by `message_delta`",
+                )
+                .expected("null")
+                .actual(sr.to_string())
+                .reference(refs::STREAM_EVENTS),
+            );
+        }
+        self.start_output_tokens = msg
+            .and_then(|m| m.pointer("/usage/output_tokens"))
+            .and_then(Value::as_u64);
+    }
+
+    fn on_block_start(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
+        let Some(index) = event
+            .get("index")
+            .and_then(Value::as_u64)
+            .map(|i| i as usize)
+        else {
+            return; // the schema reports the missing index
+        };
+        let block_type = event
+            .pointer("/content_block/type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if self.seen_message_delta {
+            out.push(
+                Finding::must(
+                    "stream.grammar.block-after-message-delta",
+                    loc,
+                    "a content block starts after `message_delta`",
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        if index != self.next_index {
+            out.push(
+                Finding::must(
+                    "stream.grammar.block-index",
+                    loc,
+                    "block indices must be 0, 1, 2, … in order, each the block's position in `content`",
+                )
+                .expected(self.next_index.to_string())
+                .actual(index.to_string())
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        if self.open.iter().any(|b| b.index == index) || index < self.next_index {
+            out.push(
+                Finding::must(
+                    "stream.grammar.block-start-once",
+                    loc,
+                    format!("block {index} is started twice"),
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        if self.profile == Profile::Strict {
+            if let Some(prev) = self.open.last() {
+                out.push(
+                    Finding::must(
+                        "stream.grammar.block-order",
+                        loc,
+                        format!(
+                            "block {index} starts while block {} is still open; blocks must not interleave (use --profile tolerant to allow it)",
+                            prev.index
+                        ),
+                    )
+                    .expected(format!("content_block_stop for index {}", prev.index))
+                    .actual(format!("content_block_start for index {index}"))
+                    .reference(refs::STREAM_GRAMMAR),
+                );
+            }
+        }
+        let signature_in_start = event
+            .pointer("/content_block/signature")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty());
+        self.next_index = self.next_index.max(index + 1);
+        self.open.push(OpenBlock {
+            index,
+            block_type,
+            signature_seen: false,
+            signature_in_start,
+        });
+        if !self.first_block_started {
+            self.first_block_started = true;
+        }
+    }
+
+    fn on_delta(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
+        let Some(index) = event
+            .get("index")
+            .and_then(Value::as_u64)
+            .map(|i| i as usize)
+        else {
+            return;
+        };
+        let dtype = event
+            .pointer("/delta/type")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let Some(block) = self.open.iter_mut().find(|b| b.index == index) else {
+            out.push(
+                Finding::must(
+                    "stream.grammar.delta-outside-block",
+                    loc,
+                    format!("a delta for block {index}, which is not open"),
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+            return;
+        };
+        let allowed: &[&str] = match block.block_type.as_str() {
+            "text" => &["text_delta", "citations_delta"],
+            "thinking" => &["thinking_delta", "signature_delta"],
+            t if super::accumulate::is_tool_block(t) => &["input_json_delta"],
+            _ => &[],
+        };
+        let known_delta = matches!(
+            dtype,
+            "text_delta"
+                | "citations_delta"
+                | "thinking_delta"
+                | "signature_delta"
+                | "input_json_delta"
+        );
+        if known_delta && !allowed.contains(&dtype) {
+            out.push(
+                Finding::must(
+                    "stream.grammar.delta-type",
+                    loc,
+                    format!(
+                        "a `{dtype}` for a `{}` block; SDKs silently drop it",
+                        block.block_type
+                    ),
+                )
+                .expected(if allowed.is_empty() {
+                    "no delta".to_string()
+                } else {
+                    allowed.join(" or ")
+                })
+                .actual(dtype)
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        if block.block_type == "thinking" {
+            if dtype == "signature_delta" {
+                block.signature_seen = true;
+            } else if block.signature_seen && dtype == "thinking_delta" {
+                out.push(
+                    Finding::should(
+                        "stream.grammar.signature-order",
+                        loc,
+                        "thinking continues after `signature_delta`, which comes once, just before the block stops",
+                    )
+                    .reference(refs::STREAM_GRAMMAR),
+                );
+            }
+        }
+    }
+
+    fn on_block_stop(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
+        let Some(index) = event
+            .get("index")
+            .and_then(Value::as_u64)
+            .map(|i| i as usize)
+        else {
+            return;
+        };
+        let Some(pos) = self.open.iter().position(|b| b.index == index) else {
+            out.push(
+                Finding::must(
+                    "stream.grammar.block-stop",
+                    loc,
+                    format!("`content_block_stop` for block {index}, which is not open"),
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+            return;
+        };
+        let block = self.open.remove(pos);
+        if block.block_type == "thinking" && !block.signature_seen && !block.signature_in_start {
+            out.push(
+                Finding::must(
+                    "stream.grammar.signature",
+                    loc,
+                    "a thinking block stops without a `signature_delta`; clients cannot pass it back",
+                )
+                .expected("one signature_delta before content_block_stop")
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+    }
+
+    fn on_message_delta(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
+        let stop_reason = event
+            .pointer("/delta/stop_reason")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if !self.open.is_empty() {
+            let indices: Vec<String> = self.open.iter().map(|b| b.index.to_string()).collect();
+            // Genuine traffic (corpus: sdkpy__incomplete_partial_json_response.sse) shows
+            // Anthropic leaving a tool block unstopped when max_tokens cuts its input short,
+            // so the rule is only a note there.
+            let f = if stop_reason.as_str() == Some("max_tokens") {
+                Finding::info(
+                    "stream.grammar.unclosed-block",
+                    loc,
+                    format!(
+                        "block(s) {} never stopped; tolerated because max_tokens cut the output",
+                        indices.join(", ")
+                    ),
+                )
+            } else {
+                Finding::must(
+                    "stream.grammar.unclosed-block",
+                    loc,
+                    format!(
+                        "`message_delta` arrives while block(s) {} are still open",
+                        indices.join(", ")
+                    ),
+                )
+                .expected("every block stopped before message_delta")
+            };
+            out.push(f.reference(refs::STREAM_GRAMMAR));
+            self.open.clear();
+        }
+        self.seen_message_delta = true;
+        if stop_reason.is_null() {
+            out.push(
+                Finding::must(
+                    "stream.grammar.stop-reason",
+                    loc,
+                    "`message_delta` must carry a non-null `stop_reason`",
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        self.last_stop_reason = Some(stop_reason);
+        if let Some(tokens) = event
+            .pointer("/usage/output_tokens")
+            .and_then(Value::as_u64)
+        {
+            let floor = self.last_output_tokens.or(self.start_output_tokens);
+            if let Some(prev) = floor.filter(|p| tokens < *p) {
+                out.push(
+                    Finding::must(
+                        "stream.usage.cumulative",
+                        format!("{loc} /usage/output_tokens"),
+                        "`output_tokens` in `message_delta` is a cumulative total and cannot fall below the previous value",
+                    )
+                    .expected(format!(">= {prev}"))
+                    .actual(tokens.to_string())
+                    .reference(refs::STREAM_EVENTS),
+                );
+            }
+            self.last_output_tokens = Some(tokens);
+        }
+    }
+
+    /// The stream ended. Returns how.
+    pub fn finish(&mut self, events_total: usize, out: &mut Vec<Finding>) -> Ending {
+        if self.seen_error {
+            return Ending::Error;
+        }
+        if events_total == 0 {
+            out.push(
+                Finding::must(
+                    "stream.grammar.empty",
+                    "end of stream",
+                    "the stream carried no events at all",
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+            return Ending::Truncated;
+        }
+        if !self.seen_stop {
+            let open: Vec<String> = self.open.iter().map(|b| b.index.to_string()).collect();
+            let detail = if open.is_empty() {
+                String::new()
+            } else {
+                format!(" (block(s) {} still open)", open.join(", "))
+            };
+            out.push(
+                Finding::must(
+                    "stream.grammar.truncated",
+                    "end of stream",
+                    format!("the stream ended without `message_stop`{detail}; SDKs raise on it or return a partial message"),
+                )
+                .expected("message_stop")
+                .reference(refs::STREAM_GRAMMAR),
+            );
+            return Ending::Truncated;
+        }
+        if !self.ping_seen && self.first_block_started {
+            out.push(
+                Finding::should(
+                    "stream.ping-missing",
+                    "whole stream",
+                    "no `ping` event; Anthropic sends one after the first content_block_start",
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        Ending::Complete
+    }
+
+    pub fn stop_reason(&self) -> Option<&Value> {
+        self.last_stop_reason.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn checks(events: &[Value], profile: Profile) -> Vec<String> {
+        let mut g = Grammar::new(profile);
+        let mut out = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            g.on_event(i, e, &mut out);
+        }
+        g.finish(events.len(), &mut out);
+        out.into_iter()
+            .map(|f| format!("{}:{}", f.severity, f.check))
+            .collect()
+    }
+
+    fn start() -> Value {
+        json!({"type":"message_start","message":{"content":[],"stop_reason":null,"usage":{"input_tokens":3,"output_tokens":2}}})
+    }
+    fn bstart(i: usize, t: &str) -> Value {
+        json!({"type":"content_block_start","index":i,"content_block":{"type":t}})
+    }
+    fn delta(i: usize, t: &str) -> Value {
+        json!({"type":"content_block_delta","index":i,"delta":{"type":t}})
+    }
+    fn bstop(i: usize) -> Value {
+        json!({"type":"content_block_stop","index":i})
+    }
+    fn mdelta(sr: &str, out: u64) -> Value {
+        json!({"type":"message_delta","delta":{"stop_reason":sr,"stop_sequence":null},"usage":{"output_tokens":out}})
+    }
+    fn mstop() -> Value {
+        json!({"type":"message_stop"})
+    }
+    fn ping() -> Value {
+        json!({"type":"ping"})
+    }
+
+    #[test]
+    fn a_clean_stream_has_no_findings() {
+        let ev = vec![
+            start(),
+            bstart(0, "thinking"),
+            ping(),
+            delta(0, "thinking_delta"),
+            delta(0, "signature_delta"),
+            bstop(0),
+            bstart(1, "text"),
+            delta(1, "text_delta"),
+            bstop(1),
+            bstart(2, "tool_use"),
+            delta(2, "input_json_delta"),
+            bstop(2),
+            mdelta("tool_use", 10),
+            mstop(),
+        ];
+        assert!(checks(&ev, Profile::Strict).is_empty());
+    }
+
+    #[test]
+    fn each_rule_has_its_finding() {
+        let cases: Vec<(Vec<Value>, &str)> = vec![
+            (
+                vec![bstart(0, "text"), bstop(0), mdelta("end_turn", 3), mstop()],
+                "must:stream.grammar.first-event",
+            ),
+            (
+                vec![start(), start(), mdelta("end_turn", 3), mstop()],
+                "must:stream.grammar.message-start-once",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(1, "text"),
+                    ping(),
+                    bstop(1),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.block-index",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    bstart(1, "text"),
+                    bstop(0),
+                    bstop(1),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.block-order",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    delta(0, "input_json_delta"),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.delta-type",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    bstop(0),
+                    delta(0, "text_delta"),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.delta-outside-block",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "thinking"),
+                    ping(),
+                    delta(0, "thinking_delta"),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.signature",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "thinking"),
+                    ping(),
+                    delta(0, "signature_delta"),
+                    delta(0, "thinking_delta"),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "should:stream.grammar.signature-order",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.unclosed-block",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    bstop(0),
+                    json!({"type":"message_delta","delta":{"stop_reason":null},"usage":{"output_tokens":3}}),
+                    mstop(),
+                ],
+                "must:stream.grammar.stop-reason",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                    ping(),
+                    mdelta("end_turn", 3),
+                ],
+                "must:stream.grammar.after-stop",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                ],
+                "must:stream.grammar.truncated",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    ping(),
+                    bstop(0),
+                    mdelta("end_turn", 1),
+                    mstop(),
+                ],
+                "must:stream.usage.cumulative",
+            ),
+            (
+                vec![
+                    start(),
+                    bstart(0, "text"),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "should:stream.ping-missing",
+            ),
+            (
+                vec![
+                    start(),
+                    json!({"type":"error","error":{"type":"overloaded_error","message":"x"}}),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "must:stream.grammar.after-error",
+            ),
+            (
+                vec![
+                    start(),
+                    json!({"type":"future_event"}),
+                    bstart(0, "text"),
+                    ping(),
+                    bstop(0),
+                    mdelta("end_turn", 3),
+                    mstop(),
+                ],
+                "info:stream.grammar.unknown-event",
+            ),
+            (
+                vec![start(), bstart(0, "text"), ping(), bstop(0), mstop()],
+                "must:stream.grammar.message-delta-missing",
+            ),
+            (vec![], "must:stream.grammar.empty"),
+        ];
+        for (events, want) in cases {
+            let got = checks(&events, Profile::Strict);
+            assert!(
+                got.contains(&want.to_string()),
+                "want {want}, got {got:?} for {events:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn interleaving_is_allowed_in_the_tolerant_profile() {
+        let ev = vec![
+            start(),
+            bstart(0, "tool_use"),
+            ping(),
+            bstart(1, "tool_use"),
+            bstop(0),
+            bstop(1),
+            mdelta("tool_use", 3),
+            mstop(),
+        ];
+        assert!(checks(&ev, Profile::Tolerant).is_empty());
+        assert!(!checks(&ev, Profile::Strict).is_empty());
+    }
+
+    #[test]
+    fn an_error_event_ends_the_stream_legally() {
+        let ev = vec![
+            start(),
+            bstart(0, "text"),
+            ping(),
+            json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+        ];
+        let mut g = Grammar::new(Profile::Strict);
+        let mut out = Vec::new();
+        for (i, e) in ev.iter().enumerate() {
+            g.on_event(i, e, &mut out);
+        }
+        assert_eq!(g.finish(ev.len(), &mut out), Ending::Error);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    /// Genuine Anthropic traffic (corpus sdkpy__incomplete_partial_json_response.sse) leaves
+    /// the tool block open when max_tokens cuts its input: only an info note.
+    #[test]
+    fn unclosed_block_at_max_tokens_is_only_a_note() {
+        let ev = vec![
+            start(),
+            bstart(0, "tool_use"),
+            ping(),
+            delta(0, "input_json_delta"),
+            mdelta("max_tokens", 9),
+            mstop(),
+        ];
+        assert_eq!(
+            checks(&ev, Profile::Strict),
+            vec!["info:stream.grammar.unclosed-block"]
+        );
+    }
+}

@@ -1,0 +1,619 @@
+//! Request-implied checks (design §3): what the request says must follow in the answer.
+//!
+//! Run on every exchange whose request is known. Checks named `effect.*` mean "the feature was
+//! accepted but had no effect" (the verdict becomes `ignored`); `implied.*` checks are
+//! protocol violations in how the feature took effect.
+
+use super::refs;
+use super::schema;
+use crate::check::Finding;
+use serde_json::Value;
+
+/// Check the final message `m` against what `request` asked for.
+pub fn check(request: &Value, m: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let blocks = m
+        .get("content")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let stop_reason = m.get("stop_reason").and_then(Value::as_str);
+    let truncated = matches!(
+        stop_reason,
+        Some("max_tokens" | "refusal" | "model_context_window_exceeded")
+    );
+    check_tools(request, blocks, truncated, &mut out);
+    check_thinking(request, blocks, truncated, &mut out);
+    check_stop_sequences(request, m, blocks, stop_reason, &mut out);
+    // Structured output is judged only on a finished answer: genuine traffic
+    // (corpus pyd__test_strict_true_tool_native_output__0) answers with a tool call first.
+    if matches!(stop_reason, Some("end_turn") | None) {
+        check_structured_output(request, blocks, &mut out);
+    }
+    check_max_tokens(request, m, &mut out);
+    check_model(request, m, &mut out);
+    check_prefill(request, blocks, &mut out);
+    out
+}
+
+fn block_type(b: &Value) -> &str {
+    b.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec<Finding>) {
+    let tools = request
+        .get("tools")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let calls: Vec<(usize, &Value)> = blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| block_type(b) == "tool_use")
+        .collect();
+    for (i, call) in &calls {
+        let name = call.get("name").and_then(Value::as_str).unwrap_or("");
+        let Some(tool) = tools
+            .iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+        else {
+            if !tools.is_empty() || request.get("tools").is_none() {
+                out.push(
+                    Finding::must(
+                        "implied.tool-name",
+                        format!("/content/{i}/name"),
+                        format!("the model called `{name}`, which the request did not define"),
+                    )
+                    .reference(refs::TOOLS),
+                );
+            }
+            continue;
+        };
+        let (Some(schema_v), Some(input)) = (tool.get("input_schema"), call.get("input")) else {
+            continue;
+        };
+        if !input.is_object() || (truncated && *i + 1 == blocks.len()) {
+            continue; // a non-object input is a schema finding; a cut-off last input may be partial
+        }
+        match schema::validate_against(schema_v, input) {
+            Ok(findings) => {
+                for f in findings {
+                    out.push(Finding {
+                        check: "implied.tool-input-schema".into(),
+                        location: format!("/content/{i}/input{}", f.location.trim_end_matches('/')),
+                        message: format!(
+                            "tool `{name}` input does not match its input_schema: {}",
+                            f.message
+                        ),
+                        reference: refs::TOOLS.into(),
+                        ..f
+                    });
+                }
+            }
+            Err(e) => out.push(
+                Finding::info(
+                    "implied.tool-input-schema",
+                    format!("/tools/{name}"),
+                    format!("the tool's input_schema does not compile, input not checked: {e}"),
+                )
+                .reference(refs::TOOLS),
+            ),
+        }
+    }
+    let Some(choice) = request.get("tool_choice") else {
+        return;
+    };
+    if truncated {
+        return;
+    }
+    let ctype = choice.get("type").and_then(Value::as_str).unwrap_or("");
+    let effect = |msg: String, expected: &str, actual: String| {
+        Finding::must("effect.tool-choice", "/content", msg)
+            .expected(expected)
+            .actual(actual)
+            .reference(refs::TOOLS)
+    };
+    let called: Vec<&str> = calls
+        .iter()
+        .filter_map(|(_, c)| c.get("name").and_then(Value::as_str))
+        .collect();
+    match ctype {
+        "tool" => {
+            let want = choice.get("name").and_then(Value::as_str).unwrap_or("");
+            if !called.contains(&want) {
+                out.push(effect(
+                    format!("`tool_choice` forces `{want}`, which was not called"),
+                    &format!("a tool_use of {want}"),
+                    format!("{called:?}"),
+                ));
+            }
+        }
+        "any" if called.is_empty() => out.push(effect(
+            "`tool_choice: any` requires a tool call".into(),
+            "at least one tool_use",
+            "none".into(),
+        )),
+        "none" if !called.is_empty() => out.push(effect(
+            "`tool_choice: none` forbids tool calls".into(),
+            "no tool_use",
+            format!("{called:?}"),
+        )),
+        _ => {}
+    }
+    if choice
+        .get("disable_parallel_tool_use")
+        .and_then(Value::as_bool)
+        == Some(true)
+        && called.len() > 1
+    {
+        out.push(
+            Finding::must(
+                "effect.parallel-tool-use",
+                "/content",
+                "`disable_parallel_tool_use` allows at most one tool call",
+            )
+            .expected("at most 1 tool_use")
+            .actual(called.len().to_string())
+            .reference(refs::TOOLS),
+        );
+    }
+}
+
+fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec<Finding>) {
+    let mode = request.pointer("/thinking/type").and_then(Value::as_str);
+    let thinking: Vec<usize> = blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(block_type(b), "thinking" | "redacted_thinking"))
+        .map(|(i, _)| i)
+        .collect();
+    match mode {
+        Some("enabled") | Some("adaptive") => {
+            if thinking.is_empty() {
+                // The model thinks at the start of a turn; genuine traffic continuing a tool
+                // round trip or a paused turn (corpus pyd__test_anthropic_tool_with_thinking__1,
+                // pyd__test_pause_turn_web_search_streaming_vcr__1) has no thinking block.
+                if mode == Some("enabled")
+                    && starts_fresh_turn(request)
+                    && !(truncated && blocks.is_empty())
+                {
+                    out.push(
+                        Finding::must(
+                            "effect.thinking",
+                            "/content",
+                            "thinking was enabled but no thinking block came back",
+                        )
+                        .expected("a thinking block first")
+                        .reference(refs::THINKING),
+                    );
+                }
+                return;
+            }
+            // Adaptive thinking decides when to think: genuine traffic (corpus
+            // pyd__test_anthropic_opus_46_features_adaptive-thinking___0) puts a "\n\n" text
+            // block before the thinking block. Only `enabled` promises thinking first, and a
+            // whitespace-only text block before it is tolerated.
+            let first_other = blocks.iter().position(|b| {
+                !matches!(block_type(b), "thinking" | "redacted_thinking")
+                    && !(block_type(b) == "text"
+                        && b.get("text")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| t.trim().is_empty()))
+            });
+            if let (Some(first_other), Some("enabled")) = (first_other, mode) {
+                if thinking.iter().any(|&i| i > first_other) && !request_has_tool_results(request) {
+                    out.push(
+                        Finding::must(
+                            "implied.thinking-order",
+                            format!("/content/{first_other}"),
+                            "thinking blocks must come before text and tool blocks",
+                        )
+                        .reference(refs::THINKING),
+                    );
+                }
+            }
+            for &i in &thinking {
+                let b = &blocks[i];
+                if block_type(b) != "thinking" {
+                    continue;
+                }
+                let sig = b.get("signature").and_then(Value::as_str).unwrap_or("");
+                if sig.is_empty() {
+                    out.push(
+                        Finding::must(
+                            "implied.thinking-signature",
+                            format!("/content/{i}/signature"),
+                            "a thinking block without a signature cannot be passed back in a tool round trip",
+                        )
+                        .expected("a non-empty signature")
+                        .actual("\"\"")
+                        .reference(refs::THINKING),
+                    );
+                }
+            }
+        }
+        _ => {
+            if !thinking.is_empty() {
+                // Explicitly disabled thinking that still thinks is a deviation (Qwen hybrid
+                // models); with no `thinking` field at all, newer Claude models may think on
+                // their own (corpus pyd__test_anthropic_advisor_tool__0), so that is a note.
+                let at = format!("/content/{}", thinking[0]);
+                out.push(
+                    if mode == Some("disabled") {
+                        Finding::should(
+                            "implied.thinking-unrequested",
+                            at,
+                            "thinking was disabled, yet a thinking block came back",
+                        )
+                    } else {
+                        Finding::info(
+                            "implied.thinking-unrequested",
+                            at,
+                            "thinking was not requested, yet a thinking block came back",
+                        )
+                    }
+                    .reference(refs::THINKING),
+                );
+            }
+        }
+    }
+}
+
+/// The request ends with a user turn that is not a tool result (a new turn, not a continuation).
+fn starts_fresh_turn(request: &Value) -> bool {
+    let Some(last) = request
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.last())
+    else {
+        return true;
+    };
+    if last.get("role").and_then(Value::as_str) != Some("user") {
+        return false;
+    }
+    !last
+        .get("content")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|b| block_type(b) == "tool_result"))
+}
+
+/// Interleaved thinking (between tool calls) is legal in a continued tool conversation.
+fn request_has_tool_results(request: &Value) -> bool {
+    request
+        .get("messages")
+        .and_then(Value::as_array)
+        .is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m.get("content")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|b| block_type(b) == "tool_result"))
+            })
+        })
+}
+
+fn all_text(blocks: &[Value]) -> String {
+    blocks
+        .iter()
+        .filter(|b| block_type(b) == "text")
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect()
+}
+
+fn check_stop_sequences(
+    request: &Value,
+    m: &Value,
+    blocks: &[Value],
+    stop_reason: Option<&str>,
+    out: &mut Vec<Finding>,
+) {
+    let seqs: Vec<&str> = request
+        .get("stop_sequences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if seqs.is_empty() {
+        return;
+    }
+    let text = all_text(blocks);
+    if stop_reason == Some("stop_sequence") {
+        let got = m.get("stop_sequence").and_then(Value::as_str).unwrap_or("");
+        if !seqs.contains(&got) {
+            out.push(
+                Finding::must(
+                    "implied.stop-sequence",
+                    "/stop_sequence",
+                    "`stop_sequence` must be one of the request's `stop_sequences`",
+                )
+                .expected(format!("{seqs:?}"))
+                .actual(got)
+                .reference(refs::SEMANTICS),
+            );
+        }
+        if !got.is_empty() && text.contains(got) {
+            out.push(
+                Finding::must(
+                    "implied.stop-sequence",
+                    "/content",
+                    "the matched stop sequence must not appear in the text",
+                )
+                .actual(format!("text contains {got:?}"))
+                .reference(refs::SEMANTICS),
+            );
+        }
+    } else if let Some(hit) = seqs.iter().find(|s| text.contains(**s)) {
+        out.push(
+            Finding::must(
+                "effect.stop-sequences",
+                "/content",
+                format!(
+                    "the text contains the stop sequence {hit:?} yet generation did not stop there"
+                ),
+            )
+            .expected("stop_reason: stop_sequence")
+            .actual(format!("stop_reason: {}", stop_reason.unwrap_or("null")))
+            .reference(refs::SEMANTICS),
+        );
+    }
+}
+
+fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
+    let format = request
+        .pointer("/output_config/format")
+        .or_else(|| request.get("output_format"))
+        .filter(|f| !f.is_null());
+    let Some(format) = format else { return };
+    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return;
+    }
+    let text = all_text(blocks);
+    let parsed: Value = match serde_json::from_str(text.trim()) {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(
+                Finding::must(
+                    "effect.structured-output",
+                    "/content",
+                    format!("structured output was requested but the text is not JSON ({e})"),
+                )
+                .expected("JSON valid against output_config.format.schema")
+                .actual(super::stream::truncate(&text, 80))
+                .reference(refs::STRUCTURED),
+            );
+            return;
+        }
+    };
+    let Some(schema_v) = format.get("schema") else {
+        return;
+    };
+    match schema::validate_against(schema_v, &parsed) {
+        Ok(findings) => {
+            for f in findings {
+                out.push(Finding {
+                    check: "implied.structured-output-schema".into(),
+                    message: format!(
+                        "the JSON text does not match the requested schema: {}",
+                        f.message
+                    ),
+                    reference: refs::STRUCTURED.into(),
+                    ..f
+                });
+            }
+        }
+        Err(e) => out.push(Finding::info(
+            "implied.structured-output-schema",
+            "/output_config/format/schema",
+            format!("the schema does not compile: {e}"),
+        )),
+    }
+}
+
+fn check_max_tokens(request: &Value, m: &Value, out: &mut Vec<Finding>) {
+    let (Some(max), Some(used)) = (
+        request.get("max_tokens").and_then(Value::as_u64),
+        m.pointer("/usage/output_tokens").and_then(Value::as_u64),
+    ) else {
+        return;
+    };
+    if max > 0 && used > max {
+        out.push(
+            Finding::must(
+                "effect.max-tokens",
+                "/usage/output_tokens",
+                "more output tokens than `max_tokens` allows",
+            )
+            .expected(format!("<= {max}"))
+            .actual(used.to_string())
+            .reference(refs::SEMANTICS),
+        );
+    }
+}
+
+fn check_model(request: &Value, m: &Value, out: &mut Vec<Finding>) {
+    let (Some(asked), Some(got)) = (
+        request.get("model").and_then(Value::as_str),
+        m.get("model").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    if asked != got && !got.starts_with(asked) {
+        out.push(
+            Finding::info(
+                "implied.model-rewrite",
+                "/model",
+                "the response names another model than the request",
+            )
+            .expected(asked)
+            .actual(got)
+            .reference(refs::MESSAGE),
+        );
+    }
+}
+
+fn check_prefill(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
+    let Some(last) = request
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.last())
+    else {
+        return;
+    };
+    if last.get("role").and_then(Value::as_str) != Some("assistant") {
+        return;
+    }
+    let prefill = match last.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(bs)) => all_text(bs),
+        _ => return,
+    };
+    let prefill = prefill.trim();
+    if prefill.len() < 8 {
+        return;
+    }
+    let text = all_text(blocks);
+    if text.trim_start().starts_with(prefill) {
+        out.push(
+            Finding::should(
+                "implied.prefill-repeated",
+                "/content",
+                "the answer repeats the assistant prefill instead of continuing it",
+            )
+            .actual(super::stream::truncate(prefill, 60))
+            .reference(refs::SEMANTICS),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn checks(req: Value, m: Value) -> Vec<String> {
+        check(&req, &m)
+            .into_iter()
+            .map(|f| format!("{}:{}", f.severity, f.check))
+            .collect()
+    }
+
+    fn weather_req(choice: Value) -> Value {
+        json!({"model":"m","max_tokens":100,"tool_choice":choice,"tools":[
+            {"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}},
+            {"name":"get_time","input_schema":{"type":"object"}}],
+            "messages":[{"role":"user","content":"weather?"}]})
+    }
+
+    fn call(name: &str, input: Value) -> Value {
+        json!({"type":"tool_use","id":"toolu_1","name":name,"input":input})
+    }
+
+    #[test]
+    fn tool_choice_rules() {
+        let ok = json!({"model":"m","stop_reason":"tool_use","content":[call("get_weather", json!({"city":"Paris"}))],"usage":{"output_tokens":5}});
+        assert!(
+            checks(
+                weather_req(json!({"type":"tool","name":"get_weather"})),
+                ok.clone()
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            checks(
+                weather_req(json!({"type":"tool","name":"get_time"})),
+                ok.clone()
+            ),
+            vec!["must:effect.tool-choice"]
+        );
+        assert_eq!(
+            checks(weather_req(json!({"type":"none"})), ok.clone()),
+            vec!["must:effect.tool-choice"]
+        );
+        let text =
+            json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"hi"}]});
+        assert_eq!(
+            checks(weather_req(json!({"type":"any"})), text),
+            vec!["must:effect.tool-choice"]
+        );
+        let two = json!({"model":"m","stop_reason":"tool_use","content":[call("get_weather", json!({"city":"A"})), call("get_time", json!({}))]});
+        assert_eq!(
+            checks(
+                weather_req(json!({"type":"auto","disable_parallel_tool_use":true})),
+                two
+            ),
+            vec!["must:effect.parallel-tool-use"]
+        );
+    }
+
+    #[test]
+    fn tool_inputs_are_checked_against_their_schema_and_names() {
+        let bad = json!({"model":"m","stop_reason":"tool_use","content":[call("get_weather", json!({"town":"Paris"})), call("nope", json!({}))]});
+        assert_eq!(
+            checks(weather_req(json!({"type":"auto"})), bad),
+            vec!["must:implied.tool-input-schema", "must:implied.tool-name"]
+        );
+    }
+
+    #[test]
+    fn thinking_rules() {
+        let req = json!({"model":"m","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[]});
+        let good = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"thinking","thinking":"x","signature":"s"},{"type":"text","text":"a"}]});
+        assert!(checks(req.clone(), good).is_empty());
+        let unsigned = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"thinking","thinking":"x","signature":""},{"type":"text","text":"a"}]});
+        assert_eq!(
+            checks(req.clone(), unsigned),
+            vec!["must:implied.thinking-signature"]
+        );
+        let late = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"a"},{"type":"thinking","thinking":"x","signature":"s"}]});
+        assert_eq!(
+            checks(req.clone(), late),
+            vec!["must:implied.thinking-order"]
+        );
+        let none =
+            json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"a"}]});
+        assert_eq!(checks(req, none), vec!["must:effect.thinking"]);
+        let unrequested = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"thinking","thinking":"x","signature":"s"}]});
+        assert_eq!(
+            checks(json!({"model":"m","messages":[]}), unrequested.clone()),
+            vec!["info:implied.thinking-unrequested"]
+        );
+        assert_eq!(
+            checks(
+                json!({"model":"m","thinking":{"type":"disabled"},"messages":[]}),
+                unrequested
+            ),
+            vec!["should:implied.thinking-unrequested"]
+        );
+    }
+
+    #[test]
+    fn stop_sequence_rules() {
+        let req = json!({"model":"m","stop_sequences":["END"],"messages":[]});
+        let good = json!({"model":"m","stop_reason":"stop_sequence","stop_sequence":"END","content":[{"type":"text","text":"a b "}]});
+        assert!(checks(req.clone(), good).is_empty());
+        let other = json!({"model":"m","stop_reason":"stop_sequence","stop_sequence":"STOP","content":[{"type":"text","text":"a"}]});
+        assert_eq!(
+            checks(req.clone(), other),
+            vec!["must:implied.stop-sequence"]
+        );
+        let ignored = json!({"model":"m","stop_reason":"end_turn","stop_sequence":null,"content":[{"type":"text","text":"a END b"}]});
+        assert_eq!(checks(req, ignored), vec!["must:effect.stop-sequences"]);
+    }
+
+    #[test]
+    fn max_tokens_model_and_prefill() {
+        let req = json!({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"Once upon a time"}]});
+        let m = json!({"model":"other","stop_reason":"end_turn","content":[{"type":"text","text":"Once upon a time there"}],"usage":{"output_tokens":9}});
+        assert_eq!(
+            checks(req, m),
+            vec![
+                "must:effect.max-tokens",
+                "info:implied.model-rewrite",
+                "should:implied.prefill-repeated"
+            ]
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Checks on a final `Message` that need no request: consistency between fields that the
+//! protocol ties together, and the id conventions clients rely on.
+
+use super::refs;
+use crate::check::Finding;
+use serde_json::Value;
+
+/// Check a final message (a non-streamed body or the accumulated stream).
+pub fn check_message(m: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let stop_reason = m.get("stop_reason").and_then(Value::as_str);
+    let stop_sequence = m.get("stop_sequence").filter(|v| !v.is_null());
+    match (stop_reason, stop_sequence) {
+        (Some("stop_sequence"), None) => out.push(
+            Finding::must(
+                "message.stop-sequence",
+                "/stop_sequence",
+                "`stop_reason` is `stop_sequence` but `stop_sequence` does not say which one matched",
+            )
+            .expected("the matched stop sequence")
+            .actual("null")
+            .reference(refs::MESSAGE),
+        ),
+        (Some(sr), Some(seq)) if sr != "stop_sequence" => out.push(
+            Finding::must(
+                "message.stop-sequence",
+                "/stop_sequence",
+                format!("`stop_sequence` is set although `stop_reason` is `{sr}`"),
+            )
+            .expected("null")
+            .actual(seq.to_string())
+            .reference(refs::MESSAGE),
+        ),
+        _ => {}
+    }
+    let blocks = m
+        .get("content")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let tool_uses = blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+        .count();
+    if stop_reason == Some("tool_use") && tool_uses == 0 {
+        out.push(
+            Finding::must(
+                "message.stop-reason-tool-use",
+                "/stop_reason",
+                "`stop_reason` is `tool_use` but the message has no `tool_use` block",
+            )
+            .reference(refs::STOP_REASON),
+        );
+    }
+    if tool_uses > 0
+        && !matches!(
+            stop_reason,
+            Some("tool_use" | "max_tokens" | "pause_turn" | "refusal") | None
+        )
+    {
+        out.push(
+            Finding::must(
+                "message.stop-reason-tool-use",
+                "/stop_reason",
+                "the message has a `tool_use` block, so `stop_reason` must be `tool_use`; clients look at it to run the tool",
+            )
+            .expected("tool_use")
+            .actual(stop_reason.unwrap_or("null"))
+            .reference(refs::STOP_REASON),
+        );
+    }
+    if let Some(id) = m.get("id").and_then(Value::as_str) {
+        if !id.starts_with("msg_") {
+            out.push(
+                Finding::should(
+                    "message.id-prefix",
+                    "/id",
+                    "message ids start with `msg_` on Anthropic",
+                )
+                .expected("msg_…")
+                .actual(id)
+                .reference(refs::MESSAGE),
+            );
+        }
+    }
+    for (i, b) in blocks.iter().enumerate() {
+        if b.get("type").and_then(Value::as_str) != Some("tool_use") {
+            continue;
+        }
+        if let Some(id) = b.get("id").and_then(Value::as_str) {
+            if !id.starts_with("toolu_") {
+                out.push(
+                    Finding::should(
+                        "message.tool-id-prefix",
+                        format!("/content/{i}/id"),
+                        "tool_use ids start with `toolu_` on Anthropic",
+                    )
+                    .expected("toolu_…")
+                    .actual(id)
+                    .reference(refs::MESSAGE),
+                );
+            }
+        }
+    }
+    if let Some(u) = m.get("usage") {
+        check_usage_consistency(u, &mut out);
+    }
+    out
+}
+
+fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
+    let Some(cc) = u.get("cache_creation").filter(|v| v.is_object()) else {
+        return;
+    };
+    let total = u.get("cache_creation_input_tokens").and_then(Value::as_u64);
+    let parts: Option<u64> = ["ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"]
+        .iter()
+        .map(|k| cc.get(k).and_then(Value::as_u64))
+        .sum();
+    if let (Some(total), Some(parts)) = (total, parts) {
+        if total != parts {
+            out.push(
+                Finding::should(
+                    "message.usage.cache-creation-split",
+                    "/usage/cache_creation",
+                    "`cache_creation` 5m + 1h should add up to `cache_creation_input_tokens`",
+                )
+                .expected(total.to_string())
+                .actual(parts.to_string())
+                .reference(refs::USAGE),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn checks(m: Value) -> Vec<String> {
+        check_message(&m)
+            .into_iter()
+            .map(|f| format!("{}:{}", f.severity, f.check))
+            .collect()
+    }
+
+    #[test]
+    fn consistent_messages_pass() {
+        assert!(checks(json!({"id":"msg_1","stop_reason":"stop_sequence","stop_sequence":"END","content":[]})).is_empty());
+        assert!(checks(json!({"id":"msg_1","stop_reason":"tool_use","stop_sequence":null,"content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
+        assert!(checks(json!({"id":"msg_1","stop_reason":"max_tokens","content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
+    }
+
+    #[test]
+    fn each_inconsistency_is_named() {
+        assert_eq!(
+            checks(json!({"id":"msg_1","stop_reason":"stop_sequence","stop_sequence":null})),
+            vec!["must:message.stop-sequence"]
+        );
+        assert_eq!(
+            checks(json!({"id":"msg_1","stop_reason":"end_turn","stop_sequence":"X"})),
+            vec!["must:message.stop-sequence"]
+        );
+        assert_eq!(
+            checks(json!({"id":"msg_1","stop_reason":"tool_use","content":[]})),
+            vec!["must:message.stop-reason-tool-use"]
+        );
+        assert_eq!(
+            checks(
+                json!({"id":"msg_1","stop_reason":"end_turn","content":[{"type":"tool_use","id":"toolu_1"}]})
+            ),
+            vec!["must:message.stop-reason-tool-use"]
+        );
+        assert_eq!(
+            checks(
+                json!({"id":"chatcmpl-1","stop_reason":"tool_use","content":[{"type":"tool_use","id":"call_1"}]})
+            ),
+            vec!["should:message.id-prefix", "should:message.tool-id-prefix"]
+        );
+        assert_eq!(
+            checks(
+                json!({"id":"msg_1","usage":{"cache_creation_input_tokens":10,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0}}})
+            ),
+            vec!["should:message.usage.cache-creation-split"]
+        );
+    }
+}

@@ -1,0 +1,465 @@
+//! Incremental validation of one event stream: bytes in, findings and the accumulated message
+//! out.
+//!
+//! [`StreamCheck`] owns the SSE decoder, the grammar, the accumulator and the per-event schema
+//! checks. It is fed chunks as they arrive (live) or as they were recorded (offline), keeps
+//! only per-block state plus the message being built, and collapses the event sequence into
+//! runs (`content_block_delta[0] text_delta ×N`) so that memory does not grow with the number
+//! of events.
+
+use super::accumulate::{Accumulator, is_tool_block};
+use super::grammar::{Ending, Grammar, Profile, location};
+use super::refs;
+use super::schema::{self, Shape};
+use crate::check::{Finding, Severity};
+use crate::http::sse::{Frame, SseDecoder, SseStats};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// At most this many findings of one check id per stream; the rest are counted.
+const PER_CHECK_CAP: usize = 10;
+
+/// A run of consecutive events of the same kind, for snapshots and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRun {
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<String>,
+    pub count: usize,
+}
+
+impl std::fmt::Display for EventRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.event)?;
+        if let Some(i) = self.index {
+            write!(f, "[{i}]")?;
+        }
+        if let Some(d) = &self.delta {
+            write!(f, " {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Timing of a stream, in ms since the request was sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamTiming {
+    pub first_event_ms: Option<f64>,
+    /// First text, thinking or tool-input delta.
+    pub first_token_ms: Option<f64>,
+    pub last_event_ms: Option<f64>,
+    /// Largest gap between two consecutive events.
+    pub max_gap_ms: f64,
+    /// How many distinct arrival times the content deltas had (1 = all at once).
+    pub delta_arrivals: usize,
+    pub content_deltas: usize,
+}
+
+/// Options that change what is checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamOptions {
+    pub profile: Profile,
+    /// Arrival times are real (a live or recorded exchange), so incrementality can be judged.
+    pub timing_known: bool,
+}
+
+/// The result of checking a whole stream.
+#[derive(Debug, Clone)]
+pub struct StreamOutcome {
+    pub findings: Vec<Finding>,
+    pub message: Option<Value>,
+    pub runs: Vec<EventRun>,
+    pub ending: Ending,
+    /// The payload of an `error` event, if one ended the stream.
+    pub error_event: Option<Value>,
+    pub timing: StreamTiming,
+    pub stats: SseStats,
+    pub events: usize,
+}
+
+/// Collects findings with a cap per check id.
+#[derive(Debug, Default)]
+struct Sink {
+    findings: Vec<Finding>,
+    counts: HashMap<String, usize>,
+}
+
+impl Sink {
+    fn push(&mut self, f: Finding) {
+        let n = self.counts.entry(f.check.clone()).or_insert(0);
+        *n += 1;
+        if *n <= PER_CHECK_CAP {
+            self.findings.push(f);
+        }
+    }
+
+    fn extend(&mut self, fs: impl IntoIterator<Item = Finding>) {
+        for f in fs {
+            self.push(f);
+        }
+    }
+
+    fn finish(mut self) -> Vec<Finding> {
+        let mut extra: Vec<(String, usize, Severity)> = self
+            .counts
+            .iter()
+            .filter(|(_, n)| **n > PER_CHECK_CAP)
+            .map(|(c, n)| {
+                let sev = self
+                    .findings
+                    .iter()
+                    .find(|f| &f.check == c)
+                    .map(|f| f.severity)
+                    .unwrap_or(Severity::Info);
+                (c.clone(), *n - PER_CHECK_CAP, sev)
+            })
+            .collect();
+        extra.sort();
+        for (check, more, severity) in extra {
+            self.findings.push(Finding::new(
+                severity,
+                check,
+                "whole stream",
+                format!("{more} more finding(s) of this check not listed"),
+            ));
+        }
+        self.findings
+    }
+}
+
+/// Incremental checker of one stream.
+pub struct StreamCheck {
+    options: StreamOptions,
+    decoder: SseDecoder,
+    grammar: Grammar,
+    acc: Accumulator,
+    sink: Sink,
+    runs: Vec<EventRun>,
+    frames: Vec<Frame>,
+    events: usize,
+    timing: StreamTiming,
+    last_delta_t: Option<f64>,
+    error_event: Option<Value>,
+    data_only_seen: bool,
+}
+
+impl StreamCheck {
+    pub fn new(options: StreamOptions) -> Self {
+        StreamCheck {
+            options,
+            decoder: SseDecoder::new(),
+            grammar: Grammar::new(options.profile),
+            acc: Accumulator::new(),
+            sink: Sink::default(),
+            runs: Vec::new(),
+            frames: Vec::new(),
+            events: 0,
+            timing: StreamTiming::default(),
+            last_delta_t: None,
+            error_event: None,
+            data_only_seen: false,
+        }
+    }
+
+    /// Feed the next chunk of the body as it arrived.
+    pub fn feed(&mut self, bytes: &[u8], t_ms: f64) {
+        self.decoder.feed(bytes, t_ms, &mut self.frames);
+        let frames = std::mem::take(&mut self.frames);
+        for f in &frames {
+            self.on_frame(f);
+        }
+        self.frames = frames;
+        self.frames.clear();
+        let fs = self.decoder.take_findings();
+        self.sink.extend(fs);
+    }
+
+    /// The body ended (or the connection dropped) at `t_ms`.
+    pub fn finish(mut self, t_ms: f64) -> StreamOutcome {
+        if let Some(f) = self.decoder.finish(t_ms) {
+            self.on_frame(&f);
+        }
+        let fs = self.decoder.take_findings();
+        self.sink.extend(fs);
+        let mut out = Vec::new();
+        let ending = self.grammar.finish(self.events, &mut out);
+        self.sink.extend(out);
+        if self.options.timing_known && ending == Ending::Complete {
+            self.check_incremental();
+        }
+        let message = self.acc.finish();
+        if let (Some(m), Ending::Complete) = (&message, ending) {
+            for f in schema::validate(Shape::Message, m) {
+                self.sink.push(f.located_in("accumulated message"));
+            }
+        }
+        StreamOutcome {
+            findings: self.sink.finish(),
+            message,
+            runs: self.runs,
+            ending,
+            error_event: self.error_event,
+            timing: self.timing,
+            stats: self.decoder.stats().clone(),
+            events: self.events,
+        }
+    }
+
+    fn on_frame(&mut self, frame: &Frame) {
+        let name = frame.event.as_deref();
+        let shown = name.unwrap_or("no event name");
+        let loc = location(frame.index, shown);
+        if frame.data.trim() == "[DONE]" {
+            self.sink.push(
+                Finding::must(
+                    "stream.sse.done-sentinel",
+                    loc,
+                    "`data: [DONE]` is an OpenAI convention; the Anthropic stream ends after `message_stop`",
+                )
+                .reference(refs::STREAM_FRAMING),
+            );
+            return;
+        }
+        if name.is_none() && !self.data_only_seen {
+            self.data_only_seen = true;
+            self.sink.push(
+                Finding::must(
+                    "stream.sse.data-only",
+                    loc.clone(),
+                    "events carry no `event:` line; both official SDKs drop such events, so the stream is unusable with them",
+                )
+                .expected("event: <type>")
+                .reference(refs::STREAM_FRAMING),
+            );
+        }
+        if !frame.has_data || frame.data.trim().is_empty() {
+            if name == Some("ping") {
+                self.note_event("ping", None, None, frame.t_ms);
+                self.events += 1;
+                return;
+            }
+            self.sink.push(
+                Finding::must("stream.event.json", loc, "the event has no data")
+                    .expected("a JSON object")
+                    .reference(refs::STREAM_EVENTS),
+            );
+            return;
+        }
+        let event: Value = match serde_json::from_str(&frame.data) {
+            Ok(v) => v,
+            Err(e) => {
+                self.sink.push(
+                    Finding::must(
+                        "stream.event.json",
+                        loc,
+                        format!("the event data is not JSON: {e}"),
+                    )
+                    .actual(truncate(&frame.data, 120))
+                    .reference(refs::STREAM_EVENTS),
+                );
+                return;
+            }
+        };
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let loc = location(frame.index, if kind.is_empty() { shown } else { &kind });
+        if let Some(n) = name {
+            if n != kind {
+                self.sink.push(
+                    Finding::must(
+                        "stream.sse.event-name",
+                        loc.clone(),
+                        "the `event:` name must equal the data's `type`; SDKs dispatch on the name",
+                    )
+                    .expected(kind.clone())
+                    .actual(n)
+                    .reference(refs::STREAM_FRAMING),
+                );
+            }
+        }
+        self.events += 1;
+        self.check_event_schema(&event, &kind, &loc);
+        let mut out = Vec::new();
+        self.grammar.on_event(frame.index, &event, &mut out);
+        self.sink.extend(out);
+        self.acc.apply(&event);
+        let index = event.get("index").and_then(Value::as_u64);
+        let delta_type = event
+            .pointer("/delta/type")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match kind.as_str() {
+            "content_block_delta" => self.on_content_delta(&event, &loc, frame.t_ms),
+            "content_block_stop" => self.check_tool_input(index, &loc),
+            "error" => self.error_event = Some(event.clone()),
+            _ => {}
+        }
+        let delta_for_run = if kind == "content_block_delta" {
+            delta_type
+        } else {
+            None
+        };
+        self.note_event(&kind, index, delta_for_run, frame.t_ms);
+    }
+
+    fn check_event_schema(&mut self, event: &Value, kind: &str, loc: &str) {
+        let known = matches!(
+            kind,
+            "message_start"
+                | "content_block_start"
+                | "content_block_delta"
+                | "content_block_stop"
+                | "message_delta"
+                | "message_stop"
+                | "ping"
+                | "error"
+        );
+        if !known && !kind.is_empty() {
+            return; // the grammar notes unknown events
+        }
+        if schema::is_valid(Shape::Event, event) {
+            return;
+        }
+        for f in schema::validate(Shape::Event, event) {
+            self.sink.push(f.located_in(loc));
+        }
+    }
+
+    fn on_content_delta(&mut self, event: &Value, loc: &str, t_ms: f64) {
+        let delta = event.get("delta");
+        let dtype = delta
+            .and_then(|d| d.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if dtype == "text_delta"
+            && delta.and_then(|d| d.get("text")).and_then(Value::as_str) == Some("")
+        {
+            self.sink.push(
+                Finding::should(
+                    "stream.empty-delta",
+                    loc,
+                    "an empty `text_delta`; Anthropic never sends one and some clients render it as a blank chunk",
+                )
+                .reference(refs::STREAM_EVENTS),
+            );
+        }
+        if matches!(dtype, "text_delta" | "thinking_delta" | "input_json_delta") {
+            self.timing.content_deltas += 1;
+            if self.timing.first_token_ms.is_none() {
+                self.timing.first_token_ms = Some(t_ms);
+            }
+            if self.last_delta_t != Some(t_ms) {
+                self.timing.delta_arrivals += 1;
+                self.last_delta_t = Some(t_ms);
+            }
+        }
+    }
+
+    fn check_tool_input(&mut self, index: Option<u64>, loc: &str) {
+        let Some(i) = index else { return };
+        let Some(block) = self
+            .acc
+            .message()
+            .and_then(|m| m.get("content"))
+            .and_then(|c| c.get(i as usize))
+        else {
+            return;
+        };
+        let btype = block.get("type").and_then(Value::as_str).unwrap_or("");
+        if !is_tool_block(btype) {
+            return;
+        }
+        match block.get("input") {
+            Some(Value::Object(_)) => {}
+            Some(Value::String(raw)) => self.sink.push(
+                Finding::must(
+                    "stream.grammar.partial-json",
+                    loc,
+                    "the `partial_json` pieces of this tool block do not join into a JSON object",
+                )
+                .expected("a JSON object")
+                .actual(truncate(raw, 120))
+                .reference(refs::STREAM_GRAMMAR),
+            ),
+            other => self.sink.push(
+                Finding::must(
+                    "stream.grammar.partial-json",
+                    loc,
+                    "the tool input is not a JSON object",
+                )
+                .expected("a JSON object")
+                .actual(
+                    other
+                        .map(|v| truncate(&v.to_string(), 120))
+                        .unwrap_or_default(),
+                )
+                .reference(refs::STREAM_GRAMMAR),
+            ),
+        }
+    }
+
+    fn note_event(&mut self, kind: &str, index: Option<u64>, delta: Option<String>, t_ms: f64) {
+        if self.timing.first_event_ms.is_none() {
+            self.timing.first_event_ms = Some(t_ms);
+        }
+        if let Some(last) = self.timing.last_event_ms {
+            self.timing.max_gap_ms = self.timing.max_gap_ms.max(t_ms - last);
+        }
+        self.timing.last_event_ms = Some(t_ms);
+        if let Some(last) = self.runs.last_mut() {
+            if last.event == kind
+                && last.index == index
+                && last.delta == delta
+                && kind == "content_block_delta"
+            {
+                last.count += 1;
+                return;
+            }
+        }
+        self.runs.push(EventRun {
+            event: kind.to_string(),
+            index,
+            delta,
+            count: 1,
+        });
+    }
+
+    /// Streaming that is not incremental: every content delta arrived at the same instant.
+    fn check_incremental(&mut self) {
+        if self.timing.content_deltas >= 3 && self.timing.delta_arrivals <= 1 {
+            self.sink.push(
+                Finding::should(
+                    "stream.incremental",
+                    "whole stream",
+                    format!(
+                        "all {} content deltas arrived at once: the endpoint buffers the answer and streams nothing until the end",
+                        self.timing.content_deltas
+                    ),
+                )
+                .expected("deltas spread over time")
+                .reference(refs::STREAM_FRAMING),
+            );
+        }
+    }
+}
+
+/// Check a whole recorded body at once.
+pub fn check_bytes(body: &[u8], options: StreamOptions) -> StreamOutcome {
+    let mut c = StreamCheck::new(options);
+    c.feed(body, 0.0);
+    c.finish(0.0)
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{cut}…")
+}

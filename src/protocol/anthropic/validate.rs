@@ -1,0 +1,447 @@
+//! Validation of one recorded exchange: status, headers, body shape, stream grammar, the final
+//! message's consistency and the request-implied checks, in one place, for live runs and for
+//! captured traffic alike.
+
+use super::grammar::{Ending, Profile};
+use super::refs;
+use super::schema::{self, Shape};
+use super::stream::{EventRun, StreamCheck, StreamOptions, StreamTiming};
+use super::{implied, semantics};
+use crate::check::Finding;
+use crate::exchange::{Exchange, RecordedResponse};
+use serde_json::Value;
+
+/// What kind of body an exchange carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    Message,
+    Stream,
+    Error,
+    CountTokens,
+    ModelList,
+    Model,
+    /// Not JSON, not a stream.
+    Unreadable,
+    Empty,
+}
+
+/// Options of a validation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub profile: Profile,
+    /// Arrival times are real, so incrementality and timing can be judged.
+    pub timing_known: bool,
+}
+
+/// What a stream looked like, for snapshots and timing.
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    pub runs: Vec<EventRun>,
+    pub ending: Ending,
+    pub timing: StreamTiming,
+    pub error_event: Option<Value>,
+    pub events: usize,
+}
+
+/// Everything validation learned about one exchange.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub kind: BodyKind,
+    pub findings: Vec<Finding>,
+    /// The JSON body (non-streamed responses).
+    pub body: Option<Value>,
+    /// The final message: the body, or the message accumulated from the stream.
+    pub message: Option<Value>,
+    pub stream: Option<StreamSummary>,
+}
+
+impl Validation {
+    /// The value assertions and captures see: the accumulated message in stream mode, the body
+    /// otherwise (for a stream that ended in an `error` event, that event's payload).
+    pub fn subject(&self) -> Option<&Value> {
+        if let Some(s) = &self.stream {
+            if s.ending == Ending::Error {
+                return s.error_event.as_ref();
+            }
+        }
+        self.message.as_ref().or(self.body.as_ref())
+    }
+}
+
+/// The response shape expected at a request path.
+pub fn shape_for_path(method: &str, path: &str) -> Option<Shape> {
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    if path.ends_with("/v1/messages") {
+        Some(Shape::Message)
+    } else if path.ends_with("/v1/messages/count_tokens") {
+        Some(Shape::CountTokens)
+    } else if method.eq_ignore_ascii_case("GET") && path.ends_with("/v1/models") {
+        Some(Shape::ModelList)
+    } else if method.eq_ignore_ascii_case("GET") && path.contains("/v1/models/") {
+        Some(Shape::Model)
+    } else {
+        None
+    }
+}
+
+/// Validate a recorded exchange. A transport error with no response yields no findings (the
+/// verdict is `error`, not a conformance statement).
+pub fn validate_exchange(x: &Exchange, opts: Options) -> Validation {
+    let request = x.request.body_json();
+    let expected = shape_for_path(&x.request.method, url_path(&x.request.url));
+    let Some(resp) = &x.response else {
+        return Validation {
+            kind: BodyKind::Empty,
+            findings: Vec::new(),
+            body: None,
+            message: None,
+            stream: None,
+        };
+    };
+    let wants_stream = request
+        .as_ref()
+        .and_then(|r| r.get("stream"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    let mut v =
+        if resp.status == 200 && (resp.is_event_stream() || wants_stream && looks_like_sse(resp)) {
+            let mut c = StreamCheck::new(StreamOptions {
+                profile: opts.profile,
+                timing_known: opts.timing_known,
+            });
+            for chunk in &resp.chunks {
+                c.feed(&chunk.bytes(), chunk.t_ms);
+            }
+            validate_stream_outcome(c.finish(resp.total_ms), request.as_ref())
+        } else {
+            let body = resp.body_bytes();
+            validate_body(&body, Some(resp.status), expected, request.as_ref())
+        };
+    let header_findings = check_headers(resp, wants_stream, &v);
+    v.findings.extend(header_findings);
+    v
+}
+
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
+}
+
+fn looks_like_sse(resp: &RecordedResponse) -> bool {
+    let body = resp.chunks.first().map(|c| c.bytes()).unwrap_or_default();
+    body.starts_with(b"event:") || body.starts_with(b"data:") || body.starts_with(b":")
+}
+
+/// Judge a finished stream: its findings plus the message-level and request-implied checks.
+pub fn validate_stream_outcome(
+    o: super::stream::StreamOutcome,
+    request: Option<&Value>,
+) -> Validation {
+    let mut findings = o.findings;
+    if o.ending == Ending::Complete {
+        if let Some(m) = &o.message {
+            findings.extend(
+                semantics::check_message(m)
+                    .into_iter()
+                    .map(|f| f.located_in("accumulated message")),
+            );
+            if let Some(r) = request {
+                findings.extend(
+                    implied::check(r, m)
+                        .into_iter()
+                        .map(|f| f.located_in("accumulated message")),
+                );
+            }
+        }
+    }
+    if let Some(e) = &o.error_event {
+        findings.push(
+            Finding::info(
+                "stream.error-event",
+                "end of stream",
+                format!(
+                    "the stream ended with an `error` event ({})",
+                    e.pointer("/error/type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no type")
+                ),
+            )
+            .reference(refs::STREAM_ERRORS),
+        );
+    }
+    Validation {
+        kind: BodyKind::Stream,
+        findings,
+        body: None,
+        message: o.message,
+        stream: Some(StreamSummary {
+            runs: o.runs,
+            ending: o.ending,
+            timing: o.timing,
+            error_event: o.error_event,
+            events: o.events,
+        }),
+    }
+}
+
+/// Validate a non-streamed body with its status. `expected` is the shape the request path
+/// implies (None when unknown: the shape is then recognised from the body).
+pub fn validate_body(
+    bytes: &[u8],
+    status: Option<u16>,
+    expected: Option<Shape>,
+    request: Option<&Value>,
+) -> Validation {
+    let mut findings = Vec::new();
+    let known_status = status;
+    let status = status.unwrap_or(0);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        findings.push(
+            Finding::must("body.empty", "body", "the response has no body")
+                .expected(if status >= 400 {
+                    "an error object"
+                } else {
+                    "a JSON object"
+                })
+                .reference(if status >= 400 {
+                    refs::ERRORS
+                } else {
+                    refs::MESSAGE
+                }),
+        );
+        return Validation {
+            kind: BodyKind::Empty,
+            findings,
+            body: None,
+            message: None,
+            stream: None,
+        };
+    }
+    let body: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let text = String::from_utf8_lossy(bytes);
+            findings.push(
+                Finding::must("body.json", "body", format!("the body is not JSON: {e}"))
+                    .expected(if status >= 400 {
+                        "{\"type\":\"error\",\"error\":{…}}"
+                    } else {
+                        "a JSON object"
+                    })
+                    .actual(super::stream::truncate(text.trim(), 80))
+                    .reference(if status >= 400 {
+                        refs::ERRORS
+                    } else {
+                        refs::MESSAGE
+                    }),
+            );
+            return Validation {
+                kind: BodyKind::Unreadable,
+                findings,
+                body: None,
+                message: None,
+                stream: None,
+            };
+        }
+    };
+    let is_error_shape = body.get("type").and_then(Value::as_str) == Some("error");
+    let shape = if status >= 400 || (known_status.is_none() && is_error_shape) {
+        Shape::Error
+    } else if is_error_shape {
+        findings.push(
+            Finding::must(
+                "error.status",
+                "status",
+                "an error body with a success status; clients treat it as a result and fail to parse it",
+            )
+            .expected("a 4xx/5xx status with an error body")
+            .actual(status.to_string())
+            .reference(refs::ERRORS),
+        );
+        Shape::Error
+    } else {
+        expected.unwrap_or_else(|| recognise(&body, None).0)
+    };
+    if status >= 400 {
+        check_error_status(status, &body, &mut findings);
+    }
+    if expected.is_none() && status < 400 && !is_error_shape {
+        let (_, exact) = recognise(&body, None);
+        if !exact {
+            findings.push(
+                Finding::must(
+                    "shape.unknown",
+                    "/",
+                    format!(
+                        "the body matches none of the protocol's response shapes; judged as `{}`",
+                        shape.name()
+                    ),
+                )
+                .reference(refs::MESSAGE),
+            );
+        }
+    }
+    findings.extend(schema::validate(shape, &body));
+    let mut message = None;
+    if shape == Shape::Message && body.is_object() {
+        findings.extend(semantics::check_message(&body));
+        if let Some(r) = request {
+            findings.extend(implied::check(r, &body));
+        }
+        message = Some(body.clone());
+    }
+    let kind = match shape {
+        Shape::Message => BodyKind::Message,
+        Shape::Error => BodyKind::Error,
+        Shape::CountTokens => BodyKind::CountTokens,
+        Shape::ModelList => BodyKind::ModelList,
+        Shape::Model => BodyKind::Model,
+        _ => BodyKind::Message,
+    };
+    Validation {
+        kind,
+        findings,
+        body: Some(body),
+        message,
+        stream: None,
+    }
+}
+
+/// Recognise a body's shape: `(shape, exact)`; when nothing matches exactly, the closest shape
+/// by its `type`, else by the fields it has, else by the file-name hint.
+pub fn recognise(body: &Value, file_hint: Option<Shape>) -> (Shape, bool) {
+    let t = body.get("type").and_then(Value::as_str);
+    let has = |k: &str| body.get(k).is_some();
+    match t {
+        Some("message") => return (Shape::Message, true),
+        Some("error") => return (Shape::Error, true),
+        Some("model") => return (Shape::Model, true),
+        _ => {}
+    }
+    if let Some(o) = body.as_object() {
+        if t.is_none() && o.len() == 1 && has("input_tokens") {
+            return (Shape::CountTokens, true);
+        }
+        if t.is_none() && body.get("data").is_some_and(Value::is_array) && has("has_more") {
+            return (Shape::ModelList, true);
+        }
+    }
+    let closest = if has("error") {
+        Shape::Error
+    } else if has("content") || has("role") || has("choices") || has("stop_reason") {
+        Shape::Message
+    } else if has("data") {
+        Shape::ModelList
+    } else if has("input_tokens") {
+        Shape::CountTokens
+    } else if let Some(h) = file_hint {
+        h
+    } else {
+        Shape::Message
+    };
+    (closest, false)
+}
+
+/// The `error.type` values Anthropic uses with each status (protocol §5.2).
+pub fn error_types_for_status(status: u16) -> Option<&'static [&'static str]> {
+    Some(match status {
+        400 => &["invalid_request_error"],
+        401 => &["authentication_error"],
+        402 => &["billing_error"],
+        403 => &["permission_error"],
+        404 => &["not_found_error"],
+        409 => &["conflict_error", "invalid_request_error"],
+        413 => &["request_too_large", "invalid_request_error"],
+        429 => &["rate_limit_error"],
+        500 => &["api_error"],
+        504 => &["timeout_error"],
+        529 => &["overloaded_error"],
+        _ => return None,
+    })
+}
+
+fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
+    let etype = body.pointer("/error/type").and_then(Value::as_str);
+    match (error_types_for_status(status), etype) {
+        (Some(allowed), Some(t)) if !allowed.contains(&t) => out.push(
+            Finding::must(
+                "error.status-type",
+                "/error/type",
+                format!("HTTP {status} goes with a different error type; SDKs pick the exception by status"),
+            )
+            .expected(allowed.join(" or "))
+            .actual(t)
+            .reference("protocol §5.2 (status ↔ type)"),
+        ),
+        (None, _) => {
+            let sev_must = (400..500).contains(&status);
+            let f = if sev_must {
+                Finding::must(
+                    "error.status-type",
+                    "status",
+                    format!("HTTP {status} is not a status the Anthropic API uses; validation errors are 400 `invalid_request_error`"),
+                )
+            } else {
+                Finding::should("error.status-type", "status", format!("HTTP {status} is not a status the Anthropic API documents"))
+            };
+            out.push(f.actual(status.to_string()).reference("protocol §5.2 (status ↔ type)"));
+        }
+        _ => {}
+    }
+}
+
+fn check_headers(resp: &RecordedResponse, wants_stream: bool, v: &Validation) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if resp.headers.is_empty() {
+        return out; // captured body without headers
+    }
+    if resp.header("request-id").is_none() {
+        out.push(
+            Finding::should(
+                "headers.request-id",
+                "request-id",
+                "no `request-id` header; SDKs expose it for support requests",
+            )
+            .expected("req_…")
+            .reference(refs::HEADERS),
+        );
+    }
+    let media = resp.media_type().unwrap_or_default();
+    let want = if resp.status == 200 && wants_stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    let is_stream_ok = want == "text/event-stream" && v.kind == BodyKind::Stream;
+    if media != want && !(is_stream_ok && media == "text/event-stream") {
+        out.push(
+            Finding::must(
+                "headers.content-type",
+                "content-type",
+                "the content type does not match the body the request implies",
+            )
+            .expected(want)
+            .actual(if media.is_empty() {
+                "none".to_string()
+            } else {
+                media
+            })
+            .reference(refs::HEADERS),
+        );
+    }
+    if resp.status == 429
+        && resp.header("retry-after").is_none()
+        && resp.header("retry-after-ms").is_none()
+    {
+        out.push(
+            Finding::should(
+                "headers.retry-after",
+                "retry-after",
+                "a 429 without `retry-after`; clients cannot pace their retries",
+            )
+            .reference(refs::HEADERS),
+        );
+    }
+    out
+}
