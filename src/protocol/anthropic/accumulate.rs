@@ -45,14 +45,14 @@ impl Accumulator {
         };
         match kind {
             "message_start" => {
-                if self.message.is_none() {
-                    if let Some(m) = event.get("message").filter(|m| m.is_object()) {
-                        let mut m = m.clone();
-                        if !m.get("content").is_some_and(Value::is_array) {
-                            m["content"] = Value::Array(Vec::new());
-                        }
-                        self.message = Some(m);
+                if self.message.is_none()
+                    && let Some(m) = event.get("message").filter(|m| m.is_object())
+                {
+                    let mut m = m.clone();
+                    if !m.get("content").is_some_and(Value::is_array) {
+                        m["content"] = Value::Array(Vec::new());
                     }
+                    self.message = Some(m);
                 }
             }
             "content_block_start" => {

@@ -128,20 +128,22 @@ impl Grammar {
             }
             return;
         }
-        if !self.seen_start && kind != "message_start" && kind != "error" {
-            if !self.missing_start_reported {
-                self.missing_start_reported = true;
-                out.push(
-                    Finding::must(
-                        "stream.grammar.first-event",
-                        loc.clone(),
-                        "the first event (pings aside) must be `message_start`",
-                    )
-                    .expected("message_start")
-                    .actual(kind)
-                    .reference(refs::STREAM_GRAMMAR),
-                );
-            }
+        if !self.seen_start
+            && kind != "message_start"
+            && kind != "error"
+            && !self.missing_start_reported
+        {
+            self.missing_start_reported = true;
+            out.push(
+                Finding::must(
+                    "stream.grammar.first-event",
+                    loc.clone(),
+                    "the first event (pings aside) must be `message_start`",
+                )
+                .expected("message_start")
+                .actual(kind)
+                .reference(refs::STREAM_GRAMMAR),
+            );
         }
         match kind {
             "message_start" => self.on_message_start(event, &loc, out),
@@ -188,19 +190,19 @@ impl Grammar {
         }
         self.seen_start = true;
         let msg = event.get("message");
-        if let Some(content) = msg.and_then(|m| m.get("content")).and_then(Value::as_array) {
-            if !content.is_empty() {
-                out.push(
-                    Finding::must(
-                        "stream.grammar.message-start",
-                        format!("{loc} /message/content"),
-                        "`message_start` must carry an empty `content`; blocks arrive as events",
-                    )
-                    .expected("[]")
-                    .actual(format!("{} block(s)", content.len()))
-                    .reference(refs::STREAM_EVENTS),
-                );
-            }
+        if let Some(content) = msg.and_then(|m| m.get("content")).and_then(Value::as_array)
+            && !content.is_empty()
+        {
+            out.push(
+                Finding::must(
+                    "stream.grammar.message-start",
+                    format!("{loc} /message/content"),
+                    "`message_start` must carry an empty `content`; blocks arrive as events",
+                )
+                .expected("[]")
+                .actual(format!("{} block(s)", content.len()))
+                .reference(refs::STREAM_EVENTS),
+            );
         }
         if let Some(sr) = msg
             .and_then(|m| m.get("stop_reason"))
@@ -267,9 +269,10 @@ impl Grammar {
                 .reference(refs::STREAM_GRAMMAR),
             );
         }
-        if self.profile == Profile::Strict {
-            if let Some(prev) = self.open.last() {
-                out.push(
+        if self.profile == Profile::Strict
+            && let Some(prev) = self.open.last()
+        {
+            out.push(
                     Finding::must(
                         "stream.grammar.block-order",
                         loc,
@@ -282,7 +285,6 @@ impl Grammar {
                     .actual(format!("content_block_start for index {index}"))
                     .reference(refs::STREAM_GRAMMAR),
                 );
-            }
         }
         let signature_in_start = event
             .pointer("/content_block/signature")
@@ -786,7 +788,7 @@ mod tests {
 
     #[test]
     fn an_error_event_ends_the_stream_legally() {
-        let ev = vec![
+        let ev = [
             start(),
             bstart(0, "text"),
             ping(),

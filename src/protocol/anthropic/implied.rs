@@ -193,24 +193,21 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
             // pyd__test_anthropic_opus_46_features_adaptive-thinking___0) puts a "\n\n" text
             // block before the thinking block. Only `enabled` promises thinking first, and a
             // whitespace-only text block before it is tolerated.
-            let first_other = blocks.iter().position(|b| {
-                !matches!(block_type(b), "thinking" | "redacted_thinking")
-                    && !(block_type(b) == "text"
-                        && b.get("text")
-                            .and_then(Value::as_str)
-                            .is_some_and(|t| t.trim().is_empty()))
-            });
-            if let (Some(first_other), Some("enabled")) = (first_other, mode) {
-                if thinking.iter().any(|&i| i > first_other) && !request_has_tool_results(request) {
-                    out.push(
-                        Finding::must(
-                            "implied.thinking-order",
-                            format!("/content/{first_other}"),
-                            "thinking blocks must come before text and tool blocks",
-                        )
-                        .reference(refs::THINKING),
-                    );
-                }
+            let first_other = blocks
+                .iter()
+                .position(|b| !is_thinking(b) && !is_blank_text(b));
+            if let (Some(first_other), Some("enabled")) = (first_other, mode)
+                && thinking.iter().any(|&i| i > first_other)
+                && !request_has_tool_results(request)
+            {
+                out.push(
+                    Finding::must(
+                        "implied.thinking-order",
+                        format!("/content/{first_other}"),
+                        "thinking blocks must come before text and tool blocks",
+                    )
+                    .reference(refs::THINKING),
+                );
             }
             for &i in &thinking {
                 let b = &blocks[i];
@@ -257,6 +254,17 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
             }
         }
     }
+}
+
+fn is_thinking(b: &Value) -> bool {
+    matches!(block_type(b), "thinking" | "redacted_thinking")
+}
+
+fn is_blank_text(b: &Value) -> bool {
+    block_type(b) == "text"
+        && b.get("text")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.trim().is_empty())
 }
 
 /// The request ends with a user turn that is not a tool result (a new turn, not a continuation).

@@ -69,37 +69,37 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
             .reference(refs::STOP_REASON),
         );
     }
-    if let Some(id) = m.get("id").and_then(Value::as_str) {
-        if !id.starts_with("msg_") {
-            out.push(
-                Finding::should(
-                    "message.id-prefix",
-                    "/id",
-                    "message ids start with `msg_` on Anthropic",
-                )
-                .expected("msg_…")
-                .actual(id)
-                .reference(refs::MESSAGE),
-            );
-        }
+    if let Some(id) = m.get("id").and_then(Value::as_str)
+        && !id.starts_with("msg_")
+    {
+        out.push(
+            Finding::should(
+                "message.id-prefix",
+                "/id",
+                "message ids start with `msg_` on Anthropic",
+            )
+            .expected("msg_…")
+            .actual(id)
+            .reference(refs::MESSAGE),
+        );
     }
     for (i, b) in blocks.iter().enumerate() {
         if b.get("type").and_then(Value::as_str) != Some("tool_use") {
             continue;
         }
-        if let Some(id) = b.get("id").and_then(Value::as_str) {
-            if !id.starts_with("toolu_") {
-                out.push(
-                    Finding::should(
-                        "message.tool-id-prefix",
-                        format!("/content/{i}/id"),
-                        "tool_use ids start with `toolu_` on Anthropic",
-                    )
-                    .expected("toolu_…")
-                    .actual(id)
-                    .reference(refs::MESSAGE),
-                );
-            }
+        if let Some(id) = b.get("id").and_then(Value::as_str)
+            && !id.starts_with("toolu_")
+        {
+            out.push(
+                Finding::should(
+                    "message.tool-id-prefix",
+                    format!("/content/{i}/id"),
+                    "tool_use ids start with `toolu_` on Anthropic",
+                )
+                .expected("toolu_…")
+                .actual(id)
+                .reference(refs::MESSAGE),
+            );
         }
     }
     if let Some(u) = m.get("usage") {
@@ -117,19 +117,19 @@ fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
         .iter()
         .map(|k| cc.get(k).and_then(Value::as_u64))
         .sum();
-    if let (Some(total), Some(parts)) = (total, parts) {
-        if total != parts {
-            out.push(
-                Finding::should(
-                    "message.usage.cache-creation-split",
-                    "/usage/cache_creation",
-                    "`cache_creation` 5m + 1h should add up to `cache_creation_input_tokens`",
-                )
-                .expected(total.to_string())
-                .actual(parts.to_string())
-                .reference(refs::USAGE),
-            );
-        }
+    if let (Some(total), Some(parts)) = (total, parts)
+        && total != parts
+    {
+        out.push(
+            Finding::should(
+                "message.usage.cache-creation-split",
+                "/usage/cache_creation",
+                "`cache_creation` 5m + 1h should add up to `cache_creation_input_tokens`",
+            )
+            .expected(total.to_string())
+            .actual(parts.to_string())
+            .reference(refs::USAGE),
+        );
     }
 }
 

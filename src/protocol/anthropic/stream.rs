@@ -269,19 +269,19 @@ impl StreamCheck {
             .unwrap_or("")
             .to_string();
         let loc = location(frame.index, if kind.is_empty() { shown } else { &kind });
-        if let Some(n) = name {
-            if n != kind {
-                self.sink.push(
-                    Finding::must(
-                        "stream.sse.event-name",
-                        loc.clone(),
-                        "the `event:` name must equal the data's `type`; SDKs dispatch on the name",
-                    )
-                    .expected(kind.clone())
-                    .actual(n)
-                    .reference(refs::STREAM_FRAMING),
-                );
-            }
+        if let Some(n) = name
+            && n != kind
+        {
+            self.sink.push(
+                Finding::must(
+                    "stream.sse.event-name",
+                    loc.clone(),
+                    "the `event:` name must equal the data's `type`; SDKs dispatch on the name",
+                )
+                .expected(kind.clone())
+                .actual(n)
+                .reference(refs::STREAM_FRAMING),
+            );
         }
         self.events += 1;
         self.check_event_schema(&event, &kind, &loc);
@@ -412,15 +412,14 @@ impl StreamCheck {
             self.timing.max_gap_ms = self.timing.max_gap_ms.max(t_ms - last);
         }
         self.timing.last_event_ms = Some(t_ms);
-        if let Some(last) = self.runs.last_mut() {
-            if last.event == kind
-                && last.index == index
-                && last.delta == delta
-                && kind == "content_block_delta"
-            {
-                last.count += 1;
-                return;
-            }
+        if let Some(last) = self.runs.last_mut()
+            && last.event == kind
+            && last.index == index
+            && last.delta == delta
+            && kind == "content_block_delta"
+        {
+            last.count += 1;
+            return;
         }
         self.runs.push(EventRun {
             event: kind.to_string(),

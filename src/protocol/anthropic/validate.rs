@@ -60,10 +60,10 @@ impl Validation {
     /// The value assertions and captures see: the accumulated message in stream mode, the body
     /// otherwise (for a stream that ended in an `error` event, that event's payload).
     pub fn subject(&self) -> Option<&Value> {
-        if let Some(s) = &self.stream {
-            if s.ending == Ending::Error {
-                return s.error_event.as_ref();
-            }
+        if let Some(s) = &self.stream
+            && s.ending == Ending::Error
+        {
+            return s.error_event.as_ref();
         }
         self.message.as_ref().or(self.body.as_ref())
     }
@@ -139,20 +139,20 @@ pub fn validate_stream_outcome(
     request: Option<&Value>,
 ) -> Validation {
     let mut findings = o.findings;
-    if o.ending == Ending::Complete {
-        if let Some(m) = &o.message {
+    if o.ending == Ending::Complete
+        && let Some(m) = &o.message
+    {
+        findings.extend(
+            semantics::check_message(m)
+                .into_iter()
+                .map(|f| f.located_in("accumulated message")),
+        );
+        if let Some(r) = request {
             findings.extend(
-                semantics::check_message(m)
+                implied::check(r, m)
                     .into_iter()
                     .map(|f| f.located_in("accumulated message")),
             );
-            if let Some(r) = request {
-                findings.extend(
-                    implied::check(r, m)
-                        .into_iter()
-                        .map(|f| f.located_in("accumulated message")),
-                );
-            }
         }
     }
     if let Some(e) = &o.error_event {
