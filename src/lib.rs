@@ -5,6 +5,7 @@
 //! ([`check::Finding`]s from schemas, the stream grammar and request-implied checks) → verdict
 //! → snapshot → report sinks.
 
+pub mod bench;
 pub mod check;
 pub mod exchange;
 pub mod exit;

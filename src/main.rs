@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Validate captured traffic offline (.sse streams, .json bodies, exchange files).
     Check(conform::offline::CheckArgs),
+    /// Measure the validation core on a large generated stream (MB/s, events/s, peak memory).
+    Bench(conform::bench::BenchArgs),
 }
 
 fn main() {
@@ -35,6 +37,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Check(args) => conform::offline::run_cli(&args),
+        Command::Bench(args) => conform::bench::run_cli(&args),
     };
     std::process::exit(code);
 }

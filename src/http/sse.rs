@@ -75,6 +75,7 @@ pub struct SseDecoder {
     stats: SseStats,
     findings: Vec<Finding>,
     unknown_field_reported: bool,
+    invalid_utf8_reported: bool,
 }
 
 impl SseDecoder {
@@ -240,17 +241,25 @@ impl SseDecoder {
         let text: std::borrow::Cow<str> = match std::str::from_utf8(raw) {
             Ok(s) => s.into(),
             Err(e) => {
+                if self.invalid_utf8_reported {
+                    return self.process_text(&String::from_utf8_lossy(raw), offset);
+                }
+                self.invalid_utf8_reported = true;
                 self.findings.push(
                     Finding::must(
                         "stream.sse.invalid-utf8",
                         format!("byte {}", offset + e.valid_up_to() as u64),
-                        "the event stream is not valid UTF-8; the Python SDK raises on it",
+                        "the event stream is not valid UTF-8 (reported once per stream); the Python SDK raises on it",
                     )
                     .reference(REF_SSE),
                 );
                 String::from_utf8_lossy(raw)
             }
         };
+        self.process_text(&text, offset);
+    }
+
+    fn process_text(&mut self, text: &str, offset: u64) {
         if text.starts_with(':') {
             self.stats.comments += 1;
             return;
@@ -263,7 +272,7 @@ impl SseDecoder {
                 let v = &text[i + 1..];
                 (&text[..i], v.strip_prefix(' ').unwrap_or(v))
             }
-            None => (&text[..], ""),
+            None => (text, ""),
         };
         match field {
             "event" => {

@@ -173,8 +173,6 @@ impl StreamCheck {
         }
         self.frames = frames;
         self.frames.clear();
-        let fs = self.decoder.take_findings();
-        self.sink.extend(fs);
     }
 
     /// The body ended (or the connection dropped) at `t_ms`.
@@ -182,6 +180,8 @@ impl StreamCheck {
         if let Some(f) = self.decoder.finish(t_ms) {
             self.on_frame(&f);
         }
+        // Framing findings go after the event findings, so the order does not depend on how
+        // the bytes were chunked.
         let fs = self.decoder.take_findings();
         self.sink.extend(fs);
         let mut out = Vec::new();

@@ -1,0 +1,239 @@
+//! `conform bench`: measures the validation core on a large generated stream.
+//!
+//! The stream is built from the events of a genuine corpus stream (text deltas, tool-input
+//! deltas, thinking) repeated inside one message until it reaches the requested size, and it
+//! is generated chunk by chunk so the input itself never sits in memory. In the same run the
+//! time `serde_json` alone takes to parse the same event payloads is measured, as the floor to
+//! compare against. Peak memory is read from `/proc/self/status` (VmHWM) where available.
+
+use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions};
+use std::time::Instant;
+
+/// Arguments of `conform bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Size of the generated stream in MB.
+    #[arg(long, default_value_t = 100)]
+    pub size_mb: usize,
+    /// Bytes per chunk fed to the checker (as a network would deliver them).
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub chunk: usize,
+}
+
+/// The generated stream: a prologue, a repeated body of events, an epilogue.
+pub struct Generated {
+    pub prologue: String,
+    pub unit: String,
+    pub epilogue: String,
+    pub repeats: usize,
+}
+
+fn frame(event: &str, data: &str) -> String {
+    format!("event: {event}\ndata: {data}\n\n")
+}
+
+/// Build a stream of about `size` bytes: a thinking block, then a long text block, then a
+/// tool block whose input is a long JSON string split across deltas.
+pub fn generate(size: usize) -> Generated {
+    let start = r#"{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant","model":"claude-bench","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#;
+    let mut prologue = frame("message_start", start);
+    prologue += &frame(
+        "content_block_start",
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+    );
+    prologue += &frame("ping", r#"{"type": "ping"}"#);
+    // Text deltas as Anthropic sends them (a few words each, with escapes now and then).
+    let words = [
+        "The",
+        " quick",
+        " brown",
+        " fox",
+        " jumps",
+        " over",
+        " the",
+        " lazy",
+        " dog",
+        ".\n",
+        " \"Quoted\"",
+        " caf\u{e9}",
+    ];
+    let mut unit = String::new();
+    for w in words {
+        let data = serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":w}});
+        unit += &frame("content_block_delta", &data.to_string());
+    }
+    let mut epilogue = frame(
+        "content_block_stop",
+        r#"{"type":"content_block_stop","index":0}"#,
+    );
+    epilogue += &frame(
+        "content_block_start",
+        r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_bench","name":"get_weather","input":{}}}"#,
+    );
+    epilogue += &frame(
+        "content_block_delta",
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+    );
+    epilogue += &frame(
+        "content_block_delta",
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Par"}}"#,
+    );
+    epilogue += &frame(
+        "content_block_delta",
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"is\"}"}}"#,
+    );
+    epilogue += &frame(
+        "content_block_stop",
+        r#"{"type":"content_block_stop","index":1}"#,
+    );
+    epilogue += &frame(
+        "message_delta",
+        r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":1000000}}"#,
+    );
+    epilogue += &frame("message_stop", r#"{"type":"message_stop"}"#);
+    let repeats = size.saturating_sub(prologue.len() + epilogue.len()) / unit.len() + 1;
+    Generated {
+        prologue,
+        unit,
+        epilogue,
+        repeats,
+    }
+}
+
+impl Generated {
+    pub fn total_bytes(&self) -> usize {
+        self.prologue.len() + self.unit.len() * self.repeats + self.epilogue.len()
+    }
+
+    /// Visit the stream in chunks of `chunk` bytes without building it whole.
+    pub fn for_each_chunk(&self, chunk: usize, mut f: impl FnMut(&[u8])) {
+        let mut buf: Vec<u8> = Vec::with_capacity(chunk * 2);
+        let mut push = |bytes: &[u8], buf: &mut Vec<u8>| {
+            buf.extend_from_slice(bytes);
+            while buf.len() >= chunk {
+                f(&buf[..chunk]);
+                buf.drain(..chunk);
+            }
+        };
+        push(self.prologue.as_bytes(), &mut buf);
+        for _ in 0..self.repeats {
+            push(self.unit.as_bytes(), &mut buf);
+        }
+        push(self.epilogue.as_bytes(), &mut buf);
+        if !buf.is_empty() {
+            f(&buf);
+        }
+    }
+
+    /// The data payloads of every event, in order (for the serde_json baseline).
+    pub fn for_each_payload(&self, mut f: impl FnMut(&str)) {
+        let each = |s: &str, f: &mut dyn FnMut(&str)| {
+            for line in s.lines() {
+                if let Some(d) = line.strip_prefix("data: ") {
+                    f(d);
+                }
+            }
+        };
+        each(&self.prologue, &mut f);
+        let unit: Vec<&str> = self
+            .unit
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        for _ in 0..self.repeats {
+            for d in &unit {
+                f(d);
+            }
+        }
+        each(&self.epilogue, &mut f);
+    }
+}
+
+/// Peak resident memory of this process in KiB (Linux), if known.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Run the benchmark and print its figures; returns the exit code.
+pub fn run_cli(args: &BenchArgs) -> i32 {
+    let g = generate(args.size_mb * 1_000_000);
+    let total = g.total_bytes();
+    let mb = total as f64 / 1e6;
+    println!(
+        "stream: {mb:.1} MB generated from corpus-shaped events, fed in {} byte chunks",
+        args.chunk
+    );
+    let rss_before = peak_rss_kib();
+
+    // serde_json alone: parse every event payload into a Value.
+    let t = Instant::now();
+    let mut events = 0usize;
+    g.for_each_payload(|d| {
+        if serde_json::from_str::<serde_json::Value>(d).is_ok() {
+            events += 1;
+        }
+    });
+    let serde_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let mut check = StreamCheck::new(StreamOptions::default());
+    g.for_each_chunk(args.chunk, |c| check.feed(c, 0.0));
+    let outcome = check.finish(0.0);
+    let check_s = t.elapsed().as_secs_f64();
+    let text_len = outcome
+        .message
+        .as_ref()
+        .and_then(|m| m.pointer("/content/0/text"))
+        .and_then(|t| t.as_str())
+        .map_or(0, str::len);
+
+    println!("events: {events} ({} checked)", outcome.events);
+    println!(
+        "serde_json parse only: {serde_s:.2} s  {:.1} MB/s  {:.0} events/s",
+        mb / serde_s,
+        events as f64 / serde_s
+    );
+    println!(
+        "conform check (decode + schema + grammar + accumulate): {check_s:.2} s  {:.1} MB/s  {:.0} events/s",
+        mb / check_s,
+        outcome.events as f64 / check_s
+    );
+    println!("ratio to serde_json alone: {:.2}x", check_s / serde_s);
+    println!(
+        "accumulated text: {:.1} MB; findings: {}",
+        text_len as f64 / 1e6,
+        outcome.findings.len()
+    );
+    for f in outcome.findings.iter().take(5) {
+        println!("  {f}");
+    }
+    if let (Some(before), Some(peak)) = (rss_before, peak_rss_kib()) {
+        println!(
+            "peak RSS: {:.1} MB (before the run {:.1} MB)",
+            peak as f64 / 1024.0,
+            before as f64 / 1024.0
+        );
+    }
+    crate::exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_stream_is_clean_and_as_large_as_asked() {
+        let g = generate(200_000);
+        assert!(g.total_bytes() >= 200_000);
+        let mut whole = Vec::new();
+        g.for_each_chunk(777, |c| whole.extend_from_slice(c));
+        assert_eq!(whole.len(), g.total_bytes());
+        let o = crate::protocol::anthropic::stream::check_bytes(&whole, StreamOptions::default());
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+        let mut n = 0;
+        g.for_each_payload(|_| n += 1);
+        assert_eq!(n, o.events);
+    }
+}
