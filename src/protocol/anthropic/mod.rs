@@ -1,2 +1,3 @@
 //! The Anthropic Messages protocol: schemas, the stream grammar, the accumulator and the
 //! request-implied checks.
+pub mod schema;
