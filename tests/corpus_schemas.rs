@@ -306,3 +306,89 @@ fn non_anthropic_rows_show_their_documented_differences() {
         "{err:?}"
     );
 }
+
+/// A rough figure, not a benchmark: validating every corpus event and body repeatedly. The
+/// assertion is on the findings (all events of the genuine streams stay clean of `must`); the
+/// time is printed for the notes (`cargo test --release --test corpus_schemas -- --nocapture`).
+#[test]
+fn validation_speed_on_corpus_events() {
+    let dir = corpus_dir();
+    let Some(rows) = manifest(&dir) else {
+        return;
+    };
+    let mut events = Vec::new();
+    let mut bytes = 0usize;
+    for row in rows
+        .iter()
+        .filter(|r| r.provider == "anthropic" && r.file.ends_with(".sse"))
+    {
+        let raw = std::fs::read(dir.join(&row.file)).unwrap();
+        let (frames, _) = conform::http::sse::decode_all(&raw);
+        for f in frames
+            .iter()
+            .filter(|f| f.has_data && !f.data.trim().is_empty())
+        {
+            bytes += f.data.len();
+            events.push(serde_json::from_str::<Value>(&f.data).unwrap());
+        }
+    }
+    let messages: Vec<Value> = rows
+        .iter()
+        .filter(|r| r.provider == "anthropic" && r.kind == "message" && r.file.ends_with(".json"))
+        .map(|r| read_json(&dir.join(&r.file)))
+        .collect();
+    // Warm up (compiles the validators), then measure.
+    for e in &events {
+        schema::validate(Shape::Event, e);
+    }
+    for m in &messages {
+        schema::validate(Shape::Message, m);
+    }
+    let rounds = 20;
+    let start = std::time::Instant::now();
+    let mut musts = 0;
+    for _ in 0..rounds {
+        for e in &events {
+            musts += schema::validate(Shape::Event, e)
+                .iter()
+                .filter(|f| f.severity == Severity::Must)
+                .count();
+        }
+    }
+    let ev = start.elapsed();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for m in &messages {
+            musts += schema::validate(Shape::Message, m)
+                .iter()
+                .filter(|f| f.severity == Severity::Must)
+                .count();
+        }
+    }
+    let msg = start.elapsed();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for e in &events {
+            std::hint::black_box(
+                serde_json::to_string(e)
+                    .ok()
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+            );
+        }
+    }
+    let parse = start.elapsed();
+    let n_ev = (events.len() * rounds) as f64;
+    println!(
+        "events: {} x {rounds}: {:.2} µs/event, {:.1} MB/s of event JSON (serde_json serialise+parse of the same: {:.2} µs/event)",
+        events.len(),
+        ev.as_secs_f64() * 1e6 / n_ev,
+        (bytes * rounds) as f64 / ev.as_secs_f64() / 1e6,
+        parse.as_secs_f64() * 1e6 / n_ev,
+    );
+    println!(
+        "messages: {} x {rounds}: {:.2} µs/message",
+        messages.len(),
+        msg.as_secs_f64() * 1e6 / (messages.len() * rounds) as f64
+    );
+    assert_eq!(musts, 0);
+}

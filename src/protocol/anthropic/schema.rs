@@ -388,10 +388,7 @@ fn validate_target(target: Target, value: &Value, check: &str, reference: &str) 
 }
 
 fn remember(seen: &mut HashSet<(String, String)>, e: &ValidationError<'_>) {
-    seen.insert((
-        e.instance_path().as_str().to_string(),
-        e.kind().keyword().to_string(),
-    ));
+    seen.insert(error_key(e));
     if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
         e.kind()
     {
@@ -401,6 +398,16 @@ fn remember(seen: &mut HashSet<(String, String)>, e: &ValidationError<'_>) {
             }
         }
     }
+}
+
+/// What identifies an error across the two variants: where, which keyword, and for `required`
+/// which property (a missing baseline field must not hide a missing later one).
+fn error_key(e: &ValidationError<'_>) -> (String, String) {
+    let what = match e.kind() {
+        ValidationErrorKind::Required { property } => format!("required:{property}"),
+        kind => kind.keyword().to_string(),
+    };
+    (e.instance_path().as_str().to_string(), what)
 }
 
 /// Turn one main-variant error into `must` findings. An `anyOf` whose only other branch is
@@ -446,7 +453,7 @@ fn push_soft(
 ) {
     let path = e.instance_path().as_str();
     let kind = e.kind();
-    if seen.contains(&(path.to_string(), kind.keyword().to_string())) {
+    if seen.contains(&error_key(e)) {
         return;
     }
     match kind {
@@ -855,9 +862,14 @@ mod tests {
             ]
         );
         assert!(f.iter().all(|x| x.check == "schema.missing-field"));
-        // Baseline fields missing stay must.
-        let f = validate(Shape::Message, &without(message(), "/usage/output_tokens"));
+        // Baseline fields missing stay must, and do not hide a missing later field beside them.
+        let v = without(
+            without(message(), "/usage/output_tokens"),
+            "/usage/service_tier",
+        );
+        let f = validate(Shape::Message, &v);
         assert_eq!(only(&f, Severity::Must).location, "/usage");
+        assert_eq!(only(&f, Severity::Should).location, "/usage/service_tier");
     }
 
     #[test]
@@ -1143,5 +1155,58 @@ mod tests {
             ("schema.user", "/city")
         );
         assert!(validate_against(&json!({"type": 12}), &json!(1)).is_err());
+    }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            "[a-z_]{0,12}".prop_map(Value::String),
+            Just(json!("text")),
+            Just(json!("message_start")),
+            Just(json!("content_block_delta")),
+            Just(json!("tool_use")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("index".to_string()),
+                        Just("delta".to_string()),
+                        Just("usage".to_string()),
+                        Just("content".to_string()),
+                        "[a-z_]{1,8}"
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #[test]
+        fn random_values_never_panic_and_fast_path_agrees(v in arb_json()) {
+            for shape in ALL_SHAPES {
+                let f = validate(shape, &v);
+                let has_must = f.iter().any(|x| x.severity == Severity::Must);
+                proptest::prop_assert_eq!(is_valid(shape, &v), !has_must, "{:?} {} {:?}", shape, v, f);
+            }
+        }
+
+        #[test]
+        fn random_values_inside_a_message_never_panic(v in arb_json(), at in 0usize..6) {
+            let pointer = ["/content/0", "/usage", "/usage/cache_creation", "/stop_reason", "/content", "/id"][at];
+            let m = with(message(), pointer, v);
+            let f = validate(Shape::Message, &m);
+            proptest::prop_assert_eq!(is_valid(Shape::Message, &m), !f.iter().any(|x| x.severity == Severity::Must));
+        }
     }
 }
