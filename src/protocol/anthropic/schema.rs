@@ -1,0 +1,1212 @@
+//! JSON Schema validation of Anthropic Messages bodies: requests, `Message`s, content blocks,
+//! usage, errors, stream events, `count_tokens` and models (protocol §2–§6, Appendix A).
+//!
+//! The schemas live in `schemas/*.json` (draft 2020-12), embedded with `include_str!`. Every file
+//! holds only `$defs`; they are merged into one document so `#/$defs/x` refers across files.
+//! Each shape gets a validator that `$ref`s into that document, compiled once on first use.
+//!
+//! Two variants of the document are compiled:
+//! * **main** — what the protocol requires. Its errors are `must` findings.
+//! * **strict** — built from main by three rewrites marked in the schema files:
+//!   `additionalProperties: true` → `false` (an unknown response field ⇒ `info`
+//!   `schema.unknown-field`), `x-later-required` → added to `required` (a field added after the
+//!   2024-11 baseline and missing ⇒ `should` `schema.missing-field`), and `x-known-values` →
+//!   `enum` (an unknown block/delta/error type ⇒ `info` `schema.unknown-type`). Its errors that the
+//!   main variant does not also report become those softer findings, so strictness never turns
+//!   a valid message into a `must`.
+//!
+//! A value that passes the strict variant has no finding at all; that is the fast path.
+
+use crate::check::Finding;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+const SCHEMA_FILES: &[(&str, &str)] = &[
+    ("common.json", include_str!("schemas/common.json")),
+    ("request.json", include_str!("schemas/request.json")),
+    ("response.json", include_str!("schemas/response.json")),
+    ("events.json", include_str!("schemas/events.json")),
+    ("other.json", include_str!("schemas/other.json")),
+];
+
+/// The body shapes conform knows how to validate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// The body of `POST /v1/messages`.
+    Request,
+    /// The body of `POST /v1/messages/count_tokens`.
+    CountTokensRequest,
+    /// A non-streaming `Message` response (also the accumulated stream result).
+    Message,
+    /// One response content block.
+    ContentBlock,
+    /// A `usage` object.
+    Usage,
+    /// An error body `{type:"error", error:{type,message}}`.
+    Error,
+    /// The `count_tokens` response.
+    CountTokens,
+    /// `GET /v1/models`.
+    ModelList,
+    /// `GET /v1/models/{id}`.
+    Model,
+    /// Any stream event payload, dispatched on its `type`.
+    Event,
+    /// The message inside `message_start`: content may be empty, `stop_reason` null.
+    MessageStartMessage,
+}
+
+const ALL_SHAPES: [Shape; 11] = [
+    Shape::Request,
+    Shape::CountTokensRequest,
+    Shape::Message,
+    Shape::ContentBlock,
+    Shape::Usage,
+    Shape::Error,
+    Shape::CountTokens,
+    Shape::ModelList,
+    Shape::Model,
+    Shape::Event,
+    Shape::MessageStartMessage,
+];
+
+impl Shape {
+    /// The stable name, used in check ids (`schema.<name>`) and on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Shape::Request => "request",
+            Shape::CountTokensRequest => "count_tokens_request",
+            Shape::Message => "message",
+            Shape::ContentBlock => "content_block",
+            Shape::Usage => "usage",
+            Shape::Error => "error",
+            Shape::CountTokens => "count_tokens",
+            Shape::ModelList => "model_list",
+            Shape::Model => "model",
+            Shape::Event => "event",
+            Shape::MessageStartMessage => "message_start_message",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Shape> {
+        ALL_SHAPES.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// The protocol reference section behind the shape.
+    fn reference(&self) -> &'static str {
+        match self {
+            Shape::Request => "protocol §2 (request body)",
+            Shape::CountTokensRequest => "protocol §6.1 (count_tokens)",
+            Shape::Message => "protocol §3 (Message)",
+            Shape::ContentBlock => "protocol §3.2 (content blocks)",
+            Shape::Usage => "protocol §3.3 (Usage)",
+            Shape::Error => "protocol §5.1 (error body)",
+            Shape::CountTokens => "protocol §6.1 (count_tokens)",
+            Shape::ModelList | Shape::Model => "protocol §6.2 (models)",
+            Shape::Event => "protocol §4.2 (event payloads)",
+            Shape::MessageStartMessage => "protocol §4.2 (message_start)",
+        }
+    }
+
+    /// The `$defs` entry validating this shape (events are dispatched separately).
+    fn def(&self) -> Target {
+        match self {
+            Shape::Request => Target::Request,
+            Shape::CountTokensRequest => Target::CountTokensRequest,
+            Shape::Message => Target::Message,
+            Shape::ContentBlock => Target::ContentBlock,
+            Shape::Usage => Target::Usage,
+            Shape::Error => Target::Error,
+            Shape::CountTokens => Target::CountTokens,
+            Shape::ModelList => Target::ModelList,
+            Shape::Model => Target::Model,
+            Shape::Event => Target::EventError, // never used: events dispatch on their type
+            Shape::MessageStartMessage => Target::MessageStartMessage,
+        }
+    }
+}
+
+/// Every definition that gets its own compiled validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Request,
+    CountTokensRequest,
+    Message,
+    ContentBlock,
+    Usage,
+    Error,
+    CountTokens,
+    ModelList,
+    Model,
+    MessageStartMessage,
+    EventMessageStart,
+    EventContentBlockStart,
+    EventContentBlockDelta,
+    EventContentBlockStop,
+    EventMessageDelta,
+    EventMessageStop,
+    EventPing,
+    EventError,
+}
+
+const TARGET_COUNT: usize = 18;
+
+impl Target {
+    fn def_name(self) -> &'static str {
+        match self {
+            Target::Request => "request",
+            Target::CountTokensRequest => "count_tokens_request",
+            Target::Message => "message",
+            Target::ContentBlock => "content_block",
+            Target::Usage => "usage",
+            Target::Error => "error_body",
+            Target::CountTokens => "count_tokens_response",
+            Target::ModelList => "model_list",
+            Target::Model => "model_info",
+            Target::MessageStartMessage => "message_start_message",
+            Target::EventMessageStart => "event_message_start",
+            Target::EventContentBlockStart => "event_content_block_start",
+            Target::EventContentBlockDelta => "event_content_block_delta",
+            Target::EventContentBlockStop => "event_content_block_stop",
+            Target::EventMessageDelta => "event_message_delta",
+            Target::EventMessageStop => "event_message_stop",
+            Target::EventPing => "event_ping",
+            Target::EventError => "event_error",
+        }
+    }
+
+    fn event(event_type: &str) -> Option<Target> {
+        Some(match event_type {
+            "message_start" => Target::EventMessageStart,
+            "content_block_start" => Target::EventContentBlockStart,
+            "content_block_delta" => Target::EventContentBlockDelta,
+            "content_block_stop" => Target::EventContentBlockStop,
+            "message_delta" => Target::EventMessageDelta,
+            "message_stop" => Target::EventMessageStop,
+            "ping" => Target::EventPing,
+            "error" => Target::EventError,
+            _ => return None,
+        })
+    }
+}
+
+/// The merged `$defs` of every schema file.
+fn merged_defs() -> &'static Map<String, Value> {
+    static DEFS: OnceLock<Map<String, Value>> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        let mut defs = Map::new();
+        for (file, text) in SCHEMA_FILES {
+            let doc: Value = serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("embedded schema {file} is not JSON: {e}"));
+            let Some(Value::Object(file_defs)) = doc.get("$defs") else {
+                panic!("embedded schema {file} has no $defs");
+            };
+            for (name, def) in file_defs {
+                assert!(
+                    defs.insert(name.clone(), def.clone()).is_none(),
+                    "$defs/{name} is defined twice (second time in {file})"
+                );
+            }
+        }
+        defs
+    })
+}
+
+/// Rewrite the main document into its strict variant (see the module doc).
+fn make_strict(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("additionalProperties") == Some(&Value::Bool(true)) {
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            if let Some(Value::Array(later)) = map.remove("x-later-required") {
+                let mut required = match map.remove("required") {
+                    Some(Value::Array(r)) => r,
+                    _ => Vec::new(),
+                };
+                required.extend(later);
+                map.insert("required".into(), Value::Array(required));
+            }
+            if let Some(known) = map.remove("x-known-values") {
+                map.insert("enum".into(), known);
+            }
+            for v in map.values_mut() {
+                make_strict(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(make_strict),
+        _ => {}
+    }
+}
+
+fn root_for(def: &str, strict: bool) -> Value {
+    let mut defs = Value::Object(merged_defs().clone());
+    if strict {
+        make_strict(&mut defs);
+    }
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/$defs/{def}"),
+        "$defs": defs,
+    })
+}
+
+fn compile(schema: &Value) -> Result<Validator, String> {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+struct Compiled {
+    main: Validator,
+    strict: Validator,
+}
+
+fn compiled(target: Target) -> &'static Compiled {
+    static CACHE: [OnceLock<Compiled>; TARGET_COUNT] = [const { OnceLock::new() }; TARGET_COUNT];
+    CACHE[target as usize].get_or_init(|| {
+        let name = target.def_name();
+        let build = |strict| {
+            compile(&root_for(name, strict))
+                .unwrap_or_else(|e| panic!("embedded schema $defs/{name} does not compile: {e}"))
+        };
+        Compiled {
+            main: build(false),
+            strict: build(true),
+        }
+    })
+}
+
+/// Validate `value` as `shape`. `must` findings for protocol violations; `should` for a
+/// missing field added after the 2024 baseline; `info` for unknown fields and types.
+pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
+    if shape != Shape::Event {
+        return validate_target(
+            shape.def(),
+            value,
+            &format!("schema.{}", shape.name()),
+            shape.reference(),
+        );
+    }
+    let reference = shape.reference();
+    let Some(obj) = value.as_object() else {
+        return vec![
+            Finding::must(
+                "schema.event",
+                "/",
+                "an event payload must be a JSON object",
+            )
+            .expected("object")
+            .actual(json_type(value))
+            .reference(reference),
+        ];
+    };
+    match obj.get("type") {
+        None => vec![
+            Finding::must("schema.event", "/", "the event has no \"type\"")
+                .expected("\"type\": one of the event names of §4.2")
+                .reference(reference),
+        ],
+        Some(Value::String(t)) => match Target::event(t) {
+            Some(target) => validate_target(target, value, &format!("schema.event.{t}"), reference),
+            None => vec![
+                Finding::info(
+                    "schema.unknown-type",
+                    "/type",
+                    format!("unknown event type \"{}\"", truncate(t, 80)),
+                )
+                .reference("protocol §8 (new event types may be added within a version)"),
+            ],
+        },
+        Some(other) => vec![
+            Finding::must(
+                "schema.event",
+                "/type",
+                "the event \"type\" must be a string",
+            )
+            .expected("string")
+            .actual(short_json(other))
+            .reference(reference),
+        ],
+    }
+}
+
+/// Fast path: true when `value` has no `must` finding as `shape`.
+pub fn is_valid(shape: Shape, value: &Value) -> bool {
+    if shape != Shape::Event {
+        return compiled(shape.def()).main.is_valid(value);
+    }
+    match value.get("type").and_then(Value::as_str) {
+        Some(t) => match Target::event(t) {
+            Some(target) => compiled(target).main.is_valid(value),
+            None => true,
+        },
+        None => false,
+    }
+}
+
+/// Validate against an arbitrary user schema (a tool's `input_schema`, an
+/// `output_config.format.schema`). Every violation is a `must` with check `schema.user`.
+/// `Err` when the schema itself does not compile.
+pub fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, String> {
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| format!("the schema does not compile: {e}"))?;
+    let mut out = Vec::new();
+    for e in validator.iter_errors(value) {
+        push_must(
+            &mut out,
+            &e,
+            "schema.user",
+            "the request's schema (protocol §2.5, §2.8)",
+        );
+    }
+    Ok(out)
+}
+
+fn validate_target(target: Target, value: &Value, check: &str, reference: &str) -> Vec<Finding> {
+    let c = compiled(target);
+    if c.strict.is_valid(value) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // (instance path, keyword) of every main error, to tell strict-only errors apart.
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    for e in c.main.iter_errors(value) {
+        remember(&mut seen, &e);
+        push_must(&mut out, &e, check, reference);
+    }
+    for e in c.strict.iter_errors(value) {
+        push_soft(&mut out, &seen, &e, reference);
+    }
+    out
+}
+
+fn remember(seen: &mut HashSet<(String, String)>, e: &ValidationError<'_>) {
+    seen.insert(error_key(e));
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        e.kind()
+    {
+        for branch in context {
+            for sub in branch {
+                remember(seen, sub);
+            }
+        }
+    }
+}
+
+/// What identifies an error across the two variants: where, which keyword, and for `required`
+/// which property (a missing baseline field must not hide a missing later one).
+fn error_key(e: &ValidationError<'_>) -> (String, String) {
+    let what = match e.kind() {
+        ValidationErrorKind::Required { property } => format!("required:{property}"),
+        kind => kind.keyword().to_string(),
+    };
+    (e.instance_path().as_str().to_string(), what)
+}
+
+/// Turn one main-variant error into `must` findings. An `anyOf` whose only other branch is
+/// `null` (a nullable reference) reports the errors of the real branch instead of "not valid
+/// under any of the schemas".
+fn push_must(out: &mut Vec<Finding>, e: &ValidationError<'_>, check: &str, reference: &str) {
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        e.kind()
+    {
+        let here = e.instance_path().as_str();
+        let specific: Vec<&Vec<ValidationError<'static>>> = context
+            .iter()
+            .filter(|branch| {
+                !branch.iter().all(|s| {
+                    s.instance_path().as_str() == here
+                        && matches!(s.kind(), ValidationErrorKind::Type { .. })
+                })
+            })
+            .collect();
+        if specific.len() == 1 {
+            for sub in specific[0] {
+                push_must(out, sub, check, reference);
+            }
+            return;
+        }
+    }
+    let location = pointer(e.instance_path().as_str());
+    let mut f = Finding::must(check, location, describe(e))
+        .reference(section_for(e.instance_path().as_str(), reference));
+    if let Some(expected) = expected_of(e) {
+        f = f.expected(expected);
+    }
+    f = f.actual(short_json(e.instance()));
+    out.push(f);
+}
+
+/// Strict-only errors: unknown fields (info), later fields missing (should), unknown types (info).
+fn push_soft(
+    out: &mut Vec<Finding>,
+    seen: &HashSet<(String, String)>,
+    e: &ValidationError<'_>,
+    reference: &str,
+) {
+    let path = e.instance_path().as_str();
+    let kind = e.kind();
+    if seen.contains(&error_key(e)) {
+        return;
+    }
+    match kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            for name in unexpected {
+                let at = format!("{path}/{}", escape_pointer(name));
+                out.push(
+                    Finding::info(
+                        "schema.unknown-field",
+                        at.clone(),
+                        format!("field {at} is not in the protocol"),
+                    )
+                    .reference("protocol §8 (Anthropic adds fields within a version)"),
+                );
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let at = format!("{path}/{}", escape_pointer(name));
+            out.push(
+                Finding::should(
+                    "schema.missing-field",
+                    at,
+                    format!("\"{name}\" is missing (a field added after the 2024-11 baseline that current Anthropic responses carry)"),
+                )
+                .expected(format!("\"{name}\" present"))
+                .reference(section_for(path, reference)),
+            );
+        }
+        ValidationErrorKind::Enum { options } => {
+            out.push(
+                Finding::info(
+                    "schema.unknown-type",
+                    pointer(path),
+                    format!("unknown type {}", short_json(e.instance())),
+                )
+                .expected(format!("one of {options}"))
+                .reference("protocol §8 (new types may be added within a version)"),
+            );
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            for branch in context {
+                for sub in branch {
+                    push_soft(out, seen, sub, reference);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A readable message that never repeats a (possibly huge) instance.
+fn describe(e: &ValidationError<'_>) -> String {
+    match e.kind() {
+        ValidationErrorKind::Required { property } => {
+            format!("required field {} is missing", short_json(property))
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            format!(
+                "unknown field(s) {} (the object is closed)",
+                unexpected.join(", ")
+            )
+        }
+        ValidationErrorKind::Type { .. } => format!("wrong type: {}", json_type(e.instance())),
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            "matches none of the allowed forms".to_string()
+        }
+        _ => truncate(&e.masked().to_string(), 300),
+    }
+}
+
+fn expected_of(e: &ValidationError<'_>) -> Option<String> {
+    Some(match e.kind() {
+        ValidationErrorKind::Type { kind } => match kind {
+            TypeKind::Single(t) => t.to_string(),
+            TypeKind::Multiple(set) => set
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" or "),
+        },
+        ValidationErrorKind::Required { property } => format!("{} present", short_json(property)),
+        ValidationErrorKind::Enum { options } => {
+            format!("one of {}", truncate(&options.to_string(), 300))
+        }
+        ValidationErrorKind::Constant { expected_value } => short_json(expected_value),
+        ValidationErrorKind::Minimum { limit } => format!(">= {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("<= {limit}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => format!("> {limit}"),
+        ValidationErrorKind::ExclusiveMaximum { limit } => format!("< {limit}"),
+        ValidationErrorKind::MinLength { limit } => format!("at least {limit} characters"),
+        ValidationErrorKind::MaxLength { limit } => format!("at most {limit} characters"),
+        ValidationErrorKind::MinItems { limit } => format!("at least {limit} items"),
+        ValidationErrorKind::MaxItems { limit } => format!("at most {limit} items"),
+        ValidationErrorKind::Pattern { pattern } => format!("matching /{pattern}/"),
+        ValidationErrorKind::Format { format } => format!("a {format} string"),
+        ValidationErrorKind::AdditionalProperties { .. } => "no other fields".to_string(),
+        _ => return None,
+    })
+}
+
+/// Refine the reference by where the problem is.
+fn section_for(path: &str, fallback: &str) -> String {
+    if path.contains("/usage") {
+        "protocol §3.3 (Usage)".into()
+    } else if path.starts_with("/content/")
+        || path.starts_with("/content_block")
+        || path.starts_with("/message/content/")
+    {
+        "protocol §3.2 (content blocks)".into()
+    } else if path.starts_with("/delta") {
+        "protocol §4.2 (event payloads)".into()
+    } else {
+        fallback.to_string()
+    }
+}
+
+fn pointer(path: &str) -> String {
+    if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+fn escape_pointer(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Compact JSON of a value, cut to a readable length.
+fn short_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) if m.len() > 8 => format!("{{object with {} fields}}", m.len()),
+        Value::Array(a) if a.len() > 8 => format!("[array of {} items]", a.len()),
+        _ => truncate(&v.to_string(), 120),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Severity;
+    use serde_json::json;
+
+    fn message() -> Value {
+        json!({
+            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-x",
+            "content": [{"type": "text", "text": "Hi"}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 3, "output_tokens": 2, "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0,
+                      "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                      "service_tier": "standard"}
+        })
+    }
+
+    fn request() -> Value {
+        json!({"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]})
+    }
+
+    /// The single finding of `severity` (panics with all findings otherwise).
+    fn only(findings: &[Finding], severity: Severity) -> &Finding {
+        let of: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
+        assert_eq!(
+            of.len(),
+            1,
+            "expected one {severity} finding, got {findings:#?}"
+        );
+        of[0]
+    }
+
+    fn musts(findings: &[Finding]) -> usize {
+        findings
+            .iter()
+            .filter(|f| f.severity == Severity::Must)
+            .count()
+    }
+
+    fn with(mut v: Value, pointer: &str, new: Value) -> Value {
+        *v.pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("no {pointer}")) = new;
+        v
+    }
+
+    fn without(mut v: Value, pointer: &str) -> Value {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        v.pointer_mut(parent)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .remove(key);
+        v
+    }
+
+    #[test]
+    fn every_schema_compiles_and_names_round_trip() {
+        for shape in ALL_SHAPES {
+            assert_eq!(Shape::from_name(shape.name()), Some(shape));
+            if shape != Shape::Event {
+                compiled(shape.def());
+            }
+        }
+        for t in [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop",
+            "ping",
+            "error",
+        ] {
+            compiled(Target::event(t).unwrap());
+        }
+        assert_eq!(Shape::from_name("nope"), None);
+    }
+
+    #[test]
+    fn a_complete_message_has_no_finding() {
+        assert_eq!(validate(Shape::Message, &message()), vec![]);
+        assert!(is_valid(Shape::Message, &message()));
+    }
+
+    #[test]
+    fn stop_reason_of_the_wrong_type_is_a_must() {
+        let f = validate(Shape::Message, &with(message(), "/stop_reason", json!(42)));
+        let m = only(&f, Severity::Must);
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.message", "/stop_reason")
+        );
+        assert_eq!(m.actual.as_deref(), Some("42"));
+        assert_eq!(m.reference, "protocol §3 (Message)");
+        assert!(!is_valid(
+            Shape::Message,
+            &with(message(), "/stop_reason", json!(42))
+        ));
+    }
+
+    #[test]
+    fn null_stop_reason_is_a_must_in_a_message_but_fine_in_message_start() {
+        let v = with(message(), "/stop_reason", Value::Null);
+        assert_eq!(
+            only(&validate(Shape::Message, &v), Severity::Must).location,
+            "/stop_reason"
+        );
+        let start = with(v, "/content", json!([]));
+        assert_eq!(validate(Shape::MessageStartMessage, &start), vec![]);
+    }
+
+    #[test]
+    fn negative_input_tokens_is_a_must_with_expected_bound() {
+        let f = validate(
+            Shape::Message,
+            &with(message(), "/usage/input_tokens", json!(-1)),
+        );
+        let m = only(&f, Severity::Must);
+        assert_eq!(m.location, "/usage/input_tokens");
+        assert_eq!(m.expected.as_deref(), Some(">= 0"));
+        assert_eq!(m.reference, "protocol §3.3 (Usage)");
+        let u = validate(
+            Shape::Usage,
+            &json!({"input_tokens": -1, "output_tokens": 1}),
+        );
+        assert_eq!(only(&u, Severity::Must).check, "schema.usage");
+    }
+
+    #[test]
+    fn missing_id_is_a_must_at_the_root() {
+        let f = validate(Shape::Message, &without(message(), "/id"));
+        let m = only(&f, Severity::Must);
+        assert_eq!(m.location, "/");
+        assert!(m.message.contains("\"id\""), "{m}");
+    }
+
+    #[test]
+    fn tool_use_input_as_a_string_is_a_must() {
+        let block = json!({"type": "tool_use", "id": "toolu_1", "name": "f", "input": "{\"a\":1}"});
+        let f = validate(
+            Shape::Message,
+            &with(message(), "/content", json!([block.clone()])),
+        );
+        let m = only(&f, Severity::Must);
+        assert_eq!(m.location, "/content/0/input");
+        assert_eq!(m.expected.as_deref(), Some("object"));
+        assert_eq!(m.reference, "protocol §3.2 (content blocks)");
+        assert_eq!(
+            only(&validate(Shape::ContentBlock, &block), Severity::Must).check,
+            "schema.content_block"
+        );
+    }
+
+    #[test]
+    fn block_errors_point_into_the_block_not_at_a_union() {
+        let block = json!({"type": "thinking", "thinking": "hm"});
+        let f = validate(Shape::ContentBlock, &block);
+        let m = only(&f, Severity::Must);
+        assert_eq!(m.location, "/");
+        assert!(m.message.contains("signature"), "{m}");
+    }
+
+    #[test]
+    fn nullable_references_report_the_real_problem() {
+        let v = with(
+            message(),
+            "/usage/cache_creation/ephemeral_5m_input_tokens",
+            json!(-3),
+        );
+        let m = only(&validate(Shape::Message, &v), Severity::Must).clone();
+        assert_eq!(
+            m.location,
+            "/usage/cache_creation/ephemeral_5m_input_tokens"
+        );
+        assert_eq!(m.expected.as_deref(), Some(">= 0"));
+    }
+
+    #[test]
+    fn unknown_fields_in_responses_are_info_only() {
+        let mut v = message();
+        v["timings"] = json!({"ms": 3});
+        v["usage"]["extra"] = json!(1);
+        let f = validate(Shape::Message, &v);
+        assert_eq!(musts(&f), 0, "{f:#?}");
+        let mut at: Vec<&str> = f.iter().map(|x| x.location.as_str()).collect();
+        at.sort();
+        assert_eq!(at, vec!["/timings", "/usage/extra"]);
+        assert!(
+            f.iter()
+                .all(|x| x.severity == Severity::Info && x.check == "schema.unknown-field")
+        );
+        assert!(is_valid(Shape::Message, &v));
+    }
+
+    #[test]
+    fn unknown_field_inside_a_nullable_object_is_found() {
+        let mut v = message();
+        v["usage"]["cache_creation"]["ephemeral_2h_input_tokens"] = json!(0);
+        let f = validate(Shape::Message, &v);
+        assert_eq!(
+            only(&f, Severity::Info).location,
+            "/usage/cache_creation/ephemeral_2h_input_tokens"
+        );
+        assert_eq!(musts(&f), 0);
+    }
+
+    #[test]
+    fn unknown_block_and_delta_types_are_info() {
+        let v = with(
+            message(),
+            "/content",
+            json!([{"type": "hologram", "data": 1}]),
+        );
+        let f = validate(Shape::Message, &v);
+        let i = only(&f, Severity::Info);
+        assert_eq!(
+            (i.check.as_str(), i.location.as_str()),
+            ("schema.unknown-type", "/content/0/type")
+        );
+        assert_eq!(musts(&f), 0);
+        let e = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "smell_delta", "x": 1}});
+        let f = validate(Shape::Event, &e);
+        assert_eq!(only(&f, Severity::Info).location, "/delta/type");
+        assert_eq!(musts(&f), 0);
+    }
+
+    #[test]
+    fn later_usage_fields_missing_are_should() {
+        let v = without(
+            without(message(), "/usage/cache_creation"),
+            "/usage/service_tier",
+        );
+        let f = validate(Shape::Message, &v);
+        assert_eq!(musts(&f), 0);
+        let at: Vec<(&str, Severity)> = f
+            .iter()
+            .map(|x| (x.location.as_str(), x.severity))
+            .collect();
+        assert_eq!(
+            at,
+            vec![
+                ("/usage/cache_creation", Severity::Should),
+                ("/usage/service_tier", Severity::Should)
+            ]
+        );
+        assert!(f.iter().all(|x| x.check == "schema.missing-field"));
+        // Baseline fields missing stay must, and do not hide a missing later field beside them.
+        let v = without(
+            without(message(), "/usage/output_tokens"),
+            "/usage/service_tier",
+        );
+        let f = validate(Shape::Message, &v);
+        assert_eq!(only(&f, Severity::Must).location, "/usage");
+        assert_eq!(only(&f, Severity::Should).location, "/usage/service_tier");
+    }
+
+    #[test]
+    fn text_delta_with_a_number_is_a_must_on_the_event_check() {
+        let e = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}});
+        let m = only(&validate(Shape::Event, &e), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.event.content_block_delta", "/delta/text")
+        );
+        assert_eq!(m.expected.as_deref(), Some("string"));
+        assert!(!is_valid(Shape::Event, &e));
+    }
+
+    #[test]
+    fn every_event_type_is_checked() {
+        let bad = [
+            json!({"type": "message_start", "message": {"id": "m"}}),
+            json!({"type": "content_block_start", "index": -1, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta"}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": null}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": 1}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "citations_delta", "citation": {"type": "char_location"}}}),
+            json!({"type": "content_block_stop"}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "done", "stop_sequence": null}, "usage": {"output_tokens": 1}}),
+            json!({"type": "message_delta", "delta": {"stop_reason": null, "stop_sequence": null}, "usage": {"output_tokens": "1"}}),
+            json!({"type": "error", "error": {"message": "x"}}),
+        ];
+        for e in bad {
+            let f = validate(Shape::Event, &e);
+            let t = e["type"].as_str().unwrap();
+            assert!(musts(&f) >= 1, "{e}: {f:#?}");
+            assert!(
+                f.iter().all(|x| x.check == format!("schema.event.{t}")),
+                "{f:#?}"
+            );
+        }
+        let good = [
+            json!({"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "model": "x",
+                   "content": [], "stop_reason": null, "stop_sequence": null,
+                   "usage": {"input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 0,
+                             "cache_read_input_tokens": 0, "cache_creation": null, "service_tier": "standard"}}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": ""}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}}),
+            json!({"type": "message_stop"}),
+            json!({"type": "ping"}),
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        ];
+        for e in good {
+            assert_eq!(validate(Shape::Event, &e), vec![], "{e}");
+        }
+    }
+
+    #[test]
+    fn events_without_a_usable_type() {
+        let f = validate(Shape::Event, &json!({"index": 0}));
+        assert_eq!(only(&f, Severity::Must).check, "schema.event");
+        let f = validate(Shape::Event, &json!([1]));
+        assert_eq!(only(&f, Severity::Must).actual.as_deref(), Some("array"));
+        let f = validate(Shape::Event, &json!({"type": 7}));
+        assert_eq!(only(&f, Severity::Must).location, "/type");
+        let f = validate(Shape::Event, &json!({"type": "telemetry", "x": 1}));
+        assert_eq!(only(&f, Severity::Info).check, "schema.unknown-type");
+        assert!(is_valid(Shape::Event, &json!({"type": "telemetry"})));
+    }
+
+    #[test]
+    fn error_body_without_error_type_is_a_must() {
+        let f = validate(
+            Shape::Error,
+            &json!({"type": "error", "error": {"message": "boom"}}),
+        );
+        let m = only(&f, Severity::Must);
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.error", "/error")
+        );
+        assert_eq!(m.reference, "protocol §5.1 (error body)");
+        let f = validate(
+            Shape::Error,
+            &json!({"type": "error", "error": {"type": "teapot_error", "message": "x"}}),
+        );
+        assert_eq!(only(&f, Severity::Info).check, "schema.unknown-type");
+        assert_eq!(musts(&f), 0);
+    }
+
+    #[test]
+    fn count_tokens_and_models() {
+        assert_eq!(
+            validate(Shape::CountTokens, &json!({"input_tokens": 5})),
+            vec![]
+        );
+        assert_eq!(
+            only(
+                &validate(Shape::CountTokens, &json!({"input_tokens": 1.5})),
+                Severity::Must
+            )
+            .location,
+            "/input_tokens"
+        );
+        let model = json!({"type": "model", "id": "claude-x", "display_name": "X", "created_at": "2025-02-19T00:00:00Z"});
+        assert_eq!(validate(Shape::Model, &model), vec![]);
+        let list = json!({"data": [model], "has_more": false, "first_id": "claude-x", "last_id": "claude-x"});
+        assert_eq!(validate(Shape::ModelList, &list), vec![]);
+        let bad = with(list.clone(), "/data/0/created_at", json!("yesterday"));
+        let m = only(&validate(Shape::ModelList, &bad), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.model_list", "/data/0/created_at")
+        );
+        assert_eq!(
+            only(
+                &validate(Shape::ModelList, &without(list, "/has_more")),
+                Severity::Must
+            )
+            .location,
+            "/"
+        );
+    }
+
+    #[test]
+    fn a_minimal_request_is_valid_and_the_envelope_is_closed() {
+        assert_eq!(validate(Shape::Request, &request()), vec![]);
+        let mut v = request();
+        v["betas"] = json!(["x"]);
+        let m = only(&validate(Shape::Request, &v), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.request", "/")
+        );
+        assert!(m.message.contains("betas"), "{m}");
+    }
+
+    #[test]
+    fn request_violations_are_specific() {
+        let cases = [
+            (
+                with(
+                    request(),
+                    "/messages/0/content",
+                    json!([{"type": "video", "source": {"type": "url", "url": "u"}}]),
+                ),
+                "/messages/0/content/0/type",
+            ),
+            (
+                with(
+                    request(),
+                    "/messages/0/content",
+                    json!([{"type": "text", "text": ""}]),
+                ),
+                "/messages/0/content/0/text",
+            ),
+            (
+                with(
+                    request(),
+                    "/messages/0/content",
+                    json!([{"type": "text", "text": "a", "colour": 1}]),
+                ),
+                "/messages/0/content/0",
+            ),
+            (
+                with(request(), "/messages/0/role", json!("robot")),
+                "/messages/0/role",
+            ),
+            (with(request(), "/max_tokens", json!("10")), "/max_tokens"),
+            (with(request(), "/model", json!("")), "/model"),
+        ];
+        for (v, at) in cases {
+            let f = validate(Shape::Request, &v);
+            assert_eq!(only(&f, Severity::Must).location, at, "{v}");
+        }
+        let mut v = request();
+        v["temperature"] = json!(1.5);
+        assert_eq!(
+            only(&validate(Shape::Request, &v), Severity::Must).location,
+            "/temperature"
+        );
+        let mut v = request();
+        v["thinking"] = json!({"type": "enabled", "budget_tokens": 100});
+        assert_eq!(
+            only(&validate(Shape::Request, &v), Severity::Must).location,
+            "/thinking/budget_tokens"
+        );
+        let mut v = request();
+        v["tool_choice"] = json!({"type": "tool"});
+        assert_eq!(
+            only(&validate(Shape::Request, &v), Severity::Must).location,
+            "/tool_choice"
+        );
+        let mut v = request();
+        v["tools"] = json!([{"name": "bad name", "input_schema": {"type": "object"}}]);
+        assert_eq!(
+            only(&validate(Shape::Request, &v), Severity::Must).location,
+            "/tools/0/name"
+        );
+        let mut v = request();
+        v["output_config"] = json!({"format": {"type": "json_schema", "schema": {}, "name": "x"}});
+        assert_eq!(
+            only(&validate(Shape::Request, &v), Severity::Must).location,
+            "/output_config/format"
+        );
+        let mut v = request();
+        v["cache_control"] = json!({"type": "ephemeral", "ttl": "2h"});
+        assert_eq!(
+            only(&validate(Shape::Request, &v), Severity::Must).location,
+            "/cache_control/ttl"
+        );
+    }
+
+    #[test]
+    fn newer_request_fields_are_accepted() {
+        let mut v = request();
+        for (k, x) in [
+            (
+                "output_config",
+                json!({"effort": "high", "format": {"type": "json_schema", "schema": {"type": "object"}}}),
+            ),
+            (
+                "output_format",
+                json!({"type": "json_schema", "schema": {"type": "object"}}),
+            ),
+            ("cache_control", json!({"type": "ephemeral", "ttl": "1h"})),
+            ("service_tier", json!("auto")),
+            ("container", json!("cntr_1")),
+            (
+                "mcp_servers",
+                json!([{"type": "url", "url": "https://x", "name": "x"}]),
+            ),
+            ("inference_geo", json!("us")),
+            ("speed", json!("fast")),
+            (
+                "thinking",
+                json!({"type": "adaptive", "display": "summarized"}),
+            ),
+            (
+                "tools",
+                json!([{"name": "f", "input_schema": {"type": "object", "$defs": {}}, "strict": true},
+                             {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]),
+            ),
+        ] {
+            v[k] = x;
+        }
+        assert_eq!(validate(Shape::Request, &v), vec![]);
+    }
+
+    #[test]
+    fn count_tokens_request_rejects_generation_fields() {
+        let v = json!({"model": "x", "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(validate(Shape::CountTokensRequest, &v), vec![]);
+        let m = only(
+            &validate(Shape::CountTokensRequest, &request()),
+            Severity::Must,
+        )
+        .clone();
+        assert_eq!(m.check, "schema.count_tokens_request");
+        assert!(m.message.contains("max_tokens"), "{m}");
+    }
+
+    #[test]
+    fn long_values_are_truncated_in_findings() {
+        let v = with(message(), "/model", json!("x".repeat(10_000)));
+        let v = with(v, "/role", json!("y".repeat(10_000)));
+        let m = only(&validate(Shape::Message, &v), Severity::Must).clone();
+        assert!(m.actual.as_ref().unwrap().len() < 200, "{m}");
+        assert!(m.message.len() < 400, "{m}");
+    }
+
+    #[test]
+    fn user_schemas() {
+        let schema = json!({"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}});
+        assert_eq!(
+            validate_against(&schema, &json!({"city": "Paris"})).unwrap(),
+            vec![]
+        );
+        let f = validate_against(&schema, &json!({"city": 3})).unwrap();
+        let m = only(&f, Severity::Must);
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.user", "/city")
+        );
+        assert!(validate_against(&json!({"type": 12}), &json!(1)).is_err());
+    }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            "[a-z_]{0,12}".prop_map(Value::String),
+            Just(json!("text")),
+            Just(json!("message_start")),
+            Just(json!("content_block_delta")),
+            Just(json!("tool_use")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("index".to_string()),
+                        Just("delta".to_string()),
+                        Just("usage".to_string()),
+                        Just("content".to_string()),
+                        "[a-z_]{1,8}"
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #[test]
+        fn random_values_never_panic_and_fast_path_agrees(v in arb_json()) {
+            for shape in ALL_SHAPES {
+                let f = validate(shape, &v);
+                let has_must = f.iter().any(|x| x.severity == Severity::Must);
+                proptest::prop_assert_eq!(is_valid(shape, &v), !has_must, "{:?} {} {:?}", shape, v, f);
+            }
+        }
+
+        #[test]
+        fn random_values_inside_a_message_never_panic(v in arb_json(), at in 0usize..6) {
+            let pointer = ["/content/0", "/usage", "/usage/cache_creation", "/stop_reason", "/content", "/id"][at];
+            let m = with(message(), pointer, v);
+            let f = validate(Shape::Message, &m);
+            proptest::prop_assert_eq!(is_valid(Shape::Message, &m), !f.iter().any(|x| x.severity == Severity::Must));
+        }
+    }
+}
