@@ -35,7 +35,7 @@ fn frame(event: &str, data: &str) -> String {
 /// Build a stream of about `size` bytes: a thinking block, then a long text block, then a
 /// tool block whose input is a long JSON string split across deltas.
 pub fn generate(size: usize) -> Generated {
-    let start = r#"{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant","model":"claude-bench","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#;
+    let start = r#"{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant","model":"claude-bench","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}"#;
     let mut prologue = frame("message_start", start);
     prologue += &frame(
         "content_block_start",

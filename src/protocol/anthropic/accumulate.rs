@@ -30,10 +30,16 @@ impl Accumulator {
         self.message.as_ref()
     }
 
-    /// Finish: parse the inputs of tool blocks that were never stopped, return the message.
+    /// Finish: parse the inputs of tool blocks that were never stopped (their JSON may be cut
+    /// short by `max_tokens`: completed like the SDKs' partial parsers do), return the message.
     pub fn finish(mut self) -> Option<Value> {
         for i in 0..self.json_buffers.len() {
-            self.finalize_block(i);
+            if let Some(buf) = self.json_buffers.get_mut(i).and_then(Option::take) {
+                let input = complete_partial_json(&buf).unwrap_or(Value::String(buf));
+                if let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) {
+                    block["input"] = input;
+                }
+            }
         }
         self.message
     }
@@ -167,6 +173,68 @@ impl Accumulator {
     }
 }
 
+/// Parse JSON cut off at an arbitrary byte, keeping what is complete (as the SDKs' partial
+/// parsers do): close an open string, drop a dangling key or separator, close open containers.
+/// `None` when even that does not give an object.
+pub fn complete_partial_json(buf: &str) -> Option<Value> {
+    if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(buf) {
+        return Some(v);
+    }
+    // Candidate cut points: the whole text, then every position right after a complete value
+    // inside a container (before a ',' outside strings), from the end backwards.
+    let mut stack: Vec<char> = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut cuts: Vec<(usize, Vec<char>)> = vec![];
+    for (i, c) in buf.char_indices() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => stack.push('}'),
+            '[' => stack.push(']'),
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => cuts.push((i, stack.clone())),
+            _ => {}
+        }
+    }
+    let mut whole = buf.to_string();
+    if in_string {
+        if escaped {
+            whole.pop();
+        }
+        whole.push('"');
+    }
+    let close = |text: &str, stack: &[char]| -> Option<Value> {
+        let mut t = text.trim_end().trim_end_matches([',', ':']).to_string();
+        for c in stack.iter().rev() {
+            t.push(*c);
+        }
+        serde_json::from_str::<Value>(&t)
+            .ok()
+            .filter(Value::is_object)
+    };
+    if let Some(v) = close(&whole, &stack) {
+        return Some(v);
+    }
+    for (i, st) in cuts.iter().rev() {
+        if let Some(v) = close(&buf[..*i], st) {
+            return Some(v);
+        }
+    }
+    Some(Value::Object(Map::new())).filter(|_| buf.trim_start().starts_with('{'))
+}
+
 fn append_str(block: &mut Value, key: &str, add: Option<&Value>) {
     let Some(add) = add.and_then(Value::as_str) else {
         return;
@@ -235,7 +303,33 @@ mod tests {
             json!({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\": "}}),
         ]);
         assert_eq!(m["content"][0]["input"], json!({}));
-        assert_eq!(m["content"][1]["input"], json!("{\"a\": "));
+        // Never stopped: completed like the SDK's partial parser (the dangling key is dropped).
+        assert_eq!(m["content"][1]["input"], json!({}));
+    }
+
+    #[test]
+    fn partial_json_is_completed_at_any_cut() {
+        let full = r#"{"city": "Paris", "days": [1, 2, {"x": "a\"b"}], "ok": true}"#;
+        for cut in 1..full.len() {
+            if !full.is_char_boundary(cut) {
+                continue;
+            }
+            let v = complete_partial_json(&full[..cut]);
+            assert!(
+                v.as_ref().is_some_and(Value::is_object),
+                "cut {cut}: {:?}",
+                &full[..cut]
+            );
+        }
+        assert_eq!(
+            complete_partial_json(r#"{"a": "Pa"#),
+            Some(json!({"a": "Pa"}))
+        );
+        assert_eq!(
+            complete_partial_json(r#"{"a": [1, 2"#),
+            Some(json!({"a": [1, 2]}))
+        );
+        assert_eq!(complete_partial_json("not json"), None);
     }
 
     #[test]
