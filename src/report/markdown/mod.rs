@@ -172,7 +172,11 @@ fn render_non_pass(report: &RunReport, out: &mut String) {
         if r.attempts > 1 {
             let _ = writeln!(out, "Attempts: {}\n", r.attempts);
         }
-        for f in sorted_findings(&r.findings) {
+        let findings = sorted_findings(&r.findings);
+        if findings.is_empty() {
+            continue;
+        }
+        for f in findings {
             let _ = write!(
                 out,
                 "- **{}** {} at {}: {}",
