@@ -13,4 +13,7 @@ pub mod fsutil;
 pub mod http;
 pub mod offline;
 pub mod protocol;
+pub mod report;
 pub mod secrets;
+pub mod target;
+pub mod verdict;

@@ -1,0 +1,36 @@
+//! `report.json`: the machine-readable report, the [`RunReport`] serialised as it is
+//! (`conform_version`, `started_at`, `duration_ms`, `targets`, `results` with findings, timing
+//! and attempts, `summary` of verdict counts per target).
+
+use super::model::RunReport;
+use crate::secrets::Redactor;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "report.json";
+
+/// Write `DIR/report.json` atomically, redacted.
+pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+    let path = dir.join(FILE_NAME);
+    let text = redactor.redact(&render(&report.redacted(redactor))?);
+    crate::fsutil::write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Pretty-printed JSON with a final newline.
+pub fn render(report: &RunReport) -> io::Result<String> {
+    let mut text = serde_json::to_string_pretty(report)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Read a `report.json` back (e.g. as a baseline).
+pub fn read_report(path: &Path) -> io::Result<RunReport> {
+    let text = std::fs::read_to_string(path)?;
+    serde_json::from_str(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: not a conform report: {e}", path.display()),
+        )
+    })
+}

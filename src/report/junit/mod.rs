@@ -1,0 +1,116 @@
+//! `junit.xml` for CI systems (written with quick-junit, cargo-nextest's writer).
+//!
+//! One `<testsuite>` per target, one `<testcase name="scenario@mode" classname="feature">` per
+//! result. Mapping, consistent with the exit code:
+//! * `pass`, `warn` → success (warn findings go to `<system-out>`);
+//! * `fail`, `ignored`, `flaky`, unexpected `unsupported` → `<failure type="VERDICT">`, the
+//!   findings in the text;
+//! * `error` → `<error>` with the transport error;
+//! * `skip`, and any verdict the target declared expected → `<skipped>`.
+
+use super::model::{ResultRecord, RunReport, sorted_findings};
+use crate::secrets::Redactor;
+use crate::verdict::Verdict;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const FILE_NAME: &str = "junit.xml";
+
+/// Render and write `DIR/junit.xml` atomically, redacted.
+pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+    let path = dir.join(FILE_NAME);
+    let text = redactor.redact(&render(&report.redacted(redactor))?);
+    crate::fsutil::write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// The XML text of a report.
+pub fn render(report: &RunReport) -> io::Result<String> {
+    let mut junit = Report::new("conform");
+    junit.set_time(Duration::from_secs_f64(
+        report.duration_ms.max(0.0) / 1000.0,
+    ));
+    let mut names: Vec<&str> = report.targets.iter().map(|t| t.name.as_str()).collect();
+    for r in &report.results {
+        if !names.contains(&r.target.as_str()) {
+            names.push(&r.target);
+        }
+    }
+    for name in names {
+        let mut suite = TestSuite::new(name);
+        for r in report.results.iter().filter(|r| r.target == name) {
+            suite.add_test_case(test_case(r));
+        }
+        junit.add_test_suite(suite);
+    }
+    junit
+        .to_string()
+        .map_err(|e| io::Error::other(format!("cannot write junit xml: {e}")))
+}
+
+fn test_case(r: &ResultRecord) -> TestCase {
+    let status = if r.expected && r.verdict != Verdict::Pass {
+        let mut s = TestCaseStatus::skipped();
+        s.set_message(format!("{} (expected by the target)", r.verdict));
+        s.set_description(findings_text(r));
+        s
+    } else {
+        match r.verdict {
+            Verdict::Pass | Verdict::Warn => TestCaseStatus::success(),
+            Verdict::Skip => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message("not run");
+                s
+            }
+            Verdict::Error => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_type("error");
+                s.set_message(
+                    r.error
+                        .clone()
+                        .unwrap_or_else(|| "infrastructure error".to_string()),
+                );
+                s.set_description(findings_text(r));
+                s
+            }
+            Verdict::Fail | Verdict::Ignored | Verdict::Flaky | Verdict::Unsupported => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_type(r.verdict.as_str());
+                s.set_message(format!("{}: {}", r.verdict, r.verdict.meaning()));
+                s.set_description(findings_text(r));
+                s
+            }
+        }
+    };
+    let mut case = TestCase::new(r.case_name(), status);
+    case.set_classname(r.feature.as_str());
+    if let Some(ms) = r.timing.total_ms.filter(|m| m.is_finite() && *m >= 0.0) {
+        case.set_time(Duration::from_secs_f64(ms / 1000.0));
+    }
+    if r.verdict == Verdict::Warn && !r.findings.is_empty() {
+        case.set_system_out(findings_text(r));
+    }
+    case
+}
+
+/// One finding per line, most severe first; the error first when there is one.
+fn findings_text(r: &ResultRecord) -> String {
+    let mut lines = Vec::new();
+    if !r.title.is_empty() {
+        lines.push(r.title.clone());
+    }
+    if let Some(e) = &r.error {
+        lines.push(format!("error: {e}"));
+    }
+    lines.extend(
+        sorted_findings(&r.findings)
+            .into_iter()
+            .map(|f| f.to_string()),
+    );
+    if r.attempts > 1 {
+        lines.push(format!("attempts: {}", r.attempts));
+    }
+    lines.join("\n")
+}

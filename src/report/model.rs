@@ -1,0 +1,386 @@
+//! The report model: what a run produced, in the shape `report.json` has, and what every
+//! other sink renders from.
+//!
+//! The runner builds a [`RunReport`] as results come in ([`RunReport::push`]); any sink can be
+//! written from it at any time, so an interrupted run still writes what it has.
+
+use crate::check::{Finding, Severity};
+use crate::secrets::Redactor;
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub conform_version: String,
+    /// RFC 3339.
+    pub started_at: String,
+    pub duration_ms: f64,
+    /// The run stopped before every planned result was in (Ctrl-C).
+    #[serde(default)]
+    pub interrupted: bool,
+    pub targets: Vec<TargetInfo>,
+    pub results: Vec<ResultRecord>,
+    /// Verdict counts per target: `{TARGET: {VERDICT: count}}`.
+    pub summary: BTreeMap<String, BTreeMap<Verdict, usize>>,
+    /// A previous run to compare with, if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<serde_json::Value>,
+}
+
+/// One target as the report shows it (never its key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub name: String,
+    pub base_url: String,
+    pub model: String,
+}
+
+impl From<&crate::target::Target> for TargetInfo {
+    fn from(t: &crate::target::Target) -> Self {
+        TargetInfo {
+            name: t.name.clone(),
+            base_url: t.base_url.clone(),
+            model: t.model.clone(),
+        }
+    }
+}
+
+/// The result of one (scenario, target, mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRecord {
+    pub target: String,
+    pub scenario: String,
+    pub feature: String,
+    #[serde(default)]
+    pub title: String,
+    /// `sync` or `stream`.
+    pub mode: String,
+    pub verdict: Verdict,
+    /// The target declared this result expected (`expect_unsupported`).
+    #[serde(default)]
+    pub expected: bool,
+    pub findings: Vec<Finding>,
+    pub timing: Timing,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotInfo>,
+    /// The transport or infrastructure error behind an `error` verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ResultRecord {
+    /// `scenario@mode`, the name of the result in JUnit and headings.
+    pub fn case_name(&self) -> String {
+        format!("{}@{}", self.scenario, self.mode)
+    }
+}
+
+/// Times in milliseconds since the request was sent (of the step that counts, usually the
+/// first): first byte, first token (first text delta in a stream), end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub ttfb_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub total_ms: Option<f64>,
+}
+
+impl Timing {
+    /// The timing of one exchange: `ttfb_ms` = response head, `total_ms` = end of body, and for
+    /// an event stream `ttft_ms` = arrival of the chunk holding the first `content_block_delta`
+    /// (none for a non-streaming response, whose first token is its whole body).
+    pub fn from_exchange(x: &crate::exchange::Exchange) -> Timing {
+        let Some(r) = &x.response else {
+            return Timing::default();
+        };
+        let ttft_ms = if r.is_event_stream() {
+            first_delta_ms(&r.chunks)
+        } else {
+            None
+        };
+        Timing {
+            ttfb_ms: Some(r.head_ms),
+            ttft_ms,
+            total_ms: Some(r.total_ms),
+        }
+    }
+}
+
+/// The arrival time of the chunk in which `content_block_delta` first completes (the marker
+/// may be split across chunks).
+fn first_delta_ms(chunks: &[crate::exchange::Chunk]) -> Option<f64> {
+    const MARKER: &[u8] = b"content_block_delta";
+    let mut body: Vec<u8> = Vec::new();
+    for c in chunks {
+        let start = body.len().saturating_sub(MARKER.len() - 1);
+        body.extend_from_slice(&c.bytes());
+        if body[start..].windows(MARKER.len()).any(|w| w == MARKER) {
+            return Some(c.t_ms);
+        }
+    }
+    None
+}
+
+/// How the normalised response compares with the stored snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    pub status: SnapshotStatus,
+    /// A unified diff (old → new) when the snapshot changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotStatus {
+    New,
+    Changed,
+    Same,
+}
+
+impl RunReport {
+    /// An empty report for these targets, started now.
+    pub fn new(targets: Vec<TargetInfo>) -> RunReport {
+        let started_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        RunReport::started_at(started_at, targets)
+    }
+
+    /// An empty report with an explicit start time (RFC 3339).
+    pub fn started_at(started_at: String, targets: Vec<TargetInfo>) -> RunReport {
+        let mut r = RunReport {
+            conform_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at,
+            duration_ms: 0.0,
+            interrupted: false,
+            targets,
+            results: Vec::new(),
+            summary: BTreeMap::new(),
+            baseline: None,
+        };
+        r.update_summary();
+        r
+    }
+
+    /// Add a result and keep the summary current.
+    pub fn push(&mut self, result: ResultRecord) {
+        *self
+            .summary
+            .entry(result.target.clone())
+            .or_default()
+            .entry(result.verdict)
+            .or_default() += 1;
+        self.results.push(result);
+    }
+
+    /// Recompute `summary` from `results` (every target appears, even with no result).
+    pub fn update_summary(&mut self) {
+        let mut summary: BTreeMap<String, BTreeMap<Verdict, usize>> = self
+            .targets
+            .iter()
+            .map(|t| (t.name.clone(), BTreeMap::new()))
+            .collect();
+        for r in &self.results {
+            *summary
+                .entry(r.target.clone())
+                .or_default()
+                .entry(r.verdict)
+                .or_default() += 1;
+        }
+        self.summary = summary;
+    }
+
+    /// Set the duration and the interrupted flag (call before writing the final sinks).
+    pub fn finish(&mut self, duration: std::time::Duration, interrupted: bool) {
+        self.duration_ms = duration.as_secs_f64() * 1000.0;
+        self.interrupted = interrupted;
+        self.update_summary();
+    }
+
+    /// The run's exit code ([`crate::verdict::exit_code`]).
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        crate::verdict::exit_code(self.results.iter().map(|r| (r.verdict, r.expected)), strict)
+    }
+
+    /// A copy with every secret replaced by `[REDACTED]` in every text field.
+    pub fn redacted(&self, redactor: &Redactor) -> RunReport {
+        let mut r = self.clone();
+        let red = |s: &mut String| *s = redactor.redact(s);
+        for t in &mut r.targets {
+            red(&mut t.name);
+            red(&mut t.base_url);
+            red(&mut t.model);
+        }
+        for x in &mut r.results {
+            for s in [
+                &mut x.target,
+                &mut x.scenario,
+                &mut x.feature,
+                &mut x.title,
+                &mut x.mode,
+            ] {
+                red(s);
+            }
+            for f in &mut x.findings {
+                red(&mut f.check);
+                red(&mut f.location);
+                red(&mut f.message);
+                red(&mut f.reference);
+                for s in [&mut f.expected, &mut f.actual].into_iter().flatten() {
+                    red(s);
+                }
+            }
+            if let Some(e) = &mut x.error {
+                red(e);
+            }
+            if let Some(d) = x.snapshot.as_mut().and_then(|s| s.diff.as_mut()) {
+                red(d);
+            }
+        }
+        if let Some(b) = &mut r.baseline {
+            redact_value(b, redactor);
+        }
+        r.summary = r
+            .summary
+            .into_iter()
+            .map(|(k, v)| (redactor.redact(&k), v))
+            .collect();
+        r
+    }
+
+    /// Features in order of first appearance.
+    pub fn features(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.results {
+            if !out.contains(&r.feature) {
+                out.push(r.feature.clone());
+            }
+        }
+        out
+    }
+}
+
+fn redact_value(v: &mut serde_json::Value, redactor: &Redactor) {
+    match v {
+        serde_json::Value::String(s) => *s = redactor.redact(s),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact_value(x, redactor)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| redact_value(x, redactor)),
+        _ => {}
+    }
+}
+
+/// The most severe findings first.
+pub fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
+    let mut out: Vec<&Finding> = findings.iter().collect();
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// `true` when a finding is worth listing in a non-pass section (info findings are not).
+pub fn is_notable(f: &Finding) -> bool {
+    f.severity != Severity::Info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
+
+    fn exchange(content_type: &str, chunks: Vec<Chunk>) -> Exchange {
+        Exchange {
+            label: String::new(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                url: "http://h/v1/messages".into(),
+                headers: vec![],
+                body: None,
+            },
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: vec![("content-type".into(), content_type.into())],
+                head_ms: 5.0,
+                chunks,
+                total_ms: 50.0,
+            }),
+            transport_error: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn timing_of_a_stream_finds_the_first_delta_across_chunks() {
+        let x = exchange(
+            "text/event-stream",
+            vec![
+                Chunk::new(6.0, b"event: message_start\ndata: {}\n\nevent: content_blo"),
+                Chunk::new(9.0, b"ck_delta\ndata: {}\n\n"),
+                Chunk::new(12.0, b"event: content_block_delta\n"),
+            ],
+        );
+        let t = Timing::from_exchange(&x);
+        assert_eq!(
+            t,
+            Timing {
+                ttfb_ms: Some(5.0),
+                ttft_ms: Some(9.0),
+                total_ms: Some(50.0)
+            }
+        );
+    }
+
+    #[test]
+    fn timing_of_a_sync_response_or_no_response() {
+        let x = exchange(
+            "application/json",
+            vec![Chunk::new(40.0, b"{\"type\":\"content_block_delta\"}")],
+        );
+        assert_eq!(
+            Timing::from_exchange(&x),
+            Timing {
+                ttfb_ms: Some(5.0),
+                ttft_ms: None,
+                total_ms: Some(50.0)
+            }
+        );
+        let mut none = x.clone();
+        none.response = None;
+        assert_eq!(Timing::from_exchange(&none), Timing::default());
+    }
+
+    #[test]
+    fn push_keeps_the_summary_and_redaction_covers_every_text() {
+        let t = TargetInfo {
+            name: "a".into(),
+            base_url: "http://h".into(),
+            model: "m".into(),
+        };
+        let mut r = RunReport::started_at("2026-11-25T04:00:00Z".into(), vec![t]);
+        assert_eq!(r.summary["a"].len(), 0);
+        r.push(ResultRecord {
+            target: "a".into(),
+            scenario: "s".into(),
+            feature: "f".into(),
+            title: "t sk-secret-1".into(),
+            mode: "sync".into(),
+            verdict: Verdict::Warn,
+            expected: false,
+            findings: vec![Finding::should("c", "l", "m sk-secret-1").actual("sk-secret-1")],
+            timing: Timing::default(),
+            attempts: 1,
+            snapshot: Some(SnapshotInfo {
+                status: SnapshotStatus::Changed,
+                diff: Some("+sk-secret-1".into()),
+            }),
+            error: Some("sk-secret-1".into()),
+        });
+        assert_eq!(r.summary["a"][&Verdict::Warn], 1);
+        let red = r.redacted(&Redactor::new(vec!["sk-secret-1".into()]));
+        let text = serde_json::to_string(&red).unwrap();
+        assert!(!text.contains("sk-secret-1"), "{text}");
+        assert_eq!(r.exit_code(false), crate::exit::OK);
+        assert_eq!(r.exit_code(true), crate::exit::FAILURES);
+    }
+}

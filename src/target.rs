@@ -1,0 +1,933 @@
+//! Targets: the endpoints a run talks to, from `conform.toml` (design §5) or from CLI flags.
+//!
+//! The raw file ([`RawConfig`], [`RawTarget`]: serde, every key optional) is kept apart from
+//! the resolved [`Target`] (every value decided: `extends` applied, the API key read from the
+//! environment, defaults filled in). API keys are never read from the file: a key in the file
+//! is an error. The key is held as a [`Secret`], which prints as `[REDACTED]`.
+//!
+//! `extends = "other"` starts from another target: scalar keys of the child replace the
+//! parent's, `headers` are merged (the child wins per header name, case-insensitively), lists
+//! (`models`, `expect_unsupported`) are replaced. Cycles are errors.
+//!
+//! `models = ["a", "b"]` (instead of `model`) expands one table into one target per model,
+//! named `NAME-MODEL` (characters other than letters, digits, `.`, `_`, `-` become `_`), so
+//! models of one provider are compared side by side; `--target NAME` selects all of them.
+
+use crate::http::client::{ExecPolicy, RateLimiter, RetryPolicy, Timeouts};
+use crate::secrets::Redactor;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The `anthropic-version` sent unless a target sets its own.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// An API key. Its `Debug` and `Display` print `[REDACTED]`; [`Secret::expose`] gives the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value, for the one place that needs it: the auth header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(crate::secrets::REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(crate::secrets::REDACTED)
+    }
+}
+
+/// How the key is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum AuthStyle {
+    /// `x-api-key: KEY` (Anthropic's own style).
+    #[default]
+    #[serde(rename = "x-api-key")]
+    XApiKey,
+    /// `authorization: Bearer KEY`.
+    #[serde(rename = "bearer")]
+    Bearer,
+}
+
+impl std::str::FromStr for AuthStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "x-api-key" => Ok(AuthStyle::XApiKey),
+            "bearer" => Ok(AuthStyle::Bearer),
+            other => Err(format!(
+                "unknown auth style {other:?} (expected \"x-api-key\" or \"bearer\")"
+            )),
+        }
+    }
+}
+
+/// `conform.toml` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub targets: BTreeMap<String, RawTarget>,
+}
+
+/// One `[targets.NAME]` table as written; every key optional (`extends` fills the gaps).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub extends: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    /// Only here to give a clear error: keys never live in the file.
+    pub api_key: Option<toml::Value>,
+    pub auth: Option<AuthStyle>,
+    pub model: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub expect_unsupported: Option<Vec<String>>,
+    pub rpm: Option<u32>,
+    pub connect_timeout_ms: Option<u64>,
+    pub first_byte_timeout_ms: Option<u64>,
+    pub idle_timeout_ms: Option<u64>,
+    pub total_timeout_ms: Option<u64>,
+    pub retries: Option<u32>,
+}
+
+/// A resolved target. Cloning shares its rate limiter.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    /// Without a trailing slash; request paths are appended (`/v1/messages`).
+    pub base_url: String,
+    pub model: String,
+    pub auth: AuthStyle,
+    pub api_key: Option<Secret>,
+    /// Extra headers, `anthropic-version` included (defaulted), in a stable order.
+    pub headers: Vec<(String, String)>,
+    /// Feature ids, scenario ids or globs (`*`) whose non-pass verdicts are expected.
+    pub expect_unsupported: Vec<String>,
+    pub rpm: Option<u32>,
+    pub timeouts: Timeouts,
+    pub retries: u32,
+    limiter: Option<RateLimiter>,
+}
+
+/// A target from CLI flags (`--base-url URL --model M [--api-key-env VAR] [--auth bearer]
+/// [--header K:V]... [--name NAME]`).
+#[derive(Debug, Clone, Default)]
+pub struct AdHoc {
+    pub name: Option<String>,
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: Option<String>,
+    pub auth: Option<AuthStyle>,
+    /// `K:V` strings as given on the command line.
+    pub headers: Vec<String>,
+}
+
+/// A configuration error; each names the file (or `command line`) and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{origin}: target {target:?}: {key}: {message}")]
+    Invalid {
+        origin: String,
+        target: String,
+        key: String,
+        message: String,
+    },
+    #[error(
+        "{origin}: target {target:?}: `api_key` is not allowed in the file; put the key in an environment variable and name it with `api_key_env`"
+    )]
+    KeyInFile { origin: String, target: String },
+    #[error(
+        "{origin}: target {target:?}: environment variable {var} (api_key_env) is not set or empty"
+    )]
+    MissingKey {
+        origin: String,
+        target: String,
+        var: String,
+    },
+    #[error("{origin}: no target named {name:?} (known: {known})")]
+    Unknown {
+        origin: String,
+        name: String,
+        known: String,
+    },
+    #[error("{origin}: `extends` cycle: {cycle}")]
+    Cycle { origin: String, cycle: String },
+}
+
+/// A loaded `conform.toml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub raw: RawConfig,
+}
+
+impl Config {
+    /// Read and parse a file (keys are not read yet: see [`Config::resolve`]).
+    pub fn load(path: &Path) -> Result<Config, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parse TOML text; `path` is used in error messages. Errors carry line and column.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, TargetError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| TargetError::Parse {
+            path: path.to_path_buf(),
+            message: parse_message(text, &e),
+        })?;
+        let config = Config {
+            path: path.to_path_buf(),
+            raw,
+        };
+        for (name, t) in &config.raw.targets {
+            if t.api_key.is_some() {
+                return Err(TargetError::KeyInFile {
+                    origin: config.origin(),
+                    target: name.clone(),
+                });
+            }
+        }
+        Ok(config)
+    }
+
+    /// Table names as written (before `models` expansion), sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.raw.targets.keys().cloned().collect()
+    }
+
+    /// Resolve one named table into its target(s), reading keys from the process environment.
+    pub fn resolve(&self, name: &str) -> Result<Vec<Target>, TargetError> {
+        self.resolve_with(name, &|var| std::env::var(var).ok())
+    }
+
+    /// Resolve with an explicit environment (for tests).
+    pub fn resolve_with(
+        &self,
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vec<Target>, TargetError> {
+        let merged = self.merged(name)?;
+        build_targets(&self.origin(), name, merged, env)
+    }
+
+    /// Resolve several names (`--target` repeated), or every table when `names` is empty.
+    pub fn resolve_all(&self, names: &[String]) -> Result<Vec<Target>, TargetError> {
+        let names = if names.is_empty() {
+            self.names()
+        } else {
+            names.to_vec()
+        };
+        let mut out = Vec::new();
+        for n in &names {
+            out.extend(self.resolve(n)?);
+        }
+        Ok(out)
+    }
+
+    fn origin(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The table with its `extends` chain applied.
+    fn merged(&self, name: &str) -> Result<RawTarget, TargetError> {
+        let mut chain: Vec<&str> = Vec::new();
+        let mut current = name;
+        loop {
+            if chain.contains(&current) {
+                chain.push(current);
+                return Err(TargetError::Cycle {
+                    origin: self.origin(),
+                    cycle: chain.join(" -> "),
+                });
+            }
+            let Some(t) = self.raw.targets.get(current) else {
+                let known = self.names().join(", ");
+                let origin = match chain.last() {
+                    Some(child) => format!("{} (target {child:?}, key `extends`)", self.origin()),
+                    None => self.origin(),
+                };
+                return Err(TargetError::Unknown {
+                    origin,
+                    name: current.to_string(),
+                    known,
+                });
+            };
+            chain.push(current);
+            match &t.extends {
+                Some(parent) => current = parent,
+                None => break,
+            }
+        }
+        let mut merged = RawTarget::default();
+        for n in chain.iter().rev() {
+            merged = overlay(merged, self.raw.targets[*n].clone());
+        }
+        Ok(merged)
+    }
+}
+
+/// `child` on top of `base`.
+fn overlay(base: RawTarget, child: RawTarget) -> RawTarget {
+    let headers = match (base.headers, child.headers) {
+        (Some(mut b), Some(c)) => {
+            for (k, v) in c {
+                b.retain(|bk, _| !bk.eq_ignore_ascii_case(&k));
+                b.insert(k, v);
+            }
+            Some(b)
+        }
+        (b, c) => c.or(b),
+    };
+    let (child_has_model, child_has_models) = (child.model.is_some(), child.models.is_some());
+    RawTarget {
+        extends: None,
+        base_url: child.base_url.or(base.base_url),
+        api_key_env: child.api_key_env.or(base.api_key_env),
+        api_key: None,
+        auth: child.auth.or(base.auth),
+        // A child naming one `model` replaces a parent's `models` list, and vice versa.
+        model: if child_has_models {
+            child.model
+        } else {
+            child.model.or(base.model)
+        },
+        models: if child_has_model {
+            child.models
+        } else {
+            child.models.or(base.models)
+        },
+        headers,
+        expect_unsupported: child.expect_unsupported.or(base.expect_unsupported),
+        rpm: child.rpm.or(base.rpm),
+        connect_timeout_ms: child.connect_timeout_ms.or(base.connect_timeout_ms),
+        first_byte_timeout_ms: child.first_byte_timeout_ms.or(base.first_byte_timeout_ms),
+        idle_timeout_ms: child.idle_timeout_ms.or(base.idle_timeout_ms),
+        total_timeout_ms: child.total_timeout_ms.or(base.total_timeout_ms),
+        retries: child.retries.or(base.retries),
+    }
+}
+
+fn build_targets(
+    origin: &str,
+    name: &str,
+    raw: RawTarget,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Target>, TargetError> {
+    let invalid = |key: &str, message: String| TargetError::Invalid {
+        origin: origin.to_string(),
+        target: name.to_string(),
+        key: key.to_string(),
+        message,
+    };
+    let base_url = raw
+        .base_url
+        .ok_or_else(|| invalid("base_url", "missing".into()))?;
+    let base_url = check_base_url(&base_url).map_err(|m| invalid("base_url", m))?;
+    let models: Vec<(String, String)> = match (raw.model, raw.models) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "models",
+                "set either `model` or `models`, not both".into(),
+            ));
+        }
+        (Some(m), None) => vec![(name.to_string(), m)],
+        (None, Some(ms)) if !ms.is_empty() => ms
+            .into_iter()
+            .map(|m| (format!("{name}-{}", sanitize(&m)), m))
+            .collect(),
+        _ => {
+            return Err(invalid(
+                "model",
+                "missing (set `model`, or `models` with at least one)".into(),
+            ));
+        }
+    };
+    if models.iter().any(|(_, m)| m.trim().is_empty()) {
+        return Err(invalid("model", "empty".into()));
+    }
+    let api_key = match raw.api_key_env {
+        None => None,
+        Some(var) => match env(&var) {
+            Some(v) if !v.is_empty() => Some(Secret(v)),
+            _ => {
+                return Err(TargetError::MissingKey {
+                    origin: origin.into(),
+                    target: name.into(),
+                    var,
+                });
+            }
+        },
+    };
+    let mut headers = Vec::new();
+    for (k, v) in raw.headers.unwrap_or_default() {
+        check_header(&k, &v).map_err(|m| invalid(&format!("headers.{k}"), m))?;
+        headers.push((k, v));
+    }
+    with_default_version(&mut headers);
+    let d = Timeouts::default();
+    let ms = |v: Option<u64>, default: Duration| v.map(Duration::from_millis).unwrap_or(default);
+    let timeouts = Timeouts {
+        connect: ms(raw.connect_timeout_ms, d.connect),
+        first_byte: ms(raw.first_byte_timeout_ms, d.first_byte),
+        idle: ms(raw.idle_timeout_ms, d.idle),
+        total: ms(raw.total_timeout_ms, d.total),
+    };
+    for (key, value) in [
+        ("connect_timeout_ms", timeouts.connect),
+        ("first_byte_timeout_ms", timeouts.first_byte),
+        ("idle_timeout_ms", timeouts.idle),
+        ("total_timeout_ms", timeouts.total),
+    ] {
+        if value.is_zero() {
+            return Err(invalid(key, "must be greater than 0".into()));
+        }
+    }
+    let rpm = raw.rpm.filter(|r| *r > 0);
+    let limiter = rpm.and_then(RateLimiter::per_minute);
+    Ok(models
+        .into_iter()
+        .map(|(target_name, model)| Target {
+            name: target_name,
+            base_url: base_url.clone(),
+            model,
+            auth: raw.auth.unwrap_or_default(),
+            api_key: api_key.clone(),
+            headers: headers.clone(),
+            expect_unsupported: raw.expect_unsupported.clone().unwrap_or_default(),
+            rpm,
+            timeouts,
+            retries: raw.retries.unwrap_or(RetryPolicy::default().max_retries),
+            // Expanded models share the provider's rate limit.
+            limiter: limiter.clone(),
+        })
+        .collect())
+}
+
+impl Target {
+    /// A target from command-line flags; the name defaults to `default`.
+    pub fn ad_hoc(args: AdHoc) -> Result<Target, TargetError> {
+        Target::ad_hoc_with(args, &|var| std::env::var(var).ok())
+    }
+
+    /// [`Target::ad_hoc`] with an explicit environment (for tests).
+    pub fn ad_hoc_with(
+        args: AdHoc,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Target, TargetError> {
+        let name = args.name.unwrap_or_else(|| "default".to_string());
+        let mut headers = BTreeMap::new();
+        for h in &args.headers {
+            let Some((k, v)) = h.split_once(':') else {
+                return Err(TargetError::Invalid {
+                    origin: "command line".into(),
+                    target: name,
+                    key: "--header".into(),
+                    message: format!("{h:?} is not of the form NAME:VALUE"),
+                });
+            };
+            headers.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        let raw = RawTarget {
+            base_url: Some(args.base_url),
+            model: Some(args.model),
+            api_key_env: args.api_key_env,
+            auth: args.auth,
+            headers: Some(headers),
+            ..RawTarget::default()
+        };
+        let mut targets = build_targets("command line", &name, raw, env)?;
+        Ok(targets.remove(0))
+    }
+
+    /// The URL of a request path (`/v1/messages`).
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", self.base_url)
+        } else {
+            format!("{}/{path}", self.base_url)
+        }
+    }
+
+    /// The credential header for this target's auth style, if it has a key.
+    pub fn auth_header(&self) -> Option<(String, String)> {
+        let key = self.api_key.as_ref()?.expose();
+        Some(match self.auth {
+            AuthStyle::XApiKey => ("x-api-key".to_string(), key.to_string()),
+            AuthStyle::Bearer => ("authorization".to_string(), format!("Bearer {key}")),
+        })
+    }
+
+    /// Every header a request to this target carries by default: `content-type`, the target's
+    /// headers (with `anthropic-version`) and the credential. Steps may override or drop them.
+    pub fn default_headers(&self) -> Vec<(String, String)> {
+        let mut out = vec![("content-type".to_string(), "application/json".to_string())];
+        out.retain(|(k, _)| !self.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)));
+        out.extend(self.headers.iter().cloned());
+        out.extend(self.auth_header());
+        out
+    }
+
+    /// Whether the target declares this scenario (by id) or its feature unsupported.
+    /// Patterns are matched whole; `*` matches any run of characters (including `/`).
+    pub fn expects_unsupported(&self, scenario_id: &str, feature: &str) -> bool {
+        self.expect_unsupported
+            .iter()
+            .any(|p| glob_match(p, scenario_id) || glob_match(p, feature))
+    }
+
+    /// The execution policy: timeouts, retries, and this target's shared rate limiter.
+    pub fn exec_policy(&self) -> ExecPolicy {
+        ExecPolicy {
+            timeouts: self.timeouts,
+            retry: RetryPolicy {
+                max_retries: self.retries,
+                ..RetryPolicy::default()
+            },
+            limiter: self.limiter.clone(),
+        }
+    }
+
+    /// A redactor for this target's key.
+    pub fn redactor(&self) -> Redactor {
+        redactor(std::slice::from_ref(self))
+    }
+}
+
+/// A redactor that knows the keys of all these targets.
+pub fn redactor(targets: &[Target]) -> Redactor {
+    Redactor::new(
+        targets
+            .iter()
+            .filter_map(|t| t.api_key.as_ref())
+            .map(|k| k.expose().to_string())
+            .collect(),
+    )
+}
+
+fn with_default_version(headers: &mut Vec<(String, String)>) {
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("anthropic-version"))
+    {
+        headers.insert(
+            0,
+            (
+                "anthropic-version".to_string(),
+                DEFAULT_ANTHROPIC_VERSION.to_string(),
+            ),
+        );
+    }
+}
+
+fn check_base_url(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?}: only http and https are supported"));
+    }
+    if parsed.host_str().is_none() {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), String> {
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("{name:?} is not a valid header name"))?;
+    reqwest::header::HeaderValue::from_str(value)
+        .map_err(|_| "not a valid header value".to_string())?;
+    if crate::secrets::is_sensitive_header(name) && !value.is_empty() {
+        return Err("credentials do not belong in the file; use `api_key_env`".into());
+    }
+    Ok(())
+}
+
+fn sanitize(model: &str) -> String {
+    model
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Whole-string glob with `*` only.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The toml error with line and column of its span.
+fn parse_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim_end().to_string();
+    match e.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[targets.dashscope]
+base_url = "https://dashscope.aliyuncs.com/apps/anthropic/"
+api_key_env = "DASHSCOPE_API_KEY"
+model = "qwen3.7-plus"
+headers = { "x-trace" = "parent", "Anthropic-Version" = "2023-01-01" }
+expect_unsupported = ["video", "tools/*-parallel"]
+rpm = 30
+idle_timeout_ms = 5000
+
+[targets.dashscope-deepseek]
+extends = "dashscope"
+model = "deepseek-v4-pro"
+auth = "bearer"
+headers = { "X-Trace" = "child", "x-extra" = "1" }
+
+[targets.compare]
+extends = "dashscope"
+models = ["a/b:1", "c"]
+
+[targets.local]
+base_url = "http://127.0.0.1:8080"
+model = "mock"
+"#;
+
+    fn env(var: &str) -> Option<String> {
+        (var == "DASHSCOPE_API_KEY").then(|| "sk-canary-0123456789".to_string())
+    }
+
+    fn config(text: &str) -> Result<Config, TargetError> {
+        Config::parse(text, Path::new("conform.toml"))
+    }
+
+    fn one(c: &Config, name: &str) -> Target {
+        let mut ts = c.resolve_with(name, &env).unwrap();
+        assert_eq!(ts.len(), 1);
+        ts.remove(0)
+    }
+
+    #[test]
+    fn resolves_a_target_with_defaults_and_env_key() {
+        let c = config(FILE).unwrap();
+        let t = one(&c, "dashscope");
+        assert_eq!(t.base_url, "https://dashscope.aliyuncs.com/apps/anthropic");
+        assert_eq!(
+            t.url("/v1/messages"),
+            "https://dashscope.aliyuncs.com/apps/anthropic/v1/messages"
+        );
+        assert_eq!(t.api_key.as_ref().unwrap().expose(), "sk-canary-0123456789");
+        assert_eq!(
+            t.auth_header().unwrap(),
+            ("x-api-key".into(), "sk-canary-0123456789".into())
+        );
+        assert_eq!(t.timeouts.idle, Duration::from_millis(5000));
+        assert_eq!(t.timeouts.connect, Timeouts::default().connect);
+        assert_eq!(t.retries, 2);
+        assert_eq!(t.rpm, Some(30));
+        assert!(t.exec_policy().limiter.is_some());
+        // The file's own anthropic-version wins over the default.
+        let versions: Vec<_> = t
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("anthropic-version"))
+            .collect();
+        assert_eq!(versions.len(), 1);
+        assert_eq!(versions[0].1, "2023-01-01");
+        assert!(t.expects_unsupported("video/basic", "video"));
+        assert!(t.expects_unsupported("tools/many-parallel", "tools"));
+        assert!(!t.expects_unsupported("tools/forced-choice", "tools"));
+    }
+
+    #[test]
+    fn extends_overrides_scalars_and_merges_headers() {
+        let c = config(FILE).unwrap();
+        let t = one(&c, "dashscope-deepseek");
+        assert_eq!(t.model, "deepseek-v4-pro");
+        assert_eq!(t.base_url, "https://dashscope.aliyuncs.com/apps/anthropic");
+        assert_eq!(t.auth, AuthStyle::Bearer);
+        assert_eq!(
+            t.auth_header().unwrap(),
+            ("authorization".into(), "Bearer sk-canary-0123456789".into())
+        );
+        let get = |name: &str| crate::exchange::header(&t.headers, name).map(str::to_string);
+        assert_eq!(
+            get("x-trace").as_deref(),
+            Some("child"),
+            "child header wins, case-insensitively"
+        );
+        assert_eq!(
+            t.headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("x-trace"))
+                .count(),
+            1
+        );
+        assert_eq!(get("x-extra").as_deref(), Some("1"));
+        assert_eq!(
+            get("anthropic-version").as_deref(),
+            Some("2023-01-01"),
+            "inherited"
+        );
+        assert_eq!(t.expect_unsupported, vec!["video", "tools/*-parallel"]);
+    }
+
+    #[test]
+    fn models_expand_into_one_target_each() {
+        let c = config(FILE).unwrap();
+        let ts = c.resolve_with("compare", &env).unwrap();
+        let names: Vec<_> = ts
+            .iter()
+            .map(|t| (t.name.as_str(), t.model.as_str()))
+            .collect();
+        assert_eq!(names, vec![("compare-a_b_1", "a/b:1"), ("compare-c", "c")]);
+    }
+
+    #[test]
+    fn default_anthropic_version_and_no_key() {
+        let c = config(FILE).unwrap();
+        let t = one(&c, "local");
+        assert_eq!(
+            crate::exchange::header(&t.headers, "anthropic-version"),
+            Some(DEFAULT_ANTHROPIC_VERSION)
+        );
+        assert!(t.api_key.is_none());
+        assert!(t.auth_header().is_none());
+        assert!(t.exec_policy().limiter.is_none());
+        let h = t.default_headers();
+        assert_eq!(
+            crate::exchange::header(&h, "content-type"),
+            Some("application/json")
+        );
+    }
+
+    #[test]
+    fn extends_cycle_is_an_error() {
+        let text = "[targets.a]\nextends = \"b\"\n[targets.b]\nextends = \"c\"\n[targets.c]\nextends = \"a\"\n";
+        let c = config(text).unwrap();
+        let e = c.resolve_with("a", &env).unwrap_err().to_string();
+        assert_eq!(e, "conform.toml: `extends` cycle: a -> b -> c -> a");
+        let self_cycle = config("[targets.a]\nextends = \"a\"\n").unwrap();
+        assert!(matches!(
+            self_cycle.resolve_with("a", &env),
+            Err(TargetError::Cycle { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_parent_and_unknown_target_are_named() {
+        let c = config("[targets.a]\nextends = \"nope\"\nbase_url = \"http://x\"\nmodel = \"m\"\n")
+            .unwrap();
+        let e = c.resolve_with("a", &env).unwrap_err().to_string();
+        assert!(e.contains("key `extends`") && e.contains("\"nope\""), "{e}");
+        let e = c.resolve_with("zzz", &env).unwrap_err().to_string();
+        assert!(e.contains("no target named \"zzz\" (known: a)"), "{e}");
+    }
+
+    #[test]
+    fn a_key_in_the_file_is_an_error() {
+        let text = "[targets.x]\nbase_url = \"http://h\"\nmodel = \"m\"\napi_key = \"sk-abc\"\n";
+        let e = config(text).unwrap_err();
+        assert!(matches!(e, TargetError::KeyInFile { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("conform.toml") && msg.contains("api_key_env"),
+            "{msg}"
+        );
+        assert!(!msg.contains("sk-abc"), "the key itself is not echoed");
+        let header = "[targets.x]\nbase_url = \"http://h\"\nmodel = \"m\"\nheaders = { \"x-api-key\" = \"sk-abc\" }\n";
+        let e = config(header)
+            .unwrap()
+            .resolve_with("x", &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("headers.x-api-key") && !e.contains("sk-abc"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_env_key_is_an_error() {
+        let c = config(
+            "[targets.x]\nbase_url = \"http://h\"\nmodel = \"m\"\napi_key_env = \"NOPE_KEY\"\n",
+        )
+        .unwrap();
+        let e = c.resolve_with("x", &env).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "conform.toml: target \"x\": environment variable NOPE_KEY (api_key_env) is not set or empty"
+        );
+    }
+
+    #[test]
+    fn parse_errors_have_line_and_column() {
+        let e = config("[targets.x]\nbase_url = \"http://h\"\nmodle = \"m\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("conform.toml: line 3, column 1:"), "{e}");
+        assert!(e.contains("modle"), "{e}");
+        let e = config("[targets.x]\nrpm = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("conform.toml: line 2, column 7:"), "{e}");
+        let e = config("[targets.x]\nauth = \"basic\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let e = config("[targets.x]\nmodel = \"m\"\n")
+            .unwrap()
+            .resolve_with("x", &env)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "conform.toml: target \"x\": base_url: missing"
+        );
+        let e = config("[targets.x]\nbase_url = \"ftp://h\"\nmodel = \"m\"\n").unwrap();
+        assert!(
+            e.resolve_with("x", &env)
+                .unwrap_err()
+                .to_string()
+                .contains("base_url: ")
+        );
+        let e = config("[targets.x]\nbase_url = \"http://h\"\n").unwrap();
+        assert!(
+            e.resolve_with("x", &env)
+                .unwrap_err()
+                .to_string()
+                .contains("model: missing")
+        );
+        let e =
+            config("[targets.x]\nbase_url = \"http://h\"\nmodel = \"m\"\ntotal_timeout_ms = 0\n")
+                .unwrap();
+        assert!(
+            e.resolve_with("x", &env)
+                .unwrap_err()
+                .to_string()
+                .contains("total_timeout_ms: must be greater than 0")
+        );
+    }
+
+    #[test]
+    fn ad_hoc_targets() {
+        let t = Target::ad_hoc_with(
+            AdHoc {
+                base_url: "http://127.0.0.1:9/".into(),
+                model: "m".into(),
+                api_key_env: Some("DASHSCOPE_API_KEY".into()),
+                auth: Some(AuthStyle::Bearer),
+                headers: vec!["anthropic-version: 2024-01-01".into(), "x-a:b".into()],
+                ..AdHoc::default()
+            },
+            &env,
+        )
+        .unwrap();
+        assert_eq!(t.name, "default");
+        assert_eq!(t.base_url, "http://127.0.0.1:9");
+        assert_eq!(
+            crate::exchange::header(&t.headers, "anthropic-version"),
+            Some("2024-01-01")
+        );
+        assert_eq!(crate::exchange::header(&t.headers, "x-a"), Some("b"));
+        assert_eq!(t.auth_header().unwrap().0, "authorization");
+        let bad = AdHoc {
+            base_url: "http://h".into(),
+            model: "m".into(),
+            headers: vec!["nocolon".into()],
+            ..AdHoc::default()
+        };
+        let e = Target::ad_hoc_with(bad, &env).unwrap_err().to_string();
+        assert!(
+            e.starts_with("command line: target \"default\": --header:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(FILE).unwrap();
+        let t = one(&c, "dashscope");
+        let shown = format!("{t:?} {} {:?}", t.api_key.as_ref().unwrap(), t.api_key);
+        assert!(!shown.contains("sk-canary"), "{shown}");
+        assert!(shown.contains("[REDACTED]"));
+        let r = redactor(&[t]);
+        assert_eq!(r.redact("key sk-canary-0123456789"), "key [REDACTED]");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("video", "video"));
+        assert!(!glob_match("video", "video/x"));
+        assert!(glob_match("video/*", "video/x"));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("a*b*c", "a-x-c"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+}

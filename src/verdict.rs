@@ -1,0 +1,387 @@
+//! Verdicts: the findings and facts of one (scenario, target, mode) reduced to one word, and
+//! the run's exit code (design §3 and §7).
+//!
+//! Precedence, strongest first:
+//! 1. `error`: transport or infrastructure problem (no response, timeout, TLS); not a
+//!    conformance statement.
+//! 2. `unsupported` when *rejected*: a well-formed Anthropic error (4xx) answered a request the
+//!    scenario expected to succeed. This ranks above `fail` on purpose: the scenario's own
+//!    expectations (status 200, assertions on the body) necessarily fail on such an answer,
+//!    and those `must` findings are consequences of the rejection, not protocol violations.
+//!    The caller sets `rejected` only when the error body itself was well-formed (no `must`
+//!    finding of its own); a malformed error is a `fail`.
+//! 3. `fail`: any `must` finding.
+//! 4. `unsupported` when *declared*: the target lists the feature in `expect_unsupported` and
+//!    the endpoint accepted the request but an `effect.*` check shows it had no effect.
+//! 5. `ignored`: any failed `effect.*` check (accepted, but the feature had no effect).
+//! 6. `warn`: `should` findings only.
+//! 7. `pass`, or `skip` when nothing was run.
+//!
+//! With `--repeat N` the repeats are combined by [`combine_repeats`]: any disagreement is
+//! `flaky`.
+//!
+//! Exit code ([`exit_code`]): any conformance failure (`fail`, `ignored`, `flaky`, `unsupported`
+//! not declared by the target, and `warn` with `--strict`) → 1; otherwise any `error` → 3
+//! (something could not be judged, so the run proves nothing about it — even if other results
+//! passed); otherwise 0.
+
+use crate::check::{Finding, Severity};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The verdict of one (scenario, target, mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+    Unsupported,
+    Ignored,
+    Flaky,
+    Error,
+    Skip,
+}
+
+impl Verdict {
+    /// Every verdict, in the order reports list them (worst first).
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Error,
+        Verdict::Fail,
+        Verdict::Flaky,
+        Verdict::Ignored,
+        Verdict::Unsupported,
+        Verdict::Warn,
+        Verdict::Pass,
+        Verdict::Skip,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+            Verdict::Unsupported => "unsupported",
+            Verdict::Ignored => "ignored",
+            Verdict::Flaky => "flaky",
+            Verdict::Error => "error",
+            Verdict::Skip => "skip",
+        }
+    }
+
+    /// What the word means, for legends.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Verdict::Pass => "behaves like the Anthropic Messages API",
+            Verdict::Warn => "deviations clients may notice (`should` findings only)",
+            Verdict::Fail => "violates the protocol (at least one `must` finding)",
+            Verdict::Unsupported => {
+                "rejected with a well-formed error, or declared unsupported by the target"
+            }
+            Verdict::Ignored => "accepted, but the feature had no effect",
+            Verdict::Flaky => "repeats disagreed",
+            Verdict::Error => "could not be judged: transport or infrastructure error",
+            Verdict::Skip => "not run",
+        }
+    }
+
+    /// Rank in [`Verdict::ALL`] (0 = worst), for sorting.
+    pub fn rank(self) -> usize {
+        Verdict::ALL
+            .iter()
+            .position(|v| *v == self)
+            .unwrap_or(usize::MAX)
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Verdict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown verdict {s:?}"))
+    }
+}
+
+/// What [`judge`] needs to know about one (scenario, target, mode).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JudgeInputs<'a> {
+    /// Every finding of every step.
+    pub findings: &'a [Finding],
+    /// A step got no usable response: connect error, timeout, TLS, reset.
+    pub infra_error: bool,
+    /// A well-formed Anthropic error (4xx) answered a request the scenario expected to succeed.
+    pub rejected: bool,
+    /// The target declares this scenario or its feature in `expect_unsupported`.
+    pub declared_unsupported: bool,
+    /// Nothing was sent (filtered out, mode not applicable, run interrupted before it).
+    pub skipped: bool,
+}
+
+/// Whether a finding comes from an effect check (`effect.*`).
+pub fn is_effect_check(f: &Finding) -> bool {
+    f.check.starts_with("effect.") && f.severity != Severity::Info
+}
+
+/// Whether an exchange is a *rejection* in the sense of `unsupported`: a 4xx answer carrying a
+/// well-formed Anthropic error body (`{"type":"error","error":{"type":..,"message":..}}`).
+/// Authentication (401), permission (403), timeout (408), conflict (409) and rate-limit (429)
+/// answers say nothing about the feature and are not rejections. The caller still passes
+/// `rejected` only for steps the scenario expected to succeed.
+pub fn is_rejection(x: &crate::exchange::Exchange) -> bool {
+    let Some(r) = &x.response else { return false };
+    if !(400..500).contains(&r.status) || matches!(r.status, 401 | 403 | 408 | 409 | 429) {
+        return false;
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&r.body_bytes()) else {
+        return false;
+    };
+    body["type"] == "error"
+        && body["error"]["type"].is_string()
+        && body["error"]["message"].is_string()
+}
+
+/// The verdict, with the precedence described in the module doc.
+pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
+    let has = |pred: &dyn Fn(&Finding) -> bool| inputs.findings.iter().any(pred);
+    if inputs.infra_error {
+        return Verdict::Error;
+    }
+    if inputs.rejected {
+        return Verdict::Unsupported;
+    }
+    // Effect checks decide `ignored`, whatever severity the scenario engine gave them.
+    if has(&|f| f.severity == Severity::Must && !is_effect_check(f)) {
+        return Verdict::Fail;
+    }
+    if has(&is_effect_check) {
+        return if inputs.declared_unsupported {
+            Verdict::Unsupported
+        } else {
+            Verdict::Ignored
+        };
+    }
+    if has(&|f| f.severity == Severity::Should) {
+        return Verdict::Warn;
+    }
+    if inputs.skipped {
+        Verdict::Skip
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// One verdict from the verdicts of `--repeat N` runs: all equal → that verdict; any
+/// disagreement → `flaky`; no runs → `skip`.
+pub fn combine_repeats(verdicts: &[Verdict]) -> Verdict {
+    match verdicts.split_first() {
+        None => Verdict::Skip,
+        Some((first, rest)) if rest.iter().all(|v| v == first) => *first,
+        Some(_) => Verdict::Flaky,
+    }
+}
+
+/// Whether a result is a conformance failure of the run (exit code 1). `expected` is true
+/// when the target declared the scenario or its feature in `expect_unsupported`: a declared
+/// result never fails the run. `error` is never a conformance failure (see [`exit_code`]).
+pub fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
+    if expected {
+        return false;
+    }
+    match verdict {
+        Verdict::Fail | Verdict::Ignored | Verdict::Flaky | Verdict::Unsupported => true,
+        Verdict::Warn => strict,
+        Verdict::Pass | Verdict::Skip | Verdict::Error => false,
+    }
+}
+
+/// The exit code of a run from its results `(verdict, expected)`: conformance failures → 1,
+/// else any error → 3, else 0 (constants in [`crate::exit`]).
+pub fn exit_code(results: impl IntoIterator<Item = (Verdict, bool)>, strict: bool) -> i32 {
+    let mut errors = false;
+    for (verdict, expected) in results {
+        if is_failure(verdict, expected, strict) {
+            return crate::exit::FAILURES;
+        }
+        errors |= verdict == Verdict::Error;
+    }
+    if errors {
+        crate::exit::INFRA
+    } else {
+        crate::exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Verdict::*;
+
+    fn must() -> Finding {
+        Finding::must("schema.message", "/id", "missing")
+    }
+    fn should() -> Finding {
+        Finding::should("headers.request-id", "request-id", "missing")
+    }
+    fn effect() -> Finding {
+        Finding::must(
+            "effect.stop-sequences",
+            "$.content",
+            "the stop sequence was not honoured",
+        )
+    }
+    fn info() -> Finding {
+        Finding::info("schema.extra-field", "/x", "extra")
+    }
+
+    #[test]
+    fn precedence_table() {
+        let m = [must()];
+        let s = [should()];
+        let e = [effect()];
+        let i = [info()];
+        let all = [info(), should(), effect(), must()];
+        let se = [should(), effect()];
+        #[rustfmt::skip]
+        let table: Vec<(JudgeInputs, Verdict)> = vec![
+            (JudgeInputs { findings: &all, infra_error: true, rejected: true, ..Default::default() }, Error),
+            (JudgeInputs { findings: &all, rejected: true, ..Default::default() }, Unsupported),
+            (JudgeInputs { findings: &all, declared_unsupported: true, ..Default::default() }, Fail),
+            (JudgeInputs { findings: &m, ..Default::default() }, Fail),
+            (JudgeInputs { findings: &se, declared_unsupported: true, ..Default::default() }, Unsupported),
+            (JudgeInputs { findings: &se, ..Default::default() }, Ignored),
+            (JudgeInputs { findings: &e, ..Default::default() }, Ignored),
+            (JudgeInputs { findings: &s, ..Default::default() }, Warn),
+            (JudgeInputs { findings: &s, declared_unsupported: true, ..Default::default() }, Warn),
+            (JudgeInputs { findings: &i, ..Default::default() }, Pass),
+            (JudgeInputs { findings: &[], declared_unsupported: true, ..Default::default() }, Pass),
+            (JudgeInputs { findings: &[], ..Default::default() }, Pass),
+            (JudgeInputs { findings: &[], skipped: true, ..Default::default() }, Skip),
+            (JudgeInputs { findings: &s, skipped: true, ..Default::default() }, Warn),
+        ];
+        for (n, (inputs, want)) in table.iter().enumerate() {
+            assert_eq!(judge(inputs), *want, "row {n}: {inputs:?}");
+        }
+    }
+
+    #[test]
+    fn an_effect_check_of_should_severity_still_means_ignored() {
+        let f = [Finding::should("effect.temperature", "$", "no effect")];
+        assert_eq!(
+            judge(&JudgeInputs {
+                findings: &f,
+                ..Default::default()
+            }),
+            Ignored
+        );
+    }
+
+    #[test]
+    fn rejections_are_well_formed_4xx_errors_about_the_request() {
+        use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
+        let x = |status: u16, body: &str| Exchange {
+            label: String::new(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                url: "http://h".into(),
+                headers: vec![],
+                body: None,
+            },
+            response: Some(RecordedResponse {
+                status,
+                headers: vec![],
+                head_ms: 1.0,
+                chunks: vec![Chunk::new(1.0, body.as_bytes())],
+                total_ms: 1.0,
+            }),
+            transport_error: None,
+            attempts: 1,
+        };
+        let good = r#"{"type":"error","error":{"type":"invalid_request_error","message":"no video"},"request_id":"req_1"}"#;
+        assert!(is_rejection(&x(400, good)));
+        assert!(is_rejection(&x(404, good)));
+        assert!(
+            !is_rejection(&x(401, good)),
+            "auth errors are not about the feature"
+        );
+        assert!(!is_rejection(&x(429, good)));
+        assert!(!is_rejection(&x(500, good)));
+        assert!(
+            !is_rejection(&x(400, r#"{"error":"bad"}"#)),
+            "not the Anthropic error shape"
+        );
+        assert!(!is_rejection(&x(400, "<html>bad</html>")));
+        let mut none = x(400, good);
+        none.response = None;
+        assert!(!is_rejection(&none));
+    }
+
+    #[test]
+    fn repeats() {
+        assert_eq!(combine_repeats(&[Pass, Pass, Pass]), Pass);
+        assert_eq!(combine_repeats(&[Fail]), Fail);
+        assert_eq!(combine_repeats(&[Pass, Fail, Pass]), Flaky);
+        assert_eq!(combine_repeats(&[Pass, Warn]), Flaky);
+        assert_eq!(combine_repeats(&[]), Skip);
+    }
+
+    #[test]
+    fn failures() {
+        for v in [Fail, Ignored, Flaky, Unsupported] {
+            assert!(is_failure(v, false, false), "{v}");
+            assert!(!is_failure(v, true, false), "{v} expected by the target");
+        }
+        for v in [Pass, Skip, Error, Warn] {
+            assert!(!is_failure(v, false, false), "{v}");
+        }
+        assert!(is_failure(Warn, false, true), "strict makes warn a failure");
+        assert!(!is_failure(Warn, true, true));
+    }
+
+    #[test]
+    fn exit_codes() {
+        use crate::exit::{FAILURES, INFRA, OK};
+        assert_eq!(exit_code([], false), OK);
+        assert_eq!(
+            exit_code([(Pass, false), (Warn, false), (Skip, false)], false),
+            OK
+        );
+        assert_eq!(exit_code([(Pass, false), (Warn, false)], true), FAILURES);
+        assert_eq!(exit_code([(Unsupported, true), (Fail, true)], false), OK);
+        assert_eq!(exit_code([(Unsupported, false)], false), FAILURES);
+        assert_eq!(exit_code([(Error, false), (Error, false)], false), INFRA);
+        assert_eq!(
+            exit_code([(Pass, false), (Error, false)], false),
+            INFRA,
+            "mixed pass/error"
+        );
+        assert_eq!(exit_code([(Error, false), (Fail, false)], false), FAILURES);
+        assert_eq!(
+            exit_code([(Error, true)], false),
+            INFRA,
+            "errors are never expected"
+        );
+        assert_eq!(exit_code([(Flaky, false), (Pass, false)], false), FAILURES);
+    }
+
+    #[test]
+    fn serde_and_display_are_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&Unsupported).unwrap(),
+            "\"unsupported\""
+        );
+        assert_eq!(Ignored.to_string(), "ignored");
+        for v in Verdict::ALL {
+            assert_eq!(v.as_str().parse::<Verdict>().unwrap(), v);
+            let back: Verdict = serde_json::from_str(&format!("\"{v}\"")).unwrap();
+            assert_eq!(back, v);
+        }
+    }
+}
