@@ -12,4 +12,5 @@ pub mod fsutil;
 pub mod http;
 pub mod offline;
 pub mod protocol;
+pub mod scenario;
 pub mod secrets;
