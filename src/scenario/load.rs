@@ -106,6 +106,8 @@ fn hint_for(message: &str) -> Option<String> {
         Some("add the field; `conform schema scenario` prints the format".into())
     } else if message.contains("duplicate") {
         Some("each key may appear once in a mapping".into())
+    } else if message.contains("flow mapping") || message.contains("flow sequence") {
+        Some("inside `{...}` or `[...]`, quote strings that contain `[`, `]`, `{`, `}` or `,` (e.g. JSONPaths)".into())
     } else if message.contains("invalid type") {
         Some("quote the value if it is meant as a string".into())
     } else {
