@@ -3,7 +3,7 @@
 //! and the headers.
 //!
 //! Every assertion reduces to one outcome shape `{success, expected, actual}` ([`Outcome`]);
-//! negation (`not`) is applied in exactly one place ([`negate`]). Node lists (design choice,
+//! negation (`not`) is applied in exactly one place (`negate`). Node lists (design choice,
 //! documented in the scenario format): without `all`/`any` the path must select at least one
 //! node and the first one is tested; `all: true` needs at least one node and tests every one;
 //! `any: true` passes when some node passes. `exists` and `count` look at the list itself.

@@ -1,4 +1,4 @@
-//! Checks a scenario file without sending anything: everything [`load`](super::load) reports
+//! Checks a scenario file without sending anything: everything [`load`](mod@super::load) reports
 //! (YAML, types, unknown keys, unknown features) plus the semantic rules below, and — across
 //! files — duplicate ids. With a request validator, bodies are checked against the protocol's
 //! request schema too.

@@ -1,15 +1,65 @@
 //! The scenario language (design §4): declarative YAML files, parsed with positions
-//! ([`model`], [`load`]), templated ([`template`]) and checked without sending anything
-//! ([`lint`]). No I/O beyond reading files; the engine that sends requests lives elsewhere,
-//! and the assertion engine is [`crate::check::assert`].
+//! ([`model`], [`load`]), templated and resolved per mode ([`template`], [`render`]) and
+//! checked without sending anything ([`lint`](mod@lint)). No I/O beyond reading files; the
+//! engine that sends requests lives elsewhere; the assertion engine is [`crate::check::assert`].
 //!
 //! Entry points for the command line: [`run_lint_cli`] (`conform lint`), [`run_list_cli`]
 //! (`conform list`), [`scenario_json_schema`] (`conform schema scenario`).
+//!
+//! # The format in short
+//!
+//! ```yaml
+//! id: tools/forced-choice            # unique across files
+//! feature: tools                     # basic, system, multi-turn, streaming, stop-sequences,
+//!                                    # max-tokens, sampling, thinking, image, video, document,
+//!                                    # tools, caching, structured-output, errors, count-tokens,
+//!                                    # models, headers
+//! title: tool_choice {type: tool} forces a call
+//! reference: "Tool use; tool_choice"
+//! modes: [sync, stream]              # default [sync]; stream sets "stream": true
+//! description: optional text
+//! tags: [smoke]
+//! redact: ["$.id"]                   # JSONPaths replaced in snapshots
+//! steps:
+//!   - id: call
+//!     modes: [stream]                # optional: only in these modes
+//!     stream: false                  # optional: force the body's stream flag
+//!     request:
+//!       method: POST                 # default
+//!       path: /v1/messages           # default
+//!       headers: {anthropic-beta: x, anthropic-version: null}   # null drops the target's
+//!       auth: none                   # none | bearer | x-api-key | {key: "sk-wrong"}
+//!       body: {model: "{{ target.model }}", max_tokens: 64, messages: [...]}
+//!       # raw_body: '{"model": '     # instead of body: sent verbatim
+//!     expect:
+//!       status: 200                  # or [400, 422]; default 200
+//!       headers:
+//!         request-id: {exists: true, severity: should}
+//!       assert:
+//!         - {path: "$.stop_reason", equals: tool_use, effect: true}
+//!         - {path: "$.content[*].type", all: true, one_of: [text, tool_use]}
+//!     capture:
+//!       content: "$.content"         # first node, keeps its JSON type
+//! ```
+//!
+//! Operators (one per assertion): `equals`, `not: {<assertion without path>}`, `exists`,
+//! `matches` (regex, unanchored), `gt`/`gte`/`lt`/`lte` (numbers; numeric strings such as
+//! header values count), `contains` (substring, array element, or object key), `length`
+//! (number or `{gte: 1}`-style), `count` (number of selected nodes), `type` (null, boolean,
+//! number, integer, string, array, object), `one_of`, `schema` (inline object or a protocol
+//! schema name). Modifiers: `all`/`any` (node lists), `effect`, `severity` (must, should,
+//! info), `message`. Without `all`/`any` the path must select a node and the first is tested.
+//!
+//! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,
+//! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /
+//! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
+//! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
 
 pub mod diagnostics;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod render;
 pub mod template;
 
 pub use diagnostics::{Diagnostic, Level, Pos};
@@ -19,6 +69,7 @@ pub use model::{
     Assertion, Auth, Expect, Feature, JsonType, Located, Measure, Mode, Node, Request,
     ScenarioFile, Step,
 };
+pub use render::{RenderError, RenderedRequest, RequestBody, render_request};
 pub use template::Context;
 
 use std::io::Write;
