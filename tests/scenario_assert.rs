@@ -13,8 +13,9 @@ fn scenario_with(expect: &str) -> scenario::Scenario {
         "id: t\nfeature: tools\ntitle: t\nreference: \"Tool use; tool_choice\"\nsteps:\n  - id: s\n    capture: {{first: \"$.content[0]\"}}\n    expect:\n{expect}"
     );
     let (s, d) = scenario::load_text(Path::new("scenarios/t.yaml"), &text);
+    // Warnings (a path that may select several nodes) are expected in the node-list tests.
     assert!(
-        d.is_empty(),
+        d.iter().all(|d| !d.is_error()),
         "{}",
         d.iter()
             .map(|d| d.to_string())

@@ -228,3 +228,27 @@ fn diagnostics_render_like_rustc() {
     let expected_head = "error: unknown field `stepz`, expected one of id, feature, title, reference, description, modes, tags, redact, steps\n --> tests/data/scenarios/unknown-key.yaml:5:1\n  |\n5 | stepz: []\n  | ^\n  = hint: ";
     assert!(shown.starts_with(expected_head), "{shown}");
 }
+
+#[test]
+fn paths_that_may_select_several_nodes_warn_without_all_or_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.yaml");
+    std::fs::write(
+        &file,
+        "id: w\nfeature: basic\ntitle: t\nreference: r\nsteps:\n  - id: a\n    expect:\n      assert:\n        - {path: \"$.content[*].type\", equals: text}\n        - {path: \"$.content[*].type\", all: true, equals: text}\n        - {path: \"$..text\", exists: true}\n        - {path: \"$.content[0,1]\", count: 2}\n        - {path: \"$.content[0].text\", equals: x}\n        - {path: \"$.content[?@.type=='text']\", type: object}\n",
+    )
+    .unwrap();
+    let d = scenario::lint(&file);
+    let got: Vec<(String, u32)> = d
+        .iter()
+        .map(|d| (format!("{:?}", d.level), d.pos.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("Warning".to_string(), 9), ("Warning".to_string(), 14)]
+    );
+    // Warnings do not make a scenario unusable.
+    let (s, _) = scenario::load_file(&file);
+    assert!(s.is_some());
+    assert_eq!(scenario::run_lint_cli(&[file]), conform::exit::OK);
+}

@@ -188,7 +188,24 @@ impl Checker<'_> {
             }
         }
         match (&a.value.path, top) {
-            (Some(p), true) => self.jsonpath(p),
+            (Some(p), true) => {
+                self.jsonpath(p);
+                let list_op = matches!(a.value.op(), "exists" | "count" | "none");
+                if !a.value.all && !a.value.any && !list_op && may_select_several(&p.value) {
+                    self.warning(
+                        p.pos,
+                        format!(
+                            "`{}` may select several nodes but only the first is tested",
+                            p.value
+                        ),
+                    );
+                    if let Some(last) = self.out.last_mut() {
+                        last.set_hint(
+                            "add `all: true` or `any: true`, or select one node (e.g. `[0]`)",
+                        );
+                    }
+                }
+            }
             (None, true) => {
                 self.error(a.pos, "assertion without `path`")
                     .set_hint("e.g. `path: \"$.stop_reason\"`");
@@ -352,6 +369,23 @@ impl Checker<'_> {
         for a in &s.expect.asserts {
             self.assertion(a, true, false, captures);
         }
+    }
+}
+
+/// Whether a JSONPath may select more than one node: wildcards, descendants, filters, slices
+/// and unions (a syntactic guess; quoted names containing these characters give a false alarm).
+fn may_select_several(path: &str) -> bool {
+    path.contains('*') || path.contains("..") || path.contains("[?") || path.contains(':') || {
+        // A comma inside brackets is a union.
+        let mut depth = 0usize;
+        path.chars().any(|c| {
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            c == ',' && depth > 0
+        })
     }
 }
 
