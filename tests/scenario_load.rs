@@ -165,7 +165,7 @@ fn broken_files_do_not_stop_the_others() {
         "tests/data/scenarios/bad-feature.yaml:2:10",
         "tests/data/scenarios/bad-yaml.yaml:3:8",
         "tests/data/scenarios/dup-b.yaml:1:5",
-        "tests/data/scenarios/semantic.yaml:9:16",
+        "tests/data/scenarios/semantic.yaml:9:17",
         "tests/data/scenarios/unknown-key.yaml:5:1",
     ] {
         assert!(
@@ -258,4 +258,50 @@ fn json_schema_describes_the_format_and_accepts_the_examples() {
     assert!(!validator.is_valid(&bad));
     let extra: serde_json::Value = json!({"id": "x", "feature": "basic", "title": "t", "reference": "r", "steps": [], "stepz": 1});
     assert!(!validator.is_valid(&extra));
+}
+
+#[test]
+fn statuses_documents_and_aliases() {
+    let d = single_error(&format!(
+        "{MINIMAL}steps:\n  - id: s\n    expect: {{status: 99999}}\n"
+    ));
+    assert_eq!(d.message, "99999 is not an HTTP status (100 to 599)");
+    assert_eq!(d.pos, Pos::new(7, 22));
+    let d = single_error(&format!(
+        "{MINIMAL}steps:\n  - id: s\n    expect: {{status: [400, x]}}\n"
+    ));
+    assert_eq!(d.pos.line, 7);
+    let (s, d) = load(&format!(
+        "{MINIMAL}steps:\n  - id: s\n    expect: {{status: [400, 422]}}\n"
+    ));
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(
+        s.unwrap().doc.steps[0].value.expect.statuses(),
+        vec![400, 422]
+    );
+    // One scenario per file.
+    let d = single_error(&format!("{MINIMAL}steps: []\n---\nid: y\n"));
+    assert!(d.pos.is_known(), "{d}");
+    // A self-referencing alias is refused, not expanded forever.
+    let d = single_error(&format!(
+        "{MINIMAL}steps:\n  - id: s\n    request:\n      body: &a [*a]\n"
+    ));
+    assert_eq!(d.pos.line, 8);
+    // Anchors and aliases otherwise work in bodies.
+    let (s, d) = load(&format!(
+        "{MINIMAL}steps:\n  - id: s\n    request:\n      body: {{a: &m {{role: user, content: hi}}, messages: [*m, *m]}}\n"
+    ));
+    assert!(d.is_empty(), "{d:?}");
+    let body = s.unwrap().doc.steps[0]
+        .value
+        .request
+        .body
+        .clone()
+        .unwrap()
+        .value
+        .to_json();
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": "hi"}, {"role": "user", "content": "hi"}])
+    );
 }

@@ -75,20 +75,51 @@ impl Checker<'_> {
         }
     }
 
+    /// The position of byte `offset` of the string `s` whose scalar starts at `pos`, when the
+    /// source shows the text verbatim on that line (plain, or quoted without escapes before
+    /// the offset); otherwise `pos` itself.
+    fn refine(&self, pos: Pos, s: &str, offset: usize) -> Pos {
+        let Some(line) = self.text.lines().nth((pos.line as usize).wrapping_sub(1)) else {
+            return pos;
+        };
+        let Some(prefix) = s.get(..offset) else {
+            return pos;
+        };
+        let at: String = line
+            .chars()
+            .skip(pos.column.saturating_sub(1) as usize)
+            .collect();
+        let quote = matches!(at.chars().next(), Some('"' | '\''));
+        let body = if quote { &at[1..] } else { at.as_str() };
+        if body.starts_with(prefix) && !(quote && prefix.contains(['\\', '\''])) {
+            let shift = u32::try_from(prefix.chars().count()).unwrap_or(0) + u32::from(quote);
+            Pos::new(pos.line, pos.column.saturating_add(shift))
+        } else {
+            pos
+        }
+    }
+
     /// Check the templates of one string against the variables known at this point.
     fn templates(&mut self, s: &str, pos: Pos, captures: &BTreeMap<String, BTreeSet<String>>) {
         let pieces = match template::parse(s) {
             Ok(p) => p,
             Err(e) => {
+                let offset = match &e {
+                    template::TemplateError::Unclosed { offset }
+                    | template::TemplateError::Invalid { offset, .. } => *offset,
+                    _ => 0,
+                };
+                let pos = self.refine(pos, s, offset);
                 self.error(pos, e.to_string())
                     .set_hint("templates look like `{{ target.model }}` or `{{ steps.ID.NAME }}`");
                 return;
             }
         };
         for piece in pieces {
-            let Piece::Expr(expr, _) = piece else {
+            let Piece::Expr(expr, offset) = piece else {
                 continue;
             };
+            let pos = self.refine(pos, s, offset);
             match &expr {
                 Expr::Fixture(name) => match &self.scenario.fixtures_dir {
                     None => {

@@ -108,6 +108,8 @@ fn hint_for(message: &str) -> Option<String> {
         Some("each key may appear once in a mapping".into())
     } else if message.contains("flow mapping") || message.contains("flow sequence") {
         Some("inside `{...}` or `[...]`, quote strings that contain `[`, `]`, `{`, `}` or `,` (e.g. JSONPaths)".into())
+    } else if message.contains("expected string") {
+        Some("this key takes a string; quote the value".into())
     } else if message.contains("invalid type") {
         Some("quote the value if it is meant as a string".into())
     } else {

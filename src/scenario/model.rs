@@ -425,11 +425,42 @@ impl Expect {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// `status: 200` or `status: [400, 422]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StatusExpect {
     One(u16),
     Any(Vec<u16>),
+}
+
+impl<'de> Deserialize<'de> for StatusExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl<'de> Visitor<'de> for StatusVisitor {
+            type Value = StatusExpect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an HTTP status such as 200 or a list such as [400, 422]")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusExpect, E> {
+                u16::try_from(v)
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+                    .map(StatusExpect::One)
+                    .ok_or_else(|| E::custom(format!("{v} is not an HTTP status (100 to 599)")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusExpect, E> {
+                Err(E::custom(format!("{v} is not an HTTP status (100 to 599)")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StatusExpect, A::Error> {
+                let mut list = Vec::new();
+                while let Some(status) = seq.next_element::<u16>()? {
+                    list.push(status);
+                }
+                Ok(StatusExpect::Any(list))
+            }
+        }
+        deserializer.deserialize_any(StatusVisitor)
+    }
 }
 
 /// JSON type names for the `type` operator.
