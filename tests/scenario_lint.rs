@@ -252,3 +252,18 @@ fn paths_that_may_select_several_nodes_warn_without_all_or_any() {
     assert!(s.is_some());
     assert_eq!(scenario::run_lint_cli(&[file]), conform::exit::OK);
 }
+
+#[test]
+fn repeated_modes_and_header_names() {
+    let bad = lint_one(
+        "modes: [sync, sync]\nsteps:\n  - id: a\n    request:\n      headers: {Anthropic-Version: \"1\", anthropic-version: \"2\"}\n    expect:\n      headers:\n        Request-Id: {exists: true}\n        request-id: {exists: false}\n",
+    );
+    assert_eq!(
+        bad,
+        vec![
+            "1:5 `modes` lists a mode twice",
+            "9:60 header `anthropic-version` repeats `Anthropic-Version` (names are case-insensitive)",
+            "13:21 header `request-id` repeats `Request-Id` (names are case-insensitive)",
+        ]
+    );
+}

@@ -99,6 +99,19 @@ impl Checker<'_> {
         }
     }
 
+    /// Header names are case-insensitive: the same name twice is an error.
+    fn header_names<'n>(&mut self, names: impl Iterator<Item = (&'n String, Pos)>) {
+        let mut seen: BTreeMap<String, &String> = BTreeMap::new();
+        for (name, pos) in names {
+            if let Some(first) = seen.insert(name.to_ascii_lowercase(), name) {
+                self.error(
+                    pos,
+                    format!("header `{name}` repeats `{first}` (names are case-insensitive)"),
+                );
+            }
+        }
+    }
+
     /// Check the templates of one string against the variables known at this point.
     fn templates(&mut self, s: &str, pos: Pos, captures: &BTreeMap<String, BTreeSet<String>>) {
         let pieces = match template::parse(s) {
@@ -343,6 +356,7 @@ impl Checker<'_> {
             );
         }
         self.templates(&r.path.value.clone(), r.path.pos, captures);
+        self.header_names(r.headers.iter().map(|(n, v)| (n, v.pos)));
         for (name, value) in &r.headers {
             if name.is_empty()
                 || !name
@@ -391,6 +405,7 @@ impl Checker<'_> {
             self.jsonpath(path);
         }
         captures.insert(s.id.value.clone(), s.capture.keys().cloned().collect());
+        self.header_names(s.expect.headers.iter().map(|(n, a)| (n, a.pos)));
         for (name, a) in &s.expect.headers {
             if name.is_empty() {
                 self.error(a.pos, "empty header name");
@@ -434,6 +449,12 @@ pub fn check_scenario(scenario: &Scenario, text: &str) -> Vec<Diagnostic> {
     if doc.modes.is_empty() {
         c.error(doc.id.pos, "`modes` is empty")
             .set_hint("use [sync], [stream] or [sync, stream]");
+    }
+    let mut modes = doc.modes.clone();
+    modes.sort();
+    modes.dedup();
+    if modes.len() != doc.modes.len() {
+        c.error(doc.id.pos, "`modes` lists a mode twice");
     }
     if doc.steps.is_empty() {
         c.error(doc.id.pos, "a scenario needs at least one step");
