@@ -7,6 +7,8 @@
 //! documented in the scenario format): without `all`/`any` the path must select at least one
 //! node and the first one is tested; `all: true` needs at least one node and tests every one;
 //! `any: true` passes when some node passes. `exists` and `count` look at the list itself.
+//! `not` negates the whole inner outcome, "no node selected" included: `not: {equals: x}`
+//! passes when the path selects nothing (add `exists: true` when the value must be present).
 //! Operands may hold templates (`equals: "{{ target.model }}"`), rendered here.
 
 use super::finding::{Finding, Severity};
