@@ -14,6 +14,7 @@ pub mod http;
 pub mod offline;
 pub mod protocol;
 pub mod report;
+pub mod scenario;
 pub mod secrets;
 pub mod target;
 pub mod verdict;

@@ -1,0 +1,233 @@
+//! Reading scenario files: YAML → [`ScenarioFile`] with serde-saphyr, every error turned into a
+//! [`Diagnostic`] with file, line, column and a hint; then the semantic checks of
+//! [`super::lint::check_scenario`]. A bad file never stops the others.
+//!
+//! Parsing options: YAML 1.2 booleans and numbers (`NO` and `0755` stay strings in request
+//! bodies), duplicate keys are errors, and a budget against alias bombs.
+
+use super::diagnostics::{Diagnostic, Pos};
+use super::lint;
+use super::model::{Feature, Mode, ScenarioFile};
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A scenario that parsed and passed the semantic checks.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub file: PathBuf,
+    /// `scenarios/fixtures/` found next to the file or in one of its parents.
+    pub fixtures_dir: Option<PathBuf>,
+    pub doc: ScenarioFile,
+}
+
+impl Scenario {
+    pub fn id(&self) -> &str {
+        &self.doc.id.value
+    }
+    pub fn feature(&self) -> Feature {
+        self.doc.feature.value
+    }
+    pub fn title(&self) -> &str {
+        &self.doc.title
+    }
+    pub fn reference(&self) -> &str {
+        &self.doc.reference
+    }
+    pub fn modes(&self) -> &[Mode] {
+        &self.doc.modes
+    }
+    /// `file:line:col` for a position in this scenario.
+    pub fn at(&self, pos: Pos) -> String {
+        if pos.is_known() {
+            format!("{}:{pos}", self.file.display())
+        } else {
+            self.file.display().to_string()
+        }
+    }
+}
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        budget: serde_saphyr::budget! {
+            max_documents: 1,
+            max_depth: 64,
+        },
+    }
+}
+
+/// Parse a file's text into the typed model (no semantic checks).
+pub fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnostic> {
+    serde_saphyr::from_str_with_options::<ScenarioFile>(text, options())
+        .map_err(|e| yaml_diagnostic(file, text, &e))
+}
+
+fn yaml_diagnostic(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let pos = err
+        .location()
+        .map(|l| {
+            Pos::new(
+                l.line().min(u32::MAX as u64) as u32,
+                l.column().min(u32::MAX as u64) as u32,
+            )
+        })
+        .unwrap_or(Pos::UNKNOWN);
+    let message = plain_message(err);
+    let hint = hint_for(&message);
+    let mut d = Diagnostic::error(file, Some(text), pos, message);
+    if let Some(h) = hint {
+        d = d.hint(h);
+    }
+    d
+}
+
+/// The error's message without serde-saphyr's own snippet and position suffix.
+fn plain_message(err: &serde_saphyr::Error) -> String {
+    let text = err.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr appends " at line L column C"; our display adds the position itself.
+    let cut = first
+        .find(" at line ")
+        .map(|i| &first[..i])
+        .unwrap_or(first);
+    let cut = cut.strip_prefix("error: ").unwrap_or(cut);
+    cut.to_string()
+}
+
+fn hint_for(message: &str) -> Option<String> {
+    if message.contains("unknown field") {
+        Some("check the spelling of the key; `conform schema scenario` prints the format".into())
+    } else if message.contains("unknown variant") {
+        Some("use one of the listed values".into())
+    } else if message.contains("missing field") {
+        Some("add the field; `conform schema scenario` prints the format".into())
+    } else if message.contains("duplicate") {
+        Some("each key may appear once in a mapping".into())
+    } else if message.contains("flow mapping") || message.contains("flow sequence") {
+        Some("inside `{...}` or `[...]`, quote strings that contain `[`, `]`, `{`, `}` or `,` (e.g. JSONPaths)".into())
+    } else if message.contains("expected string") {
+        Some("this key takes a string; quote the value".into())
+    } else if message.contains("invalid type") {
+        Some("quote the value if it is meant as a string".into())
+    } else {
+        None
+    }
+}
+
+/// The nearest `fixtures/` directory beside the file or in a parent directory.
+pub fn find_fixtures_dir(file: &Path) -> Option<PathBuf> {
+    file.parent()?
+        .ancestors()
+        .map(|a| a.join("fixtures"))
+        .find(|d| d.is_dir())
+}
+
+/// Read, parse and check one file. Returns the scenario when it has no errors, and every
+/// diagnostic found (errors and warnings).
+pub fn load_file(file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
+    let text = match read_text(file) {
+        Ok(t) => t,
+        Err(d) => return (None, vec![d]),
+    };
+    load_text(file, &text)
+}
+
+/// Parse and check a file's text (the path is used for messages and fixtures).
+pub fn load_text(file: &Path, text: &str) -> (Option<Scenario>, Vec<Diagnostic>) {
+    let doc = match parse_str(file, text) {
+        Ok(doc) => doc,
+        Err(d) => return (None, vec![d]),
+    };
+    let scenario = Scenario {
+        file: file.to_path_buf(),
+        fixtures_dir: find_fixtures_dir(file),
+        doc,
+    };
+    let diagnostics = lint::check_scenario(&scenario, text);
+    if super::diagnostics::has_errors(&diagnostics) {
+        (None, diagnostics)
+    } else {
+        (Some(scenario), diagnostics)
+    }
+}
+
+pub(crate) fn read_text(file: &Path) -> Result<String, Diagnostic> {
+    let fail = |msg: String| Diagnostic::error(file, None, Pos::UNKNOWN, msg);
+    let meta = std::fs::metadata(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(fail(format!(
+            "the file is larger than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8: {e}")))
+}
+
+/// Every `*.yaml` / `*.yml` file under `dir` (skipping `fixtures/` and hidden directories),
+/// sorted; a file path is returned as is.
+pub fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if entry.file_type()?.is_dir() {
+                if name != "fixtures" && !name.starts_with('.') {
+                    stack.push(p);
+                }
+            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Load every scenario under `dir` (or one file). Scenarios with errors are left out and
+/// reported; ids used by several files are errors on every file after the first.
+pub fn load_dir(dir: &Path) -> (Vec<Scenario>, Vec<Diagnostic>) {
+    let files = match scenario_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            let d = Diagnostic::error(
+                dir,
+                None,
+                Pos::UNKNOWN,
+                format!("cannot list scenario files: {e}"),
+            );
+            return (Vec::new(), vec![d]);
+        }
+    };
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut diagnostics = Vec::new();
+    for file in files {
+        let (scenario, diags) = load_file(&file);
+        diagnostics.extend(diags);
+        if let Some(s) = scenario {
+            if let Some(first) = scenarios.iter().find(|o| o.id() == s.id()) {
+                let text = read_text(&s.file).ok();
+                diagnostics.push(
+                    Diagnostic::error(
+                        &s.file,
+                        text.as_deref(),
+                        s.doc.id.pos,
+                        format!("duplicate scenario id `{}`", s.id()),
+                    )
+                    .hint(format!("already used by {}", first.at(first.doc.id.pos))),
+                );
+            } else {
+                scenarios.push(s);
+            }
+        }
+    }
+    (scenarios, diagnostics)
+}

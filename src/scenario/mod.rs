@@ -1,0 +1,223 @@
+//! The scenario language (design §4): declarative YAML files, parsed with positions
+//! ([`model`], [`load`]), templated and resolved per mode ([`template`], [`render`]) and
+//! checked without sending anything ([`lint`](mod@lint)). No I/O beyond reading files; the
+//! engine that sends requests lives elsewhere; the assertion engine is [`crate::check::assert`].
+//!
+//! Entry points for the command line: [`run_lint_cli`] (`conform lint`), [`run_list_cli`]
+//! (`conform list`), [`scenario_json_schema`] (`conform schema scenario`).
+//!
+//! # The format in short
+//!
+//! ```yaml
+//! id: tools/forced-choice            # unique across files
+//! feature: tools                     # basic, system, multi-turn, streaming, stop-sequences,
+//!                                    # max-tokens, sampling, thinking, image, video, document,
+//!                                    # tools, caching, structured-output, errors, count-tokens,
+//!                                    # models, headers
+//! title: tool_choice {type: tool} forces a call
+//! reference: "Tool use; tool_choice"
+//! modes: [sync, stream]              # default [sync]; stream sets "stream": true
+//! description: optional text
+//! tags: [smoke]
+//! redact: ["$.id"]                   # JSONPaths replaced in snapshots
+//! steps:
+//!   - id: call
+//!     modes: [stream]                # optional: only in these modes
+//!     stream: false                  # optional: force the body's stream flag
+//!     request:
+//!       method: POST                 # default
+//!       path: /v1/messages           # default
+//!       headers: {anthropic-beta: x, anthropic-version: null}   # null drops the target's
+//!       auth: none                   # none | bearer | x-api-key | {key: "sk-wrong"}
+//!       body: {model: "{{ target.model }}", max_tokens: 64, messages: [...]}
+//!       # raw_body: '{"model": '     # instead of body: sent verbatim
+//!     expect:
+//!       status: 200                  # or [400, 422]; default 200
+//!       headers:
+//!         request-id: {exists: true, severity: should}
+//!       assert:
+//!         - {path: "$.stop_reason", equals: tool_use, effect: true}
+//!         - {path: "$.content[*].type", all: true, one_of: [text, tool_use]}
+//!     capture:
+//!       content: "$.content"         # first node, keeps its JSON type
+//! ```
+//!
+//! Operators (one per assertion): `equals`, `not: {<assertion without path>}`, `exists`,
+//! `matches` (regex, unanchored), `gt`/`gte`/`lt`/`lte` (numbers; numeric strings such as
+//! header values count), `contains` (substring, array element, or object key), `length`
+//! (number or `{gte: 1}`-style), `count` (number of selected nodes), `type` (null, boolean,
+//! number, integer, string, array, object), `one_of`, `schema` (inline object or a protocol
+//! schema name). Modifiers: `all`/`any` (node lists), `effect`, `severity` (must, should,
+//! info), `message`. Without `all`/`any` the path must select a node and the first is tested.
+//!
+//! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,
+//! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /
+//! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
+//! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
+
+pub mod diagnostics;
+pub mod lint;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod template;
+
+pub use diagnostics::{Diagnostic, Level, Pos};
+pub use lint::{RequestValidator, lint, lint_with};
+pub use load::{Scenario, load_dir, load_file, load_text};
+pub use model::{
+    Assertion, Auth, Expect, Feature, JsonType, Located, Measure, Mode, Node, Request,
+    ScenarioFile, Step,
+};
+pub use render::{RenderError, RenderedRequest, RequestBody, render_request};
+pub use template::Context;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The default scenario directory.
+pub const DEFAULT_DIR: &str = "scenarios";
+
+/// `conform lint [PATH]...`: print every diagnostic to stderr and a summary; exit 0 when no
+/// errors (warnings allowed), 2 otherwise. No paths means `scenarios/`.
+pub fn run_lint_cli(paths: &[PathBuf]) -> i32 {
+    run_lint_cli_with(paths, None)
+}
+
+/// [`run_lint_cli`] with a request-body validator.
+pub fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestValidator<'_>>) -> i32 {
+    let default = [PathBuf::from(DEFAULT_DIR)];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = 0;
+    let mut errors = 0;
+    let mut warnings = 0;
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for path in paths {
+        files += load::scenario_files(path).map(|f| f.len()).unwrap_or(0);
+        for d in lint_with(path, validator) {
+            if d.is_error() {
+                errors += 1;
+            } else {
+                warnings += 1;
+            }
+            let _ = writeln!(err, "{d}\n");
+        }
+    }
+    let _ = writeln!(
+        err,
+        "checked {files} scenario file(s): {errors} error(s), {warnings} warning(s)"
+    );
+    if errors > 0 {
+        crate::exit::USAGE
+    } else {
+        crate::exit::OK
+    }
+}
+
+/// One row of `conform list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListEntry {
+    pub id: String,
+    pub feature: Feature,
+    pub title: String,
+    pub modes: Vec<Mode>,
+    pub file: PathBuf,
+}
+
+/// The rows of `conform list`, sorted by feature then id.
+pub fn list_entries(scenarios: &[Scenario]) -> Vec<ListEntry> {
+    let mut rows: Vec<ListEntry> = scenarios
+        .iter()
+        .map(|s| ListEntry {
+            id: s.id().to_string(),
+            feature: s.feature(),
+            title: s.title().to_string(),
+            modes: s.modes().to_vec(),
+            file: s.file.clone(),
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.feature, &a.id).cmp(&(b.feature, &b.id)));
+    rows
+}
+
+/// Render the rows as an aligned text table.
+pub fn list_table(rows: &[ListEntry]) -> String {
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            let modes: Vec<&str> = r.modes.iter().map(Mode::as_str).collect();
+            [
+                r.id.clone(),
+                r.feature.to_string(),
+                modes.join(","),
+                r.title.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ID".to_string(),
+        "FEATURE".to_string(),
+        "MODES".to_string(),
+        "TITLE".to_string(),
+    ];
+    let mut widths = [0usize; 3];
+    for row in std::iter::once(&header).chain(cells.iter()) {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(cells.iter()) {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `conform list [--json]`: the valid scenarios on stdout (table or JSON array), diagnostics
+/// of the invalid ones on stderr; exit 2 when any file has errors.
+pub fn run_list_cli(dir: &Path, json: bool) -> i32 {
+    let (scenarios, diagnostics) = load_dir(dir);
+    let rows = list_entries(&scenarios);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = if json {
+        let text = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
+        writeln!(out, "{text}")
+    } else {
+        write!(out, "{}", list_table(&rows))
+    };
+    if written.is_err() {
+        return crate::exit::USAGE;
+    }
+    let mut err = std::io::stderr().lock();
+    for d in &diagnostics {
+        let _ = writeln!(err, "{d}\n");
+    }
+    if diagnostics::has_errors(&diagnostics) {
+        crate::exit::USAGE
+    } else {
+        crate::exit::OK
+    }
+}
+
+/// The JSON Schema of the scenario format, for editors (`conform schema scenario`).
+pub fn scenario_json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,626 @@
+//! The typed model of a scenario file (design §4), deserialised by serde-saphyr with the
+//! position of every value a user may get wrong, and described by schemars for editors
+//! (`conform schema scenario`).
+//!
+//! Unknown keys are errors everywhere (`deny_unknown_fields`). Request bodies and assertion
+//! operands are kept as a [`Node`] tree that remembers where each value came from, so that
+//! template and schema errors point at the exact line and column.
+
+use super::diagnostics::Pos;
+use schemars::JsonSchema;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value with the position of its YAML node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+impl<T> Located<T> {
+    pub fn new(value: T, pos: Pos) -> Self {
+        Located { value, pos }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
+        let loc = spanned.referenced;
+        Ok(Located {
+            value: spanned.value,
+            pos: Pos::new(
+                loc.line().min(u32::MAX as u64) as u32,
+                loc.column().min(u32::MAX as u64) as u32,
+            ),
+        })
+    }
+}
+
+impl<T: Serialize> Serialize for Located<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Located<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+}
+
+/// Any YAML value (a request body, an assertion operand), with positions on every node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Seq(Vec<Located<Node>>),
+    /// Keys in file order.
+    Map(Vec<(String, Located<Node>)>),
+}
+
+impl Node {
+    /// The plain JSON value, templates left as written.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(n) => Value::Number(n.clone()),
+            Node::String(s) => Value::String(s.clone()),
+            Node::Seq(items) => Value::Array(items.iter().map(|n| n.value.to_json()).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The node a JSON pointer (RFC 6901) designates, if any.
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        self.pointer_located(pointer, Pos::UNKNOWN).map(|(n, _)| n)
+    }
+
+    /// The node a JSON pointer designates with its position (the nearest known one).
+    pub fn pointer_located(&self, pointer: &str, here: Pos) -> Option<(&Node, Pos)> {
+        if pointer.is_empty() {
+            return Some((self, here));
+        }
+        let rest = pointer.strip_prefix('/')?;
+        let (token, tail) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let child = match self {
+            Node::Seq(items) => items.get(token.parse::<usize>().ok()?)?,
+            Node::Map(entries) => entries.iter().find(|(k, _)| *k == token).map(|(_, v)| v)?,
+            _ => return None,
+        };
+        child.value.pointer_located(tail, child.pos)
+    }
+
+    /// Every string in the tree with its position and JSON pointer.
+    pub fn strings(&self, pos: Pos, pointer: &str, out: &mut Vec<(String, Pos, String)>) {
+        match self {
+            Node::String(s) => out.push((s.clone(), pos, pointer.to_string())),
+            Node::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    item.value.strings(item.pos, &format!("{pointer}/{i}"), out);
+                }
+            }
+            Node::Map(entries) => {
+                for (k, v) in entries {
+                    let token = k.replace('~', "~0").replace('/', "~1");
+                    v.value.strings(v.pos, &format!("{pointer}/{token}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl JsonSchema for Node {
+    fn schema_name() -> Cow<'static, str> {
+        "AnyValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!(true)
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Number(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        serde_json::Number::from_f64(v)
+            .map(Node::Number)
+            .ok_or_else(|| E::custom("NaN and infinities cannot be sent as JSON; quote the value"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::String(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        Ok(Node::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Located<Node>>()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries: Vec<(String, Located<Node>)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<Located<Node>>()?;
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+/// The features of the compatibility matrix.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    Basic,
+    System,
+    MultiTurn,
+    Streaming,
+    StopSequences,
+    MaxTokens,
+    Sampling,
+    Thinking,
+    Image,
+    Video,
+    Document,
+    Tools,
+    Caching,
+    StructuredOutput,
+    Errors,
+    CountTokens,
+    Models,
+    Headers,
+}
+
+impl Feature {
+    /// The id used in files, reports and `effect.<feature>` check ids.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Feature::Basic => "basic",
+            Feature::System => "system",
+            Feature::MultiTurn => "multi-turn",
+            Feature::Streaming => "streaming",
+            Feature::StopSequences => "stop-sequences",
+            Feature::MaxTokens => "max-tokens",
+            Feature::Sampling => "sampling",
+            Feature::Thinking => "thinking",
+            Feature::Image => "image",
+            Feature::Video => "video",
+            Feature::Document => "document",
+            Feature::Tools => "tools",
+            Feature::Caching => "caching",
+            Feature::StructuredOutput => "structured-output",
+            Feature::Errors => "errors",
+            Feature::CountTokens => "count-tokens",
+            Feature::Models => "models",
+            Feature::Headers => "headers",
+        }
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a scenario is sent: a plain JSON response, or `"stream": true` and SSE.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Sync,
+    Stream,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Stream => "stream",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn default_modes() -> Vec<Mode> {
+    vec![Mode::Sync]
+}
+
+/// A scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Unique across all scenario files, e.g. `tools/forced-choice`.
+    pub id: Located<String>,
+    /// The feature row of the compatibility matrix this scenario belongs to.
+    pub feature: Located<Feature>,
+    pub title: String,
+    /// The document section the behaviour comes from (Anthropic docs, provider docs).
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Modes to run in; default `[sync]`.
+    #[serde(default = "default_modes")]
+    pub modes: Vec<Mode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// JSONPaths whose values are replaced in snapshots (ids, timestamps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<Located<String>>,
+    pub steps: Vec<Located<Step>>,
+}
+
+/// One request and what must come back.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Unique within the scenario; captures are read as `{{ steps.ID.NAME }}`.
+    pub id: Located<String>,
+    /// Run this step only in these modes (default: every mode of the scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modes: Option<Vec<Mode>>,
+    /// Force the body's `stream` field to this value in every mode instead of the mode's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(default)]
+    pub request: Request,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Name → JSONPath into the response (the accumulated message in stream mode); the first
+    /// selected node keeps its JSON type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capture: BTreeMap<String, Located<String>>,
+}
+
+fn default_method() -> Located<String> {
+    Located::new("POST".to_string(), Pos::UNKNOWN)
+}
+
+fn default_path() -> Located<String> {
+    Located::new("/v1/messages".to_string(), Pos::UNKNOWN)
+}
+
+/// The HTTP request of a step. Strings may hold templates.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    #[serde(default = "default_method")]
+    pub method: Located<String>,
+    #[serde(default = "default_path")]
+    pub path: Located<String>,
+    /// Extra or replaced headers; a value of `null` drops the target's header of that name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Located<Option<String>>>,
+    /// Override the target's credentials for this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Located<Auth>>,
+    /// The JSON body (any YAML value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Located<Node>>,
+    /// A body sent verbatim (e.g. malformed JSON); exclusive with `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<Located<String>>,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            method: default_method(),
+            path: default_path(),
+            headers: BTreeMap::new(),
+            auth: None,
+            body: None,
+            raw_body: None,
+        }
+    }
+}
+
+/// Credentials of a step: `none` (send no key), `bearer` / `x-api-key` (the target's key in
+/// that style), or `{key: "literal"}` (this literal key, in the target's style).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    None,
+    Bearer,
+    XApiKey,
+    Key(String),
+}
+
+/// What the response must look like.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// One status or a list of accepted ones; default 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Located<StatusExpect>>,
+    /// Header name (case-insensitive) → an assertion without `path` on its value(s).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Located<Assertion>>,
+    /// Assertions on the response body (the accumulated message in stream mode).
+    #[serde(default, rename = "assert", skip_serializing_if = "Vec::is_empty")]
+    pub asserts: Vec<Located<Assertion>>,
+}
+
+impl Expect {
+    /// The accepted statuses (default `[200]`).
+    pub fn statuses(&self) -> Vec<u16> {
+        match self.status.as_ref().map(|s| &s.value) {
+            None => vec![200],
+            Some(StatusExpect::One(s)) => vec![*s],
+            Some(StatusExpect::Any(list)) => list.clone(),
+        }
+    }
+}
+
+/// `status: 200` or `status: [400, 422]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusExpect {
+    One(u16),
+    Any(Vec<u16>),
+}
+
+impl<'de> Deserialize<'de> for StatusExpect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl<'de> Visitor<'de> for StatusVisitor {
+            type Value = StatusExpect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an HTTP status such as 200 or a list such as [400, 422]")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusExpect, E> {
+                u16::try_from(v)
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+                    .map(StatusExpect::One)
+                    .ok_or_else(|| E::custom(format!("{v} is not an HTTP status (100 to 599)")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusExpect, E> {
+                Err(E::custom(format!("{v} is not an HTTP status (100 to 599)")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StatusExpect, A::Error> {
+                let mut list = Vec::new();
+                while let Some(status) = seq.next_element::<u16>()? {
+                    list.push(status);
+                }
+                Ok(StatusExpect::Any(list))
+            }
+        }
+        deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
+/// JSON type names for the `type` operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    Null,
+    Boolean,
+    Number,
+    Integer,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JsonType::Null => "null",
+            JsonType::Boolean => "boolean",
+            JsonType::Number => "number",
+            JsonType::Integer => "integer",
+            JsonType::String => "string",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+        }
+    }
+}
+
+/// How much a failed assertion matters (default `must`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AssertSeverity {
+    Must,
+    Should,
+    Info,
+}
+
+/// One assertion: an optional `path` and exactly one operator.
+///
+/// Node lists: without `all`/`any` the path must select at least one node and the **first**
+/// node is tested; `all: true` tests every node (at least one required), `any: true` passes
+/// when some node passes. `exists` and `count` look at the node list itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assertion {
+    /// RFC 9535 JSONPath; required in `assert`, absent in `headers` and inside `not`/`length`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Located<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Located<Node>>,
+    /// The negation of a nested assertion (which has no `path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<Located<Assertion>>>,
+    /// `true`: the path selects at least one node; `false`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+    /// A regex the string value must match (unanchored: use `^…$`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Located<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<Located<Node>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<Located<Node>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<Located<Node>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<Located<Node>>,
+    /// A substring (strings) or an element (arrays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<Located<Node>>,
+    /// Length of a string, array or object: a number, or a nested assertion such as `{gte: 1}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<Box<Located<Measure>>>,
+    /// Number of nodes the path selects: a number or a nested assertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<Box<Located<Measure>>>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Located<JsonType>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Located<Vec<Located<Node>>>>,
+    /// An inline JSON Schema (object) or the name of a protocol schema (string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Located<Node>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any: bool,
+    /// A failure means the feature was accepted but had no effect (`effect.<feature>`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub effect: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<AssertSeverity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Assertion {
+    /// The names of the operators present, in a fixed order.
+    pub fn ops(&self) -> Vec<&'static str> {
+        let mut ops = Vec::new();
+        let present = [
+            ("equals", self.equals.is_some()),
+            ("not", self.not.is_some()),
+            ("exists", self.exists.is_some()),
+            ("matches", self.matches.is_some()),
+            ("gt", self.gt.is_some()),
+            ("gte", self.gte.is_some()),
+            ("lt", self.lt.is_some()),
+            ("lte", self.lte.is_some()),
+            ("contains", self.contains.is_some()),
+            ("length", self.length.is_some()),
+            ("count", self.count.is_some()),
+            ("type", self.type_.is_some()),
+            ("one_of", self.one_of.is_some()),
+            ("schema", self.schema.is_some()),
+        ];
+        for (name, on) in present {
+            if on {
+                ops.push(name);
+            }
+        }
+        ops
+    }
+
+    /// The single operator (the first one when the file is invalid), `"none"` if absent.
+    pub fn op(&self) -> &'static str {
+        self.ops().first().copied().unwrap_or("none")
+    }
+}
+
+/// The operand of `length` and `count`: an exact number or a nested assertion.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Measure {
+    Exact(u64),
+    Compare(Box<Assertion>),
+}
+
+impl<'de> Deserialize<'de> for Measure {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MeasureVisitor;
+        impl<'de> Visitor<'de> for MeasureVisitor {
+            type Value = Measure;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative integer or an assertion such as {gte: 1}")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Measure, E> {
+                Ok(Measure::Exact(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Measure, E> {
+                u64::try_from(v)
+                    .map(Measure::Exact)
+                    .map_err(|_| E::custom("a length cannot be negative"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Measure, A::Error> {
+                Assertion::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|a| Measure::Compare(Box::new(a)))
+            }
+        }
+        deserializer.deserialize_any(MeasureVisitor)
+    }
+}
