@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod diff;
 pub mod exchange;
 pub mod exit;
 pub mod fsutil;
@@ -14,3 +15,4 @@ pub mod http;
 pub mod offline;
 pub mod protocol;
 pub mod secrets;
+pub mod snapshot;
