@@ -103,7 +103,7 @@ fn sse(seed: u64, shape: &Shape) -> String {
             json!({"type": "content_block_delta", "index": index,
                 "delta": {"type": "text_delta", "text": format!("{} ", r.word())}}),
         );
-        if i == 1 && r.next() % 2 == 0 {
+        if i == 1 && r.next().is_multiple_of(2) {
             out += &event("ping", json!({"type": "ping"}));
         }
     }
