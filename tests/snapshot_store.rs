@@ -121,6 +121,16 @@ fn insta_update_modes() {
             .unwrap()
             .ends_with("---\none\n")
     );
+    // an accepted change is recorded, but not as a deviation
+    let out = check(&always, "a", "one!");
+    assert_eq!(out.written, Written::Accepted);
+    let f = out.finding().unwrap();
+    assert_eq!(
+        (f.severity, f.check.as_str()),
+        (Severity::Info, "snapshot.updated")
+    );
+    assert!(f.actual.unwrap().contains("-one\n+one!\n"));
+    check(&always, "a", "one");
     // no = report only
     let no = SnapshotStore::new(dir.path(), env(UpdateMode::No, false));
     assert_eq!(check(&no, "a", "two").written, Written::Nothing);

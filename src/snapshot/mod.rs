@@ -29,6 +29,7 @@ pub mod store;
 pub use cli::{SnapshotsArgs, run_cli};
 pub use file::{MetaData, SnapshotFile};
 pub use normalise::{check_redactions, normalise, render};
+pub use store::pending_path;
 pub use store::{
     Entry, SnapshotEnv, SnapshotKey, SnapshotOutcome, SnapshotStatus, SnapshotStore, UpdateMode,
     Written,
@@ -86,8 +87,42 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Str
         .to_string()
 }
 
+/// A Markdown "Changed since snapshot" section for report.md: one collapsible diff per
+/// changed result, given as `(label, unified diff)`. Empty when nothing changed.
+pub fn changed_section(changes: &[(String, String)]) -> String {
+    if changes.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("## Changed since snapshot ({})\n\n", changes.len());
+    for (label, diff) in changes {
+        let fence = if diff.contains("```") { "~~~~" } else { "```" };
+        out.push_str(&format!(
+            "<details><summary><code>{}</code></summary>\n\n{fence}diff\n{}{}{fence}\n\n</details>\n\n",
+            html_escape(label),
+            diff,
+            if diff.ends_with('\n') { "" } else { "\n" }
+        ));
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn changed_section_wraps_diffs() {
+        assert_eq!(super::changed_section(&[]), "");
+        let s = super::changed_section(&[("ref/a<b>@sync".into(), "-x\n+y\n".into())]);
+        assert!(s.starts_with("## Changed since snapshot (1)\n"), "{s}");
+        assert!(s.contains("<code>ref/a&lt;b&gt;@sync</code>"), "{s}");
+        assert!(s.contains("```diff\n-x\n+y\n```\n"), "{s}");
+    }
+
     #[test]
     fn diff_marks_changed_lines() {
         let d = super::unified_diff("a\nb\nc", "a\nB\nc", "old", "new");

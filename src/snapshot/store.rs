@@ -119,7 +119,8 @@ pub struct SnapshotOutcome {
 }
 
 impl SnapshotOutcome {
-    /// The finding to record: `should snapshot.changed` with the diff as `actual`, or
+    /// The finding to record: `should snapshot.changed` with the unified diff as `actual`
+    /// (`info snapshot.updated` when the change was accepted by the update policy), or
     /// `info snapshot.new` for a first snapshot. None when it matches.
     pub fn finding(&self) -> Option<Finding> {
         let loc = self.path.display().to_string();
@@ -133,6 +134,16 @@ impl SnapshotOutcome {
         };
         match &self.status {
             SnapshotStatus::Same => None,
+            // Accepting on purpose (`--update-snapshots`, `INSTA_UPDATE=always`) is not a
+            // deviation: the change is recorded for the report, not held against the result.
+            SnapshotStatus::Changed { diff } if self.written == Written::Accepted => Some(
+                Finding::info(
+                    "snapshot.updated",
+                    loc,
+                    "the normalised response shape changed; the snapshot was updated",
+                )
+                .actual(diff.clone()),
+            ),
             SnapshotStatus::Changed { diff } => Some(
                 Finding::should(
                     "snapshot.changed",
