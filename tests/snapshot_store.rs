@@ -171,13 +171,19 @@ fn reject_list_and_prune() {
     assert_eq!(store.list().unwrap().len(), 1);
 
     check(&store, "tools/call", "1");
-    let keep: BTreeSet<(String, String)> = [("basic/hello".to_string(), "sync".to_string())].into();
+    check(&store, "odd/with space", "1");
+    let keep: BTreeSet<(String, String)> = [
+        ("basic/hello".to_string(), "sync".to_string()),
+        ("odd/with space".to_string(), "sync".to_string()),
+    ]
+    .into();
     let would = store.prune(&keep, true).unwrap();
     assert_eq!(would.len(), 1);
-    assert_eq!(store.list().unwrap().len(), 2);
+    assert_eq!(store.list().unwrap().len(), 3);
     let removed = store.prune(&keep, false).unwrap();
+    assert_eq!(removed.len(), 1);
     assert_eq!(removed[0].key.scenario, "tools/call");
-    assert_eq!(store.list().unwrap().len(), 1);
+    assert_eq!(store.list().unwrap().len(), 2);
     assert!(
         !dir.path().join("ref/tools").exists(),
         "empty directories are removed"

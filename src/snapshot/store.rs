@@ -403,6 +403,11 @@ impl SnapshotStore {
         existing: &BTreeSet<(String, String)>,
         dry_run: bool,
     ) -> Result<Vec<Entry>, SnapshotError> {
+        // Compare in the on-disk spelling: names are sanitised when they become paths.
+        let existing: BTreeSet<(String, String)> = existing
+            .iter()
+            .map(|(s, m)| (disk_name(s), disk_name(m)))
+            .collect();
         let stale: Vec<Entry> = self
             .list()?
             .into_iter()
@@ -467,18 +472,22 @@ fn remove_if_exists(p: &Path) -> Result<(), SnapshotError> {
     }
 }
 
-/// A safe path component: `[A-Za-z0-9._@-]`, other characters become `_`.
-fn component(s: &str) -> Result<String, SnapshotError> {
-    let c: String = s
-        .chars()
+/// A name as it is spelled on disk: every character outside `[A-Za-z0-9._@-/]` becomes `_`.
+fn disk_name(s: &str) -> String {
+    s.chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || "._@-".contains(c) {
+            if c.is_ascii_alphanumeric() || "._@-/".contains(c) {
                 c
             } else {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A safe path component: `[A-Za-z0-9._@-]`, other characters become `_`.
+fn component(s: &str) -> Result<String, SnapshotError> {
+    let c = disk_name(s).replace('/', "_");
     if c.is_empty() || c == "." || c == ".." {
         return Err(SnapshotError::InvalidName(s.to_string()));
     }
