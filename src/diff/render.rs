@@ -69,7 +69,10 @@ fn findings_cell(ch: &Change) -> String {
     let mut parts: Vec<String> = ch
         .new_findings
         .iter()
-        .map(|f| format!("`{}` ({}): {}", f.check, f.severity, cell(&f.message)))
+        .map(|f| {
+            let msg = cell(&f.message).replace('<', "&lt;").replace('>', "&gt;");
+            format!("`{}` ({}): {msg}", f.check, f.severity)
+        })
         .collect();
     if !ch.resolved_checks.is_empty() {
         parts.push(format!(
