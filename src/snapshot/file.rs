@@ -338,6 +338,28 @@ mod tests {
     }
 
     #[test]
+    fn accepted_files_drop_assertion_line() {
+        let text =
+            "---\nsource: tests/a.rs\nassertion_line: 12\nexpression: x\n---\nbody\r\nline\n";
+        let f = SnapshotFile::parse(text).unwrap();
+        assert_eq!(f.metadata.assertion_line, Some(12));
+        assert_eq!(f.contents, "body\nline");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.snap");
+        f.write(&p, false).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "---\nsource: tests/a.rs\nexpression: x\n---\nbody\nline\n"
+        );
+        f.write(&p, true).unwrap();
+        assert!(
+            std::fs::read_to_string(&p)
+                .unwrap()
+                .contains("assertion_line: 12\n")
+        );
+    }
+
+    #[test]
     fn quoting_rules() {
         for s in [
             "", " a", "true", "~", "12", "1e5", ".x", "0x1", "a#b", "it's", "@x", "inf",
