@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod diff;
 pub mod exchange;
 pub mod exit;
 pub mod fsutil;
@@ -16,5 +17,6 @@ pub mod protocol;
 pub mod report;
 pub mod scenario;
 pub mod secrets;
+pub mod snapshot;
 pub mod target;
 pub mod verdict;

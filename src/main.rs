@@ -20,6 +20,10 @@ enum Command {
     Check(conform::offline::CheckArgs),
     /// Measure the validation core on a large generated stream (MB/s, events/s, peak memory).
     Bench(conform::bench::BenchArgs),
+    /// Manage snapshots: accept, reject or list pending ones, prune stale ones.
+    Snapshots(conform::snapshot::SnapshotsArgs),
+    /// Compare two report.json files: regressions, fixes, timing (exit 1 on a regression).
+    Diff(conform::diff::DiffArgs),
 }
 
 fn main() {
@@ -38,6 +42,8 @@ fn main() {
     let code = match cli.command {
         Command::Check(args) => conform::offline::run_cli(&args),
         Command::Bench(args) => conform::bench::run_cli(&args),
+        Command::Snapshots(args) => conform::snapshot::run_cli(&args),
+        Command::Diff(args) => conform::diff::run_cli(&args),
     };
     std::process::exit(code);
 }

@@ -1,0 +1,133 @@
+//! Snapshots: the normalised shape of each result, stored as insta-compatible `.snap` files
+//! and diffed against the accepted one (design §1 "Snapshot", issue 6).
+//!
+//! * [`normalise`] turns an exchange and its validation into a shape with typed placeholders,
+//!   [`render`] into the canonical text that is a snapshot's body;
+//! * [`file`] reads and writes insta's on-disk format byte for byte;
+//! * [`store`] compares with `<dir>/<target>/<scenario-id>@<mode>.snap`, writes pending
+//!   `.snap.new` files per the `INSTA_UPDATE` / `CI` policy, and accepts, rejects, lists and
+//!   prunes;
+//! * [`cli`] is `conform snapshots accept|reject|list|prune`.
+//!
+//! A typical run step:
+//! ```no_run
+//! # use conform::snapshot::*;
+//! # fn f(x: &conform::exchange::Exchange, v: &conform::protocol::anthropic::validate::Validation) -> Result<(), SnapshotError> {
+//! let store = SnapshotStore::new("snapshots", SnapshotEnv::from_process()?);
+//! let body = render(&normalise(x, v, &[]));
+//! let info = SnapshotInfo { target: "reference".into(), model: "m".into(), feature: "basic".into() };
+//! let out = store.check("reference", "basic/hello", "sync", "scenarios/basic/hello.yaml", &info.to_value(), &body)?;
+//! if let Some(finding) = out.finding() { /* add to the result's findings */ }
+//! # Ok(()) }
+//! ```
+
+pub mod cli;
+pub mod file;
+pub mod normalise;
+pub mod store;
+
+pub use cli::{SnapshotsArgs, run_cli};
+pub use file::{MetaData, SnapshotFile};
+pub use normalise::{check_redactions, normalise, render};
+pub use store::pending_path;
+pub use store::{
+    Entry, SnapshotEnv, SnapshotKey, SnapshotOutcome, SnapshotStatus, SnapshotStore, UpdateMode,
+    Written,
+};
+
+use std::path::{Path, PathBuf};
+
+/// Errors of snapshot files and directories.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot access {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a snapshot file: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{0}")]
+    Env(String),
+    #[error("`{0}` cannot be used as a snapshot path component")]
+    InvalidName(String),
+}
+
+impl SnapshotError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        SnapshotError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The `info` block of a snapshot header.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SnapshotInfo {
+    pub target: String,
+    pub model: String,
+    pub feature: String,
+}
+
+impl SnapshotInfo {
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::json!({"target": self.target, "model": self.model, "feature": self.feature})
+    }
+}
+
+/// A unified diff of two snapshot bodies (three lines of context), `old` → `new`.
+pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    let old = format!("{old}\n");
+    let new = format!("{new}\n");
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}
+
+/// A Markdown "Changed since snapshot" section for report.md: one collapsible diff per
+/// changed result, given as `(label, unified diff)`. Empty when nothing changed.
+pub fn changed_section(changes: &[(String, String)]) -> String {
+    if changes.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("## Changed since snapshot ({})\n\n", changes.len());
+    for (label, diff) in changes {
+        let fence = if diff.contains("```") { "~~~~" } else { "```" };
+        out.push_str(&format!(
+            "<details><summary><code>{}</code></summary>\n\n{fence}diff\n{}{}{fence}\n\n</details>\n\n",
+            html_escape(label),
+            diff,
+            if diff.ends_with('\n') { "" } else { "\n" }
+        ));
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn changed_section_wraps_diffs() {
+        assert_eq!(super::changed_section(&[]), "");
+        let s = super::changed_section(&[("ref/a<b>@sync".into(), "-x\n+y\n".into())]);
+        assert!(s.starts_with("## Changed since snapshot (1)\n"), "{s}");
+        assert!(s.contains("<code>ref/a&lt;b&gt;@sync</code>"), "{s}");
+        assert!(s.contains("```diff\n-x\n+y\n```\n"), "{s}");
+    }
+
+    #[test]
+    fn diff_marks_changed_lines() {
+        let d = super::unified_diff("a\nb\nc", "a\nB\nc", "old", "new");
+        assert!(d.starts_with("--- old\n+++ new\n"), "{d}");
+        assert!(d.contains("-b\n+B\n"), "{d}");
+        assert_eq!(super::unified_diff("a", "a", "o", "n"), "");
+    }
+}
