@@ -1,0 +1,153 @@
+//! Running one case — a scenario against one target in one mode — and judging it.
+//!
+//! Steps run in order; each step's request is rendered (templates from the target and from
+//! earlier captures), sent, recorded as an [`Exchange`], validated by the protocol module, and
+//! checked against the step's `expect`. A step that gets no usable answer, is rejected, or
+//! whose captures fail ends the case: later steps depend on it.
+
+use super::request;
+use crate::check::assert::{self, Env, Subject};
+use crate::check::{Finding, Severity};
+use crate::exchange::Exchange;
+use crate::http::client::Client;
+use crate::protocol::anthropic::grammar::Profile;
+use crate::protocol::anthropic::schema::{self, Shape};
+use crate::protocol::anthropic::validate::{self, Options, Validation};
+use crate::report::model::Timing;
+use crate::scenario::Scenario;
+use crate::scenario::model::Mode;
+use crate::scenario::render::render_request;
+use crate::scenario::template::Context;
+use crate::target::Target;
+use crate::verdict::{self, JudgeInputs, Verdict};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One step's record: what was sent and received, and what validation made of it.
+pub struct StepRecord {
+    pub step: String,
+    pub exchange: Exchange,
+    pub validation: Validation,
+}
+
+/// Everything a case produced.
+pub struct CaseRun {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    pub steps: Vec<StepRecord>,
+    pub timing: Timing,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// Named protocol schemas for `schema: NAME` assertions.
+fn named_schema(name: &str, value: &Value) -> Option<Vec<Finding>> {
+    Shape::from_name(name).map(|s| schema::validate(s, value))
+}
+
+/// The template context of a target.
+pub fn target_context(scenario: &Scenario, target: &Target) -> Context {
+    let mut t = BTreeMap::new();
+    t.insert("model".to_string(), target.model.clone());
+    t.insert("base_url".to_string(), target.base_url.clone());
+    t.insert("name".to_string(), target.name.clone());
+    let headers = target.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+    Context { target: t, target_headers: headers, steps: BTreeMap::new(), fixtures_dir: scenario.fixtures_dir.clone() }
+}
+
+/// Run one case. Never panics on anything the endpoint sends.
+pub async fn run_case(scenario: &Scenario, target: &Target, mode: Mode, client: &Client, profile: Profile) -> CaseRun {
+    let mut ctx = target_context(scenario, target);
+    let policy = target.exec_policy();
+    let mut findings = Vec::new();
+    let mut steps = Vec::new();
+    let mut infra_error = None;
+    let mut rejected = false;
+    let mut attempts = 0;
+    let reference = scenario.reference().to_string();
+    for located in &scenario.doc.steps {
+        let step = &located.value;
+        if !step.runs_in(mode) {
+            continue;
+        }
+        let step_id = step.id.value.clone();
+        let at = format!("step {step_id}");
+        let rendered = match render_request(step, mode, &ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                findings.push(
+                    Finding::must("scenario.template", at, format!("{}: {e}", scenario.file.display())).reference(&reference),
+                );
+                break;
+            }
+        };
+        let req = request::build(&rendered, target);
+        let mut exchange = client.execute(&req, &policy, |_, _| {}).await;
+        exchange.label = format!("{}@{} step {step_id}", scenario.id(), mode.as_str());
+        attempts += exchange.attempts;
+        let validation = validate::validate_exchange(&exchange, Options { profile, timing_known: true });
+        let Some(resp) = &exchange.response else {
+            infra_error = Some(format!("{at}: {}", exchange.transport_error.clone().unwrap_or_else(|| "no response".into())));
+            steps.push(StepRecord { step: step_id, exchange, validation });
+            break;
+        };
+        if let Some(e) = &exchange.transport_error {
+            findings.push(
+                Finding::must("transport.incomplete", at.clone(), format!("the response was cut off: {e}"))
+                    .reference("protocol §4.3 (stream grammar)"),
+            );
+        }
+        findings.extend(validation.findings.iter().cloned().map(|f| f.located_in(&at)));
+        let null = Value::Null;
+        let subject = validation.subject().unwrap_or(&null);
+        let env = Env { ctx: &ctx, schemas: &named_schema, file: &scenario.file };
+        let outcomes = assert::check_expect(&step.expect, &Subject { status: resp.status, headers: &resp.headers, body: subject }, &env);
+        let expected_success = step.expect.statuses().iter().all(|s| (200..300).contains(s));
+        let step_rejected = expected_success && verdict::is_rejection(&exchange);
+        for o in outcomes.iter().filter(|o| !o.success) {
+            findings.push(o.to_finding(scenario.feature(), &reference).located_in(&at));
+        }
+        let failed = outcomes.iter().any(|o| !o.success && o.severity == Severity::Must && !o.effect);
+        let captures = if failed || step_rejected { Err(String::new()) } else { assert::capture(step, subject) };
+        let subject_owned = subject.clone();
+        steps.push(StepRecord { step: step_id.clone(), exchange, validation });
+        if step_rejected {
+            rejected = true;
+            break;
+        }
+        match captures {
+            Ok(values) => {
+                ctx.steps.insert(step_id, values);
+            }
+            Err(e) => {
+                if !e.is_empty() {
+                    findings.push(
+                        Finding::must("scenario.capture", at, e)
+                            .actual(crate::protocol::anthropic::stream::truncate(&subject_owned.to_string(), 120))
+                            .reference(&reference),
+                    );
+                }
+                break;
+            }
+        }
+    }
+    let timing = steps.first().map(step_timing).unwrap_or_default();
+    let verdict = verdict::judge(&JudgeInputs {
+        findings: &findings,
+        infra_error: infra_error.is_some(),
+        rejected,
+        declared_unsupported: target.expects_unsupported(scenario.id(), scenario.feature().as_str()),
+        skipped: steps.is_empty() && infra_error.is_none() && findings.is_empty(),
+    });
+    CaseRun { verdict, findings, steps, timing, attempts, error: infra_error }
+}
+
+/// Timing of a step: head and end from the exchange, first token from the stream check.
+fn step_timing(s: &StepRecord) -> Timing {
+    let Some(r) = &s.exchange.response else { return Timing::default() };
+    Timing {
+        ttfb_ms: Some(r.head_ms),
+        ttft_ms: s.validation.stream.as_ref().and_then(|st| st.timing.first_token_ms),
+        total_ms: Some(r.total_ms),
+    }
+}

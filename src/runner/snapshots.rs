@@ -1,0 +1,66 @@
+//! The runner's side of snapshots: normalise every step of a case into one shape and compare
+//! it with `snapshots/<target>/<scenario-id>@<mode>.snap`.
+
+use super::case::CaseRun;
+use crate::check::Finding;
+use crate::report::model::{SnapshotInfo, SnapshotStatus as ReportStatus};
+use crate::scenario::Scenario;
+use crate::scenario::model::Mode;
+use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise};
+use crate::target::Target;
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+
+pub struct Snapshots {
+    store: Option<SnapshotStore>,
+    setup_error: Option<String>,
+}
+
+impl Snapshots {
+    pub fn new(dir: PathBuf, update: bool) -> Snapshots {
+        match SnapshotEnv::from_process() {
+            Ok(env) => Snapshots { store: Some(SnapshotStore::new(dir, env).with_update(update)), setup_error: None },
+            Err(e) => Snapshots { store: None, setup_error: Some(e.to_string()) },
+        }
+    }
+
+    /// The normalised shape of a whole case: one entry per step.
+    pub fn shape(scenario: &Scenario, run: &CaseRun) -> Value {
+        let redactions: Vec<String> = scenario.doc.redact.iter().map(|r| r.value.clone()).collect();
+        let mut steps = Map::new();
+        for s in &run.steps {
+            steps.insert(s.step.clone(), normalise(&s.exchange, &s.validation, &redactions));
+        }
+        json!({ "steps": steps })
+    }
+
+    /// Compare a case with its snapshot. None when the case produced nothing to snapshot
+    /// (an infrastructure error: no conformance statement, no shape either).
+    pub fn compare(&self, scenario: &Scenario, target: &Target, mode: Mode, run: &CaseRun) -> Option<(SnapshotInfo, Option<Finding>)> {
+        if run.error.is_some() || run.steps.is_empty() {
+            return None;
+        }
+        let Some(store) = &self.store else {
+            let f = Finding::info("snapshot.error", "snapshots", self.setup_error.clone().unwrap_or_default());
+            return Some((SnapshotInfo { status: ReportStatus::Same, diff: None }, Some(f)));
+        };
+        let body = crate::snapshot::render(&Self::shape(scenario, run));
+        let info = json!({"target": target.name, "model": target.model, "feature": scenario.feature().as_str()});
+        let source = scenario.file.display().to_string();
+        match store.check(&target.name, scenario.id(), mode.as_str(), &source, &info, &body) {
+            Ok(outcome) => {
+                let finding = outcome.finding();
+                let (status, diff) = match &outcome.status {
+                    SnapshotStatus::Same => (ReportStatus::Same, None),
+                    SnapshotStatus::New => (ReportStatus::New, None),
+                    SnapshotStatus::Changed { diff } => (ReportStatus::Changed, Some(diff.clone())),
+                };
+                Some((SnapshotInfo { status, diff }, finding))
+            }
+            Err(e) => Some((
+                SnapshotInfo { status: ReportStatus::Same, diff: None },
+                Some(Finding::should("snapshot.error", "snapshots", format!("the snapshot could not be compared: {e}"))),
+            )),
+        }
+    }
+}
