@@ -732,6 +732,13 @@ mod tests {
         );
         let start = with(v, "/content", json!([]));
         assert_eq!(validate(Shape::MessageStartMessage, &start), vec![]);
+        let bad = with(start, "/role", json!("user"));
+        let m = only(&validate(Shape::MessageStartMessage, &bad), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.message_start_message", "/role")
+        );
+        assert_eq!(m.expected.as_deref(), Some("\"assistant\""));
     }
 
     #[test]
@@ -969,6 +976,14 @@ mod tests {
 
     #[test]
     fn count_tokens_and_models() {
+        let model =
+            json!({"type": "model", "display_name": "X", "created_at": "2025-02-19T00:00:00Z"});
+        let m = only(&validate(Shape::Model, &model), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.model", "/")
+        );
+        assert!(m.message.contains("\"id\""), "{m}");
         assert_eq!(
             validate(Shape::CountTokens, &json!({"input_tokens": 5})),
             vec![]
