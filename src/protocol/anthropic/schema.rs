@@ -349,6 +349,8 @@ pub fn is_valid(shape: Shape, value: &Value) -> bool {
     }
 }
 
+const USER_CHECK: &str = "schema.user";
+
 /// Validate against an arbitrary user schema (a tool's `input_schema`, an
 /// `output_config.format.schema`). Every violation is a `must` with check `schema.user`.
 /// `Err` when the schema itself does not compile.
@@ -362,7 +364,7 @@ pub fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, S
         push_must(
             &mut out,
             &e,
-            "schema.user",
+            USER_CHECK,
             "the request's schema (protocol §2.5, §2.8)",
         );
     }
@@ -435,8 +437,13 @@ fn push_must(out: &mut Vec<Finding>, e: &ValidationError<'_>, check: &str, refer
         }
     }
     let location = pointer(e.instance_path().as_str());
-    let mut f = Finding::must(check, location, describe(e))
-        .reference(section_for(e.instance_path().as_str(), reference));
+    // User schemas keep their reference; protocol shapes get the section of the failing part.
+    let reference = if check == USER_CHECK {
+        reference.to_string()
+    } else {
+        section_for(e.instance_path().as_str(), reference)
+    };
+    let mut f = Finding::must(check, location, describe(e)).reference(reference);
     if let Some(expected) = expected_of(e) {
         f = f.expected(expected);
     }
@@ -725,6 +732,13 @@ mod tests {
         );
         let start = with(v, "/content", json!([]));
         assert_eq!(validate(Shape::MessageStartMessage, &start), vec![]);
+        let bad = with(start, "/role", json!("user"));
+        let m = only(&validate(Shape::MessageStartMessage, &bad), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.message_start_message", "/role")
+        );
+        assert_eq!(m.expected.as_deref(), Some("\"assistant\""));
     }
 
     #[test]
@@ -962,6 +976,14 @@ mod tests {
 
     #[test]
     fn count_tokens_and_models() {
+        let model =
+            json!({"type": "model", "display_name": "X", "created_at": "2025-02-19T00:00:00Z"});
+        let m = only(&validate(Shape::Model, &model), Severity::Must).clone();
+        assert_eq!(
+            (m.check.as_str(), m.location.as_str()),
+            ("schema.model", "/")
+        );
+        assert!(m.message.contains("\"id\""), "{m}");
         assert_eq!(
             validate(Shape::CountTokens, &json!({"input_tokens": 5})),
             vec![]
@@ -1153,6 +1175,12 @@ mod tests {
         assert_eq!(
             (m.check.as_str(), m.location.as_str()),
             ("schema.user", "/city")
+        );
+        let usage = json!({"properties": {"usage": {"type": "string"}}});
+        let f = validate_against(&usage, &json!({"usage": 1})).unwrap();
+        assert_eq!(
+            only(&f, Severity::Must).reference,
+            "the request's schema (protocol §2.5, §2.8)"
         );
         assert!(validate_against(&json!({"type": 12}), &json!(1)).is_err());
     }
