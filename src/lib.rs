@@ -10,6 +10,7 @@ pub mod exchange;
 pub mod exit;
 pub mod fsutil;
 pub mod http;
+pub mod mock;
 pub mod offline;
 pub mod protocol;
 pub mod secrets;

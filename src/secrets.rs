@@ -42,7 +42,11 @@ impl Redactor {
         headers
             .iter()
             .map(|(k, v)| {
-                let v = if is_sensitive_header(k) { REDACTED.to_string() } else { self.redact(v) };
+                let v = if is_sensitive_header(k) {
+                    REDACTED.to_string()
+                } else {
+                    self.redact(v)
+                };
                 (k.clone(), v)
             })
             .collect()
