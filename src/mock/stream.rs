@@ -81,13 +81,15 @@ pub fn body(frames: Vec<Bytes>, timing: Timing, faults: &FaultSet) -> Body {
                 }
                 Some((Ok::<Bytes, std::io::Error>(bytes), it))
             }
-            Step::Abort => Some((
-                Err(std::io::Error::new(
+            Step::Abort => {
+                // Let what was sent reach the client before the connection is cut.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let e = std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     "mock: truncated-stream fault",
-                )),
-                it,
-            )),
+                );
+                Some((Err(e), it))
+            }
         }
     });
     Body::from_stream(s)
