@@ -793,7 +793,11 @@ fn string_for(schema: &Value, key: &str, prompt: &str, words: &mut Rng) -> Strin
         }
         _ => format!("{} {}", words.pick(WORDS), words.pick(WORDS)),
     };
-    let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let min = schema
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(MAX_STRING_CHARS) as usize;
     let max = schema
         .get("maxLength")
         .and_then(Value::as_u64)
@@ -830,6 +834,10 @@ fn number_bounds(schema: &Value) -> (f64, f64) {
     }
 }
 
+/// Generated arrays and strings stay below these sizes whatever the schema asks for.
+const MAX_ARRAY_ITEMS: u64 = 64;
+const MAX_STRING_CHARS: u64 = 10_000;
+
 /// A JSON value valid against `schema` (objects, arrays, enums, numbers, nested, optional
 /// fields, `$ref` to local definitions, `anyOf`/`oneOf`). `pattern` is not honoured.
 pub fn value_for(
@@ -841,10 +849,29 @@ pub fn value_for(
     words: &mut Rng,
     depth: usize,
 ) -> Value {
+    let mut budget = MAX_VALUE_NODES;
+    value_at(schema, root, key, prompt, shape, words, depth, &mut budget)
+}
+
+/// At most this many JSON nodes per generated value (recursive `$ref`s cannot explode).
+const MAX_VALUE_NODES: u32 = 10_000;
+
+#[allow(clippy::too_many_arguments)]
+fn value_at(
+    schema: &Value,
+    root: &Value,
+    key: &str,
+    prompt: &str,
+    shape: &mut Rng,
+    words: &mut Rng,
+    depth: usize,
+    budget: &mut u32,
+) -> Value {
     let schema = resolve(schema, root);
-    if depth > 8 {
+    if depth > 8 || *budget == 0 {
         return Value::Null;
     }
+    *budget -= 1;
     if let Some(c) = schema.get("const") {
         return c.clone();
     }
@@ -862,7 +889,7 @@ pub fn value_for(
                 .find(|v| resolve(v, root).get("type").and_then(Value::as_str) != Some("null"))
                 .or(vs.first());
             if let Some(v) = pick {
-                return value_for(v, root, key, prompt, shape, words, depth + 1);
+                return value_at(v, root, key, prompt, shape, words, depth + 1, budget);
             }
         }
     }
@@ -894,7 +921,7 @@ pub fn value_for(
                 if required.contains(&k.as_str()) || shape.coin() {
                     out.insert(
                         k.clone(),
-                        value_for(sub, root, k, prompt, shape, words, depth + 1),
+                        value_at(sub, root, k, prompt, shape, words, depth + 1, budget),
                     );
                 }
             }
@@ -912,11 +939,14 @@ pub fn value_for(
                 .and_then(Value::as_u64)
                 .unwrap_or(3)
                 .max(min);
-            let n = shape.range(min.max(1).min(max), max.min(min.max(3)));
+            // Capped so a hostile schema cannot make the mock build a huge value.
+            let n = shape
+                .range(min.max(1).min(max), max.min(min.max(3)))
+                .min(MAX_ARRAY_ITEMS);
             let items = schema.get("items").cloned().unwrap_or(json!({}));
             let mut out = Vec::new();
             for i in 0..n {
-                let v = value_for(&items, root, key, prompt, shape, words, depth + 1);
+                let v = value_at(&items, root, key, prompt, shape, words, depth + 1, budget);
                 let unique = schema.get("uniqueItems").and_then(Value::as_bool) == Some(true);
                 match v {
                     Value::String(s) if unique => out.push(Value::String(format!("{s} {i}"))),
@@ -1083,5 +1113,24 @@ mod tests {
             let validator = jsonschema::validator_for(&schema).unwrap();
             assert!(validator.is_valid(&v), "{v}");
         }
+    }
+}
+
+#[cfg(test)]
+mod hostile_schema_tests {
+    use super::*;
+
+    #[test]
+    fn recursive_and_huge_schemas_stay_bounded() {
+        let schema = json!({"$defs": {"n": {"type": "object", "required": ["a", "b", "c"], "properties": {
+            "a": {"$ref": "#/$defs/n"}, "b": {"$ref": "#/$defs/n"}, "c": {"type": "array", "minItems": 1000000, "items": {"$ref": "#/$defs/n"}}}}},
+            "$ref": "#/$defs/n"});
+        let mut s = Rng::new(1);
+        let mut w = Rng::new(2);
+        let v = value_for(&schema, &schema, "x", "", &mut s, &mut w, 0);
+        assert!(v.to_string().len() < 2_000_000);
+        let long = json!({"type": "string", "minLength": 1u64 << 40});
+        let v = value_for(&long, &long, "x", "", &mut s, &mut w, 0);
+        assert!(v.as_str().unwrap().len() <= 10_000);
     }
 }
