@@ -218,7 +218,7 @@ async fn check_fault(fault: Fault) {
                     .all(|b| b["type"] != "thinking")
             );
         }
-        Fault::StopSequenceIgnored => {
+        Fault::StopSequenceIgnored | Fault::StopSequenceEndTurn => {
             let j = messages(
                 b,
                 &with(basic("Say something"), json!({"stop_sequences": ["zebra"]})),
@@ -227,6 +227,8 @@ async fn check_fault(fault: Fault) {
             .json();
             assert_eq!(j["stop_reason"], "end_turn");
             assert!(j["stop_sequence"].is_null());
+            let runs_through = j["content"][0]["text"].as_str().unwrap().contains("zebra");
+            assert_eq!(runs_through, fault == Fault::StopSequenceIgnored);
         }
         Fault::ToolChoiceIgnored => {
             let j = messages(

@@ -257,7 +257,10 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
             .filter_map(|s| text.find(s.as_str()).map(|at| (at, s)))
             .min_by_key(|(at, _)| *at);
         if let Some((at, s)) = hit {
-            text.truncate(at);
+            // stop-sequence-ignored: the text runs through the sequence (MiniMax).
+            if !faults.has(Fault::StopSequenceIgnored) {
+                text.truncate(at);
+            }
             stop_sequence = Some(s.clone());
         }
     }
@@ -360,7 +363,7 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
     let (stop_reason, stop_sequence) = if truncated {
         ("max_tokens", None)
     } else if stop_sequence.is_some() {
-        if faults.has(Fault::StopSequenceIgnored) {
+        if faults.has(Fault::StopSequenceIgnored) || faults.has(Fault::StopSequenceEndTurn) {
             ("end_turn", None)
         } else {
             ("stop_sequence", stop_sequence)
