@@ -358,6 +358,15 @@ async fn unknown_model_is_404_and_models_are_listed() {
     .await;
     assert_eq!(nowhere.status, 404);
     assert_eq!(nowhere.json()["error"]["type"], "not_found_error");
+    let wrong_method = send(
+        client()
+            .get(format!("{base}/v1/messages"))
+            .header("x-api-key", KEY),
+    )
+    .await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.json()["type"], "error");
+    assert!(wrong_method.header("request-id").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,6 +384,18 @@ async fn body_over_32_mb_is_413() {
     .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"]["type"], "request_too_large");
+    // The same without a content-length (chunked upload).
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..34).map(|_| Ok(vec![b' '; 1024 * 1024])).collect();
+    let streamed = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let r = send(
+        client()
+            .post(format!("{}/v1/messages", m.base_url()))
+            .header("x-api-key", KEY)
+            .body(streamed),
+    )
+    .await;
+    assert_eq!(r.status, 413);
     // Still serving.
     assert_eq!(messages(&m.base_url(), &basic("hi")).await.status, 200);
 }

@@ -24,6 +24,10 @@ use super::validate::{Endpoint, Rules, validate};
 
 /// Largest accepted body (Anthropic: 32 MB for Messages and count_tokens).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How much of an oversized body is read and thrown away before answering 413.
+const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
+/// Draining stops when the client sends nothing for this long.
+const DRAIN_IDLE: Duration = Duration::from_millis(500);
 
 /// Shared state of one server.
 #[derive(Debug)]
@@ -226,7 +230,11 @@ impl Ctx {
     }
 
     /// Reads and parses a JSON body within the size limit.
+    /// Reads and parses a JSON body within the size limit. An oversized body is drained (up
+    /// to [`MAX_DRAIN_BYTES`], stopping when the client goes quiet) before the 413, so clients
+    /// that are still sending read the answer instead of a broken pipe.
     async fn read_json(&self, headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+        use futures_util::StreamExt;
         let too_large = || {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -238,19 +246,49 @@ impl Ctx {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        let mut oversized = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut seen = 0usize;
+        let mut stream = body.into_data_stream();
+        loop {
+            let next = if oversized {
+                match tokio::time::timeout(DRAIN_IDLE, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => break,
+                }
+            } else {
+                stream.next().await
+            };
+            match next {
+                None => break,
+                Some(Err(e)) => {
+                    if oversized {
+                        break;
+                    }
+                    return Err(ApiError::invalid(format!(
+                        "could not read the request body: {e}"
+                    )));
+                }
+                Some(Ok(chunk)) => {
+                    seen += chunk.len();
+                    if seen > MAX_BODY_BYTES {
+                        oversized = true;
+                        buf = Vec::new();
+                    }
+                    if oversized {
+                        if seen > MAX_DRAIN_BYTES {
+                            break;
+                        }
+                    } else {
+                        buf.extend_from_slice(&chunk);
+                    }
+                }
+            }
+        }
+        if oversized {
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|e| {
-                if format!("{e} {:?}", std::error::Error::source(&e)).contains("length limit") {
-                    too_large()
-                } else {
-                    ApiError::invalid(format!("could not read the request body: {e}"))
-                }
-            })?;
-        serde_json::from_slice(&bytes)
+        serde_json::from_slice(&buf)
             .map_err(|e| ApiError::invalid(format!("There was an error parsing the body: {e}")))
     }
 
@@ -300,6 +338,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -309,6 +348,15 @@ async fn not_found(State(st): State<Arc<AppState>>) -> Response {
         StatusCode::NOT_FOUND,
         "not_found_error",
         "Not Found",
+    ))
+}
+
+async fn method_not_allowed(State(st): State<Arc<AppState>>) -> Response {
+    let (ctx, _) = Ctx::new(st);
+    ctx.error(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "Method Not Allowed",
     ))
 }
 
