@@ -10,7 +10,20 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use super::faults::{Fault, FaultSet};
+use super::generate::fnv;
 use super::render::Event;
+
+/// Anthropic pads the JSON of most events with spaces before the closing brace (see the
+/// corpus); the mock does the same, deterministically, so clients are exercised on it.
+fn padded(data: &str) -> String {
+    match data.strip_suffix('}') {
+        Some(head) if !data.contains("\"ping\"") => {
+            let n = (fnv(0x9e37_79b9, data.as_bytes()) % 14) as usize;
+            format!("{head}{}}}", " ".repeat(n))
+        }
+        _ => data.to_string(),
+    }
+}
 
 /// The raw frames of `events`.
 pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
@@ -18,7 +31,7 @@ pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
         .iter()
         .map(|e| {
             if faults.has(Fault::DataOnlyEvents) {
-                Bytes::from(format!("data: {}\n\n", e.data))
+                Bytes::from(format!("data: {}\n\n", padded(&e.data)))
             } else {
                 let name = if faults.has(Fault::EventNameMismatch)
                     && e.name.starts_with("content_block_")
@@ -27,7 +40,7 @@ pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
                 } else {
                     e.name.as_str()
                 };
-                Bytes::from(format!("event: {name}\ndata: {}\n\n", e.data))
+                Bytes::from(format!("event: {name}\ndata: {}\n\n", padded(&e.data)))
             }
         })
         .collect();
@@ -114,9 +127,18 @@ mod tests {
             ev("message_stop"),
         ];
         let clean = frames(&evs, &FaultSet::default());
+        let first = std::str::from_utf8(&clean[0]).unwrap();
+        assert!(first.starts_with("event: message_start\ndata: {\"type\":\"message_start\""));
+        assert!(first.ends_with("}\n\n"));
+        let data = first
+            .lines()
+            .nth(1)
+            .unwrap()
+            .strip_prefix("data: ")
+            .unwrap();
         assert_eq!(
-            &clean[0][..],
-            b"event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+            serde_json::from_str::<serde_json::Value>(data).unwrap()["type"],
+            "message_start"
         );
         let data_only = frames(
             &evs,
