@@ -870,3 +870,46 @@ async fn features_have_observable_effects() {
         {"type": "video", "source": {"type": "url", "url": "https://example.com/v.mp4"}}, {"type": "text", "text": "Describe."}]}]}))).await;
     assert_invalid(&video, "messages.0.content.0:");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttft_and_chunk_delay_shape_timing() {
+    use futures_util::StreamExt;
+    use std::time::{Duration, Instant};
+    let m = start(MockConfig {
+        ttft_ms: 150,
+        chunk_delay_ms: 10,
+        ..MockConfig::default()
+    })
+    .await;
+    let t0 = Instant::now();
+    let resp = client()
+        .post(format!("{}/v1/messages", m.base_url()))
+        .header("x-api-key", KEY)
+        .json(&with(
+            basic("Tell me about rivers."),
+            json!({"stream": true}),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let mut s = resp.bytes_stream();
+    let mut arrivals = Vec::new();
+    let mut body = Vec::new();
+    while let Some(c) = s.next().await {
+        let c = c.unwrap();
+        arrivals.push(t0.elapsed());
+        body.extend_from_slice(&c);
+    }
+    let frames = conform::http::sse::decode_all(&body).0.len();
+    assert!(arrivals[0] >= Duration::from_millis(150), "{arrivals:?}");
+    assert!(arrivals.len() >= 5, "events arrive incrementally");
+    let total = *arrivals.last().unwrap();
+    assert!(
+        total >= Duration::from_millis(150 + 10 * (frames as u64 - 1)),
+        "{total:?} for {frames} frames"
+    );
+    // Non-streaming answers wait for the TTFT too.
+    let t1 = Instant::now();
+    assert_eq!(messages(&m.base_url(), &basic("hi")).await.status, 200);
+    assert!(t1.elapsed() >= Duration::from_millis(150));
+}

@@ -1,6 +1,11 @@
 //! Request validation as Anthropic does it. Every rejection is a 400 `invalid_request_error`
 //! whose message starts with the dotted path of the offending field, in Anthropic's style
 //! (`messages.1.content.0.text: ...`, `max_tokens: Field required`).
+//!
+//! Deliberate leniency: a missing `anthropic-version` header is accepted as 2023-06-01 (the
+//! seed provider's curl examples send none; Anthropic would answer 400); unknown versions are
+//! rejected. `2026-10-21` rejects `temperature` / `top_p` / `top_k` and assistant documents.
+//! Thinking signatures are verified with the server's seed (see `generate::sign_thinking`).
 
 use base64::Engine;
 use serde_json::Value;
