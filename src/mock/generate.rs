@@ -174,6 +174,11 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
 
     // Tools.
     let calls = tool_calls(body, &convo, faults);
+    let eager_tools: Vec<String> = calls
+        .iter()
+        .filter(|t| t.eager)
+        .map(|t| t.name.clone())
+        .collect();
     let mut stop_candidates: Option<Vec<String>> = None;
     if !calls.is_empty() {
         let forced = matches!(choice_type(body, faults), "any" | "tool");
@@ -330,11 +335,21 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
                     let prefix = tokenize::truncate(&json, keep).to_string();
                     used += remaining;
                     let partial = complete_entries(&input, &prefix);
+                    // Anthropic buffers each parameter value until it is complete (unless the
+                    // tool asks for eager_input_streaming), so a cut stream carries the complete
+                    // parameters and no closing brace.
+                    let streamed = if eager_tools.contains(&name) {
+                        prefix
+                    } else {
+                        let mut s = partial.to_string();
+                        s.pop();
+                        s
+                    };
                     blocks.push(Block::ToolUse {
                         id,
                         name,
                         input: partial,
-                        json: prefix,
+                        json: streamed,
                     });
                 } else {
                     used += n;
@@ -598,6 +613,8 @@ fn thinking_text(c: &Conversation, shape: &mut Rng, words: &mut Rng) -> String {
 struct ToolDef {
     name: String,
     schema: Value,
+    /// `eager_input_streaming`: input is streamed unbuffered (cut anywhere by max_tokens).
+    eager: bool,
 }
 
 fn choice_type<'a>(body: &'a Value, faults: &FaultSet) -> &'a str {
@@ -643,6 +660,8 @@ fn tool_calls(body: &Value, c: &Conversation, faults: &FaultSet) -> Vec<ToolDef>
                     Some(ToolDef {
                         name: t.get("name")?.as_str()?.to_string(),
                         schema: t.get("input_schema")?.clone(),
+                        eager: t.get("eager_input_streaming").and_then(Value::as_bool)
+                            == Some(true),
                     })
                 })
                 .collect()
@@ -1135,5 +1154,43 @@ mod hostile_schema_tests {
         let long = json!({"type": "string", "minLength": 1u64 << 40});
         let v = value_for(&long, &long, "x", "", &mut s, &mut w, 0);
         assert!(v.as_str().unwrap().len() <= 10_000);
+    }
+}
+
+#[cfg(test)]
+mod truncated_tool_tests {
+    use super::*;
+
+    fn body(max_tokens: u64, eager: bool) -> Value {
+        json!({"model": "conform-mock", "max_tokens": max_tokens,
+            "tool_choice": {"type": "any"},
+            "tools": [{"name": "save_note", "eager_input_streaming": eager, "input_schema": {"type": "object",
+                "properties": {"city": {"type": "string"}, "note": {"type": "string"}, "n": {"type": "integer"}},
+                "required": ["city", "note", "n"]}}],
+            "messages": [{"role": "user", "content": "Save a note about Paris."}]})
+    }
+
+    #[test]
+    fn buffered_tool_input_is_cut_at_a_parameter_boundary() {
+        let mut seen_partial = false;
+        for max in 4..30 {
+            let g = generate(&body(max, false), 0, &FaultSet::default());
+            let Some(Block::ToolUse { input, json, .. }) = g.blocks.last() else {
+                panic!()
+            };
+            if g.stop_reason == "max_tokens" {
+                let mut expected = input.to_string();
+                expected.pop();
+                assert_eq!(*json, expected, "max_tokens {max}");
+                seen_partial |= !input.as_object().unwrap().is_empty();
+                assert!(g.output_tokens <= max);
+            }
+        }
+        assert!(seen_partial, "some cut keeps complete parameters");
+        let eager = generate(&body(8, true), 0, &FaultSet::default());
+        let Some(Block::ToolUse { json, .. }) = eager.blocks.last() else {
+            panic!()
+        };
+        assert!(json.starts_with('{') && serde_json::from_str::<Value>(json).is_err());
     }
 }
