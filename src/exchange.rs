@@ -48,9 +48,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The body parsed as JSON, when it is JSON.
     pub fn body_json(&self) -> Option<Value> {
-        self.body
-            .as_deref()
-            .and_then(|b| serde_json::from_str(b).ok())
+        self.body.as_deref().and_then(|b| serde_json::from_str(b).ok())
     }
 }
 
@@ -78,13 +76,8 @@ impl RecordedResponse {
 
     /// The media type of `content-type` without parameters, lowercased.
     pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        self.header("content-type")
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
     }
 
     pub fn is_event_stream(&self) -> bool {
@@ -124,11 +117,7 @@ pub struct Chunk {
 impl Chunk {
     pub fn new(t_ms: f64, bytes: &[u8]) -> Self {
         match std::str::from_utf8(bytes) {
-            Ok(s) => Chunk {
-                t_ms,
-                text: Some(s.to_string()),
-                b64: None,
-            },
+            Ok(s) => Chunk { t_ms, text: Some(s.to_string()), b64: None },
             Err(_) => Chunk {
                 t_ms,
                 text: None,
@@ -189,10 +178,7 @@ pub fn read_ndjson(path: &Path) -> io::Result<Vec<Exchange>> {
             continue;
         }
         let x: Exchange = serde_json::from_str(&line).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("line {}: not an exchange: {e}", i + 1),
-            )
+            io::Error::new(io::ErrorKind::InvalidData, format!("line {}: not an exchange: {e}", i + 1))
         })?;
         out.push(x);
     }
@@ -223,15 +209,9 @@ mod tests {
             },
             response: Some(RecordedResponse {
                 status: 200,
-                headers: vec![(
-                    "content-type".into(),
-                    "text/event-stream; charset=utf-8".into(),
-                )],
+                headers: vec![("content-type".into(), "text/event-stream; charset=utf-8".into())],
                 head_ms: 1.0,
-                chunks: vec![
-                    Chunk::new(1.5, b"event: ping\n"),
-                    Chunk::new(2.0, &[0xff, 0x0a]),
-                ],
+                chunks: vec![Chunk::new(1.5, b"event: ping\n"), Chunk::new(2.0, &[0xff, 0x0a])],
                 total_ms: 2.0,
             }),
             transport_error: None,

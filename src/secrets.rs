@@ -42,11 +42,7 @@ impl Redactor {
         headers
             .iter()
             .map(|(k, v)| {
-                let v = if is_sensitive_header(k) {
-                    REDACTED.to_string()
-                } else {
-                    self.redact(v)
-                };
+                let v = if is_sensitive_header(k) { REDACTED.to_string() } else { self.redact(v) };
                 (k.clone(), v)
             })
             .collect()

@@ -64,27 +64,15 @@ impl Finding {
         }
     }
 
-    pub fn must(
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn must(check: impl Into<String>, location: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Must, check, location, message)
     }
 
-    pub fn should(
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn should(check: impl Into<String>, location: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Should, check, location, message)
     }
 
-    pub fn info(
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn info(check: impl Into<String>, location: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Info, check, location, message)
     }
 
@@ -116,11 +104,7 @@ impl Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} [{}] {}: {}",
-            self.severity, self.check, self.location, self.message
-        )?;
+        write!(f, "{} [{}] {}: {}", self.severity, self.check, self.location, self.message)?;
         if let Some(e) = &self.expected {
             write!(f, " (expected {e}")?;
             match &self.actual {
@@ -161,11 +145,7 @@ mod tests {
 
     #[test]
     fn worst_orders_must_above_should_above_info() {
-        let fs = vec![
-            Finding::info("a", "", ""),
-            Finding::must("b", "", ""),
-            Finding::should("c", "", ""),
-        ];
+        let fs = vec![Finding::info("a", "", ""), Finding::must("b", "", ""), Finding::should("c", "", "")];
         assert_eq!(worst(&fs), Some(Severity::Must));
         assert_eq!(worst(&[]), None);
     }

@@ -79,10 +79,7 @@ pub struct SseDecoder {
 
 impl SseDecoder {
     pub fn new() -> Self {
-        SseDecoder {
-            at_start: true,
-            ..Default::default()
-        }
+        SseDecoder { at_start: true, ..Default::default() }
     }
 
     pub fn stats(&self) -> &SseStats {
@@ -172,9 +169,7 @@ impl SseDecoder {
                 self.skip_lf = false;
             }
             let avail = &self.buf[self.start..];
-            let Some(pos) = memchr::memchr2(b'\n', b'\r', avail) else {
-                return;
-            };
+            let Some(pos) = memchr::memchr2(b'\n', b'\r', avail) else { return };
             let line_start = self.start;
             let line_end = line_start + pos;
             let term = self.buf[line_end];
@@ -321,20 +316,13 @@ mod tests {
     use super::*;
 
     fn events(frames: &[Frame]) -> Vec<(Option<&str>, &str)> {
-        frames
-            .iter()
-            .map(|f| (f.event.as_deref(), f.data.as_str()))
-            .collect()
+        frames.iter().map(|f| (f.event.as_deref(), f.data.as_str())).collect()
     }
 
     #[test]
     fn named_events_with_lf() {
-        let (f, findings) =
-            decode_all(b"event: ping\ndata: {\"type\": \"ping\"}\n\nevent: a\ndata: 1\n\n");
-        assert_eq!(
-            events(&f),
-            vec![(Some("ping"), "{\"type\": \"ping\"}"), (Some("a"), "1")]
-        );
+        let (f, findings) = decode_all(b"event: ping\ndata: {\"type\": \"ping\"}\n\nevent: a\ndata: 1\n\n");
+        assert_eq!(events(&f), vec![(Some("ping"), "{\"type\": \"ping\"}"), (Some("a"), "1")]);
         assert!(findings.is_empty());
         assert_eq!(f[0].offset, 0);
         assert_eq!(f[1].offset, 36);
@@ -372,10 +360,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].data, "\u{fffd}");
         let checks: Vec<_> = findings.iter().map(|f| f.check.as_str()).collect();
-        assert_eq!(
-            checks,
-            vec!["stream.sse.unknown-field", "stream.sse.invalid-utf8"]
-        );
+        assert_eq!(checks, vec!["stream.sse.unknown-field", "stream.sse.invalid-utf8"]);
     }
 
     #[test]
