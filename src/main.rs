@@ -2,6 +2,7 @@
 //! codes of `conform::exit`.
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -16,14 +17,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run scenarios against targets (default: the built-in reference server) and write reports.
+    Run(Box<conform::runner::RunArgs>),
     /// Validate captured traffic offline (.sse streams, .json bodies, exchange files).
     Check(conform::offline::CheckArgs),
-    /// Measure the validation core on a large generated stream (MB/s, events/s, peak memory).
-    Bench(conform::bench::BenchArgs),
+    /// Run the reference server (a faithful, deterministic Anthropic Messages endpoint).
+    Mock(conform::mock::MockArgs),
+    /// Check scenario files without sending anything.
+    Lint {
+        /// Files or directories (default: scenarios/).
+        paths: Vec<PathBuf>,
+    },
+    /// List scenarios: id, feature, title, modes.
+    List {
+        #[arg(long, default_value = "scenarios")]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a JSON Schema (for editors): `conform schema scenario`.
+    Schema {
+        #[arg(value_parser = ["scenario"])]
+        what: String,
+    },
     /// Manage snapshots: accept, reject or list pending ones, prune stale ones.
     Snapshots(conform::snapshot::SnapshotsArgs),
     /// Compare two report.json files: regressions, fixes, timing (exit 1 on a regression).
     Diff(conform::diff::DiffArgs),
+    /// Measure the validation core on a large generated stream (MB/s, events/s, peak memory).
+    Bench(conform::bench::BenchArgs),
 }
 
 fn main() {
@@ -40,10 +62,29 @@ fn main() {
         }
     };
     let code = match cli.command {
+        Command::Run(args) => conform::runner::run_cli(&args),
         Command::Check(args) => conform::offline::run_cli(&args),
-        Command::Bench(args) => conform::bench::run_cli(&args),
+        Command::Mock(args) => conform::mock::run_cli(args),
+        Command::Lint { paths } => conform::scenario::run_lint_cli_with(
+            &paths,
+            Some(&conform::runner::lint_request_body),
+        ),
+        Command::List { dir, json } => conform::scenario::run_list_cli(&dir, json),
+        Command::Schema { .. } => {
+            match serde_json::to_string_pretty(&conform::scenario::scenario_json_schema()) {
+                Ok(s) => {
+                    println!("{s}");
+                    conform::exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    conform::exit::USAGE
+                }
+            }
+        }
         Command::Snapshots(args) => conform::snapshot::run_cli(&args),
         Command::Diff(args) => conform::diff::run_cli(&args),
+        Command::Bench(args) => conform::bench::run_cli(&args),
     };
     std::process::exit(code);
 }

@@ -1,0 +1,238 @@
+//! `conform mock`: the reference server. A faithful, deterministic Anthropic Messages endpoint
+//! (design §6) with a catalogue of real-world faults, usable from the command line or
+//! in-process ([`spawn`]) as the embedded default target and the oracle of the project's tests.
+//!
+//! Modules: [`server`] (router, auth, headers, errors), [`validate`] (request validation),
+//! [`generate`] (deterministic answers), [`tokenize`] (the tokenizer), [`cache`] (prompt
+//! accounting and caching), [`render`] (message body and SSE events), [`stream`] (framing and
+//! timing), [`faults`] (the catalogue).
+
+pub mod cache;
+pub mod faults;
+pub mod generate;
+pub mod render;
+pub mod server;
+pub mod stream;
+pub mod tokenize;
+pub mod validate;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::oneshot;
+
+pub use faults::{Fault, FaultInfo, FaultSet, UnknownFault, fault_catalogue};
+
+/// The model every mock serves.
+pub const DEFAULT_MODEL: &str = "conform-mock";
+/// The key the mock accepts unless told otherwise.
+pub const DEFAULT_API_KEY: &str = "conform-test-key";
+
+/// How a mock server behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockConfig {
+    /// Served model ids (always includes `conform-mock`); others get 404.
+    pub models: Vec<String>,
+    pub api_key: String,
+    pub faults: Vec<Fault>,
+    pub seed: u64,
+    /// Delay before the first byte of a stream (and before a non-streaming answer).
+    pub ttft_ms: u64,
+    /// Delay between stream frames.
+    pub chunk_delay_ms: u64,
+    /// Accept `video` content blocks (the seed provider's extension).
+    pub video: bool,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            models: vec![DEFAULT_MODEL.to_string()],
+            api_key: DEFAULT_API_KEY.to_string(),
+            faults: Vec::new(),
+            seed: 0,
+            ttft_ms: 0,
+            chunk_delay_ms: 0,
+            video: true,
+        }
+    }
+}
+
+/// A running server; shuts down when dropped or on [`MockHandle::shutdown`].
+#[derive(Debug)]
+pub struct MockHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MockHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn state(mut config: MockConfig) -> Arc<server::AppState> {
+    if !config.models.iter().any(|m| m == DEFAULT_MODEL) {
+        config.models.insert(0, DEFAULT_MODEL.to_string());
+    }
+    let faults = FaultSet::new(config.faults.iter().copied());
+    Arc::new(server::AppState {
+        config,
+        faults,
+        cache: cache::CacheStore::default(),
+        requests: AtomicU64::new(0),
+    })
+}
+
+/// Starts a server on `addr` (port 0 picks a free one) inside the current tokio runtime.
+pub async fn spawn(config: MockConfig, addr: SocketAddr) -> std::io::Result<MockHandle> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = server::router(state(config));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(MockHandle {
+        addr,
+        stop: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// Arguments of `conform mock`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MockArgs {
+    /// Address to bind (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// A model to serve besides `conform-mock` (repeatable).
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// The API key to accept (x-api-key or Authorization: Bearer).
+    #[arg(long, default_value = DEFAULT_API_KEY, hide_default_value = true)]
+    pub api_key: String,
+    /// A fault to reproduce (repeatable; see --list-faults).
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<String>,
+    /// Print the fault catalogue and exit.
+    #[arg(long)]
+    pub list_faults: bool,
+    /// Seed of the deterministic generation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Delay before the first byte of an answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub ttft_ms: u64,
+    /// Delay between stream events, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub chunk_delay_ms: u64,
+    /// Reject `video` content blocks like Anthropic does.
+    #[arg(long)]
+    pub no_video: bool,
+}
+
+impl MockArgs {
+    /// The configuration these arguments describe.
+    pub fn config(&self) -> Result<MockConfig, UnknownFault> {
+        let faults = self
+            .faults
+            .iter()
+            .map(|f| f.parse())
+            .collect::<Result<Vec<Fault>, _>>()?;
+        let mut models = vec![DEFAULT_MODEL.to_string()];
+        for m in &self.models {
+            if !models.contains(m) {
+                models.push(m.clone());
+            }
+        }
+        Ok(MockConfig {
+            models,
+            api_key: self.api_key.clone(),
+            faults,
+            seed: self.seed,
+            ttft_ms: self.ttft_ms,
+            chunk_delay_ms: self.chunk_delay_ms,
+            video: !self.no_video,
+        })
+    }
+}
+
+/// Runs `conform mock` until interrupted; returns the exit code.
+pub fn run_cli(args: MockArgs) -> i32 {
+    if args.list_faults {
+        let mut out = std::io::stdout().lock();
+        for info in fault_catalogue() {
+            let _ = writeln!(out, "{}", faults::list_line(info));
+        }
+        return crate::exit::OK;
+    }
+    let config = match args.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return crate::exit::USAGE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return crate::exit::INFRA;
+        }
+    };
+    rt.block_on(async move {
+        let handle = match spawn(config, args.addr).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", args.addr);
+                return crate::exit::INFRA;
+            }
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", handle.base_url());
+            let _ = out.flush();
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        handle.shutdown().await;
+        crate::exit::OK
+    })
+}

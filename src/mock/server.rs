@@ -1,0 +1,512 @@
+//! The HTTP side of `conform mock`: axum router, auth, headers, error bodies and the request
+//! handlers. Handlers read the raw body (so size, JSON and validation errors all get
+//! Anthropic-shaped answers), then call validation, accounting and generation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::MockConfig;
+use super::cache::{self, CacheStore, InputUsage};
+use super::faults::{Fault, FaultSet};
+use super::generate::{Rng, generate, mix64};
+use super::render::{self, Answer};
+use super::stream::{self, Timing};
+use super::validate::{Endpoint, Rules, validate};
+
+/// Largest accepted body (Anthropic: 32 MB for Messages and count_tokens).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How much of an oversized body is read and thrown away before answering 413.
+const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
+/// Draining stops when the client sends nothing for this long.
+const DRAIN_IDLE: Duration = Duration::from_millis(500);
+
+/// Shared state of one server.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: MockConfig,
+    pub faults: FaultSet,
+    pub cache: CacheStore,
+    pub requests: AtomicU64,
+}
+
+/// An error answer before it is shaped (and possibly mangled by faults).
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+    }
+}
+
+/// Per-request context: the id and the state.
+struct Ctx {
+    st: Arc<AppState>,
+    request_id: String,
+}
+
+impl Ctx {
+    fn new(st: Arc<AppState>) -> (Self, u64) {
+        let n = st.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut rng = Rng::new(mix64(st.config.seed) ^ n);
+        let request_id = format!("req_011C{}", rng.base62(20));
+        (Ctx { st, request_id }, n)
+    }
+
+    fn has(&self, f: Fault) -> bool {
+        self.st.faults.has(f)
+    }
+
+    /// Headers every response carries.
+    fn decorate(&self, resp: &mut Response) {
+        let h = resp.headers_mut();
+        if !self.has(Fault::NoRequestId)
+            && let Ok(v) = HeaderValue::from_str(&self.request_id)
+        {
+            h.insert("request-id", v);
+        }
+        h.insert(
+            "anthropic-organization-id",
+            HeaderValue::from_static("00000000-0000-4000-8000-c0f0a11c0de0"),
+        );
+        let reset = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
+        let reset = reset
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let used = self.st.requests.load(Ordering::Relaxed) % 4000;
+        for (kind, limit) in [
+            ("requests", 4000u64),
+            ("tokens", 2_000_000),
+            ("input-tokens", 1_600_000),
+            ("output-tokens", 400_000),
+        ] {
+            let remaining = if kind == "requests" {
+                limit - used
+            } else {
+                limit
+            };
+            for (suffix, value) in [
+                ("limit", limit.to_string()),
+                ("remaining", remaining.to_string()),
+                ("reset", reset.clone()),
+            ] {
+                if let (Ok(name), Ok(v)) = (
+                    header::HeaderName::from_bytes(
+                        format!("anthropic-ratelimit-{kind}-{suffix}").as_bytes(),
+                    ),
+                    HeaderValue::from_str(&value),
+                ) {
+                    h.insert(name, v);
+                }
+            }
+        }
+    }
+
+    fn json(&self, status: StatusCode, body: &Value) -> Response {
+        let mut resp = (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+        self.decorate(&mut resp);
+        resp
+    }
+
+    fn error(&self, e: ApiError) -> Response {
+        let mut status = e.status;
+        if self.has(Fault::WrongErrorStatus) {
+            status = match status.as_u16() {
+                400 => StatusCode::UNPROCESSABLE_ENTITY,
+                404 => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => status,
+            };
+        }
+        if self.has(Fault::ErrorAs200) {
+            status = StatusCode::OK;
+        }
+        let mut resp = if self.has(Fault::TextPlainErrors) {
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{}: {}", e.kind, e.message),
+            )
+                .into_response()
+        } else if self.has(Fault::OpenaiErrors) {
+            let body = json!({"error": {"message": e.message, "type": e.kind, "param": null, "code": null}});
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        } else {
+            let mut body =
+                json!({"type": "error", "error": {"type": e.kind, "message": e.message}});
+            if !self.has(Fault::NoRequestId) {
+                body["request_id"] = json!(self.request_id);
+            }
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        };
+        if e.status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        self.decorate(&mut resp);
+        resp
+    }
+
+    /// Rate limit and auth, common to every endpoint.
+    fn gate(&self, n: u64, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.has(Fault::RateLimit) && n % 2 == 1 {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "This request would exceed your account's rate limit. Please try again later.",
+            ));
+        }
+        if self.has(Fault::AuthIgnored) {
+            return Ok(());
+        }
+        let key = &self.st.config.api_key;
+        let x = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
+        match (x, bearer) {
+            (Some(k), _) if k == key => Ok(()),
+            (_, Some(k)) if k.trim() == key => Ok(()),
+            (None, None) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "x-api-key header is required",
+            )),
+            (Some(_), _) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "invalid x-api-key",
+            )),
+            (None, Some(_)) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "invalid bearer token",
+            )),
+        }
+    }
+
+    /// Reads and parses a JSON body within the size limit.
+    /// Reads and parses a JSON body within the size limit. An oversized body is drained (up
+    /// to [`MAX_DRAIN_BYTES`], stopping when the client goes quiet) before the 413, so clients
+    /// that are still sending read the answer instead of a broken pipe.
+    async fn read_json(&self, headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+        use futures_util::StreamExt;
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                "Request exceeds the maximum allowed number of bytes.",
+            )
+        };
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut oversized = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut seen = 0usize;
+        let mut stream = body.into_data_stream();
+        loop {
+            let next = if oversized {
+                match tokio::time::timeout(DRAIN_IDLE, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => break,
+                }
+            } else {
+                stream.next().await
+            };
+            match next {
+                None => break,
+                Some(Err(e)) => {
+                    if oversized {
+                        break;
+                    }
+                    return Err(ApiError::invalid(format!(
+                        "could not read the request body: {e}"
+                    )));
+                }
+                Some(Ok(chunk)) => {
+                    seen += chunk.len();
+                    if seen > MAX_BODY_BYTES {
+                        oversized = true;
+                        buf = Vec::new();
+                    }
+                    if oversized {
+                        if seen > MAX_DRAIN_BYTES {
+                            break;
+                        }
+                    } else {
+                        buf.extend_from_slice(&chunk);
+                    }
+                }
+            }
+        }
+        if oversized {
+            return Err(too_large());
+        }
+        serde_json::from_slice(&buf)
+            .map_err(|e| ApiError::invalid(format!("There was an error parsing the body: {e}")))
+    }
+
+    fn model_for(&self, body: &Value) -> Result<String, ApiError> {
+        let asked = body.get("model").and_then(Value::as_str).unwrap_or("");
+        let known = self.st.config.models.iter().any(|m| m == asked);
+        let served = if known {
+            asked.to_string()
+        } else if self.has(Fault::UnknownModelRemap) {
+            self.st
+                .config
+                .models
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "conform-mock".into())
+        } else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found_error",
+                format!("model: {asked}"),
+            ));
+        };
+        Ok(if self.has(Fault::ModelRewrite) {
+            format!("mock-provider/{served}")
+        } else {
+            served
+        })
+    }
+
+    fn rules<'a>(&self, headers: &'a HeaderMap) -> Rules<'a> {
+        Rules {
+            version: headers
+                .get("anthropic-version")
+                .and_then(|v| v.to_str().ok()),
+            video: self.st.config.video,
+            seed: self.st.config.seed,
+            check_signatures: !self.has(Fault::SignatureUnchecked) && !self.has(Fault::NoSignature),
+        }
+    }
+}
+
+/// Builds the router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/models", get(list_models))
+        .route("/v1/models/{id}", get(get_model))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(State(st): State<Arc<AppState>>) -> Response {
+    let (ctx, _) = Ctx::new(st);
+    ctx.error(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found_error",
+        "Not Found",
+    ))
+}
+
+async fn method_not_allowed(State(st): State<Arc<AppState>>) -> Response {
+    let (ctx, _) = Ctx::new(st);
+    ctx.error(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "Method Not Allowed",
+    ))
+}
+
+async fn messages(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let (ctx, n) = Ctx::new(st);
+    match handle_messages(&ctx, n, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => ctx.error(e),
+    }
+}
+
+async fn handle_messages(
+    ctx: &Ctx,
+    n: u64,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    ctx.gate(n, headers)?;
+    let body = ctx.read_json(headers, body).await?;
+    validate(&body, Endpoint::Messages, &ctx.rules(headers)).map_err(ApiError::invalid)?;
+    let model = ctx.model_for(&body)?;
+    let segments = cache::segments(&body);
+    let usage = if ctx.has(Fault::CacheIgnored) {
+        InputUsage::uncached(&segments)
+    } else {
+        ctx.st.cache.account(&segments, Instant::now())
+    };
+    let generated = generate(&body, ctx.st.config.seed, &ctx.st.faults);
+    let answer = Answer {
+        generated,
+        model,
+        usage,
+    };
+    let timing = Timing {
+        ttft: Duration::from_millis(ctx.st.config.ttft_ms),
+        gap: Duration::from_millis(ctx.st.config.chunk_delay_ms),
+    };
+    if body.get("stream").and_then(Value::as_bool) == Some(true) {
+        let events = render::events(&answer, &ctx.st.faults);
+        let frames = stream::frames(&events, &ctx.st.faults);
+        let mut resp = Response::new(stream::body(frames, timing, &ctx.st.faults));
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream; charset=utf-8"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        ctx.decorate(&mut resp);
+        Ok(resp)
+    } else {
+        if !timing.ttft.is_zero() {
+            tokio::time::sleep(timing.ttft).await;
+        }
+        Ok(ctx.json(
+            StatusCode::OK,
+            &render::message_json(&answer, &ctx.st.faults),
+        ))
+    }
+}
+
+async fn count_tokens(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let (ctx, n) = Ctx::new(st);
+    if ctx.has(Fault::CountTokensMissing) {
+        return ctx.json(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
+    }
+    let result = async {
+        ctx.gate(n, &headers)?;
+        let body = ctx.read_json(&headers, body).await?;
+        validate(&body, Endpoint::CountTokens, &ctx.rules(&headers)).map_err(ApiError::invalid)?;
+        ctx.model_for(&body)?;
+        let total: u64 = cache::segments(&body).iter().map(|s| s.tokens).sum();
+        Ok::<_, ApiError>(ctx.json(StatusCode::OK, &json!({"input_tokens": total})))
+    }
+    .await;
+    result.unwrap_or_else(|e| ctx.error(e))
+}
+
+fn model_info(id: &str) -> Value {
+    json!({"type": "model", "id": id, "display_name": id, "created_at": "2026-01-01T00:00:00Z"})
+}
+
+async fn list_models(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let (ctx, n) = Ctx::new(st);
+    if ctx.has(Fault::ModelsMissing) {
+        return ctx.json(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
+    }
+    if let Err(e) = ctx.gate(n, &headers) {
+        return ctx.error(e);
+    }
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 20,
+        Some(Ok(l)) if (1..=1000).contains(&l) => l,
+        Some(_) => {
+            return ctx.error(ApiError::invalid(
+                "limit: Input should be an integer between 1 and 1000",
+            ));
+        }
+    };
+    let models = &ctx.st.config.models;
+    let mut start = 0;
+    let mut end = models.len();
+    if let Some(after) = q.get("after_id") {
+        start = models
+            .iter()
+            .position(|m| m == after)
+            .map(|p| p + 1)
+            .unwrap_or(models.len());
+    }
+    if let Some(before) = q.get("before_id") {
+        end = models.iter().position(|m| m == before).unwrap_or(0);
+    }
+    let slice: Vec<&String> = models
+        .get(start..end.max(start))
+        .unwrap_or(&[])
+        .iter()
+        .take(limit)
+        .collect();
+    let has_more = start + slice.len() < end;
+    let body = json!({
+        "data": slice.iter().map(|m| model_info(m)).collect::<Vec<_>>(),
+        "has_more": has_more,
+        "first_id": slice.first(),
+        "last_id": slice.last(),
+    });
+    ctx.json(StatusCode::OK, &body)
+}
+
+async fn get_model(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (ctx, n) = Ctx::new(st);
+    if ctx.has(Fault::ModelsMissing) {
+        return ctx.json(StatusCode::NOT_FOUND, &json!({"detail": "Not Found"}));
+    }
+    if let Err(e) = ctx.gate(n, &headers) {
+        return ctx.error(e);
+    }
+    if ctx.st.config.models.contains(&id) {
+        ctx.json(StatusCode::OK, &model_info(&id))
+    } else {
+        ctx.error(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            format!("model: {id}"),
+        ))
+    }
+}

@@ -1,0 +1,65 @@
+//! The official Python SDK (`anthropic`) runs the seed provider's examples against the mock
+//! (tests/sdk/check_python.py). Skipped with a clear line when `anthropic` is not installed;
+//! CI installs it. Set CONFORM_PYTHON to use another interpreter (e.g. a venv with a 0.x SDK).
+
+mod mock_support;
+
+use std::process::Command;
+
+use conform::mock::MockConfig;
+
+fn python() -> String {
+    std::env::var("CONFORM_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_runs_the_seed_examples() {
+    let py = python();
+    let available = Command::new(&py)
+        .args(["-c", "import anthropic"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !available {
+        println!(
+            "SKIP python_sdk_runs_the_seed_examples: `{py} -c \"import anthropic\"` failed; run `pip install anthropic` to enable"
+        );
+        return;
+    }
+    let m = mock_support::start(MockConfig {
+        models: vec![
+            "conform-mock".into(),
+            "qwen3.7-plus".into(),
+            "deepseek-v4-pro".into(),
+        ],
+        ..MockConfig::default()
+    })
+    .await;
+    let base = m.base_url();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check_python.py");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(py)
+            .arg(script)
+            .env("CONFORM_BASE_URL", base)
+            .env("CONFORM_API_KEY", mock_support::KEY)
+            .env("CONFORM_MODEL", "qwen3.7-plus")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "SDK checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("checks passed"), "{stdout}");
+}
