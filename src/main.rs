@@ -65,10 +65,9 @@ fn main() {
         Command::Run(args) => conform::runner::run_cli(&args),
         Command::Check(args) => conform::offline::run_cli(&args),
         Command::Mock(args) => conform::mock::run_cli(args),
-        Command::Lint { paths } => conform::scenario::run_lint_cli_with(
-            &paths,
-            Some(&conform::runner::lint_request_body),
-        ),
+        Command::Lint { paths } => {
+            conform::scenario::run_lint_cli_with(&paths, Some(&conform::runner::lint_request_body))
+        }
         Command::List { dir, json } => conform::scenario::run_list_cli(&dir, json),
         Command::Schema { .. } => {
             match serde_json::to_string_pretty(&conform::scenario::scenario_json_schema()) {

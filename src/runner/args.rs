@@ -121,7 +121,13 @@ impl Settings {
     /// Whether a scenario id passes the `--filter` patterns (all pass when there are none).
     pub fn selects(&self, id: &str) -> bool {
         self.filters.is_empty()
-            || self.filters.iter().any(|p| if p.contains('*') { crate::target::glob_match(p, id) } else { id.contains(p.as_str()) })
+            || self.filters.iter().any(|p| {
+                if p.contains('*') {
+                    crate::target::glob_match(p, id)
+                } else {
+                    id.contains(p.as_str())
+                }
+            })
     }
 }
 

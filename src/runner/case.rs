@@ -40,6 +40,20 @@ pub struct CaseRun {
     pub error: Option<String>,
 }
 
+impl CaseRun {
+    /// A case that could not even start (e.g. no HTTP client): an `error` verdict.
+    pub fn infra_error(error: String) -> CaseRun {
+        CaseRun {
+            verdict: Verdict::Error,
+            findings: Vec::new(),
+            steps: Vec::new(),
+            timing: Timing::default(),
+            attempts: 0,
+            error: Some(error),
+        }
+    }
+}
+
 /// Named protocol schemas for `schema: NAME` assertions.
 fn named_schema(name: &str, value: &Value) -> Option<Vec<Finding>> {
     Shape::from_name(name).map(|s| schema::validate(s, value))
@@ -51,12 +65,27 @@ pub fn target_context(scenario: &Scenario, target: &Target) -> Context {
     t.insert("model".to_string(), target.model.clone());
     t.insert("base_url".to_string(), target.base_url.clone());
     t.insert("name".to_string(), target.name.clone());
-    let headers = target.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
-    Context { target: t, target_headers: headers, steps: BTreeMap::new(), fixtures_dir: scenario.fixtures_dir.clone() }
+    let headers = target
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    Context {
+        target: t,
+        target_headers: headers,
+        steps: BTreeMap::new(),
+        fixtures_dir: scenario.fixtures_dir.clone(),
+    }
 }
 
 /// Run one case. Never panics on anything the endpoint sends.
-pub async fn run_case(scenario: &Scenario, target: &Target, mode: Mode, client: &Client, profile: Profile) -> CaseRun {
+pub async fn run_case(
+    scenario: &Scenario,
+    target: &Target,
+    mode: Mode,
+    client: &Client,
+    profile: Profile,
+) -> CaseRun {
     let mut ctx = target_context(scenario, target);
     let policy = target.exec_policy();
     let mut findings = Vec::new();
@@ -76,7 +105,12 @@ pub async fn run_case(scenario: &Scenario, target: &Target, mode: Mode, client: 
             Ok(r) => r,
             Err(e) => {
                 findings.push(
-                    Finding::must("scenario.template", at, format!("{}: {e}", scenario.file.display())).reference(&reference),
+                    Finding::must(
+                        "scenario.template",
+                        at,
+                        format!("{}: {e}", scenario.file.display()),
+                    )
+                    .reference(&reference),
                 );
                 break;
             }
@@ -85,32 +119,84 @@ pub async fn run_case(scenario: &Scenario, target: &Target, mode: Mode, client: 
         let mut exchange = client.execute(&req, &policy, |_, _| {}).await;
         exchange.label = format!("{}@{} step {step_id}", scenario.id(), mode.as_str());
         attempts += exchange.attempts;
-        let validation = validate::validate_exchange(&exchange, Options { profile, timing_known: true });
+        let validation = validate::validate_exchange(
+            &exchange,
+            Options {
+                profile,
+                timing_known: true,
+            },
+        );
         let Some(resp) = &exchange.response else {
-            infra_error = Some(format!("{at}: {}", exchange.transport_error.clone().unwrap_or_else(|| "no response".into())));
-            steps.push(StepRecord { step: step_id, exchange, validation });
+            infra_error = Some(format!(
+                "{at}: {}",
+                exchange
+                    .transport_error
+                    .clone()
+                    .unwrap_or_else(|| "no response".into())
+            ));
+            steps.push(StepRecord {
+                step: step_id,
+                exchange,
+                validation,
+            });
             break;
         };
         if let Some(e) = &exchange.transport_error {
             findings.push(
-                Finding::must("transport.incomplete", at.clone(), format!("the response was cut off: {e}"))
-                    .reference("protocol §4.3 (stream grammar)"),
+                Finding::must(
+                    "transport.incomplete",
+                    at.clone(),
+                    format!("the response was cut off: {e}"),
+                )
+                .reference("protocol §4.3 (stream grammar)"),
             );
         }
-        findings.extend(validation.findings.iter().cloned().map(|f| f.located_in(&at)));
+        findings.extend(
+            validation
+                .findings
+                .iter()
+                .cloned()
+                .map(|f| f.located_in(&at)),
+        );
         let null = Value::Null;
         let subject = validation.subject().unwrap_or(&null);
-        let env = Env { ctx: &ctx, schemas: &named_schema, file: &scenario.file };
-        let outcomes = assert::check_expect(&step.expect, &Subject { status: resp.status, headers: &resp.headers, body: subject }, &env);
-        let expected_success = step.expect.statuses().iter().all(|s| (200..300).contains(s));
+        let env = Env {
+            ctx: &ctx,
+            schemas: &named_schema,
+            file: &scenario.file,
+        };
+        let outcomes = assert::check_expect(
+            &step.expect,
+            &Subject {
+                status: resp.status,
+                headers: &resp.headers,
+                body: subject,
+            },
+            &env,
+        );
+        let expected_success = step
+            .expect
+            .statuses()
+            .iter()
+            .all(|s| (200..300).contains(s));
         let step_rejected = expected_success && verdict::is_rejection(&exchange);
         for o in outcomes.iter().filter(|o| !o.success) {
             findings.push(o.to_finding(scenario.feature(), &reference).located_in(&at));
         }
-        let failed = outcomes.iter().any(|o| !o.success && o.severity == Severity::Must && !o.effect);
-        let captures = if failed || step_rejected { Err(String::new()) } else { assert::capture(step, subject) };
+        let failed = outcomes
+            .iter()
+            .any(|o| !o.success && o.severity == Severity::Must && !o.effect);
+        let captures = if failed || step_rejected {
+            Err(String::new())
+        } else {
+            assert::capture(step, subject)
+        };
         let subject_owned = subject.clone();
-        steps.push(StepRecord { step: step_id.clone(), exchange, validation });
+        steps.push(StepRecord {
+            step: step_id.clone(),
+            exchange,
+            validation,
+        });
         if step_rejected {
             rejected = true;
             break;
@@ -123,7 +209,10 @@ pub async fn run_case(scenario: &Scenario, target: &Target, mode: Mode, client: 
                 if !e.is_empty() {
                     findings.push(
                         Finding::must("scenario.capture", at, e)
-                            .actual(crate::protocol::anthropic::stream::truncate(&subject_owned.to_string(), 120))
+                            .actual(crate::protocol::anthropic::stream::truncate(
+                                &subject_owned.to_string(),
+                                120,
+                            ))
                             .reference(&reference),
                     );
                 }
@@ -136,18 +225,32 @@ pub async fn run_case(scenario: &Scenario, target: &Target, mode: Mode, client: 
         findings: &findings,
         infra_error: infra_error.is_some(),
         rejected,
-        declared_unsupported: target.expects_unsupported(scenario.id(), scenario.feature().as_str()),
+        declared_unsupported: target
+            .expects_unsupported(scenario.id(), scenario.feature().as_str()),
         skipped: steps.is_empty() && infra_error.is_none() && findings.is_empty(),
     });
-    CaseRun { verdict, findings, steps, timing, attempts, error: infra_error }
+    CaseRun {
+        verdict,
+        findings,
+        steps,
+        timing,
+        attempts,
+        error: infra_error,
+    }
 }
 
 /// Timing of a step: head and end from the exchange, first token from the stream check.
 fn step_timing(s: &StepRecord) -> Timing {
-    let Some(r) = &s.exchange.response else { return Timing::default() };
+    let Some(r) = &s.exchange.response else {
+        return Timing::default();
+    };
     Timing {
         ttfb_ms: Some(r.head_ms),
-        ttft_ms: s.validation.stream.as_ref().and_then(|st| st.timing.first_token_ms),
+        ttft_ms: s
+            .validation
+            .stream
+            .as_ref()
+            .and_then(|st| st.timing.first_token_ms),
         total_ms: Some(r.total_ms),
     }
 }

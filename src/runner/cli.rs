@@ -6,7 +6,10 @@ use crate::mock;
 
 /// Run `conform run`; returns the exit code.
 pub fn run_cli(a: &RunArgs) -> i32 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

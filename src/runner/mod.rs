@@ -6,8 +6,8 @@
 //! files, and the terminal summary is one more sink.
 
 pub mod args;
-mod cli;
 pub mod case;
+mod cli;
 pub mod embedded;
 pub mod request;
 mod snapshots;
@@ -53,13 +53,28 @@ async fn run_cases(
     stop: impl std::future::Future<Output = ()>,
 ) -> (Vec<(ResultRecord, Vec<Exchange>)>, bool) {
     let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
-    let mut clients: BTreeMap<String, Arc<Client>> = BTreeMap::new();
+    let mut clients: BTreeMap<String, Result<Arc<Client>, String>> = BTreeMap::new();
     let mut set = tokio::task::JoinSet::new();
+    let mut done: Vec<(usize, ResultRecord, Vec<Exchange>)> = Vec::new();
     for (order, case) in cases.into_iter().enumerate() {
         let client = clients
             .entry(case.target.name.clone())
-            .or_insert_with(|| Arc::new(Client::for_base_url(&case.target.base_url, &case.target.timeouts)))
+            .or_insert_with(|| {
+                Client::for_base_url(&case.target.base_url, &case.target.timeouts)
+                    .map(Arc::new)
+                    .map_err(|e| format!("cannot create the HTTP client: {e}"))
+            })
             .clone();
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                let run = case::CaseRun::infra_error(e);
+                let (record, xs) = finish_case(&case, vec![run], None);
+                progress.inc(1);
+                done.push((order, record, xs));
+                continue;
+            }
+        };
         let semaphore = semaphore.clone();
         let profile = settings.profile;
         let repeat = settings.repeat.max(1);
@@ -67,12 +82,13 @@ async fn run_cases(
             let _permit = semaphore.acquire_owned().await;
             let mut runs = Vec::new();
             for _ in 0..repeat {
-                runs.push(case::run_case(&case.scenario, &case.target, case.mode, &client, profile).await);
+                runs.push(
+                    case::run_case(&case.scenario, &case.target, case.mode, &client, profile).await,
+                );
             }
             (order, case, runs)
         });
     }
-    let mut done: Vec<(usize, ResultRecord, Vec<Exchange>)> = Vec::new();
     tokio::pin!(stop);
     let mut interrupted = false;
     loop {
@@ -92,11 +108,18 @@ async fn run_cases(
         }
     }
     done.sort_by_key(|(order, _, _)| *order);
-    (done.into_iter().map(|(_, r, x)| (r, x)).collect(), interrupted)
+    (
+        done.into_iter().map(|(_, r, x)| (r, x)).collect(),
+        interrupted,
+    )
 }
 
 /// Turn the runs of a case into its result record: repeats combined, snapshot compared.
-fn finish_case(case: &Case, mut runs: Vec<case::CaseRun>, snapshots: Option<&snapshots::Snapshots>) -> (ResultRecord, Vec<Exchange>) {
+fn finish_case(
+    case: &Case,
+    mut runs: Vec<case::CaseRun>,
+    snapshots: Option<&snapshots::Snapshots>,
+) -> (ResultRecord, Vec<Exchange>) {
     let verdicts: Vec<Verdict> = runs.iter().map(|r| r.verdict).collect();
     let combined = verdict::combine_repeats(&verdicts);
     let first = runs.remove(0);
@@ -104,13 +127,18 @@ fn finish_case(case: &Case, mut runs: Vec<case::CaseRun>, snapshots: Option<&sna
         .steps
         .iter()
         .map(|s| s.exchange.clone())
-        .chain(runs.iter().flat_map(|r| r.steps.iter().map(|s| s.exchange.clone())))
+        .chain(
+            runs.iter()
+                .flat_map(|r| r.steps.iter().map(|s| s.exchange.clone())),
+        )
         .collect();
     let mut findings = first.findings.clone();
     let mut verdict = combined;
     let mut snapshot = None;
     if let Some(store) = snapshots {
-        if let Some((info, finding)) = store.compare(&case.scenario, &case.target, case.mode, &first) {
+        if let Some((info, finding)) =
+            store.compare(&case.scenario, &case.target, case.mode, &first)
+        {
             if let Some(f) = finding {
                 if f.severity == crate::check::Severity::Should && verdict == Verdict::Pass {
                     verdict = Verdict::Warn;
@@ -128,7 +156,10 @@ fn finish_case(case: &Case, mut runs: Vec<case::CaseRun>, snapshots: Option<&sna
         title: scenario.title().to_string(),
         mode: case.mode.as_str().to_string(),
         verdict,
-        expected: case.target.expects_unsupported(scenario.id(), scenario.feature().as_str()) && verdict != Verdict::Pass,
+        expected: case
+            .target
+            .expects_unsupported(scenario.id(), scenario.feature().as_str())
+            && verdict != Verdict::Pass,
         findings,
         timing: first.timing,
         attempts: first.attempts,
@@ -140,7 +171,11 @@ fn finish_case(case: &Case, mut runs: Vec<case::CaseRun>, snapshots: Option<&sna
 
 /// Plan the cases: every selected scenario, in each of its modes (optionally one mode only),
 /// against every target.
-fn plan(scenarios: &[Arc<Scenario>], targets: &[Arc<Target>], settings: &args::Settings) -> Vec<Case> {
+fn plan(
+    scenarios: &[Arc<Scenario>],
+    targets: &[Arc<Target>],
+    settings: &args::Settings,
+) -> Vec<Case> {
     let mut cases = Vec::new();
     for target in targets {
         for s in scenarios {
@@ -151,7 +186,11 @@ fn plan(scenarios: &[Arc<Scenario>], targets: &[Arc<Target>], settings: &args::S
                 if settings.mode.is_some_and(|m| m != mode) {
                     continue;
                 }
-                cases.push(Case { scenario: s.clone(), target: target.clone(), mode });
+                cases.push(Case {
+                    scenario: s.clone(),
+                    target: target.clone(),
+                    mode,
+                });
             }
         }
     }
@@ -168,24 +207,48 @@ pub async fn execute(
     let started = Instant::now();
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
-    let mut report = RunReport::new(targets.iter().map(|t| TargetInfo::from(t.as_ref())).collect());
+    let mut report = RunReport::new(
+        targets
+            .iter()
+            .map(|t| TargetInfo::from(t.as_ref()))
+            .collect(),
+    );
     let cases = plan(&scenarios, &targets, settings);
     let progress = crate::report::terminal::progress_bar(cases.len() as u64, settings.quiet);
-    let store = settings.snapshots_dir.as_ref().map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots));
+    let store = settings
+        .snapshots_dir
+        .as_ref()
+        .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots));
     let (results, interrupted) = run_cases(cases, settings, store.as_ref(), &progress, stop).await;
     progress.finish_and_clear();
     let mut exchanges: BTreeMap<String, Vec<Exchange>> = BTreeMap::new();
     for (record, xs) in results {
-        exchanges.entry(record.target.clone()).or_default().extend(xs);
+        exchanges
+            .entry(record.target.clone())
+            .or_default()
+            .extend(xs);
         report.push(record);
     }
     report.finish(started.elapsed(), interrupted);
-    RunOutcome { report, exchanges, interrupted }
+    RunOutcome {
+        report,
+        exchanges,
+        interrupted,
+    }
 }
 
 /// Where the run writes its files.
 pub fn exchange_file(report_dir: &std::path::Path, target: &str) -> PathBuf {
-    let safe: String = target.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let safe: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     report_dir.join("exchanges").join(format!("{safe}.ndjson"))
 }
 
@@ -203,10 +266,17 @@ pub fn lint_request_body(path: &str, body: &serde_json::Value) -> Vec<crate::che
         return Vec::new();
     };
     let mut body = body.clone();
-    if let Some(messages) = body.get_mut("messages").and_then(serde_json::Value::as_array_mut) {
+    if let Some(messages) = body
+        .get_mut("messages")
+        .and_then(serde_json::Value::as_array_mut)
+    {
         for m in messages {
-            if let Some(blocks) = m.get_mut("content").and_then(serde_json::Value::as_array_mut) {
-                blocks.retain(|b| b.get("type").and_then(serde_json::Value::as_str) != Some("video"));
+            if let Some(blocks) = m
+                .get_mut("content")
+                .and_then(serde_json::Value::as_array_mut)
+            {
+                blocks
+                    .retain(|b| b.get("type").and_then(serde_json::Value::as_str) != Some("video"));
             }
         }
     }

@@ -38,7 +38,12 @@ pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
     if body.is_none() {
         headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
     }
-    Request { method: rendered.method.clone(), url: target.url(&rendered.path), headers, body }
+    Request {
+        method: rendered.method.clone(),
+        url: target.url(&rendered.path),
+        headers,
+        body,
+    }
 }
 
 fn credential(style: AuthStyle, key: &str) -> (String, String) {

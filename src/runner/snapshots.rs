@@ -19,35 +19,72 @@ pub struct Snapshots {
 impl Snapshots {
     pub fn new(dir: PathBuf, update: bool) -> Snapshots {
         match SnapshotEnv::from_process() {
-            Ok(env) => Snapshots { store: Some(SnapshotStore::new(dir, env).with_update(update)), setup_error: None },
-            Err(e) => Snapshots { store: None, setup_error: Some(e.to_string()) },
+            Ok(env) => Snapshots {
+                store: Some(SnapshotStore::new(dir, env).with_update(update)),
+                setup_error: None,
+            },
+            Err(e) => Snapshots {
+                store: None,
+                setup_error: Some(e.to_string()),
+            },
         }
     }
 
     /// The normalised shape of a whole case: one entry per step.
     pub fn shape(scenario: &Scenario, run: &CaseRun) -> Value {
-        let redactions: Vec<String> = scenario.doc.redact.iter().map(|r| r.value.clone()).collect();
+        let redactions: Vec<String> = scenario
+            .doc
+            .redact
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
         let mut steps = Map::new();
         for s in &run.steps {
-            steps.insert(s.step.clone(), normalise(&s.exchange, &s.validation, &redactions));
+            steps.insert(
+                s.step.clone(),
+                normalise(&s.exchange, &s.validation, &redactions),
+            );
         }
         json!({ "steps": steps })
     }
 
     /// Compare a case with its snapshot. None when the case produced nothing to snapshot
     /// (an infrastructure error: no conformance statement, no shape either).
-    pub fn compare(&self, scenario: &Scenario, target: &Target, mode: Mode, run: &CaseRun) -> Option<(SnapshotInfo, Option<Finding>)> {
+    pub fn compare(
+        &self,
+        scenario: &Scenario,
+        target: &Target,
+        mode: Mode,
+        run: &CaseRun,
+    ) -> Option<(SnapshotInfo, Option<Finding>)> {
         if run.error.is_some() || run.steps.is_empty() {
             return None;
         }
         let Some(store) = &self.store else {
-            let f = Finding::info("snapshot.error", "snapshots", self.setup_error.clone().unwrap_or_default());
-            return Some((SnapshotInfo { status: ReportStatus::Same, diff: None }, Some(f)));
+            let f = Finding::info(
+                "snapshot.error",
+                "snapshots",
+                self.setup_error.clone().unwrap_or_default(),
+            );
+            return Some((
+                SnapshotInfo {
+                    status: ReportStatus::Same,
+                    diff: None,
+                },
+                Some(f),
+            ));
         };
         let body = crate::snapshot::render(&Self::shape(scenario, run));
         let info = json!({"target": target.name, "model": target.model, "feature": scenario.feature().as_str()});
         let source = scenario.file.display().to_string();
-        match store.check(&target.name, scenario.id(), mode.as_str(), &source, &info, &body) {
+        match store.check(
+            &target.name,
+            scenario.id(),
+            mode.as_str(),
+            &source,
+            &info,
+            &body,
+        ) {
             Ok(outcome) => {
                 let finding = outcome.finding();
                 let (status, diff) = match &outcome.status {
@@ -58,8 +95,15 @@ impl Snapshots {
                 Some((SnapshotInfo { status, diff }, finding))
             }
             Err(e) => Some((
-                SnapshotInfo { status: ReportStatus::Same, diff: None },
-                Some(Finding::should("snapshot.error", "snapshots", format!("the snapshot could not be compared: {e}"))),
+                SnapshotInfo {
+                    status: ReportStatus::Same,
+                    diff: None,
+                },
+                Some(Finding::should(
+                    "snapshot.error",
+                    "snapshots",
+                    format!("the snapshot could not be compared: {e}"),
+                )),
             )),
         }
     }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 pub struct Accumulator {
     message: Option<Value>,
     json_buffers: Vec<Option<String>>,
+    invalid_inputs: Vec<(usize, String)>,
 }
 
 /// Block types whose input arrives as `input_json_delta`.
@@ -34,12 +35,7 @@ impl Accumulator {
     /// short by `max_tokens`: completed like the SDKs' partial parsers do), return the message.
     pub fn finish(mut self) -> Option<Value> {
         for i in 0..self.json_buffers.len() {
-            if let Some(buf) = self.json_buffers.get_mut(i).and_then(Option::take) {
-                let input = complete_partial_json(&buf).unwrap_or(Value::String(buf));
-                if let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) {
-                    block["input"] = input;
-                }
-            }
+            self.finalize_block(i);
         }
         self.message
     }
@@ -125,8 +121,9 @@ impl Accumulator {
         }
     }
 
-    /// Parse the collected `partial_json` into `input`. Invalid JSON leaves the raw text in
-    /// place of the input (what a client would be left holding); the grammar reports it.
+    /// Parse the collected `partial_json` into `input`. JSON that does not parse is completed
+    /// the way the SDKs' partial parsers leave it (what a client ends up holding) and the raw
+    /// text is kept for the grammar to judge ([`Accumulator::take_invalid_input`]).
     fn finalize_block(&mut self, i: usize) {
         let Some(buf) = self.json_buffers.get_mut(i).and_then(Option::take) else {
             return;
@@ -134,11 +131,24 @@ impl Accumulator {
         let parsed = if buf.trim().is_empty() {
             Value::Object(Map::new())
         } else {
-            serde_json::from_str(&buf).unwrap_or(Value::String(buf))
+            match serde_json::from_str::<Value>(&buf) {
+                Ok(v) if v.is_object() => v,
+                _ => {
+                    let completed = complete_partial_json(&buf);
+                    self.invalid_inputs.push((i, buf.clone()));
+                    completed.unwrap_or(Value::String(buf))
+                }
+            }
         };
         if let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) {
             block["input"] = parsed;
         }
+    }
+
+    /// The raw `partial_json` of block `i` if it did not join into a JSON object.
+    pub fn take_invalid_input(&mut self, i: usize) -> Option<String> {
+        let pos = self.invalid_inputs.iter().position(|(b, _)| *b == i)?;
+        Some(self.invalid_inputs.remove(pos).1)
     }
 
     fn apply_message_delta(&mut self, event: &Value) {
