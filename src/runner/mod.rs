@@ -135,18 +135,17 @@ fn finish_case(
     let mut findings = first.findings.clone();
     let mut verdict = combined;
     let mut snapshot = None;
-    if let Some(store) = snapshots {
-        if let Some((info, finding)) =
+    if let Some(store) = snapshots
+        && let Some((info, finding)) =
             store.compare(&case.scenario, &case.target, case.mode, &first)
-        {
-            if let Some(f) = finding {
-                if f.severity == crate::check::Severity::Should && verdict == Verdict::Pass {
-                    verdict = Verdict::Warn;
-                }
-                findings.push(f);
+    {
+        if let Some(f) = finding {
+            if f.severity == crate::check::Severity::Should && verdict == Verdict::Pass {
+                verdict = Verdict::Warn;
             }
-            snapshot = Some(info);
+            findings.push(f);
         }
+        snapshot = Some(info);
     }
     let scenario = &case.scenario;
     let record = ResultRecord {
