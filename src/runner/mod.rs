@@ -10,7 +10,7 @@ pub mod case;
 mod cli;
 pub mod embedded;
 pub mod request;
-mod snapshots;
+pub mod snapshots;
 
 pub use args::RunArgs;
 pub use cli::run_cli;

@@ -76,7 +76,7 @@ impl Snapshots {
         };
         let body = crate::snapshot::render(&Self::shape(scenario, run));
         let info = json!({"target": target.name, "model": target.model, "feature": scenario.feature().as_str()});
-        let source = scenario.file.display().to_string();
+        let source = relative_to_cwd(&scenario.file);
         match store.check(
             &target.name,
             scenario.id(),
@@ -107,4 +107,15 @@ impl Snapshots {
             )),
         }
     }
+}
+
+/// A path relative to the working directory when it lies below it, so snapshot headers do not
+/// depend on where the repository is checked out.
+fn relative_to_cwd(path: &std::path::Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()));
+    rel.unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }

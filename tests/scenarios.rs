@@ -1,0 +1,156 @@
+//! Every scenario × mode as a test (libtest-mimic), so `cargo test` and `cargo nextest run`
+//! check an endpoint with the usual test output.
+//!
+//! By default the tests run against the built-in reference server; set `CONFORM_TARGET=NAME`
+//! to run them against a target of `conform.toml` (`CONFORM_CONFIG` for another file). Each
+//! test also compares the result's normalised shape with `snapshots/<target>/…` and honours
+//! `INSTA_UPDATE` and `CI` like insta does (no `.snap.new` files in CI).
+
+use conform::http::client::Client;
+use conform::protocol::anthropic::grammar::Profile;
+use conform::runner::case::run_case;
+use conform::runner::snapshots::Snapshots;
+use conform::scenario::model::Mode;
+use conform::target::{Config, Target};
+use conform::verdict;
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target of this test run and, for the embedded one, the server that must stay alive.
+fn target(
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Target, Option<conform::mock::MockHandle>), String> {
+    match std::env::var("CONFORM_TARGET") {
+        Ok(name) => {
+            let file = std::env::var_os("CONFORM_CONFIG")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("conform.toml"));
+            let config = Config::load(&file).map_err(|e| e.to_string())?;
+            let mut targets = config.resolve(&name).map_err(|e| e.to_string())?;
+            Ok((targets.remove(0), None))
+        }
+        Err(_) => {
+            let (handle, target) = rt
+                .block_on(conform::runner::embedded::start(Vec::new()))
+                .map_err(|e| e.to_string())?;
+            Ok((target, Some(handle)))
+        }
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime"),
+    );
+    let (scenarios, diagnostics) = conform::scenario::load_dir(&root().join("scenarios"));
+    let mut trials = Vec::new();
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
+        let message = d.to_string();
+        trials.push(
+            Trial::test(format!("scenario-file {}", d.location()), move || {
+                Err(Failed::from(message))
+            })
+            .with_kind("lint"),
+        );
+    }
+    let (target, _server) = match target(&rt) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let client =
+        Arc::new(Client::for_base_url(&target.base_url, &target.timeouts).expect("HTTP client"));
+    let target = Arc::new(target);
+    let snapshots = Arc::new(Snapshots::new(root().join("snapshots"), false));
+    for scenario in scenarios {
+        let scenario = Arc::new(scenario);
+        for &mode in scenario.modes() {
+            let (rt, client, target, scenario, snapshots) = (
+                rt.clone(),
+                client.clone(),
+                target.clone(),
+                scenario.clone(),
+                snapshots.clone(),
+            );
+            let name = format!("{}@{}", scenario.id(), mode.as_str());
+            trials.push(
+                Trial::test(name, move || {
+                    run_trial(&rt, &client, &target, &scenario, mode, &snapshots)
+                })
+                .with_kind("scenario"),
+            );
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn run_trial(
+    rt: &tokio::runtime::Runtime,
+    client: &Client,
+    target: &Target,
+    scenario: &conform::scenario::Scenario,
+    mode: Mode,
+    snapshots: &Snapshots,
+) -> Result<(), Failed> {
+    let run = rt.block_on(run_case(scenario, target, mode, client, Profile::Strict));
+    let expected = target.expects_unsupported(scenario.id(), scenario.feature().as_str());
+    let mut problems = Vec::new();
+    if verdict::is_failure(run.verdict, expected, false) || run.verdict == verdict::Verdict::Error {
+        problems.push(format!(
+            "verdict {}{}",
+            run.verdict,
+            run.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ));
+        problems.extend(
+            run.findings
+                .iter()
+                .filter(|f| f.severity != conform::check::Severity::Info)
+                .map(|f| format!("  {f}")),
+        );
+    }
+    if let Some((_, Some(f))) = snapshots.compare(scenario, target, mode, &run) {
+        if f.severity != conform::check::Severity::Info
+            || f.check == "snapshot.new" && std::env::var_os("CI").is_some()
+        {
+            problems.push(format!(
+                "{}: {}\n{}",
+                f.check,
+                f.message,
+                f.actual.unwrap_or_default()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(format!(
+            "{} ({})\n{}",
+            scenario.id(),
+            file_of(scenario),
+            problems.join("\n")
+        )))
+    }
+}
+
+fn file_of(s: &conform::scenario::Scenario) -> String {
+    s.file
+        .strip_prefix(root())
+        .unwrap_or(Path::new(&s.file))
+        .display()
+        .to_string()
+}
