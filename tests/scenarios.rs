@@ -123,17 +123,16 @@ fn run_trial(
                 .map(|f| format!("  {f}")),
         );
     }
-    if let Some((_, Some(f))) = snapshots.compare(scenario, target, mode, &run) {
-        if f.severity != conform::check::Severity::Info
-            || f.check == "snapshot.new" && std::env::var_os("CI").is_some()
-        {
-            problems.push(format!(
-                "{}: {}\n{}",
-                f.check,
-                f.message,
-                f.actual.unwrap_or_default()
-            ));
-        }
+    if let Some((_, Some(f))) = snapshots.compare(scenario, target, mode, &run)
+        && (f.severity != conform::check::Severity::Info
+            || f.check == "snapshot.new" && std::env::var_os("CI").is_some())
+    {
+        problems.push(format!(
+            "{}: {}\n{}",
+            f.check,
+            f.message,
+            f.actual.unwrap_or_default()
+        ));
     }
     if problems.is_empty() {
         Ok(())
