@@ -1,0 +1,292 @@
+//! `conform run` end to end: the binary against `conform mock` processes on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_conform");
+const CANARY: &str = "sk-canary-7f3a9c2e51d4";
+
+/// A `conform mock` process on a free loopback port, killed on drop.
+struct Mock {
+    child: Child,
+    base_url: String,
+}
+
+impl Mock {
+    fn start(extra: &[&str]) -> Mock {
+        let mut child = Command::new(BIN)
+            .args(["mock", "--addr", "127.0.0.1:0", "--api-key", CANARY])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start conform mock");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base_url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_string();
+        Mock { child, base_url }
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Scenarios written for these tests (independent of the library under scenarios/).
+fn scenario_dir(dir: &Path) -> PathBuf {
+    let s = dir.join("scenarios");
+    std::fs::create_dir_all(s.join("t")).unwrap();
+    std::fs::write(
+        s.join("t/hello.yaml"),
+        r#"id: t/hello
+feature: basic
+title: a plain call
+reference: "protocol §2"
+modes: [sync, stream]
+steps:
+  - id: ask
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 64
+        messages: [{role: user, content: "Say hello."}]
+    expect:
+      assert:
+        - {path: "$.stop_reason", equals: end_turn}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        s.join("t/stop.yaml"),
+        r#"id: t/stop-sequence
+feature: stop-sequences
+title: a stop sequence stops generation
+reference: "protocol §7"
+modes: [sync, stream]
+steps:
+  - id: ask
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 128
+        stop_sequences: ["STOP-HERE"]
+        messages: [{role: user, content: "Count to ten, then write STOP-HERE."}]
+    expect:
+      assert:
+        - {path: "$.stop_reason", equals: stop_sequence, effect: true}
+"#,
+    )
+    .unwrap();
+    s
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env("CONFORM_TEST_KEY", CANARY)
+        .env_remove("CI")
+        .args(["run", "--quiet", "--no-snapshots"])
+        .args(args)
+        .output()
+        .expect("run conform")
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every file under `dir`, read as text.
+fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push((
+                p.clone(),
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_embedded_server_passes_and_the_reports_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    let out = run(dir.path(), &["--report-dir", "rep"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(
+        results.iter().all(|r| r["verdict"] == "pass"),
+        "{results:?}"
+    );
+    let junit = read(&dir.path().join("rep/junit.xml"));
+    assert_eq!(junit.matches("<testcase").count(), results.len());
+    assert!(read(&dir.path().join("rep/report.md")).contains("| basic | pass 2 |"));
+    let exchanges = read(&dir.path().join("rep/exchanges/reference.ndjson"));
+    assert_eq!(exchanges.lines().count(), 4);
+}
+
+#[test]
+fn two_targets_side_by_side_and_the_canary_key_never_leaks() {
+    let clean = Mock::start(&[]);
+    let faulty = Mock::start(&["--fault", "stop-sequence-ignored"]);
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    let config = format!(
+        "[targets.clean]\nbase_url = \"{}\"\nmodel = \"conform-mock\"\napi_key_env = \"CONFORM_TEST_KEY\"\n\n\
+         [targets.faulty]\nextends = \"clean\"\nbase_url = \"{}\"\nauth = \"bearer\"\n",
+        clean.base_url, faulty.base_url
+    );
+    std::fs::write(dir.path().join("conform.toml"), config).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--target",
+            "clean",
+            "--target",
+            "faulty",
+            "--report-dir",
+            "rep",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = read(&dir.path().join("rep/report.md"));
+    assert!(md.contains("| feature | clean | faulty |"), "{md}");
+    assert!(
+        md.contains("| stop-sequences | pass 2 | ignored 2 |"),
+        "{md}"
+    );
+    // The key appears nowhere: not on the terminal, not in any report or exchange file.
+    let mut places = vec![
+        (
+            "stdout".into(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
+        (
+            "stderr".into(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
+    ];
+    places.extend(
+        all_files(&dir.path().join("rep"))
+            .into_iter()
+            .map(|(p, t)| (p.display().to_string(), t)),
+    );
+    for (place, text) in &places {
+        assert!(!text.contains(CANARY), "the key leaked into {place}");
+    }
+    assert!(read(&dir.path().join("rep/exchanges/faulty.ndjson")).contains("[REDACTED]"));
+}
+
+#[test]
+fn an_unreachable_endpoint_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    // Port 1 on loopback: nothing listens there; connection refused at once.
+    let out = run(
+        dir.path(),
+        &[
+            "--base-url",
+            "http://127.0.0.1:1",
+            "--model",
+            "m",
+            "--report-dir",
+            "rep",
+            "--filter",
+            "t/hello",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    assert!(
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["verdict"] == "error")
+    );
+}
+
+#[test]
+fn bad_usage_and_bad_config_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    assert_eq!(run(dir.path(), &["--jobs", "many"]).status.code(), Some(2));
+    assert_eq!(
+        run(dir.path(), &["--target", "nowhere"]).status.code(),
+        Some(2),
+        "no conform.toml"
+    );
+    std::fs::write(
+        dir.path().join("conform.toml"),
+        "[targets.x]\nbase_url = \"http://127.0.0.1:1\"\napi_key = \"inline\"\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["--target", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("inline"),
+        "a key in the file is refused without echoing it"
+    );
+    assert_eq!(
+        run(dir.path(), &["--mock-fault", "no-such-fault"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_broken_scenario_file_is_reported_and_the_others_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario_dir(dir.path());
+    std::fs::write(
+        s.join("t/broken.yaml"),
+        "id: t/broken\nfeature: basic\ntitle: x\nreference: y\nstepz: []\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["--report-dir", "rep"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.yaml:5:1"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    assert_eq!(
+        report["results"].as_array().unwrap().len(),
+        4,
+        "the good scenarios ran"
+    );
+}
