@@ -228,7 +228,6 @@ async fn clean_traffic_has_no_must_or_should_findings() {
 async fn single_exchange_faults_are_flagged() {
     // Faults that need several exchanges, timing or a scenario's intent are proven elsewhere.
     let multi = [
-        Fault::NullOptionalFields,
         Fault::StopSequenceEndTurn,
         Fault::CacheIgnored,
         Fault::AuthIgnored,

@@ -109,6 +109,24 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
 }
 
 fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
+    // The schema allows null here, but Anthropic always sends numbers (0 when nothing was
+    // cached): clients that add the counts up (cost trackers, Claude Code) break on null.
+    for key in ["cache_creation_input_tokens", "cache_read_input_tokens"] {
+        if u.get(key).is_some_and(Value::is_null) {
+            out.push(
+                Finding::should(
+                    "message.usage.null-count",
+                    format!("/usage/{key}"),
+                    format!(
+                        "`{key}` is null; Anthropic sends a number (0 when nothing was cached)"
+                    ),
+                )
+                .expected("an integer")
+                .actual("null")
+                .reference(refs::USAGE),
+            );
+        }
+    }
     let Some(cc) = u.get("cache_creation").filter(|v| v.is_object()) else {
         return;
     };
@@ -150,6 +168,16 @@ mod tests {
         assert!(checks(json!({"id":"msg_1","stop_reason":"stop_sequence","stop_sequence":"END","content":[]})).is_empty());
         assert!(checks(json!({"id":"msg_1","stop_reason":"tool_use","stop_sequence":null,"content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
         assert!(checks(json!({"id":"msg_1","stop_reason":"max_tokens","content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
+    }
+
+    #[test]
+    fn null_cache_counts_are_a_should() {
+        assert_eq!(
+            checks(
+                json!({"id":"msg_1","usage":{"input_tokens":1,"output_tokens":1,"cache_creation_input_tokens":null,"cache_read_input_tokens":0}})
+            ),
+            vec!["should:message.usage.null-count"]
+        );
     }
 
     #[test]
