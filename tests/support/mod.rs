@@ -1,0 +1,124 @@
+//! Helpers shared by the end-to-end tests: `conform mock` processes, scenario files, runs.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_conform");
+pub const CANARY: &str = "sk-canary-7f3a9c2e51d4";
+
+/// A `conform mock` process on a free loopback port, killed on drop.
+pub struct Mock {
+    child: Child,
+    pub base_url: String,
+}
+
+impl Mock {
+    pub fn start(extra: &[&str]) -> Mock {
+        let mut child = Command::new(BIN)
+            .args(["mock", "--addr", "127.0.0.1:0", "--api-key", CANARY])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start conform mock");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base_url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_string();
+        Mock { child, base_url }
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Scenarios written for these tests (independent of the library under scenarios/).
+pub fn scenario_dir(dir: &Path) -> PathBuf {
+    let s = dir.join("scenarios");
+    std::fs::create_dir_all(s.join("t")).unwrap();
+    std::fs::write(
+        s.join("t/hello.yaml"),
+        r#"id: t/hello
+feature: basic
+title: a plain call
+reference: "protocol §2"
+modes: [sync, stream]
+steps:
+  - id: ask
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 64
+        messages: [{role: user, content: "Say hello."}]
+    expect:
+      assert:
+        - {path: "$.stop_reason", equals: end_turn}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        s.join("t/stop.yaml"),
+        r#"id: t/stop-sequence
+feature: stop-sequences
+title: a stop sequence stops generation
+reference: "protocol §7"
+modes: [sync, stream]
+steps:
+  - id: ask
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 128
+        stop_sequences: ["STOP-HERE"]
+        messages: [{role: user, content: "Count to ten, then write STOP-HERE."}]
+    expect:
+      assert:
+        - {path: "$.stop_reason", equals: stop_sequence, effect: true}
+"#,
+    )
+    .unwrap();
+    s
+}
+
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env("CONFORM_TEST_KEY", CANARY)
+        .env_remove("CI")
+        .args(["run", "--quiet", "--no-snapshots"])
+        .args(args)
+        .output()
+        .expect("run conform")
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every file under `dir`, read as text.
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push((
+                p.clone(),
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+            ));
+        }
+    }
+    out
+}
