@@ -208,8 +208,10 @@ impl SseDecoder {
                 continue;
             }
             // Borrow dance: copy the line out only when it is not valid UTF-8 or long.
-            let line: Vec<u8> = self.buf[line_start..line_end].to_vec();
-            self.process_line(&line, offset);
+            // Lend the buffer out so the line is processed in place, without a copy.
+            let buf = std::mem::take(&mut self.buf);
+            self.process_line(&buf[line_start..line_end], offset);
+            self.buf = buf;
         }
     }
 

@@ -77,6 +77,31 @@ impl Accumulator {
         }
     }
 
+    /// Apply a text, thinking or tool-input delta given by its parts (the fast path; same
+    /// effect as [`Accumulator::apply`] on the equivalent event).
+    pub fn append_delta(&mut self, index: usize, dtype: &str, piece: &str) {
+        if dtype == "input_json_delta" {
+            let is_tool = self
+                .message
+                .as_ref()
+                .and_then(|m| m.get("content"))
+                .and_then(|c| c.get(index))
+                .and_then(|b| b.get("type"))
+                .and_then(Value::as_str)
+                .is_some_and(is_tool_block);
+            if is_tool && let Some(slot) = self.json_buffers.get_mut(index) {
+                slot.get_or_insert_with(String::new).push_str(piece);
+            }
+            return;
+        }
+        let Some(block) = self.content_mut().and_then(|c| c.get_mut(index)) else { return };
+        match (dtype, block.get("type").and_then(Value::as_str)) {
+            ("text_delta", Some("text")) => append_text(block, "text", piece),
+            ("thinking_delta", Some("thinking")) => append_text(block, "thinking", piece),
+            _ => {}
+        }
+    }
+
     fn content_mut(&mut self) -> Option<&mut Vec<Value>> {
         self.message.as_mut()?.get_mut("content")?.as_array_mut()
     }
@@ -246,9 +271,12 @@ pub fn complete_partial_json(buf: &str) -> Option<Value> {
 }
 
 fn append_str(block: &mut Value, key: &str, add: Option<&Value>) {
-    let Some(add) = add.and_then(Value::as_str) else {
-        return;
-    };
+    if let Some(add) = add.and_then(Value::as_str) {
+        append_text(block, key, add);
+    }
+}
+
+fn append_text(block: &mut Value, key: &str, add: &str) {
     match block.get_mut(key) {
         Some(Value::String(s)) => s.push_str(add),
         _ => block[key] = Value::String(add.to_string()),

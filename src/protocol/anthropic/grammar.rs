@@ -95,60 +95,14 @@ impl Grammar {
     /// Check one event. `frame` is the position in the stream, `event` the parsed data.
     pub fn on_event(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        if !self.prelude(frame, kind, out) {
+            return;
+        }
         let loc = location(frame, kind);
-        self.events += 1;
-        if kind == "ping" {
-            self.ping_seen = true;
-            return;
-        }
-        if self.seen_stop || self.seen_error {
-            if !self.after_end_reported {
-                self.after_end_reported = true;
-                let (check, what) = if self.seen_error {
-                    (
-                        "stream.grammar.after-error",
-                        "an `error` event, which ends the stream",
-                    )
-                } else {
-                    (
-                        "stream.grammar.after-stop",
-                        "`message_stop`, which must be the last event",
-                    )
-                };
-                out.push(
-                    Finding::must(check, loc.clone(), format!("`{kind}` arrives after {what}"))
-                        .expected("end of stream")
-                        .actual(kind)
-                        .reference(if self.seen_error {
-                            refs::STREAM_ERRORS
-                        } else {
-                            refs::STREAM_GRAMMAR
-                        }),
-                );
-            }
-            return;
-        }
-        if !self.seen_start
-            && kind != "message_start"
-            && kind != "error"
-            && !self.missing_start_reported
-        {
-            self.missing_start_reported = true;
-            out.push(
-                Finding::must(
-                    "stream.grammar.first-event",
-                    loc.clone(),
-                    "the first event (pings aside) must be `message_start`",
-                )
-                .expected("message_start")
-                .actual(kind)
-                .reference(refs::STREAM_GRAMMAR),
-            );
-        }
         match kind {
             "message_start" => self.on_message_start(event, &loc, out),
             "content_block_start" => self.on_block_start(event, &loc, out),
-            "content_block_delta" => self.on_delta(event, &loc, out),
+            "content_block_delta" => self.on_delta(frame, event, out),
             "content_block_stop" => self.on_block_stop(event, &loc, out),
             "message_delta" => self.on_message_delta(event, &loc, out),
             "message_stop" => {
@@ -173,6 +127,55 @@ impl Grammar {
                 )
                 .reference(refs::STREAM_GRAMMAR),
             ),
+        }
+    }
+
+    /// Rules every event is subject to (order against `message_start`, nothing after the
+    /// end). Returns whether the event still needs its own rules.
+    fn prelude(&mut self, frame: usize, kind: &str, out: &mut Vec<Finding>) -> bool {
+        self.events += 1;
+        if kind == "ping" {
+            self.ping_seen = true;
+            return false;
+        }
+        if self.seen_stop || self.seen_error {
+            if !self.after_end_reported {
+                self.after_end_reported = true;
+                let (check, what, reference) = if self.seen_error {
+                    ("stream.grammar.after-error", "an `error` event, which ends the stream", refs::STREAM_ERRORS)
+                } else {
+                    ("stream.grammar.after-stop", "`message_stop`, which must be the last event", refs::STREAM_GRAMMAR)
+                };
+                out.push(
+                    Finding::must(check, location(frame, kind), format!("`{kind}` arrives after {what}"))
+                        .expected("end of stream")
+                        .actual(kind)
+                        .reference(reference),
+                );
+            }
+            return false;
+        }
+        if !self.seen_start && kind != "message_start" && kind != "error" && !self.missing_start_reported {
+            self.missing_start_reported = true;
+            out.push(
+                Finding::must(
+                    "stream.grammar.first-event",
+                    location(frame, kind),
+                    "the first event (pings aside) must be `message_start`",
+                )
+                .expected("message_start")
+                .actual(kind)
+                .reference(refs::STREAM_GRAMMAR),
+            );
+        }
+        true
+    }
+
+    /// Check a `content_block_delta` known by its block index and delta type only (the fast
+    /// path of the stream checker; same rules as [`Grammar::on_event`]).
+    pub fn on_delta_parts(&mut self, frame: usize, index: usize, dtype: &str, out: &mut Vec<Finding>) {
+        if self.prelude(frame, "content_block_delta", out) {
+            self.delta(frame, index, dtype, out);
         }
     }
 
@@ -302,23 +305,21 @@ impl Grammar {
         }
     }
 
-    fn on_delta(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
-        let Some(index) = event
-            .get("index")
-            .and_then(Value::as_u64)
-            .map(|i| i as usize)
-        else {
+    fn on_delta(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
+        let Some(index) = event.get("index").and_then(Value::as_u64).map(|i| i as usize) else {
             return;
         };
-        let dtype = event
-            .pointer("/delta/type")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let dtype = event.pointer("/delta/type").and_then(Value::as_str).unwrap_or("");
+        self.delta(frame, index, dtype, out);
+    }
+
+    fn delta(&mut self, frame: usize, index: usize, dtype: &str, out: &mut Vec<Finding>) {
+        let loc = || location(frame, "content_block_delta");
         let Some(block) = self.open.iter_mut().find(|b| b.index == index) else {
             out.push(
                 Finding::must(
                     "stream.grammar.delta-outside-block",
-                    loc,
+                    loc(),
                     format!("a delta for block {index}, which is not open"),
                 )
                 .reference(refs::STREAM_GRAMMAR),
@@ -343,7 +344,7 @@ impl Grammar {
             out.push(
                 Finding::must(
                     "stream.grammar.delta-type",
-                    loc,
+                    loc(),
                     format!(
                         "a `{dtype}` for a `{}` block; SDKs silently drop it",
                         block.block_type
@@ -365,7 +366,7 @@ impl Grammar {
                 out.push(
                     Finding::should(
                         "stream.grammar.signature-order",
-                        loc,
+                        loc(),
                         "thinking continues after `signature_delta`, which comes once, just before the block stops",
                     )
                     .reference(refs::STREAM_GRAMMAR),

@@ -217,6 +217,9 @@ impl StreamCheck {
 
     fn on_frame(&mut self, frame: &Frame) {
         let name = frame.event.as_deref();
+        if name == Some("content_block_delta") && self.fast_delta(frame) {
+            return;
+        }
         let shown = name.unwrap_or("no event name");
         let loc = location(frame.index, shown);
         if frame.data.trim() == "[DONE]" {
@@ -297,13 +300,10 @@ impl StreamCheck {
         self.sink.extend(out);
         self.acc.apply(&event);
         let index = event.get("index").and_then(Value::as_u64);
-        let delta_type = event
-            .pointer("/delta/type")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let delta_type = event.pointer("/delta/type").and_then(Value::as_str);
         match kind.as_str() {
             "content_block_start" => self.last_block_index = index.max(self.last_block_index),
-            "content_block_delta" => self.on_content_delta(&event, &loc, frame.t_ms),
+            "content_block_delta" => self.on_content_delta(frame.index, &event, frame.t_ms),
             "content_block_stop" => self.check_tool_input(index, &loc),
             "message_delta" => self
                 .judge_partial_inputs(event.pointer("/delta/stop_reason").and_then(Value::as_str)),
@@ -341,19 +341,20 @@ impl StreamCheck {
         }
     }
 
-    fn on_content_delta(&mut self, event: &Value, loc: &str, t_ms: f64) {
+    fn on_content_delta(&mut self, frame: usize, event: &Value, t_ms: f64) {
         let delta = event.get("delta");
-        let dtype = delta
-            .and_then(|d| d.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if dtype == "text_delta"
-            && delta.and_then(|d| d.get("text")).and_then(Value::as_str) == Some("")
-        {
+        let dtype = delta.and_then(|d| d.get("type")).and_then(Value::as_str).unwrap_or("");
+        let empty_text = dtype == "text_delta" && delta.and_then(|d| d.get("text")).and_then(Value::as_str) == Some("");
+        self.note_content_delta(frame, dtype, empty_text, t_ms);
+    }
+
+    /// Timing and the empty-delta rule, shared by the fast and the general path.
+    fn note_content_delta(&mut self, frame: usize, dtype: &str, empty_text: bool, t_ms: f64) {
+        if empty_text {
             self.sink.push(
                 Finding::should(
                     "stream.empty-delta",
-                    loc,
+                    location(frame, "content_block_delta"),
                     "an empty `text_delta`; Anthropic never sends one and some clients render it as a blank chunk",
                 )
                 .reference(refs::STREAM_EVENTS),
@@ -369,6 +370,33 @@ impl StreamCheck {
                 self.last_delta_t = Some(t_ms);
             }
         }
+    }
+
+    /// The hot path: a `content_block_delta` carrying text, thinking or tool-input JSON, in
+    /// exactly the shape the schema describes (no other fields), is parsed into borrowed
+    /// strings instead of a `Value` and skips the general schema check it is known to pass.
+    /// Anything else returns false and takes the general path, which reports what is wrong.
+    fn fast_delta(&mut self, frame: &Frame) -> bool {
+        let Ok(ev) = serde_json::from_str::<FastDelta>(&frame.data) else { return false };
+        if ev.kind != "content_block_delta" {
+            return false;
+        }
+        let d = &ev.delta;
+        let (dtype, piece) = match (d.kind, &d.text, &d.partial_json, &d.thinking) {
+            ("text_delta", Some(t), None, None) => ("text_delta", t),
+            ("input_json_delta", None, Some(p), None) => ("input_json_delta", p),
+            ("thinking_delta", None, None, Some(t)) => ("thinking_delta", t),
+            _ => return false,
+        };
+        self.events += 1;
+        let index = ev.index as usize;
+        let mut out = Vec::new();
+        self.grammar.on_delta_parts(frame.index, index, dtype, &mut out);
+        self.sink.extend(out);
+        self.acc.append_delta(index, dtype, piece);
+        self.note_content_delta(frame.index, dtype, dtype == "text_delta" && piece.is_empty(), frame.t_ms);
+        self.note_event("content_block_delta", Some(ev.index), Some(dtype), frame.t_ms);
+        true
     }
 
     fn check_tool_input(&mut self, index: Option<u64>, loc: &str) {
@@ -400,7 +428,7 @@ impl StreamCheck {
         }
     }
 
-    fn note_event(&mut self, kind: &str, index: Option<u64>, delta: Option<String>, t_ms: f64) {
+    fn note_event(&mut self, kind: &str, index: Option<u64>, delta: Option<&str>, t_ms: f64) {
         if self.timing.first_event_ms.is_none() {
             self.timing.first_event_ms = Some(t_ms);
         }
@@ -411,7 +439,7 @@ impl StreamCheck {
         if let Some(last) = self.runs.last_mut()
             && last.event == kind
             && last.index == index
-            && last.delta == delta
+            && last.delta.as_deref() == delta
             && kind == "content_block_delta"
         {
             last.count += 1;
@@ -420,7 +448,7 @@ impl StreamCheck {
         self.runs.push(EventRun {
             event: kind.to_string(),
             index,
-            delta,
+            delta: delta.map(str::to_string),
             count: 1,
         });
     }
@@ -442,6 +470,30 @@ impl StreamCheck {
             );
         }
     }
+}
+
+/// The hot event shape, parsed without building a `Value` (see [`StreamCheck::fast_delta`]).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FastDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    index: u64,
+    #[serde(borrow)]
+    delta: FastDeltaBody<'a>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FastDeltaBody<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    partial_json: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    thinking: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Check a whole recorded body at once.
