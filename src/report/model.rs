@@ -87,42 +87,6 @@ pub struct Timing {
     pub total_ms: Option<f64>,
 }
 
-impl Timing {
-    /// The timing of one exchange: `ttfb_ms` = response head, `total_ms` = end of body, and for
-    /// an event stream `ttft_ms` = arrival of the chunk holding the first `content_block_delta`
-    /// (none for a non-streaming response, whose first token is its whole body).
-    pub fn from_exchange(x: &crate::exchange::Exchange) -> Timing {
-        let Some(r) = &x.response else {
-            return Timing::default();
-        };
-        let ttft_ms = if r.is_event_stream() {
-            first_delta_ms(&r.chunks)
-        } else {
-            None
-        };
-        Timing {
-            ttfb_ms: Some(r.head_ms),
-            ttft_ms,
-            total_ms: Some(r.total_ms),
-        }
-    }
-}
-
-/// The arrival time of the chunk in which `content_block_delta` first completes (the marker
-/// may be split across chunks).
-fn first_delta_ms(chunks: &[crate::exchange::Chunk]) -> Option<f64> {
-    const MARKER: &[u8] = b"content_block_delta";
-    let mut body: Vec<u8> = Vec::new();
-    for c in chunks {
-        let start = body.len().saturating_sub(MARKER.len() - 1);
-        body.extend_from_slice(&c.bytes());
-        if body[start..].windows(MARKER.len()).any(|w| w == MARKER) {
-            return Some(c.t_ms);
-        }
-    }
-    None
-}
-
 /// How the normalised response compares with the stored snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotInfo {
@@ -287,68 +251,6 @@ pub fn is_notable(f: &Finding) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-
-    fn exchange(content_type: &str, chunks: Vec<Chunk>) -> Exchange {
-        Exchange {
-            label: String::new(),
-            request: RecordedRequest {
-                method: "POST".into(),
-                url: "http://h/v1/messages".into(),
-                headers: vec![],
-                body: None,
-            },
-            response: Some(RecordedResponse {
-                status: 200,
-                headers: vec![("content-type".into(), content_type.into())],
-                head_ms: 5.0,
-                chunks,
-                total_ms: 50.0,
-            }),
-            transport_error: None,
-            attempts: 1,
-        }
-    }
-
-    #[test]
-    fn timing_of_a_stream_finds_the_first_delta_across_chunks() {
-        let x = exchange(
-            "text/event-stream",
-            vec![
-                Chunk::new(6.0, b"event: message_start\ndata: {}\n\nevent: content_blo"),
-                Chunk::new(9.0, b"ck_delta\ndata: {}\n\n"),
-                Chunk::new(12.0, b"event: content_block_delta\n"),
-            ],
-        );
-        let t = Timing::from_exchange(&x);
-        assert_eq!(
-            t,
-            Timing {
-                ttfb_ms: Some(5.0),
-                ttft_ms: Some(9.0),
-                total_ms: Some(50.0)
-            }
-        );
-    }
-
-    #[test]
-    fn timing_of_a_sync_response_or_no_response() {
-        let x = exchange(
-            "application/json",
-            vec![Chunk::new(40.0, b"{\"type\":\"content_block_delta\"}")],
-        );
-        assert_eq!(
-            Timing::from_exchange(&x),
-            Timing {
-                ttfb_ms: Some(5.0),
-                ttft_ms: None,
-                total_ms: Some(50.0)
-            }
-        );
-        let mut none = x.clone();
-        none.response = None;
-        assert_eq!(Timing::from_exchange(&none), Timing::default());
-    }
 
     #[test]
     fn push_keeps_the_summary_and_redaction_covers_every_text() {

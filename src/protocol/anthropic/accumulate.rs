@@ -94,7 +94,9 @@ impl Accumulator {
             }
             return;
         }
-        let Some(block) = self.content_mut().and_then(|c| c.get_mut(index)) else { return };
+        let Some(block) = self.content_mut().and_then(|c| c.get_mut(index)) else {
+            return;
+        };
         match (dtype, block.get("type").and_then(Value::as_str)) {
             ("text_delta", Some("text")) => append_text(block, "text", piece),
             ("thinking_delta", Some("thinking")) => append_text(block, "thinking", piece),

@@ -142,20 +142,36 @@ impl Grammar {
             if !self.after_end_reported {
                 self.after_end_reported = true;
                 let (check, what, reference) = if self.seen_error {
-                    ("stream.grammar.after-error", "an `error` event, which ends the stream", refs::STREAM_ERRORS)
+                    (
+                        "stream.grammar.after-error",
+                        "an `error` event, which ends the stream",
+                        refs::STREAM_ERRORS,
+                    )
                 } else {
-                    ("stream.grammar.after-stop", "`message_stop`, which must be the last event", refs::STREAM_GRAMMAR)
+                    (
+                        "stream.grammar.after-stop",
+                        "`message_stop`, which must be the last event",
+                        refs::STREAM_GRAMMAR,
+                    )
                 };
                 out.push(
-                    Finding::must(check, location(frame, kind), format!("`{kind}` arrives after {what}"))
-                        .expected("end of stream")
-                        .actual(kind)
-                        .reference(reference),
+                    Finding::must(
+                        check,
+                        location(frame, kind),
+                        format!("`{kind}` arrives after {what}"),
+                    )
+                    .expected("end of stream")
+                    .actual(kind)
+                    .reference(reference),
                 );
             }
             return false;
         }
-        if !self.seen_start && kind != "message_start" && kind != "error" && !self.missing_start_reported {
+        if !self.seen_start
+            && kind != "message_start"
+            && kind != "error"
+            && !self.missing_start_reported
+        {
             self.missing_start_reported = true;
             out.push(
                 Finding::must(
@@ -173,7 +189,13 @@ impl Grammar {
 
     /// Check a `content_block_delta` known by its block index and delta type only (the fast
     /// path of the stream checker; same rules as [`Grammar::on_event`]).
-    pub fn on_delta_parts(&mut self, frame: usize, index: usize, dtype: &str, out: &mut Vec<Finding>) {
+    pub fn on_delta_parts(
+        &mut self,
+        frame: usize,
+        index: usize,
+        dtype: &str,
+        out: &mut Vec<Finding>,
+    ) {
         if self.prelude(frame, "content_block_delta", out) {
             self.delta(frame, index, dtype, out);
         }
@@ -306,10 +328,17 @@ impl Grammar {
     }
 
     fn on_delta(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
-        let Some(index) = event.get("index").and_then(Value::as_u64).map(|i| i as usize) else {
+        let Some(index) = event
+            .get("index")
+            .and_then(Value::as_u64)
+            .map(|i| i as usize)
+        else {
             return;
         };
-        let dtype = event.pointer("/delta/type").and_then(Value::as_str).unwrap_or("");
+        let dtype = event
+            .pointer("/delta/type")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         self.delta(frame, index, dtype, out);
     }
 

@@ -343,8 +343,12 @@ impl StreamCheck {
 
     fn on_content_delta(&mut self, frame: usize, event: &Value, t_ms: f64) {
         let delta = event.get("delta");
-        let dtype = delta.and_then(|d| d.get("type")).and_then(Value::as_str).unwrap_or("");
-        let empty_text = dtype == "text_delta" && delta.and_then(|d| d.get("text")).and_then(Value::as_str) == Some("");
+        let dtype = delta
+            .and_then(|d| d.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let empty_text = dtype == "text_delta"
+            && delta.and_then(|d| d.get("text")).and_then(Value::as_str) == Some("");
         self.note_content_delta(frame, dtype, empty_text, t_ms);
     }
 
@@ -377,7 +381,9 @@ impl StreamCheck {
     /// strings instead of a `Value` and skips the general schema check it is known to pass.
     /// Anything else returns false and takes the general path, which reports what is wrong.
     fn fast_delta(&mut self, frame: &Frame) -> bool {
-        let Ok(ev) = serde_json::from_str::<FastDelta>(&frame.data) else { return false };
+        let Ok(ev) = serde_json::from_str::<FastDelta>(&frame.data) else {
+            return false;
+        };
         if ev.kind != "content_block_delta" {
             return false;
         }
@@ -391,11 +397,22 @@ impl StreamCheck {
         self.events += 1;
         let index = ev.index as usize;
         let mut out = Vec::new();
-        self.grammar.on_delta_parts(frame.index, index, dtype, &mut out);
+        self.grammar
+            .on_delta_parts(frame.index, index, dtype, &mut out);
         self.sink.extend(out);
         self.acc.append_delta(index, dtype, piece);
-        self.note_content_delta(frame.index, dtype, dtype == "text_delta" && piece.is_empty(), frame.t_ms);
-        self.note_event("content_block_delta", Some(ev.index), Some(dtype), frame.t_ms);
+        self.note_content_delta(
+            frame.index,
+            dtype,
+            dtype == "text_delta" && piece.is_empty(),
+            frame.t_ms,
+        );
+        self.note_event(
+            "content_block_delta",
+            Some(ev.index),
+            Some(dtype),
+            frame.t_ms,
+        );
         true
     }
 
