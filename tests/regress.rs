@@ -107,3 +107,28 @@ fn shapes_are_stable_across_seeds_and_faults_show_as_changes_and_regressions() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("t/stop-sequence"), "{text}");
 }
+
+#[test]
+fn a_baseline_comparison_lands_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    let d = dir.path();
+    let clean = Mock::start(&[]);
+    assert_eq!(
+        run_against(d, &clean, "base", &["--no-snapshots"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let faulty = Mock::start(&["--fault", "stop-sequence-ignored"]);
+    let out = run_against(
+        d,
+        &faulty,
+        "new",
+        &["--no-snapshots", "--baseline", "base/report.json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let md = read(&d.join("new/report.md"));
+    assert!(md.contains("## Compared with base/report.json"), "{md}");
+    assert!(md.contains("t/stop-sequence"), "{md}");
+}

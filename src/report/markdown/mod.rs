@@ -53,7 +53,29 @@ pub fn render(report: &RunReport) -> String {
     render_non_pass(report, &mut out);
     render_timings(report, &mut out);
     render_snapshot_changes(report, &mut out);
+    render_baseline(report, &mut out);
     out
+}
+
+/// `conform run --baseline`: the comparison with the earlier run, already rendered as
+/// Markdown by `conform diff`'s renderer.
+fn render_baseline(report: &RunReport, out: &mut String) {
+    let Some(md) = report
+        .baseline
+        .as_ref()
+        .and_then(|b| b.get("markdown"))
+        .and_then(|m| m.as_str())
+    else {
+        return;
+    };
+    let file = report
+        .baseline
+        .as_ref()
+        .and_then(|b| b.get("file"))
+        .and_then(|f| f.as_str())
+        .unwrap_or("baseline");
+    let _ = writeln!(out, "## Compared with {file}\n");
+    let _ = writeln!(out, "{}", md.trim_end());
 }
 
 fn render_targets(report: &RunReport, out: &mut String) {
