@@ -48,6 +48,28 @@ enum Command {
     Bench(conform::bench::BenchArgs),
 }
 
+/// The `(scenario-id, mode)` pairs of the scenario library, for `conform snapshots prune`.
+fn existing_cases() -> Result<std::collections::BTreeSet<(String, String)>, String> {
+    let dir = std::path::Path::new("scenarios");
+    if !dir.is_dir() {
+        return Err("no scenarios/ directory here; run from the project root".into());
+    }
+    let (scenarios, diagnostics) = conform::scenario::load_dir(dir);
+    if let Some(d) = diagnostics.iter().find(|d| d.is_error()) {
+        return Err(format!(
+            "fix the scenario files first (pruning could remove live snapshots):\n{d}"
+        ));
+    }
+    Ok(scenarios
+        .iter()
+        .flat_map(|s| {
+            s.modes()
+                .iter()
+                .map(move |m| (s.id().to_string(), m.as_str().to_string()))
+        })
+        .collect())
+}
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -81,7 +103,7 @@ fn main() {
                 }
             }
         }
-        Command::Snapshots(args) => conform::snapshot::run_cli(&args),
+        Command::Snapshots(args) => conform::snapshot::cli::run_cli_with(&args, &existing_cases),
         Command::Diff(args) => conform::diff::run_cli(&args),
         Command::Bench(args) => conform::bench::run_cli(&args),
     };
