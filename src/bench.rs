@@ -18,6 +18,9 @@ pub struct BenchArgs {
     /// Bytes per chunk fed to the checker (as a network would deliver them).
     #[arg(long, default_value_t = 16 * 1024)]
     pub chunk: usize,
+    /// Skip the serde_json baseline (to profile the checker alone).
+    #[arg(long)]
+    pub no_baseline: bool,
 }
 
 /// The generated stream: a prologue, a repeated body of events, an epilogue.
@@ -171,6 +174,9 @@ pub fn run_cli(args: &BenchArgs) -> i32 {
     let t = Instant::now();
     let mut events = 0usize;
     g.for_each_payload(|d| {
+        if args.no_baseline {
+            return;
+        }
         if serde_json::from_str::<serde_json::Value>(d).is_ok() {
             events += 1;
         }

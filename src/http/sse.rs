@@ -13,6 +13,7 @@
 //! (marked `terminated: false`) so later checks can see what the server meant to send.
 
 use crate::check::Finding;
+use std::sync::Arc;
 
 const REF_SSE: &str = "WHATWG HTML §9.2.6 (event stream interpretation); protocol §4.1";
 
@@ -22,7 +23,7 @@ pub struct Frame {
     /// Position in the stream, from 0.
     pub index: usize,
     /// The `event:` field, if the block had one.
-    pub event: Option<String>,
+    pub event: Option<Arc<str>>,
     /// The `data:` lines joined with `\n`.
     pub data: String,
     /// Whether the block had at least one `data` field (empty data is not "no data").
@@ -66,7 +67,10 @@ pub struct SseDecoder {
     frames_out: usize,
     // The block being built.
     block_offset: Option<u64>,
-    event: Option<String>,
+    event: Option<Arc<str>>,
+    /// The last event name seen, shared by the frames that repeat it (no allocation per
+    /// frame for the handful of names a stream uses).
+    last_event_name: Option<Arc<str>>,
     data: String,
     has_data: bool,
     id: Option<String>,
@@ -269,7 +273,7 @@ impl SseDecoder {
         if self.block_offset.is_none() {
             self.block_offset = Some(offset);
         }
-        let (field, value) = match text.find(':') {
+        let (field, value) = match memchr::memchr(b':', text.as_bytes()) {
             Some(i) => {
                 let v = &text[i + 1..];
                 (&text[..i], v.strip_prefix(' ').unwrap_or(v))
@@ -278,7 +282,15 @@ impl SseDecoder {
         };
         match field {
             "event" => {
-                self.event = Some(value.to_string());
+                let name = match &self.last_event_name {
+                    Some(n) if &**n == value => n.clone(),
+                    _ => {
+                        let n: Arc<str> = Arc::from(value);
+                        self.last_event_name = Some(n.clone());
+                        n
+                    }
+                };
+                self.event = Some(name);
                 self.any_field = true;
             }
             "data" => {

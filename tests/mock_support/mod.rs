@@ -63,7 +63,7 @@ impl Resp {
             .into_iter()
             .map(|f| {
                 (
-                    f.event,
+                    f.event.map(|e| e.to_string()),
                     serde_json::from_str(&f.data).unwrap_or(Value::Null),
                 )
             })

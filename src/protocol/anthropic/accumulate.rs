@@ -8,12 +8,29 @@
 
 use serde_json::{Map, Value};
 
-/// The message being built, plus the raw `partial_json` buffers of tool blocks.
+/// The message being built. Text, thinking and `partial_json` pieces are collected per block
+/// and written into the message when the block stops (or at the end), so each delta costs an
+/// append, not a walk through the JSON tree.
 #[derive(Debug, Default)]
 pub struct Accumulator {
     message: Option<Value>,
-    json_buffers: Vec<Option<String>>,
+    blocks: Vec<BlockState>,
     invalid_inputs: Vec<(usize, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    Tool,
+    Other,
+}
+
+#[derive(Debug)]
+struct BlockState {
+    kind: BlockKind,
+    /// Pieces not yet written into the message.
+    pending: Option<String>,
 }
 
 /// Block types whose input arrives as `input_json_delta`.
@@ -26,15 +43,10 @@ impl Accumulator {
         Self::default()
     }
 
-    /// The message so far (None before `message_start`).
-    pub fn message(&self) -> Option<&Value> {
-        self.message.as_ref()
-    }
-
     /// Finish: parse the inputs of tool blocks that were never stopped (their JSON may be cut
     /// short by `max_tokens`: completed like the SDKs' partial parsers do), return the message.
     pub fn finish(mut self) -> Option<Value> {
-        for i in 0..self.json_buffers.len() {
+        for i in 0..self.blocks.len() {
             self.finalize_block(i);
         }
         self.message
@@ -62,9 +74,17 @@ impl Accumulator {
                     return;
                 };
                 let block = event.get("content_block").cloned().unwrap_or(Value::Null);
+                let kind = match block.get("type").and_then(Value::as_str) {
+                    Some("text") => BlockKind::Text,
+                    Some("thinking") => BlockKind::Thinking,
+                    Some(t) if is_tool_block(t) => BlockKind::Tool,
+                    _ => BlockKind::Other,
+                };
                 content.push(block);
-                let len = content.len();
-                self.json_buffers.resize(len, None);
+                self.blocks.push(BlockState {
+                    kind,
+                    pending: None,
+                });
             }
             "content_block_delta" => self.apply_delta(event),
             "content_block_stop" => {
@@ -78,29 +98,23 @@ impl Accumulator {
     }
 
     /// Apply a text, thinking or tool-input delta given by its parts (the fast path; same
-    /// effect as [`Accumulator::apply`] on the equivalent event).
+    /// effect as [`Accumulator::apply`] on the equivalent event). Mismatched deltas are
+    /// dropped, as the SDKs drop them.
     pub fn append_delta(&mut self, index: usize, dtype: &str, piece: &str) {
-        if dtype == "input_json_delta" {
-            let is_tool = self
-                .message
-                .as_ref()
-                .and_then(|m| m.get("content"))
-                .and_then(|c| c.get(index))
-                .and_then(|b| b.get("type"))
-                .and_then(Value::as_str)
-                .is_some_and(is_tool_block);
-            if is_tool && let Some(slot) = self.json_buffers.get_mut(index) {
-                slot.get_or_insert_with(String::new).push_str(piece);
-            }
-            return;
-        }
-        let Some(block) = self.content_mut().and_then(|c| c.get_mut(index)) else {
+        let Some(state) = self.blocks.get_mut(index) else {
             return;
         };
-        match (dtype, block.get("type").and_then(Value::as_str)) {
-            ("text_delta", Some("text")) => append_text(block, "text", piece),
-            ("thinking_delta", Some("thinking")) => append_text(block, "thinking", piece),
-            _ => {}
+        let fits = matches!(
+            (dtype, state.kind),
+            ("text_delta", BlockKind::Text)
+                | ("thinking_delta", BlockKind::Thinking)
+                | ("input_json_delta", BlockKind::Tool)
+        );
+        if fits {
+            state
+                .pending
+                .get_or_insert_with(String::new)
+                .push_str(piece);
         }
     }
 
@@ -123,7 +137,10 @@ impl Accumulator {
             .unwrap_or("")
             .to_string();
         match (dtype, btype.as_str()) {
-            ("text_delta", "text") => append_str(block, "text", delta.get("text")),
+            ("text_delta", "text") => {
+                let piece = delta.get("text").and_then(Value::as_str).unwrap_or("");
+                self.append_delta(i, dtype, piece);
+            }
             ("citations_delta", "text") => {
                 let citation = delta.get("citation").cloned().unwrap_or(Value::Null);
                 match block.get_mut("citations").and_then(Value::as_array_mut) {
@@ -131,44 +148,63 @@ impl Accumulator {
                     None => block["citations"] = Value::Array(vec![citation]),
                 }
             }
-            ("thinking_delta", "thinking") => append_str(block, "thinking", delta.get("thinking")),
+            ("thinking_delta", "thinking") => {
+                let piece = delta.get("thinking").and_then(Value::as_str).unwrap_or("");
+                self.append_delta(i, dtype, piece);
+            }
             ("signature_delta", "thinking") => {
                 block["signature"] = delta.get("signature").cloned().unwrap_or(Value::Null);
             }
-            ("input_json_delta", b) if is_tool_block(b) => {
-                let part = delta
+            ("input_json_delta", _) => {
+                let piece = delta
                     .get("partial_json")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                if let Some(slot) = self.json_buffers.get_mut(i) {
-                    slot.get_or_insert_with(String::new).push_str(part);
-                }
+                self.append_delta(i, dtype, piece);
             }
             _ => {}
         }
     }
 
-    /// Parse the collected `partial_json` into `input`. JSON that does not parse is completed
-    /// the way the SDKs' partial parsers leave it (what a client ends up holding) and the raw
-    /// text is kept for the grammar to judge ([`Accumulator::take_invalid_input`]).
+    /// Write a block's collected pieces into the message. Text and thinking are appended;
+    /// `partial_json` is parsed into `input` — JSON that does not parse is completed the way
+    /// the SDKs' partial parsers leave it (what a client ends up holding) and the raw text is
+    /// kept for the grammar to judge ([`Accumulator::take_invalid_input`]). A tool block with
+    /// no deltas keeps the `{}` it started with.
     fn finalize_block(&mut self, i: usize) {
-        let Some(buf) = self.json_buffers.get_mut(i).and_then(Option::take) else {
+        let Some(state) = self.blocks.get_mut(i) else {
             return;
         };
-        let parsed = if buf.trim().is_empty() {
-            Value::Object(Map::new())
-        } else {
-            match serde_json::from_str::<Value>(&buf) {
-                Ok(v) if v.is_object() => v,
-                _ => {
-                    let completed = complete_partial_json(&buf);
-                    self.invalid_inputs.push((i, buf.clone()));
-                    completed.unwrap_or(Value::String(buf))
-                }
-            }
+        let kind = state.kind;
+        let Some(buf) = state.pending.take() else {
+            return;
         };
-        if let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) {
-            block["input"] = parsed;
+        let (key, value) = match kind {
+            BlockKind::Text => ("text", None),
+            BlockKind::Thinking => ("thinking", None),
+            BlockKind::Tool => ("input", Some(self.parse_input(i, buf.clone()))),
+            BlockKind::Other => return,
+        };
+        let Some(block) = self.content_mut().and_then(|c| c.get_mut(i)) else {
+            return;
+        };
+        match value {
+            Some(input) => block[key] = input,
+            None => append_text(block, key, &buf),
+        }
+    }
+
+    fn parse_input(&mut self, i: usize, buf: String) -> Value {
+        if buf.trim().is_empty() {
+            return Value::Object(Map::new());
+        }
+        match serde_json::from_str::<Value>(&buf) {
+            Ok(v) if v.is_object() => v,
+            _ => {
+                let completed = complete_partial_json(&buf);
+                self.invalid_inputs.push((i, buf.clone()));
+                completed.unwrap_or(Value::String(buf))
+            }
         }
     }
 
@@ -270,12 +306,6 @@ pub fn complete_partial_json(buf: &str) -> Option<Value> {
         }
     }
     Some(Value::Object(Map::new())).filter(|_| buf.trim_start().starts_with('{'))
-}
-
-fn append_str(block: &mut Value, key: &str, add: Option<&Value>) {
-    if let Some(add) = add.and_then(Value::as_str) {
-        append_text(block, key, add);
-    }
 }
 
 fn append_text(block: &mut Value, key: &str, add: &str) {
