@@ -190,7 +190,10 @@ impl Accumulator {
         };
         match value {
             Some(input) => block[key] = input,
-            None => append_text(block, key, &buf),
+            None => match block.get_mut(key) {
+                Some(Value::String(existing)) if !existing.is_empty() => existing.push_str(&buf),
+                _ => block[key] = Value::String(buf),
+            },
         }
     }
 
@@ -306,13 +309,6 @@ pub fn complete_partial_json(buf: &str) -> Option<Value> {
         }
     }
     Some(Value::Object(Map::new())).filter(|_| buf.trim_start().starts_with('{'))
-}
-
-fn append_text(block: &mut Value, key: &str, add: &str) {
-    match block.get_mut(key) {
-        Some(Value::String(s)) => s.push_str(add),
-        _ => block[key] = Value::String(add.to_string()),
-    }
 }
 
 fn index_of(event: &Value) -> Option<usize> {
