@@ -192,7 +192,9 @@ mod tests {
         let r = render_request(&s, Mode::Stream, &ctx()).unwrap();
         assert_eq!(r.body, Some(RequestBody::Json(json!({"model": "m"}))));
         assert!(!r.stream);
-        let s = step("  - id: a\n    request:\n      path: /v1/messages?beta=true\n      body: {model: m}\n");
+        let s = step(
+            "  - id: a\n    request:\n      path: /v1/messages?beta=true\n      body: {model: m}\n",
+        );
         let r = render_request(&s, Mode::Stream, &ctx()).unwrap();
         assert_eq!(
             r.body,
