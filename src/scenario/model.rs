@@ -510,7 +510,12 @@ pub struct Assertion {
     /// RFC 9535 JSONPath; required in `assert`, absent in `headers` and inside `not`/`length`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<Located<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The expected value; `equals: null` tests for JSON null.
+    #[serde(
+        default,
+        deserialize_with = "present_node",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub equals: Option<Located<Node>>,
     /// The negation of a nested assertion (which has no `path`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -592,6 +597,12 @@ impl Assertion {
     }
 }
 
+/// A key that is present is `Some`, even when its value is `null` (serde's default for
+/// `Option` would turn `equals: null` into "no operator").
+fn present_node<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Located<Node>>, D::Error> {
+    Located::<Node>::deserialize(d).map(Some)
+}
+
 /// The operand of `length` and `count`: an exact number or a nested assertion.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -622,5 +633,20 @@ impl<'de> Deserialize<'de> for Measure {
             }
         }
         deserializer.deserialize_any(MeasureVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equals_null_is_an_operator() {
+        let a: Assertion =
+            serde_saphyr::from_str("{path: \"$.stop_sequence\", equals: null}").expect("parses");
+        assert_eq!(a.op(), "equals");
+        assert_eq!(a.equals.map(|n| n.value), Some(Node::Null));
+        let b: Assertion = serde_saphyr::from_str("{path: \"$.x\", exists: true}").expect("parses");
+        assert!(b.equals.is_none());
     }
 }

@@ -57,9 +57,11 @@ fn fail(field: &str, pos: Pos) -> impl Fn(TemplateError) -> RenderError + '_ {
     }
 }
 
-/// Resolve a step's request for `mode`. In stream mode a JSON object body gets
-/// `"stream": true`; a step's `stream:` overrides the mode in both directions; in sync mode
-/// the body is sent as written.
+/// Resolve a step's request for `mode`. In stream mode a JSON object body sent to the
+/// Messages endpoint (a path ending in `/messages`) gets `"stream": true`; other endpoints
+/// (`count_tokens`, models) cannot stream and are sent as written in every mode. A step's
+/// `stream:` overrides the mode in both directions, on any path; in sync mode the body is sent
+/// as written.
 pub fn render_request(
     step: &Step,
     mode: Mode,
@@ -93,14 +95,15 @@ pub fn render_request(
             other => other.clone(),
         }),
     };
-    let wanted_stream = step.stream.unwrap_or(mode == Mode::Stream);
+    let streams = is_messages_path(&path);
+    let wanted_stream = step.stream.unwrap_or(mode == Mode::Stream && streams);
     let (body, stream) = match (&r.body, &r.raw_body) {
         (Some(node), _) => {
             let mut json = ctx
                 .render_node(&node.value)
                 .map_err(fail("request.body", node.pos))?;
             if let Value::Object(map) = &mut json
-                && (step.stream.is_some() || mode == Mode::Stream)
+                && (step.stream.is_some() || (mode == Mode::Stream && streams))
             {
                 map.insert("stream".to_string(), Value::Bool(wanted_stream));
             }
@@ -124,6 +127,12 @@ pub fn render_request(
         body,
         stream,
     })
+}
+
+/// Whether a path is the Messages endpoint itself (the only one that streams).
+fn is_messages_path(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    path.trim_end_matches('/').ends_with("/messages")
 }
 
 #[cfg(test)]
@@ -173,6 +182,27 @@ mod tests {
             ))
         );
         assert!(stream.stream);
+    }
+
+    #[test]
+    fn other_endpoints_do_not_get_the_stream_flag() {
+        let s = step(
+            "  - id: a\n    request:\n      path: /v1/messages/count_tokens\n      body: {model: m}\n",
+        );
+        let r = render_request(&s, Mode::Stream, &ctx()).unwrap();
+        assert_eq!(r.body, Some(RequestBody::Json(json!({"model": "m"}))));
+        assert!(!r.stream);
+        let s = step(
+            "  - id: a\n    request:\n      path: /v1/messages?beta=true\n      body: {model: m}\n",
+        );
+        let r = render_request(&s, Mode::Stream, &ctx()).unwrap();
+        assert_eq!(
+            r.body,
+            Some(RequestBody::Json(json!({"model": "m", "stream": true})))
+        );
+        assert!(r.stream);
+        assert!(is_messages_path("/v1/messages/"));
+        assert!(!is_messages_path("/v1/models"));
     }
 
     #[test]

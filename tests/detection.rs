@@ -1,0 +1,545 @@
+//! The fault-detection matrix (issue 5): the scenario library under `scenarios/` must catch
+//! every fault of the reference server.
+//!
+//! [`MATRIX`] states, for every fault of `conform::mock::fault_catalogue()`, which results must
+//! leave `pass` and how: a row is `(scenario glob, expectation)` where the glob matches
+//! `SCENARIO-ID@MODE` (`*` matches any run of characters; without `@` both modes match) and the
+//! expectation is a verdict, a check id, or both. Every result the glob selects must meet it,
+//! and the glob must select at least one result. Each row is proven by running the scenarios it
+//! names against an in-process reference server started with that one fault.
+//!
+//! Also proven here: the clean server passes every scenario in both modes with no `warn`
+//! (`--strict`), and a strict run against any single fault has a result that fails.
+//!
+//! `rate-limit` is special: a well-formed 429 with `retry-after` is what a provider under load
+//! sends, and the runner retries it, so with the default retry policy the run passes. Its row is
+//! proven with retries turned off for the target (`retries = 0` in `conform.toml`), one case at
+//! a time in sync mode, where the first request's 429 reaches the scenario's status check.
+
+use conform::mock::{Fault, fault_catalogue};
+use conform::report::model::ResultRecord;
+use conform::runner::args::Settings;
+use conform::scenario::{Scenario, load_dir};
+use conform::verdict::{self, Verdict};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What a selected result must show.
+#[derive(Debug, Clone, Copy)]
+struct Expect {
+    verdict: Option<Verdict>,
+    /// A finding with this check id (severity must or should; info findings never count).
+    check: Option<&'static str>,
+}
+
+const fn v(verdict: Verdict) -> Expect {
+    Expect {
+        verdict: Some(verdict),
+        check: None,
+    }
+}
+
+const fn vc(verdict: Verdict, check: &'static str) -> Expect {
+    Expect {
+        verdict: Some(verdict),
+        check: Some(check),
+    }
+}
+
+use Verdict::{Fail, Ignored, Warn};
+
+type Row = (&'static str, &'static [(&'static str, Expect)]);
+
+/// Fault name → what catches it.
+const MATRIX: &[Row] = &[
+    // Stream framing and grammar: the validators catch these on every streamed scenario.
+    (
+        "no-message-start",
+        &[("streaming/*@stream", vc(Fail, "stream.grammar.first-event"))],
+    ),
+    (
+        "no-message-stop",
+        &[("streaming/*@stream", vc(Fail, "stream.grammar.truncated"))],
+    ),
+    (
+        "no-ping",
+        &[("streaming/*@stream", vc(Warn, "stream.ping-missing"))],
+    ),
+    (
+        "event-name-mismatch",
+        &[("streaming/*@stream", vc(Fail, "stream.sse.event-name"))],
+    ),
+    (
+        "data-only-events",
+        &[("streaming/*@stream", vc(Fail, "stream.sse.data-only"))],
+    ),
+    (
+        "done-sentinel",
+        &[("streaming/*@stream", vc(Fail, "stream.sse.done-sentinel"))],
+    ),
+    (
+        "wrong-delta-type",
+        &[(
+            "streaming/text@stream",
+            vc(Fail, "stream.grammar.delta-type"),
+        )],
+    ),
+    (
+        "index-gap",
+        &[(
+            "streaming/text@stream",
+            vc(Fail, "stream.grammar.block-index"),
+        )],
+    ),
+    (
+        "interleaved-blocks",
+        &[
+            (
+                "streaming/thinking@stream",
+                vc(Fail, "stream.grammar.block-order"),
+            ),
+            (
+                "tools/parallel@stream",
+                vc(Fail, "stream.grammar.block-order"),
+            ),
+        ],
+    ),
+    (
+        "unclosed-block",
+        &[(
+            "streaming/*@stream",
+            vc(Fail, "stream.grammar.unclosed-block"),
+        )],
+    ),
+    (
+        "empty-text-delta",
+        &[("streaming/text@stream", vc(Warn, "stream.empty-delta"))],
+    ),
+    (
+        "usage-missing",
+        &[
+            ("basic/seed-call@sync", vc(Fail, "schema.message")),
+            ("basic/seed-call@stream", v(Fail)),
+        ],
+    ),
+    (
+        "usage-not-cumulative",
+        &[("streaming/text@stream", vc(Fail, "stream.usage.cumulative"))],
+    ),
+    (
+        "null-optional-fields",
+        &[
+            ("caching/seed-system", vc(Ignored, "effect.caching")),
+            ("caching/accounting", v(Fail)),
+        ],
+    ),
+    (
+        "wrong-stop-reason",
+        &[(
+            "tools/seed-weather",
+            vc(Fail, "message.stop-reason-tool-use"),
+        )],
+    ),
+    (
+        "no-signature",
+        &[
+            ("thinking/enabled", vc(Fail, "implied.thinking-signature")),
+            (
+                "streaming/thinking@stream",
+                vc(Fail, "stream.grammar.signature"),
+            ),
+        ],
+    ),
+    (
+        "thinking-ignored",
+        &[
+            ("thinking/enabled", vc(Ignored, "effect.thinking")),
+            ("thinking/tool-round-trip", vc(Ignored, "effect.thinking")),
+        ],
+    ),
+    (
+        "stop-sequence-ignored",
+        &[("stop-sequences/*", vc(Ignored, "effect.stop-sequences"))],
+    ),
+    (
+        "stop-sequence-end-turn",
+        &[("stop-sequences/*", vc(Ignored, "effect.stop-sequences"))],
+    ),
+    (
+        "tool-choice-ignored",
+        &[
+            ("tools/choice-any", vc(Ignored, "effect.tool-choice")),
+            ("tools/choice-none", vc(Ignored, "effect.tool-choice")),
+            ("tools/choice-tool", vc(Ignored, "effect.tool-choice")),
+        ],
+    ),
+    (
+        "tool-input-string",
+        &[("tools/seed-weather", vc(Fail, "schema.message"))],
+    ),
+    (
+        "partial-json-invalid",
+        &[(
+            "streaming/tools@stream",
+            vc(Fail, "stream.grammar.partial-json"),
+        )],
+    ),
+    (
+        "max-tokens-ignored",
+        &[("max-tokens/*", vc(Ignored, "effect.max-tokens"))],
+    ),
+    (
+        "cache-ignored",
+        &[
+            ("caching/seed-system", vc(Ignored, "effect.caching")),
+            ("caching/messages-breakpoint", vc(Ignored, "effect.caching")),
+            ("caching/tools-breakpoint", vc(Ignored, "effect.caching")),
+            ("caching/ttl-1h", vc(Ignored, "effect.caching")),
+        ],
+    ),
+    (
+        "structured-output-ignored",
+        &[(
+            "structured-output/*",
+            vc(Ignored, "effect.structured-output"),
+        )],
+    ),
+    // Errors.
+    ("openai-errors", &[("errors/*", vc(Fail, "schema.error"))]),
+    ("error-as-200", &[("errors/*", vc(Fail, "error.status"))]),
+    (
+        "wrong-error-status",
+        &[
+            ("errors/missing-max-tokens", vc(Fail, "error.status-type")),
+            ("errors/unknown-model", vc(Fail, "error.status-type")),
+        ],
+    ),
+    ("text-plain-errors", &[("errors/*", vc(Fail, "body.json"))]),
+    (
+        "mid-stream-error-as-message",
+        &[("streaming/*@stream", vc(Fail, "stream.grammar.after-error"))],
+    ),
+    (
+        "truncated-stream",
+        &[("streaming/*@stream", vc(Fail, "stream.grammar.truncated"))],
+    ),
+    (
+        "fake-streaming",
+        &[("streaming/*@stream", vc(Warn, "stream.incremental"))],
+    ),
+    // Identity and shape.
+    (
+        "non-anthropic-ids",
+        &[
+            ("basic/seed-call", vc(Warn, "message.id-prefix")),
+            ("tools/seed-weather", vc(Warn, "message.tool-id-prefix")),
+        ],
+    ),
+    (
+        "model-rewrite",
+        &[("basic/seed-call", vc(Warn, "assert.equals"))],
+    ),
+    (
+        "extra-fields",
+        &[("basic/seed-call@sync", vc(Warn, "assert.schema"))],
+    ),
+    (
+        "no-request-id",
+        &[
+            ("headers/response", vc(Warn, "headers.request-id")),
+            ("errors/*", vc(Warn, "headers.request-id")),
+        ],
+    ),
+    // Other endpoints.
+    (
+        "count-tokens-missing",
+        &[("count-tokens/*", vc(Fail, "schema.error"))],
+    ),
+    ("models-missing", &[("models/*", vc(Fail, "assert.status"))]),
+    (
+        "unknown-model-remap",
+        &[("errors/unknown-model", vc(Fail, "assert.status"))],
+    ),
+    (
+        "auth-ignored",
+        &[
+            ("errors/bad-key", vc(Fail, "assert.status")),
+            ("errors/no-key", vc(Fail, "assert.status")),
+        ],
+    ),
+    // Proven with retries off (see the module doc).
+    (
+        "rate-limit",
+        &[("basic/seed-call@sync", vc(Fail, "assert.status"))],
+    ),
+    (
+        "thinking-by-default",
+        &[
+            ("thinking/disabled", vc(Ignored, "effect.thinking")),
+            ("thinking/absent", vc(Warn, "assert.not")),
+        ],
+    ),
+    (
+        "parallel-tools-ignored",
+        &[(
+            "tools/disable-parallel",
+            vc(Ignored, "effect.parallel-tool-use"),
+        )],
+    ),
+    (
+        "signature-unchecked",
+        &[("thinking/tampered-signature", vc(Fail, "assert.status"))],
+    ),
+];
+
+/// Faults whose row is proven with the target's retries set to 0.
+const WITHOUT_RETRIES: &[&str] = &["rate-limit"];
+
+/// How many fault servers run at once.
+const CONCURRENT_FAULTS: usize = 4;
+
+/// `*` matches any run of characters (including none); everything else literally.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    if !text.ends_with(last) {
+        return false;
+    }
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Whether a row's glob selects this result (`ID@MODE`, or `ID` for both modes).
+fn selects(pattern: &str, r: &ResultRecord) -> bool {
+    let full = format!("{}@{}", r.scenario, r.mode);
+    if pattern.contains('@') {
+        glob(pattern, &full)
+    } else {
+        glob(pattern, &r.scenario)
+    }
+}
+
+/// The scenario-id part of a row's glob.
+fn id_glob(pattern: &str) -> &str {
+    pattern.split('@').next().unwrap_or(pattern)
+}
+
+fn settings() -> Settings {
+    Settings {
+        filters: vec![],
+        mode: None,
+        jobs: 4,
+        repeat: 1,
+        profile: Default::default(),
+        quiet: true,
+        snapshots_dir: None,
+        update_snapshots: false,
+    }
+}
+
+fn library() -> Vec<Scenario> {
+    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "scenario files with errors:\n{}",
+        errors.join("\n")
+    );
+    assert!(
+        scenarios.len() >= 50,
+        "the library has {} scenarios",
+        scenarios.len()
+    );
+    scenarios
+}
+
+/// Run `scenarios` against a fresh reference server with `faults`.
+async fn run(
+    scenarios: Vec<Scenario>,
+    faults: Vec<Fault>,
+    retries: Option<u32>,
+) -> Vec<ResultRecord> {
+    let (handle, mut target) = conform::runner::embedded::start(faults)
+        .await
+        .expect("the reference server starts");
+    let mut settings = settings();
+    if let Some(n) = retries {
+        // One case at a time in sync mode: the server's first request is the 429.
+        target.retries = n;
+        settings.jobs = 1;
+        settings.mode = Some(conform::scenario::Mode::Sync);
+    }
+    let outcome =
+        conform::runner::execute(scenarios, vec![target], &settings, std::future::pending()).await;
+    drop(handle);
+    outcome.report.results
+}
+
+fn describe(r: &ResultRecord) -> String {
+    let checks: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| format!("{:?} {}", f.severity, f.check))
+        .collect();
+    format!(
+        "{}@{} {} [{}]",
+        r.scenario,
+        r.mode,
+        r.verdict,
+        checks.join(", ")
+    )
+}
+
+/// Check one fault's row against its results; an error message per unmet expectation.
+fn judge_row(
+    fault: &str,
+    expectations: &[(&str, Expect)],
+    results: &[ResultRecord],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (pattern, want) in expectations {
+        let selected: Vec<&ResultRecord> = results.iter().filter(|r| selects(pattern, r)).collect();
+        if selected.is_empty() {
+            problems.push(format!("{fault}: `{pattern}` selects no result"));
+            continue;
+        }
+        for r in selected {
+            let verdict_ok = want.verdict.is_none_or(|v| r.verdict == v);
+            let check_ok = want.check.is_none_or(|c| {
+                r.findings
+                    .iter()
+                    .any(|f| f.check == c && f.severity != conform::check::Severity::Info)
+            });
+            if !(verdict_ok && check_ok && r.verdict != Verdict::Pass) {
+                problems.push(format!(
+                    "{fault}: `{pattern}` expected {want:?}, got {}",
+                    describe(r)
+                ));
+            }
+        }
+    }
+    if !results
+        .iter()
+        .any(|r| verdict::is_failure(r.verdict, r.expected, true))
+    {
+        problems.push(format!("{fault}: no result fails a --strict run"));
+    }
+    problems
+}
+
+#[test]
+fn the_matrix_covers_every_fault_exactly_once() {
+    let names: Vec<&str> = MATRIX.iter().map(|(f, _)| *f).collect();
+    for info in fault_catalogue() {
+        let n = names.iter().filter(|n| **n == info.name).count();
+        assert_eq!(
+            n, 1,
+            "fault `{}` has {n} rows in MATRIX (want 1)",
+            info.name
+        );
+    }
+    for name in &names {
+        assert!(
+            name.parse::<Fault>().is_ok(),
+            "MATRIX names unknown fault `{name}`"
+        );
+    }
+    for (fault, rows) in MATRIX {
+        assert!(!rows.is_empty(), "{fault} has no expectation");
+    }
+}
+
+#[test]
+fn globs() {
+    assert!(glob("errors/*", "errors/bad-key"));
+    assert!(glob("*@stream", "basic/hello@stream"));
+    assert!(!glob("*@stream", "basic/hello@sync"));
+    assert!(glob("streaming/*@stream", "streaming/text@stream"));
+    assert!(!glob("streaming/*@stream", "tools/parallel@stream"));
+    assert!(glob("a*b*c", "aXbYc") && !glob("a*b*c", "aXcYb"));
+    assert!(glob("basic/seed-call", "basic/seed-call") && !glob("basic/seed", "basic/seed-call"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clean_reference_server_passes_every_scenario_strictly() {
+    let scenarios = library();
+    let expected_cases: usize = scenarios.iter().map(|s| s.modes().len()).sum();
+    let started = Instant::now();
+    let results = run(scenarios, vec![], None).await;
+    let wall = started.elapsed();
+    eprintln!(
+        "whole library against the clean reference server: {} results (both modes) in {} ms",
+        results.len(),
+        wall.as_millis()
+    );
+    assert_eq!(results.len(), expected_cases);
+    let not_passing: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(describe)
+        .collect();
+    assert!(
+        not_passing.is_empty(),
+        "not pass:\n{}",
+        not_passing.join("\n")
+    );
+    assert!(results.iter().any(|r| r.mode == "stream") && results.iter().any(|r| r.mode == "sync"));
+    assert!(wall < Duration::from_secs(30), "the library took {wall:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_caught_as_the_matrix_states() {
+    let all = library();
+    let started = Instant::now();
+    let mut pending = MATRIX.iter();
+    let mut set = tokio::task::JoinSet::new();
+    let mut problems: Vec<String> = Vec::new();
+    loop {
+        while set.len() < CONCURRENT_FAULTS {
+            let Some((fault, expectations)) = pending.next() else {
+                break;
+            };
+            let chosen: Vec<Scenario> = all
+                .iter()
+                .filter(|s| expectations.iter().any(|(p, _)| glob(id_glob(p), s.id())))
+                .cloned()
+                .collect();
+            if chosen.is_empty() {
+                problems.push(format!("{fault}: its globs name no scenario"));
+                continue;
+            }
+            let parsed: Fault = fault.parse().expect("a catalogue fault");
+            let retries = WITHOUT_RETRIES.contains(fault).then_some(0);
+            set.spawn(async move {
+                let results = run(chosen, vec![parsed], retries).await;
+                judge_row(fault, expectations, &results)
+            });
+        }
+        match set.join_next().await {
+            Some(done) => problems.extend(done.expect("a fault run panicked")),
+            None => break,
+        }
+    }
+    eprintln!(
+        "{} faults proven in {} ms",
+        MATRIX.len(),
+        started.elapsed().as_millis()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
