@@ -12,8 +12,9 @@
 //! (`--strict`), and a strict run against any single fault has a result that fails.
 //!
 //! `rate-limit` is special: a well-formed 429 with `retry-after` is what a provider under load
-//! sends, and the runner retries it, so with the default retry policy the run passes. Its row is
-//! proven with retries turned off for the target (`retries = 0` in `conform.toml`), one case at
+//! sends, and the runner retries it, so with the default retry policy the result is only a
+//! `warn` (`http.retried`, proven in tests/run_cli.rs). Its row here is proven with retries
+//! turned off for the target (`retries = 0` in `conform.toml`), one case at
 //! a time in sync mode, where the first request's 429 reaches the scenario's status check.
 
 use conform::mock::{Fault, fault_catalogue};

@@ -172,3 +172,43 @@ fn a_broken_scenario_file_is_reported_and_the_others_still_run() {
         "the good scenarios ran"
     );
 }
+
+/// A provider that answers 429 every other request passes once retried, but the retries are
+/// reported (`http.retried`, a `should`), so a strict run fails.
+#[test]
+fn retried_requests_are_reported_and_fail_a_strict_run() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    let out = run(
+        dir.path(),
+        &[
+            "--mock-fault",
+            "rate-limit",
+            "--jobs",
+            "1",
+            "--report-dir",
+            "rep",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warnings alone pass: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read(&dir.path().join("rep/report.json"));
+    assert!(report.contains("\"http.retried\""), "{report}");
+    let out = run(
+        dir.path(),
+        &[
+            "--mock-fault",
+            "rate-limit",
+            "--jobs",
+            "1",
+            "--strict",
+            "--report-dir",
+            "rep2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -119,6 +119,21 @@ pub async fn run_case(
         let mut exchange = client.execute(&req, &policy, |_, _| {}).await;
         exchange.label = format!("{}@{} step {step_id}", scenario.id(), mode.as_str());
         attempts += exchange.attempts;
+        if exchange.attempts > 1 {
+            // The client retried (429, 5xx/529 or a transport error): an endpoint that needs
+            // retries to answer a single request is something every client will notice.
+            findings.push(
+                Finding::should(
+                    "http.retried",
+                    at.clone(),
+                    format!(
+                        "the request needed {} attempts (rate limited, overloaded or dropped)",
+                        exchange.attempts
+                    ),
+                )
+                .reference("protocol §1.3 (retry policy), §5.2 (429/529)"),
+            );
+        }
         let validation = validate::validate_exchange(
             &exchange,
             Options {
