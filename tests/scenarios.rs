@@ -128,7 +128,8 @@ fn run_trial(
             || f.check == "snapshot.new" && std::env::var_os("CI").is_some())
     {
         problems.push(format!(
-            "{}: {}\n{}",
+            "{}: {}\n{}\n(accept with `conform run --update-snapshots` or \
+             `INSTA_UPDATE=always cargo test --test scenarios`)",
             f.check,
             f.message,
             f.actual.unwrap_or_default()
