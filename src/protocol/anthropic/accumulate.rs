@@ -88,7 +88,7 @@ impl Accumulator {
             }
             "content_block_delta" => self.apply_delta(event),
             "content_block_stop" => {
-                if let Some(i) = index_of(event) {
+                if let Some(i) = event_index(event) {
                     self.finalize_block(i);
                 }
             }
@@ -123,7 +123,7 @@ impl Accumulator {
     }
 
     fn apply_delta(&mut self, event: &Value) {
-        let Some(i) = index_of(event) else { return };
+        let Some(i) = event_index(event) else { return };
         let Some(delta) = event.get("delta") else {
             return;
         };
@@ -311,7 +311,8 @@ pub fn complete_partial_json(buf: &str) -> Option<Value> {
     Some(Value::Object(Map::new())).filter(|_| buf.trim_start().starts_with('{'))
 }
 
-fn index_of(event: &Value) -> Option<usize> {
+/// The `index` of a content-block event.
+pub fn event_index(event: &Value) -> Option<usize> {
     event
         .get("index")
         .and_then(Value::as_u64)

@@ -250,11 +250,7 @@ impl Grammar {
     }
 
     fn on_block_start(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
-        let Some(index) = event
-            .get("index")
-            .and_then(Value::as_u64)
-            .map(|i| i as usize)
-        else {
+        let Some(index) = super::accumulate::event_index(event) else {
             return; // the schema reports the missing index
         };
         let block_type = event
@@ -328,11 +324,7 @@ impl Grammar {
     }
 
     fn on_delta(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
-        let Some(index) = event
-            .get("index")
-            .and_then(Value::as_u64)
-            .map(|i| i as usize)
-        else {
+        let Some(index) = super::accumulate::event_index(event) else {
             return;
         };
         let dtype = event
@@ -405,11 +397,7 @@ impl Grammar {
     }
 
     fn on_block_stop(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
-        let Some(index) = event
-            .get("index")
-            .and_then(Value::as_u64)
-            .map(|i| i as usize)
-        else {
+        let Some(index) = super::accumulate::event_index(event) else {
             return;
         };
         let Some(pos) = self.open.iter().position(|b| b.index == index) else {
