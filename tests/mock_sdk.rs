@@ -1,6 +1,8 @@
-//! The official Python SDK (`anthropic`) runs the seed provider's examples against the mock
-//! (tests/sdk/check_python.py). Skipped with a clear line when `anthropic` is not installed;
-//! CI installs it. Set CONFORM_PYTHON to use another interpreter (e.g. a venv with a 0.x SDK).
+//! The official SDKs run the seed provider's examples against the mock: Python `anthropic`
+//! (tests/sdk/check_python.py) and TypeScript `@anthropic-ai/sdk` (tests/sdk/check_ts.mjs,
+//! installed by `npm install --prefix tests/sdk`). Each is skipped with a clear line when its
+//! SDK is not installed, except under CI, which installs both (.ci/run). Set CONFORM_PYTHON to
+//! use another interpreter (e.g. a venv with a 0.x SDK).
 
 mod mock_support;
 
@@ -67,4 +69,55 @@ async fn python_sdk_runs_the_seed_examples() {
         "SDK checks failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_runs_the_seed_examples() {
+    let sdk_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
+    let installed = std::path::Path::new(sdk_dir)
+        .join("node_modules/@anthropic-ai/sdk")
+        .is_dir();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        (installed && node) || std::env::var_os("CI").is_none(),
+        "the TypeScript SDK is not installed (`npm install --prefix tests/sdk`); CI must run this test"
+    );
+    if !(installed && node) {
+        println!(
+            "SKIP typescript_sdk_runs_the_seed_examples: run `npm install --prefix tests/sdk` to enable"
+        );
+        return;
+    }
+    let m = mock_support::start(MockConfig {
+        models: vec!["conform-mock".into(), "qwen3.7-plus".into()],
+        ..MockConfig::default()
+    })
+    .await;
+    let base = m.base_url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("check_ts.mjs")
+            .current_dir(sdk_dir)
+            .env("CONFORM_BASE_URL", base)
+            .env("CONFORM_API_KEY", mock_support::KEY)
+            .env("CONFORM_MODEL", "qwen3.7-plus")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "TypeScript SDK checks failed:\n{stdout}\n{stderr}"
+    );
 }

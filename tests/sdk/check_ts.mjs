@@ -1,6 +1,6 @@
 // Runs the seed provider's examples with the official TypeScript SDK (@anthropic-ai/sdk)
-// against `conform mock`. Not run in CI; usage:
-//   npm install @anthropic-ai/sdk   (in a scratch directory, then NODE_PATH=that/node_modules)
+// against `conform mock`. Run by tests/mock_sdk.rs (CI installs the SDK); by hand:
+//   npm install --prefix tests/sdk
 //   CONFORM_BASE_URL=http://127.0.0.1:8787 node tests/sdk/check_ts.mjs
 import { createRequire } from "node:module";
 import assert from "node:assert/strict";
