@@ -10,6 +10,25 @@ use std::process::Command;
 
 use conform::mock::MockConfig;
 
+/// An SDK script run against the mock at `base`, with no proxy in the way of loopback.
+fn sdk_command(program: &str, base: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env("CONFORM_BASE_URL", base)
+        .env("CONFORM_API_KEY", mock_support::KEY)
+        .env("CONFORM_MODEL", "qwen3.7-plus");
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
 fn python() -> String {
     std::env::var("CONFORM_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
@@ -44,23 +63,10 @@ async fn python_sdk_runs_the_seed_examples() {
     .await;
     let base = m.base_url();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check_python.py");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(py)
-            .arg(script)
-            .env("CONFORM_BASE_URL", base)
-            .env("CONFORM_API_KEY", mock_support::KEY)
-            .env("CONFORM_MODEL", "qwen3.7-plus")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
-            .env_remove("ALL_PROXY")
-            .env_remove("all_proxy")
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("python runs");
+    let out = tokio::task::spawn_blocking(move || sdk_command(&py, &base).arg(script).output())
+        .await
+        .expect("join")
+        .expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
@@ -98,16 +104,9 @@ async fn typescript_sdk_runs_the_seed_examples() {
     .await;
     let base = m.base_url();
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
+        sdk_command("node", &base)
             .arg("check_ts.mjs")
             .current_dir(sdk_dir)
-            .env("CONFORM_BASE_URL", base)
-            .env("CONFORM_API_KEY", mock_support::KEY)
-            .env("CONFORM_MODEL", "qwen3.7-plus")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
             .output()
     })
     .await
