@@ -10,7 +10,7 @@ use crate::secrets::Redactor;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 /// One request and what came back (or the transport error that came instead).
@@ -181,14 +181,19 @@ pub fn write_ndjson(path: &Path, exchanges: &[Exchange], redactor: &Redactor) ->
 
 /// Read an NDJSON exchange file. A line that is not an exchange is an error naming the line.
 pub fn read_ndjson(path: &Path) -> io::Result<Vec<Exchange>> {
-    let file = std::fs::File::open(path)?;
+    parse_ndjson(&std::fs::read(path)?)
+}
+
+/// Parse NDJSON exchanges (one per line; blank lines skipped).
+pub fn parse_ndjson(bytes: &[u8]) -> io::Result<Vec<Exchange>> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8: {e}")))?;
     let mut out = Vec::new();
-    for (i, line) in io::BufReader::new(file).lines().enumerate() {
-        let line = line?;
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let x: Exchange = serde_json::from_str(&line).map_err(|e| {
+        let x: Exchange = serde_json::from_str(line).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("line {}: not an exchange: {e}", i + 1),

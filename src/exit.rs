@@ -1,4 +1,5 @@
-//! Exit codes of the `conform` binary (design §7), documented as constants.
+//! Exit codes of the `conform` binary (design §7), documented as constants, and the one place
+//! a command's async work is run to its exit code.
 
 /// Conformant, or only verdicts the target declared as expected.
 pub const OK: i32 = 0;
@@ -8,3 +9,18 @@ pub const FAILURES: i32 = 1;
 pub const USAGE: i32 = 2;
 /// Infrastructure errors only: nothing could be judged (endpoint unreachable, timeouts).
 pub const INFRA: i32 = 3;
+
+/// Run a command's async body on a fresh multi-threaded runtime; a runtime that cannot start
+/// is an infrastructure error.
+pub fn block_on(body: impl std::future::Future<Output = i32>) -> i32 {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(body),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            INFRA
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! File helpers: atomic writes (temp file in the same directory, then rename).
+//! File helpers: atomic writes (temp file in the same directory, then rename) and names that
+//! are safe to use in paths.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -22,8 +23,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
+/// `s` with every character other than ASCII letters, digits and those in `also` replaced by
+/// `_` (target names, models and scenario ids turned into file names).
+pub fn safe_name(s: &str, also: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || also.contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn safe_names_keep_only_what_is_allowed() {
+        assert_eq!(
+            super::safe_name("qwen3.7/plus:1 ü", "._-"),
+            "qwen3.7_plus_1__"
+        );
+        assert_eq!(
+            super::safe_name("basic/hello@sync", "._@-/"),
+            "basic/hello@sync"
+        );
+    }
+
     #[test]
     fn writes_and_replaces() {
         let dir = tempfile::tempdir().unwrap();

@@ -8,10 +8,11 @@
 
 use crate::check::{Finding, Severity};
 use crate::exchange::{self, Exchange};
+use crate::http::sse::looks_like_event_stream;
 use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::schema::Shape;
-use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions};
-use crate::protocol::anthropic::validate::{self, Options, Validation};
+use crate::protocol::anthropic::stream::{StreamOptions, check_bytes};
+use crate::protocol::anthropic::validate::{self, Options, ShapeHint, Validation};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -70,7 +71,7 @@ pub fn check_path(
         || file_name.ends_with(".jsonl")
         || looks_like_exchange(&bytes);
     if is_exchange_file {
-        return match exchange::read_ndjson(path) {
+        return match exchange::parse_ndjson(&bytes) {
             Ok(xs) => xs
                 .iter()
                 .enumerate()
@@ -79,17 +80,15 @@ pub fn check_path(
             Err(e) => vec![unreadable(&name, format!("not an exchange file: {e}"))],
         };
     }
-    if file_name.ends_with(".sse")
-        || trimmed.starts_with(b"event:")
-        || trimmed.starts_with(b"data:")
-        || trimmed.starts_with(b":")
-    {
-        let mut c = StreamCheck::new(StreamOptions {
-            profile,
-            timing_known: false,
-        });
-        c.feed(&bytes, 0.0);
-        let v = validate::validate_stream_outcome(c.finish(0.0), request.as_ref());
+    if file_name.ends_with(".sse") || looks_like_event_stream(&bytes) {
+        let outcome = check_bytes(
+            &bytes,
+            StreamOptions {
+                profile,
+                timing_known: false,
+            },
+        );
+        let v = validate::validate_stream_outcome(outcome, request.as_ref());
         return vec![FileReport {
             file: name,
             kind: "stream".into(),
@@ -104,9 +103,8 @@ pub fn check_path(
                 "neither JSON nor an event stream (the JSON does not parse)".into(),
             )];
         }
-        let hint = hint_from_name(file_name);
-        let v = validate::validate_body(&bytes, None, None, request.as_ref());
-        let v = with_hint(v, hint, &bytes, request.as_ref());
+        let hint = ShapeHint::Recognise(hint_from_name(file_name));
+        let v = validate::validate_body(&bytes, None, hint, request.as_ref());
         return vec![FileReport {
             file: name,
             kind: kind_name(&v),
@@ -131,30 +129,6 @@ fn hint_from_name(file_name: &str) -> Option<Shape> {
     }
 }
 
-/// Re-judge an unrecognised body against the file-name hint when the hint names a shape.
-fn with_hint(
-    v: Validation,
-    hint: Option<Shape>,
-    bytes: &[u8],
-    request: Option<&Value>,
-) -> Validation {
-    let Some(hint) = hint else { return v };
-    let unknown = v.findings.iter().any(|f| f.check == "shape.unknown");
-    if !unknown {
-        return v;
-    }
-    let mut again = validate::validate_body(bytes, None, Some(hint), request);
-    again.findings.insert(
-        0,
-        Finding::must(
-            "shape.unknown",
-            "/",
-            format!("the body matches none of the protocol's response shapes; judged as `{}` (from the file name)", hint.name()),
-        ),
-    );
-    again
-}
-
 fn kind_name(v: &Validation) -> String {
     serde_json::to_value(v.kind)
         .ok()
@@ -175,7 +149,8 @@ fn report_exchange(file: &str, i: usize, x: &Exchange, profile: Profile) -> File
     } else {
         x.label.clone()
     };
-    let mut findings = v.findings.clone();
+    let kind = kind_name(&v);
+    let mut findings = v.findings;
     let mut error = None;
     if let Some(e) = &x.transport_error {
         if x.response.is_none() {
@@ -190,7 +165,7 @@ fn report_exchange(file: &str, i: usize, x: &Exchange, profile: Profile) -> File
     }
     FileReport {
         file: format!("{file} [{label}]"),
-        kind: kind_name(&v),
+        kind,
         findings,
         error,
     }

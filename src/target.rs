@@ -566,16 +566,7 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
 }
 
 fn sanitize(model: &str) -> String {
-    model
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::fsutil::safe_name(model, "._-")
 }
 
 /// Whole-string glob with `*` only.

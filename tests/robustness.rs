@@ -4,7 +4,7 @@
 use conform::http::sse::{SseDecoder, decode_all};
 use conform::protocol::anthropic::grammar::Profile;
 use conform::protocol::anthropic::stream::{StreamCheck, StreamOptions, check_bytes};
-use conform::protocol::anthropic::validate::validate_body;
+use conform::protocol::anthropic::validate::{ShapeHint, validate_body};
 use proptest::prelude::*;
 
 const CLEAN: &str = concat!(
@@ -89,14 +89,14 @@ proptest! {
 
     #[test]
     fn body_validation_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300), status in prop_oneof![Just(200u16), Just(400u16), Just(422u16), Just(529u16)]) {
-        let _ = validate_body(&bytes, Some(status), None, None);
+        let _ = validate_body(&bytes, Some(status), ShapeHint::Recognise(None), None);
     }
 
     #[test]
     fn body_validation_never_panics_on_json(v in arb_json()) {
         let bytes = serde_json::to_vec(&v).unwrap();
-        let _ = validate_body(&bytes, Some(200), None, Some(&v));
-        let _ = validate_body(&bytes, None, None, None);
+        let _ = validate_body(&bytes, Some(200), ShapeHint::Recognise(None), Some(&v));
+        let _ = validate_body(&bytes, None, ShapeHint::Recognise(None), None);
     }
 }
 

@@ -107,10 +107,11 @@ fn run_trial(
     let run = rt.block_on(run_case(scenario, target, mode, client, Profile::Strict));
     let expected = target.expects_unsupported(scenario.id(), scenario.feature().as_str());
     let mut problems = Vec::new();
-    if verdict::is_failure(run.verdict, expected, false) || run.verdict == verdict::Verdict::Error {
+    let v = run.verdict();
+    if verdict::is_failure(v, expected, false) || v == verdict::Verdict::Error {
         problems.push(format!(
             "verdict {}{}",
-            run.verdict,
+            v,
             run.error
                 .as_deref()
                 .map(|e| format!(": {e}"))

@@ -329,6 +329,18 @@ impl SseDecoder {
     }
 }
 
+/// Whether a body starts like an event stream (a field or a comment line, after an optional
+/// BOM and blank lines): used to recognise captured streams and mislabelled responses.
+pub fn looks_like_event_stream(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let b = &b[start..];
+    b.starts_with(b"event:") || b.starts_with(b"data:") || b.starts_with(b":")
+}
+
 /// Decode a whole body at once (convenience for tests and offline checks).
 pub fn decode_all(bytes: &[u8]) -> (Vec<Frame>, Vec<Finding>) {
     let mut d = SseDecoder::new();
@@ -399,6 +411,14 @@ mod tests {
             checks,
             vec!["stream.sse.unknown-field", "stream.sse.invalid-utf8"]
         );
+    }
+
+    #[test]
+    fn event_streams_are_recognised_by_their_first_line() {
+        assert!(looks_like_event_stream(b"\xEF\xBB\xBF\n\nevent: ping\n"));
+        assert!(looks_like_event_stream(b": comment\n"));
+        assert!(!looks_like_event_stream(b"{\"type\":\"message\"}"));
+        assert!(!looks_like_event_stream(b""));
     }
 
     #[test]

@@ -208,17 +208,7 @@ pub fn run_cli(args: MockArgs) -> i32 {
             return crate::exit::USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return crate::exit::INFRA;
-        }
-    };
-    rt.block_on(async move {
+    crate::exit::block_on(async move {
         let handle = match spawn(config, args.addr).await {
             Ok(h) => h,
             Err(e) => {

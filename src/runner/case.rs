@@ -30,21 +30,37 @@ pub struct StepRecord {
     pub validation: Validation,
 }
 
-/// Everything a case produced.
+/// Everything a case produced. The verdict is judged from it on demand, so findings added
+/// later (a snapshot comparison) count like the others.
 pub struct CaseRun {
-    pub verdict: Verdict,
     pub findings: Vec<Finding>,
     pub steps: Vec<StepRecord>,
     pub timing: Timing,
     pub attempts: u32,
     pub error: Option<String>,
+    /// A well-formed 4xx answered a step that expected success.
+    pub rejected: bool,
+    /// The target declares this scenario or its feature unsupported.
+    pub declared_unsupported: bool,
 }
 
 impl CaseRun {
+    /// The verdict of this run (design §3 precedence, see [`verdict::judge`]).
+    pub fn verdict(&self) -> Verdict {
+        verdict::judge(&JudgeInputs {
+            findings: &self.findings,
+            infra_error: self.error.is_some(),
+            rejected: self.rejected,
+            declared_unsupported: self.declared_unsupported,
+            skipped: self.steps.is_empty() && self.error.is_none() && self.findings.is_empty(),
+        })
+    }
+
     /// A case that could not even start (e.g. no HTTP client): an `error` verdict.
     pub fn infra_error(error: String) -> CaseRun {
         CaseRun {
-            verdict: Verdict::Error,
+            rejected: false,
+            declared_unsupported: false,
             findings: Vec::new(),
             steps: Vec::new(),
             timing: Timing::default(),
@@ -201,51 +217,41 @@ pub async fn run_case(
         let failed = outcomes
             .iter()
             .any(|o| !o.success && o.severity == Severity::Must && !o.effect);
-        let captures = if failed || step_rejected {
-            Err(String::new())
+        // A failed or rejected step ends the case; otherwise its captures feed later steps.
+        let captured = if failed || step_rejected {
+            None
         } else {
-            assert::capture(step, subject)
+            Some(assert::capture(step, subject).map_err(|e| {
+                Finding::must("scenario.capture", at, e)
+                    .actual(crate::protocol::anthropic::stream::truncate(
+                        &subject.to_string(),
+                        120,
+                    ))
+                    .reference(&reference)
+            }))
         };
-        let subject_owned = subject.clone();
         steps.push(StepRecord {
             step: step_id.clone(),
             exchange,
             validation,
         });
-        if step_rejected {
-            rejected = true;
-            break;
-        }
-        match captures {
-            Ok(values) => {
+        rejected = step_rejected;
+        match captured {
+            Some(Ok(values)) => {
                 ctx.steps.insert(step_id, values);
             }
-            Err(e) => {
-                if !e.is_empty() {
-                    findings.push(
-                        Finding::must("scenario.capture", at, e)
-                            .actual(crate::protocol::anthropic::stream::truncate(
-                                &subject_owned.to_string(),
-                                120,
-                            ))
-                            .reference(&reference),
-                    );
-                }
+            Some(Err(finding)) => {
+                findings.push(finding);
                 break;
             }
+            None => break,
         }
     }
     let timing = steps.first().map(step_timing).unwrap_or_default();
-    let verdict = verdict::judge(&JudgeInputs {
-        findings: &findings,
-        infra_error: infra_error.is_some(),
+    CaseRun {
         rejected,
         declared_unsupported: target
             .expects_unsupported(scenario.id(), scenario.feature().as_str()),
-        skipped: steps.is_empty() && infra_error.is_none() && findings.is_empty(),
-    });
-    CaseRun {
-        verdict,
         findings,
         steps,
         timing,

@@ -6,17 +6,7 @@ use crate::mock;
 
 /// Run `conform run`; returns the exit code.
 pub fn run_cli(a: &RunArgs) -> i32 {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::INFRA;
-        }
-    };
-    rt.block_on(run(a))
+    exit::block_on(run(a))
 }
 
 async fn run(a: &RunArgs) -> i32 {

@@ -120,33 +120,24 @@ fn finish_case(
     mut runs: Vec<case::CaseRun>,
     snapshots: Option<&snapshots::Snapshots>,
 ) -> (ResultRecord, Vec<Exchange>) {
-    let verdicts: Vec<Verdict> = runs.iter().map(|r| r.verdict).collect();
-    let combined = verdict::combine_repeats(&verdicts);
-    let first = runs.remove(0);
-    let exchanges: Vec<Exchange> = first
-        .steps
-        .iter()
-        .map(|s| s.exchange.clone())
-        .chain(
-            runs.iter()
-                .flat_map(|r| r.steps.iter().map(|s| s.exchange.clone())),
-        )
-        .collect();
-    let mut findings = first.findings.clone();
-    let mut verdict = combined;
+    let mut first = runs.remove(0);
     let mut snapshot = None;
     if let Some(store) = snapshots
         && let Some((info, finding)) =
             store.compare(&case.scenario, &case.target, case.mode, &first)
     {
-        if let Some(f) = finding {
-            if f.severity == crate::check::Severity::Should && verdict == Verdict::Pass {
-                verdict = Verdict::Warn;
-            }
-            findings.push(f);
-        }
+        first.findings.extend(finding);
         snapshot = Some(info);
     }
+    let verdicts: Vec<Verdict> = std::iter::once(&first)
+        .chain(&runs)
+        .map(case::CaseRun::verdict)
+        .collect();
+    let verdict = verdict::combine_repeats(&verdicts);
+    let exchanges: Vec<Exchange> = std::iter::once(&mut first)
+        .chain(&mut runs)
+        .flat_map(|r| r.steps.drain(..).map(|s| s.exchange))
+        .collect();
     let scenario = &case.scenario;
     let record = ResultRecord {
         target: case.target.name.clone(),
@@ -159,7 +150,7 @@ fn finish_case(
             .target
             .expects_unsupported(scenario.id(), scenario.feature().as_str())
             && verdict != Verdict::Pass,
-        findings,
+        findings: first.findings,
         timing: first.timing,
         attempts: first.attempts,
         snapshot,
@@ -238,16 +229,7 @@ pub async fn execute(
 
 /// Where the run writes its files.
 pub fn exchange_file(report_dir: &std::path::Path, target: &str) -> PathBuf {
-    let safe: String = target
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = crate::fsutil::safe_name(target, "._-");
     report_dir.join("exchanges").join(format!("{safe}.ndjson"))
 }
 

@@ -474,15 +474,7 @@ fn remove_if_exists(p: &Path) -> Result<(), SnapshotError> {
 
 /// A name as it is spelled on disk: every character outside `[A-Za-z0-9._@-/]` becomes `_`.
 fn disk_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._@-/".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::fsutil::safe_name(s, "._@-/")
 }
 
 /// A safe path component: `[A-Za-z0-9._@-]`, other characters become `_`.

@@ -57,7 +57,6 @@ pub struct Grammar {
     start_output_tokens: Option<u64>,
     last_output_tokens: Option<u64>,
     ping_seen: bool,
-    first_block_started: bool,
     missing_start_reported: bool,
 }
 
@@ -318,9 +317,6 @@ impl Grammar {
             signature_seen: false,
             signature_in_start,
         });
-        if !self.first_block_started {
-            self.first_block_started = true;
-        }
     }
 
     fn on_delta(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
@@ -525,7 +521,7 @@ impl Grammar {
             );
             return Ending::Truncated;
         }
-        if !self.ping_seen && self.first_block_started {
+        if !self.ping_seen && self.next_index > 0 {
             out.push(
                 Finding::should(
                     "stream.ping-missing",

@@ -9,6 +9,7 @@ use super::stream::{EventRun, StreamCheck, StreamOptions, StreamTiming};
 use super::{implied, semantics};
 use crate::check::Finding;
 use crate::exchange::{Exchange, RecordedResponse};
+use crate::http::sse::looks_like_event_stream;
 use serde_json::Value;
 
 /// What kind of body an exchange carried.
@@ -104,33 +105,29 @@ pub fn validate_exchange(x: &Exchange, opts: Options) -> Validation {
         .and_then(|r| r.get("stream"))
         .and_then(Value::as_bool)
         == Some(true);
-    let mut v =
-        if resp.status == 200 && (resp.is_event_stream() || wants_stream && looks_like_sse(resp)) {
-            let mut c = StreamCheck::new(StreamOptions {
-                profile: opts.profile,
-                timing_known: opts.timing_known,
-            });
-            for chunk in &resp.chunks {
-                c.feed(&chunk.bytes(), chunk.t_ms);
-            }
-            validate_stream_outcome(c.finish(resp.total_ms), request.as_ref())
-        } else {
-            let body = resp.body_bytes();
-            validate_body(&body, Some(resp.status), expected, request.as_ref())
-        };
-    let header_findings = check_headers(resp, wants_stream, &v);
-    v.findings.extend(header_findings);
+    let mut v = if resp.status == 200
+        && (resp.is_event_stream() || wants_stream && looks_like_event_stream(&resp.body_bytes()))
+    {
+        let mut c = StreamCheck::new(StreamOptions {
+            profile: opts.profile,
+            timing_known: opts.timing_known,
+        });
+        for chunk in &resp.chunks {
+            c.feed(&chunk.bytes(), chunk.t_ms);
+        }
+        validate_stream_outcome(c.finish(resp.total_ms), request.as_ref())
+    } else {
+        let body = resp.body_bytes();
+        let hint = expected.map_or(ShapeHint::Recognise(None), ShapeHint::Known);
+        validate_body(&body, Some(resp.status), hint, request.as_ref())
+    };
+    v.findings.extend(check_headers(resp, wants_stream));
     v
 }
 
 fn url_path(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
-}
-
-fn looks_like_sse(resp: &RecordedResponse) -> bool {
-    let body = resp.chunks.first().map(|c| c.bytes()).unwrap_or_default();
-    body.starts_with(b"event:") || body.starts_with(b"data:") || body.starts_with(b":")
 }
 
 /// Judge a finished stream: its findings plus the message-level and request-implied checks.
@@ -190,7 +187,7 @@ pub fn validate_stream_outcome(
 pub fn validate_body(
     bytes: &[u8],
     status: Option<u16>,
-    expected: Option<Shape>,
+    hint: ShapeHint,
     request: Option<&Value>,
 ) -> Validation {
     let mut findings = Vec::new();
@@ -261,26 +258,29 @@ pub fn validate_body(
         );
         Shape::Error
     } else {
-        expected.unwrap_or_else(|| recognise(&body, None).0)
-    };
-    if status >= 400 {
-        check_error_status(status, &body, &mut findings);
-    }
-    if expected.is_none() && status < 400 && !is_error_shape {
-        let (_, exact) = recognise(&body, None);
-        if !exact {
-            findings.push(
+        match hint {
+            ShapeHint::Known(shape) => shape,
+            ShapeHint::Recognise(file_hint) => {
+                let (shape, exact) = recognise(&body, file_hint);
+                if !exact {
+                    findings.push(
                 Finding::must(
                     "shape.unknown",
                     "/",
-                    format!(
-                        "the body matches none of the protocol's response shapes; judged as `{}`",
-                        shape.name()
-                    ),
-                )
-                .reference(refs::MESSAGE),
-            );
+                        format!(
+                            "the body matches none of the protocol's response shapes; judged as `{}`",
+                            shape.name()
+                        ),
+                    )
+                    .reference(refs::MESSAGE),
+                    );
+                }
+                shape
+            }
         }
+    };
+    if status >= 400 {
+        check_error_status(status, &body, &mut findings);
     }
     findings.extend(schema::validate(shape, &body));
     let mut message = None;
@@ -306,6 +306,16 @@ pub fn validate_body(
         message,
         stream: None,
     }
+}
+
+/// What decides the shape a non-streamed body is judged as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeHint {
+    /// The request path says it (`/v1/messages` → a message).
+    Known(Shape),
+    /// Unknown (captured traffic): recognise it from the body, with an optional file-name hint
+    /// as the last resort; a body that matches no shape exactly is a `must` finding.
+    Recognise(Option<Shape>),
 }
 
 /// Recognise a body's shape: `(shape, exact)`; when nothing matches exactly, the closest shape
@@ -391,7 +401,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_headers(resp: &RecordedResponse, wants_stream: bool, v: &Validation) -> Vec<Finding> {
+fn check_headers(resp: &RecordedResponse, wants_stream: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     if resp.headers.is_empty() {
         return out; // captured body without headers
@@ -413,8 +423,7 @@ fn check_headers(resp: &RecordedResponse, wants_stream: bool, v: &Validation) ->
     } else {
         "application/json"
     };
-    let is_stream_ok = want == "text/event-stream" && v.kind == BodyKind::Stream;
-    if media != want && !(is_stream_ok && media == "text/event-stream") {
+    if media != want {
         out.push(
             Finding::must(
                 "headers.content-type",
