@@ -10,6 +10,11 @@ pub const USAGE: i32 = 2;
 /// Infrastructure errors only: nothing could be judged (endpoint unreachable, timeouts).
 pub const INFRA: i32 = 3;
 
+/// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it. Partial reports are written.
+pub const SIGINT: i32 = 130;
+/// Interrupted by SIGTERM (what CI timeouts send): 128 + 15. Partial reports are written.
+pub const SIGTERM: i32 = 143;
+
 /// Run a command's async body on a fresh multi-threaded runtime; a runtime that cannot start
 /// is an infrastructure error.
 pub fn block_on(body: impl std::future::Future<Output = i32>) -> i32 {

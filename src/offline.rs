@@ -7,12 +7,13 @@
 //! `NAME.error.json` (or `--request FILE`) supplies the request for the request-implied checks.
 
 use crate::check::{Finding, Severity};
-use crate::exchange::{self, Exchange};
+use crate::exchange::{self, End, Head, Observer, RecordedRequest};
 use crate::http::sse::looks_like_event_stream;
 use crate::protocol::anthropic::grammar::Profile;
+use crate::protocol::anthropic::judge::{Judge, Options};
 use crate::protocol::anthropic::schema::Shape;
-use crate::protocol::anthropic::stream::{StreamOptions, check_bytes};
-use crate::protocol::anthropic::validate::{self, Options, ShapeHint, Validation};
+use crate::protocol::anthropic::validate::Validation;
+use std::io::{BufRead, BufReader, Read};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -53,66 +54,188 @@ pub struct FileReport {
     pub error: Option<String>,
 }
 
-/// Check one path. Never panics on content; unreadable input becomes `error`.
+/// Bytes read at a time from a captured stream or an exchange file.
+const PIECE: usize = 64 << 10;
+
+/// Check one path. Never panics on content; unreadable input becomes `error`. Streams and
+/// exchange files are read in bounded pieces and judged as they are read; a JSON body is one
+/// value and is read whole.
 pub fn check_path(
     path: &Path,
     request_override: Option<&Value>,
     profile: Profile,
 ) -> Vec<FileReport> {
     let name = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return vec![unreadable(&name, format!("cannot read: {e}"))],
-    };
-    let request = request_override.cloned().or_else(|| sibling_request(path));
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let trimmed = trim_start(&bytes);
-    let is_exchange_file = file_name.ends_with(".ndjson")
-        || file_name.ends_with(".jsonl")
-        || looks_like_exchange(&bytes);
-    if is_exchange_file {
-        return match exchange::parse_ndjson(&bytes) {
-            Ok(xs) => xs
-                .iter()
-                .enumerate()
-                .map(|(i, x)| report_exchange(&name, i, x, profile))
-                .collect(),
-            Err(e) => vec![unreadable(&name, format!("not an exchange file: {e}"))],
-        };
-    }
-    if file_name.ends_with(".sse") || looks_like_event_stream(&bytes) {
-        let outcome = check_bytes(
-            &bytes,
-            StreamOptions {
-                profile,
-                timing_known: false,
-            },
-        );
-        let v = validate::validate_stream_outcome(outcome, request.as_ref());
+    if file_name.ends_with(".request.json") {
         return vec![FileReport {
             file: name,
-            kind: "stream".into(),
-            findings: v.findings,
+            kind: "request".into(),
+            findings: Vec::new(),
             error: None,
         }];
     }
-    if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
-        if serde_json::from_slice::<Value>(&bytes).is_err() {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return vec![unreadable(&name, format!("cannot read: {e}"))],
+    };
+    let mut reader = BufReader::with_capacity(PIECE, file);
+    let start = match reader.fill_buf() {
+        Ok(b) => b.to_vec(),
+        Err(e) => return vec![unreadable(&name, format!("cannot read: {e}"))],
+    };
+    let is_exchange_file = file_name.ends_with(".ndjson")
+        || file_name.ends_with(".jsonl")
+        || looks_like_exchange(&start);
+    if is_exchange_file {
+        return check_exchange_file(&name, reader, profile);
+    }
+    let request = match request_override {
+        Some(r) => Some(r.clone()),
+        None => match sibling_request(path) {
+            Ok(r) => r,
+            Err(e) => return vec![unreadable(&name, e)],
+        },
+    };
+    let is_stream = file_name.ends_with(".sse") || looks_like_event_stream(&start);
+    if !is_stream {
+        let trimmed = trim_start(&start);
+        if !(trimmed.starts_with(b"{") || trimmed.starts_with(b"[")) {
+            return vec![unreadable(&name, "neither JSON nor an event stream".into())];
+        }
+    }
+    let opts = Options {
+        profile,
+        timing_known: false,
+        status_unknown: true,
+        force_stream: is_stream,
+        file_hint: hint_from_name(file_name),
+    };
+    let mut judge = Judge::new(opts);
+    let req = RecordedRequest {
+        method: "POST".into(),
+        url: String::new(),
+        headers: Vec::new(),
+        body: request.map(|r| r.to_string()),
+    };
+    judge.begin(&name, &req);
+    judge.head(&Head {
+        status: 200,
+        headers: Vec::new(),
+        head_ms: 0.0,
+    });
+    if is_stream {
+        if let Err(e) = feed_pieces(&mut reader, &mut judge) {
+            return vec![unreadable(&name, format!("cannot read: {e}"))];
+        }
+    } else {
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.read_to_end(&mut bytes) {
+            return vec![unreadable(&name, format!("cannot read: {e}"))];
+        }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
             return vec![unreadable(
                 &name,
                 "neither JSON nor an event stream (the JSON does not parse)".into(),
             )];
         }
-        let hint = ShapeHint::Recognise(hint_from_name(file_name));
-        let v = validate::validate_body(&bytes, None, hint, request.as_ref());
-        return vec![FileReport {
-            file: name,
-            kind: kind_name(&v),
-            findings: v.findings,
-            error: None,
-        }];
+        judge.chunk(0.0, &bytes);
     }
-    vec![unreadable(&name, "neither JSON nor an event stream".into())]
+    judge.end(&End {
+        total_ms: 0.0,
+        transport: None,
+    });
+    let Some(j) = judge.take() else {
+        return vec![unreadable(&name, "nothing to judge".into())];
+    };
+    vec![FileReport {
+        file: name,
+        kind: if is_stream {
+            "stream".into()
+        } else {
+            kind_name(&j.validation)
+        },
+        findings: j.validation.findings,
+        error: None,
+    }]
+}
+
+/// Feed a reader to the judge in bounded pieces.
+fn feed_pieces(reader: &mut impl BufRead, judge: &mut Judge) -> std::io::Result<()> {
+    loop {
+        let piece = reader.fill_buf()?;
+        if piece.is_empty() {
+            return Ok(());
+        }
+        let n = piece.len();
+        judge.chunk(0.0, piece);
+        reader.consume(n);
+    }
+}
+
+/// Judges each exchange of an exchange file as it is read, one report each.
+struct FileJudge<'a> {
+    file: &'a str,
+    judge: Judge,
+    reports: Vec<FileReport>,
+}
+
+impl Observer for FileJudge<'_> {
+    fn begin(&mut self, label: &str, request: &RecordedRequest) {
+        self.judge.begin(label, request);
+    }
+    fn retry(&mut self, retry: &crate::exchange::Retry) {
+        self.judge.retry(retry);
+    }
+    fn head(&mut self, head: &Head) {
+        self.judge.head(head);
+    }
+    fn chunk(&mut self, t_ms: f64, bytes: &[u8]) {
+        self.judge.chunk(t_ms, bytes);
+    }
+    fn end(&mut self, end: &End) {
+        self.judge.end(end);
+        let Some(j) = self.judge.take() else { return };
+        let label = if j.exchange.label.is_empty() {
+            format!("exchange {}", self.reports.len() + 1)
+        } else {
+            j.exchange.label.clone()
+        };
+        let error = j.infra.as_ref().map(|e| {
+            if j.exchange.response.is_none() {
+                format!("no response: {e}")
+            } else {
+                format!("not judged to the end: {e}")
+            }
+        });
+        self.reports.push(FileReport {
+            file: format!("{} [{label}]", self.file),
+            kind: kind_name(&j.validation),
+            findings: j.validation.findings,
+            error,
+        });
+    }
+}
+
+fn check_exchange_file(name: &str, reader: impl BufRead, profile: Profile) -> Vec<FileReport> {
+    let mut fj = FileJudge {
+        file: name,
+        judge: Judge::new(Options {
+            profile,
+            timing_known: true,
+            ..Options::default()
+        }),
+        reports: Vec::new(),
+    };
+    match exchange::for_each_exchange(reader, &mut fj) {
+        Ok(0) => vec![unreadable(name, "an exchange file with no exchange in it".into())],
+        Ok(_) => fj.reports,
+        Err(e) => {
+            let mut out = fj.reports;
+            out.push(unreadable(name, format!("not an exchange file: {e}")));
+            out
+        }
+    }
 }
 
 /// A file name says what a body should be when its content does not (e.g. `x.error.json`).
@@ -136,41 +259,6 @@ fn kind_name(v: &Validation) -> String {
         .unwrap_or_default()
 }
 
-fn report_exchange(file: &str, i: usize, x: &Exchange, profile: Profile) -> FileReport {
-    let v = validate::validate_exchange(
-        x,
-        Options {
-            profile,
-            timing_known: true,
-        },
-    );
-    let label = if x.label.is_empty() {
-        format!("exchange {}", i + 1)
-    } else {
-        x.label.clone()
-    };
-    let kind = kind_name(&v);
-    let mut findings = v.findings;
-    let mut error = None;
-    if let Some(e) = &x.transport_error {
-        if x.response.is_none() {
-            error = Some(format!("no response: {e}"));
-        } else {
-            findings.push(Finding::info(
-                "transport.error",
-                "connection",
-                format!("the transfer ended with an error: {e}"),
-            ));
-        }
-    }
-    FileReport {
-        file: format!("{file} [{label}]"),
-        kind,
-        findings,
-        error,
-    }
-}
-
 fn unreadable(file: &str, why: String) -> FileReport {
     FileReport {
         file: file.to_string(),
@@ -189,28 +277,39 @@ fn trim_start(b: &[u8]) -> &[u8] {
     &b[start..]
 }
 
-fn looks_like_exchange(bytes: &[u8]) -> bool {
-    let first = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+/// Whether the first line is an exchange record (or a wave-1 whole exchange).
+fn looks_like_exchange(start: &[u8]) -> bool {
+    let first = start.split(|b| *b == b'\n').next().unwrap_or(&[]);
     serde_json::from_slice::<Value>(first)
         .ok()
         .is_some_and(|v| {
-            v.get("request")
-                .is_some_and(|r| r.get("method").is_some() && r.get("url").is_some())
+            v.get("rec").is_some_and(|r| r == "begin")
+                || v.get("request")
+                    .is_some_and(|r| r.get("method").is_some() && r.get("url").is_some())
         })
 }
 
-/// `NAME.request.json` beside `NAME.sse`, `NAME.json` or `NAME.error.json`.
-fn sibling_request(path: &Path) -> Option<Value> {
-    let name = path.file_name()?.to_str()?;
-    if name.ends_with(".request.json") {
-        return None;
-    }
-    let stem = [".error.json", ".json", ".sse"]
+/// `NAME.request.json` beside `NAME.sse`, `NAME.json` or `NAME.error.json`: `Ok(None)` when
+/// there is none, an error when it is there but unreadable or not JSON.
+fn sibling_request(path: &Path) -> Result<Option<Value>, String> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(None);
+    };
+    let Some(stem) = [".error.json", ".json", ".sse"]
         .iter()
-        .find_map(|s| name.strip_suffix(s))?;
+        .find_map(|s| name.strip_suffix(s))
+    else {
+        return Ok(None);
+    };
     let p = path.with_file_name(format!("{stem}.request.json"));
-    let text = std::fs::read_to_string(p).ok()?;
-    serde_json::from_str(&text).ok()
+    if !p.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| format!("its request {} cannot be read: {e}", p.display()))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| format!("its request {} is not JSON: {e}", p.display()))
 }
 
 /// Run `conform check`; returns the exit code.
@@ -231,6 +330,13 @@ pub fn run_cli(args: &CheckArgs) -> i32 {
     let mut reports = Vec::new();
     for f in &args.files {
         reports.extend(check_path(f, request.as_ref(), args.profile));
+    }
+    // Request companions named on the command line (`corpus/*.json`) are inputs of the
+    // checks beside them, not responses.
+    reports.retain(|r| r.kind != "request");
+    if reports.is_empty() {
+        eprintln!("error: nothing to check: every file given is a NAME.request.json companion");
+        return crate::exit::USAGE;
     }
     match args.format {
         Format::Json => match serde_json::to_string_pretty(&reports) {

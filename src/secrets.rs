@@ -38,6 +38,31 @@ impl Redactor {
         out
     }
 
+    /// Every byte string redaction looks for (each secret as it is).
+    pub fn needles(&self) -> Vec<Vec<u8>> {
+        self.secrets.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    /// Redact raw bytes (which need not be UTF-8).
+    pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        for n in self.needles() {
+            if memchr::memmem::find(&out, &n).is_none() {
+                continue;
+            }
+            let mut next = Vec::with_capacity(out.len());
+            let mut rest = &out[..];
+            while let Some(i) = memchr::memmem::find(rest, &n) {
+                next.extend_from_slice(&rest[..i]);
+                next.extend_from_slice(REDACTED.as_bytes());
+                rest = &rest[i + n.len()..];
+            }
+            next.extend_from_slice(rest);
+            out = next;
+        }
+        out
+    }
+
     pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
         headers
             .iter()

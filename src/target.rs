@@ -508,6 +508,7 @@ impl Target {
                 ..RetryPolicy::default()
             },
             limiter: self.limiter.clone(),
+            ..ExecPolicy::default()
         }
     }
 

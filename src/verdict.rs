@@ -135,14 +135,11 @@ pub fn is_effect_check(f: &Finding) -> bool {
 /// Authentication (401), permission (403), timeout (408), conflict (409) and rate-limit (429)
 /// answers say nothing about the feature and are not rejections. The caller still passes
 /// `rejected` only for steps the scenario expected to succeed.
-pub fn is_rejection(x: &crate::exchange::Exchange) -> bool {
-    let Some(r) = &x.response else { return false };
-    if !(400..500).contains(&r.status) || matches!(r.status, 401 | 403 | 408 | 409 | 429) {
+pub fn is_rejection(status: u16, body: Option<&serde_json::Value>) -> bool {
+    if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 409 | 429) {
         return false;
     }
-    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&r.body_bytes()) else {
-        return false;
-    };
+    let Some(body) = body else { return false };
     body["type"] == "error"
         && body["error"]["type"].is_string()
         && body["error"]["message"].is_string()
@@ -285,42 +282,19 @@ mod tests {
 
     #[test]
     fn rejections_are_well_formed_4xx_errors_about_the_request() {
-        use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-        let x = |status: u16, body: &str| Exchange {
-            label: String::new(),
-            request: RecordedRequest {
-                method: "POST".into(),
-                url: "http://h".into(),
-                headers: vec![],
-                body: None,
-            },
-            response: Some(RecordedResponse {
-                status,
-                headers: vec![],
-                head_ms: 1.0,
-                chunks: vec![Chunk::new(1.0, body.as_bytes())],
-                total_ms: 1.0,
-            }),
-            transport_error: None,
-            attempts: 1,
-        };
-        let good = r#"{"type":"error","error":{"type":"invalid_request_error","message":"no video"},"request_id":"req_1"}"#;
-        assert!(is_rejection(&x(400, good)));
-        assert!(is_rejection(&x(404, good)));
-        assert!(
-            !is_rejection(&x(401, good)),
-            "auth errors are not about the feature"
-        );
-        assert!(!is_rejection(&x(429, good)));
-        assert!(!is_rejection(&x(500, good)));
-        assert!(
-            !is_rejection(&x(400, r#"{"error":"bad"}"#)),
-            "not the Anthropic error shape"
-        );
-        assert!(!is_rejection(&x(400, "<html>bad</html>")));
-        let mut none = x(400, good);
-        none.response = None;
-        assert!(!is_rejection(&none));
+        let good: serde_json::Value = serde_json::from_str(
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"no video"},"request_id":"req_1"}"#,
+        )
+        .unwrap();
+        let good = Some(&good);
+        assert!(is_rejection(400, good));
+        assert!(is_rejection(404, good));
+        assert!(!is_rejection(401, good), "auth errors are not about the feature");
+        assert!(!is_rejection(429, good));
+        assert!(!is_rejection(500, good));
+        let bad = serde_json::json!({"error": "bad"});
+        assert!(!is_rejection(400, Some(&bad)), "not the Anthropic error shape");
+        assert!(!is_rejection(400, None), "no JSON body");
     }
 
     #[test]

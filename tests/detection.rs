@@ -17,6 +17,7 @@
 //! turned off for the target (`retries = 0` in `conform.toml`), one case at
 //! a time in sync mode, where the first request's 429 reaches the scenario's status check.
 
+use conform::report::events::ExchangeSink;
 use conform::mock::{Fault, fault_catalogue};
 use conform::report::model::ResultRecord;
 use conform::runner::args::Settings;
@@ -339,14 +340,11 @@ fn id_glob(pattern: &str) -> &str {
 
 fn settings() -> Settings {
     Settings {
-        filters: vec![],
-        mode: None,
         jobs: 4,
         repeat: 1,
-        profile: Default::default(),
         quiet: true,
-        snapshots_dir: None,
-        update_snapshots: false,
+        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        ..Settings::default()
     }
 }
 
@@ -386,10 +384,47 @@ async fn run(
         settings.jobs = 1;
         settings.mode = Some(conform::scenario::Mode::Sync);
     }
-    let outcome =
-        conform::runner::execute(scenarios, vec![target], &settings, std::future::pending()).await;
+    // Live, recording the exchanges ...
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut exchanges = ExchangeSink::new(dir.path());
+    let live = conform::runner::execute(
+        scenarios.clone(),
+        vec![target.clone()],
+        &settings,
+        &mut [&mut exchanges],
+        std::future::pending(),
+    )
+    .await
+    .expect("the run starts");
+    assert!(live.sink_errors.is_empty(), "{:?}", live.sink_errors);
     drop(handle);
-    outcome.report.results
+    // ... then judged again from the recording, with no server: the same verdicts and findings.
+    settings.replay = Some(dir.path().to_path_buf());
+    let replayed = conform::runner::execute(
+        scenarios,
+        vec![target],
+        &settings,
+        &mut [],
+        std::future::pending(),
+    )
+    .await
+    .expect("the replay starts");
+    let key = |r: &ResultRecord| {
+        (
+            r.scenario.clone(),
+            r.mode.clone(),
+            r.verdict,
+            r.findings.clone(),
+            r.error.clone(),
+        )
+    };
+    let live_keys: Vec<_> = live.report.results.iter().map(key).collect();
+    let replay_keys: Vec<_> = replayed.report.results.iter().map(key).collect();
+    for (l, r) in live_keys.iter().zip(&replay_keys) {
+        assert_eq!(l, r, "--replay judged {}@{} differently", l.0, l.1);
+    }
+    assert_eq!(live_keys.len(), replay_keys.len());
+    live.report.results
 }
 
 fn describe(r: &ResultRecord) -> String {

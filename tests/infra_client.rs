@@ -133,6 +133,7 @@ fn policy(first_byte_ms: u64, idle_ms: u64, total_ms: u64, retries: u32) -> Exec
             max_wait: Duration::from_secs(2),
         },
         limiter: None,
+        max_body: conform::http::client::DEFAULT_MAX_BODY,
     }
 }
 
@@ -158,16 +159,18 @@ async fn bounded<F: std::future::Future>(f: F) -> F::Output {
 async fn records_each_chunk_with_its_arrival_time() {
     bounded(async {
         let (base, _) = server().await;
-        let mut seen: Vec<(String, f64)> = Vec::new();
-        let x = client()
+        let mut seen = conform::exchange::Collector::default();
+        client()
             .execute(
                 &req(&base, "/stream"),
                 &policy(2000, 2000, 5000, 0),
-                |b, t| seen.push((String::from_utf8_lossy(b).into_owned(), t)),
+                "stream",
+                &mut seen,
             )
             .await;
-        assert_eq!(x.transport_error, None);
-        assert_eq!(x.attempts, 1);
+        let x = seen.into_exchanges().pop().unwrap();
+        assert_eq!(x.transport_error(), None);
+        assert_eq!(x.attempts(), 1);
         let r = x.response.unwrap();
         assert_eq!(r.status, 200);
         assert!(r.is_event_stream());
@@ -176,11 +179,6 @@ async fn records_each_chunk_with_its_arrival_time() {
             b"event: a\n\nevent: b\n\nevent: c\n\n".to_vec()
         );
         assert_eq!(r.chunks.len(), 3, "{:?}", r.chunks);
-        assert_eq!(seen.len(), 3);
-        for (c, (text, t)) in r.chunks.iter().zip(&seen) {
-            assert_eq!(c.text.as_deref(), Some(text.as_str()));
-            assert_eq!(c.t_ms, *t, "the callback sees the recorded arrival time");
-        }
         assert!(r.head_ms <= r.chunks[0].t_ms);
         // The server waits 150 ms before each later chunk, so these are lower bounds
         // whatever the load on the machine.
@@ -198,16 +196,12 @@ async fn first_byte_timeout_is_a_transport_error() {
         let (base, _) = server().await;
         let start = Instant::now();
         let x = client()
-            .execute(
-                &req(&base, "/slow-head"),
-                &policy(200, 2000, 5000, 0),
-                |_, _| {},
-            )
+            .execute_collect(&req(&base, "/slow-head"), &policy(200, 2000, 5000, 0))
             .await;
-        let err = x.transport_error.expect("a timeout");
+        let err = x.transport_error().expect("a timeout");
         assert!(err.starts_with("first-byte timeout"), "{err}");
         assert!(x.response.is_none());
-        assert_eq!(x.attempts, 1);
+        assert_eq!(x.attempts(), 1);
         assert!(
             start.elapsed() < Duration::from_secs(2),
             "{:?}",
@@ -223,18 +217,14 @@ async fn idle_timeout_keeps_what_arrived() {
         let (base, _) = server().await;
         let start = Instant::now();
         let x = client()
-            .execute(
-                &req(&base, "/stall"),
-                &policy(2000, 250, 10_000, 2),
-                |_, _| {},
-            )
+            .execute_collect(&req(&base, "/stall"), &policy(2000, 250, 10_000, 2))
             .await;
-        let err = x.transport_error.expect("an idle timeout");
+        let err = x.transport_error().expect("an idle timeout");
         assert!(err.starts_with("idle timeout"), "{err}");
-        let r = x.response.expect("the head arrived");
+        let r = x.response.clone().expect("the head arrived");
         assert_eq!(r.status, 200);
         assert_eq!(r.body_bytes(), b"event: a\n\n".to_vec());
-        assert_eq!(x.attempts, 1, "a broken body is never retried");
+        assert_eq!(x.attempts(), 1, "a broken body is never retried");
         assert!(
             start.elapsed() < Duration::from_secs(3),
             "{:?}",
@@ -250,9 +240,9 @@ async fn total_timeout_cuts_a_dripping_body() {
         let (base, _) = server().await;
         let start = Instant::now();
         let x = client()
-            .execute(&req(&base, "/drip"), &policy(2000, 1000, 400, 0), |_, _| {})
+            .execute_collect(&req(&base, "/drip"), &policy(2000, 1000, 400, 0))
             .await;
-        let err = x.transport_error.expect("a total timeout");
+        let err = x.transport_error().expect("a total timeout");
         assert!(err.starts_with("total timeout"), "{err}");
         let r = x.response.unwrap();
         assert!(!r.chunks.is_empty() && r.chunks.len() < 200);
@@ -271,15 +261,11 @@ async fn overloaded_then_ok_is_retried_honouring_retry_after_ms() {
         let (base, counters) = server().await;
         let start = Instant::now();
         let x = client()
-            .execute(
-                &req(&base, "/flaky"),
-                &policy(2000, 2000, 5000, 2),
-                |_, _| {},
-            )
+            .execute_collect(&req(&base, "/flaky"), &policy(2000, 2000, 5000, 2))
             .await;
         let elapsed = start.elapsed();
-        assert_eq!(x.transport_error, None);
-        assert_eq!(x.attempts, 2);
+        assert_eq!(x.transport_error(), None);
+        assert_eq!(x.attempts(), 2);
         assert_eq!(counters.flaky.load(Ordering::SeqCst), 2);
         let r = x.response.unwrap();
         assert_eq!(r.status, 200);
@@ -296,13 +282,9 @@ async fn no_retry_when_disabled_or_when_the_server_says_so() {
     bounded(async {
         let (base, counters) = server().await;
         let x = client()
-            .execute(
-                &req(&base, "/flaky"),
-                &policy(2000, 2000, 5000, 0),
-                |_, _| {},
-            )
+            .execute_collect(&req(&base, "/flaky"), &policy(2000, 2000, 5000, 0))
             .await;
-        assert_eq!(x.attempts, 1);
+        assert_eq!(x.attempts(), 1);
         let r = x.response.unwrap();
         assert_eq!(r.status, 529);
         assert!(
@@ -311,13 +293,9 @@ async fn no_retry_when_disabled_or_when_the_server_says_so() {
         );
 
         let x = client()
-            .execute(
-                &req(&base, "/no-retry"),
-                &policy(2000, 2000, 5000, 2),
-                |_, _| {},
-            )
+            .execute_collect(&req(&base, "/no-retry"), &policy(2000, 2000, 5000, 2))
             .await;
-        assert_eq!(x.attempts, 1);
+        assert_eq!(x.attempts(), 1);
         assert_eq!(x.response.unwrap().status, 529);
         assert_eq!(counters.refuse_retry.load(Ordering::SeqCst), 1);
     })
@@ -334,13 +312,13 @@ async fn connection_refused_is_a_fast_transport_error() {
         let start = Instant::now();
         let r = Request::post(format!("http://127.0.0.1:{port}/v1/messages"), vec![], "{}");
         let x = client()
-            .execute(&r, &policy(2000, 2000, 5000, 2), |_, _| {})
+            .execute_collect(&r, &policy(2000, 2000, 5000, 2))
             .await;
-        let err = x.transport_error.expect("connection refused");
+        let err = x.transport_error().expect("connection refused");
         assert!(err.starts_with("connect error"), "{err}");
         assert!(x.response.is_none());
         assert_eq!(
-            x.attempts, 3,
+            x.attempts(), 3,
             "transport errors before a response are retried"
         );
         assert!(
@@ -364,7 +342,7 @@ async fn the_request_is_recorded_as_sent() {
             body: Some("{\"a\":1}".into()),
         };
         let x = client()
-            .execute(&r, &policy(2000, 2000, 5000, 0), |_, _| {})
+            .execute_collect(&r, &policy(2000, 2000, 5000, 0))
             .await;
         assert_eq!(x.request.method, "POST");
         assert_eq!(x.request.url, format!("{base}/echo"));
@@ -392,11 +370,11 @@ async fn an_unsendable_header_is_recorded_not_retried() {
             body: None,
         };
         let x = client()
-            .execute(&r, &policy(2000, 2000, 5000, 2), |_, _| {})
+            .execute_collect(&r, &policy(2000, 2000, 5000, 2))
             .await;
-        let err = x.transport_error.expect("an invalid request");
+        let err = x.transport_error().expect("an invalid request");
         assert!(err.starts_with("invalid request"), "{err}");
-        assert_eq!(x.attempts, 1);
+        assert_eq!(x.attempts(), 1);
         assert!(x.response.is_none());
     })
     .await;
@@ -411,7 +389,7 @@ async fn the_rate_limit_spaces_attempts() {
         let c = client();
         let start = Instant::now();
         for _ in 0..3 {
-            let x = c.execute(&req(&base, "/echo"), &p, |_, _| {}).await;
+            let x = c.execute_collect(&req(&base, "/echo"), &p).await;
             assert_eq!(x.response.unwrap().status, 200);
         }
         assert!(

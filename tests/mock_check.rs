@@ -69,8 +69,11 @@ async fn record(base: &str, method: &str, path: &str, body: Option<&Value>) -> E
             chunks,
             total_ms: t0.elapsed().as_secs_f64() * 1000.0,
         }),
-        transport_error,
-        attempts: 1,
+        retries: vec![],
+        transport: transport_error.map(|message| conform::exchange::TransportFailure {
+            kind: conform::exchange::FailureKind::Interrupted,
+            message,
+        }),
     }
 }
 
@@ -205,8 +208,8 @@ async fn traffic(base: &str) -> Vec<Exchange> {
 
 fn opts() -> Options {
     Options {
-        profile: Default::default(),
         timing_known: true,
+        ..Options::default()
     }
 }
 

@@ -8,6 +8,7 @@
 
 use conform::http::client::Client;
 use conform::protocol::anthropic::grammar::Profile;
+use conform::runner::Transport;
 use conform::runner::case::run_case;
 use conform::runner::snapshots::Snapshots;
 use conform::scenario::model::Mode;
@@ -70,8 +71,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let client =
-        Arc::new(Client::for_base_url(&target.base_url, &target.timeouts).expect("HTTP client"));
+    let client = Transport::Http {
+        client: Arc::new(
+            Client::for_base_url(&target.base_url, &target.timeouts).expect("HTTP client"),
+        ),
+        max_body: conform::http::client::DEFAULT_MAX_BODY,
+    };
     let target = Arc::new(target);
     let snapshots = Arc::new(Snapshots::new(root().join("snapshots"), false));
     for scenario in scenarios {
@@ -98,13 +103,21 @@ fn main() {
 
 fn run_trial(
     rt: &tokio::runtime::Runtime,
-    client: &Client,
+    client: &Transport,
     target: &Target,
     scenario: &conform::scenario::Scenario,
     mode: Mode,
     snapshots: &Snapshots,
 ) -> Result<(), Failed> {
-    let run = rt.block_on(run_case(scenario, target, mode, client, Profile::Strict));
+    let mut recorder = conform::exchange::Collector::summaries();
+    let run = rt.block_on(run_case(
+        scenario,
+        target,
+        mode,
+        client,
+        Profile::Strict,
+        &mut recorder,
+    ));
     let expected = target.expects_unsupported(scenario.id(), scenario.feature().as_str());
     let mut problems = Vec::new();
     let v = run.verdict();

@@ -162,8 +162,8 @@ fn exchange(body: &str, seed: u64) -> Exchange {
             chunks,
             total_ms: 100.0 + seed as f64,
         }),
-        transport_error: None,
-        attempts: 1,
+        retries: vec![],
+        transport: None,
     }
 }
 
@@ -249,8 +249,8 @@ fn non_stream_bodies_and_redactions() {
             chunks: vec![Chunk::new(1.0, b.as_bytes())],
             total_ms: 2.0,
         }),
-        transport_error: None,
-        attempts: 1,
+        retries: vec![],
+        transport: None,
     };
     let shape = |xx: &Exchange, red: &[String]| {
         render(&normalise(

@@ -18,7 +18,7 @@ pub use render::{Format, render};
 
 use crate::exit;
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -75,7 +75,7 @@ pub fn read_report(path: &Path) -> Result<Value, String> {
 }
 
 /// Which run a report is.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ReportMeta {
     pub conform_version: Option<String>,
     pub started_at: Option<String>,
@@ -83,7 +83,7 @@ pub struct ReportMeta {
 }
 
 /// A finding, reduced to what a comparison shows.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FindingRef {
     pub severity: String,
     pub check: String,
@@ -91,7 +91,7 @@ pub struct FindingRef {
 }
 
 /// One result present in only one of the reports.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ResultRef {
     pub target: String,
     pub scenario: String,
@@ -100,7 +100,7 @@ pub struct ResultRef {
 }
 
 /// One result present in both reports whose verdict or findings changed.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Change {
     pub target: String,
     pub scenario: String,
@@ -115,7 +115,7 @@ pub struct Change {
 }
 
 /// Median timings of one target, before and after.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TimingChange {
     pub target: String,
     pub base_ttft_ms: Option<f64>,
@@ -128,7 +128,7 @@ pub struct TimingChange {
 }
 
 /// The comparison of two reports.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Comparison {
     pub base: ReportMeta,
     pub new: ReportMeta,

@@ -1,11 +1,12 @@
 //! The HTTP execution layer: sends one [`Request`] and records everything that happens as an
 //! [`Exchange`] (design §1: the Exchange is the source of truth; nothing is validated here).
 //!
-//! [`Client::execute`] records the request as sent, the status and headers, every body chunk
-//! with its arrival time (ms since the request was sent), the time to the response head and the
-//! total time. The caller's `on_chunk` callback sees each chunk as it arrives, so a stream can
-//! be validated incrementally. Timeouts (connect, first byte, idle gap between chunks, whole
-//! exchange) and transport errors end up in `transport_error`, keeping whatever arrived.
+//! [`Client::execute`] delivers the exchange to an [`Observer`] as it happens: the request as
+//! sent, each retried attempt and its cause, the status and headers, every body chunk the moment
+//! it arrives (ms since the request was sent), and the end with its transport outcome. The
+//! runner's observer is the judge plus the recorder, so a stream is judged live and written to
+//! disk without being held. Timeouts (connect, first byte, idle gap between chunks, whole
+//! exchange) and the body limit end the exchange with a typed [`TransportFailure`].
 //! Retries follow [`retry::retry_decision`]; the per-target rate limit is a shared
 //! [`limit::RateLimiter`].
 //!
@@ -19,7 +20,9 @@ pub mod retry;
 pub use limit::RateLimiter;
 pub use retry::{AttemptOutcome, RetryPolicy, is_retryable_status, retry_decision};
 
-use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
+use crate::exchange::{
+    Collector, End, Exchange, FailureKind, Head, Observer, RecordedRequest, Retry, TransportFailure,
+};
 use futures_util::StreamExt;
 use std::sync::Once;
 use std::time::Duration;
@@ -50,13 +53,29 @@ impl Default for Timeouts {
     }
 }
 
-/// How to execute: time limits, retries, and the target's shared rate limit.
-#[derive(Debug, Clone, Default)]
+/// The default response body limit (`--max-body-mb`).
+pub const DEFAULT_MAX_BODY: usize = 64 << 20;
+
+/// How to execute: time limits, retries, the target's shared rate limit and the body limit.
+#[derive(Debug, Clone)]
 pub struct ExecPolicy {
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
     /// Shared by every task of one target (clones share the limit); `None` = unlimited.
     pub limiter: Option<RateLimiter>,
+    /// The most body bytes read; a longer body is cut with [`FailureKind::BodyLimit`].
+    pub max_body: usize,
+}
+
+impl Default for ExecPolicy {
+    fn default() -> Self {
+        ExecPolicy {
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            limiter: None,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
 }
 
 /// A request exactly as it will be sent.
@@ -153,38 +172,39 @@ impl Client {
         Client::new(timeouts.connect, is_loopback(base_url))
     }
 
-    /// Send `req` (retrying as `policy` allows) and record the exchange. Never fails: a
-    /// transport problem is recorded in `transport_error` next to whatever arrived.
-    /// `on_chunk(bytes, t_ms)` is called for every body chunk of the final attempt.
+    /// Send `req` (retrying as `policy` allows), delivering the exchange record by record to
+    /// `obs` as it happens: `begin`, a `retry` per retried attempt, the final `head`, every
+    /// body chunk the moment it arrives, and `end` with the transport outcome. Never fails: a
+    /// transport problem ends the exchange with a [`TransportFailure`] after whatever arrived.
     pub async fn execute(
         &self,
         req: &Request,
         policy: &ExecPolicy,
-        mut on_chunk: impl FnMut(&[u8], f64),
-    ) -> Exchange {
-        let mut exchange = Exchange {
-            label: String::new(),
-            request: req.recorded(),
-            response: None,
-            transport_error: None,
-            attempts: 0,
+        label: &str,
+        obs: &mut impl Observer,
+    ) {
+        obs.begin(label, &req.recorded());
+        let fail = |obs: &mut dyn FnMut(End), kind, message: String, total_ms| {
+            obs(End {
+                total_ms,
+                transport: Some(TransportFailure { kind, message }),
+            })
         };
-        let method = match reqwest::Method::from_bytes(req.method.as_bytes()) {
-            Ok(m) => m,
-            Err(_) => {
-                exchange.transport_error = Some(format!("invalid request method {:?}", req.method));
-                return exchange;
-            }
+        let Ok(method) = reqwest::Method::from_bytes(req.method.as_bytes()) else {
+            let message = format!("invalid request method {:?}", req.method);
+            fail(&mut |e| obs.end(&e), FailureKind::InvalidRequest, message, 0.0);
+            return;
         };
         let t = policy.timeouts;
-        let mut deadline: Option<Instant> = None;
+        let first_sent = Instant::now();
+        let deadline = first_sent + t.total;
+        let mut attempt = 0u32;
         loop {
             if let Some(limiter) = &policy.limiter {
                 limiter.acquire().await;
             }
-            exchange.attempts += 1;
+            attempt += 1;
             let sent = Instant::now();
-            let deadline = *deadline.get_or_insert(sent + t.total);
             let mut builder = self.inner.request(method.clone(), &req.url);
             for (k, v) in &req.headers {
                 builder = builder.header(k.as_str(), v.as_str());
@@ -196,43 +216,55 @@ impl Client {
             let outcome = tokio::time::timeout_at(head_limit, builder.send()).await;
             let (error, response) = match outcome {
                 Err(_) => {
-                    let what = if head_limit == deadline && deadline < sent + t.first_byte {
-                        format!("total timeout: no response head within {} ms", ms(t.total))
+                    let (kind, what) = if head_limit == deadline && deadline < sent + t.first_byte
+                    {
+                        (
+                            FailureKind::TotalTimeout,
+                            format!("total timeout: no response head within {} ms", ms(t.total)),
+                        )
                     } else {
-                        format!(
-                            "first-byte timeout: no response head within {} ms",
-                            ms(t.first_byte)
+                        (
+                            FailureKind::FirstByteTimeout,
+                            format!(
+                                "first-byte timeout: no response head within {} ms",
+                                ms(t.first_byte)
+                            ),
                         )
                     };
-                    (Some((what, true)), None)
+                    (Some((kind, what, true)), None)
                 }
-                Ok(Err(e)) => {
-                    let retryable = !e.is_builder();
-                    (Some((describe(&e), retryable)), None)
+                Ok(Err(e)) if e.is_builder() => {
+                    (Some((FailureKind::InvalidRequest, describe(&e), false)), None)
                 }
+                Ok(Err(e)) => (Some((FailureKind::Connect, describe(&e), true)), None),
                 Ok(Ok(resp)) => (None, Some(resp)),
             };
-            if let Some((error, retryable)) = error {
+            if let Some((kind, error, retryable)) = error {
                 let wait = retryable
                     .then(|| {
                         retry_decision(
                             AttemptOutcome::TransportBeforeResponse,
-                            exchange.attempts,
+                            attempt,
                             &policy.retry,
                             now_utc(),
                         )
                     })
                     .flatten();
                 if let Some(wait) = wait.filter(|w| Instant::now() + *w < deadline) {
+                    obs.retry(&Retry {
+                        attempt,
+                        t_ms: since_ms(first_sent),
+                        status: None,
+                        cause: error,
+                        wait_ms: wait.as_secs_f64() * 1000.0,
+                    });
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                exchange.transport_error = Some(error);
-                return exchange;
+                fail(&mut |e| obs.end(&e), kind, error, since_ms(sent));
+                return;
             }
-            let Some(resp) = response else {
-                return exchange;
-            };
+            let Some(resp) = response else { return };
             let head_ms = since_ms(sent);
             let status = resp.status().as_u16();
             let headers: Vec<(String, String)> = resp
@@ -249,71 +281,113 @@ impl Client {
                 status,
                 headers: &headers,
             };
-            if let Some(wait) = retry_decision(outcome, exchange.attempts, &policy.retry, now_utc())
+            if let Some(wait) = retry_decision(outcome, attempt, &policy.retry, now_utc())
                 && Instant::now() + wait < deadline
             {
                 drop(resp);
+                obs.retry(&Retry {
+                    attempt,
+                    t_ms: since_ms(first_sent),
+                    status: Some(status),
+                    cause: format!("HTTP {status}"),
+                    wait_ms: wait.as_secs_f64() * 1000.0,
+                });
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let mut recorded = RecordedResponse {
+            obs.head(&Head {
                 status,
                 headers,
                 head_ms,
-                chunks: Vec::new(),
-                total_ms: head_ms,
-            };
-            exchange.transport_error =
-                read_body(resp, sent, deadline, &t, &mut recorded, &mut on_chunk).await;
-            recorded.total_ms = since_ms(sent);
-            exchange.response = Some(recorded);
-            return exchange;
+            });
+            let transport = read_body(resp, sent, deadline, policy, obs).await;
+            obs.end(&End {
+                total_ms: since_ms(sent),
+                transport,
+            });
+            return;
         }
+    }
+
+    /// [`Client::execute`] into a whole in-memory [`Exchange`] (small exchanges, tests).
+    pub async fn execute_collect(&self, req: &Request, policy: &ExecPolicy) -> Exchange {
+        let mut c = Collector::default();
+        self.execute(req, policy, "", &mut c).await;
+        c.into_exchanges()
+            .pop()
+            .expect("execute always begins an exchange")
     }
 }
 
-/// Read the body chunk by chunk within the idle and total limits; the error, if any.
+/// Read the body chunk by chunk within the idle, total and size limits, handing each chunk to
+/// `obs` as it arrives; how the body ended, when not normally.
 async fn read_body(
     resp: reqwest::Response,
     sent: Instant,
     deadline: Instant,
-    t: &Timeouts,
-    recorded: &mut RecordedResponse,
-    on_chunk: &mut impl FnMut(&[u8], f64),
-) -> Option<String> {
+    policy: &ExecPolicy,
+    obs: &mut impl Observer,
+) -> Option<TransportFailure> {
+    let t = &policy.timeouts;
     let mut stream = resp.bytes_stream();
+    let mut chunks = 0usize;
+    let mut size = 0usize;
+    let fail = |kind, message| Some(TransportFailure { kind, message });
     loop {
         let idle_limit = Instant::now() + t.idle;
         let limit = idle_limit.min(deadline);
         match tokio::time::timeout_at(limit, stream.next()).await {
             Err(_) if limit == deadline && deadline < idle_limit => {
-                return Some(format!(
-                    "total timeout: exchange not finished within {} ms ({} chunks received)",
-                    ms(t.total),
-                    recorded.chunks.len()
-                ));
+                return fail(
+                    FailureKind::TotalTimeout,
+                    format!(
+                        "total timeout: exchange not finished within {} ms ({chunks} chunks received)",
+                        ms(t.total),
+                    ),
+                );
             }
             Err(_) => {
-                return Some(format!(
-                    "idle timeout: no data for {} ms after {} chunks",
-                    ms(t.idle),
-                    recorded.chunks.len()
-                ));
+                return fail(
+                    FailureKind::IdleTimeout,
+                    format!("idle timeout: no data for {} ms after {chunks} chunks", ms(t.idle)),
+                );
             }
             Ok(None) => return None,
             Ok(Some(Err(e))) => {
-                return Some(format!(
-                    "body interrupted after {} chunks: {}",
-                    recorded.chunks.len(),
-                    describe(&e)
-                ));
+                return fail(
+                    FailureKind::Interrupted,
+                    format!("body interrupted after {chunks} chunks: {}", describe(&e)),
+                );
             }
             Ok(Some(Ok(bytes))) => {
                 let t_ms = since_ms(sent);
-                on_chunk(&bytes, t_ms);
-                recorded.chunks.push(Chunk::new(t_ms, &bytes));
+                let room = policy.max_body.saturating_sub(size);
+                if bytes.len() > room {
+                    obs.chunk(t_ms, &bytes[..room]);
+                    return fail(
+                        FailureKind::BodyLimit,
+                        format!(
+                            "the body exceeded conform's limit of {} and was cut (raise --max-body-mb)",
+                            human_size(policy.max_body)
+                        ),
+                    );
+                }
+                size += bytes.len();
+                chunks += 1;
+                obs.chunk(t_ms, &bytes);
             }
         }
+    }
+}
+
+/// `64 MiB`, `512 KiB`, `100 bytes`.
+fn human_size(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -384,12 +458,10 @@ mod tests {
             headers: vec![],
             body: None,
         };
-        let x = client
-            .execute(&req, &ExecPolicy::default(), |_, _| {})
-            .await;
-        assert_eq!(x.attempts, 0);
+        let x = client.execute_collect(&req, &ExecPolicy::default()).await;
+        assert_eq!(x.attempts(), 0);
         assert!(
-            x.transport_error
+            x.transport_error()
                 .unwrap()
                 .contains("invalid request method")
         );

@@ -7,6 +7,7 @@
 //! end of a run or on Ctrl-C with what has run so far (after [`RunReport::finish`] with
 //! `interrupted = true`).
 
+pub mod events;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -24,9 +24,45 @@ pub struct RunReport {
     pub results: Vec<ResultRecord>,
     /// Verdict counts per target: `{TARGET: {VERDICT: count}}`.
     pub summary: BTreeMap<String, BTreeMap<Verdict, usize>>,
-    /// A previous run to compare with, if one was given.
+    /// The comparison with a previous run, if one was given (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<serde_json::Value>,
+    pub baseline: Option<Baseline>,
+}
+
+/// `conform run --baseline FILE`: which run this one is compared with, and how it compares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub file: String,
+    pub comparison: crate::diff::Comparison,
+}
+
+/// A previous run's report, read before the run starts.
+#[derive(Debug, Clone)]
+pub struct BaselineInput {
+    pub file: String,
+    pub report: serde_json::Value,
+}
+
+impl BaselineInput {
+    /// Read and check a report.json (before the first request, so a bad path costs nothing).
+    pub fn read(path: &std::path::Path) -> Result<BaselineInput, String> {
+        Ok(BaselineInput {
+            file: path.display().to_string(),
+            report: crate::diff::read_report(path)?,
+        })
+    }
+
+    /// The total time each (target, scenario, mode) took in that run.
+    pub fn durations(&self) -> std::collections::HashMap<(String, String, String), f64> {
+        let mut out = std::collections::HashMap::new();
+        for r in self.report["results"].as_array().into_iter().flatten() {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            if let Some(ms) = r["timing"]["total_ms"].as_f64() {
+                out.insert((s("target"), s("scenario"), s("mode")), ms);
+            }
+        }
+        out
+    }
 }
 
 /// One target as the report shows it (never its key).
@@ -164,6 +200,15 @@ impl RunReport {
         self.update_summary();
     }
 
+    /// Compare with a previous run's report (as JSON) and keep the comparison.
+    pub fn compare_with(&mut self, base: &BaselineInput) {
+        let new = serde_json::to_value(&*self).unwrap_or_default();
+        self.baseline = Some(Baseline {
+            file: base.file.clone(),
+            comparison: crate::diff::compare_reports(&base.report, &new),
+        });
+    }
+
     /// The run's exit code ([`crate::verdict::exit_code`]).
     pub fn exit_code(&self, strict: bool) -> i32 {
         crate::verdict::exit_code(self.results.iter().map(|r| (r.verdict, r.expected)), strict)
@@ -205,7 +250,12 @@ impl RunReport {
             }
         }
         if let Some(b) = &mut r.baseline {
-            redact_value(b, redactor);
+            if let Ok(mut v) = serde_json::to_value(&*b) {
+                redact_value(&mut v, redactor);
+                if let Ok(back) = serde_json::from_value(v) {
+                    *b = back;
+                }
+            }
         }
         r.summary = r
             .summary

@@ -76,6 +76,13 @@ pub struct RunArgs {
     /// No progress bar, no summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Judge a previous run's recorded exchanges (its report dir or `exchanges/`) instead of
+    /// the network: same scenarios, steps and assertions, no request sent, no token spent.
+    #[arg(long, value_name = "DIR", conflicts_with = "mock_faults")]
+    pub replay: Option<PathBuf>,
+    /// Cut any response body longer than this (MiB); the result is `error`.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_body_mb: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -89,8 +96,18 @@ fn parse_auth(s: &str) -> Result<AuthStyle, String> {
 }
 
 /// Run settings resolved from the arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
+    /// Redacts every recorded and reported value.
+    pub redactor: crate::secrets::Redactor,
+    /// `--replay`: where the recorded exchanges are.
+    pub replay: Option<PathBuf>,
+    /// Response body limit in bytes.
+    pub max_body: usize,
+    /// `--baseline`, read before the run.
+    pub baseline: Option<crate::report::model::BaselineInput>,
+    /// How long each (target, scenario, mode) took in the baseline run (for scheduling).
+    pub expected_ms: std::collections::HashMap<(String, String, String), f64>,
     pub filters: Vec<String>,
     pub mode: Option<Mode>,
     pub jobs: usize,
@@ -115,6 +132,11 @@ impl Settings {
             quiet: a.quiet,
             snapshots_dir: (!a.no_snapshots).then(|| a.snapshots.clone()),
             update_snapshots: a.update_snapshots,
+            redactor: crate::secrets::Redactor::default(),
+            replay: a.replay.clone(),
+            max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            baseline: None,
+            expected_ms: Default::default(),
         }
     }
 

@@ -9,10 +9,12 @@ use super::request;
 use crate::check::assert::{self, Env, Subject};
 use crate::check::{Finding, Severity};
 use crate::exchange::Exchange;
-use crate::http::client::Client;
+use super::transport::Transport;
+use crate::exchange::Observer;
 use crate::protocol::anthropic::grammar::Profile;
+use crate::protocol::anthropic::judge::{Judge, Judgement, Options};
 use crate::protocol::anthropic::schema::{self, Shape};
-use crate::protocol::anthropic::validate::{self, Options, Validation};
+use crate::protocol::anthropic::validate::Validation;
 use crate::report::model::Timing;
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
@@ -23,7 +25,8 @@ use crate::verdict::{self, JudgeInputs, Verdict};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// One step's record: what was sent and received, and what validation made of it.
+/// One step's record: what was sent and received (without the body, which went to the
+/// exchange file as it arrived), and what the judge made of it.
 pub struct StepRecord {
     pub step: String,
     pub exchange: Exchange,
@@ -99,11 +102,18 @@ pub async fn run_case(
     scenario: &Scenario,
     target: &Target,
     mode: Mode,
-    client: &Client,
+    transport: &Transport,
     profile: Profile,
+    recorder: &mut (dyn Observer + Send),
 ) -> CaseRun {
+    let opts = Options {
+        profile,
+        timing_known: true,
+        ..Options::default()
+    };
     let mut ctx = target_context(scenario, target);
-    let policy = target.exec_policy();
+    let mut policy = target.exec_policy();
+    policy.max_body = transport.max_body();
     let mut findings = Vec::new();
     let mut steps = Vec::new();
     let mut infra_error = None;
@@ -132,56 +142,21 @@ pub async fn run_case(
             }
         };
         let req = request::build(&rendered, target);
-        let mut exchange = client.execute(&req, &policy, |_, _| {}).await;
-        exchange.label = format!("{}@{} step {step_id}", scenario.id(), mode.as_str());
-        attempts += exchange.attempts;
-        if exchange.attempts > 1 {
-            // The client retried (429, 5xx/529 or a transport error): an endpoint that needs
-            // retries to answer a single request is something every client will notice.
-            findings.push(
-                Finding::should(
-                    "http.retried",
-                    at.clone(),
-                    format!(
-                        "the request needed {} attempts (rate limited, overloaded or dropped)",
-                        exchange.attempts
-                    ),
-                )
-                .reference("protocol §1.3 (retry policy), §5.2 (429/529)"),
-            );
-        }
-        let validation = validate::validate_exchange(
-            &exchange,
-            Options {
-                profile,
-                timing_known: true,
-            },
-        );
-        let Some(resp) = &exchange.response else {
-            infra_error = Some(format!(
-                "{at}: {}",
-                exchange
-                    .transport_error
-                    .clone()
-                    .unwrap_or_else(|| "no response".into())
-            ));
-            steps.push(StepRecord {
-                step: step_id,
-                exchange,
-                validation,
-            });
+        let label = format!("{}@{} step {step_id}", scenario.id(), mode.as_str());
+        let mut judge = Judge::new(opts);
+        transport
+            .execute(&req, &policy, &label, &mut (&mut judge, &mut *recorder))
+            .await;
+        let Some(judged) = judge.take() else {
+            infra_error = Some(format!("{at}: the exchange did not end"));
             break;
         };
-        if let Some(e) = &exchange.transport_error {
-            findings.push(
-                Finding::must(
-                    "transport.incomplete",
-                    at.clone(),
-                    format!("the response was cut off: {e}"),
-                )
-                .reference("protocol §4.3 (stream grammar)"),
-            );
-        }
+        let Judgement {
+            validation,
+            exchange,
+            infra,
+        } = judged;
+        attempts += exchange.attempts();
         findings.extend(
             validation
                 .findings
@@ -189,6 +164,21 @@ pub async fn run_case(
                 .cloned()
                 .map(|f| f.located_in(&at)),
         );
+        if infra.is_some() || exchange.response.is_none() {
+            infra_error = Some(format!(
+                "{at}: {}",
+                infra.unwrap_or_else(|| "no response".into())
+            ));
+            steps.push(StepRecord {
+                step: step_id,
+                exchange,
+                validation,
+            });
+            break;
+        }
+        let Some(resp) = &exchange.response else {
+            break;
+        };
         let null = Value::Null;
         let subject = validation.subject().unwrap_or(&null);
         let env = Env {
@@ -210,7 +200,8 @@ pub async fn run_case(
             .statuses()
             .iter()
             .all(|s| (200..300).contains(s));
-        let step_rejected = expected_success && verdict::is_rejection(&exchange);
+        let step_rejected =
+            expected_success && verdict::is_rejection(resp.status, validation.body.as_ref());
         for o in outcomes.iter().filter(|o| !o.success) {
             findings.push(o.to_finding(scenario.feature(), &reference).located_in(&at));
         }

@@ -1,15 +1,67 @@
-//! The top level of `conform run`: load, resolve, execute, write, summarise, exit code.
+//! The top level of `conform run`: validate everything given on the command line, then load,
+//! resolve, execute (events → sinks), summarise, and map the outcome to an exit code.
 
 use super::args::{self, RunArgs, Settings};
 use crate::exit;
 use crate::mock;
+use crate::report::events::{ExchangeSink, ProgressSink, ReportSink, Sink};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Run `conform run`; returns the exit code.
 pub fn run_cli(a: &RunArgs) -> i32 {
     exit::block_on(run(a))
 }
 
+/// Resolves when SIGINT or SIGTERM arrives, noting which in `signal` (the exit code to use).
+async fn interrupted(signal: Arc<AtomicI32>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal as on};
+        let (Ok(mut int), Ok(mut term)) = (on(SignalKind::interrupt()), on(SignalKind::terminate()))
+        else {
+            return std::future::pending().await;
+        };
+        let code = tokio::select! {
+            _ = int.recv() => exit::SIGINT,
+            _ = term.recv() => exit::SIGTERM,
+        };
+        signal.store(code, Ordering::SeqCst);
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        signal.store(exit::SIGINT, Ordering::SeqCst);
+    }
+}
+
+/// Check that reports can be written to `dir` before anything is sent.
+fn check_report_dir(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .and_then(|_| tempfile::NamedTempFile::new_in(dir).map(drop))
+        .map_err(|e| format!("--report-dir {}: not writable: {e}", dir.display()))
+}
+
 async fn run(a: &RunArgs) -> i32 {
+    // Everything given on the command line is validated before the first request.
+    let baseline = match a.baseline.as_deref().map(crate::report::model::BaselineInput::read) {
+        Some(Err(e)) => {
+            eprintln!("error: --baseline: {e}");
+            return exit::USAGE;
+        }
+        Some(Ok(b)) => Some(b),
+        None => None,
+    };
+    if let Err(e) = check_report_dir(&a.report_dir) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
+    if a.base_url.is_some() && !a.targets.is_empty() {
+        eprintln!("error: --target and --base-url name different targets: give one or the other");
+        return exit::USAGE;
+    }
     let (scenarios, file_errors) = match args::load_scenarios(&a.scenarios) {
         Ok(x) => x,
         Err(e) => {
@@ -34,6 +86,15 @@ async fn run(a: &RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let mut settings = Settings::from_args(a);
+    if !scenarios.iter().any(|s| settings.selects(s.id())) {
+        eprintln!(
+            "error: no scenario matches --filter {} ({} loaded; `conform list` shows them)",
+            a.filter.join(" --filter "),
+            scenarios.len()
+        );
+        return exit::USAGE;
+    }
     let mut _embedded = None;
     if targets.is_empty() {
         match super::embedded::start(faults).await {
@@ -47,51 +108,52 @@ async fn run(a: &RunArgs) -> i32 {
             }
         }
     }
-    let redactor = crate::target::redactor(&targets);
-    let settings = Settings::from_args(a);
-    let stop = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+    settings.redactor = crate::target::redactor(&targets);
+    if let Some(b) = &baseline {
+        settings.expected_ms = b.durations();
+    }
+    settings.baseline = baseline;
+    let redactor = settings.redactor.clone();
+    let signal = Arc::new(AtomicI32::new(0));
+    let mut progress = ProgressSink::new(a.quiet);
+    let mut exchanges = ExchangeSink::new(&a.report_dir);
+    let mut reports = ReportSink::new(&a.report_dir, redactor.clone());
+    let mut sinks: [&mut dyn Sink; 3] = [&mut progress, &mut exchanges, &mut reports];
+    let outcome = match super::execute(
+        scenarios,
+        targets,
+        &settings,
+        &mut sinks,
+        interrupted(signal.clone()),
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {}", redactor.redact(&e));
+            return exit::USAGE;
         }
     };
-    let mut outcome = super::execute(scenarios, targets, &settings, stop).await;
-    if let Some(base) = &a.baseline {
-        match crate::diff::read_report(base) {
-            Ok(base_json) => {
-                let new_json = serde_json::to_value(&outcome.report).unwrap_or_default();
-                let cmp = crate::diff::compare_reports(&base_json, &new_json);
-                outcome.report.baseline = Some(serde_json::json!({
-                    "file": base.display().to_string(),
-                    "markdown": crate::diff::render(&cmp, crate::diff::Format::Md),
-                    "regressions": cmp.regressions.len(),
-                }));
-            }
-            Err(e) => {
-                eprintln!("error: --baseline {}: {e}", base.display());
-                return exit::USAGE;
-            }
-        }
-    }
-    let mut write_failed = false;
-    if let Err(e) = crate::report::write_all(&outcome.report, &a.report_dir, &redactor) {
-        eprintln!("error: writing reports to {}: {e}", a.report_dir.display());
-        write_failed = true;
-    }
-    for (target, xs) in &outcome.exchanges {
-        let path = super::exchange_file(&a.report_dir, target);
-        if let Err(e) = crate::exchange::write_ndjson(&path, xs, &redactor) {
-            eprintln!("error: writing {}: {e}", path.display());
-            write_failed = true;
-        }
+    for e in &outcome.sink_errors {
+        eprintln!(
+            "error: writing to {}: {}",
+            a.report_dir.display(),
+            redactor.redact(e)
+        );
     }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);
     let code = outcome.report.exit_code(a.strict);
+    let sig = signal.load(Ordering::SeqCst);
+    if sig != 0 {
+        eprintln!("interrupted: partial reports written to {}", a.report_dir.display());
+        return sig;
+    }
     if file_errors > 0 {
         eprintln!("error: {file_errors} scenario file error(s); those scenarios did not run");
         return exit::USAGE;
     }
-    if write_failed && code == exit::OK {
+    if !outcome.sink_errors.is_empty() && code == exit::OK {
         return exit::INFRA;
     }
     code

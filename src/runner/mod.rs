@@ -11,22 +11,26 @@ mod cli;
 pub mod embedded;
 pub mod request;
 pub mod snapshots;
+mod transport;
 
 pub use args::RunArgs;
 pub use cli::run_cli;
+pub use transport::{ReplayError, Replayer, Transport};
 
-use crate::exchange::Exchange;
+use crate::exchange::Recorder;
 use crate::http::client::Client;
+use crate::report::events::{RunEvent, Sink};
 use crate::report::model::{ResultRecord, RunReport, TargetInfo};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
 use crate::target::Target;
 use crate::verdict::{self, Verdict};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 
 /// One unit of work: a scenario against a target in a mode.
 #[derive(Clone)]
@@ -36,69 +40,149 @@ struct Case {
     mode: Mode,
 }
 
-/// What the run produced, for the CLI and for tests.
-pub struct RunOutcome {
-    pub report: RunReport,
-    pub exchanges: BTreeMap<String, Vec<Exchange>>,
-    pub interrupted: bool,
+impl Case {
+    fn name(&self) -> String {
+        format!("{}@{}", self.scenario.id(), self.mode.as_str())
+    }
+
+    /// Steps that run in this case's mode: the scheduling weight.
+    fn steps(&self) -> usize {
+        self.scenario
+            .doc
+            .steps
+            .iter()
+            .filter(|s| s.value.runs_in(self.mode))
+            .count()
+    }
 }
 
-/// Run `cases` with at most `jobs` at once, each repeated `repeat` times; stops early (keeping
-/// what finished) when `stop` resolves.
+/// What the run produced: the final report and the errors of sinks that failed.
+pub struct RunOutcome {
+    pub report: RunReport,
+    pub sink_errors: Vec<String>,
+}
+
+/// Feeds events to every sink; a failing sink is reported once and then left out.
+struct Sinks<'a, 'b> {
+    sinks: &'a mut [&'b mut dyn Sink],
+    failed: Vec<Option<String>>,
+}
+
+impl Sinks<'_, '_> {
+    fn emit(&mut self, e: &RunEvent<'_>) {
+        for (i, s) in self.sinks.iter_mut().enumerate() {
+            if self.failed[i].is_none()
+                && let Err(err) = s.event(e)
+            {
+                self.failed[i] = Some(err.to_string());
+            }
+        }
+    }
+}
+
+/// A finished case task: its runs and the file holding its recorded exchanges.
+type CaseDone = (Vec<case::CaseRun>, Option<tempfile::TempPath>);
+
+/// Run one case (`repeat` times), recording its exchanges into a spool file of its own.
+async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) -> CaseDone {
+    let spool = match tempfile::NamedTempFile::new() {
+        Ok(f) => f,
+        Err(e) => {
+            let run = case::CaseRun::infra_error(format!("cannot create a spool file: {e}"));
+            return (vec![run], None);
+        }
+    };
+    let (file, path) = spool.into_parts();
+    let mut recorder = Recorder::to_writer(BufWriter::new(file), &settings.redactor);
+    let mut runs = Vec::new();
+    for _ in 0..settings.repeat.max(1) {
+        runs.push(
+            case::run_case(
+                &case.scenario,
+                &case.target,
+                case.mode,
+                transport,
+                settings.profile,
+                &mut recorder,
+            )
+            .await,
+        );
+    }
+    match recorder.finish().and_then(|mut w| w.flush()) {
+        Ok(()) => (runs, Some(path)),
+        Err(e) => {
+            runs[0].error = Some(format!("cannot record the exchanges: {e}"));
+            (runs, None)
+        }
+    }
+}
+
+/// The text of a panic payload.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic with no message".into()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
+/// resolves. Results are pushed to `report` and announced to the sinks as they finish.
 async fn run_cases(
     cases: Vec<Case>,
+    transports: &BTreeMap<String, Transport>,
     settings: &args::Settings,
     snapshots: Option<&snapshots::Snapshots>,
-    progress: &indicatif::ProgressBar,
+    report: &mut RunReport,
+    sinks: &mut Sinks<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
-) -> (Vec<(ResultRecord, Vec<Exchange>)>, bool) {
+) -> bool {
     let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
-    let mut clients: BTreeMap<String, Result<Arc<Client>, String>> = BTreeMap::new();
+    let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
     let mut set = tokio::task::JoinSet::new();
-    let mut done: Vec<(usize, ResultRecord, Vec<Exchange>)> = Vec::new();
-    for (order, case) in cases.into_iter().enumerate() {
-        let client = clients
-            .entry(case.target.name.clone())
-            .or_insert_with(|| {
-                Client::for_base_url(&case.target.base_url, &case.target.timeouts)
-                    .map(Arc::new)
-                    .map_err(|e| format!("cannot create the HTTP client: {e}"))
-            })
-            .clone();
-        let client = match client {
-            Ok(c) => c,
-            Err(e) => {
-                let run = case::CaseRun::infra_error(e);
-                let (record, xs) = finish_case(&case, vec![run], None);
-                progress.inc(1);
-                done.push((order, record, xs));
-                continue;
-            }
+    let mut by_task: HashMap<tokio::task::Id, usize> = HashMap::new();
+    for (i, case) in cases.iter().enumerate() {
+        let Some(transport) = transports.get(&case.target.name).cloned() else {
+            continue;
         };
         let semaphore = semaphore.clone();
-        let profile = settings.profile;
-        let repeat = settings.repeat.max(1);
-        set.spawn(async move {
+        let started = started_tx.clone();
+        let settings = settings.clone();
+        let case = case.clone();
+        let handle = set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let mut runs = Vec::new();
-            for _ in 0..repeat {
-                runs.push(
-                    case::run_case(&case.scenario, &case.target, case.mode, &client, profile).await,
-                );
-            }
-            (order, case, runs)
+            let _ = started.send(i);
+            run_one(&case, &transport, &settings).await
         });
+        by_task.insert(handle.id(), i);
     }
+    drop(started_tx);
     tokio::pin!(stop);
     let mut interrupted = false;
     loop {
         tokio::select! {
-            next = set.join_next() => {
+            Some(i) = started_rx.recv() => {
+                let c = &cases[i];
+                sinks.emit(&RunEvent::CaseStarted { target: &c.target.name, case: &c.name() });
+            }
+            next = set.join_next_with_id() => {
                 let Some(joined) = next else { break };
-                let Ok((order, case, runs)) = joined else { continue };
-                let (record, exchanges) = finish_case(&case, runs, snapshots);
-                progress.inc(1);
-                done.push((order, record, exchanges));
+                let (i, done) = match joined {
+                    Ok((id, done)) => (by_task[&id], done),
+                    // A panicked case is an `error` result carrying the panic message.
+                    Err(e) => {
+                        let i = by_task[&e.id()];
+                        let msg = format!("conform panicked while running this case: {}", panic_message(e));
+                        (i, (vec![case::CaseRun::infra_error(msg)], None))
+                    }
+                };
+                let (runs, spool) = done;
+                let record = finish_case(&cases[i], runs, snapshots);
+                sinks.emit(&RunEvent::CaseFinished { record: &record, exchanges: spool.as_deref() });
+                report.push(record);
             }
             _ = &mut stop => {
                 interrupted = true;
@@ -107,11 +191,7 @@ async fn run_cases(
             }
         }
     }
-    done.sort_by_key(|(order, _, _)| *order);
-    (
-        done.into_iter().map(|(_, r, x)| (r, x)).collect(),
-        interrupted,
-    )
+    interrupted
 }
 
 /// Turn the runs of a case into its result record: repeats combined, snapshot compared.
@@ -119,7 +199,7 @@ fn finish_case(
     case: &Case,
     mut runs: Vec<case::CaseRun>,
     snapshots: Option<&snapshots::Snapshots>,
-) -> (ResultRecord, Vec<Exchange>) {
+) -> ResultRecord {
     let mut first = runs.remove(0);
     let mut snapshot = None;
     if let Some(store) = snapshots
@@ -134,12 +214,8 @@ fn finish_case(
         .map(case::CaseRun::verdict)
         .collect();
     let verdict = verdict::combine_repeats(&verdicts);
-    let exchanges: Vec<Exchange> = std::iter::once(&mut first)
-        .chain(&mut runs)
-        .flat_map(|r| r.steps.drain(..).map(|s| s.exchange))
-        .collect();
     let scenario = &case.scenario;
-    let record = ResultRecord {
+    ResultRecord {
         target: case.target.name.clone(),
         scenario: scenario.id().to_string(),
         feature: scenario.feature().as_str().to_string(),
@@ -155,8 +231,7 @@ fn finish_case(
         attempts: first.attempts,
         snapshot,
         error: first.error,
-    };
-    (record, exchanges)
+    }
 }
 
 /// Plan the cases: every selected scenario, in each of its modes (optionally one mode only),
@@ -187,50 +262,103 @@ fn plan(
     cases
 }
 
-/// Run scenarios against targets and build the report (no files written).
+/// Longest expected first, so `--jobs N` approaches max(critical path, total / N): by step
+/// count, then by the duration a baseline run recorded for the case.
+fn schedule(cases: &mut [Case], settings: &args::Settings) {
+    let weight = |c: &Case| {
+        let key = (c.target.name.clone(), c.scenario.id().to_string(), c.mode.as_str().to_string());
+        let ms = settings.expected_ms.get(&key).copied().unwrap_or(0.0);
+        (c.steps(), (ms * 1000.0) as u64)
+    };
+    cases.sort_by_key(|c| std::cmp::Reverse(weight(c)));
+}
+
+/// The transport of each target: the network, or with `--replay` the recorded exchanges.
+pub fn transports(
+    targets: &[Target],
+    settings: &args::Settings,
+) -> Result<BTreeMap<String, Transport>, String> {
+    let mut out = BTreeMap::new();
+    for t in targets {
+        let transport = match &settings.replay {
+            Some(dir) => Transport::Replay(Arc::new(
+                Replayer::open(dir, &t.name, settings.redactor.clone()).map_err(|e| e.to_string())?,
+            )),
+            None => Transport::Http {
+                client: Arc::new(
+                    Client::for_base_url(&t.base_url, &t.timeouts)
+                        .map_err(|e| format!("cannot create the HTTP client: {e}"))?,
+                ),
+                max_body: settings.max_body,
+            },
+        };
+        out.insert(t.name.clone(), transport);
+    }
+    Ok(out)
+}
+
+/// Run scenarios against targets, announcing everything to `sinks`; the final report.
 pub async fn execute(
     scenarios: Vec<Scenario>,
     targets: Vec<Target>,
     settings: &args::Settings,
+    sinks: &mut [&mut dyn Sink],
     stop: impl std::future::Future<Output = ()>,
-) -> RunOutcome {
+) -> Result<RunOutcome, String> {
     let started = Instant::now();
+    let transports = transports(&targets, settings)?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
-    let mut report = RunReport::new(
-        targets
-            .iter()
-            .map(|t| TargetInfo::from(t.as_ref()))
-            .collect(),
-    );
-    let cases = plan(&scenarios, &targets, settings);
-    let progress = crate::report::terminal::progress_bar(cases.len() as u64, settings.quiet);
+    let infos: Vec<TargetInfo> = targets.iter().map(|t| TargetInfo::from(t.as_ref())).collect();
+    let mut report = RunReport::new(infos.clone());
+    let mut cases = plan(&scenarios, &targets, settings);
+    let order: HashMap<(String, String, String), usize> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((c.target.name.clone(), c.scenario.id().to_string(), c.mode.as_str().to_string()), i))
+        .collect();
+    schedule(&mut cases, settings);
     let store = settings
         .snapshots_dir
         .as_ref()
         .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots));
-    let (results, interrupted) = run_cases(cases, settings, store.as_ref(), &progress, stop).await;
-    progress.finish_and_clear();
-    let mut exchanges: BTreeMap<String, Vec<Exchange>> = BTreeMap::new();
-    for (record, xs) in results {
-        exchanges
-            .entry(record.target.clone())
-            .or_default()
-            .extend(xs);
-        report.push(record);
-    }
+    let failed = vec![None; sinks.len()];
+    let mut sinks = Sinks { sinks, failed };
+    sinks.emit(&RunEvent::Started {
+        targets: &infos,
+        cases: cases.len(),
+    });
+    let interrupted = run_cases(
+        cases,
+        &transports,
+        settings,
+        store.as_ref(),
+        &mut report,
+        &mut sinks,
+        stop,
+    )
+    .await;
+    // Results in plan order (targets, then scenarios in `conform list` order, then modes).
+    report.results.sort_by_key(|r| {
+        order
+            .get(&(r.target.clone(), r.scenario.clone(), r.mode.clone()))
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     report.finish(started.elapsed(), interrupted);
-    RunOutcome {
-        report,
-        exchanges,
-        interrupted,
+    if let Some(b) = &settings.baseline {
+        report.compare_with(b);
     }
+    sinks.emit(&RunEvent::Finished { report: &report });
+    Ok(RunOutcome {
+        report,
+        sink_errors: sinks.failed.into_iter().flatten().collect(),
+    })
 }
 
-/// Where the run writes its files.
-pub fn exchange_file(report_dir: &std::path::Path, target: &str) -> PathBuf {
-    let safe = crate::fsutil::safe_name(target, "._-");
-    report_dir.join("exchanges").join(format!("{safe}.ndjson"))
+/// Where the run writes the exchanges of a target.
+pub fn exchange_file(report_dir: &Path, target: &str) -> std::path::PathBuf {
+    crate::report::events::ExchangeSink::file_for(report_dir, target)
 }
 
 /// Request-body validation for `conform lint`: a scenario's body must be a valid request for

@@ -99,7 +99,7 @@ pub fn normalise(exchange: &Exchange, v: &Validation, redactions: &[String]) -> 
     } else if v.kind == BodyKind::Unreadable {
         out.insert("body".into(), Value::from("[unreadable]"));
     }
-    if exchange.transport_error.is_some() {
+    if exchange.transport.is_some() {
         out.insert("transport_error".into(), Value::from("[text]"));
     }
     Value::Object(out)

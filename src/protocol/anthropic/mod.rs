@@ -4,6 +4,7 @@
 pub mod accumulate;
 pub mod grammar;
 pub mod implied;
+pub mod judge;
 pub mod refs;
 pub mod schema;
 pub mod semantics;

@@ -2,14 +2,13 @@
 //! message's consistency and the request-implied checks, in one place, for live runs and for
 //! captured traffic alike.
 
-use super::grammar::{Ending, Profile};
+use super::grammar::Ending;
 use super::refs;
 use super::schema::{self, Shape};
-use super::stream::{EventRun, StreamCheck, StreamOptions, StreamTiming};
+use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
 use crate::check::Finding;
-use crate::exchange::{Exchange, RecordedResponse};
-use crate::http::sse::looks_like_event_stream;
+use crate::exchange::{Exchange, Head};
 use serde_json::Value;
 
 /// What kind of body an exchange carried.
@@ -27,13 +26,7 @@ pub enum BodyKind {
     Empty,
 }
 
-/// Options of a validation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    pub profile: Profile,
-    /// Arrival times are real, so incrementality and timing can be judged.
-    pub timing_known: bool,
-}
+pub use super::judge::Options;
 
 /// What a stream looked like, for snapshots and timing.
 #[derive(Debug, Clone)]
@@ -58,6 +51,17 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// Nothing to validate (no response).
+    pub fn empty() -> Validation {
+        Validation {
+            kind: BodyKind::Empty,
+            findings: Vec::new(),
+            body: None,
+            message: None,
+            stream: None,
+        }
+    }
+
     /// The value assertions and captures see: the accumulated message in stream mode, the body
     /// otherwise (for a stream that ended in an `error` event, that event's payload).
     pub fn subject(&self) -> Option<&Value> {
@@ -86,48 +90,11 @@ pub fn shape_for_path(method: &str, path: &str) -> Option<Shape> {
     }
 }
 
-/// Validate a recorded exchange. A transport error with no response yields no findings (the
-/// verdict is `error`, not a conformance statement).
+/// Validate a recorded exchange held in memory: [`super::judge::judge_exchange`]'s findings.
+/// A transport error with no response yields no findings (the verdict is `error`, not a
+/// conformance statement).
 pub fn validate_exchange(x: &Exchange, opts: Options) -> Validation {
-    let request = x.request.body_json();
-    let expected = shape_for_path(&x.request.method, url_path(&x.request.url));
-    let Some(resp) = &x.response else {
-        return Validation {
-            kind: BodyKind::Empty,
-            findings: Vec::new(),
-            body: None,
-            message: None,
-            stream: None,
-        };
-    };
-    let wants_stream = request
-        .as_ref()
-        .and_then(|r| r.get("stream"))
-        .and_then(Value::as_bool)
-        == Some(true);
-    let mut v = if resp.status == 200
-        && (resp.is_event_stream() || wants_stream && looks_like_event_stream(&resp.body_bytes()))
-    {
-        let mut c = StreamCheck::new(StreamOptions {
-            profile: opts.profile,
-            timing_known: opts.timing_known,
-        });
-        for chunk in &resp.chunks {
-            c.feed(&chunk.bytes(), chunk.t_ms);
-        }
-        validate_stream_outcome(c.finish(resp.total_ms), request.as_ref())
-    } else {
-        let body = resp.body_bytes();
-        let hint = expected.map_or(ShapeHint::Recognise(None), ShapeHint::Known);
-        validate_body(&body, Some(resp.status), hint, request.as_ref())
-    };
-    v.findings.extend(check_headers(resp, wants_stream));
-    v
-}
-
-fn url_path(url: &str) -> &str {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    rest.find('/').map(|i| &rest[i..]).unwrap_or("/")
+    super::judge::judge_exchange(x, opts).validation
 }
 
 /// Judge a finished stream: its findings plus the message-level and request-implied checks.
@@ -401,7 +368,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_headers(resp: &RecordedResponse, wants_stream: bool) -> Vec<Finding> {
+pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     if resp.headers.is_empty() {
         return out; // captured body without headers

@@ -57,24 +57,12 @@ pub fn render(report: &RunReport) -> String {
     out
 }
 
-/// `conform run --baseline`: the comparison with the earlier run, already rendered as
-/// Markdown by `conform diff`'s renderer.
+/// `conform run --baseline`: the comparison with the earlier run, rendered by `conform diff`'s
+/// Markdown renderer from the typed comparison.
 fn render_baseline(report: &RunReport, out: &mut String) {
-    let Some(md) = report
-        .baseline
-        .as_ref()
-        .and_then(|b| b.get("markdown"))
-        .and_then(|m| m.as_str())
-    else {
-        return;
-    };
-    let file = report
-        .baseline
-        .as_ref()
-        .and_then(|b| b.get("file"))
-        .and_then(|f| f.as_str())
-        .unwrap_or("baseline");
-    let _ = writeln!(out, "## Compared with {file}\n");
+    let Some(b) = &report.baseline else { return };
+    let _ = writeln!(out, "## Compared with {}\n", b.file);
+    let md = crate::diff::render(&b.comparison, crate::diff::Format::Md);
     let _ = writeln!(out, "{}", md.trim_end());
 }
 

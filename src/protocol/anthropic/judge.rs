@@ -1,0 +1,252 @@
+//! The judge: the one function that turns an exchange into findings, fed record by record.
+//!
+//! A [`Judge`] is an [`Observer`]: the live HTTP client, an exchange file, a captured `.sse` or
+//! `.json` file and an in-memory [`Exchange`] all feed it the same records, so a live run,
+//! `conform check`, `conform run --replay` and the proxy agree exactly. A streamed body goes
+//! into the incremental [`StreamCheck`] chunk by chunk as it arrives (memory bounded by the
+//! accumulated message); other bodies are buffered (the client bounds them) and judged at the
+//! end. Transport outcomes — retries and their causes, a cut body, conform's own limits — are
+//! part of the exchange and judged here too.
+
+use super::grammar::Profile;
+use super::schema::Shape;
+use super::stream::{StreamCheck, StreamOptions};
+use super::validate::{self, ShapeHint, Validation};
+use crate::check::Finding;
+use crate::exchange::{
+    End, Exchange, FailureKind, Head, Observer, RecordedRequest, RecordedResponse, Retry,
+};
+use crate::http::sse::looks_like_event_stream;
+use serde_json::Value;
+
+/// What the judge may assume about its input.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub profile: Profile,
+    /// Arrival times are real, so incrementality and timing can be judged.
+    pub timing_known: bool,
+    /// The status in the head is real (false for a captured body file).
+    pub status_unknown: bool,
+    /// The body is an event stream whatever the head says (a captured `.sse` file).
+    pub force_stream: bool,
+    /// For a body whose shape the request path does not say: a hint (from a file name).
+    pub file_hint: Option<Shape>,
+}
+
+/// An exchange judged: what validation made of it, the exchange without its body, and why no
+/// conformance statement can be made when that is so.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub validation: Validation,
+    pub exchange: Exchange,
+    /// Infrastructure or conform's own limit stood in the way (the verdict is `error`).
+    pub infra: Option<String>,
+}
+
+enum Body {
+    /// No head yet, or no body expected.
+    None,
+    Stream(Box<StreamCheck>),
+    Buffer(Vec<u8>),
+    /// A 200 to a streaming request without an event-stream content type: decided at the end
+    /// by sniffing the body (chunk times kept for the stream check).
+    Sniff(Vec<(f64, Vec<u8>)>),
+}
+
+/// Judges one exchange at a time; [`Judge::take`] returns the judgement after `end`.
+pub struct Judge {
+    opts: Options,
+    exchange: Option<Exchange>,
+    request: Option<Value>,
+    wants_stream: bool,
+    body: Body,
+    done: Option<Judgement>,
+}
+
+impl Judge {
+    pub fn new(opts: Options) -> Judge {
+        Judge {
+            opts,
+            exchange: None,
+            request: None,
+            wants_stream: false,
+            body: Body::None,
+            done: None,
+        }
+    }
+
+    /// The judgement of the exchange that ended last.
+    pub fn take(&mut self) -> Option<Judgement> {
+        self.done.take()
+    }
+
+    fn stream_check(&self) -> Box<StreamCheck> {
+        Box::new(StreamCheck::new(StreamOptions {
+            profile: self.opts.profile,
+            timing_known: self.opts.timing_known,
+        }))
+    }
+}
+
+/// Judge a whole exchange held in memory.
+pub fn judge_exchange(x: &Exchange, opts: Options) -> Judgement {
+    let mut j = Judge::new(opts);
+    x.replay_into(&mut j);
+    j.take().expect("replay_into always ends the exchange")
+}
+
+impl Observer for Judge {
+    fn begin(&mut self, label: &str, request: &RecordedRequest) {
+        self.request = request.body_json();
+        self.wants_stream = self
+            .request
+            .as_ref()
+            .and_then(|r| r.get("stream"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        self.exchange = Some(Exchange::new(label, request.clone()));
+        self.body = Body::None;
+        self.done = None;
+    }
+
+    fn retry(&mut self, retry: &Retry) {
+        if let Some(x) = &mut self.exchange {
+            x.retries.push(retry.clone());
+        }
+    }
+
+    fn head(&mut self, head: &Head) {
+        let Some(x) = &mut self.exchange else { return };
+        x.response = Some(RecordedResponse {
+            status: head.status,
+            headers: head.headers.clone(),
+            head_ms: head.head_ms,
+            chunks: Vec::new(),
+            total_ms: head.head_ms,
+        });
+        let ok = head.status == 200 || self.opts.status_unknown;
+        self.body = if self.opts.force_stream
+            || ok && head.media_type().as_deref() == Some("text/event-stream")
+        {
+            Body::Stream(self.stream_check())
+        } else if ok && (self.wants_stream || self.opts.status_unknown) {
+            Body::Sniff(Vec::new())
+        } else {
+            Body::Buffer(Vec::new())
+        };
+    }
+
+    fn chunk(&mut self, t_ms: f64, bytes: &[u8]) {
+        match &mut self.body {
+            Body::None => {}
+            Body::Stream(c) => c.feed(bytes, t_ms),
+            Body::Buffer(b) => b.extend_from_slice(bytes),
+            Body::Sniff(parts) => parts.push((t_ms, bytes.to_vec())),
+        }
+    }
+
+    fn end(&mut self, end: &End) {
+        let Some(mut x) = self.exchange.take() else {
+            return;
+        };
+        if let Some(r) = &mut x.response {
+            r.total_ms = end.total_ms;
+        }
+        x.transport = end.transport.clone();
+        let body = std::mem::replace(&mut self.body, Body::None);
+        let request = self.request.as_ref();
+        let mut v = match (&x.response, body) {
+            (None, _) => Validation::empty(),
+            (Some(r), Body::Stream(c)) => {
+                validate::validate_stream_outcome(c.finish(r.total_ms), request)
+            }
+            (Some(r), Body::Sniff(parts)) => {
+                let first = parts
+                    .iter()
+                    .find(|(_, b)| !b.iter().all(u8::is_ascii_whitespace));
+                if first.is_some_and(|(_, b)| looks_like_event_stream(b)) {
+                    let mut c = self.stream_check();
+                    for (t, b) in &parts {
+                        c.feed(b, *t);
+                    }
+                    validate::validate_stream_outcome(c.finish(r.total_ms), request)
+                } else {
+                    let bytes: Vec<u8> = parts.into_iter().flat_map(|(_, b)| b).collect();
+                    self.validate_body(&x, &bytes)
+                }
+            }
+            (Some(_), Body::Buffer(bytes)) => self.validate_body(&x, &bytes),
+            (Some(_), Body::None) => self.validate_body(&x, &[]),
+        };
+        if let Some(r) = &x.response {
+            v.findings
+                .extend(validate::check_headers(&r.head(), self.wants_stream));
+        }
+        let infra = transport_findings(&x, &mut v.findings);
+        self.done = Some(Judgement {
+            validation: v,
+            exchange: x,
+            infra,
+        });
+    }
+}
+
+impl Judge {
+    fn validate_body(&self, x: &Exchange, bytes: &[u8]) -> Validation {
+        let status = x.response.as_ref().map(|r| r.status);
+        let expected = validate::shape_for_path(&x.request.method, x.request.path());
+        let hint = expected.map_or(ShapeHint::Recognise(self.opts.file_hint), ShapeHint::Known);
+        let status = if self.opts.status_unknown { None } else { status };
+        validate::validate_body(bytes, status, hint, self.request.as_ref())
+    }
+}
+
+/// Findings about how the exchange travelled (retries, a cut body); the reason no conformance
+/// statement can be made, when infrastructure or conform's own limits stood in the way.
+fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
+    if !x.retries.is_empty() {
+        // An endpoint that needs retries to answer a single request is something every
+        // client will notice.
+        let causes: Vec<&str> = x.retries.iter().map(|r| r.cause.as_str()).collect();
+        out.push(
+            Finding::should(
+                "http.retried",
+                "",
+                format!(
+                    "the request needed {} attempts (rate limited, overloaded or dropped)",
+                    x.attempts()
+                ),
+            )
+            .actual(causes.join("; "))
+            .reference("protocol §1.3 (retry policy), §5.2 (429/529)"),
+        );
+    }
+    let t = x.transport.as_ref()?;
+    if x.response.is_none() {
+        return Some(t.message.clone());
+    }
+    match t.kind {
+        FailureKind::Interrupted => {
+            out.push(
+                Finding::must(
+                    "transport.incomplete",
+                    "",
+                    format!("the response was cut off: {}", t.message),
+                )
+                .reference("protocol §4.3 (stream grammar)"),
+            );
+            None
+        }
+        FailureKind::BodyLimit => {
+            out.push(
+                Finding::should("transport.body-limit", "", t.message.clone())
+                    .expected("a response within conform's body limit (--max-body-mb)"),
+            );
+            Some(t.message.clone())
+        }
+        _ => Some(t.message.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+use super::*;
+use crate::exchange::{Chunk, TransportFailure};
+
+const STREAM: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\nevent: ping\ndata: {\"type\":\"ping\"}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\nevent: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":2}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+fn exchange(chunks: Vec<Chunk>, transport: Option<TransportFailure>) -> Exchange {
+    Exchange {
+        label: "t".into(),
+        request: RecordedRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:1/v1/messages".into(),
+            headers: vec![],
+            body: Some(r#"{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#.into()),
+        },
+        retries: vec![],
+        response: Some(RecordedResponse {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "text/event-stream".into()),
+                ("request-id".into(), "req_1".into()),
+            ],
+            head_ms: 1.0,
+            chunks,
+            total_ms: 9.0,
+        }),
+        transport,
+    }
+}
+
+fn checks(j: &Judgement) -> Vec<String> {
+    j.validation.findings.iter().map(|f| f.check.clone()).collect()
+}
+
+#[test]
+fn every_split_judges_alike() {
+    let whole = judge_exchange(&exchange(vec![Chunk::new(2.0, STREAM.as_bytes())], None), Options::default());
+    assert!(whole.infra.is_none());
+    let bytes = STREAM.as_bytes();
+    for cut in (1..bytes.len()).step_by(7) {
+        let x = exchange(
+            vec![Chunk::new(2.0, &bytes[..cut]), Chunk::new(2.0, &bytes[cut..])],
+            None,
+        );
+        let j = judge_exchange(&x, Options::default());
+        assert_eq!(checks(&j), checks(&whole), "cut at {cut}");
+        assert_eq!(j.validation.message, whole.validation.message);
+    }
+}
+
+#[test]
+fn a_cut_body_is_the_endpoints_fault_but_a_limit_is_ours() {
+    let half = &STREAM.as_bytes()[..STREAM.len() / 2];
+    let reset = TransportFailure {
+        kind: FailureKind::Interrupted,
+        message: "connection reset".into(),
+    };
+    let j = judge_exchange(&exchange(vec![Chunk::new(2.0, half)], Some(reset)), Options::default());
+    assert!(j.infra.is_none());
+    assert!(checks(&j).contains(&"transport.incomplete".to_string()));
+    let limit = TransportFailure {
+        kind: FailureKind::BodyLimit,
+        message: "body over 1 MiB".into(),
+    };
+    let j = judge_exchange(&exchange(vec![Chunk::new(2.0, half)], Some(limit)), Options::default());
+    assert_eq!(j.infra.as_deref(), Some("body over 1 MiB"));
+    assert!(checks(&j).contains(&"transport.body-limit".to_string()));
+}
+
+#[test]
+fn retries_are_judged_with_the_exchange() {
+    let mut x = exchange(vec![Chunk::new(2.0, STREAM.as_bytes())], None);
+    x.retries.push(Retry {
+        attempt: 1,
+        t_ms: 1.0,
+        status: Some(529),
+        cause: "HTTP 529".into(),
+        wait_ms: 5.0,
+    });
+    let j = judge_exchange(&x, Options::default());
+    let f = j
+        .validation
+        .findings
+        .iter()
+        .find(|f| f.check == "http.retried")
+        .expect("retried");
+    assert_eq!(f.actual.as_deref(), Some("HTTP 529"));
+}
+
+#[test]
+fn no_response_is_infrastructure_without_findings() {
+    let mut x = exchange(vec![], None);
+    x.response = None;
+    x.transport = Some(TransportFailure {
+        kind: FailureKind::Connect,
+        message: "connect error: refused".into(),
+    });
+    let j = judge_exchange(&x, Options::default());
+    assert!(j.validation.findings.is_empty());
+    assert_eq!(j.infra.as_deref(), Some("connect error: refused"));
+}
