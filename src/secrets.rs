@@ -81,6 +81,10 @@ impl Redactor {
 /// `authorization`, `x-api-key`, and any header whose name contains `key`, `token` or `secret`.
 pub fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    // Rate-limit counters (`anthropic-ratelimit-tokens-limit`) hold no secret.
+    if n.starts_with("anthropic-ratelimit-") {
+        return false;
+    }
     n == "authorization"
         || n == "proxy-authorization"
         || n.contains("key")
