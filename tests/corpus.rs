@@ -135,3 +135,159 @@ fn every_genuine_stream_decodes_identically_at_every_split() {
     }
     assert!(streams >= 10, "only {streams} streams");
 }
+
+/// Serves `body` once per connection as a chunked event stream, cut into pieces at
+/// pseudo-random boundaries (seeded), each written and flushed on its own.
+async fn serve_split(listener: tokio::net::TcpListener, body: Vec<u8>, seed: u64) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok((mut sock, _)) = listener.accept().await else {
+        return;
+    };
+    let _ = sock.set_nodelay(true);
+    // Read the request head and its content-length body.
+    let mut req = Vec::new();
+    let mut buf = [0u8; 8192];
+    let body_start = loop {
+        let n = sock.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        req.extend_from_slice(&buf[..n]);
+        if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&req[..body_start]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while req.len() < body_start + len {
+        let n = sock.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        req.extend_from_slice(&buf[..n]);
+    }
+    let _ = sock
+        .write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_011corpus\r\n\
+              transfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        )
+        .await;
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut at = 0;
+    while at < body.len() {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let n = (1 + (state >> 33) as usize % 97).min(body.len() - at);
+        let piece = &body[at..at + n];
+        let frame = [format!("{n:x}\r\n").as_bytes(), piece, b"\r\n"].concat();
+        if sock.write_all(&frame).await.is_err() {
+            return;
+        }
+        let _ = sock.flush().await;
+        if (state >> 40) % 16 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        at += n;
+    }
+    let _ = sock.write_all(b"0\r\n\r\n").await;
+    let _ = sock.shutdown().await;
+}
+
+/// Every corpus stream, served over loopback in random pieces and judged live, gets the
+/// findings `conform check` gives the file — except those only a live exchange can have
+/// (response headers, timing) — and exactly the findings `conform check` gives the exchange
+/// the live run recorded.
+#[test]
+fn the_live_path_judges_every_corpus_stream_like_conform_check() {
+    use conform::exchange::{Collector, Recorder};
+    use conform::http::client::{Client, ExecPolicy, Request};
+    use conform::protocol::anthropic::judge::{Judge, Options};
+    use conform::secrets::Redactor;
+    let Some(dir) = corpus_dir() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = Client::new(std::time::Duration::from_secs(5), true).unwrap();
+    let live_only = |c: &str| c.starts_with("headers.") || c == "stream.incremental";
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sse"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{} streams", files.len());
+    let tmp = tempfile::tempdir().unwrap();
+    for (seed, file) in files.iter().enumerate() {
+        let body = std::fs::read(file).unwrap();
+        let request = file.with_file_name(
+            file.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .replace(".sse", ".request.json"),
+        );
+        let mut req_body: serde_json::Value = std::fs::read_to_string(&request)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        req_body["stream"] = serde_json::json!(true);
+        let (judged, recorded) = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(serve_split(listener, body.clone(), seed as u64));
+            let req = Request::post(
+                format!("http://{addr}/v1/messages"),
+                vec![("content-type".into(), "application/json".into())],
+                req_body.to_string(),
+            );
+            let mut judge = Judge::new(Options {
+                timing_known: true,
+                ..Options::default()
+            });
+            let mut rec = Recorder::to_writer(Vec::new(), &Redactor::default());
+            let obs = &mut (&mut judge, &mut rec);
+            tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                client.execute(&req, &ExecPolicy::default(), "corpus", obs),
+            )
+            .await
+            .expect("bounded");
+            let _ = server.await;
+            (judge.take().unwrap(), rec.finish().unwrap())
+        });
+        let name = file.display();
+        assert!(judged.infra.is_none(), "{name}: {:?}", judged.infra);
+        let live: Vec<String> = judged
+            .validation
+            .findings
+            .iter()
+            .filter(|f| !live_only(&f.check))
+            .map(|f| format!("{} {}", f.check, f.message))
+            .collect();
+        // The file judged by `conform check`, with the same request.
+        let copy = tmp.path().join("x.sse");
+        std::fs::write(&copy, &body).unwrap();
+        let offline: Vec<String> = check_path(&copy, Some(&req_body), Profile::Strict)
+            .remove(0)
+            .findings
+            .iter()
+            .filter(|f| !live_only(&f.check))
+            .map(|f| format!("{} {}", f.check, f.message))
+            .collect();
+        assert_eq!(live, offline, "{name}: live vs conform check of the file");
+        // The recorded exchange judged by `conform check`: exactly the live findings.
+        let xfile = tmp.path().join("x.ndjson");
+        std::fs::write(&xfile, &recorded).unwrap();
+        let replayed = check_path(&xfile, None, Profile::Strict).remove(0).findings;
+        assert_eq!(
+            replayed, judged.validation.findings,
+            "{name}: live vs conform check of the recorded exchange"
+        );
+        let mut c = Collector::default();
+        conform::exchange::for_each_exchange(&recorded[..], &mut c).unwrap();
+        assert_eq!(c.into_exchanges()[0].response.as_ref().unwrap().body_bytes(), body);
+    }
+}

@@ -249,12 +249,12 @@ impl RunReport {
                 red(d);
             }
         }
-        if let Some(b) = &mut r.baseline {
-            if let Ok(mut v) = serde_json::to_value(&*b) {
-                redact_value(&mut v, redactor);
-                if let Ok(back) = serde_json::from_value(v) {
-                    *b = back;
-                }
+        if let Some(b) = &mut r.baseline
+            && let Ok(mut v) = serde_json::to_value(&*b)
+        {
+            redact_value(&mut v, redactor);
+            if let Ok(back) = serde_json::from_value(v) {
+                *b = back;
             }
         }
         r.summary = r
