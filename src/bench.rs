@@ -21,6 +21,10 @@ pub struct BenchArgs {
     /// Skip the serde_json baseline (to profile the checker alone).
     #[arg(long)]
     pub no_baseline: bool,
+    /// Write the generated stream to this file instead of measuring (input for
+    /// `conform check` measured from outside, e.g. with `/usr/bin/time -v`).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<std::path::PathBuf>,
 }
 
 /// The generated stream: a prologue, a repeated body of events, an epilogue.
@@ -161,6 +165,26 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 /// Run the benchmark and print its figures; returns the exit code.
 pub fn run_cli(args: &BenchArgs) -> i32 {
+    if let Some(path) = &args.write {
+        let g = generate(args.size_mb * 1_000_000);
+        let res = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            let mut err = Ok(());
+            g.for_each_chunk(1 << 16, |c| {
+                if err.is_ok() {
+                    err = std::io::Write::write_all(&mut w, c);
+                }
+            });
+            err.and_then(|_| std::io::Write::flush(&mut w))
+        });
+        return match res {
+            Ok(()) => crate::exit::OK,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                crate::exit::USAGE
+            }
+        };
+    }
     let g = generate(args.size_mb * 1_000_000);
     let total = g.total_bytes();
     let mb = total as f64 / 1e6;
