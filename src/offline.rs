@@ -13,9 +13,9 @@ use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::judge::{Judge, Options};
 use crate::protocol::anthropic::schema::Shape;
 use crate::protocol::anthropic::validate::Validation;
-use std::io::{BufRead, BufReader, Read};
 use serde::Serialize;
 use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Output format of `conform check`.
@@ -228,7 +228,10 @@ fn check_exchange_file(name: &str, reader: impl BufRead, profile: Profile) -> Ve
         reports: Vec::new(),
     };
     match exchange::for_each_exchange(reader, &mut fj) {
-        Ok(0) => vec![unreadable(name, "an exchange file with no exchange in it".into())],
+        Ok(0) => vec![unreadable(
+            name,
+            "an exchange file with no exchange in it".into(),
+        )],
         Ok(_) => fj.reports,
         Err(e) => {
             let mut out = fj.reports;

@@ -176,7 +176,9 @@ async fn serve_split(listener: tokio::net::TcpListener, body: Vec<u8>, seed: u64
               transfer-encoding: chunked\r\nconnection: close\r\n\r\n",
         )
         .await;
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut at = 0;
     while at < body.len() {
         state = state
@@ -288,6 +290,13 @@ fn the_live_path_judges_every_corpus_stream_like_conform_check() {
         );
         let mut c = Collector::default();
         conform::exchange::for_each_exchange(&recorded[..], &mut c).unwrap();
-        assert_eq!(c.into_exchanges()[0].response.as_ref().unwrap().body_bytes(), body);
+        assert_eq!(
+            c.into_exchanges()[0]
+                .response
+                .as_ref()
+                .unwrap()
+                .body_bytes(),
+            body
+        );
     }
 }

@@ -17,8 +17,8 @@
 //! turned off for the target (`retries = 0` in `conform.toml`), one case at
 //! a time in sync mode, where the first request's 429 reaches the scenario's status check.
 
-use conform::report::events::ExchangeSink;
 use conform::mock::{Fault, fault_catalogue};
+use conform::report::events::ExchangeSink;
 use conform::report::model::ResultRecord;
 use conform::runner::args::Settings;
 use conform::scenario::{Scenario, load_dir};

@@ -318,7 +318,8 @@ async fn connection_refused_is_a_fast_transport_error() {
         assert!(err.starts_with("connect error"), "{err}");
         assert!(x.response.is_none());
         assert_eq!(
-            x.attempts(), 3,
+            x.attempts(),
+            3,
             "transport errors before a response are retried"
         );
         assert!(
@@ -374,7 +375,11 @@ async fn an_unsendable_header_is_recorded_not_retried() {
             .await;
         let err = x.transport_error().expect("an invalid request");
         assert!(err.starts_with("invalid request"), "{err}");
-        assert_eq!(x.attempts(), 0, "nothing could be sent, nothing was retried");
+        assert_eq!(
+            x.attempts(),
+            0,
+            "nothing could be sent, nothing was retried"
+        );
         assert!(x.response.is_none());
     })
     .await;

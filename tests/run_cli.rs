@@ -216,3 +216,95 @@ fn retried_requests_are_reported_and_fail_a_strict_run() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// SIGTERM (what CI timeouts send) and SIGINT exit 143 and 130 and still write a valid partial
+/// report marked interrupted, JUnit included, replacing the previous run's files.
+#[test]
+fn signals_write_partial_reports_and_exit_128_plus_n() {
+    use std::io::Read;
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        // An endpoint that accepts and never answers: the run is in flight when signalled.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().take(4).flatten() {
+                held.push(s);
+            }
+            std::thread::sleep(std::time::Duration::from_secs(8));
+        });
+        let dir = tempfile::tempdir().unwrap();
+        scenario_dir(dir.path());
+        std::fs::create_dir_all(dir.path().join("rep")).unwrap();
+        std::fs::write(dir.path().join("rep/report.json"), "stale").unwrap();
+        let mut child = std::process::Command::new(BIN)
+            .current_dir(dir.path())
+            .env("CONFORM_TEST_KEY", CANARY)
+            .env_remove("CI")
+            .args(["run", "--quiet", "--no-snapshots", "--report-dir", "rep"])
+            .args(["--base-url", &format!("http://{addr}"), "--model", "m"])
+            .args(["--api-key-env", "CONFORM_TEST_KEY"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(start.elapsed().as_secs() < 10, "no exit after {signal}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{signal}: {err}");
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+        assert_eq!(report["interrupted"], true);
+        let junit = read(&dir.path().join("rep/junit.xml"));
+        assert!(junit.contains("interrupted"), "{junit}");
+        let exchange_files: Vec<_> = std::fs::read_dir(dir.path().join("rep/exchanges"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "ndjson"))
+            .collect();
+        assert_eq!(exchange_files.len(), 1, "the exchange file is in place");
+        drop(hold);
+    }
+}
+
+/// Everything given on the command line is checked before the first request: a baseline that
+/// is not a report, a filter that selects nothing, two ways of naming the target.
+#[test]
+fn command_line_mistakes_exit_2_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    // Nothing listens there: had a request gone out, the run would exit 3, not 2.
+    let dead = "http://127.0.0.1:9";
+    for (args, says) in [
+        (vec!["--baseline", "missing.json"], "--baseline"),
+        (vec!["--filter", "no-such-scenario"], "no scenario matches"),
+        (
+            vec!["--target", "x", "--base-url", dead, "--model", "m"],
+            "--target and --base-url",
+        ),
+    ] {
+        let out = run(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!dir.path().join("reports").join("report.json").exists());
+    }
+}

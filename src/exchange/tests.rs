@@ -103,7 +103,10 @@ fn wave_one_lines_are_read() {
     let xs = parse_ndjson(line.as_bytes()).unwrap();
     assert_eq!(xs.len(), 1);
     assert_eq!(xs[0].attempts(), 3);
-    assert_eq!(xs[0].transport.as_ref().unwrap().kind, FailureKind::Interrupted);
+    assert_eq!(
+        xs[0].transport.as_ref().unwrap().kind,
+        FailureKind::Interrupted
+    );
     assert_eq!(xs[0].response.as_ref().unwrap().body_bytes(), b"{}");
 }
 

@@ -192,7 +192,12 @@ impl Client {
         };
         let Ok(method) = reqwest::Method::from_bytes(req.method.as_bytes()) else {
             let message = format!("invalid request method {:?}", req.method);
-            fail(&mut |e| obs.end(&e), FailureKind::InvalidRequest, message, 0.0);
+            fail(
+                &mut |e| obs.end(&e),
+                FailureKind::InvalidRequest,
+                message,
+                0.0,
+            );
             return;
         };
         let t = policy.timeouts;
@@ -216,8 +221,7 @@ impl Client {
             let outcome = tokio::time::timeout_at(head_limit, builder.send()).await;
             let (error, response) = match outcome {
                 Err(_) => {
-                    let (kind, what) = if head_limit == deadline && deadline < sent + t.first_byte
-                    {
+                    let (kind, what) = if head_limit == deadline && deadline < sent + t.first_byte {
                         (
                             FailureKind::TotalTimeout,
                             format!("total timeout: no response head within {} ms", ms(t.total)),
@@ -233,9 +237,10 @@ impl Client {
                     };
                     (Some((kind, what, true)), None)
                 }
-                Ok(Err(e)) if e.is_builder() => {
-                    (Some((FailureKind::InvalidRequest, describe(&e), false)), None)
-                }
+                Ok(Err(e)) if e.is_builder() => (
+                    Some((FailureKind::InvalidRequest, describe(&e), false)),
+                    None,
+                ),
                 Ok(Err(e)) => (Some((FailureKind::Connect, describe(&e), true)), None),
                 Ok(Ok(resp)) => (None, Some(resp)),
             };
@@ -349,7 +354,10 @@ async fn read_body(
             Err(_) => {
                 return fail(
                     FailureKind::IdleTimeout,
-                    format!("idle timeout: no data for {} ms after {chunks} chunks", ms(t.idle)),
+                    format!(
+                        "idle timeout: no data for {} ms after {chunks} chunks",
+                        ms(t.idle)
+                    ),
                 );
             }
             Ok(None) => return None,

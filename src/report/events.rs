@@ -65,11 +65,7 @@ impl ExchangeSink {
             let f = std::fs::File::create(&partial)?;
             self.open.insert(target.to_string(), (path, f));
         }
-        Ok(&mut self
-            .open
-            .get_mut(target)
-            .expect("inserted above")
-            .1)
+        Ok(&mut self.open.get_mut(target).expect("inserted above").1)
     }
 }
 

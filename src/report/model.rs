@@ -17,9 +17,12 @@ pub struct RunReport {
     /// RFC 3339.
     pub started_at: String,
     pub duration_ms: f64,
-    /// The run stopped before every planned result was in (Ctrl-C).
+    /// The run stopped before every planned result was in (Ctrl-C, SIGTERM).
     #[serde(default)]
     pub interrupted: bool,
+    /// How many results the run planned.
+    #[serde(default)]
+    pub planned: usize,
     pub targets: Vec<TargetInfo>,
     pub results: Vec<ResultRecord>,
     /// Verdict counts per target: `{TARGET: {VERDICT: count}}`.
@@ -156,6 +159,7 @@ impl RunReport {
             started_at,
             duration_ms: 0.0,
             interrupted: false,
+            planned: 0,
             targets,
             results: Vec::new(),
             summary: BTreeMap::new(),

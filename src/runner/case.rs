@@ -6,10 +6,10 @@
 //! whose captures fail ends the case: later steps depend on it.
 
 use super::request;
+use super::transport::Transport;
 use crate::check::assert::{self, Env, Subject};
 use crate::check::{Finding, Severity};
 use crate::exchange::Exchange;
-use super::transport::Transport;
 use crate::exchange::Observer;
 use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::judge::{Judge, Judgement, Options};

@@ -18,7 +18,8 @@ async fn interrupted(signal: Arc<AtomicI32>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal as on};
-        let (Ok(mut int), Ok(mut term)) = (on(SignalKind::interrupt()), on(SignalKind::terminate()))
+        let (Ok(mut int), Ok(mut term)) =
+            (on(SignalKind::interrupt()), on(SignalKind::terminate()))
         else {
             return std::future::pending().await;
         };
@@ -46,7 +47,11 @@ fn check_report_dir(dir: &std::path::Path) -> Result<(), String> {
 
 async fn run(a: &RunArgs) -> i32 {
     // Everything given on the command line is validated before the first request.
-    let baseline = match a.baseline.as_deref().map(crate::report::model::BaselineInput::read) {
+    let baseline = match a
+        .baseline
+        .as_deref()
+        .map(crate::report::model::BaselineInput::read)
+    {
         Some(Err(e)) => {
             eprintln!("error: --baseline: {e}");
             return exit::USAGE;
@@ -146,7 +151,10 @@ async fn run(a: &RunArgs) -> i32 {
     let code = outcome.report.exit_code(a.strict);
     let sig = signal.load(Ordering::SeqCst);
     if sig != 0 {
-        eprintln!("interrupted: partial reports written to {}", a.report_dir.display());
+        eprintln!(
+            "interrupted: partial reports written to {}",
+            a.report_dir.display()
+        );
         return sig;
     }
     if file_errors > 0 {

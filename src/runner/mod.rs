@@ -266,7 +266,11 @@ fn plan(
 /// count, then by the duration a baseline run recorded for the case.
 fn schedule(cases: &mut [Case], settings: &args::Settings) {
     let weight = |c: &Case| {
-        let key = (c.target.name.clone(), c.scenario.id().to_string(), c.mode.as_str().to_string());
+        let key = (
+            c.target.name.clone(),
+            c.scenario.id().to_string(),
+            c.mode.as_str().to_string(),
+        );
         let ms = settings.expected_ms.get(&key).copied().unwrap_or(0.0);
         (c.steps(), (ms * 1000.0) as u64)
     };
@@ -282,7 +286,8 @@ pub fn transports(
     for t in targets {
         let transport = match &settings.replay {
             Some(dir) => Transport::Replay(Arc::new(
-                Replayer::open(dir, &t.name, settings.redactor.clone()).map_err(|e| e.to_string())?,
+                Replayer::open(dir, &t.name, settings.redactor.clone())
+                    .map_err(|e| e.to_string())?,
             )),
             None => Transport::Http {
                 client: Arc::new(
@@ -309,15 +314,28 @@ pub async fn execute(
     let transports = transports(&targets, settings)?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
-    let infos: Vec<TargetInfo> = targets.iter().map(|t| TargetInfo::from(t.as_ref())).collect();
+    let infos: Vec<TargetInfo> = targets
+        .iter()
+        .map(|t| TargetInfo::from(t.as_ref()))
+        .collect();
     let mut report = RunReport::new(infos.clone());
     let mut cases = plan(&scenarios, &targets, settings);
     let order: HashMap<(String, String, String), usize> = cases
         .iter()
         .enumerate()
-        .map(|(i, c)| ((c.target.name.clone(), c.scenario.id().to_string(), c.mode.as_str().to_string()), i))
+        .map(|(i, c)| {
+            (
+                (
+                    c.target.name.clone(),
+                    c.scenario.id().to_string(),
+                    c.mode.as_str().to_string(),
+                ),
+                i,
+            )
+        })
         .collect();
     schedule(&mut cases, settings);
+    report.planned = cases.len();
     let store = settings
         .snapshots_dir
         .as_ref()

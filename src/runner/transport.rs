@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 /// The source of a target's exchanges.
 #[derive(Clone)]
 pub enum Transport {
-    Http { client: Arc<Client>, max_body: usize },
+    Http {
+        client: Arc<Client>,
+        max_body: usize,
+    },
     Replay(Arc<Replayer>),
 }
 
@@ -83,7 +86,10 @@ impl Replayer {
         })?;
         let mut queue: HashMap<String, VecDeque<Entry>> = HashMap::new();
         for e in &index.entries {
-            queue.entry(e.label.clone()).or_default().push_back(e.clone());
+            queue
+                .entry(e.label.clone())
+                .or_default()
+                .push_back(e.clone());
         }
         Ok(Replayer {
             file,

@@ -196,7 +196,11 @@ impl Judge {
         let status = x.response.as_ref().map(|r| r.status);
         let expected = validate::shape_for_path(&x.request.method, x.request.path());
         let hint = expected.map_or(ShapeHint::Recognise(self.opts.file_hint), ShapeHint::Known);
-        let status = if self.opts.status_unknown { None } else { status };
+        let status = if self.opts.status_unknown {
+            None
+        } else {
+            status
+        };
         validate::validate_body(bytes, status, hint, self.request.as_ref())
     }
 }

@@ -45,6 +45,19 @@ pub fn render(report: &RunReport) -> io::Result<String> {
         }
         junit.add_test_suite(suite);
     }
+    if report.interrupted {
+        // CI must not read a cut run as green: the cut is an error test case of its own.
+        let mut suite = TestSuite::new("conform");
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_type("interrupted");
+        status.set_message(format!(
+            "the run was interrupted: {} of {} planned results are in",
+            report.results.len(),
+            report.planned.max(report.results.len())
+        ));
+        suite.add_test_case(TestCase::new("run interrupted", status));
+        junit.add_test_suite(suite);
+    }
     junit
         .to_string()
         .map_err(|e| io::Error::other(format!("cannot write junit xml: {e}")))

@@ -28,17 +28,27 @@ fn exchange(chunks: Vec<Chunk>, transport: Option<TransportFailure>) -> Exchange
 }
 
 fn checks(j: &Judgement) -> Vec<String> {
-    j.validation.findings.iter().map(|f| f.check.clone()).collect()
+    j.validation
+        .findings
+        .iter()
+        .map(|f| f.check.clone())
+        .collect()
 }
 
 #[test]
 fn every_split_judges_alike() {
-    let whole = judge_exchange(&exchange(vec![Chunk::new(2.0, STREAM.as_bytes())], None), Options::default());
+    let whole = judge_exchange(
+        &exchange(vec![Chunk::new(2.0, STREAM.as_bytes())], None),
+        Options::default(),
+    );
     assert!(whole.infra.is_none());
     let bytes = STREAM.as_bytes();
     for cut in (1..bytes.len()).step_by(7) {
         let x = exchange(
-            vec![Chunk::new(2.0, &bytes[..cut]), Chunk::new(2.0, &bytes[cut..])],
+            vec![
+                Chunk::new(2.0, &bytes[..cut]),
+                Chunk::new(2.0, &bytes[cut..]),
+            ],
             None,
         );
         let j = judge_exchange(&x, Options::default());
@@ -54,14 +64,20 @@ fn a_cut_body_is_the_endpoints_fault_but_a_limit_is_ours() {
         kind: FailureKind::Interrupted,
         message: "connection reset".into(),
     };
-    let j = judge_exchange(&exchange(vec![Chunk::new(2.0, half)], Some(reset)), Options::default());
+    let j = judge_exchange(
+        &exchange(vec![Chunk::new(2.0, half)], Some(reset)),
+        Options::default(),
+    );
     assert!(j.infra.is_none());
     assert!(checks(&j).contains(&"transport.incomplete".to_string()));
     let limit = TransportFailure {
         kind: FailureKind::BodyLimit,
         message: "body over 1 MiB".into(),
     };
-    let j = judge_exchange(&exchange(vec![Chunk::new(2.0, half)], Some(limit)), Options::default());
+    let j = judge_exchange(
+        &exchange(vec![Chunk::new(2.0, half)], Some(limit)),
+        Options::default(),
+    );
     assert_eq!(j.infra.as_deref(), Some("body over 1 MiB"));
     assert!(checks(&j).contains(&"transport.body-limit".to_string()));
 }
@@ -97,4 +113,29 @@ fn no_response_is_infrastructure_without_findings() {
     let j = judge_exchange(&x, Options::default());
     assert!(j.validation.findings.is_empty());
     assert_eq!(j.infra.as_deref(), Some("connect error: refused"));
+}
+
+#[test]
+fn a_long_text_is_not_a_schema_violation() {
+    let text = "a".repeat(6_000_000);
+    let body = serde_json::json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "m",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 3, "output_tokens": 2_000_000}
+    })
+    .to_string();
+    let mut x = exchange(vec![Chunk::new(2.0, body.as_bytes())], None);
+    x.request.body = Some(
+        r#"{"model":"m","max_tokens":4000000,"messages":[{"role":"user","content":"hi"}]}"#.into(),
+    );
+    x.response.as_mut().unwrap().headers[0].1 = "application/json".into();
+    let j = judge_exchange(&x, Options::default());
+    let musts: Vec<_> = j
+        .validation
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::check::Severity::Must)
+        .collect();
+    assert!(musts.is_empty(), "{musts:?}");
 }
