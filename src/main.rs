@@ -88,7 +88,7 @@ fn main() {
         Command::Check(args) => conform::offline::run_cli(&args),
         Command::Mock(args) => conform::mock::run_cli(args),
         Command::Lint { paths } => {
-            conform::scenario::run_lint_cli_with(&paths, Some(&conform::runner::lint_request_body))
+            conform::scenario::run_lint_cli_with(&paths, Some(&conform::protocol::anthropic::wire::lint_request_body))
         }
         Command::List { dir, json } => conform::scenario::run_list_cli(&dir, json),
         Command::Schema { .. } => {

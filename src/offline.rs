@@ -11,7 +11,7 @@ use crate::exchange::{self, End, Head, Observer, RecordedRequest};
 use crate::http::sse::looks_like_event_stream;
 use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::judge::{Judge, Options};
-use crate::protocol::anthropic::schema::Shape;
+use crate::protocol::anthropic::wire;
 use crate::protocol::anthropic::validate::Validation;
 use serde::Serialize;
 use serde_json::Value;
@@ -109,7 +109,7 @@ pub fn check_path(
         timing_known: false,
         status_unknown: true,
         force_stream: is_stream,
-        file_hint: hint_from_name(file_name),
+        file_hint: wire::shape_hint_from_file_name(file_name),
     };
     let mut judge = Judge::new(opts);
     let req = RecordedRequest {
@@ -238,20 +238,6 @@ fn check_exchange_file(name: &str, reader: impl BufRead, profile: Profile) -> Ve
             out.push(unreadable(name, format!("not an exchange file: {e}")));
             out
         }
-    }
-}
-
-/// A file name says what a body should be when its content does not (e.g. `x.error.json`).
-fn hint_from_name(file_name: &str) -> Option<Shape> {
-    let n = file_name.to_ascii_lowercase();
-    if n.ends_with(".error.json") {
-        Some(Shape::Error)
-    } else if n.contains("count_tokens") || n.contains("count-tokens") {
-        Some(Shape::CountTokens)
-    } else if n.contains("models") {
-        Some(Shape::ModelList)
-    } else {
-        None
     }
 }
 

@@ -130,21 +130,6 @@ pub fn is_effect_check(f: &Finding) -> bool {
     f.check.starts_with("effect.") && f.severity != Severity::Info
 }
 
-/// Whether an exchange is a *rejection* in the sense of `unsupported`: a 4xx answer carrying a
-/// well-formed Anthropic error body (`{"type":"error","error":{"type":..,"message":..}}`).
-/// Authentication (401), permission (403), timeout (408), conflict (409) and rate-limit (429)
-/// answers say nothing about the feature and are not rejections. The caller still passes
-/// `rejected` only for steps the scenario expected to succeed.
-pub fn is_rejection(status: u16, body: Option<&serde_json::Value>) -> bool {
-    if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 409 | 429) {
-        return false;
-    }
-    let Some(body) = body else { return false };
-    body["type"] == "error"
-        && body["error"]["type"].is_string()
-        && body["error"]["message"].is_string()
-}
-
 /// The verdict, with the precedence described in the module doc.
 pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
     let has = |pred: &dyn Fn(&Finding) -> bool| inputs.findings.iter().any(pred);
@@ -278,29 +263,6 @@ mod tests {
             }),
             Ignored
         );
-    }
-
-    #[test]
-    fn rejections_are_well_formed_4xx_errors_about_the_request() {
-        let good: serde_json::Value = serde_json::from_str(
-            r#"{"type":"error","error":{"type":"invalid_request_error","message":"no video"},"request_id":"req_1"}"#,
-        )
-        .unwrap();
-        let good = Some(&good);
-        assert!(is_rejection(400, good));
-        assert!(is_rejection(404, good));
-        assert!(
-            !is_rejection(401, good),
-            "auth errors are not about the feature"
-        );
-        assert!(!is_rejection(429, good));
-        assert!(!is_rejection(500, good));
-        let bad = serde_json::json!({"error": "bad"});
-        assert!(
-            !is_rejection(400, Some(&bad)),
-            "not the Anthropic error shape"
-        );
-        assert!(!is_rejection(400, None), "no JSON body");
     }
 
     #[test]

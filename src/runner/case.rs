@@ -15,6 +15,7 @@ use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::judge::{Judge, Judgement, Options};
 use crate::protocol::anthropic::schema::{self, Shape};
 use crate::protocol::anthropic::validate::Validation;
+use crate::protocol::anthropic::wire;
 use crate::report::model::Timing;
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
@@ -201,7 +202,7 @@ pub async fn run_case(
             .iter()
             .all(|s| (200..300).contains(s));
         let step_rejected =
-            expected_success && verdict::is_rejection(resp.status, validation.body.as_ref());
+            expected_success && wire::is_rejection(resp.status, validation.body.as_ref());
         for o in outcomes.iter().filter(|o| !o.success) {
             findings.push(o.to_finding(scenario.feature(), &reference).located_in(&at));
         }

@@ -378,34 +378,3 @@ pub async fn execute(
 pub fn exchange_file(report_dir: &Path, target: &str) -> std::path::PathBuf {
     crate::report::events::ExchangeSink::file_for(report_dir, target)
 }
-
-/// Request-body validation for `conform lint`: a scenario's body must be a valid request for
-/// its path (the protocol's request schema), except for `video` blocks, the seed provider's
-/// extension that scenarios send on purpose.
-pub fn lint_request_body(path: &str, body: &serde_json::Value) -> Vec<crate::check::Finding> {
-    use crate::protocol::anthropic::schema::{self, Shape};
-    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
-    let shape = if path.ends_with("/v1/messages/count_tokens") {
-        Shape::CountTokensRequest
-    } else if path.ends_with("/v1/messages") {
-        Shape::Request
-    } else {
-        return Vec::new();
-    };
-    let mut body = body.clone();
-    if let Some(messages) = body
-        .get_mut("messages")
-        .and_then(serde_json::Value::as_array_mut)
-    {
-        for m in messages {
-            if let Some(blocks) = m
-                .get_mut("content")
-                .and_then(serde_json::Value::as_array_mut)
-            {
-                blocks
-                    .retain(|b| b.get("type").and_then(serde_json::Value::as_str) != Some("video"));
-            }
-        }
-    }
-    schema::validate(shape, &body)
-}

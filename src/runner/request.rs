@@ -2,12 +2,11 @@
 //! target's base URL, default headers and credential, with the step's overrides applied.
 
 use crate::http::client::Request;
+use crate::protocol::anthropic::wire::{self, CREDENTIAL_HEADERS};
 use crate::scenario::model::Auth;
 use crate::scenario::render::{RenderedRequest, RequestBody};
 use crate::target::{AuthStyle, Target};
 
-/// Credential header names a step's `auth` override replaces.
-const CREDENTIAL_HEADERS: [&str; 2] = ["x-api-key", "authorization"];
 
 /// The request to send for `rendered` against `target`.
 pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
@@ -47,8 +46,14 @@ pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
 }
 
 fn credential(style: AuthStyle, key: &str) -> (String, String) {
-    match style {
-        AuthStyle::XApiKey => ("x-api-key".to_string(), key.to_string()),
-        AuthStyle::Bearer => ("authorization".to_string(), format!("Bearer {key}")),
+    wire::credential_header(style.into(), key)
+}
+
+impl From<AuthStyle> for wire::Credential {
+    fn from(s: AuthStyle) -> Self {
+        match s {
+            AuthStyle::XApiKey => wire::Credential::XApiKey,
+            AuthStyle::Bearer => wire::Credential::Bearer,
+        }
     }
 }

@@ -10,3 +10,4 @@ pub mod schema;
 pub mod semantics;
 pub mod stream;
 pub mod validate;
+pub mod wire;

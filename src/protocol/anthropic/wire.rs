@@ -1,0 +1,128 @@
+//! The protocol seam: what the generic engine (runner, verdict, target, offline check) needs
+//! to know about the Anthropic Messages API on the wire, asked here and nowhere else — which
+//! paths stream, which shape answers a path, how credentials travel, what a rejection looks
+//! like, how a request body is linted.
+
+use super::schema::{self, Shape};
+use crate::check::Finding;
+use serde_json::Value;
+
+/// Headers that carry a credential.
+pub const CREDENTIAL_HEADERS: [&str; 2] = ["x-api-key", "authorization"];
+
+/// How a key is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `x-api-key: KEY` (Anthropic's own way).
+    XApiKey,
+    /// `authorization: Bearer KEY` (gateways, `ANTHROPIC_AUTH_TOKEN`).
+    Bearer,
+}
+
+/// The header that carries `key` in this style.
+pub fn credential_header(style: Credential, key: &str) -> (String, String) {
+    match style {
+        Credential::XApiKey => ("x-api-key".to_string(), key.to_string()),
+        Credential::Bearer => ("authorization".to_string(), format!("Bearer {key}")),
+    }
+}
+
+/// The path without query or fragment, without a trailing slash.
+fn bare(path: &str) -> &str {
+    path.split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/')
+}
+
+/// The request body shape a path takes, for `conform lint`.
+pub fn request_shape_for_path(path: &str) -> Option<Shape> {
+    let path = bare(path);
+    if path.ends_with("/v1/messages/count_tokens") {
+        Some(Shape::CountTokensRequest)
+    } else if path.ends_with("/v1/messages") {
+        Some(Shape::Request)
+    } else {
+        None
+    }
+}
+
+/// Request-body validation for `conform lint`: a scenario's body must be a valid request for
+/// its path (the protocol's request schema), except for `video` blocks, the seed provider's
+/// extension that scenarios send on purpose.
+pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
+    let Some(shape) = request_shape_for_path(path) else {
+        return Vec::new();
+    };
+    let mut body = body.clone();
+    if let Some(messages) = body.get_mut("messages").and_then(Value::as_array_mut) {
+        for m in messages {
+            if let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) {
+                blocks.retain(|b| b.get("type").and_then(Value::as_str) != Some("video"));
+            }
+        }
+    }
+    schema::validate(shape, &body)
+}
+
+/// Whether an answer is a *rejection* in the sense of `unsupported`: a 4xx answer carrying a
+/// well-formed Anthropic error body (`{"type":"error","error":{"type":..,"message":..}}`).
+/// Authentication (401), permission (403), timeout (408), conflict (409) and rate-limit (429)
+/// answers say nothing about the feature and are not rejections. The caller still passes
+/// `rejected` only for steps the scenario expected to succeed.
+pub fn is_rejection(status: u16, body: Option<&Value>) -> bool {
+    if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 409 | 429) {
+        return false;
+    }
+    let Some(body) = body else { return false };
+    body["type"] == "error"
+        && body["error"]["type"].is_string()
+        && body["error"]["message"].is_string()
+}
+
+/// A file name says what a captured body should be when its content does not
+/// (e.g. `x.error.json`).
+pub fn shape_hint_from_file_name(file_name: &str) -> Option<Shape> {
+    let n = file_name.to_ascii_lowercase();
+    if n.ends_with(".error.json") {
+        Some(Shape::Error)
+    } else if n.contains("count_tokens") || n.contains("count-tokens") {
+        Some(Shape::CountTokens)
+    } else if n.contains("models") {
+        Some(Shape::ModelList)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_are_well_formed_4xx_errors_about_the_request() {
+        let good: Value = serde_json::from_str(
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"no video"},"request_id":"req_1"}"#,
+        )
+        .unwrap();
+        let good = Some(&good);
+        assert!(is_rejection(400, good));
+        assert!(is_rejection(404, good));
+        assert!(!is_rejection(401, good), "auth errors are not about the feature");
+        assert!(!is_rejection(429, good));
+        assert!(!is_rejection(500, good));
+        let bad = serde_json::json!({"error": "bad"});
+        assert!(!is_rejection(400, Some(&bad)), "not the Anthropic error shape");
+        assert!(!is_rejection(400, None), "no JSON body");
+    }
+
+    #[test]
+    fn request_shapes_by_path() {
+        assert_eq!(request_shape_for_path("/v1/messages?beta=true"), Some(Shape::Request));
+        assert_eq!(
+            request_shape_for_path("/v1/messages/count_tokens/"),
+            Some(Shape::CountTokensRequest)
+        );
+        assert_eq!(request_shape_for_path("/v1/models"), None);
+    }
+}
