@@ -87,9 +87,10 @@ fn main() {
         Command::Run(args) => conform::runner::run_cli(&args),
         Command::Check(args) => conform::offline::run_cli(&args),
         Command::Mock(args) => conform::mock::run_cli(args),
-        Command::Lint { paths } => {
-            conform::scenario::run_lint_cli_with(&paths, Some(&conform::protocol::anthropic::wire::lint_request_body))
-        }
+        Command::Lint { paths } => conform::scenario::run_lint_cli_with(
+            &paths,
+            Some(&conform::protocol::anthropic::wire::lint_request_body),
+        ),
         Command::List { dir, json } => conform::scenario::run_list_cli(&dir, json),
         Command::Schema { .. } => {
             match serde_json::to_string_pretty(&conform::scenario::scenario_json_schema()) {

@@ -308,3 +308,53 @@ fn command_line_mistakes_exit_2_before_anything_is_sent() {
         assert!(!dir.path().join("reports").join("report.json").exists());
     }
 }
+
+/// `--replay` judges a previous run's exchanges with no network: the same verdicts and
+/// findings; a step whose request changed since is an `error` naming both requests.
+#[test]
+fn replay_reproduces_a_run_and_names_a_changed_request() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    let out = run(dir.path(), &["--report-dir", "live"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(dir.path(), &["--report-dir", "again", "--replay", "live"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = |d: &str| {
+        let r: serde_json::Value =
+            serde_json::from_str(&read(&dir.path().join(d).join("report.json"))).unwrap();
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["scenario"].clone(),
+                    x["mode"].clone(),
+                    x["verdict"].clone(),
+                    x["findings"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(results("live"), results("again"));
+    // Change what one scenario sends: its replay no longer matches the recording.
+    let hello = dir.path().join("scenarios/t/hello.yaml");
+    std::fs::write(&hello, read(&hello).replace("Say hello.", "Say goodbye.")).unwrap();
+    let out = run(dir.path(), &["--report-dir", "changed", "--replay", "live"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "only errors: nothing else ran differently"
+    );
+    let report = read(&dir.path().join("changed/report.json"));
+    assert!(report.contains("answers another request"), "{report}");
+    assert!(
+        report.contains("Say hello.") && report.contains("Say goodbye."),
+        "{report}"
+    );
+}

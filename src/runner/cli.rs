@@ -135,8 +135,11 @@ async fn run(a: &RunArgs) -> i32 {
     {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {}", redactor.redact(&e));
-            return exit::USAGE;
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            return match e {
+                super::RunError::Replay(_) => exit::USAGE,
+                super::RunError::Client { .. } => exit::INFRA,
+            };
         }
     };
     for e in &outcome.sink_errors {

@@ -277,23 +277,38 @@ fn schedule(cases: &mut [Case], settings: &args::Settings) {
     cases.sort_by_key(|c| std::cmp::Reverse(weight(c)));
 }
 
+/// A run that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error("target `{target}`: cannot create the HTTP client: {source}")]
+    Client {
+        target: String,
+        source: crate::http::client::ClientError,
+    },
+}
+
 /// The transport of each target: the network, or with `--replay` the recorded exchanges.
 pub fn transports(
     targets: &[Target],
     settings: &args::Settings,
-) -> Result<BTreeMap<String, Transport>, String> {
+) -> Result<BTreeMap<String, Transport>, RunError> {
     let mut out = BTreeMap::new();
     for t in targets {
         let transport = match &settings.replay {
-            Some(dir) => Transport::Replay(Arc::new(
-                Replayer::open(dir, &t.name, settings.redactor.clone())
-                    .map_err(|e| e.to_string())?,
-            )),
+            Some(dir) => Transport::Replay(Arc::new(Replayer::open(
+                dir,
+                &t.name,
+                settings.redactor.clone(),
+            )?)),
             None => Transport::Http {
-                client: Arc::new(
-                    Client::for_base_url(&t.base_url, &t.timeouts)
-                        .map_err(|e| format!("cannot create the HTTP client: {e}"))?,
-                ),
+                client: Arc::new(Client::for_base_url(&t.base_url, &t.timeouts).map_err(
+                    |source| RunError::Client {
+                        target: t.name.clone(),
+                        source,
+                    },
+                )?),
                 max_body: settings.max_body,
             },
         };
@@ -309,7 +324,7 @@ pub async fn execute(
     settings: &args::Settings,
     sinks: &mut [&mut dyn Sink],
     stop: impl std::future::Future<Output = ()>,
-) -> Result<RunOutcome, String> {
+) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let transports = transports(&targets, settings)?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();

@@ -7,7 +7,6 @@ use crate::scenario::model::Auth;
 use crate::scenario::render::{RenderedRequest, RequestBody};
 use crate::target::{AuthStyle, Target};
 
-
 /// The request to send for `rendered` against `target`.
 pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
     let mut headers = target.default_headers();

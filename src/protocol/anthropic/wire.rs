@@ -108,17 +108,26 @@ mod tests {
         let good = Some(&good);
         assert!(is_rejection(400, good));
         assert!(is_rejection(404, good));
-        assert!(!is_rejection(401, good), "auth errors are not about the feature");
+        assert!(
+            !is_rejection(401, good),
+            "auth errors are not about the feature"
+        );
         assert!(!is_rejection(429, good));
         assert!(!is_rejection(500, good));
         let bad = serde_json::json!({"error": "bad"});
-        assert!(!is_rejection(400, Some(&bad)), "not the Anthropic error shape");
+        assert!(
+            !is_rejection(400, Some(&bad)),
+            "not the Anthropic error shape"
+        );
         assert!(!is_rejection(400, None), "no JSON body");
     }
 
     #[test]
     fn request_shapes_by_path() {
-        assert_eq!(request_shape_for_path("/v1/messages?beta=true"), Some(Shape::Request));
+        assert_eq!(
+            request_shape_for_path("/v1/messages?beta=true"),
+            Some(Shape::Request)
+        );
         assert_eq!(
             request_shape_for_path("/v1/messages/count_tokens/"),
             Some(Shape::CountTokensRequest)
