@@ -2,6 +2,7 @@
 
 mod support;
 
+use std::process::Command;
 use support::*;
 
 #[test]
@@ -95,34 +96,77 @@ fn two_targets_side_by_side_and_the_canary_key_never_leaks() {
 fn an_unreachable_endpoint_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     scenario_dir(dir.path());
-    // Port 1 on loopback: nothing listens there; connection refused at once.
-    let out = run(
-        dir.path(),
-        &[
-            "--base-url",
-            "http://127.0.0.1:1",
-            "--model",
-            "m",
+    // Port 1 on loopback: nothing listens there; connection refused at once. An unresolvable
+    // name the same, within the preflight's limit, whatever the rate limit says.
+    for url in ["http://127.0.0.1:1", "http://no-such-host.invalid"] {
+        let start = std::time::Instant::now();
+        let out = run(
+            dir.path(),
+            &["--base-url", url, "--model", "m", "--report-dir", "rep"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{url}: {err}");
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "{url}: took {:?}",
+            start.elapsed()
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+        assert_eq!(
+            report["results"].as_array().unwrap().len(),
+            0,
+            "no request was sent"
+        );
+        let why = report["stopped"][0].as_str().unwrap();
+        assert!(why.contains("unreachable"), "{why}");
+        let out_text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out_text.contains("unreachable") || err.contains("unreachable"),
+            "{out_text}{err}"
+        );
+    }
+}
+
+/// A key the endpoint rejects (401 everywhere) ends the run early: one clear `error`, no
+/// conformance verdicts about the features.
+#[test]
+fn rejected_credentials_stop_the_run_with_one_message() {
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("WRONG_KEY", "sk-wrong-key-0000")
+        .args([
+            "run",
+            "--quiet",
+            "--no-snapshots",
             "--report-dir",
             "rep",
-            "--filter",
-            "t/hello",
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+            "--jobs",
+            "1",
+        ])
+        .args(["--base-url", &mock.base_url, "--model", "conform-mock"])
+        .args(["--api-key-env", "WRONG_KEY"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
     let report: serde_json::Value =
         serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        1,
+        "one request, then the run stops: {results:?}"
+    );
+    assert_eq!(results[0]["verdict"], "error");
     assert!(
-        report["results"]
-            .as_array()
+        report["stopped"][0]
+            .as_str()
             .unwrap()
-            .iter()
-            .all(|r| r["verdict"] == "error")
+            .contains("rejected the credentials")
     );
 }
 
@@ -356,5 +400,56 @@ fn replay_reproduces_a_run_and_names_a_changed_request() {
     assert!(
         report.contains("Say hello.") && report.contains("Say goodbye."),
         "{report}"
+    );
+}
+
+/// A 429 that outlasts the retries is infrastructure: `error` naming the status, exit 3, and
+/// the scenario's assertions about the feature are not evaluated.
+#[test]
+fn a_429_that_outlasts_the_retries_is_an_error_not_a_failure() {
+    let mock = Mock::start(&["--fault", "rate-limit"]);
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    std::fs::write(
+        dir.path().join("conform.toml"),
+        format!(
+            "[targets.busy]\nbase_url = \"{}\"\nmodel = \"conform-mock\"\napi_key_env = \"CONFORM_TEST_KEY\"\nretries = 0\n",
+            mock.base_url
+        ),
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--target",
+            "busy",
+            "--jobs",
+            "1",
+            "--mode",
+            "sync",
+            "--filter",
+            "t/hello",
+            "--report-dir",
+            "rep",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    let r = &report["results"][0];
+    assert_eq!(r["verdict"], "error");
+    assert!(r["error"].as_str().unwrap().contains("HTTP 429"), "{r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["check"].as_str().unwrap().starts_with("assert.")),
+        "no assertion was evaluated: {r}"
     );
 }

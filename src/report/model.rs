@@ -23,6 +23,10 @@ pub struct RunReport {
     /// How many results the run planned.
     #[serde(default)]
     pub planned: usize,
+    /// Why targets were stopped before all their cases ran (unreachable, credentials
+    /// rejected): one line each, instead of a result per case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped: Vec<String>,
     pub targets: Vec<TargetInfo>,
     pub results: Vec<ResultRecord>,
     /// Verdict counts per target: `{TARGET: {VERDICT: count}}`.
@@ -160,6 +164,7 @@ impl RunReport {
             duration_ms: 0.0,
             interrupted: false,
             planned: 0,
+            stopped: Vec::new(),
             targets,
             results: Vec::new(),
             summary: BTreeMap::new(),
@@ -215,7 +220,13 @@ impl RunReport {
 
     /// The run's exit code ([`crate::verdict::exit_code`]).
     pub fn exit_code(&self, strict: bool) -> i32 {
-        crate::verdict::exit_code(self.results.iter().map(|r| (r.verdict, r.expected)), strict)
+        let code =
+            crate::verdict::exit_code(self.results.iter().map(|r| (r.verdict, r.expected)), strict);
+        if code == crate::exit::OK && !self.stopped.is_empty() {
+            crate::exit::INFRA
+        } else {
+            code
+        }
     }
 
     /// A copy with every secret replaced by `[REDACTED]` in every text field.
@@ -226,6 +237,9 @@ impl RunReport {
             red(&mut t.name);
             red(&mut t.base_url);
             red(&mut t.model);
+        }
+        for s in &mut r.stopped {
+            red(s);
         }
         for x in &mut r.results {
             for s in [

@@ -59,6 +59,7 @@ pub fn summary_text(
     if report.interrupted {
         out.push_str("interrupted: the report holds the results so far\n");
     }
+
     if let Some(dir) = report_dir {
         out.push_str(&format!(
             "report: {}\n",

@@ -46,6 +46,8 @@ pub struct CaseRun {
     pub rejected: bool,
     /// The target declares this scenario or its feature unsupported.
     pub declared_unsupported: bool,
+    /// A step was answered 401/403: the credentials, not the feature.
+    pub credentials_rejected: bool,
 }
 
 impl CaseRun {
@@ -63,6 +65,7 @@ impl CaseRun {
     /// A case that could not even start (e.g. no HTTP client): an `error` verdict.
     pub fn infra_error(error: String) -> CaseRun {
         CaseRun {
+            credentials_rejected: false,
             rejected: false,
             declared_unsupported: false,
             findings: Vec::new(),
@@ -119,6 +122,7 @@ pub async fn run_case(
     let mut steps = Vec::new();
     let mut infra_error = None;
     let mut rejected = false;
+    let mut credentials_rejected = false;
     let mut attempts = 0;
     let reference = scenario.reference().to_string();
     for located in &scenario.doc.steps {
@@ -180,6 +184,28 @@ pub async fn run_case(
         let Some(resp) = &exchange.response else {
             break;
         };
+        // An answer about the infrastructure, not the feature (credentials rejected, still
+        // rate limited or overloaded when the retries ran out) is `error`: the step's
+        // assertions are not evaluated.
+        // An error body whose type contradicts the status is the endpoint's own mistake,
+        // judged like any other finding.
+        let status_contradicted = validation
+            .findings
+            .iter()
+            .any(|f| f.check == "error.status-type" && f.severity == Severity::Must);
+        if !step.expect.statuses().contains(&resp.status)
+            && !status_contradicted
+            && let Some(why) = infrastructure_status(resp.status, exchange.attempts())
+        {
+            credentials_rejected = matches!(resp.status, 401 | 403);
+            infra_error = Some(format!("{at}: {why}"));
+            steps.push(StepRecord {
+                step: step_id,
+                exchange,
+                validation,
+            });
+            break;
+        }
         let null = Value::Null;
         let subject = validation.subject().unwrap_or(&null);
         let env = Env {
@@ -249,6 +275,28 @@ pub async fn run_case(
         timing,
         attempts,
         error: infra_error,
+        credentials_rejected,
+    }
+}
+
+/// Why an answer with this status says nothing about the feature, when it says nothing.
+fn infrastructure_status(status: u16, attempts: u32) -> Option<String> {
+    let tries = if attempts > 1 {
+        format!(" after {attempts} attempts")
+    } else {
+        String::new()
+    };
+    match status {
+        401 | 403 => Some(format!(
+            "HTTP {status}: the endpoint rejected the credentials (check the key and the auth style)"
+        )),
+        429 => Some(format!(
+            "HTTP 429{tries}: still rate limited when the retries ran out"
+        )),
+        408 | 409 | 500..=599 => Some(format!(
+            "HTTP {status}{tries}: the endpoint failed or was overloaded when the retries ran out"
+        )),
+        _ => None,
     }
 }
 

@@ -149,6 +149,9 @@ async fn run(a: &RunArgs) -> i32 {
             redactor.redact(e)
         );
     }
+    for why in &outcome.report.stopped {
+        eprintln!("error: {}", redactor.redact(why));
+    }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);
     let code = outcome.report.exit_code(a.strict);

@@ -9,6 +9,7 @@ pub mod args;
 pub mod case;
 mod cli;
 pub mod embedded;
+mod preflight;
 pub mod request;
 pub mod snapshots;
 mod transport;
@@ -141,6 +142,21 @@ async fn run_cases(
     stop: impl std::future::Future<Output = ()>,
 ) -> bool {
     let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
+    // Targets that must not get another request (unreachable, credentials rejected).
+    let stopped: Arc<std::sync::Mutex<BTreeMap<String, String>>> = Arc::default();
+    if !matches!(transports.values().next(), Some(Transport::Replay(_))) {
+        for t in transports.keys() {
+            let Some(case) = cases.iter().find(|c| &c.target.name == t) else {
+                continue;
+            };
+            if let Err(cause) = preflight::reachable(&case.target.base_url).await {
+                stopped
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(t.clone(), format!("target `{t}` is unreachable: {cause}"));
+            }
+        }
+    }
     let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
     let mut set = tokio::task::JoinSet::new();
     let mut by_task: HashMap<tokio::task::Id, usize> = HashMap::new();
@@ -152,10 +168,26 @@ async fn run_cases(
         let started = started_tx.clone();
         let settings = settings.clone();
         let case = case.clone();
+        let stopped = stopped.clone();
         let handle = set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
+            let is_stopped = |s: &BTreeMap<String, String>| s.contains_key(&case.target.name);
+            if is_stopped(&stopped.lock().unwrap_or_else(|e| e.into_inner())) {
+                return None;
+            }
             let _ = started.send(i);
-            run_one(&case, &transport, &settings).await
+            let done = run_one(&case, &transport, &settings).await;
+            // Stop the target before the permit goes to its next case.
+            if let Some(first) = done.0.first().filter(|r| r.credentials_rejected) {
+                let t = &case.target.name;
+                stopped.lock().unwrap_or_else(|e| e.into_inner()).entry(t.clone()).or_insert_with(|| {
+                    format!(
+                        "target `{t}` rejected the credentials; no further request was sent to it ({})",
+                        first.error.as_deref().unwrap_or_default()
+                    )
+                });
+            }
+            Some(done)
         });
         by_task.insert(handle.id(), i);
     }
@@ -171,7 +203,8 @@ async fn run_cases(
             next = set.join_next_with_id() => {
                 let Some(joined) = next else { break };
                 let (i, done) = match joined {
-                    Ok((id, done)) => (by_task[&id], done),
+                    Ok((_, None)) => continue, // not run: its target was stopped
+                    Ok((id, Some(done))) => (by_task[&id], done),
                     // A panicked case is an `error` result carrying the panic message.
                     Err(e) => {
                         let i = by_task[&e.id()];
@@ -191,6 +224,9 @@ async fn run_cases(
             }
         }
     }
+    report.stopped = std::mem::take(&mut *stopped.lock().unwrap_or_else(|e| e.into_inner()))
+        .into_values()
+        .collect();
     interrupted
 }
 

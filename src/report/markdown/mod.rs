@@ -47,6 +47,9 @@ pub fn render(report: &RunReport) -> String {
             ""
         }
     );
+    for why in &report.stopped {
+        let _ = writeln!(out, "> **Stopped:** {why}\n");
+    }
     render_targets(report, &mut out);
     render_matrix(report, &mut out);
     render_legend(&mut out);
