@@ -191,7 +191,7 @@ async fn serve_split(listener: tokio::net::TcpListener, body: Vec<u8>, seed: u64
             return;
         }
         let _ = sock.flush().await;
-        if (state >> 40) % 16 == 0 {
+        if (state >> 40).is_multiple_of(16) {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         at += n;
