@@ -130,6 +130,19 @@ impl Sink {
     }
 }
 
+/// The most event runs kept for snapshots.
+const MAX_RUNS: usize = 100_000;
+
+/// A `ping` event's payload.
+static PING: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| serde_json::json!({"type": "ping"}));
+
+/// Whether `data` is exactly `{"type":"ping"}` (any whitespace).
+fn is_plain_ping(data: &str) -> bool {
+    let mut compact = data.bytes().filter(|b| !b.is_ascii_whitespace());
+    br#"{"type":"ping"}"#.iter().all(|b| compact.next() == Some(*b)) && compact.next().is_none()
+}
+
 /// Incremental checker of one stream.
 pub struct StreamCheck {
     options: StreamOptions,
@@ -218,6 +231,16 @@ impl StreamCheck {
     fn on_frame(&mut self, frame: &Frame) {
         let name = frame.event.as_deref();
         if name == Some("content_block_delta") && self.fast_delta(frame) {
+            return;
+        }
+        if name == Some("ping") && is_plain_ping(&frame.data) {
+            // The commonest keep-alive, judged without parsing (a stream of pings at full
+            // speed must cost no more than its bytes).
+            self.events += 1;
+            let mut out = Vec::new();
+            self.grammar.on_event(frame.index, &PING, &mut out);
+            self.sink.extend(out);
+            self.note_event("ping", None, None, frame.t_ms);
             return;
         }
         let shown = name.unwrap_or("no event name");
@@ -453,12 +476,16 @@ impl StreamCheck {
             self.timing.max_gap_ms = self.timing.max_gap_ms.max(t_ms - last);
         }
         self.timing.last_event_ms = Some(t_ms);
+        let full = self.runs.len() >= MAX_RUNS;
         if let Some(last) = self.runs.last_mut()
-            && last.event == kind
-            && last.index == index
-            && last.delta.as_deref() == delta
-            && kind == "content_block_delta"
+            && ((last.event == kind
+                && last.index == index
+                && last.delta.as_deref() == delta
+                && matches!(kind, "content_block_delta" | "ping"))
+                || full)
         {
+            // Past MAX_RUNS the rest of a pathological stream counts into the last run, so
+            // memory stays bounded by the message, not by the number of events.
             last.count += 1;
             return;
         }
