@@ -324,11 +324,17 @@ mod tests {
         let good = Some(&good);
         assert!(is_rejection(400, good));
         assert!(is_rejection(404, good));
-        assert!(!is_rejection(401, good), "auth errors are not about the feature");
+        assert!(
+            !is_rejection(401, good),
+            "auth errors are not about the feature"
+        );
         assert!(!is_rejection(429, good));
         assert!(!is_rejection(500, good));
         let bad = serde_json::json!({"error": "bad"});
-        assert!(!is_rejection(400, Some(&bad)), "not the Anthropic error shape");
+        assert!(
+            !is_rejection(400, Some(&bad)),
+            "not the Anthropic error shape"
+        );
         assert!(!is_rejection(400, None), "no JSON body");
     }
 
@@ -401,8 +407,10 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, Verdict::ALL);
         assert!(Verdict::Error < Verdict::Pass && Verdict::Pass < Verdict::Skip);
-        let tiers: Vec<(Verdict, Option<u8>)> =
-            Verdict::ALL.iter().map(|v| (*v, v.regression_rank())).collect();
+        let tiers: Vec<(Verdict, Option<u8>)> = Verdict::ALL
+            .iter()
+            .map(|v| (*v, v.regression_rank()))
+            .collect();
         assert_eq!(
             tiers,
             [

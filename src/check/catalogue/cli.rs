@@ -177,7 +177,10 @@ mod tests {
             vec!["stream.grammar.block-order"]
         );
         let near = closest("stream.grammar.block", 5);
-        assert!(near.iter().all(|c| c.starts_with("stream.grammar.block")), "{near:?}");
+        assert!(
+            near.iter().all(|c| c.starts_with("stream.grammar.block")),
+            "{near:?}"
+        );
         assert_eq!(near.len(), 5);
         assert!(closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 5).is_empty());
     }
@@ -185,11 +188,17 @@ mod tests {
     #[test]
     fn explain_renders_severity_note_family_members_and_impact() {
         let text = explain("stream.grammar.unclosed-block", OutputFormat::Text).unwrap();
-        assert!(text.starts_with("stream.grammar.unclosed-block (must)\n"), "{text}");
+        assert!(
+            text.starts_with("stream.grammar.unclosed-block (must)\n"),
+            "{text}"
+        );
         assert!(text.contains("must by default; info when"), "{text}");
         assert!(text.contains("python-sdk unknown · typescript-sdk unknown · claude-code unknown"));
         let fam = explain("assert.equals", OutputFormat::Text).unwrap();
-        assert!(fam.contains("family    assert.<operator> — one of: status, equals"), "{fam}");
+        assert!(
+            fam.contains("family    assert.<operator> — one of: status, equals"),
+            "{fam}"
+        );
         let json: serde_json::Value =
             serde_json::from_str(&explain("effect.tools", OutputFormat::Json).unwrap()).unwrap();
         assert_eq!(json["id"], "effect.<feature>");
@@ -197,6 +206,9 @@ mod tests {
         assert_eq!(json["prefix"], "effect.");
         assert_eq!(json["impact"]["claude_code"], "unknown");
         let err = explain("stream.grammar.nonsense", OutputFormat::Text).unwrap_err();
-        assert!(err.contains("unknown check id `stream.grammar.nonsense`"), "{err}");
+        assert!(
+            err.contains("unknown check id `stream.grammar.nonsense`"),
+            "{err}"
+        );
     }
 }

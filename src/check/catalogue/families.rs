@@ -8,8 +8,8 @@ use crate::check::Severity::Must;
 /// The operators of a scenario assertion (`expect.assert`, `expect.headers`), plus `status`
 /// for the status check and `none` for an assertion without an operator.
 pub(super) const ASSERT_OPERATORS: &[&str] = &[
-    "status", "equals", "not", "exists", "matches", "gt", "gte", "lt", "lte", "contains",
-    "length", "count", "type", "one_of", "schema", "none",
+    "status", "equals", "not", "exists", "matches", "gt", "gte", "lt", "lte", "contains", "length",
+    "count", "type", "one_of", "schema", "none",
 ];
 
 /// The features of the compatibility matrix (`effect.<feature>` from scenario effect checks).

@@ -190,7 +190,6 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-
 /// Typed constants for every fixed check id.
 pub mod ids {
     pub use super::response::ids::*;
@@ -224,7 +223,8 @@ pub(crate) mod docs {
     pub const TOOL_USE: &str = "https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview";
     pub const IMPLEMENT_TOOL_USE: &str =
         "https://docs.claude.com/en/docs/agents-and-tools/tool-use/implement-tool-use";
-    pub const THINKING: &str = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+    pub const THINKING: &str =
+        "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
     pub const CACHING: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-caching";
     pub const STRUCTURED: &str =
         "https://docs.claude.com/en/docs/build-with-claude/structured-outputs";

@@ -111,13 +111,20 @@ fn library_literals() -> Vec<Literal> {
     files
         .iter()
         .filter(|f| !f.starts_with(src.join("check/catalogue")))
-        .flat_map(|f| literals(f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap(), &non_test_code(f)))
+        .flat_map(|f| {
+            literals(
+                f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap(),
+                &non_test_code(f),
+            )
+        })
         .collect()
 }
 
 fn looks_like_check_id(s: &str) -> bool {
     let mut parts = s.split('.');
-    parts.next().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+    parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && s.contains('.')
         && parts.all(|p| {
             !p.is_empty()
@@ -128,7 +135,9 @@ fn looks_like_check_id(s: &str) -> bool {
 
 /// The first segments of the declared ids: `stream`, `schema`, `effect`, …
 fn namespaces() -> BTreeSet<&'static str> {
-    all().filter_map(|e| e.id.as_str().split('.').next()).collect()
+    all()
+        .filter_map(|e| e.id.as_str().split('.').next())
+        .collect()
 }
 
 #[test]
@@ -138,12 +147,17 @@ fn every_check_id_in_the_source_is_declared() {
     let mut seen = 0;
     for lit in library_literals() {
         let ns = lit.text.split('.').next().unwrap_or("");
-        let check_like = looks_like_check_id(&lit.text)
-            && (lit.at_check_position || namespaces.contains(ns));
+        let check_like =
+            looks_like_check_id(&lit.text) && (lit.at_check_position || namespaces.contains(ns));
         if check_like {
             seen += 1;
             if get(&lit.text).is_none() {
-                undeclared.push(format!("{}:{}: {:?}", lit.file.display(), lit.line, lit.text));
+                undeclared.push(format!(
+                    "{}:{}: {:?}",
+                    lit.file.display(),
+                    lit.line,
+                    lit.text
+                ));
             }
         } else if lit.at_check_position {
             undeclared.push(format!(
@@ -154,8 +168,15 @@ fn every_check_id_in_the_source_is_declared() {
             ));
         }
     }
-    assert!(undeclared.is_empty(), "not in the catalogue:\n{}", undeclared.join("\n"));
-    assert!(seen >= 80, "the scanner found only {seen} check-id literals");
+    assert!(
+        undeclared.is_empty(),
+        "not in the catalogue:\n{}",
+        undeclared.join("\n")
+    );
+    assert!(
+        seen >= 80,
+        "the scanner found only {seen} check-id literals"
+    );
 }
 
 #[test]
@@ -166,9 +187,14 @@ fn ids_built_at_run_time_have_a_declared_prefix() {
     let mut bad = Vec::new();
     let mut seen = 0;
     for lit in library_literals() {
-        let Some((stem, _)) = lit.text.split_once('{') else { continue };
+        let Some((stem, _)) = lit.text.split_once('{') else {
+            continue;
+        };
         let ns = stem.split('.').next().unwrap_or("");
-        if !stem.ends_with('.') || !namespaces.contains(ns) || !looks_like_check_id(&stem[..stem.len() - 1]) {
+        if !stem.ends_with('.')
+            || !namespaces.contains(ns)
+            || !looks_like_check_id(&format!("{stem}x"))
+        {
             continue;
         }
         seen += 1;
@@ -177,11 +203,23 @@ fn ids_built_at_run_time_have_a_declared_prefix() {
             Kind::Check => e.id.as_str().starts_with(stem),
         });
         if !declared {
-            bad.push(format!("{}:{}: {:?}", lit.file.display(), lit.line, lit.text));
+            bad.push(format!(
+                "{}:{}: {:?}",
+                lit.file.display(),
+                lit.line,
+                lit.text
+            ));
         }
     }
-    assert!(bad.is_empty(), "built ids with no declared family:\n{}", bad.join("\n"));
-    assert!(seen >= 3, "expected the effect/assert/schema builders, found {seen}");
+    assert!(
+        bad.is_empty(),
+        "built ids with no declared family:\n{}",
+        bad.join("\n")
+    );
+    assert!(
+        seen >= 3,
+        "expected the effect/assert/schema builders, found {seen}"
+    );
 }
 
 #[test]
@@ -193,7 +231,10 @@ fn every_declared_id_is_reported_somewhere() {
         .map(|e| e.id.as_str())
         .filter(|id| {
             // `schema.<shape>` ids are built from the shape names.
-            let built = id.strip_prefix("schema.").and_then(Shape::from_name).is_some();
+            let built = id
+                .strip_prefix("schema.")
+                .and_then(Shape::from_name)
+                .is_some();
             !built && !used.contains(*id)
         })
         .collect();
@@ -205,12 +246,18 @@ fn ids_are_unique_and_families_do_not_swallow_other_entries() {
     let mut seen = BTreeSet::new();
     for e in all() {
         assert!(seen.insert(e.id.as_str()), "{} declared twice", e.id);
-        assert_eq!(get(e.id.as_str()).map(|g| g.id), if e.is_family() { None } else { Some(e.id) });
+        assert_eq!(
+            get(e.id.as_str()).map(|g| g.id),
+            if e.is_family() { None } else { Some(e.id) }
+        );
     }
     // A fixed entry wins over a family that would also match it.
     assert_eq!(get("effect.thinking").unwrap().id, ids::EFFECT_THINKING);
     assert_eq!(get("effect.tools").unwrap().id.as_str(), "effect.<feature>");
-    assert_eq!(get("schema.event.ping").unwrap().id.as_str(), "schema.event.<type>");
+    assert_eq!(
+        get("schema.event.ping").unwrap().id.as_str(),
+        "schema.event.<type>"
+    );
     assert!(get("schema.event.bogus").is_none());
     assert!(get("assert.bogus").is_none());
     assert!(get("").is_none());
@@ -220,9 +267,14 @@ fn ids_are_unique_and_families_do_not_swallow_other_entries() {
 fn every_entry_is_complete() {
     for e in all() {
         let id = e.id.as_str();
-        assert!(e.title.len() > 10 && e.title.ends_with('.'), "{id}: title {:?}", e.title);
         assert!(
-            e.doc.starts_with("https://docs.claude.com/") || e.doc.starts_with("https://docs.anthropic.com/"),
+            e.title.len() > 10 && e.title.ends_with('.'),
+            "{id}: title {:?}",
+            e.title
+        );
+        assert!(
+            e.doc.starts_with("https://docs.claude.com/")
+                || e.doc.starts_with("https://docs.anthropic.com/"),
             "{id}: doc {:?}",
             e.doc
         );
@@ -252,18 +304,29 @@ fn family_members_are_the_names_the_code_uses() {
     let names: BTreeSet<&str> = schema["enum"]
         .as_array()
         .or_else(|| schema["oneOf"].as_array())
-        .map(|v| v.iter().filter_map(|x| x.as_str().or_else(|| x["const"].as_str())).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x.as_str().or_else(|| x["const"].as_str()))
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(names, FEATURES.iter().copied().collect(), "{schema}");
     // Every event type has a schema: an empty object of that type is judged by
     // `schema.event.<type>`, an unknown type is not.
     for t in EVENT_TYPES {
-        let f = validate(Shape::Event, &serde_json::json!({"type": t, "x-unknown": {}}));
+        let f = validate(
+            Shape::Event,
+            &serde_json::json!({"type": t, "x-unknown": {}}),
+        );
         assert!(
-            f.iter().all(|f| f.check == format!("schema.event.{t}") || f.severity != Severity::Must),
+            f.iter()
+                .all(|f| f.check == format!("schema.event.{t}") || f.severity != Severity::Must),
             "{t}: {f:?}"
         );
-        assert!(f.iter().any(|f| f.check.starts_with("schema.")), "{t}: {f:?}");
+        assert!(
+            f.iter().any(|f| f.check.starts_with("schema.")),
+            "{t}: {f:?}"
+        );
     }
 }
 
@@ -276,9 +339,18 @@ fn severities_follow_the_code() {
     );
     assert_eq!(f[0].check, ids::SCHEMA_UNKNOWN_TYPE.as_str());
     assert_eq!(f[0].severity, get(&f[0].check).unwrap().severity);
-    assert_eq!(get("stream.grammar.truncated").unwrap().severity, Severity::Must);
-    assert_eq!(get("headers.request-id").unwrap().severity, Severity::Should);
-    assert_eq!(get("implied.model-rewrite").unwrap().severity, Severity::Info);
+    assert_eq!(
+        get("stream.grammar.truncated").unwrap().severity,
+        Severity::Must
+    );
+    assert_eq!(
+        get("headers.request-id").unwrap().severity,
+        Severity::Should
+    );
+    assert_eq!(
+        get("implied.model-rewrite").unwrap().severity,
+        Severity::Info
+    );
 }
 
 #[test]
@@ -286,4 +358,39 @@ fn ids_convert_to_the_finding_check_string() {
     let f = crate::check::Finding::must(ids::STREAM_GRAMMAR_BLOCK_ORDER, "loc", "msg");
     assert_eq!(f.check, "stream.grammar.block-order");
     assert!(ids::STREAM_GRAMMAR_BLOCK_ORDER == *"stream.grammar.block-order");
+}
+
+#[test]
+fn the_scanner_sees_check_positions_and_skips_comments_and_chars() {
+    let code = r#"
+        // Finding::must("commented.out", ..)
+        let q = '"';
+        out.push(Finding::must(
+            "stream.grammar.block-order", loc, "x"));
+        Finding::new(sev, "effect.temperature", "", "");
+        Finding { check: "implied.tool-name".into(), ..f };
+        let path = "thinking.enabled";
+    "#;
+    let lits = literals(Path::new("x.rs"), code);
+    let at: Vec<(&str, usize)> = lits
+        .iter()
+        .filter(|l| l.at_check_position)
+        .map(|l| (l.text.as_str(), l.line))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("stream.grammar.block-order", 5),
+            ("effect.temperature", 6),
+            ("implied.tool-name", 7)
+        ]
+    );
+    assert!(lits.iter().all(|l| l.text != "commented.out"));
+    assert!(
+        lits.iter()
+            .any(|l| l.text == "thinking.enabled" && !l.at_check_position)
+    );
+    // `effect.temperature` (a made-up id in a verdict test) is not declared: the scan of the
+    // real source would report it.
+    assert!(get("effect.temperature").is_none());
 }
