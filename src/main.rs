@@ -46,6 +46,8 @@ enum Command {
     Diff(conform::diff::DiffArgs),
     /// Measure the validation core on a large generated stream (MB/s, events/s, peak memory).
     Bench(conform::bench::BenchArgs),
+    /// Explain a check id (severity, title, public doc, fix hint); `--list` lists them all.
+    Explain(conform::check::catalogue::ExplainArgs),
 }
 
 /// The `(scenario-id, mode)` pairs of the scenario library, for `conform snapshots prune`.
@@ -107,6 +109,7 @@ fn main() {
         Command::Snapshots(args) => conform::snapshot::cli::run_cli_with(&args, &existing_cases),
         Command::Diff(args) => conform::diff::run_cli(&args),
         Command::Bench(args) => conform::bench::run_cli(&args),
+        Command::Explain(args) => conform::check::catalogue::run_cli(&args),
     };
     std::process::exit(code);
 }

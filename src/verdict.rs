@@ -30,7 +30,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The verdict of one (scenario, target, mode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Verdicts are ordered by [`Verdict::ALL`] (worst first) — the one written-down order, which
+/// reports, sorting and map keys all follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -91,6 +94,38 @@ impl Verdict {
             .iter()
             .position(|v| *v == self)
             .unwrap_or(usize::MAX)
+    }
+
+    /// How a result compares with the same result in another run (`conform diff`), best
+    /// first; verdicts in one tier are equally bad. `skip` and `ignored` are in no tier: a
+    /// change to or from them is reported as a verdict change, neither regression nor fix.
+    pub const REGRESSION_TIERS: [&'static [Verdict]; 5] = [
+        &[Verdict::Pass],
+        &[Verdict::Warn],
+        &[Verdict::Flaky],
+        &[Verdict::Unsupported],
+        &[Verdict::Fail, Verdict::Error],
+    ];
+
+    /// The tier in [`Verdict::REGRESSION_TIERS`] (0 = best), `None` outside every tier.
+    pub fn regression_rank(self) -> Option<u8> {
+        Verdict::REGRESSION_TIERS
+            .iter()
+            .position(|tier| tier.contains(&self))
+            .and_then(|i| u8::try_from(i).ok())
+    }
+}
+
+impl PartialOrd for Verdict {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Verdict {
+    /// Worst first, as in [`Verdict::ALL`].
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
     }
 }
 
@@ -325,5 +360,31 @@ mod tests {
             let back: Verdict = serde_json::from_str(&format!("\"{v}\"")).unwrap();
             assert_eq!(back, v);
         }
+    }
+
+    #[test]
+    fn one_order_for_sorting_and_tiers_for_regressions() {
+        let mut sorted = Verdict::ALL;
+        sorted.reverse();
+        sorted.sort();
+        assert_eq!(sorted, Verdict::ALL);
+        assert!(Verdict::Error < Verdict::Pass && Verdict::Pass < Verdict::Skip);
+        let tiers: Vec<(Verdict, Option<u8>)> = Verdict::ALL
+            .iter()
+            .map(|v| (*v, v.regression_rank()))
+            .collect();
+        assert_eq!(
+            tiers,
+            [
+                (Verdict::Error, Some(4)),
+                (Verdict::Fail, Some(4)),
+                (Verdict::Flaky, Some(2)),
+                (Verdict::Ignored, None),
+                (Verdict::Unsupported, Some(3)),
+                (Verdict::Warn, Some(1)),
+                (Verdict::Pass, Some(0)),
+                (Verdict::Skip, None),
+            ]
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! Checking: the finding type shared by every validator, and (later) the scenario assertion
-//! engine that reduces each assertion to one outcome shape.
+//! Checking: the finding type shared by every validator, the catalogue that declares every
+//! check id, and the scenario assertion engine that reduces each assertion to one outcome shape.
 
 pub mod assert;
+pub mod catalogue;
 pub mod finding;
 
 pub use finding::{Finding, Severity, worst};

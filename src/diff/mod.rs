@@ -17,6 +17,7 @@ pub mod render;
 pub use render::{Format, render};
 
 use crate::exit;
+use crate::verdict::Verdict;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -217,17 +218,10 @@ fn meta(report: &Value, n: usize) -> ReportMeta {
     }
 }
 
-/// The rank of a verdict, lower is better; None for verdicts that say nothing about
-/// conformance (`skip`, `ignored`) or are unknown.
+/// The rank of a verdict, lower is better ([`Verdict::regression_rank`]); None for verdicts
+/// outside the regression tiers (`skip`, `ignored`) or unknown.
 pub fn verdict_rank(verdict: &str) -> Option<u8> {
-    Some(match verdict {
-        "pass" => 0,
-        "warn" => 1,
-        "flaky" => 2,
-        "unsupported" => 3,
-        "fail" | "error" => 4,
-        _ => return None,
-    })
+    verdict.parse::<Verdict>().ok()?.regression_rank()
 }
 
 /// Compare two report.json values.

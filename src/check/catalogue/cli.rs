@@ -1,0 +1,214 @@
+//! `conform explain CHECK` and `conform explain --list`: the catalogue on the command line.
+
+use super::{Entry, Kind, all, get};
+use crate::exit;
+use std::fmt::Write as _;
+
+/// How `conform explain` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Arguments of `conform explain`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExplainArgs {
+    /// The check id to explain, e.g. `stream.grammar.block-order` or `assert.equals`.
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    pub check: Option<String>,
+    /// List every check: id, default severity, title.
+    #[arg(long)]
+    pub list: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// Run `conform explain`; returns the exit code (2 for an unknown check id).
+pub fn run_cli(args: &ExplainArgs) -> i32 {
+    let out = if args.list {
+        Ok(list(args.format))
+    } else {
+        explain(args.check.as_deref().unwrap_or_default(), args.format)
+    };
+    match out {
+        Ok(text) => {
+            print!("{text}");
+            exit::OK
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            exit::USAGE
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    // The catalogue holds only strings and enums: serialising cannot fail.
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The whole catalogue: one line per entry, or a JSON array of entries.
+pub(super) fn list(format: OutputFormat) -> String {
+    if format == OutputFormat::Json {
+        return to_json(&all().collect::<Vec<_>>());
+    }
+    let width = all().map(|e| e.id.as_str().len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for e in all() {
+        let _ = writeln!(
+            s,
+            "{:<width$}  {:<6}  {}",
+            e.id.as_str(),
+            e.severity.to_string(),
+            e.title
+        );
+    }
+    s
+}
+
+/// One entry, or an error naming the closest ids.
+pub(super) fn explain(id: &str, format: OutputFormat) -> Result<String, String> {
+    let Some(entry) = get(id) else {
+        let near = closest(id, 5);
+        let mut message = format!("error: unknown check id `{id}`");
+        if !near.is_empty() {
+            let _ = write!(message, "; closest: {}", near.join(", "));
+        }
+        message.push_str("\n(`conform explain --list` lists every check)");
+        return Err(message);
+    };
+    Ok(match format {
+        OutputFormat::Json => to_json(entry),
+        OutputFormat::Text => render(entry, id),
+    })
+}
+
+fn render(e: &Entry, asked: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{asked} ({})", e.severity);
+    let _ = writeln!(s, "  {}", e.title);
+    s.push('\n');
+    if let Kind::Family { members, .. } = e.kind {
+        let _ = writeln!(s, "  family    {} — one of: {}", e.id, members.join(", "));
+    }
+    let _ = write!(s, "  severity  {}", e.severity);
+    match e.severity_note {
+        Some(note) => {
+            let _ = writeln!(s, " by default; {note}");
+        }
+        None => s.push('\n'),
+    }
+    let _ = writeln!(s, "  doc       {}", e.doc);
+    let _ = writeln!(s, "  fix       {}", e.fix);
+    let impact: Vec<String> = e
+        .impact
+        .per_client()
+        .iter()
+        .map(|(client, i)| format!("{client} {}", i.as_str()))
+        .collect();
+    let _ = writeln!(s, "  impact    {}", impact.join(" · "));
+    s
+}
+
+/// The declared ids (families by pattern) nearest to `id`: ids containing it or contained
+/// in it first, then by edit distance, at most `n`.
+pub(super) fn closest(id: &str, n: usize) -> Vec<&'static str> {
+    let mut scored: Vec<(usize, &'static str)> = all()
+        .map(|e| {
+            let cand = e.id.as_str();
+            let stem = match e.kind {
+                Kind::Family { prefix, .. } => prefix,
+                Kind::Check => cand,
+            };
+            let score = if !id.is_empty() && (stem.contains(id) || id.starts_with(stem)) {
+                0
+            } else {
+                1 + edit_distance(id, cand)
+            };
+            (score, cand)
+        })
+        .collect();
+    scored.sort();
+    let limit = id.chars().count().max(4) / 2 + 1;
+    scored
+        .into_iter()
+        .filter(|(score, _)| *score <= limit)
+        .take(n)
+        .map(|(_, cand)| cand)
+        .collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let replace = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = replace.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_replacements() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("abc", "abc"), 0);
+        assert_eq!(edit_distance("abc", "abd"), 1);
+        assert_eq!(edit_distance("abc", "ab"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn closest_finds_a_misspelt_id_and_ids_sharing_a_stem() {
+        assert_eq!(
+            closest("stream.grammar.block-ordr", 1),
+            vec!["stream.grammar.block-order"]
+        );
+        let near = closest("stream.grammar.block", 5);
+        assert!(
+            near.iter().all(|c| c.starts_with("stream.grammar.block")),
+            "{near:?}"
+        );
+        assert_eq!(near.len(), 5);
+        assert!(closest("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 5).is_empty());
+    }
+
+    #[test]
+    fn explain_renders_severity_note_family_members_and_impact() {
+        let text = explain("stream.grammar.unclosed-block", OutputFormat::Text).unwrap();
+        assert!(
+            text.starts_with("stream.grammar.unclosed-block (must)\n"),
+            "{text}"
+        );
+        assert!(text.contains("must by default; info when"), "{text}");
+        assert!(text.contains("python-sdk unknown · typescript-sdk unknown · claude-code unknown"));
+        let fam = explain("assert.equals", OutputFormat::Text).unwrap();
+        assert!(
+            fam.contains("family    assert.<operator> — one of: status, equals"),
+            "{fam}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&explain("effect.tools", OutputFormat::Json).unwrap()).unwrap();
+        assert_eq!(json["id"], "effect.<feature>");
+        assert_eq!(json["kind"], "family");
+        assert_eq!(json["prefix"], "effect.");
+        assert_eq!(json["impact"]["claude_code"], "unknown");
+        let err = explain("stream.grammar.nonsense", OutputFormat::Text).unwrap_err();
+        assert!(
+            err.contains("unknown check id `stream.grammar.nonsense`"),
+            "{err}"
+        );
+    }
+}

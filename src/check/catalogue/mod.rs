@@ -1,0 +1,234 @@
+//! The check catalogue: every check id conform reports, declared once.
+//!
+//! Each [`Entry`] says what a finding of that check means — its default [`Severity`], a
+//! one-sentence title for report headlines, the public Anthropic document the rule comes from,
+//! a fix hint for the endpoint's authors, and the measured impact on the official clients.
+//!
+//! The severity rule the catalogue carries (issue 11): `must` = an official client (Python
+//! SDK, TypeScript SDK, Claude Code) raises, loses or alters data, or hangs — or a feature's
+//! documented contract is broken (a wrong `stop_reason`, tool input invalid against its
+//! schema); `should` = differs from Anthropic's traffic but the clients cope, or only degrades
+//! UX; `info` = cosmetic. Where the code picks another severity by context (a tolerated
+//! variant, a scenario's own `severity:`), the entry's `severity_note` says when.
+//!
+//! Most ids are fixed strings, available as typed constants in [`ids`]. A few are built at run
+//! time from a closed or open set of names — scenario assertions (`assert.<operator>`), effect
+//! checks (`effect.<feature>`), event payload schemas (`schema.event.<type>`) — and are
+//! declared as *families* with a pattern. [`get`] resolves both.
+
+pub use cli::{ExplainArgs, OutputFormat, run_cli};
+
+use crate::check::Severity;
+use serde::Serialize;
+use std::fmt;
+
+/// A check id from the catalogue, e.g. [`ids::STREAM_GRAMMAR_BLOCK_ORDER`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CheckId(&'static str);
+
+impl CheckId {
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl From<CheckId> for String {
+    fn from(id: CheckId) -> String {
+        id.0.to_string()
+    }
+}
+
+impl PartialEq<str> for CheckId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+/// What one official client does with traffic that has this finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientImpact {
+    /// Parses the traffic and gives the same result as for conformant traffic.
+    Ok,
+    /// Raises an error (exception, non-zero exit).
+    Raises,
+    /// Returns without error but text, tool input, thinking or usage is lost or altered.
+    DataLost,
+    /// Never returns (until the caller's own timeout).
+    Hangs,
+    /// Not measured yet.
+    Unknown,
+}
+
+impl ClientImpact {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientImpact::Ok => "ok",
+            ClientImpact::Raises => "raises",
+            ClientImpact::DataLost => "data-lost",
+            ClientImpact::Hangs => "hangs",
+            ClientImpact::Unknown => "unknown",
+        }
+    }
+}
+
+/// The measured impact per official client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Impact {
+    pub python_sdk: ClientImpact,
+    pub typescript_sdk: ClientImpact,
+    pub claude_code: ClientImpact,
+}
+
+impl Impact {
+    /// Nothing measured yet.
+    pub const UNKNOWN: Impact = Impact {
+        python_sdk: ClientImpact::Unknown,
+        typescript_sdk: ClientImpact::Unknown,
+        claude_code: ClientImpact::Unknown,
+    };
+
+    /// `(client name, impact)` in a fixed order, for display.
+    pub fn per_client(&self) -> [(&'static str, ClientImpact); 3] {
+        [
+            ("python-sdk", self.python_sdk),
+            ("typescript-sdk", self.typescript_sdk),
+            ("claude-code", self.claude_code),
+        ]
+    }
+}
+
+/// Whether an entry is one id or a family of ids built at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Kind {
+    /// Exactly the id of the entry.
+    Check,
+    /// Every id `prefix` + one of `members` (a closed set).
+    Family {
+        prefix: &'static str,
+        members: &'static [&'static str],
+    },
+}
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Entry {
+    /// The id, or for a family its pattern (`assert.<operator>`).
+    pub id: CheckId,
+    #[serde(flatten)]
+    pub kind: Kind,
+    /// The severity the code gives it unless `severity_note` says otherwise.
+    pub severity: Severity,
+    /// When the severity depends on context: which other severity, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity_note: Option<&'static str>,
+    /// What is wrong, in one sentence (a report headline).
+    pub title: &'static str,
+    /// The public document the rule comes from.
+    pub doc: &'static str,
+    /// What the endpoint's authors should change.
+    pub fix: &'static str,
+    pub impact: Impact,
+}
+
+impl Entry {
+    /// The defaults of the optional fields, for the declarations (`..Entry::DEFAULT`).
+    const DEFAULT: Entry = Entry {
+        id: CheckId(""),
+        kind: Kind::Check,
+        severity: Severity::Must,
+        severity_note: None,
+        title: "",
+        doc: "",
+        fix: "",
+        impact: Impact::UNKNOWN,
+    };
+
+    pub fn is_family(&self) -> bool {
+        matches!(self.kind, Kind::Family { .. })
+    }
+
+    /// Whether `id` is this entry's id or a member of its family.
+    pub fn matches(&self, id: &str) -> bool {
+        match self.kind {
+            Kind::Check => self.id.0 == id,
+            Kind::Family { prefix, members } => id
+                .strip_prefix(prefix)
+                .is_some_and(|rest| members.contains(&rest)),
+        }
+    }
+}
+
+/// Declares entries: a typed constant per id (in a nested `ids` module) and the `ENTRIES`
+/// table. Fields not given take the values of [`Entry::DEFAULT`].
+macro_rules! declare {
+    ($( $konst:ident = $id:literal { $($field:ident : $value:expr),* $(,)? } )*) => {
+        /// Typed constants for the ids declared here.
+        pub mod ids {
+            use super::super::CheckId;
+            $( pub const $konst: CheckId = CheckId($id); )*
+        }
+        pub(super) static ENTRIES: &[super::Entry] = &[
+            $( super::Entry { id: super::CheckId($id), $($field: $value,)* ..super::Entry::DEFAULT }, )*
+        ];
+    };
+}
+
+// The data modules come after the macro they use.
+mod cli;
+mod families;
+mod response;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+/// Typed constants for every fixed check id.
+pub mod ids {
+    pub use super::response::ids::*;
+    pub use super::stream::ids::*;
+}
+
+/// Every fixed-id entry, then every family.
+pub fn all() -> impl Iterator<Item = &'static Entry> {
+    stream::ENTRIES
+        .iter()
+        .chain(response::ENTRIES)
+        .chain(families::ENTRIES)
+}
+
+/// The entry for a check id: the id's own entry, else the family it belongs to.
+pub fn get(id: &str) -> Option<&'static Entry> {
+    all()
+        .find(|e| !e.is_family() && e.matches(id))
+        .or_else(|| all().find(|e| e.is_family() && e.matches(id)))
+}
+
+/// The public documents the entries cite.
+pub(crate) mod docs {
+    pub const MESSAGES: &str = "https://docs.claude.com/en/api/messages";
+    pub const STREAMING: &str = "https://docs.claude.com/en/docs/build-with-claude/streaming";
+    pub const ERRORS: &str = "https://docs.claude.com/en/api/errors";
+    pub const OVERVIEW: &str = "https://docs.claude.com/en/api/overview";
+    pub const RATE_LIMITS: &str = "https://docs.claude.com/en/api/rate-limits";
+    pub const STOP_REASONS: &str =
+        "https://docs.claude.com/en/docs/build-with-claude/handling-stop-reasons";
+    pub const TOOL_USE: &str = "https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview";
+    pub const IMPLEMENT_TOOL_USE: &str =
+        "https://docs.claude.com/en/docs/agents-and-tools/tool-use/implement-tool-use";
+    pub const THINKING: &str =
+        "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+    pub const CACHING: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-caching";
+    pub const STRUCTURED: &str =
+        "https://docs.claude.com/en/docs/build-with-claude/structured-outputs";
+    pub const COUNT_TOKENS: &str = "https://docs.claude.com/en/api/messages-count-tokens";
+    pub const MODELS: &str = "https://docs.claude.com/en/api/models-list";
+    pub const PREFILL: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response";
+}
