@@ -195,6 +195,7 @@ pub async fn execute(
     stop: impl std::future::Future<Output = ()>,
 ) -> RunOutcome {
     let started = Instant::now();
+    let redactor = crate::target::redactor(&targets);
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
     let mut report = RunReport::new(
@@ -208,7 +209,7 @@ pub async fn execute(
     let store = settings
         .snapshots_dir
         .as_ref()
-        .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots));
+        .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots, redactor));
     let (results, interrupted) = run_cases(cases, settings, store.as_ref(), &progress, stop).await;
     progress.finish_and_clear();
     let mut exchanges: BTreeMap<String, Vec<Exchange>> = BTreeMap::new();

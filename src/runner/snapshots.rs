@@ -17,10 +17,14 @@ pub struct Snapshots {
 }
 
 impl Snapshots {
-    pub fn new(dir: PathBuf, update: bool) -> Snapshots {
+    pub fn new(dir: PathBuf, update: bool, redactor: crate::secrets::Redactor) -> Snapshots {
         match SnapshotEnv::from_process() {
             Ok(env) => Snapshots {
-                store: Some(SnapshotStore::new(dir, env).with_update(update)),
+                store: Some(
+                    SnapshotStore::new(dir, env)
+                        .with_update(update)
+                        .with_redactor(redactor),
+                ),
                 setup_error: None,
             },
             Err(e) => Snapshots {
