@@ -195,7 +195,6 @@ pub async fn execute(
     stop: impl std::future::Future<Output = ()>,
 ) -> RunOutcome {
     let started = Instant::now();
-    let redactor = crate::target::redactor(&targets);
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
     let mut report = RunReport::new(
@@ -209,7 +208,7 @@ pub async fn execute(
     let store = settings
         .snapshots_dir
         .as_ref()
-        .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots, redactor));
+        .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots));
     let (results, interrupted) = run_cases(cases, settings, store.as_ref(), &progress, stop).await;
     progress.finish_and_clear();
     let mut exchanges: BTreeMap<String, Vec<Exchange>> = BTreeMap::new();
