@@ -56,6 +56,7 @@
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
 
 pub mod diagnostics;
+pub mod jsonpath;
 pub mod lint;
 pub mod load;
 pub mod model;

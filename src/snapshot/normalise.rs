@@ -70,7 +70,7 @@ const TOOL_CALLS: &[&str] = &["tool_use", "server_tool_use", "mcp_tool_use"];
 pub fn normalise(exchange: &Exchange, v: &Validation, redactions: &[String]) -> Value {
     let paths: Vec<JsonPath> = redactions
         .iter()
-        .filter_map(|p| JsonPath::parse(p).ok())
+        .filter_map(|p| crate::scenario::jsonpath::compile(p).ok())
         .collect();
     let mut out = Map::new();
     if let Some(resp) = &exchange.response {
@@ -120,7 +120,7 @@ pub fn render(shape: &Value) -> String {
 /// Check that every redaction is a valid JSONPath; the error names the first bad one.
 pub fn check_redactions(redactions: &[String]) -> Result<(), String> {
     for r in redactions {
-        if let Err(e) = JsonPath::parse(r) {
+        if let Err(e) = crate::scenario::jsonpath::compile(r) {
             return Err(format!("redaction `{r}` is not a valid JSONPath: {e}"));
         }
     }
