@@ -79,6 +79,12 @@ impl Redactor {
         *self = Redactor::new(all).with_secret_headers(headers);
     }
 
+    /// Every byte string redaction looks for: each secret in each of its encoded forms, longest
+    /// first. A caller holding back a possible partial match at a chunk boundary checks these.
+    pub fn needles(&self) -> Vec<Vec<u8>> {
+        self.patterns.clone()
+    }
+
     /// Whether there is any secret value to look for.
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
@@ -416,6 +422,8 @@ mod tests {
         let r = red();
         let longest = encoded_forms(KEY).iter().map(Vec::len).max().unwrap();
         assert_eq!(r.max_pattern_len(), longest);
+        assert_eq!(r.needles()[0].len(), longest);
+        assert!(r.needles().contains(&KEY.as_bytes().to_vec()));
         assert!(r.max_pattern_len() > KEY.len());
     }
 
