@@ -72,7 +72,35 @@ fn existing_cases() -> Result<std::collections::BTreeSet<(String, String)>, Stri
         .collect())
 }
 
+/// A closed stdout (`conform check … | head`) ends the program quietly with exit 0, as ripgrep
+/// does. Rust ignores SIGPIPE, so a write to a closed pipe fails with `BrokenPipe` and
+/// `println!` panics with "failed printing to stdout: Broken pipe (os error 32)"; this hook
+/// turns exactly that panic into a quiet exit. Every other panic keeps the default report.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if is_broken_stdout(message) {
+            std::process::exit(conform::exit::OK);
+        }
+        default(info);
+    }));
+}
+
+/// Whether a panic message is std's report of a write to a closed stdout.
+fn is_broken_stdout(message: &str) -> bool {
+    let broken_pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+    message.starts_with("failed printing to stdout")
+        && (message.contains("Broken pipe") || message.contains(&broken_pipe))
+}
+
 fn main() {
+    exit_quietly_on_broken_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

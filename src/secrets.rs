@@ -1,100 +1,332 @@
 //! Secrets: API keys are tainted values, redacted as `[REDACTED]` in every output.
 //!
 //! A [`Redactor`] knows the secret values of a run (the keys read from the environment) and
-//! the header names that are always sensitive (`authorization`, `x-api-key`, and any name that
-//! contains `key`, `token` or `secret`).
+//! the header names that are always sensitive (`authorization`, `x-api-key`, any name that
+//! contains `key`, `token` or `secret`, and the extra names a target declares in
+//! `secret_headers`).
+//!
+//! It looks for every form in which a secret travels: the value itself, its standard and
+//! URL-safe base64 encodings (padded, unpadded, and embedded at any of the three byte
+//! alignments inside a longer base64 text, as in `Basic` credentials), its percent-encoded
+//! form (upper- and lower-case hex) and its JSON-escaped form. [`Redactor::redact_bytes`] works
+//! on raw bytes, so a body that is not UTF-8 is redacted too; [`Redactor::max_pattern_len`]
+//! says how many bytes a caller redacting a chunked stream must carry across a chunk boundary
+//! (that length minus one) so that no secret escapes by being split.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use memchr::memmem;
 
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Replaces secret values in text and sensitive header values.
+/// Secrets shorter than this are ignored: redacting them would mangle ordinary text.
+const MIN_SECRET_LEN: usize = 4;
+
+/// Derived patterns (base64 fragments at an offset) shorter than this are not searched for:
+/// a handful of base64 characters occurs by chance in any large base64 payload.
+const MIN_DERIVED_LEN: usize = 8;
+
+/// Replaces secret values (in every encoded form) in text and sensitive header values.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
+    /// The secrets as given (filtered, longest first, deduplicated).
     secrets: Vec<String>,
+    /// Every byte pattern searched for, longest first, deduplicated.
+    patterns: Vec<Vec<u8>>,
+    /// Extra header names (lower-case) whose values are always redacted.
+    secret_headers: Vec<String>,
 }
 
 impl Redactor {
-    /// Secrets shorter than 4 characters are ignored: redacting them would mangle ordinary text.
+    /// Secrets shorter than 4 bytes are ignored: redacting them would mangle ordinary text.
     pub fn new(secrets: Vec<String>) -> Self {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+        let mut secrets: Vec<String> = secrets
+            .into_iter()
+            .filter(|s| s.len() >= MIN_SECRET_LEN)
+            .collect();
         // Longest first, so a secret that contains another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
-        Redactor { secrets }
+        let mut patterns: Vec<Vec<u8>> = secrets.iter().flat_map(|s| encoded_forms(s)).collect();
+        patterns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        patterns.dedup();
+        Redactor {
+            secrets,
+            patterns,
+            secret_headers: Vec::new(),
+        }
+    }
+
+    /// This redactor, also treating these header names (case-insensitive) as secret headers.
+    pub fn with_secret_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for n in names {
+            let n = n.as_ref().trim().to_ascii_lowercase();
+            if !n.is_empty() && !self.secret_headers.contains(&n) {
+                self.secret_headers.push(n);
+            }
+        }
+        self
     }
 
     pub fn add(&mut self, secret: impl Into<String>) {
         let mut all = std::mem::take(&mut self.secrets);
         all.push(secret.into());
-        *self = Redactor::new(all);
+        let headers = std::mem::take(&mut self.secret_headers);
+        *self = Redactor::new(all).with_secret_headers(headers);
     }
 
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
-            }
-        }
-        out
-    }
-
-    /// Every byte string redaction looks for (each secret as it is).
+    /// Every byte string redaction looks for: each secret in each of its encoded forms, longest
+    /// first. A caller holding back a possible partial match at a chunk boundary checks these.
     pub fn needles(&self) -> Vec<Vec<u8>> {
-        self.secrets.iter().map(|s| s.as_bytes().to_vec()).collect()
+        self.patterns.clone()
     }
 
-    /// Redact raw bytes (which need not be UTF-8).
-    pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = bytes.to_vec();
-        for n in self.needles() {
-            if memchr::memmem::find(&out, &n).is_none() {
-                continue;
-            }
-            let mut next = Vec::with_capacity(out.len());
-            let mut rest = &out[..];
-            while let Some(i) = memchr::memmem::find(rest, &n) {
-                next.extend_from_slice(&rest[..i]);
-                next.extend_from_slice(REDACTED.as_bytes());
-                rest = &rest[i + n.len()..];
-            }
-            next.extend_from_slice(rest);
-            out = next;
+    /// Whether there is any secret value to look for.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The byte length of the longest pattern searched for (0 when there is none). A caller
+    /// redacting a stream chunk by chunk must hold back this many bytes minus one at the end
+    /// of each chunk (and prepend them to the next) for a split secret to be found.
+    pub fn max_pattern_len(&self) -> usize {
+        self.patterns.first().map_or(0, Vec::len)
+    }
+
+    /// Every occurrence of a secret (in any encoded form) replaced by `[REDACTED]`.
+    pub fn redact(&self, text: &str) -> String {
+        if self.patterns.is_empty() {
+            return text.to_string();
         }
+        let out = self.redact_bytes(text.as_bytes());
+        // Every pattern is valid UTF-8 and UTF-8 is self-synchronising, so matches start and
+        // end on character boundaries and the output is valid UTF-8; the lossy conversion is
+        // only a guard that never changes anything.
+        match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+
+    /// [`Redactor::redact`] on raw bytes (the input need not be UTF-8). Overlapping matches
+    /// are merged into one `[REDACTED]`, so no fragment of a secret survives.
+    pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let ranges = self.matches(bytes);
+        if ranges.is_empty() {
+            return bytes.to_vec();
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for (start, end) in ranges {
+            out.extend_from_slice(&bytes[at..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            at = end;
+        }
+        out.extend_from_slice(&bytes[at..]);
         out
     }
 
+    /// A redactor for a byte stream that arrives in chunks (see [`StreamRedactor`]).
+    pub fn stream(&self) -> StreamRedactor {
+        StreamRedactor {
+            redactor: self.clone(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Whether the bytes contain any secret in any form.
+    pub fn contains_secret(&self, bytes: &[u8]) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| memmem::find(bytes, p).is_some())
+    }
+
+    /// Sorted, merged `[start, end)` ranges of every match of every pattern.
+    fn matches(&self, bytes: &[u8]) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for p in &self.patterns {
+            found.extend(memmem::find_iter(bytes, p).map(|i| (i, i + p.len())));
+        }
+        if found.is_empty() {
+            return found;
+        }
+        found.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        for (s, e) in found {
+            match merged.last_mut() {
+                Some(last) if s < last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        merged
+    }
+
+    /// Header names and values redacted: the value of a sensitive header (built-in rules or
+    /// this redactor's extra names) becomes `[REDACTED]`; secrets in other values and in the
+    /// names themselves are redacted.
     pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
         headers
             .iter()
             .map(|(k, v)| {
-                let v = if is_sensitive_header(k) {
+                let v = if self.is_secret_header(k) {
                     REDACTED.to_string()
                 } else {
                     self.redact(v)
                 };
-                (k.clone(), v)
+                (self.redact(k), v)
             })
             .collect()
     }
+
+    /// [`is_sensitive_header`], or one of this redactor's extra secret header names.
+    pub fn is_secret_header(&self, name: &str) -> bool {
+        is_sensitive_header(name)
+            || self
+                .secret_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name.trim()))
+    }
 }
 
-/// `authorization`, `x-api-key`, and any header whose name contains `key`, `token` or `secret`.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    // Rate-limit counters (`anthropic-ratelimit-tokens-limit`) hold no secret.
-    if n.starts_with("anthropic-ratelimit-") {
-        return false;
+/// Redacts a stream chunk by chunk with the same result as [`Redactor::redact_bytes`] on the
+/// whole: it holds back the bytes that may begin a secret not yet complete
+/// ([`Redactor::max_pattern_len`] minus one, at most a little more) until the next chunk or
+/// [`StreamRedactor::finish`].
+#[derive(Debug, Clone)]
+pub struct StreamRedactor {
+    redactor: Redactor,
+    pending: Vec<u8>,
+}
+
+impl StreamRedactor {
+    /// The redacted bytes that are final once `chunk` is appended (possibly none).
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        self.pending.extend_from_slice(chunk);
+        let keep = self.redactor.max_pattern_len().saturating_sub(1);
+        let safe = self.pending.len().saturating_sub(keep);
+        let ranges = self.redactor.matches(&self.pending);
+        // A match still growing can only start at `safe` or later; a complete match that
+        // straddles `safe` stays pending whole, so that it can merge with what follows.
+        let mut cut = safe;
+        if let Some(&(start, _)) = ranges.iter().find(|(s, e)| *s < safe && *e > safe) {
+            cut = start;
+        }
+        let mut out = Vec::with_capacity(cut);
+        let mut at = 0;
+        for &(start, end) in ranges.iter().take_while(|(_, e)| *e <= cut) {
+            out.extend_from_slice(&self.pending[at..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            at = end;
+        }
+        out.extend_from_slice(&self.pending[at..cut]);
+        self.pending.drain(..cut);
+        out
     }
-    n == "authorization"
-        || n == "proxy-authorization"
-        || n.contains("key")
-        || n.contains("token")
-        || n.contains("secret")
+
+    /// The rest, at the end of the stream.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let out = self.redactor.redact_bytes(&self.pending);
+        self.pending.clear();
+        out
+    }
+}
+
+/// `authorization`, `x-api-key`, and any header whose name contains `key`, `token` or `secret`
+/// — except Anthropic's rate-limit counters (`anthropic-ratelimit-tokens-*`,
+/// `anthropic-ratelimit-input-tokens-*`, `anthropic-ratelimit-output-tokens-*`), which hold
+/// numbers and dates, never a credential.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    if n == "authorization" || n == "proxy-authorization" {
+        return true;
+    }
+    let rest = ratelimit_counter_suffix(&n).unwrap_or(&n);
+    rest.contains("key") || rest.contains("token") || rest.contains("secret")
+}
+
+/// For `anthropic-ratelimit-{tokens,input-tokens,output-tokens}-SUFFIX`, the `SUFFIX`.
+fn ratelimit_counter_suffix(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("anthropic-ratelimit-")?;
+    ["tokens-", "input-tokens-", "output-tokens-"]
+        .iter()
+        .find_map(|p| rest.strip_prefix(p))
+}
+
+/// Every byte pattern under which `secret` may appear in an output.
+fn encoded_forms(secret: &str) -> Vec<Vec<u8>> {
+    let raw = secret.as_bytes();
+    let mut forms = vec![raw.to_vec()];
+    for engine in [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(raw).into_bytes());
+    }
+    for url_safe in [false, true] {
+        for offset in 0..3 {
+            let core = base64_core(raw, offset, url_safe);
+            if core.len() >= MIN_DERIVED_LEN {
+                forms.push(core);
+            }
+        }
+    }
+    forms.push(percent_encode(raw, b"0123456789ABCDEF"));
+    forms.push(percent_encode(raw, b"0123456789abcdef"));
+    if let Ok(json) = serde_json::to_string(secret) {
+        // Without the surrounding quotes.
+        forms.push(json.as_bytes()[1..json.len() - 1].to_vec());
+    }
+    forms
+}
+
+/// The base64 characters that depend on `raw` alone when `raw` starts `offset` bytes (0..3)
+/// into a longer encoded byte string: what a secret looks like inside a bigger base64 text.
+fn base64_core(raw: &[u8], offset: usize, url_safe: bool) -> Vec<u8> {
+    let mut buf = vec![0u8; offset];
+    buf.extend_from_slice(raw);
+    let engine = if url_safe {
+        &URL_SAFE_NO_PAD
+    } else {
+        &STANDARD_NO_PAD
+    };
+    let encoded = engine.encode(&buf).into_bytes();
+    // Character j covers bits [6j, 6j + 6); the secret covers bits [8 offset, 8 (offset + n)).
+    let first = (8 * offset).div_ceil(6);
+    let end = (8 * (offset + raw.len())) / 6;
+    if first >= end {
+        return Vec::new();
+    }
+    encoded[first..end.min(encoded.len())].to_vec()
+}
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters.
+fn percent_encode(raw: &[u8], hex: &[u8; 16]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() * 3);
+    for &b in raw {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', hex[usize::from(b >> 4)], hex[usize::from(b & 15)]]);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &str = "sk-ant/api03+Zx_9~q=w:é";
+
+    fn red() -> Redactor {
+        Redactor::new(vec![KEY.into()])
+    }
+
+    fn assert_clean(out: &[u8]) {
+        let r = red();
+        assert!(!r.contains_secret(out), "{}", String::from_utf8_lossy(out));
+    }
 
     #[test]
     fn redacts_values_and_sensitive_headers() {
@@ -111,5 +343,162 @@ mod tests {
         assert_eq!(h[1].1, REDACTED);
         assert_eq!(h[2].1, "has [REDACTED] inside");
         assert_eq!(h[3].1, "application/json");
+    }
+
+    #[test]
+    fn every_encoded_form_is_redacted() {
+        let r = red();
+        let raw = KEY.as_bytes();
+        let mut forms = vec![raw.to_vec()];
+        for e in [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            forms.push(e.encode(raw).into_bytes());
+        }
+        forms.push(percent_encode(raw, b"0123456789ABCDEF"));
+        forms.push(percent_encode(raw, b"0123456789abcdef"));
+        forms.push(serde_json::to_string(KEY).unwrap().into_bytes());
+        for f in forms {
+            let mut text = b"before ".to_vec();
+            text.extend_from_slice(&f);
+            text.extend_from_slice(b" after");
+            let out = r.redact_bytes(&text);
+            assert!(out.starts_with(b"before "), "{out:?}");
+            assert!(out.ends_with(b" after"), "{out:?}");
+            assert!(
+                memmem::find(&out, REDACTED.as_bytes()).is_some(),
+                "{} not redacted",
+                String::from_utf8_lossy(&f)
+            );
+            assert!(memmem::find(&out, &f).is_none());
+        }
+        // The percent-encoded form really is distinct from the raw key here.
+        assert!(
+            percent_encode(raw, b"0123456789ABCDEF")
+                .windows(3)
+                .any(|w| w == b"%2F")
+        );
+    }
+
+    #[test]
+    fn a_secret_inside_a_longer_base64_text_is_redacted_at_every_alignment() {
+        let r = red();
+        for prefix in ["", "a", "al", "alice:", "alice:x", "alice:xy"] {
+            for e in [&STANDARD, &URL_SAFE] {
+                let plain = format!("{prefix}{KEY} and more");
+                let basic = format!("Basic {}", e.encode(plain.as_bytes()));
+                let out = r.redact(&basic);
+                assert!(out.contains(REDACTED), "{prefix:?}: {out}");
+                // What is left decodes to no part of the key long enough to matter.
+                assert!(!out.contains(&e.encode(KEY)[..8]), "{prefix:?}: {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_redacted() {
+        let r = red();
+        let mut input = vec![0xff, 0xfe, b'x'];
+        input.extend_from_slice(KEY.as_bytes());
+        input.extend_from_slice(&[0xc3, 0x28, 0x80]);
+        let out = r.redact_bytes(&input);
+        let mut want = vec![0xff, 0xfe, b'x'];
+        want.extend_from_slice(REDACTED.as_bytes());
+        want.extend_from_slice(&[0xc3, 0x28, 0x80]);
+        assert_eq!(out, want);
+        assert_clean(&out);
+    }
+
+    #[test]
+    fn overlapping_and_adjacent_matches_leave_no_fragment() {
+        let r = Redactor::new(vec!["abcdabcd".into(), "cdabcdXY".into()]);
+        assert_eq!(r.redact("__abcdabcdXY__"), "__[REDACTED]__");
+        assert_eq!(r.redact("abcdabcdabcdabcd"), "[REDACTED][REDACTED]");
+        assert_eq!(r.redact("no secret"), "no secret");
+    }
+
+    #[test]
+    fn max_pattern_len_covers_every_form() {
+        assert_eq!(Redactor::default().max_pattern_len(), 0);
+        assert_eq!(Redactor::new(vec!["ab".into()]).max_pattern_len(), 0);
+        let r = red();
+        let longest = encoded_forms(KEY).iter().map(Vec::len).max().unwrap();
+        assert_eq!(r.max_pattern_len(), longest);
+        assert_eq!(r.needles()[0].len(), longest);
+        assert!(r.needles().contains(&KEY.as_bytes().to_vec()));
+        assert!(r.max_pattern_len() > KEY.len());
+    }
+
+    #[test]
+    fn a_stream_split_anywhere_is_redacted_like_the_whole() {
+        let r = red();
+        let text = format!(
+            "data: {KEY} / {} / {}\n",
+            STANDARD.encode(KEY),
+            String::from_utf8(percent_encode(KEY.as_bytes(), b"0123456789ABCDEF")).unwrap()
+        );
+        let bytes = text.as_bytes();
+        let whole = r.redact_bytes(bytes);
+        assert_clean(&whole);
+        for a in 0..=bytes.len() {
+            for b in [a, (a + 7).min(bytes.len()), (a + 31).min(bytes.len())] {
+                let mut s = r.stream();
+                let mut out = s.push(&bytes[..a]);
+                out.extend(s.push(&bytes[a..b]));
+                out.extend(s.push(&bytes[b..]));
+                out.extend(s.finish());
+                assert_eq!(out, whole, "split at {a} and {b}");
+            }
+        }
+        // One byte at a time.
+        let mut s = r.stream();
+        let mut out = Vec::new();
+        for byte in bytes {
+            out.extend(s.push(std::slice::from_ref(byte)));
+        }
+        out.extend(s.finish());
+        assert_eq!(out, whole);
+    }
+
+    #[test]
+    fn rate_limit_token_counters_are_not_secret() {
+        for n in [
+            "anthropic-ratelimit-tokens-limit",
+            "anthropic-ratelimit-tokens-remaining",
+            "Anthropic-RateLimit-Input-Tokens-Reset",
+            "anthropic-ratelimit-output-tokens-remaining",
+            "anthropic-ratelimit-requests-limit",
+        ] {
+            assert!(!is_sensitive_header(n), "{n}");
+        }
+        for n in [
+            "x-api-key",
+            "authorization",
+            "x-auth-token",
+            "anthropic-ratelimit-tokens-secret",
+            "anthropic-ratelimit-token",
+            "x-session-secret",
+        ] {
+            assert!(is_sensitive_header(n), "{n}");
+        }
+        let r = Redactor::new(vec![]);
+        let h = r.redact_headers(&[("anthropic-ratelimit-tokens-remaining".into(), "42".into())]);
+        assert_eq!(h[0].1, "42");
+    }
+
+    #[test]
+    fn extra_secret_headers_and_secrets_in_header_names() {
+        let r = red().with_secret_headers(["X-Auth"]);
+        let h = r.redact_headers(&[
+            ("x-auth".into(), "opaque-credential".into()),
+            (format!("x-echo-{KEY}"), "v".into()),
+            ("x-other".into(), "plain".into()),
+        ]);
+        assert_eq!(h[0].1, REDACTED);
+        assert_eq!(h[1].0, "x-echo-[REDACTED]");
+        assert_eq!(h[2], ("x-other".into(), "plain".into()));
+        // add() keeps the extra header names.
+        let mut r = r;
+        r.add("another-secret");
+        assert!(r.is_secret_header("X-AUTH"));
+        assert_eq!(r.redact("another-secret"), REDACTED);
     }
 }

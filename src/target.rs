@@ -12,8 +12,16 @@
 //! `models = ["a", "b"]` (instead of `model`) expands one table into one target per model,
 //! named `NAME-MODEL` (characters other than letters, digits, `.`, `_`, `-` become `_`), so
 //! models of one provider are compared side by side; `--target NAME` selects all of them.
+//!
+//! Checked at resolution: `base_url` carries no credentials (`user:password@` would be sent as
+//! Basic auth and printed in reports; the error names only the host, and a URL containing `@`
+//! is never echoed); `expect_unsupported` entries are feature ids (globs allowed) or scenario
+//! ids (`<feature>/<name>`), so a typo names the feature ids; `secret_headers = ["x-auth"]`
+//! names extra headers redacted like `x-api-key` (and, like it, not settable in the file); a
+//! target name is not empty.
 
 use crate::http::client::{ExecPolicy, RateLimiter, RetryPolicy, Timeouts};
+use crate::scenario::model::Feature;
 use crate::secrets::Redactor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -103,6 +111,8 @@ pub struct RawTarget {
     pub idle_timeout_ms: Option<u64>,
     pub total_timeout_ms: Option<u64>,
     pub retries: Option<u32>,
+    /// Extra header names whose values are secrets (redacted like `x-api-key`).
+    pub secret_headers: Option<Vec<String>>,
 }
 
 /// A resolved target. Cloning shares its rate limiter.
@@ -121,6 +131,8 @@ pub struct Target {
     pub rpm: Option<u32>,
     pub timeouts: Timeouts,
     pub retries: u32,
+    /// Extra header names (`secret_headers`) redacted like `x-api-key` in every output.
+    pub secret_headers: Vec<String>,
     limiter: Option<RateLimiter>,
 }
 
@@ -328,6 +340,7 @@ fn overlay(base: RawTarget, child: RawTarget) -> RawTarget {
         idle_timeout_ms: child.idle_timeout_ms.or(base.idle_timeout_ms),
         total_timeout_ms: child.total_timeout_ms.or(base.total_timeout_ms),
         retries: child.retries.or(base.retries),
+        secret_headers: child.secret_headers.or(base.secret_headers),
     }
 }
 
@@ -343,6 +356,9 @@ fn build_targets(
         key: key.to_string(),
         message,
     };
+    if let Some(message) = bad_name(name) {
+        return Err(invalid("name", message));
+    }
     let base_url = raw
         .base_url
         .ok_or_else(|| invalid("base_url", "missing".into()))?;
@@ -382,9 +398,22 @@ fn build_targets(
             }
         },
     };
+    let expect_unsupported = raw.expect_unsupported.unwrap_or_default();
+    for p in &expect_unsupported {
+        check_expectation(p).map_err(|m| invalid("expect_unsupported", m))?;
+    }
+    let secret_headers = raw.secret_headers.unwrap_or_default();
+    for h in &secret_headers {
+        reqwest::header::HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+            invalid(
+                "secret_headers",
+                format!("{h:?} is not a valid header name"),
+            )
+        })?;
+    }
     let mut headers = Vec::new();
     for (k, v) in raw.headers.unwrap_or_default() {
-        check_header(&k, &v).map_err(|m| invalid(&format!("headers.{k}"), m))?;
+        check_header(&k, &v, &secret_headers).map_err(|m| invalid(&format!("headers.{k}"), m))?;
         headers.push((k, v));
     }
     with_default_version(&mut headers);
@@ -417,10 +446,11 @@ fn build_targets(
             auth: raw.auth.unwrap_or_default(),
             api_key: api_key.clone(),
             headers: headers.clone(),
-            expect_unsupported: raw.expect_unsupported.clone().unwrap_or_default(),
+            expect_unsupported: expect_unsupported.clone(),
             rpm,
             timeouts,
             retries: raw.retries.unwrap_or(RetryPolicy::default().max_retries),
+            secret_headers: secret_headers.clone(),
             // Expanded models share the provider's rate limit.
             limiter: limiter.clone(),
         })
@@ -439,6 +469,14 @@ impl Target {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Target, TargetError> {
         let name = args.name.unwrap_or_else(|| "default".to_string());
+        if let Some(message) = bad_name(&name) {
+            return Err(TargetError::Invalid {
+                origin: "command line".into(),
+                target: name,
+                key: "--name".into(),
+                message,
+            });
+        }
         let mut headers = BTreeMap::new();
         for h in &args.headers {
             let Some((k, v)) = h.split_once(':') else {
@@ -499,6 +537,25 @@ impl Target {
             .any(|p| glob_match(p, scenario_id) || glob_match(p, feature))
     }
 
+    /// The `expect_unsupported` patterns that match none of these scenarios (given as
+    /// `(id, feature)`) and no feature id: most likely typos of a scenario id.
+    pub fn unmatched_expectations<'a>(
+        &self,
+        scenarios: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Vec<&str> {
+        self.expect_unsupported
+            .iter()
+            .filter(|p| {
+                !Feature::ALL.iter().any(|f| glob_match(p, f.as_str()))
+                    && !scenarios
+                        .clone()
+                        .into_iter()
+                        .any(|(id, feature)| glob_match(p, id) || glob_match(p, feature))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The execution policy: timeouts, retries, and this target's shared rate limiter.
     pub fn exec_policy(&self) -> ExecPolicy {
         ExecPolicy {
@@ -518,7 +575,7 @@ impl Target {
     }
 }
 
-/// A redactor that knows the keys of all these targets.
+/// A redactor that knows the keys and the extra secret header names of all these targets.
 pub fn redactor(targets: &[Target]) -> Redactor {
     Redactor::new(
         targets
@@ -527,6 +584,7 @@ pub fn redactor(targets: &[Target]) -> Redactor {
             .map(|k| k.expose().to_string())
             .collect(),
     )
+    .with_secret_headers(targets.iter().flat_map(|t| t.secret_headers.iter()))
 }
 
 fn with_default_version(headers: &mut Vec<(String, String)>) {
@@ -544,26 +602,71 @@ fn with_default_version(headers: &mut Vec<(String, String)>) {
     }
 }
 
+/// A base URL that parses, is http(s), has a host and carries no credentials. Error messages
+/// never echo a URL that contains `@` (it may hold a password), and a URL with credentials is
+/// only named by its host.
 fn check_base_url(url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let shown = if url.contains('@') {
+        "the URL (not shown: it contains `@`, perhaps credentials)".to_string()
+    } else {
+        format!("{url:?}")
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{shown} is not a URL: {e}"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        let host = parsed.host_str().unwrap_or("?");
+        return Err(format!(
+            "the URL of host {host:?} contains credentials (`user:password@`), which would be sent as Basic auth and printed in reports; remove them (the key comes from `api_key_env`)"
+        ));
+    }
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{url:?}: only http and https are supported"));
+        return Err(format!("{shown}: only http and https are supported"));
     }
     if parsed.host_str().is_none() {
-        return Err(format!("{url:?} has no host"));
+        return Err(format!("{shown} has no host"));
     }
     Ok(url.trim_end_matches('/').to_string())
 }
 
-fn check_header(name: &str, value: &str) -> Result<(), String> {
+fn check_header(name: &str, value: &str, secret_headers: &[String]) -> Result<(), String> {
     reqwest::header::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("{name:?} is not a valid header name"))?;
     reqwest::header::HeaderValue::from_str(value)
         .map_err(|_| "not a valid header value".to_string())?;
-    if crate::secrets::is_sensitive_header(name) && !value.is_empty() {
+    let secret = crate::secrets::is_sensitive_header(name)
+        || secret_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+    if secret && !value.is_empty() {
         return Err("credentials do not belong in the file; use `api_key_env`".into());
     }
     Ok(())
+}
+
+/// An `expect_unsupported` entry: a feature id (or a glob matching one), or a scenario id
+/// pattern, which has the `<feature>/<name>` form. Anything else is a typo: the error names the
+/// feature ids.
+fn check_expectation(pattern: &str) -> Result<(), String> {
+    if pattern.trim().is_empty() {
+        return Err("an entry is empty".into());
+    }
+    if pattern.contains('/') || Feature::ALL.iter().any(|f| glob_match(pattern, f.as_str())) {
+        return Ok(());
+    }
+    let features: Vec<&str> = Feature::ALL.iter().map(Feature::as_str).collect();
+    Err(format!(
+        "{pattern:?} is neither a feature id nor a scenario id (`<feature>/<name>`, `*` allowed); the feature ids are: {}",
+        features.join(", ")
+    ))
+}
+
+/// Why a target name cannot be used (it names report files: `exchanges/NAME.ndjson`,
+/// `snapshots/NAME/`), if it cannot.
+fn bad_name(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some("the target name is empty".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Some("the target name contains control characters".into());
+    }
+    None
 }
 
 fn sanitize(model: &str) -> String {

@@ -12,12 +12,12 @@
 //! Operands may hold templates (`equals: "{{ target.model }}"`), rendered here.
 
 use super::finding::{Finding, Severity};
+use crate::scenario::jsonpath::compile as compile_path;
 use crate::scenario::model::{
     AssertSeverity, Assertion, Expect, Feature, JsonType, Located, Measure, Node, Step,
 };
 use crate::scenario::template::Context;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -185,7 +185,7 @@ pub fn check_body(a: &Located<Assertion>, body: &Value, env: &Env<'_>) -> Outcom
         return finish(raw, &a.value, locate("$", env.file, a.pos));
     };
     let location = locate(&path.value, env.file, a.pos);
-    let raw = match JsonPath::parse(&path.value) {
+    let raw = match compile_path(&path.value) {
         Ok(jp) => {
             let nodes = jp.query(body).all();
             evaluate_nodes(&a.value, &nodes, env)
@@ -505,7 +505,7 @@ fn type_name(v: &Value) -> &'static str {
 pub fn capture(step: &Step, body: &Value) -> Result<BTreeMap<String, Value>, String> {
     let mut out = BTreeMap::new();
     for (name, path) in &step.capture {
-        let jp = JsonPath::parse(&path.value)
+        let jp = compile_path(&path.value)
             .map_err(|e| format!("capture `{name}`: invalid JSONPath: {e}"))?;
         let value = jp
             .query(body)

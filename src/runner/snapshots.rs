@@ -74,6 +74,8 @@ impl Snapshots {
                 Some(f),
             ));
         };
+        // The target's key never reaches a .snap file, whatever the endpoint echoes.
+        let store = store.clone().with_redactor(target.redactor());
         let body = crate::snapshot::render(&Self::shape(scenario, run));
         let info = json!({"target": target.name, "model": target.model, "feature": scenario.feature().as_str()});
         let source = relative_to_cwd(&scenario.file);

@@ -55,27 +55,61 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-    /// The source line the position points into, for the caret display.
+    /// The source line the position points into, for the caret display (for a long line,
+    /// only a window around the position, with `…` where it was cut).
     #[serde(skip)]
     pub source_line: Option<String>,
+    /// The 1-based character column of the caret within `source_line`.
+    #[serde(skip)]
+    caret_column: u32,
+}
+
+/// Characters of a long source line shown on each side of the position.
+const LINE_WINDOW: usize = 60;
+
+/// A window of `line` around the 1-based character `column`: the line itself when it is short,
+/// else at most [`LINE_WINDOW`] characters on each side, marked `…` where cut. Returns the
+/// text and the caret's column in it.
+fn window(line: &str, column: u32) -> (String, u32) {
+    let col = column.max(1) as usize - 1;
+    let total = line.chars().count();
+    if total <= 2 * LINE_WINDOW + 40 {
+        return (line.to_string(), column);
+    }
+    let start = col.saturating_sub(LINE_WINDOW);
+    let end = (col + LINE_WINDOW).min(total);
+    let mut out = String::new();
+    let mut caret = col - start + 1;
+    if start > 0 {
+        out.push('…');
+        caret += 1;
+    }
+    out.extend(line.chars().skip(start).take(end - start));
+    if end < total {
+        out.push('…');
+    }
+    (out, u32::try_from(caret).unwrap_or(column))
 }
 
 impl Diagnostic {
     /// An error at `pos` in `file`; `source` (the file's text) supplies the quoted line.
     pub fn error(file: &Path, source: Option<&str>, pos: Pos, message: impl Into<String>) -> Self {
-        let source_line = match source {
-            Some(text) if pos.is_known() => {
-                text.lines().nth(pos.line as usize - 1).map(str::to_string)
-            }
+        let shown = match source {
+            Some(text) if pos.is_known() => text
+                .lines()
+                .nth(pos.line as usize - 1)
+                .map(|l| window(l, pos.column)),
             _ => None,
         };
+        let caret_column = shown.as_ref().map_or(pos.column, |(_, c)| *c);
         Diagnostic {
             level: Level::Error,
             file: file.to_path_buf(),
             pos,
             message: message.into(),
             hint: None,
-            source_line,
+            source_line: shown.map(|(l, _)| l),
+            caret_column,
         }
     }
 
@@ -129,7 +163,7 @@ impl fmt::Display for Diagnostic {
             // Columns count characters; a tab in the prefix keeps the caret aligned.
             let prefix: String = line
                 .chars()
-                .take(self.pos.column.saturating_sub(1) as usize)
+                .take(self.caret_column.saturating_sub(1) as usize)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(
@@ -167,6 +201,30 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "error: unknown field `stepz`\n --> s/x.yaml:2:3\n  |\n2 |   stepz: 1\n  |   ^\n  = hint: check the spelling"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(5000));
+        let d = Diagnostic::error(Path::new("x.yaml"), Some(&line), Pos::new(1, 5001), "here");
+        let shown = d.to_string();
+        assert!(shown.len() < 400, "{shown}");
+        let lines: Vec<&str> = shown.lines().collect();
+        let src = lines[3].strip_prefix("1 | ").unwrap();
+        let caret = lines[4].strip_prefix("  | ").unwrap();
+        assert!(src.starts_with('…') && src.ends_with('…'), "{src}");
+        assert_eq!(
+            src.chars().nth(caret.chars().count() - 1),
+            Some('X'),
+            "{shown}"
+        );
+        // A caret near the start: no leading cut.
+        let d = Diagnostic::error(Path::new("x.yaml"), Some(&line), Pos::new(1, 3), "here");
+        let shown = d.to_string();
+        assert!(
+            shown.contains("1 | aaa") && shown.contains("  |   ^"),
+            "{shown}"
         );
     }
 

@@ -69,8 +69,22 @@ impl Checker<'_> {
     }
 
     fn jsonpath(&mut self, path: &Located<String>) {
-        if let Err(e) = serde_json_path::JsonPath::parse(&path.value) {
-            self.error(path.pos, format!("invalid JSONPath `{}`: {e}", path.value))
+        if let Err(e) = super::jsonpath::compile(&path.value) {
+            // A budget error points at where the budget ran out; a parse error at the path
+            // (its message gives the position).
+            let pos = if super::jsonpath::guard(&path.value).is_err() {
+                self.refine(path.pos, &path.value, e.offset)
+            } else {
+                path.pos
+            };
+            // A refused path may be huge: show its start only.
+            let shown: String = path.value.chars().take(80).collect();
+            let ellipsis = if shown.len() < path.value.len() {
+                "…"
+            } else {
+                ""
+            };
+            self.error(pos, format!("invalid JSONPath `{shown}{ellipsis}`: {e}"))
                 .set_hint("JSONPath (RFC 9535) starts with `$`, e.g. `$.content[0].text`");
         }
     }

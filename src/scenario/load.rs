@@ -54,15 +54,44 @@ fn options() -> serde_saphyr::Options {
         leading_zero_numbers_as_strings: true,
         budget: serde_saphyr::budget! {
             max_documents: 1,
-            max_depth: 64,
+            max_depth: MAX_DEPTH,
         },
     }
 }
 
+/// The stack of the thread that parses a scenario file. The YAML budget bounds nesting at
+/// [`MAX_DEPTH`] levels, but serde's recursive descent through serde-saphyr costs tens of KiB
+/// of stack per level in a debug build, more than a 2 MiB thread (a test's, a tokio worker's)
+/// has for 64 levels. A dedicated thread makes the bound safe wherever the loader is called.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// The deepest YAML nesting accepted (sequences and mappings).
+pub const MAX_DEPTH: usize = 64;
+
 /// Parse a file's text into the typed model (no semantic checks).
 pub fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnostic> {
-    serde_saphyr::from_str_with_options::<ScenarioFile>(text, options())
-        .map_err(|e| yaml_diagnostic(file, text, &e))
+    let parse = || {
+        serde_saphyr::from_str_with_options::<ScenarioFile>(text, options())
+            .map_err(|e| yaml_diagnostic(file, text, &e))
+    };
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("scenario-yaml".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, parse);
+        match spawned {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(Diagnostic::error(
+                    file,
+                    None,
+                    Pos::UNKNOWN,
+                    "the YAML parser failed on this file",
+                ))
+            }),
+            // No thread to be had: parse here (the budget still bounds the depth).
+            Err(_) => parse(),
+        }
+    })
 }
 
 fn yaml_diagnostic(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {

@@ -56,6 +56,7 @@
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
 
 pub mod diagnostics;
+pub mod jsonpath;
 pub mod lint;
 pub mod load;
 pub mod model;
@@ -202,8 +203,11 @@ pub fn run_list_cli(dir: &Path, json: bool) -> i32 {
     } else {
         write!(out, "{}", list_table(&rows))
     };
-    if written.is_err() {
-        return crate::exit::USAGE;
+    match written {
+        // The reader went away (`conform list | head`): a quiet success, as ripgrep does.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return crate::exit::OK,
+        Err(_) => return crate::exit::USAGE,
+        Ok(()) => {}
     }
     let mut err = std::io::stderr().lock();
     for d in &diagnostics {

@@ -239,6 +239,28 @@ pub enum Feature {
 }
 
 impl Feature {
+    /// Every feature, in the matrix's order.
+    pub const ALL: [Feature; 18] = [
+        Feature::Basic,
+        Feature::System,
+        Feature::MultiTurn,
+        Feature::Streaming,
+        Feature::StopSequences,
+        Feature::MaxTokens,
+        Feature::Sampling,
+        Feature::Thinking,
+        Feature::Image,
+        Feature::Video,
+        Feature::Document,
+        Feature::Tools,
+        Feature::Caching,
+        Feature::StructuredOutput,
+        Feature::Errors,
+        Feature::CountTokens,
+        Feature::Models,
+        Feature::Headers,
+    ];
+
     /// The id used in files, reports and `effect.<feature>` check ids.
     pub fn as_str(&self) -> &'static str {
         match self {

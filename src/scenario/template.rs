@@ -179,7 +179,16 @@ impl Context {
             .fixtures_dir
             .as_ref()
             .ok_or_else(|| err("no scenarios/fixtures directory".into()))?;
-        if name.split(['/', '\\']).any(|p| p == "..") {
+        // Only plain relative names: `..`, an absolute path or a drive prefix would leave the
+        // directory (`dir.join("/etc/passwd")` is `/etc/passwd`).
+        let escapes = name.split(['/', '\\']).any(|p| p == "..")
+            || !std::path::Path::new(name).components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+        if escapes {
             return Err(err(
                 "a fixture name cannot leave the fixtures directory".into()
             ));
@@ -340,5 +349,23 @@ mod tests {
             c.render_str("{{ fixtures.nope.png }}"),
             Err(TemplateError::Fixture { .. })
         ));
+    }
+
+    #[test]
+    fn a_fixture_name_cannot_be_an_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.txt"), "x").unwrap();
+        let ctx = Context {
+            fixtures_dir: Some(dir.path().to_path_buf()),
+            ..Context::default()
+        };
+        assert!(ctx.render_str("{{ fixture(\"ok.txt\") }}").is_ok());
+        for name in ["/etc/hostname", "../x", "a/../../x", "/"] {
+            let e = ctx
+                .render_str(&format!("{{{{ fixture(\"{name}\") }}}}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("cannot leave"), "{name}: {e}");
+        }
     }
 }

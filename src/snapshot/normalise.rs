@@ -15,6 +15,11 @@
 //!   `role`, `stop_reason`, `stop_sequence`, `name`, `model`, …) are kept; any other string →
 //!   `[string]`.
 //!
+//! Secrets: the kept strings (`model`, `stop_sequence`, …) and object keys are the server's
+//! verbatim, so an endpoint echoing the API key there would put it into a `.snap` file;
+//! [`redact_shape`] removes it (the [`SnapshotStore`](super::SnapshotStore) redacts every file it
+//! writes with the run's redactor).
+//!
 //! Scenario redactions are JSONPaths (RFC 9535) evaluated against the normalised body (the
 //! same structure as the response body or accumulated message): every matched node becomes
 //! `[redacted]`. Paths that do not parse are ignored here; [`check_redactions`] reports them
@@ -23,6 +28,7 @@
 use crate::exchange::Exchange;
 use crate::protocol::anthropic::grammar::Ending;
 use crate::protocol::anthropic::validate::{BodyKind, Validation};
+use crate::secrets::Redactor;
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
@@ -64,7 +70,7 @@ const TOOL_CALLS: &[&str] = &["tool_use", "server_tool_use", "mcp_tool_use"];
 pub fn normalise(exchange: &Exchange, v: &Validation, redactions: &[String]) -> Value {
     let paths: Vec<JsonPath> = redactions
         .iter()
-        .filter_map(|p| JsonPath::parse(p).ok())
+        .filter_map(|p| crate::scenario::jsonpath::compile(p).ok())
         .collect();
     let mut out = Map::new();
     if let Some(resp) = &exchange.response {
@@ -114,11 +120,47 @@ pub fn render(shape: &Value) -> String {
 /// Check that every redaction is a valid JSONPath; the error names the first bad one.
 pub fn check_redactions(redactions: &[String]) -> Result<(), String> {
     for r in redactions {
-        if let Err(e) = JsonPath::parse(r) {
+        if let Err(e) = crate::scenario::jsonpath::compile(r) {
             return Err(format!("redaction `{r}` is not a valid JSONPath: {e}"));
         }
     }
     Ok(())
+}
+
+/// Redact secrets (every form the redactor knows) in the keys and string values of a
+/// normalised shape, in place. Iterative: any depth is fine. Two keys that become the same
+/// after redaction are both kept (`[REDACTED]`, `[REDACTED] (2)`, …).
+pub fn redact_shape(value: &mut Value, redactor: &Redactor) {
+    if redactor.is_empty() {
+        return;
+    }
+    let mut stack: Vec<&mut Value> = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                if redactor.contains_secret(s.as_bytes()) {
+                    *s = redactor.redact(s);
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            Value::Object(map) => {
+                if map.keys().any(|k| redactor.contains_secret(k.as_bytes())) {
+                    let old = std::mem::take(map);
+                    for (k, child) in old {
+                        let mut key = redactor.redact(&k);
+                        let mut n = 2;
+                        while map.contains_key(&key) {
+                            key = format!("{} ({n})", redactor.redact(&k));
+                            n += 1;
+                        }
+                        map.insert(key, child);
+                    }
+                }
+                stack.extend(map.values_mut());
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
 }
 
 /// The stream's events: pings dropped, adjacent equal runs merged, counts dropped.

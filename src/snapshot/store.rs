@@ -13,6 +13,7 @@
 use super::SnapshotError;
 use super::file::{MetaData, SnapshotFile};
 use crate::check::Finding;
+use crate::secrets::Redactor;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -198,6 +199,8 @@ pub struct SnapshotStore {
     env: SnapshotEnv,
     /// `--update-snapshots`: accept every result.
     update: bool,
+    /// The run's secrets: redacted from every snapshot written and every diff shown.
+    redactor: Redactor,
 }
 
 impl SnapshotStore {
@@ -206,7 +209,15 @@ impl SnapshotStore {
             root: root.into(),
             env,
             update: false,
+            redactor: Redactor::default(),
         }
+    }
+
+    /// Redact the run's secrets (every encoded form, in keys and values) from every snapshot
+    /// this store writes and every diff it reports.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Accept every result as the new snapshot (`conform run --update-snapshots`).
@@ -263,17 +274,25 @@ impl SnapshotStore {
         };
         let path = self.path_for(&key)?;
         let pending = pending_path(&path);
+        let mut info = info.clone();
+        super::normalise::redact_shape(&mut info, &self.redactor);
         let file = SnapshotFile::new(
             MetaData {
-                source: Some(source.to_string()),
-                expression: Some(format!("{}@{}", key.scenario, key.mode)),
-                info: Some(info.clone()),
+                source: Some(self.redactor.redact(source)),
+                expression: Some(
+                    self.redactor
+                        .redact(&format!("{}@{}", key.scenario, key.mode)),
+                ),
+                info: Some(info),
                 ..MetaData::default()
             },
-            body,
+            &self.redactor.redact(body),
         );
         let old = if path.exists() {
-            Some(SnapshotFile::read(&path)?)
+            let mut old = SnapshotFile::read(&path)?;
+            // An accepted file from before the secret was known must not leak it into a diff.
+            old.contents = self.redactor.redact(&old.contents);
+            Some(old)
         } else {
             None
         };
@@ -539,4 +558,109 @@ mod tests {
         };
         assert!(s.path_for(&bad).is_err());
     }
+
+    #[test]
+    fn the_key_echoed_in_kept_strings_and_keys_never_reaches_a_snap_file() {
+        use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
+        use crate::protocol::anthropic::validate::{Options, validate_exchange};
+        use base64::Engine as _;
+        const CANARY: &str = "sk-canary-snap-0123456789";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(CANARY);
+        let body = serde_json::json!({
+            "id": "msg_1", "type": "message", "role": "assistant",
+            "model": format!("echo {CANARY}"),
+            "content": [{"type": "text", "text": "hi"}],
+            "stop_reason": "stop_sequence", "stop_sequence": CANARY,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+            "extra": {CANARY: 1, format!("b64 {b64}"): {"name": CANARY}}
+        })
+        .to_string();
+        let x = Exchange {
+            label: "t".into(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/v1/messages".into(),
+                headers: vec![],
+                body: None,
+            },
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                head_ms: 1.0,
+                chunks: vec![Chunk::new(1.0, body.as_bytes())],
+                total_ms: 2.0,
+            }),
+            transport_error: None,
+            attempts: 1,
+        };
+        let shape = crate::snapshot::normalise(&x, &validate_exchange(&x, Options::default()), &[]);
+        let text = crate::snapshot::render(&shape);
+        // Without a redactor the kept strings and keys carry the key: the test is meaningful.
+        assert!(text.contains(CANARY) && text.contains(&b64), "{text}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let redactor = Redactor::new(vec![CANARY.to_string()]);
+        let info = serde_json::json!({"target": "t", "model": CANARY, "feature": "basic"});
+        for update in [UpdateMode::New, UpdateMode::Always] {
+            let store = SnapshotStore::new(dir.path(), SnapshotEnv { update, ci: false })
+                .with_redactor(redactor.clone());
+            let out = store
+                .check("t", "basic/echo", "sync", "scenarios/x.yaml", &info, &text)
+                .unwrap();
+            let written = match &out.written {
+                Written::Pending(p) => p.clone(),
+                Written::Accepted => out.path.clone(),
+                Written::Nothing => panic!("nothing written"),
+            };
+            let file = std::fs::read_to_string(&written).unwrap();
+            assert!(!file.contains(CANARY) && !file.contains(&b64), "{file}");
+            assert!(file.contains("[REDACTED]"), "{file}");
+            assert!(file.contains("\"stop_sequence\": \"[REDACTED]\""), "{file}");
+        }
+        // A snapshot accepted before the key was known does not leak it into a diff.
+        let snap = dir.path().join("t/basic/echo@sync.snap");
+        std::fs::write(
+            &snap,
+            format!("---\nsource: x\n---\n{{\"old\": \"{CANARY}\"}}\n"),
+        )
+        .unwrap();
+        let store = SnapshotStore::new(
+            dir.path(),
+            SnapshotEnv {
+                update: UpdateMode::New,
+                ci: false,
+            },
+        )
+        .with_redactor(redactor.clone());
+        let out = store
+            .check("t", "basic/echo", "sync", "scenarios/x.yaml", &info, &text)
+            .unwrap();
+        let SnapshotStatus::Changed { diff } = &out.status else {
+            panic!("{:?}", out.status)
+        };
+        assert!(!diff.contains(CANARY), "{diff}");
+        // redact_shape reaches keys and values at any depth, keeping colliding keys apart.
+        let mut deep = serde_json::json!({CANARY: [{CANARY: "x"}], format!("{CANARY} "): 1});
+        for _ in 0..10_000 {
+            deep = serde_json::Value::Array(vec![deep]);
+        }
+        crate::snapshot::normalise::redact_shape(&mut deep, &redactor);
+        let mut v = &deep;
+        while let serde_json::Value::Array(a) = v {
+            v = &a[0];
+        }
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys.iter().all(|k| !k.contains(CANARY)), "{keys:?}");
+        assert_eq!(v[REDACTED_KEY][0][REDACTED_KEY], "x");
+        // Drop the deep value without recursion.
+        let mut stack = vec![deep];
+        while let Some(v) = stack.pop() {
+            if let serde_json::Value::Array(a) = v {
+                stack.extend(a);
+            }
+        }
+    }
+
+    const REDACTED_KEY: &str = crate::secrets::REDACTED;
 }

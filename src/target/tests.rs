@@ -300,3 +300,173 @@ fn globs() {
     assert!(!glob_match("a*b*c", "a-x-c"));
     assert!(!glob_match("ab*ba", "aba"));
 }
+
+#[test]
+fn userinfo_in_base_url_is_rejected_without_printing_it() {
+    let file = r#"
+[targets.t]
+base_url = "http://alice:PASS-s3cr3t@example.com/anthropic"
+model = "m"
+"#;
+    let e = config(file)
+        .unwrap()
+        .resolve_with("t", &env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("base_url") && e.contains("credentials"), "{e}");
+    assert!(e.contains("example.com"), "{e}");
+    assert!(!e.contains("PASS-s3cr3t") && !e.contains("alice"), "{e}");
+    // A user name alone is credentials too.
+    let e = Target::ad_hoc_with(
+        AdHoc {
+            base_url: "https://bob@example.com".into(),
+            model: "m".into(),
+            ..AdHoc::default()
+        },
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("credentials") && !e.contains("bob"), "{e}");
+    // From the command line, and malformed: the URL is not echoed at all.
+    for url in [
+        "http://alice:PASS-s3cr3t@exa mple.com",
+        "http://alice:PASS-s3cr3t@example.com:99999999",
+        "alice:PASS-s3cr3t@example.com",
+    ] {
+        let e = Target::ad_hoc_with(
+            AdHoc {
+                base_url: url.into(),
+                model: "m".into(),
+                ..AdHoc::default()
+            },
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("command line: target \"default\": base_url:"),
+            "{e}"
+        );
+        assert!(!e.contains("PASS-s3cr3t"), "{url}: {e}");
+    }
+    // A URL without `@` is still quoted in the error, to help.
+    let e = Target::ad_hoc_with(
+        AdHoc {
+            base_url: "http://exa mple.com".into(),
+            model: "m".into(),
+            ..AdHoc::default()
+        },
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("exa mple.com"), "{e}");
+}
+
+#[test]
+fn an_empty_target_name_is_an_error() {
+    for name in ["", "  ", "a\nb"] {
+        let e = Target::ad_hoc_with(
+            AdHoc {
+                name: Some(name.into()),
+                base_url: "http://h".into(),
+                model: "m".into(),
+                ..AdHoc::default()
+            },
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--name"), "{e}");
+    }
+    let file = "[targets.\"\"]\nbase_url = \"http://h\"\nmodel = \"m\"\n";
+    let e = config(file)
+        .unwrap()
+        .resolve_with("", &env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("name: the target name is empty"), "{e}");
+}
+
+#[test]
+fn a_typo_in_expect_unsupported_names_the_feature_ids() {
+    let file = r#"
+[targets.t]
+base_url = "http://h"
+model = "m"
+expect_unsupported = ["video", "vidoe"]
+"#;
+    let e = config(file)
+        .unwrap()
+        .resolve_with("t", &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("expect_unsupported") && e.contains("\"vidoe\""),
+        "{e}"
+    );
+    assert!(e.contains("video") && e.contains("count-tokens"), "{e}");
+    // Globs matching a feature, and scenario ids, are fine.
+    let file = r#"
+[targets.t]
+base_url = "http://h"
+model = "m"
+expect_unsupported = ["vid*", "*-tokens", "tools/*-parallel", "custom/anything"]
+"#;
+    let t = one(&config(file).unwrap(), "t");
+    assert_eq!(t.expect_unsupported.len(), 4);
+    // Against the loaded scenarios, patterns matching nothing are reported.
+    let scenarios = [("tools/many-parallel", "tools"), ("video/basic", "video")];
+    assert_eq!(
+        t.unmatched_expectations(scenarios.iter().copied()),
+        vec!["custom/anything"]
+    );
+}
+
+#[test]
+fn secret_headers_are_redacted_and_cannot_hold_a_value_in_the_file() {
+    let file = r#"
+[targets.base]
+base_url = "http://h"
+model = "m"
+secret_headers = ["X-Auth"]
+
+[targets.child]
+extends = "base"
+"#;
+    let t = one(&config(file).unwrap(), "child");
+    assert_eq!(t.secret_headers, vec!["X-Auth".to_string()]);
+    let r = t.redactor();
+    let h = r.redact_headers(&[
+        ("x-auth".into(), "opaque".into()),
+        ("x-other".into(), "plain".into()),
+    ]);
+    assert_eq!(h[0].1, crate::secrets::REDACTED);
+    assert_eq!(h[1].1, "plain");
+    let file = r#"
+[targets.t]
+base_url = "http://h"
+model = "m"
+secret_headers = ["x-auth"]
+headers = { "X-Auth" = "opaque" }
+"#;
+    let e = config(file)
+        .unwrap()
+        .resolve_with("t", &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("headers.X-Auth") && e.contains("api_key_env"),
+        "{e}"
+    );
+    assert!(!e.contains("opaque"), "{e}");
+    let file =
+        "[targets.t]\nbase_url = \"http://h\"\nmodel = \"m\"\nsecret_headers = [\"bad name\"]\n";
+    let e = config(file)
+        .unwrap()
+        .resolve_with("t", &env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("secret_headers"), "{e}");
+}

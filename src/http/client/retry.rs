@@ -96,26 +96,45 @@ pub fn backoff(attempts_made: u32, policy: &RetryPolicy) -> Duration {
         .min(policy.max_backoff)
 }
 
-/// The wait the server asked for: `retry-after-ms`, else `retry-after` (seconds or HTTP date).
-/// Unparseable or negative values are ignored.
+/// The longest wait a server hint can express here. Larger (or absurd: `1e30`, huge integers)
+/// hints are clamped to it, which is far beyond any policy's `max_wait`, so they end the
+/// retries instead of overflowing a `Duration`.
+pub const MAX_HINT: Duration = Duration::from_secs(600);
+
+/// The wait the server asked for: `retry-after-ms`, else `retry-after` (seconds or HTTP date),
+/// at most [`MAX_HINT`]. Unparseable, negative and NaN values are ignored; infinite and huge
+/// ones are clamped. Never panics, whatever the header says.
 pub fn server_hint(headers: &[(String, String)], now: OffsetDateTime) -> Option<Duration> {
-    if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
-    {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+    if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| parse_wait(v, 1e-3)) {
+        return Some(ms);
     }
     let value = header(headers, "retry-after")?.trim();
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    if value.parse::<f64>().is_ok() {
+        return parse_wait(value, 1.0);
     }
     let when = parse_http_date(value)?;
     let delta = when - now;
     Some(if delta.is_negative() {
         Duration::ZERO
     } else {
-        delta.unsigned_abs()
+        delta.unsigned_abs().min(MAX_HINT)
     })
+}
+
+/// A non-negative number of `unit` seconds, clamped to [`MAX_HINT`]; None when it is not a
+/// number, negative or NaN.
+fn parse_wait(value: &str, unit: f64) -> Option<Duration> {
+    let n = value.trim().parse::<f64>().ok()?;
+    if n.is_nan() || n < 0.0 {
+        return None;
+    }
+    let secs = n * unit;
+    if secs >= MAX_HINT.as_secs_f64() {
+        return Some(MAX_HINT);
+    }
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .map(|d| d.min(MAX_HINT))
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates are sent in.
@@ -241,5 +260,51 @@ mod tests {
             ..p
         };
         assert_eq!(retry_decision(out, 1, &none, now()), None);
+    }
+
+    #[test]
+    fn absurd_hints_never_panic_and_are_clamped_or_ignored() {
+        let hint = |name: &str, value: &str| server_hint(&h(&[(name, value)]), now());
+        for v in [
+            "1e20",
+            "1e30",
+            "1e308",
+            "inf",
+            "+inf",
+            "infinity",
+            "18446744073709551616",
+            "99999999999999999999999999999999999",
+            "1.8e19",
+        ] {
+            assert_eq!(hint("retry-after", v), Some(MAX_HINT), "retry-after {v}");
+            assert_eq!(
+                hint("retry-after-ms", v),
+                Some(MAX_HINT),
+                "retry-after-ms {v}"
+            );
+        }
+        for v in ["-1", "-1e30", "-inf", "NaN", "nan", "-0.5", "0x10", "", " "] {
+            assert_eq!(hint("retry-after", v), None, "retry-after {v:?}");
+            assert_eq!(hint("retry-after-ms", v), None, "retry-after-ms {v:?}");
+        }
+        assert_eq!(hint("retry-after", "-0"), Some(Duration::ZERO));
+        assert_eq!(hint("retry-after-ms", "1e-30"), Some(Duration::ZERO));
+        assert_eq!(
+            hint("retry-after-ms", "599999"),
+            Some(Duration::from_millis(599_999))
+        );
+        // A date far in the future is clamped too.
+        assert_eq!(
+            hint("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_HINT)
+        );
+        // A clamped hint is beyond max_wait: no retry, no panic.
+        assert_eq!(decide(429, &[("retry-after", "1e20")], 1), None);
+        assert_eq!(decide(429, &[("retry-after-ms", "1e30")], 1), None);
+        // An ignored retry-after-ms falls back to retry-after.
+        assert_eq!(
+            decide(429, &[("retry-after-ms", "NaN"), ("retry-after", "1")], 1),
+            Some(Duration::from_secs(1))
+        );
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 pub struct Accumulator {
     message: Option<Value>,
     blocks: Vec<BlockState>,
-    invalid_inputs: Vec<(usize, String)>,
+    invalid_inputs: std::collections::HashMap<usize, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +205,7 @@ impl Accumulator {
             Ok(v) if v.is_object() => v,
             _ => {
                 let completed = complete_partial_json(&buf);
-                self.invalid_inputs.push((i, buf.clone()));
+                self.invalid_inputs.insert(i, buf.clone());
                 completed.unwrap_or(Value::String(buf))
             }
         }
@@ -213,8 +213,7 @@ impl Accumulator {
 
     /// The raw `partial_json` of block `i` if it did not join into a JSON object.
     pub fn take_invalid_input(&mut self, i: usize) -> Option<String> {
-        let pos = self.invalid_inputs.iter().position(|(b, _)| *b == i)?;
-        Some(self.invalid_inputs.remove(pos).1)
+        self.invalid_inputs.remove(&i)
     }
 
     fn apply_message_delta(&mut self, event: &Value) {
@@ -252,41 +251,19 @@ impl Accumulator {
 /// Parse JSON cut off at an arbitrary byte, keeping what is complete (as the SDKs' partial
 /// parsers do): close an open string, drop a dangling key or separator, close open containers.
 /// `None` when even that does not give an object.
+///
+/// Linear in the input: only the last [`MAX_CUTS`] cut points are tried (each try parses a
+/// prefix), so a hostile `partial_json` with a million commas costs a few parses, not a million.
 pub fn complete_partial_json(buf: &str) -> Option<Value> {
     if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(buf) {
         return Some(v);
     }
-    // Candidate cut points: the whole text, then every position right after a complete value
+    // Candidate cut points: the whole text, then the positions right after a complete value
     // inside a container (before a ',' outside strings), from the end backwards.
-    let mut stack: Vec<char> = Vec::new();
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut cuts: Vec<(usize, Vec<char>)> = vec![];
-    for (i, c) in buf.char_indices() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '{' => stack.push('}'),
-            '[' => stack.push(']'),
-            '}' | ']' => {
-                stack.pop();
-            }
-            ',' => cuts.push((i, stack.clone())),
-            _ => {}
-        }
-    }
+    let whole_scan = scan_partial(buf);
     let mut whole = buf.to_string();
-    if in_string {
-        if escaped {
+    if whole_scan.in_string {
+        if whole_scan.escaped {
             whole.pop();
         }
         whole.push('"');
@@ -300,16 +277,66 @@ pub fn complete_partial_json(buf: &str) -> Option<Value> {
             .ok()
             .filter(Value::is_object)
     };
-    if let Some(v) = close(&whole, &stack) {
+    if let Some(v) = close(&whole, &whole_scan.stack) {
         return Some(v);
     }
-    for (i, st) in cuts.iter().rev() {
-        if let Some(v) = close(&buf[..*i], st) {
+    for &i in whole_scan.cuts.iter().rev() {
+        // Rescanning the prefix is O(n), done at most MAX_CUTS times.
+        if let Some(v) = close(&buf[..i], &scan_partial(&buf[..i]).stack) {
             return Some(v);
         }
     }
     Some(Value::Object(Map::new())).filter(|_| buf.trim_start().starts_with('{'))
 }
+
+/// What one pass over partial JSON finds: the closers still owed, whether it ends inside a
+/// string (after a backslash), and the last [`MAX_CUTS`] commas outside strings.
+struct PartialScan {
+    stack: Vec<char>,
+    in_string: bool,
+    escaped: bool,
+    cuts: std::collections::VecDeque<usize>,
+}
+
+fn scan_partial(buf: &str) -> PartialScan {
+    let mut scan = PartialScan {
+        stack: Vec::new(),
+        in_string: false,
+        escaped: false,
+        cuts: Default::default(),
+    };
+    for (i, c) in buf.char_indices() {
+        if scan.in_string {
+            if scan.escaped {
+                scan.escaped = false;
+            } else if c == '\\' {
+                scan.escaped = true;
+            } else if c == '"' {
+                scan.in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => scan.in_string = true,
+            '{' => scan.stack.push('}'),
+            '[' => scan.stack.push(']'),
+            '}' | ']' => {
+                scan.stack.pop();
+            }
+            ',' => {
+                if scan.cuts.len() == MAX_CUTS {
+                    scan.cuts.pop_front();
+                }
+                scan.cuts.push_back(i);
+            }
+            _ => {}
+        }
+    }
+    scan
+}
+
+/// How many cut points [`complete_partial_json`] tries, from the end.
+pub const MAX_CUTS: usize = 16;
 
 /// The `index` of a content-block event.
 pub fn event_index(event: &Value) -> Option<usize> {
@@ -397,6 +424,18 @@ mod tests {
             Some(json!({"a": [1, 2]}))
         );
         assert_eq!(complete_partial_json("not json"), None);
+    }
+
+    #[test]
+    fn hostile_partial_json_is_completed_in_linear_time() {
+        // A million commas after an early error, and a deep unclosed nesting with commas: each
+        // cut would have cost a copy and a parse of the prefix (and a copy of the stack).
+        let bad_start = format!("{{\"a\" x{}", ", 1".repeat(1_000_000));
+        let deep = format!("{{\"a\":{}{}", "[".repeat(200_000), "1,".repeat(200_000));
+        let started = std::time::Instant::now();
+        assert_eq!(complete_partial_json(&bad_start), Some(json!({})));
+        assert_eq!(complete_partial_json(&deep), Some(json!({})));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

@@ -7,10 +7,14 @@
 //! `ping` may appear anywhere; unknown named events are tolerated (an `info` finding). In the
 //! default `strict` profile blocks may not interleave; `tolerant` allows it. The grammar sees
 //! one event at a time and keeps only per-block state, so memory does not grow with the stream.
+//! Open blocks are indexed ([`OpenBlocks`]): every event costs O(log n) in the number of open
+//! blocks, so a hostile stream opening hundreds of thousands of blocks is checked in linear
+//! time instead of quadratic.
 
 use super::refs;
 use crate::check::Finding;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 
 /// How strict the block order rules are.
 #[derive(
@@ -41,6 +45,76 @@ struct OpenBlock {
     signature_in_start: bool,
 }
 
+/// The open blocks, by index and in the order they opened (each operation O(log n)).
+#[derive(Debug, Default)]
+struct OpenBlocks {
+    by_index: HashMap<usize, (u64, OpenBlock)>,
+    /// Opening sequence number → block index.
+    order: BTreeMap<u64, usize>,
+    next_seq: u64,
+}
+
+impl OpenBlocks {
+    fn contains(&self, index: usize) -> bool {
+        self.by_index.contains_key(&index)
+    }
+
+    fn get(&self, index: usize) -> Option<&OpenBlock> {
+        self.by_index.get(&index).map(|(_, b)| b)
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut OpenBlock> {
+        self.by_index.get_mut(&index).map(|(_, b)| b)
+    }
+
+    /// Open a block (a block already open under this index is replaced).
+    fn push(&mut self, block: OpenBlock) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let index = block.index;
+        if let Some((old_seq, _)) = self.by_index.insert(index, (seq, block)) {
+            self.order.remove(&old_seq);
+        }
+        self.order.insert(seq, index);
+    }
+
+    fn remove(&mut self, index: usize) -> Option<OpenBlock> {
+        let (seq, block) = self.by_index.remove(&index)?;
+        self.order.remove(&seq);
+        Some(block)
+    }
+
+    /// The block opened most recently among those still open.
+    fn last(&self) -> Option<&OpenBlock> {
+        let (_, index) = self.order.last_key_value()?;
+        self.get(*index)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_index.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.by_index.clear();
+        self.order.clear();
+    }
+
+    /// The open indices in opening order, for messages: at most 20, then how many more.
+    fn describe(&self) -> String {
+        const SHOWN: usize = 20;
+        let mut out: Vec<String> = self
+            .order
+            .values()
+            .take(SHOWN)
+            .map(usize::to_string)
+            .collect();
+        if self.order.len() > SHOWN {
+            out.push(format!("and {} more", self.order.len() - SHOWN));
+        }
+        out.join(", ")
+    }
+}
+
 /// The state machine. Feed it every event in order, then call [`Grammar::finish`].
 #[derive(Debug, Default)]
 pub struct Grammar {
@@ -52,7 +126,7 @@ pub struct Grammar {
     seen_error: bool,
     after_end_reported: bool,
     next_index: usize,
-    open: Vec<OpenBlock>,
+    open: OpenBlocks,
     last_stop_reason: Option<Value>,
     start_output_tokens: Option<u64>,
     last_output_tokens: Option<u64>,
@@ -85,10 +159,7 @@ impl Grammar {
 
     /// The block types of open blocks, by index (for delta checks by the caller).
     pub fn open_block_type(&self, index: usize) -> Option<&str> {
-        self.open
-            .iter()
-            .find(|b| b.index == index)
-            .map(|b| b.block_type.as_str())
+        self.open.get(index).map(|b| b.block_type.as_str())
     }
 
     /// Check one event. `frame` is the position in the stream, `event` the parsed data.
@@ -279,7 +350,7 @@ impl Grammar {
                 .reference(refs::STREAM_GRAMMAR),
             );
         }
-        if self.open.iter().any(|b| b.index == index) || index < self.next_index {
+        if self.open.contains(index) || index < self.next_index {
             out.push(
                 Finding::must(
                     "stream.grammar.block-start-once",
@@ -332,7 +403,7 @@ impl Grammar {
 
     fn delta(&mut self, frame: usize, index: usize, dtype: &str, out: &mut Vec<Finding>) {
         let loc = || location(frame, "content_block_delta");
-        let Some(block) = self.open.iter_mut().find(|b| b.index == index) else {
+        let Some(block) = self.open.get_mut(index) else {
             out.push(
                 Finding::must(
                     "stream.grammar.delta-outside-block",
@@ -396,7 +467,7 @@ impl Grammar {
         let Some(index) = super::accumulate::event_index(event) else {
             return;
         };
-        let Some(pos) = self.open.iter().position(|b| b.index == index) else {
+        let Some(block) = self.open.remove(index) else {
             out.push(
                 Finding::must(
                     "stream.grammar.block-stop",
@@ -407,7 +478,6 @@ impl Grammar {
             );
             return;
         };
-        let block = self.open.remove(pos);
         if block.block_type == "thinking" && !block.signature_seen && !block.signature_in_start {
             out.push(
                 Finding::must(
@@ -427,7 +497,7 @@ impl Grammar {
             .cloned()
             .unwrap_or(Value::Null);
         if !self.open.is_empty() {
-            let indices: Vec<String> = self.open.iter().map(|b| b.index.to_string()).collect();
+            let indices = self.open.describe();
             // Genuine traffic (corpus: sdkpy__incomplete_partial_json_response.sse) shows
             // Anthropic leaving a tool block unstopped when max_tokens cuts its input short,
             // so the rule is only a note there.
@@ -436,18 +506,14 @@ impl Grammar {
                     "stream.grammar.unclosed-block",
                     loc,
                     format!(
-                        "block(s) {} never stopped; tolerated because max_tokens cut the output",
-                        indices.join(", ")
+                        "block(s) {indices} never stopped; tolerated because max_tokens cut the output"
                     ),
                 )
             } else {
                 Finding::must(
                     "stream.grammar.unclosed-block",
                     loc,
-                    format!(
-                        "`message_delta` arrives while block(s) {} are still open",
-                        indices.join(", ")
-                    ),
+                    format!("`message_delta` arrives while block(s) {indices} are still open"),
                 )
                 .expected("every block stopped before message_delta")
             };
@@ -504,11 +570,10 @@ impl Grammar {
             return Ending::Truncated;
         }
         if !self.seen_stop {
-            let open: Vec<String> = self.open.iter().map(|b| b.index.to_string()).collect();
-            let detail = if open.is_empty() {
+            let detail = if self.open.is_empty() {
                 String::new()
             } else {
-                format!(" (block(s) {} still open)", open.join(", "))
+                format!(" (block(s) {} still open)", self.open.describe())
             };
             out.push(
                 Finding::must(

@@ -1,0 +1,376 @@
+//! Fuzzing on stable Rust (issue 12): proptest targets with a fixed budget of 5,000 generated
+//! inputs each, for the SSE decoder, the scenario loader, JSONPath guard + compile, templates,
+//! `conform.toml` and the redactor. Each target must end without a panic or a stack overflow
+//! (an overflow aborts the whole binary, so a green run proves there was none). Inputs mix
+//! random bytes with mutations of valid documents, so the generators reach the deep parts of
+//! each parser and not only its first error.
+
+use conform::http::sse::{SseDecoder, decode_all};
+use conform::scenario::jsonpath;
+use conform::scenario::template::{self, Context};
+use conform::secrets::Redactor;
+use conform::target::Config;
+use proptest::prelude::*;
+use serde_json::json;
+use std::path::Path;
+
+const CASES: u32 = 5000;
+
+/// `fixtures/ok.txt`, with `secret.txt` beside the directory, made once for every case (in
+/// cargo's scratch directory for integration tests).
+fn fixtures_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-templates");
+        let fixtures = root.join("fixtures");
+        std::fs::create_dir_all(&fixtures).unwrap();
+        std::fs::write(fixtures.join("ok.txt"), "ok").unwrap();
+        std::fs::write(root.join("secret.txt"), "outside").unwrap();
+        fixtures
+    })
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: CASES,
+        // No regression files: a failure prints its minimal input, which becomes a unit test.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A byte string cut at arbitrary points.
+fn chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for c in cuts {
+        out.push(bytes[prev..c].to_vec());
+        prev = c;
+    }
+    out.push(bytes[prev..].to_vec());
+    out
+}
+
+/// Pieces SSE is made of, so random streams are mostly well-formed lines.
+fn sse_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"event: message_start\n".to_vec()),
+        Just(b"event: content_block_delta\n".to_vec()),
+        Just(b"data: {\"type\":\"ping\"}\n".to_vec()),
+        Just(b"data: ".to_vec()),
+        Just(b"id: 7\n".to_vec()),
+        Just(b"retry: 99999999999999999999\n".to_vec()),
+        Just(b": comment\n".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\xef\xbb\xbf".to_vec()),
+        Just(b"\xe4\xb8".to_vec()),
+        Just(b"\xad".to_vec()),
+        Just(b"\0".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..12),
+        "[a-z:{}\" ]{0,12}".prop_map(String::into_bytes),
+    ]
+}
+
+fn sse_stream() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(sse_piece(), 0..40).prop_map(|v| v.concat())
+}
+
+const SCENARIO: &str = r#"id: tools/forced-choice
+feature: tools
+title: tool_choice forces a call
+reference: "Tool use"
+modes: [sync, stream]
+redact: ["$.id"]
+steps:
+  - id: call
+    request:
+      headers: {anthropic-beta: x}
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 64
+        tool_choice: {type: tool, name: get_weather}
+        tools: [{name: get_weather, input_schema: {type: object, properties: {city: {type: string}}}}]
+        messages: [{role: user, content: "Say hello."}]
+    expect:
+      status: 200
+      headers:
+        request-id: {exists: true, severity: should}
+      assert:
+        - {path: "$.stop_reason", equals: tool_use, effect: true}
+        - {path: "$.content[*].type", all: true, one_of: [text, tool_use]}
+        - {path: "$.usage.output_tokens", lte: 64}
+    capture:
+      tool_id: "$.content[?@.type=='tool_use'].id"
+  - id: answer
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 64
+        messages:
+          - {role: user, content: [{type: tool_result, tool_use_id: "{{ steps.call.tool_id }}", content: "Sunny"}]}
+"#;
+
+/// Replace, insert or delete a few slices of a valid document with YAML-ish fragments.
+fn mutated(
+    base: &'static str,
+    fragments: &'static [&'static str],
+) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        (any::<usize>(), 0usize..3, 0usize..12, 0..fragments.len()),
+        1..6,
+    )
+    .prop_map(move |edits| {
+        let mut text = base.as_bytes().to_vec();
+        for (at, kind, len, frag) in edits {
+            let at = at % (text.len() + 1);
+            let frag = fragments[frag].as_bytes();
+            match kind {
+                0 => {
+                    text.splice(at..at, frag.iter().copied());
+                }
+                1 => {
+                    let end = (at + len).min(text.len());
+                    text.splice(at..end, frag.iter().copied());
+                }
+                _ => {
+                    let end = (at + len).min(text.len());
+                    text.drain(at..end);
+                }
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    })
+}
+
+const YAML_FRAGMENTS: &[&str] = &[
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ": ",
+    "- ",
+    "\n",
+    "\n  ",
+    "  ",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!tag ",
+    "'",
+    "\"",
+    "#",
+    "|",
+    ">",
+    "? ",
+    ",",
+    "{{",
+    "}}",
+    "{{ steps.x.y }}",
+    "$..[?@",
+    "((((",
+    "~",
+    "null",
+    "1e999",
+    "0x1F",
+    "\t",
+    "---\n",
+    "...\n",
+    "<<: *a",
+    "\u{feff}",
+    "é",
+    "\\u0000",
+];
+
+const TOML: &str = r#"
+[targets.a]
+base_url = "https://example.com/anthropic/"
+api_key_env = "FUZZ_KEY"
+auth = "bearer"
+model = "m"
+headers = { "x-trace" = "1" }
+expect_unsupported = ["video", "tools/*"]
+secret_headers = ["x-auth"]
+rpm = 30
+idle_timeout_ms = 5000
+retries = 1
+
+[targets.b]
+extends = "a"
+models = ["x", "y/z"]
+"#;
+
+const TOML_FRAGMENTS: &[&str] = &[
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "=",
+    " = ",
+    "\"",
+    "'''",
+    "\"\"\"",
+    "\n",
+    ".",
+    ",",
+    "#",
+    "extends = \"b\"",
+    "extends = \"a\"",
+    "base_url = \"http://u:p@h\"",
+    "model = \"\"",
+    "rpm = -1",
+    "retries = 99999999999999999999",
+    "1979-05-27T07:32:00Z",
+    "inf",
+    "nan",
+    "\\u0000",
+    "é",
+    "targets",
+    "[targets.c]",
+    "api_key = \"k\"",
+    "total_timeout_ms = 0",
+    "*",
+    "@",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Random SSE-ish byte streams, cut anywhere: never a panic, and the chunking never changes
+    /// the frames or the findings.
+    #[test]
+    fn fuzz_sse_decoder(bytes in sse_stream(), cuts in proptest::collection::vec(any::<usize>(), 0..10)) {
+        let (whole, whole_findings) = decode_all(&bytes);
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        for c in chunked(&bytes, &cuts) {
+            d.feed(&c, 1.0, &mut out);
+        }
+        out.extend(d.finish(2.0));
+        prop_assert_eq!(out.len(), whole.len());
+        for (a, b) in out.iter().zip(&whole) {
+            prop_assert_eq!(&a.event, &b.event);
+            prop_assert_eq!(&a.data, &b.data);
+        }
+        prop_assert_eq!(d.take_findings().len(), whole_findings.len());
+    }
+
+    /// Mutated scenario files and random text: every outcome is a scenario or diagnostics,
+    /// and every error diagnostic names the file.
+    #[test]
+    fn fuzz_scenario_loader(text in prop_oneof![
+        mutated(SCENARIO, YAML_FRAGMENTS),
+        "[ -~\n]{0,200}",
+        proptest::collection::vec(prop::sample::select(YAML_FRAGMENTS), 0..60).prop_map(|v| v.concat()),
+    ]) {
+        let (scenario, diagnostics) = conform::scenario::load_text(Path::new("fuzz.yaml"), &text);
+        prop_assert!(scenario.is_some() || diagnostics.iter().any(|d| d.is_error()));
+        for d in &diagnostics {
+            prop_assert!(d.to_string().contains("fuzz.yaml"));
+        }
+    }
+
+    /// JSONPaths from the grammar's alphabet, deep and long ones included: the guard is fast
+    /// and whatever it lets through compiles (or fails) in bounded time and can be evaluated.
+    #[test]
+    fn fuzz_jsonpath(path in prop_oneof![
+        "\\$[\\[\\]().?@*,:'\"a-c0-9=!<>&| -]{0,80}",
+        proptest::collection::vec(prop::sample::select(&[
+            "$", ".a", "..", "[", "]", "(", ")", "?", "@", "*", "[?@.b", "==", "&&", "||", "!",
+            "'x'", "\"y\"", "length(", "match(", "count(", ",", ":", "-1", "0", "1e9", " ",
+        ][..]), 0..60).prop_map(|v| v.concat()),
+    ]) {
+        let started = std::time::Instant::now();
+        let value = json!({"a": {"b": [1, {"b": "x"}]}, "content": [{"type": "text", "text": "hi"}]});
+        match jsonpath::compile(&path) {
+            Ok(p) => {
+                let _ = p.query(&value).all();
+            }
+            Err(e) => prop_assert!(!e.message.is_empty()),
+        }
+        prop_assert!(started.elapsed() < std::time::Duration::from_secs(2), "{path}");
+    }
+
+    /// Templates: random text with braces, expressions and fixture names: parse and render
+    /// never panic, and a fixture can never be read from outside the fixtures directory.
+    #[test]
+    fn fuzz_templates(text in proptest::collection::vec(prop::sample::select(&[
+        "{{", "}}", "{", "}", " ", "target.model", "target.headers.X-A", "steps.a.b", "steps..",
+        "fixture(\"", "\")", "fixtures.", "/etc/hostname", "../", "ok.txt", "'", "\"", ".", "é",
+        "text ", "\\", "\0",
+    ][..]), 0..30).prop_map(|v| v.concat())) {
+        let mut ctx = Context { fixtures_dir: Some(fixtures_dir().to_path_buf()), ..Context::default() };
+        ctx.target.insert("model".into(), "m".into());
+        ctx.target_headers.insert("x-a".into(), "v".into());
+        ctx.steps.entry("a".into()).or_default().insert("b".into(), json!({"k": [1]}));
+        let _ = template::parse(&text);
+        if let Ok(v) = ctx.render_str(&text) {
+            let shown = v.to_string();
+            // base64("outside")
+            prop_assert!(!shown.contains("b3V0c2lkZQ"), "{text}: {shown}");
+        }
+    }
+
+    /// Mutated and random `conform.toml`: parse and resolve end in a config or an error, never
+    /// a panic; credentials in a URL are never echoed.
+    #[test]
+    fn fuzz_conform_toml(text in prop_oneof![
+        mutated(TOML, TOML_FRAGMENTS),
+        "[ -~\n]{0,200}",
+    ]) {
+        if let Ok(c) = Config::parse(&text, Path::new("conform.toml")) {
+            let env = |v: &str| (v == "FUZZ_KEY").then(|| "sk-fuzz-key-0123".to_string());
+            for name in c.names() {
+                match c.resolve_with(&name, &env) {
+                    Ok(targets) => {
+                        for t in targets {
+                            let _ = t.redactor().redact("sk-fuzz-key-0123");
+                        }
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        prop_assert!(!e.contains("u:p@"), "{e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The redactor on random bytes with the key (raw or encoded) planted and the stream cut
+    /// anywhere: no form of the key survives, and chunked redaction equals whole redaction.
+    #[test]
+    fn fuzz_redactor(
+        noise in proptest::collection::vec(any::<u8>(), 0..120),
+        at in any::<usize>(),
+        form in 0usize..4,
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+    ) {
+        use base64::Engine as _;
+        let key = "sk-ant-fuzz/Key+01~";
+        let r = Redactor::new(vec![key.to_string()]);
+        let planted: Vec<u8> = match form {
+            0 => key.as_bytes().to_vec(),
+            1 => base64::engine::general_purpose::STANDARD.encode(key).into_bytes(),
+            2 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key).into_bytes(),
+            _ => b"sk-ant-fuzz%2FKey%2B01~".to_vec(),
+        };
+        let mut bytes = noise.clone();
+        let at = at % (bytes.len() + 1);
+        bytes.splice(at..at, planted.iter().copied());
+        let whole = r.redact_bytes(&bytes);
+        prop_assert!(!r.contains_secret(&whole));
+        let mut s = r.stream();
+        let mut out = Vec::new();
+        for c in chunked(&bytes, &cuts) {
+            out.extend(s.push(&c));
+        }
+        out.extend(s.finish());
+        prop_assert_eq!(out, whole);
+    }
+}
