@@ -590,8 +590,8 @@ mod tests {
                 chunks: vec![Chunk::new(1.0, body.as_bytes())],
                 total_ms: 2.0,
             }),
-            transport_error: None,
-            attempts: 1,
+            retries: vec![],
+            transport: None,
         };
         let shape = crate::snapshot::normalise(&x, &validate_exchange(&x, Options::default()), &[]);
         let text = crate::snapshot::render(&shape);
