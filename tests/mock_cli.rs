@@ -25,11 +25,15 @@ fn prints_listening_line_first_and_serves() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line
+    let rest = line
         .trim()
         .strip_prefix("listening on ")
-        .expect("first line announces the address")
-        .to_string();
+        .expect("first line announces the address");
+    let url = rest.split_whitespace().next().unwrap().to_string();
+    assert!(
+        rest.contains("API key: conform-test-key") && rest.contains("claude-*"),
+        "the first line names the accepted key and models: {rest}"
+    );
     assert!(
         url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
         "{url}"

@@ -1,6 +1,7 @@
 //! SSE framing and delivery: events become raw `event:`/`data:` frames (written by hand, so
 //! faults can break the framing), sent through `Body::from_stream` one frame per chunk, with
-//! `--ttft-ms` before the first frame and `--chunk-delay-ms` between frames. Connection-level
+//! `--ttft-ms` before the first frame and `--chunk-delay-ms` between frames (by default none:
+//! the task yields between frames so each one is flushed on its own). Connection-level
 //! faults (truncation, buffering) are applied here.
 
 use std::time::Duration;
@@ -89,7 +90,12 @@ pub fn body(frames: Vec<Bytes>, timing: Timing, faults: &FaultSet) -> Body {
     let s = stream::unfold(steps.into_iter(), |mut it| async move {
         match it.next()? {
             Step::Frame(bytes, wait) => {
-                if !wait.is_zero() {
+                if wait.is_zero() {
+                    // Give the connection a chance to flush the previous frame: each frame
+                    // leaves in its own write (with TCP_NODELAY, its own segment), so the
+                    // stream stays incremental without any pacing.
+                    tokio::task::yield_now().await;
+                } else {
                     tokio::time::sleep(wait).await;
                 }
                 Some((Ok::<Bytes, std::io::Error>(bytes), it))
