@@ -23,7 +23,7 @@ use super::render::{self, Answer};
 use super::stream::{self, Timing};
 use super::validate::{Endpoint, Rules, validate};
 
-/// The smallest step a body buffer grows by.
+/// The smallest step a body buffer grows by; the first step is not charged to the body memory.
 const BODY_CHUNK: usize = 16 * 1024;
 /// How much of an oversized body is read and thrown away before answering 413.
 const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
@@ -310,7 +310,10 @@ impl Ctx {
                     .unwrap_or_else(|| (buf.capacity() + buf.capacity() / 2).max(BODY_CHUNK))
                     .max(seen)
                     .min(max);
-                let more = want - charged.as_ref().map_or(0, |p| p.num_permits());
+                // The first BODY_CHUNK bytes of every body are free: small requests never
+                // wait for memory that stalled uploads hold.
+                let more = want.saturating_sub(BODY_CHUNK)
+                    - charged.as_ref().map_or(0, |p| p.num_permits());
                 let more = u32::try_from(more).unwrap_or(u32::MAX);
                 let permit = tokio::time::timeout(
                     limits.body_idle_timeout,
