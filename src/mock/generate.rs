@@ -7,9 +7,11 @@
 //!
 //! Rules that make effects observable (documented for probes):
 //! * thinking `enabled`/`adaptive` → one thinking block first, signed with [`sign_thinking`].
-//! * tools with `tool_choice` `auto` (the default): a tool is called when the last user text
-//!   mentions one of its keywords (the words of its name, split at `_`/`-`/camelCase, of 4+
-//!   letters, e.g. "weather" for `get_weather`); then a short text preamble precedes the call.
+//! * tools with `tool_choice` `auto` (the default): a tool is called only when the last user
+//!   prompt names it — its exact name or one of its keywords (the words of its name, split at
+//!   `_`/`-`/camelCase, of 4+ letters, e.g. "weather" for `get_weather`), as a whole word, outside
+//!   `<system-reminder>` sections; then a short text preamble precedes the call. A client's
+//!   tools are never called at random.
 //!   `any` calls the matching tools or else the first; `tool` calls the named one (no preamble);
 //!   `none` never calls. Up to 2 tools are called in parallel unless
 //!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto).
@@ -462,13 +464,38 @@ impl Conversation {
     }
 }
 
+/// The words a user typed: `<system-reminder>` sections, which clients such as Claude Code
+/// add to the user turn, are not part of the prompt.
+fn prompt_text(s: &str) -> String {
+    const OPEN: &str = "<system-reminder>";
+    const CLOSE: &str = "</system-reminder>";
+    if !s.contains(OPEN) {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        rest = match rest[at..].find(CLOSE) {
+            Some(end) => &rest[at + end + CLOSE.len()..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
 fn text_of(content: Option<&Value>) -> String {
     match content {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => prompt_text(s),
         Some(Value::Array(blocks)) => blocks
             .iter()
             .filter_map(|b| match b.get("type").and_then(Value::as_str) {
-                Some("text") => b.get("text").and_then(Value::as_str).map(String::from),
+                Some("text") => b
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .map(prompt_text)
+                    .filter(|t| !t.is_empty()),
                 Some("tool_result") => Some(text_of(b.get("content"))),
                 _ => None,
             })
@@ -676,16 +703,25 @@ fn tool_calls(body: &Value, c: &Conversation, faults: &FaultSet) -> Vec<ToolDef>
         .and_then(Value::as_bool)
         == Some(true)
         && !faults.has(Fault::ParallelToolsIgnored);
-    let text = c.user_text.to_lowercase();
-    let matched: Vec<ToolDef> = tools
-        .iter()
-        .filter(|t| {
-            tool_keywords(&t.name)
-                .iter()
-                .any(|k| text.contains(k.as_str()))
+    // A prompt names a tool by its exact name or by a keyword of it, as whole words.
+    let words: Vec<String> = c
+        .user_text
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
+        .flat_map(|w| {
+            let lw = w.to_lowercase();
+            let parts: Vec<String> = lw
+                .split(['_', '-'])
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect();
+            std::iter::once(lw).chain(parts)
         })
-        .cloned()
         .collect();
+    let named = |t: &ToolDef| {
+        words.contains(&t.name.to_lowercase())
+            || tool_keywords(&t.name).iter().any(|k| words.contains(k))
+    };
+    let matched: Vec<ToolDef> = tools.iter().filter(|t| named(t)).cloned().collect();
     let mut calls = match choice {
         "none" => Vec::new(),
         "tool" => {
