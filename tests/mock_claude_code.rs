@@ -226,7 +226,8 @@ async fn claude_code_under_faults_is_recorded() {
     }
     println!("{table}");
     if all {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/client-impact-claude-code.md");
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/client-impact-claude-code.md");
         let doc = std::fs::read_to_string(&path).unwrap_or_default();
         let marker = "<!-- table: written by tests/mock_claude_code.rs -->";
         let head = doc.split(marker).next().unwrap_or_default();

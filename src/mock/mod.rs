@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod faults;
 pub mod generate;
+pub mod hash;
 pub mod listen;
 pub mod render;
 pub mod server;

@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::cache::InputUsage;
 use super::faults::{Fault, FaultSet};
-use super::generate::{Block, Generated, Rng, fnv};
+use super::generate::{Block, Generated};
+use super::hash::{Rng, fnv};
 use super::tokenize;
 
 /// Everything a response needs.

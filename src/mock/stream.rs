@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use super::faults::{Fault, FaultSet};
-use super::generate::fnv;
+use super::hash::fnv;
 use super::render::Event;
 
 /// Anthropic pads the JSON of most events with spaces before the closing brace (see the

@@ -18,7 +18,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::generate::sign_thinking;
+use super::hash::sign_thinking;
 use crate::protocol::anthropic::schema::{self, Shape, Violation, ViolationKind};
 
 /// What the validator needs besides the body.
@@ -98,9 +98,7 @@ fn dotted(body: &Value, path: &[String]) -> String {
             _ => None,
         });
         let goes_inside = path.get(i + 1).is_some_and(|next| next != "type");
-        if goes_inside
-            && let Some(tag) = cur.and_then(|c| tag_at(&out, c))
-        {
+        if goes_inside && let Some(tag) = cur.and_then(|c| tag_at(&out, c)) {
             out.push(tag);
         }
     }
@@ -202,7 +200,10 @@ fn word(body: &Value, v: &Violation) -> String {
             at(None)
         ),
         ViolationKind::Above(limit) => {
-            format!("{}: Input should be less than or equal to {limit}", at(None))
+            format!(
+                "{}: Input should be less than or equal to {limit}",
+                at(None)
+            )
         }
         ViolationKind::TooShort(_) if v.path.last().is_some_and(|k| k == "text") => {
             // A text block's own words; the tag is not part of this message's path.
@@ -287,9 +288,17 @@ fn video_free(body: &Value, rules: &Rules) -> Result<Option<Value>, String> {
         }
         match b.pointer("/source/type").and_then(Value::as_str) {
             Some("url") => {}
-            _ => return err(&format!("{path}.video.source.type"), "Input should be 'url'"),
+            _ => {
+                return err(
+                    &format!("{path}.video.source.type"),
+                    "Input should be 'url'",
+                );
+            }
         }
-        let url = b.pointer("/source/url").and_then(Value::as_str).unwrap_or("");
+        let url = b
+            .pointer("/source/url")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         check_url(url, &format!("{path}.video.source.url.url"))?;
         copy["messages"][i]["content"][j] = json!({"type": "text", "text": "video"});
     }
@@ -508,7 +517,10 @@ fn payload(b: &Value, path: &str) -> R {
     let st = src["type"].as_str().unwrap_or_default();
     let sp = format!("{path}.{ty}.source.{st}");
     match st {
-        "url" => check_url(src["url"].as_str().unwrap_or_default(), &format!("{sp}.url")),
+        "url" => check_url(
+            src["url"].as_str().unwrap_or_default(),
+            &format!("{sp}.url"),
+        ),
         "base64" => {
             let media = src["media_type"].as_str().unwrap_or_default();
             let bytes = base64::engine::general_purpose::STANDARD
@@ -620,7 +632,9 @@ mod tests {
                 "messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'",
             ),
             (
-                base(json!({"messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]})),
+                base(
+                    json!({"messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}),
+                ),
                 "messages.0.content.0.text: text content blocks must be non-empty",
             ),
             (
@@ -671,6 +685,9 @@ mod tests {
             {"type": "video", "source": {"type": "url", "url": "https://x/v.mp4"}}]}]});
         validate(&video, Endpoint::Messages, &rules()).unwrap();
         let e = validate(&video, Endpoint::Messages, &no_video).unwrap_err();
-        assert!(e.starts_with("messages.0.content.0: Input tag 'video'"), "{e}");
+        assert!(
+            e.starts_with("messages.0.content.0: Input tag 'video'"),
+            "{e}"
+        );
     }
 }
