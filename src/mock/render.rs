@@ -211,7 +211,8 @@ fn deltas(b: &Block, first: bool, rng: &mut Rng, faults: &FaultSet) -> Vec<Value
                     json!({"type": "thinking_delta", "thinking": c})
                 });
             }
-            if !faults.has(Fault::NoSignature) {
+            // Unsigned (the no-signature fault): no signature_delta.
+            if !signature.is_empty() {
                 out.push(json!({"type": "signature_delta", "signature": signature}));
             }
         }
@@ -395,7 +396,7 @@ mod tests {
     use crate::mock::generate::generate;
 
     fn answer(body: Value) -> Answer {
-        let answer = generate(&body, 0, &FaultSet::default());
+        let answer = generate(&body, 0);
         Answer {
             generated: answer,
             model: "conform-mock".into(),

@@ -17,8 +17,8 @@ use tokio::sync::Semaphore;
 
 use super::MockConfig;
 use super::cache::{self, CacheStore, InputUsage};
-use super::faults::{Fault, FaultSet};
-use super::generate::generate;
+use super::faults::{self, Fault, FaultSet};
+use super::generate::{generate_hashed, request_hash};
 use super::hash::{Rng, mix64};
 use super::render::{self, Answer};
 use super::stream::{self, Timing};
@@ -437,7 +437,10 @@ async fn handle_messages(
     } else {
         ctx.st.cache.account(&segments, Instant::now())
     };
-    let generated = generate(&body, ctx.st.config.seed, &ctx.st.faults);
+    let seed = ctx.st.config.seed;
+    let asked = faults::request::for_generation(&body, &ctx.st.faults);
+    let mut generated = generate_hashed(&asked, request_hash(&body), seed);
+    faults::answer::apply(&mut generated, &body, seed, &ctx.st.faults);
     let answer = Answer {
         generated,
         model,

@@ -22,6 +22,10 @@
 //! * prefill (last message from the assistant) → the text continues it without repeating it.
 //! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
 //!
+//! The generator knows no fault: the faults that change an answer are transforms of the request
+//! before generation or of the [`Generated`] answer after it (`faults/request.rs`,
+//! `faults/answer.rs`).
+//!
 //! Files: this one plans the answer (thinking, tools or structured output or text, stop
 //! sequences, the `max_tokens` budget); [`conversation`] reads the request, [`text`] writes prose
 //! and thinking, [`tools`] picks the tools to call, [`values`] builds JSON values from schemas.
@@ -34,12 +38,11 @@ mod values;
 use serde_json::{Map, Value, json};
 
 use super::cache::output_format;
-use super::faults::{Fault, FaultSet};
 use super::hash::{Rng, fnv, mix64, sign_thinking};
 use super::tokenize;
 use conversation::Conversation;
 use text::{answer_text, sentence, thinking_text};
-use tools::{choice_type, tool_calls};
+use tools::{ToolDef, choice_type, tool_calls};
 pub use values::value_for;
 
 /// One generated content block.
@@ -70,6 +73,9 @@ pub struct Generated {
     pub stop_reason: &'static str,
     pub stop_sequence: Option<String>,
     pub output_tokens: u64,
+    /// The text a stop sequence cut off (the sequence and what follows), kept so a fault that
+    /// ignores stop sequences can put it back.
+    pub overrun: Option<String>,
 }
 
 /// Hash of a request for the random streams (`stream` excluded so both modes agree).
@@ -82,16 +88,17 @@ pub fn request_hash(body: &Value) -> u64 {
 }
 
 /// Generates the answer to a validated request.
-pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
-    let h = request_hash(body);
+pub fn generate(body: &Value, seed: u64) -> Generated {
+    generate_hashed(body, request_hash(body), seed)
+}
+
+/// [`generate`] with the random streams seeded by `hash` (a fault that rewrites the request
+/// keeps the original request's hash, so the words stay those of the clean answer).
+pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
+    let h = hash;
     let mut shape = Rng::new(h);
     let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
-    let non_anthropic = faults.has(Fault::NonAnthropicIds);
-    let id = if non_anthropic {
-        format!("chatcmpl-{}", words.base62(29))
-    } else {
-        format!("msg_01{}", words.base62(22))
-    };
+    let id = format!("msg_01{}", words.base62(22));
     let convo = Conversation::read(body);
     let mut plan: Vec<Block> = Vec::new();
 
@@ -100,9 +107,7 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
         .get("thinking")
         .and_then(|t| t.get("type"))
         .and_then(Value::as_str);
-    let thinking_on = (matches!(thinking_type, Some("enabled") | Some("adaptive"))
-        && !faults.has(Fault::ThinkingIgnored))
-        || faults.has(Fault::ThinkingByDefault);
+    let thinking_on = matches!(thinking_type, Some("enabled") | Some("adaptive"));
     if thinking_on {
         let omitted = body.pointer("/thinking/display").and_then(Value::as_str) == Some("omitted");
         let text = if omitted {
@@ -117,7 +122,7 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
     }
 
     // Tools.
-    let calls = tool_calls(body, &convo, faults);
+    let calls = tool_calls(body, &convo);
     let eager_tools: Vec<String> = calls
         .iter()
         .filter(|t| t.eager)
@@ -125,7 +130,7 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
         .collect();
     let mut stop_candidates: Option<Vec<String>> = None;
     if !calls.is_empty() {
-        let forced = matches!(choice_type(body, faults), "any" | "tool");
+        let forced = matches!(choice_type(body), "any" | "tool");
         if !forced {
             let names: Vec<&str> = calls.iter().map(|t| t.name.as_str()).collect();
             plan.push(Block::Text {
@@ -136,32 +141,9 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
             });
         }
         for tool in &calls {
-            let input = value_for(
-                &tool.schema,
-                &tool.schema,
-                "input",
-                &convo.user_text,
-                &mut shape,
-                &mut words,
-                0,
-            );
-            let input = if input.is_object() { input } else { json!({}) };
-            let tool_id = if non_anthropic {
-                format!("call_{}", words.base62(24))
-            } else {
-                format!("toolu_01{}", words.base62(22))
-            };
-            let json = input.to_string();
-            plan.push(Block::ToolUse {
-                id: tool_id,
-                name: tool.name.clone(),
-                input,
-                json,
-            });
+            plan.push(tool_use(tool, &convo.user_text, &mut shape, &mut words));
         }
-    } else if let Some(format) =
-        output_format(body).filter(|_| !faults.has(Fault::StructuredOutputIgnored))
-    {
+    } else if let Some(format) = output_format(body) {
         let schema = format.get("schema").cloned().unwrap_or(json!({}));
         let v = value_for(
             &schema,
@@ -198,6 +180,7 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
 
     // Stop sequences: cut at the earliest match.
     let mut stop_sequence = None;
+    let mut overrun = None;
     if let Some(stops) = &stop_candidates
         && let Some(Block::Text { text }) = plan.last_mut()
     {
@@ -206,24 +189,17 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
             .filter_map(|s| text.find(s.as_str()).map(|at| (at, s)))
             .min_by_key(|(at, _)| *at);
         if let Some((at, s)) = hit {
-            // stop-sequence-ignored: the text runs through the sequence (MiniMax).
-            if !faults.has(Fault::StopSequenceIgnored) {
-                text.truncate(at);
-            }
+            overrun = Some(text[at..].to_string());
+            text.truncate(at);
             stop_sequence = Some(s.clone());
         }
     }
 
     // max_tokens budget.
-    let max_tokens = body
+    let budget = body
         .get("max_tokens")
         .and_then(Value::as_u64)
         .unwrap_or(u64::MAX);
-    let budget = if faults.has(Fault::MaxTokensIgnored) {
-        u64::MAX
-    } else {
-        max_tokens
-    };
     let mut used = 0u64;
     let mut truncated = false;
     let mut blocks = Vec::new();
@@ -243,11 +219,7 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
                     thinking
                 };
                 used += tokenize::count(&kept).max(1).min(remaining);
-                let signature = if faults.has(Fault::NoSignature) {
-                    String::new()
-                } else {
-                    sign_thinking(seed, &kept)
-                };
+                let signature = sign_thinking(seed, &kept);
                 blocks.push(Block::Thinking {
                     thinking: kept,
                     signature,
@@ -310,24 +282,12 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
             break;
         }
     }
-    if faults.has(Fault::ToolInputString) {
-        for b in &mut blocks {
-            if let Block::ToolUse { input, json, .. } = b {
-                *input = Value::String(json.clone());
-                *json = input.to_string();
-            }
-        }
-    }
     let has_tool = blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }));
     let (stop_reason, stop_sequence) = if truncated {
         ("max_tokens", None)
     } else if stop_sequence.is_some() {
-        if faults.has(Fault::StopSequenceIgnored) || faults.has(Fault::StopSequenceEndTurn) {
-            ("end_turn", None)
-        } else {
-            ("stop_sequence", stop_sequence)
-        }
-    } else if has_tool && !faults.has(Fault::WrongStopReason) {
+        ("stop_sequence", stop_sequence)
+    } else if has_tool {
         ("tool_use", None)
     } else {
         ("end_turn", None)
@@ -338,7 +298,42 @@ pub fn generate(body: &Value, seed: u64, faults: &FaultSet) -> Generated {
         stop_reason,
         stop_sequence,
         output_tokens: used.max(1),
+        overrun: if truncated { None } else { overrun },
     }
+}
+
+/// A call of `tool` with an input generated from its schema and the prompt.
+fn tool_use(tool: &ToolDef, prompt: &str, shape: &mut Rng, words: &mut Rng) -> Block {
+    let input = value_for(&tool.schema, &tool.schema, "input", prompt, shape, words, 0);
+    let input = if input.is_object() { input } else { json!({}) };
+    let json = input.to_string();
+    Block::ToolUse {
+        id: format!("toolu_01{}", words.base62(22)),
+        name: tool.name.clone(),
+        input,
+        json,
+    }
+}
+
+/// One more call, of the first custom tool of the request the answer does not call yet (the
+/// `parallel-tools-ignored` fault); `None` when every tool is called already.
+pub fn extra_tool_call(body: &Value, answer: &Generated, seed: u64) -> Option<Block> {
+    let called: Vec<&str> = answer
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::ToolUse { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let tool = tools::custom_tools(body)
+        .into_iter()
+        .find(|t| !called.contains(&t.name.as_str()))?;
+    let h = request_hash(body) ^ 0x7061_7261_6c6c_656c;
+    let mut shape = Rng::new(h);
+    let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
+    let prompt = Conversation::read(body).user_text;
+    Some(tool_use(&tool, &prompt, &mut shape, &mut words))
 }
 
 /// The top-level entries of `input` whose serialisation is complete within `prefix`.
@@ -383,24 +378,19 @@ mod tests {
 
     #[test]
     fn same_request_same_answer_and_seed_changes_words_not_shape() {
-        let f = FaultSet::default();
-        let a = generate(&req(json!({})), 0, &f);
-        assert_eq!(a, generate(&req(json!({})), 0, &f));
-        let b = generate(&req(json!({})), 7, &f);
+        let a = generate(&req(json!({})), 0);
+        assert_eq!(a, generate(&req(json!({})), 0));
+        let b = generate(&req(json!({})), 7);
         assert_ne!(a.id, b.id);
         assert_eq!(a.blocks.len(), b.blocks.len());
         assert_eq!(a.stop_reason, b.stop_reason);
-        let with_stream = generate(&req(json!({"stream": true})), 0, &f);
+        let with_stream = generate(&req(json!({"stream": true})), 0);
         assert_eq!(a, with_stream);
     }
 
     #[test]
     fn auto_tool_choice_calls_the_matching_tool_with_a_valid_input() {
-        let g = generate(
-            &req(json!({"tools": weather_tool()})),
-            0,
-            &FaultSet::default(),
-        );
+        let g = generate(&req(json!({"tools": weather_tool()})), 0);
         assert_eq!(g.stop_reason, "tool_use");
         let Some(Block::ToolUse {
             name, input, id, ..
@@ -414,7 +404,6 @@ mod tests {
         let none = generate(
             &req(json!({"tools": weather_tool(), "tool_choice": {"type": "none"}})),
             0,
-            &FaultSet::default(),
         );
         assert_eq!(none.stop_reason, "end_turn");
         assert!(none.blocks.iter().all(|b| matches!(b, Block::Text { .. })));
@@ -422,11 +411,7 @@ mod tests {
 
     #[test]
     fn stop_sequence_is_cut_and_reported() {
-        let g = generate(
-            &req(json!({"stop_sequences": ["STOP"]})),
-            0,
-            &FaultSet::default(),
-        );
+        let g = generate(&req(json!({"stop_sequences": ["STOP"]})), 0);
         assert_eq!(g.stop_reason, "stop_sequence");
         assert_eq!(g.stop_sequence.as_deref(), Some("STOP"));
         let Block::Text { text } = &g.blocks[0] else {
@@ -437,13 +422,12 @@ mod tests {
 
     #[test]
     fn max_tokens_truncates_text_and_tool_input() {
-        let g = generate(&req(json!({"max_tokens": 3})), 0, &FaultSet::default());
+        let g = generate(&req(json!({"max_tokens": 3})), 0);
         assert_eq!(g.stop_reason, "max_tokens");
         assert!(g.output_tokens <= 3);
         let t = generate(
             &req(json!({"max_tokens": 6, "tools": weather_tool(), "tool_choice": {"type": "any"}})),
             0,
-            &FaultSet::default(),
         );
         assert_eq!(t.stop_reason, "max_tokens");
         assert!(t.output_tokens <= 6);
@@ -460,7 +444,6 @@ mod tests {
                 json!({"max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024}}),
             ),
             3,
-            &FaultSet::default(),
         );
         let Block::Thinking {
             thinking,
@@ -530,7 +513,7 @@ mod truncated_tool_tests {
     fn buffered_tool_input_is_cut_at_a_parameter_boundary() {
         let mut seen_partial = false;
         for max in 4..30 {
-            let g = generate(&body(max, false), 0, &FaultSet::default());
+            let g = generate(&body(max, false), 0);
             let Some(Block::ToolUse { input, json, .. }) = g.blocks.last() else {
                 panic!()
             };
@@ -543,7 +526,7 @@ mod truncated_tool_tests {
             }
         }
         assert!(seen_partial, "some cut keeps complete parameters");
-        let eager = generate(&body(8, true), 0, &FaultSet::default());
+        let eager = generate(&body(8, true), 0);
         let Some(Block::ToolUse { json, .. }) = eager.blocks.last() else {
             panic!()
         };

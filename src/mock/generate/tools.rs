@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use super::conversation::Conversation;
 use super::text::STOPWORDS;
-use crate::mock::faults::{Fault, FaultSet};
 
 /// A custom tool the generator can call.
 #[derive(Debug, Clone)]
@@ -15,10 +14,7 @@ pub(super) struct ToolDef {
     pub(super) eager: bool,
 }
 
-pub(super) fn choice_type<'a>(body: &'a Value, faults: &FaultSet) -> &'a str {
-    if faults.has(Fault::ToolChoiceIgnored) {
-        return "auto";
-    }
+pub(super) fn choice_type(body: &Value) -> &str {
     body.pointer("/tool_choice/type")
         .and_then(Value::as_str)
         .unwrap_or("auto")
@@ -47,9 +43,9 @@ fn tool_keywords(name: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn tool_calls(body: &Value, c: &Conversation, faults: &FaultSet) -> Vec<ToolDef> {
-    let tools: Vec<ToolDef> = body
-        .get("tools")
+/// The custom tools of a request (those with an `input_schema`), in order.
+pub(super) fn custom_tools(body: &Value) -> Vec<ToolDef> {
+    body.get("tools")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -64,16 +60,21 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, faults: &FaultSet) -> V
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The tools an answer calls: forced by `tool_choice`, or named by the prompt (`auto`); at most
+/// 2, or 1 with `disable_parallel_tool_use`.
+pub(super) fn tool_calls(body: &Value, c: &Conversation) -> Vec<ToolDef> {
+    let tools = custom_tools(body);
     if tools.is_empty() || c.prefill.is_some() {
         return Vec::new();
     }
-    let choice = choice_type(body, faults);
+    let choice = choice_type(body);
     let no_parallel = body
         .pointer("/tool_choice/disable_parallel_tool_use")
         .and_then(Value::as_bool)
-        == Some(true)
-        && !faults.has(Fault::ParallelToolsIgnored);
+        == Some(true);
     // A prompt names a tool by its exact name or by a keyword of it, as whole words.
     let words: Vec<String> = c
         .user_text
@@ -93,7 +94,7 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, faults: &FaultSet) -> V
             || tool_keywords(&t.name).iter().any(|k| words.contains(k))
     };
     let matched: Vec<ToolDef> = tools.iter().filter(|t| named(t)).cloned().collect();
-    let mut calls = match choice {
+    let mut calls: Vec<ToolDef> = match choice {
         "none" => Vec::new(),
         "tool" => {
             let name = body
@@ -122,27 +123,6 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, faults: &FaultSet) -> V
             }
         }
     };
-    if faults.has(Fault::ParallelToolsIgnored)
-        && !calls.is_empty()
-        && body
-            .pointer("/tool_choice/disable_parallel_tool_use")
-            .and_then(Value::as_bool)
-            == Some(true)
-        && let Some(other) = tools
-            .iter()
-            .find(|t| !calls.iter().any(|c| c.name == t.name))
-    {
-        calls.push(other.clone());
-    }
-    let limit = if no_parallel {
-        1
-    } else {
-        2.max(if faults.has(Fault::ParallelToolsIgnored) {
-            2
-        } else {
-            0
-        })
-    };
-    calls.truncate(limit);
+    calls.truncate(if no_parallel { 1 } else { 2 });
     calls
 }
