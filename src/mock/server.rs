@@ -451,7 +451,8 @@ async fn handle_messages(
         gap: Duration::from_millis(ctx.st.config.chunk_delay_ms),
     };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
-        let events = render::events(&answer, &ctx.st.faults);
+        let mut events = render::events(&answer);
+        faults::events::apply(&mut events, &answer, &ctx.st.faults);
         let frames = stream::frames(&events, &ctx.st.faults);
         let mut resp = Response::new(stream::body(frames, timing, &ctx.st.faults));
         let h = resp.headers_mut();
@@ -463,13 +464,12 @@ async fn handle_messages(
         ctx.decorate(&mut resp);
         Ok(resp)
     } else {
+        let mut message = render::message_json(&answer);
+        faults::events::apply_message(&mut message, &answer, &ctx.st.faults);
         if !timing.ttft.is_zero() {
             tokio::time::sleep(timing.ttft).await;
         }
-        Ok(ctx.json(
-            StatusCode::OK,
-            &render::message_json(&answer, &ctx.st.faults),
-        ))
+        Ok(ctx.json(StatusCode::OK, &message))
     }
 }
 

@@ -4,10 +4,12 @@
 //!
 //! Every fault is declared once below, with its [`Layer`], name, description and who shows it;
 //! the clean server produces the canonical answer and each fault transforms one layer of it:
-//! [`request`] (the request as the generator sees it), [`answer`] (the generated message), the
-//! event sequence (`render.rs`) or the HTTP framing (`stream.rs`, error shaping in `server.rs`).
+//! [`request`] (the request as the generator sees it; auth, limits and endpoints in
+//! `server.rs`), [`answer`] (the generated message), [`events`] (the SSE event sequence and the
+//! message body) or the HTTP framing (`stream.rs`; error bodies and statuses in `server.rs`).
 
 pub mod answer;
+pub mod events;
 pub mod request;
 
 use std::fmt;
@@ -31,7 +33,7 @@ pub enum Layer {
     Request,
     /// The generated message before it is rendered ([`answer`]).
     Answer,
-    /// The sequence of SSE events and the message body (`render.rs`).
+    /// The sequence of SSE events and the message body ([`events`]).
     Events,
     /// HTTP framing: SSE bytes, delivery, error bodies and statuses (`stream.rs`, `server.rs`).
     Framing,
