@@ -261,10 +261,12 @@ pub fn run_cli(args: MockArgs) -> i32 {
         };
         {
             let mut out = std::io::stdout().lock();
+            // The first line stays `listening on URL` (scripts and tests parse it); the
+            // second says which key and models are accepted.
+            let _ = writeln!(out, "listening on {}", handle.base_url());
             let _ = writeln!(
                 out,
-                "listening on {} ({key_note}; models: conform-mock, claude-*{})",
-                handle.base_url(),
+                "{key_note} (x-api-key or Authorization: Bearer); models: conform-mock, claude-*{}",
                 args.models
                     .iter()
                     .map(|m| format!(", {m}"))
