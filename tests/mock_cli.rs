@@ -21,15 +21,21 @@ fn prints_listening_line_first_and_serves() {
         .stderr(Stdio::null())
         .spawn()
         .expect("conform mock starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    out.read_line(&mut line).unwrap();
     let url = line
         .trim()
         .strip_prefix("listening on ")
         .expect("first line announces the address")
         .to_string();
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    assert!(
+        second.starts_with("API key: conform-test-key")
+            && second.contains("claude-*, qwen3.7-plus"),
+        "the second line names the accepted key and models: {second}"
+    );
     assert!(
         url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
         "{url}"
@@ -52,6 +58,54 @@ fn prints_listening_line_first_and_serves() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, 200);
+}
+
+#[test]
+fn any_key_is_announced_and_accepted() {
+    let mut child = Command::new(BIN)
+        .args(["mock", "--addr", "127.0.0.1:0", "--api-key", "any"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conform mock starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    out.read_line(&mut first).unwrap();
+    out.read_line(&mut second).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let statuses = rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let c = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut out = Vec::new();
+        for key in [Some("whatever"), None] {
+            let mut r = c.get(format!("{url}/v1/models"));
+            if let Some(k) = key {
+                r = r.header("x-api-key", k);
+            }
+            out.push(r.send().await.unwrap().status().as_u16());
+        }
+        out
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(second.starts_with("any API key is accepted"), "{second}");
+    assert_eq!(statuses, [200, 401]);
+}
+
+#[test]
+fn help_shows_the_default_key_and_what_ttft_delays() {
+    let out = Command::new(BIN).args(["mock", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: conform-test-key]"), "{help}");
+    assert!(help.contains("first byte of the response body"), "{help}");
 }
 
 #[test]

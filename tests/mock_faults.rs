@@ -385,7 +385,7 @@ async fn check_fault(fault: Fault) {
             );
         }
         Fault::UnknownModelRemap => {
-            let r = messages(b, &with(basic("hi"), json!({"model": "claude-opus-9"}))).await;
+            let r = messages(b, &with(basic("hi"), json!({"model": "gpt-opus-9"}))).await;
             assert_eq!(r.status, 200);
             assert_eq!(r.json()["model"], "conform-mock");
         }

@@ -301,14 +301,14 @@ async fn unknown_model_is_404_and_models_are_listed() {
     })
     .await;
     let base = m.base_url();
-    let r = messages(&base, &with(basic("hi"), json!({"model": "claude-nope"}))).await;
+    let r = messages(&base, &with(basic("hi"), json!({"model": "gpt-nope"}))).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"]["type"], "not_found_error");
     assert!(
         r.json()["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("claude-nope")
+            .contains("gpt-nope")
     );
     let ok = messages(&base, &with(basic("hi"), json!({"model": "qwen3.7-plus"}))).await;
     assert_eq!(ok.json()["model"], "qwen3.7-plus");

@@ -120,3 +120,60 @@ async fn typescript_sdk_runs_the_seed_examples() {
         "TypeScript SDK checks failed:\n{stdout}\n{stderr}"
     );
 }
+
+/// The embedded request schema (the one `conform lint` and the mock use) accepts every field of
+/// the Python SDK's request `*Param` types: tests/sdk/param_samples.py builds bodies that fill
+/// every key of every TypedDict reachable from `MessageCreateParams` (and the beta one).
+#[test]
+fn request_schema_accepts_every_sdk_param_field() {
+    use conform::check::Severity;
+    use conform::protocol::anthropic::schema::{Shape, validate};
+    let py = python();
+    let available = Command::new(&py)
+        .args(["-c", "import anthropic"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        available || std::env::var_os("CI").is_none(),
+        "the Python SDK is not installed (`pip install anthropic`); CI must run this test"
+    );
+    if !available {
+        println!(
+            "SKIP request_schema_accepts_every_sdk_param_field: `pip install anthropic` to enable"
+        );
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/param_samples.py");
+    let out = Command::new(&py).arg(script).output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let requests = doc["requests"].as_array().unwrap();
+    assert!(doc["types"].as_u64().unwrap() > 50, "{}", doc["types"]);
+    let mut failures = Vec::new();
+    for r in requests {
+        for f in validate(Shape::Request, &r["body"]) {
+            if f.severity == Severity::Must {
+                failures.push(format!("{}: {} {}", r["name"], f.location, f.message));
+            }
+        }
+    }
+    println!(
+        "anthropic {}: {} request bodies over {} Param types",
+        doc["sdk"],
+        requests.len(),
+        doc["types"]
+    );
+    failures.sort();
+    failures.dedup();
+    assert!(
+        failures.is_empty(),
+        "{} rejections:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

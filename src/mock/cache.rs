@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::generate::fnv;
+use super::hash::fnv;
 use super::tokenize;
 
 /// Minimum prefix length for a cache write (the seed provider and Sonnet-class models).

@@ -2,14 +2,16 @@
 //! (design §6) with a catalogue of real-world faults, usable from the command line or
 //! in-process ([`spawn`]) as the embedded default target and the oracle of the project's tests.
 //!
-//! Modules: [`server`] (router, auth, headers, errors), [`validate`] (request validation),
-//! [`generate`] (deterministic answers), [`tokenize`] (the tokenizer), [`cache`] (prompt
-//! accounting and caching), [`render`] (message body and SSE events), [`stream`] (framing and
-//! timing), [`faults`] (the catalogue).
+//! Modules: [`listen`] (accept loop and resource limits), [`server`] (router, auth, headers,
+//! errors), [`validate`] (request validation), [`generate`] (deterministic answers),
+//! [`tokenize`] (the tokenizer), [`cache`] (prompt accounting and caching), [`render`] (message
+//! body and SSE events), [`stream`] (framing and timing), [`faults`] (the catalogue).
 
 pub mod cache;
 pub mod faults;
 pub mod generate;
+pub mod hash;
+pub mod listen;
 pub mod render;
 pub mod server;
 pub mod stream;
@@ -24,26 +26,37 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::oneshot;
 
 pub use faults::{Fault, FaultInfo, FaultSet, UnknownFault, fault_catalogue};
+pub use listen::Limits;
 
 /// The model every mock serves.
 pub const DEFAULT_MODEL: &str = "conform-mock";
 /// The key the mock accepts unless told otherwise.
 pub const DEFAULT_API_KEY: &str = "conform-test-key";
+/// `--api-key any`: every key is accepted (a request without a key still gets 401).
+pub const ANY_API_KEY: &str = "any";
+/// Model names with this prefix are served besides the configured ones, so clients with a
+/// built-in model list (Claude Code, the SDK examples) work unchanged.
+pub const SERVED_PREFIX: &str = "claude-";
 
 /// How a mock server behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MockConfig {
-    /// Served model ids (always includes `conform-mock`); others get 404.
+    /// Served model ids (always includes `conform-mock`); any `claude-*` name is served too,
+    /// others get 404.
     pub models: Vec<String>,
+    /// The accepted key; [`ANY_API_KEY`] accepts every key.
     pub api_key: String,
     pub faults: Vec<Fault>,
     pub seed: u64,
-    /// Delay before the first byte of a stream (and before a non-streaming answer).
+    /// Delay before the first byte of the response body: the first SSE frame of a stream
+    /// (the headers go out at once), or the whole body of a non-streaming answer.
     pub ttft_ms: u64,
-    /// Delay between stream frames.
+    /// Delay between stream frames (none by default: frames are flushed one by one).
     pub chunk_delay_ms: u64,
     /// Accept `video` content blocks (the seed provider's extension).
     pub video: bool,
+    /// Connection and request-body limits.
+    pub limits: Limits,
 }
 
 impl Default for MockConfig {
@@ -56,6 +69,24 @@ impl Default for MockConfig {
             ttft_ms: 0,
             chunk_delay_ms: 0,
             video: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl MockConfig {
+    /// Whether `model` is answered (rather than 404).
+    pub fn serves(&self, model: &str) -> bool {
+        self.models.iter().any(|m| m == model)
+            || (model.len() > SERVED_PREFIX.len() && model.starts_with(SERVED_PREFIX))
+    }
+
+    /// What the startup line says about keys.
+    pub fn key_note(&self) -> String {
+        if self.api_key == ANY_API_KEY {
+            "any API key is accepted".to_string()
+        } else {
+            format!("API key: {}", self.api_key)
         }
     }
 }
@@ -106,11 +137,13 @@ fn state(mut config: MockConfig) -> Arc<server::AppState> {
         config.models.insert(0, DEFAULT_MODEL.to_string());
     }
     let faults = FaultSet::new(config.faults.iter().copied());
+    let body_memory = tokio::sync::Semaphore::new(config.limits.body_memory);
     Arc::new(server::AppState {
         config,
         faults,
         cache: cache::CacheStore::default(),
         requests: AtomicU64::new(0),
+        body_memory,
     })
 }
 
@@ -118,15 +151,10 @@ fn state(mut config: MockConfig) -> Arc<server::AppState> {
 pub async fn spawn(config: MockConfig, addr: SocketAddr) -> std::io::Result<MockHandle> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let limits = config.limits;
     let app = server::router(state(config));
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let task = tokio::spawn(listen::serve(listener, app, limits, rx));
     Ok(MockHandle {
         addr,
         stop: Some(tx),
@@ -140,11 +168,11 @@ pub struct MockArgs {
     /// Address to bind (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
-    /// A model to serve besides `conform-mock` (repeatable).
+    /// A model to serve besides `conform-mock` and any `claude-*` name (repeatable).
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
-    /// The API key to accept (x-api-key or Authorization: Bearer).
-    #[arg(long, default_value = DEFAULT_API_KEY, hide_default_value = true)]
+    /// The API key to accept (x-api-key or Authorization: Bearer); `any` accepts every key.
+    #[arg(long, default_value = DEFAULT_API_KEY)]
     pub api_key: String,
     /// A fault to reproduce (repeatable; see --list-faults).
     #[arg(long = "fault", value_name = "NAME")]
@@ -155,12 +183,21 @@ pub struct MockArgs {
     /// Seed of the deterministic generation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Delay before the first byte of an answer, in milliseconds.
+    /// Delay before the first byte of the response body, in milliseconds: the first SSE frame
+    /// of a stream (status and headers are sent at once), or the whole body of a non-streaming
+    /// answer.
     #[arg(long, default_value_t = 0)]
     pub ttft_ms: u64,
-    /// Delay between stream events, in milliseconds.
+    /// Delay between stream events, in milliseconds (none by default).
     #[arg(long, default_value_t = 0)]
     pub chunk_delay_ms: u64,
+    /// Open connections at most; more are closed right after accept.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Milliseconds to receive a request head, counted from accept or from the end of the
+    /// previous response (so also the idle keep-alive timeout).
+    #[arg(long, default_value_t = Limits::default().header_read_timeout.as_millis() as u64)]
+    pub header_timeout_ms: u64,
     /// Reject `video` content blocks like Anthropic does.
     #[arg(long)]
     pub no_video: bool,
@@ -188,6 +225,11 @@ impl MockArgs {
             ttft_ms: self.ttft_ms,
             chunk_delay_ms: self.chunk_delay_ms,
             video: !self.no_video,
+            limits: Limits {
+                max_connections: self.max_connections,
+                header_read_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+                ..Limits::default()
+            },
         })
     }
 }
@@ -208,6 +250,7 @@ pub fn run_cli(args: MockArgs) -> i32 {
             return crate::exit::USAGE;
         }
     };
+    let key_note = config.key_note();
     crate::exit::block_on(async move {
         let handle = match spawn(config, args.addr).await {
             Ok(h) => h,
@@ -218,7 +261,17 @@ pub fn run_cli(args: MockArgs) -> i32 {
         };
         {
             let mut out = std::io::stdout().lock();
+            // The first line stays `listening on URL` (scripts and tests parse it); the
+            // second says which key and models are accepted.
             let _ = writeln!(out, "listening on {}", handle.base_url());
+            let _ = writeln!(
+                out,
+                "{key_note} (x-api-key or Authorization: Bearer); models: conform-mock, claude-*{}",
+                args.models
+                    .iter()
+                    .map(|m| format!(", {m}"))
+                    .collect::<String>()
+            );
             let _ = out.flush();
         }
         let _ = tokio::signal::ctrl_c().await;

@@ -13,17 +13,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use super::MockConfig;
 use super::cache::{self, CacheStore, InputUsage};
-use super::faults::{Fault, FaultSet};
-use super::generate::{Rng, generate, mix64};
+use super::faults::{self, Fault, FaultSet};
+use super::generate::{generate_hashed, request_hash};
+use super::hash::{Rng, mix64};
 use super::render::{self, Answer};
 use super::stream::{self, Timing};
 use super::validate::{Endpoint, Rules, validate};
 
-/// Largest accepted body (Anthropic: 32 MB for Messages and count_tokens).
-pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The smallest step a body buffer grows by; the first step is not charged to the body memory.
+const BODY_CHUNK: usize = 16 * 1024;
 /// How much of an oversized body is read and thrown away before answering 413.
 const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
 /// Draining stops when the client sends nothing for this long.
@@ -36,6 +38,8 @@ pub struct AppState {
     pub faults: FaultSet,
     pub cache: CacheStore,
     pub requests: AtomicU64,
+    /// Bytes of request bodies that may be buffered at once (`Limits::body_memory`).
+    pub body_memory: Semaphore,
 }
 
 /// An error answer before it is shaped (and possibly mangled by faults).
@@ -58,6 +62,22 @@ impl ApiError {
     fn invalid(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
     }
+}
+
+fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout_error",
+        "The request body was not received in time.",
+    )
+}
+
+fn overloaded() -> ApiError {
+    ApiError::new(
+        StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        "overloaded_error",
+        "Overloaded",
+    )
 }
 
 /// Per-request context: the id and the state.
@@ -200,6 +220,7 @@ impl Ctx {
             return Ok(());
         }
         let key = &self.st.config.api_key;
+        let any = key == super::ANY_API_KEY;
         let x = headers.get("x-api-key").and_then(|v| v.to_str().ok());
         let bearer = headers
             .get(header::AUTHORIZATION)
@@ -209,8 +230,8 @@ impl Ctx {
                     .or_else(|| v.strip_prefix("bearer "))
             });
         match (x, bearer) {
-            (Some(k), _) if k == key => Ok(()),
-            (_, Some(k)) if k.trim() == key => Ok(()),
+            (Some(k), _) if any || k == key => Ok(()),
+            (_, Some(k)) if any || k.trim() == key => Ok(()),
             (None, None) => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "authentication_error",
@@ -229,72 +250,104 @@ impl Ctx {
         }
     }
 
-    /// Reads and parses a JSON body within the size limit.
-    /// Reads and parses a JSON body within the size limit. An oversized body is drained (up
-    /// to [`MAX_DRAIN_BYTES`], stopping when the client goes quiet) before the 413, so clients
-    /// that are still sending read the answer instead of a broken pipe.
+    /// Reads and parses a JSON body within the limits of `listen::Limits`, enforced while
+    /// reading (chunked uploads too): a body over `max_body_bytes` gets 413 after the rest is
+    /// drained (up to [`MAX_DRAIN_BYTES`], stopping when the client goes quiet, so clients that
+    /// are still sending read the answer instead of a broken pipe); a pause longer than
+    /// `body_idle_timeout` gets 408; the buffer is charged to the server-wide body memory and a
+    /// body that cannot get memory within `body_idle_timeout` gets 529.
     async fn read_json(&self, headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
         use futures_util::StreamExt;
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                "Request exceeds the maximum allowed number of bytes.",
-            )
-        };
+        let limits = &self.st.config.limits;
+        let max = limits.max_body_bytes;
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut oversized = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+        let mut oversized = declared.is_some_and(|n| n > max);
         let mut buf: Vec<u8> = Vec::new();
+        // Memory charged for `buf` (its capacity), returned when this function ends.
+        let mut charged: Option<tokio::sync::SemaphorePermit<'_>> = None;
         let mut seen = 0usize;
         let mut stream = body.into_data_stream();
         loop {
-            let next = if oversized {
-                match tokio::time::timeout(DRAIN_IDLE, stream.next()).await {
-                    Ok(n) => n,
-                    Err(_) => break,
-                }
+            let wait = if oversized {
+                DRAIN_IDLE
             } else {
-                stream.next().await
+                limits.body_idle_timeout
             };
-            match next {
+            let next = match tokio::time::timeout(wait, stream.next()).await {
+                Ok(n) => n,
+                Err(_) if oversized => break,
+                Err(_) => return Err(body_timeout()),
+            };
+            let chunk = match next {
                 None => break,
+                Some(Err(_)) if oversized => break,
                 Some(Err(e)) => {
-                    if oversized {
-                        break;
-                    }
                     return Err(ApiError::invalid(format!(
                         "could not read the request body: {e}"
                     )));
                 }
-                Some(Ok(chunk)) => {
-                    seen += chunk.len();
-                    if seen > MAX_BODY_BYTES {
-                        oversized = true;
-                        buf = Vec::new();
-                    }
-                    if oversized {
-                        if seen > MAX_DRAIN_BYTES {
-                            break;
-                        }
-                    } else {
-                        buf.extend_from_slice(&chunk);
-                    }
-                }
+                Some(Ok(chunk)) => chunk,
+            };
+            seen += chunk.len();
+            if seen > MAX_DRAIN_BYTES {
+                break;
             }
+            if oversized {
+                continue;
+            }
+            if seen > max {
+                oversized = true;
+                buf = Vec::new();
+                charged = None;
+                continue;
+            }
+            if seen > buf.capacity() {
+                // Grow by half (or to the declared length) and charge the new capacity first.
+                let want = declared
+                    .filter(|&d| d >= seen)
+                    .unwrap_or_else(|| (buf.capacity() + buf.capacity() / 2).max(BODY_CHUNK))
+                    .max(seen)
+                    .min(max);
+                // The first BODY_CHUNK bytes of every body are free: small requests never
+                // wait for memory that stalled uploads hold.
+                let more = want.saturating_sub(BODY_CHUNK)
+                    - charged.as_ref().map_or(0, |p| p.num_permits());
+                let more = u32::try_from(more).unwrap_or(u32::MAX);
+                let permit = tokio::time::timeout(
+                    limits.body_idle_timeout,
+                    self.st.body_memory.acquire_many(more),
+                )
+                .await
+                .map_err(|_| overloaded())?
+                .map_err(|_| overloaded())?;
+                match charged.as_mut() {
+                    Some(p) => p.merge(permit),
+                    None => charged = Some(permit),
+                }
+                buf.reserve_exact(want - buf.len());
+            }
+            buf.extend_from_slice(&chunk);
         }
         if oversized {
-            return Err(too_large());
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                "Request exceeds the maximum allowed number of bytes.",
+            ));
         }
-        serde_json::from_slice(&buf)
-            .map_err(|e| ApiError::invalid(format!("There was an error parsing the body: {e}")))
+        let parsed = serde_json::from_slice(&buf)
+            .map_err(|e| ApiError::invalid(format!("There was an error parsing the body: {e}")));
+        drop(buf);
+        drop(charged);
+        parsed
     }
 
     fn model_for(&self, body: &Value) -> Result<String, ApiError> {
         let asked = body.get("model").and_then(Value::as_str).unwrap_or("");
-        let known = self.st.config.models.iter().any(|m| m == asked);
+        let known = self.st.config.serves(asked);
         let served = if known {
             asked.to_string()
         } else if self.has(Fault::UnknownModelRemap) {
@@ -384,7 +437,10 @@ async fn handle_messages(
     } else {
         ctx.st.cache.account(&segments, Instant::now())
     };
-    let generated = generate(&body, ctx.st.config.seed, &ctx.st.faults);
+    let seed = ctx.st.config.seed;
+    let asked = faults::request::for_generation(&body, &ctx.st.faults);
+    let mut generated = generate_hashed(&asked, request_hash(&body), seed);
+    faults::answer::apply(&mut generated, &body, seed, &ctx.st.faults);
     let answer = Answer {
         generated,
         model,
@@ -395,7 +451,8 @@ async fn handle_messages(
         gap: Duration::from_millis(ctx.st.config.chunk_delay_ms),
     };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
-        let events = render::events(&answer, &ctx.st.faults);
+        let mut events = render::events(&answer);
+        faults::events::apply(&mut events, &answer, &ctx.st.faults);
         let frames = stream::frames(&events, &ctx.st.faults);
         let mut resp = Response::new(stream::body(frames, timing, &ctx.st.faults));
         let h = resp.headers_mut();
@@ -407,13 +464,12 @@ async fn handle_messages(
         ctx.decorate(&mut resp);
         Ok(resp)
     } else {
+        let mut message = render::message_json(&answer);
+        faults::events::apply_message(&mut message, &answer, &ctx.st.faults);
         if !timing.ttft.is_zero() {
             tokio::time::sleep(timing.ttft).await;
         }
-        Ok(ctx.json(
-            StatusCode::OK,
-            &render::message_json(&answer, &ctx.st.faults),
-        ))
+        Ok(ctx.json(StatusCode::OK, &message))
     }
 }
 
@@ -500,7 +556,7 @@ async fn get_model(
     if let Err(e) = ctx.gate(n, &headers) {
         return ctx.error(e);
     }
-    if ctx.st.config.models.contains(&id) {
+    if ctx.st.config.serves(&id) {
         ctx.json(StatusCode::OK, &model_info(&id))
     } else {
         ctx.error(ApiError::new(

@@ -1,6 +1,7 @@
 //! SSE framing and delivery: events become raw `event:`/`data:` frames (written by hand, so
 //! faults can break the framing), sent through `Body::from_stream` one frame per chunk, with
-//! `--ttft-ms` before the first frame and `--chunk-delay-ms` between frames. Connection-level
+//! `--ttft-ms` before the first frame and `--chunk-delay-ms` between frames (by default none:
+//! the task yields between frames so each one is flushed on its own). Connection-level
 //! faults (truncation, buffering) are applied here.
 
 use std::time::Duration;
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use super::faults::{Fault, FaultSet};
-use super::generate::fnv;
+use super::hash::fnv;
 use super::render::Event;
 
 /// Anthropic pads the JSON of most events with spaces before the closing brace (see the
@@ -30,8 +31,14 @@ pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
     let mut out: Vec<Bytes> = events
         .iter()
         .map(|e| {
+            // Anthropic writes the ping with a space (see the corpus).
+            let data = if e.name == "ping" {
+                "{\"type\": \"ping\"}".to_string()
+            } else {
+                e.data.to_string()
+            };
             if faults.has(Fault::DataOnlyEvents) {
-                Bytes::from(format!("data: {}\n\n", padded(&e.data)))
+                Bytes::from(format!("data: {}\n\n", padded(&data)))
             } else {
                 let name = if faults.has(Fault::EventNameMismatch)
                     && e.name.starts_with("content_block_")
@@ -40,7 +47,7 @@ pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
                 } else {
                     e.name.as_str()
                 };
-                Bytes::from(format!("event: {name}\ndata: {}\n\n", padded(&e.data)))
+                Bytes::from(format!("event: {name}\ndata: {}\n\n", padded(&data)))
             }
         })
         .collect();
@@ -89,7 +96,12 @@ pub fn body(frames: Vec<Bytes>, timing: Timing, faults: &FaultSet) -> Body {
     let s = stream::unfold(steps.into_iter(), |mut it| async move {
         match it.next()? {
             Step::Frame(bytes, wait) => {
-                if !wait.is_zero() {
+                if wait.is_zero() {
+                    // Give the connection a chance to flush the previous frame: each frame
+                    // leaves in its own write (with TCP_NODELAY, its own segment), so the
+                    // stream stays incremental without any pacing.
+                    tokio::task::yield_now().await;
+                } else {
                     tokio::time::sleep(wait).await;
                 }
                 Some((Ok::<Bytes, std::io::Error>(bytes), it))
@@ -113,10 +125,7 @@ mod tests {
     use super::*;
 
     fn ev(name: &str) -> Event {
-        Event {
-            name: name.into(),
-            data: format!("{{\"type\":\"{name}\"}}"),
-        }
+        Event::new(name, serde_json::json!({"type": name}))
     }
 
     #[test]

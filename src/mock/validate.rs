@@ -1,16 +1,25 @@
-//! Request validation as Anthropic does it. Every rejection is a 400 `invalid_request_error`
-//! whose message starts with the dotted path of the offending field, in Anthropic's style
-//! (`messages.1.content.0.text: ...`, `max_tokens: Field required`).
+//! Request validation as Anthropic does it, in two layers:
 //!
-//! Deliberate leniency: a missing `anthropic-version` header is accepted as 2023-06-01 (the
-//! seed provider's curl examples send none; Anthropic would answer 400); unknown versions are
-//! rejected. `2026-10-21` rejects `temperature` / `top_p` / `top_k` and assistant documents.
-//! Thinking signatures are verified with the server's seed (see `generate::sign_thinking`).
+//! 1. **Shape**: the embedded request schema (`protocol/anthropic/schemas/request.json`, the one
+//!    `conform lint` uses), its first violation worded like Anthropic's pydantic errors: a dotted
+//!    path with the tag of each tagged union on the way (`tools.0.custom.input_schema: Field
+//!    required`, `messages.0.content.0.image.source.base64.media_type: Input should be ...`).
+//! 2. **Semantics** the schema cannot state: model limits on `max_tokens`, the thinking budget,
+//!    `tool_choice` against the tools, the first turn, non-empty turns, which role may carry which
+//!    block, `tool_use`/`tool_result` pairing, thinking signatures (verified with the server's
+//!    seed, see `generate::sign_thinking`), base64 payloads, at most 4 cache breakpoints, and the
+//!    2026-10-21 version's removals.
+//!
+//! Consecutive turns of the same role are accepted (Anthropic merges them). Deliberate leniency:
+//! a missing `anthropic-version` header is accepted as 2023-06-01 (the seed provider's curl
+//! examples send none); unknown versions are rejected. The seed provider's `video` block is
+//! accepted unless `--no-video`.
 
 use base64::Engine;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::generate::sign_thinking;
+use super::hash::sign_thinking;
+use crate::protocol::anthropic::schema::{self, Shape, Violation, ViolationKind};
 
 /// What the validator needs besides the body.
 #[derive(Debug, Clone, Copy)]
@@ -30,48 +39,10 @@ pub enum Endpoint {
     CountTokens,
 }
 
-const MESSAGES_FIELDS: &[&str] = &[
-    "model",
-    "max_tokens",
-    "messages",
-    "system",
-    "stop_sequences",
-    "stream",
-    "temperature",
-    "top_p",
-    "top_k",
-    "metadata",
-    "tools",
-    "tool_choice",
-    "thinking",
-    "service_tier",
-    "container",
-    "mcp_servers",
-    "cache_control",
-    "output_config",
-    "output_format",
-    "inference_geo",
-    "speed",
-    "diagnostics",
-    "context_management",
-];
-const COUNT_FIELDS: &[&str] = &[
-    "model",
-    "messages",
-    "system",
-    "tools",
-    "tool_choice",
-    "thinking",
-    "cache_control",
-    "output_config",
-    "output_format",
-    "speed",
-    "mcp_servers",
-    "context_management",
-];
-const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 /// The largest `max_tokens` the mock's models accept.
 pub const MAX_OUTPUT_TOKENS: u64 = 128_000;
+/// The newest API version, which removed the sampling parameters.
+const V2026: &str = "2026-10-21";
 
 type R = Result<(), String>;
 
@@ -79,129 +50,274 @@ fn err<T>(path: &str, msg: impl std::fmt::Display) -> Result<T, String> {
     Err(format!("{path}: {msg}"))
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn want_str<'a>(v: &'a Value, path: &str) -> Result<&'a str, String> {
-    v.as_str().map_or_else(
-        || {
-            err(
-                path,
-                format!("Input should be a valid string, got {}", kind(v)),
-            )
-        },
-        Ok,
-    )
-}
-
-fn want_obj<'a>(v: &'a Value, path: &str) -> Result<&'a serde_json::Map<String, Value>, String> {
-    v.as_object().map_or_else(
-        || err(path, format!("Input should be an object, got {}", kind(v))),
-        Ok,
-    )
-}
-
-fn want_arr<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, String> {
-    v.as_array().map_or_else(
-        || {
-            err(
-                path,
-                format!("Input should be a valid list, got {}", kind(v)),
-            )
-        },
-        Ok,
-    )
-}
-
-fn closed(o: &serde_json::Map<String, Value>, path: &str, allowed: &[&str]) -> R {
-    for k in o.keys() {
-        if !allowed.contains(&k.as_str()) {
-            let p = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            return err(&p, "Extra inputs are not permitted");
-        }
-    }
-    Ok(())
-}
-
-fn required<'a>(
-    o: &'a serde_json::Map<String, Value>,
-    path: &str,
-    key: &str,
-) -> Result<&'a Value, String> {
-    let p = if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    };
-    o.get(key).map_or_else(|| err(&p, "Field required"), Ok)
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
 /// Validates a request body. `Err` holds the message of the 400.
 pub fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
-    let o = body.as_object().map_or_else(
-        || {
-            err(
-                "body",
-                format!("Input should be an object, got {}", kind(body)),
-            )
-        },
-        Ok,
-    )?;
     match rules.version {
-        None | Some("2023-06-01") | Some("2023-01-01") | Some("2026-10-21") => {}
+        None | Some("2023-06-01") | Some("2023-01-01") | Some(V2026) => {}
         Some(v) => {
             return err(
                 "anthropic-version",
-                format!("invalid version `{v}`; use 2023-06-01 or 2026-10-21"),
+                format!("invalid version `{v}`; use 2023-06-01 or {V2026}"),
             );
         }
     }
-    let allowed = if endpoint == Endpoint::Messages {
-        MESSAGES_FIELDS
-    } else {
-        COUNT_FIELDS
-    };
-    closed(o, "", allowed)?;
-    let model = want_str(required(o, "", "model")?, "model")?;
-    if model.is_empty() || model.len() > 256 {
-        return err("model", "String should have between 1 and 256 characters");
+    if !body.is_object() {
+        return err("body", "Input should be a valid dictionary");
     }
+    let shape = match endpoint {
+        Endpoint::Messages => Shape::Request,
+        Endpoint::CountTokens => Shape::CountTokensRequest,
+    };
+    match video_free(body, rules)? {
+        Some(stripped) => check_shape(&stripped, shape)?,
+        None => check_shape(body, shape)?,
+    }
+    semantics(body, endpoint, rules)
+}
+
+fn check_shape(body: &Value, shape: Shape) -> R {
+    match schema::violations(shape, body).into_iter().next() {
+        None => Ok(()),
+        Some(v) => Err(word(body, &v)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape errors in Anthropic's words.
+
+/// Anthropic's dotted path for `path`, with the tag of each tagged union passed through. The tag
+/// is only added when the path goes on inside the tagged object (to a field other than `type`).
+fn dotted(body: &Value, path: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = Some(body);
+    for (i, seg) in path.iter().enumerate() {
+        out.push(seg.clone());
+        cur = cur.and_then(|c| match c {
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|n| a.get(n)),
+            Value::Object(o) => o.get(seg),
+            _ => None,
+        });
+        let goes_inside = path.get(i + 1).is_some_and(|next| next != "type");
+        if goes_inside && let Some(tag) = cur.and_then(|c| tag_at(&out, c)) {
+            out.push(tag);
+        }
+    }
+    out.join(".")
+}
+
+/// The tag of the tagged-union value `v` found at `path`, if that position holds a union.
+fn tag_at(path: &[String], v: &Value) -> Option<String> {
+    let n = path.len();
+    let is_index = |i: usize| path.get(i).is_some_and(|s| s.parse::<usize>().is_ok());
+    let ty = v.get("type").and_then(Value::as_str);
+    let union = match n {
+        1 => matches!(path[0].as_str(), "thinking" | "tool_choice"),
+        2 if path[0] == "tools" => return Some(ty.unwrap_or("custom").to_string()),
+        _ => {
+            let content_item = n >= 3
+                && path[n - 2] == "content"
+                && is_index(n - 1)
+                && (is_index(n - 3) || path[n - 3] == "tool_result");
+            let source = path[n - 1] == "source"
+                && n >= 2
+                && matches!(path[n - 2].as_str(), "image" | "document");
+            content_item || source
+        }
+    };
+    union.then(|| ty.map(str::to_string)).flatten()
+}
+
+fn quote_list(options: &[Value]) -> String {
+    let words: Vec<String> = options
+        .iter()
+        .map(|o| match o {
+            Value::String(s) => format!("'{s}'"),
+            other => other.to_string(),
+        })
+        .collect();
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+fn type_words(types: &[String]) -> String {
+    let word = |t: &str| match t {
+        "object" => "a valid dictionary",
+        "array" => "a valid list",
+        "string" => "a valid string",
+        "integer" => "a valid integer",
+        "number" => "a valid number",
+        "boolean" => "a valid boolean",
+        "null" => "None",
+        _ => "valid",
+    };
+    let words: Vec<&str> = types
+        .iter()
+        .filter(|t| *t != "null")
+        .map(|t| word(t))
+        .collect();
+    if words.is_empty() {
+        "None".to_string()
+    } else {
+        words.join(" or ")
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The 400 message of one schema violation.
+fn word(body: &Value, v: &Violation) -> String {
+    let at = |extra: Option<&str>| {
+        let mut p = v.path.clone();
+        if let Some(e) = extra {
+            p.push(e.to_string());
+        }
+        let d = dotted(body, &p);
+        if d.is_empty() { "body".to_string() } else { d }
+    };
+    match &v.kind {
+        ViolationKind::Missing(field) => format!("{}: Field required", at(Some(field))),
+        ViolationKind::Unexpected(fields) => format!(
+            "{}: Extra inputs are not permitted",
+            at(fields.first().map(String::as_str))
+        ),
+        ViolationKind::Type(types) => {
+            format!("{}: Input should be {}", at(None), type_words(types))
+        }
+        ViolationKind::NotOneOf(options) => {
+            format!("{}: Input should be {}", at(None), quote_list(options))
+        }
+        ViolationKind::Below(limit) => format!(
+            "{}: Input should be greater than or equal to {limit}",
+            at(None)
+        ),
+        ViolationKind::Above(limit) => {
+            format!(
+                "{}: Input should be less than or equal to {limit}",
+                at(None)
+            )
+        }
+        ViolationKind::TooShort(_) if v.path.last().is_some_and(|k| k == "text") => {
+            // A text block's own words; the tag is not part of this message's path.
+            let block = dotted(body, &v.path[..v.path.len() - 1]);
+            format!("{block}.text: text content blocks must be non-empty")
+        }
+        ViolationKind::TooShort(n) => format!(
+            "{}: String should have at least {}",
+            at(None),
+            plural(*n, "character")
+        ),
+        ViolationKind::TooLong(n) => format!(
+            "{}: String should have at most {}",
+            at(None),
+            plural(*n, "character")
+        ),
+        ViolationKind::TooFewItems(n) => format!(
+            "{}: List should have at least {}",
+            at(None),
+            plural(*n, "item")
+        ),
+        ViolationKind::TooManyItems(n) => format!(
+            "{}: List should have at most {}",
+            at(None),
+            plural(*n, "item")
+        ),
+        ViolationKind::Pattern(p) => {
+            format!("{}: String should match pattern '{p}'", at(None))
+        }
+        ViolationKind::Other(text) => format!("{}: {text}", at(None)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seed provider's `video` block.
+
+const BLOCK_TAGS: &str = "'document', 'image', 'redacted_thinking', 'search_result', 'text', 'thinking', 'tool_result', 'tool_use'";
+
+/// With video allowed, checks each `video` block and returns a copy of the body where they are
+/// replaced by text blocks (so the protocol schema can check the rest); `None` when there is no
+/// video block. With video disallowed, a video block is rejected like any unknown tag.
+fn video_free(body: &Value, rules: &Rules) -> Result<Option<Value>, String> {
+    let Some(msgs) = body.get("messages").and_then(Value::as_array) else {
+        return Ok(None);
+    };
+    let mut found = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        if let Some(blocks) = m.get("content").and_then(Value::as_array) {
+            for (j, b) in blocks.iter().enumerate() {
+                if b.get("type").and_then(Value::as_str) == Some("video") {
+                    found.push((i, j));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let mut copy = body.clone();
+    for (i, j) in found {
+        let path = format!("messages.{i}.content.{j}");
+        if !rules.video {
+            return err(
+                &path,
+                format!(
+                    "Input tag 'video' found using 'type' does not match any of the expected tags: {BLOCK_TAGS}"
+                ),
+            );
+        }
+        let b = &body["messages"][i]["content"][j];
+        let o = b.as_object().map_or_else(Vec::new, |o| {
+            o.keys()
+                .filter(|k| !matches!(k.as_str(), "type" | "source" | "cache_control"))
+                .cloned()
+                .collect()
+        });
+        if let Some(extra) = o.first() {
+            return err(
+                &format!("{path}.video.{extra}"),
+                "Extra inputs are not permitted",
+            );
+        }
+        match b.pointer("/source/type").and_then(Value::as_str) {
+            Some("url") => {}
+            _ => {
+                return err(
+                    &format!("{path}.video.source.type"),
+                    "Input should be 'url'",
+                );
+            }
+        }
+        let url = b
+            .pointer("/source/url")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        check_url(url, &format!("{path}.video.source.url.url"))?;
+        copy["messages"][i]["content"][j] = json!({"type": "text", "text": "video"});
+    }
+    Ok(Some(copy))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semantics.
+
+fn semantics(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
+    let new_version = rules.version == Some(V2026);
+    let model = body["model"].as_str().unwrap_or_default();
     let mut max_tokens = None;
     if endpoint == Endpoint::Messages {
-        let mt = required(o, "", "max_tokens")?;
-        let n = mt.as_i64().map_or_else(
-            || {
-                err(
-                    "max_tokens",
-                    format!("Input should be a valid integer, got {}", kind(mt)),
-                )
-            },
-            Ok,
-        )?;
+        let n = body["max_tokens"].as_u64().unwrap_or(0);
         if n < 1 {
             return err("max_tokens", "Input should be greater than or equal to 1");
         }
-        if n as u64 > MAX_OUTPUT_TOKENS {
+        if n > MAX_OUTPUT_TOKENS {
             return err(
                 "max_tokens",
                 format!(
@@ -209,278 +325,60 @@ pub fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
                 ),
             );
         }
-        max_tokens = Some(n as u64);
-        if let Some(s) = o.get("stream")
-            && !s.is_boolean()
-        {
-            return err(
-                "stream",
-                format!("Input should be a valid boolean, got {}", kind(s)),
-            );
-        }
-        if let Some(ss) = o.get("stop_sequences") {
-            for (i, s) in want_arr(ss, "stop_sequences")?.iter().enumerate() {
-                want_str(s, &format!("stop_sequences.{i}"))?;
-            }
-        }
-        let new_version = rules.version == Some("2026-10-21");
-        for (key, lo, hi) in [
-            ("temperature", 0.0, 1.0),
-            ("top_p", 0.0, 1.0),
-            ("top_k", 0.0, f64::INFINITY),
-        ] {
-            if let Some(v) = o.get(key) {
-                if new_version {
+        max_tokens = Some(n);
+        if new_version {
+            for key in ["temperature", "top_p", "top_k"] {
+                if body.get(key).is_some() {
                     return err(
                         key,
-                        "this parameter is not supported with anthropic-version 2026-10-21",
+                        format!("this parameter is not supported with anthropic-version {V2026}"),
                     );
                 }
-                let x = v.as_f64().map_or_else(
-                    || {
-                        err(
-                            key,
-                            format!("Input should be a valid number, got {}", kind(v)),
-                        )
-                    },
-                    Ok,
-                )?;
-                if key == "top_k" && !v.is_i64() && !v.is_u64() {
-                    return err(key, "Input should be a valid integer");
-                }
-                if x < lo {
-                    return err(
-                        key,
-                        format!("Input should be greater than or equal to {lo}"),
-                    );
-                }
-                if x > hi {
-                    return err(key, format!("Input should be less than or equal to {hi}"));
-                }
             }
-        }
-        if let Some(m) = o.get("metadata") {
-            let mo = want_obj(m, "metadata")?;
-            closed(mo, "metadata", &["user_id"])?;
-            if let Some(u) = mo.get("user_id").filter(|u| !u.is_null())
-                && want_str(u, "metadata.user_id")?.len() > 256
-            {
-                return err(
-                    "metadata.user_id",
-                    "String should have at most 256 characters",
-                );
-            }
-        }
-        if let Some(t) = o.get("service_tier")
-            && !matches!(t.as_str(), Some("auto") | Some("standard_only"))
-        {
-            return err("service_tier", "Input should be 'auto' or 'standard_only'");
         }
     }
-    let mut breakpoints = 0usize;
-    if let Some(cc) = o.get("cache_control").filter(|v| !v.is_null()) {
-        cache_control(cc, "cache_control")?;
-        breakpoints += 1;
-    }
-    // System.
-    match o.get("system") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(_)) => {}
-        Some(Value::Array(blocks)) => {
-            for (i, b) in blocks.iter().enumerate() {
-                let p = format!("system.{i}");
-                let bo = want_obj(b, &p)?;
-                if bo.get("type").and_then(Value::as_str) != Some("text") {
-                    return err(&format!("{p}.type"), "Input should be 'text'");
-                }
-                text_block(bo, &p)?;
-                breakpoints += count_cc(bo, &p)?;
-            }
-        }
-        Some(v) => {
+    let tools: Vec<&str> = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (i, name) in tools.iter().enumerate() {
+        if tools[..i].contains(name) {
             return err(
-                "system",
-                format!(
-                    "Input should be a valid string or list of text blocks, got {}",
-                    kind(v)
-                ),
+                "tools",
+                format!("Tool names must be unique; `{name}` is defined twice"),
             );
         }
     }
-    // Tools.
-    let mut tool_names: Vec<String> = Vec::new();
-    if let Some(t) = o.get("tools") {
-        for (i, tool) in want_arr(t, "tools")?.iter().enumerate() {
-            let p = format!("tools.{i}");
-            let to = want_obj(tool, &p)?;
-            let ty = to.get("type").and_then(Value::as_str);
-            let name = want_str(required(to, &p, "name")?, &format!("{p}.name"))?;
-            match ty {
-                None | Some("custom") => {
-                    let cp = format!("{p}.custom");
-                    closed(
-                        to,
-                        &cp,
-                        &[
-                            "type",
-                            "name",
-                            "description",
-                            "input_schema",
-                            "cache_control",
-                            "strict",
-                            "input_examples",
-                            "defer_loading",
-                            "allowed_callers",
-                            "eager_input_streaming",
-                        ],
-                    )?;
-                    if name.is_empty()
-                        || name.len() > 128
-                        || !name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                    {
-                        return err(
-                            &format!("{cp}.name"),
-                            "String should match pattern '^[a-zA-Z0-9_-]{1,128}$'",
-                        );
-                    }
-                    let schema = to
-                        .get("input_schema")
-                        .map_or_else(|| err(&format!("{cp}.input_schema"), "Field required"), Ok)?;
-                    let so = want_obj(schema, &format!("{cp}.input_schema"))?;
-                    match so.get("type") {
-                        Some(Value::String(s)) if s == "object" => {}
-                        None => return err(&format!("{cp}.input_schema.type"), "Field required"),
-                        Some(_) => {
-                            return err(
-                                &format!("{cp}.input_schema.type"),
-                                "Input should be 'object'",
-                            );
-                        }
-                    }
-                    if let Some(d) = to.get("description") {
-                        want_str(d, &format!("{cp}.description"))?;
-                    }
-                }
-                Some(other)
-                    if other.contains('_')
-                        && other.rsplit('_').next().is_some_and(|d| {
-                            d.len() == 8 && d.chars().all(|c| c.is_ascii_digit())
-                        }) => {}
-                Some(other) => {
-                    return err(
-                        &p,
-                        format!(
-                            "Input tag '{other}' found using 'type' does not match any of the expected tags"
-                        ),
-                    );
-                }
-            }
-            breakpoints += count_cc(to, &p)?;
-            if tool_names.iter().any(|n| n == name) {
-                return err(
-                    "tools",
-                    format!("Tool names must be unique; `{name}` is defined twice"),
-                );
-            }
-            tool_names.push(name.to_string());
-        }
+    let thinking = body.pointer("/thinking/type").and_then(Value::as_str);
+    let thinking_on = matches!(thinking, Some("enabled" | "adaptive"));
+    if thinking == Some("enabled")
+        && let (Some(budget), Some(mt)) = (body.pointer("/thinking/budget_tokens"), max_tokens)
+        && budget.as_u64().is_some_and(|b| b >= mt)
+    {
+        return err(
+            "thinking.enabled.budget_tokens",
+            "`max_tokens` must be greater than `thinking.budget_tokens`",
+        );
     }
-    // Thinking.
-    let mut thinking_on = false;
-    if let Some(t) = o.get("thinking").filter(|t| !t.is_null()) {
-        let to = want_obj(t, "thinking")?;
-        match to.get("type").and_then(Value::as_str) {
-            Some("enabled") => {
-                thinking_on = true;
-                closed(
-                    to,
-                    "thinking.enabled",
-                    &["type", "budget_tokens", "display"],
-                )?;
-                let b = required(to, "thinking.enabled", "budget_tokens")?;
-                let n = b.as_i64().map_or_else(
-                    || {
-                        err(
-                            "thinking.enabled.budget_tokens",
-                            "Input should be a valid integer",
-                        )
-                    },
-                    Ok,
-                )?;
-                if n < 1024 {
-                    return err(
-                        "thinking.enabled.budget_tokens",
-                        "Input should be greater than or equal to 1024",
-                    );
-                }
-                if let Some(mt) = max_tokens
-                    && n as u64 >= mt
-                {
-                    return err(
-                        "thinking.enabled.budget_tokens",
-                        "`max_tokens` must be greater than `thinking.budget_tokens`",
-                    );
-                }
-            }
-            Some("adaptive") => {
-                thinking_on = true;
-                closed(to, "thinking.adaptive", &["type", "display"])?;
-            }
-            Some("disabled") => closed(to, "thinking.disabled", &["type"])?,
-            _ => {
+    if let Some(ty) = body.pointer("/tool_choice/type").and_then(Value::as_str) {
+        if ty == "tool" {
+            let name = body
+                .pointer("/tool_choice/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !tools.contains(&name) {
                 return err(
-                    "thinking.type",
-                    "Input should be 'enabled', 'disabled' or 'adaptive'",
-                );
-            }
-        }
-    }
-    // Tool choice.
-    if let Some(tc) = o.get("tool_choice").filter(|t| !t.is_null()) {
-        let to = want_obj(tc, "tool_choice")?;
-        let ty = to.get("type").and_then(Value::as_str).unwrap_or("");
-        match ty {
-            "auto" | "any" => closed(
-                to,
-                &format!("tool_choice.{ty}"),
-                &["type", "disable_parallel_tool_use"],
-            )?,
-            "none" => closed(to, "tool_choice.none", &["type"])?,
-            "tool" => {
-                closed(
-                    to,
-                    "tool_choice.tool",
-                    &["type", "name", "disable_parallel_tool_use"],
-                )?;
-                let name = want_str(
-                    required(to, "tool_choice.tool", "name")?,
                     "tool_choice.tool.name",
-                )?;
-                if !tool_names.iter().any(|n| n == name) {
-                    return err(
-                        "tool_choice.tool.name",
-                        format!("Tool '{name}' not found in provided tools"),
-                    );
-                }
-            }
-            _ => {
-                return err(
-                    "tool_choice.type",
-                    "Input should be 'auto', 'any', 'tool' or 'none'",
+                    format!("Tool '{name}' not found in provided tools"),
                 );
             }
         }
-        if let Some(d) = to.get("disable_parallel_tool_use")
-            && !d.is_boolean()
-        {
-            return err(
-                &format!("tool_choice.{ty}.disable_parallel_tool_use"),
-                "Input should be a valid boolean",
-            );
-        }
-        if matches!(ty, "any" | "tool") && tool_names.is_empty() {
+        if matches!(ty, "any" | "tool") && tools.is_empty() {
             return err(
                 "tool_choice",
                 "tool_choice may only be specified while providing tools",
@@ -493,145 +391,12 @@ pub fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
             );
         }
     }
-    // Structured output.
-    for (key, path) in [
-        ("output_format", "output_format"),
-        ("output_config", "output_config"),
-    ] {
-        let Some(v) = o.get(key).filter(|v| !v.is_null()) else {
-            continue;
-        };
-        let fo = want_obj(v, path)?;
-        let format = if key == "output_config" {
-            closed(fo, path, &["format", "effort", "task_budget"])?;
-            if let Some(e) = fo.get("effort").filter(|e| !e.is_null())
-                && !matches!(
-                    e.as_str(),
-                    Some("low" | "medium" | "high" | "xhigh" | "max")
-                )
-            {
-                return err(
-                    "output_config.effort",
-                    "Input should be 'low', 'medium', 'high', 'xhigh' or 'max'",
-                );
-            }
-            match fo.get("format").filter(|f| !f.is_null()) {
-                Some(f) => (
-                    want_obj(f, "output_config.format")?,
-                    "output_config.format".to_string(),
-                ),
-                None => continue,
-            }
-        } else {
-            (fo, path.to_string())
-        };
-        let (fo, fp) = format;
-        if fo.get("type").and_then(Value::as_str) != Some("json_schema") {
-            return err(&format!("{fp}.type"), "Input should be 'json_schema'");
-        }
-        closed(fo, &fp, &["type", "schema"])?;
-        want_obj(required(fo, &fp, "schema")?, &format!("{fp}.schema"))?;
-    }
-    // Messages.
-    let msgs = want_arr(required(o, "", "messages")?, "messages")?;
+    let msgs = body["messages"].as_array().map_or(&[][..], Vec::as_slice);
     if msgs.is_empty() {
         return err("messages", "at least one message is required");
     }
-    let mut prev_tool_ids: Vec<String> = Vec::new();
-    for (i, m) in msgs.iter().enumerate() {
-        let p = format!("messages.{i}");
-        let mo = want_obj(m, &p)?;
-        closed(mo, &p, &["role", "content"])?;
-        let role = want_str(required(mo, &p, "role")?, &format!("{p}.role"))?;
-        if role != "user" && role != "assistant" {
-            return err(
-                &format!("{p}.role"),
-                "Input should be 'user' or 'assistant'",
-            );
-        }
-        if i == 0 && role != "user" {
-            return err(
-                "messages.0.role",
-                "the first message must use the \"user\" role",
-            );
-        }
-        let last = i + 1 == msgs.len();
-        let content = required(mo, &p, "content")?;
-        let mut tool_ids: Vec<String> = Vec::new();
-        match content {
-            Value::String(s) => {
-                if s.is_empty() && !(last && role == "assistant") {
-                    return err(
-                        &p,
-                        "all messages must have non-empty content except for the optional final assistant message",
-                    );
-                }
-            }
-            Value::Array(blocks) => {
-                if blocks.is_empty() && !(last && role == "assistant") {
-                    return err(
-                        &p,
-                        "all messages must have non-empty content except for the optional final assistant message",
-                    );
-                }
-                let mut answered: Vec<String> = Vec::new();
-                for (j, b) in blocks.iter().enumerate() {
-                    let bp = format!("{p}.content.{j}");
-                    let bo = want_obj(b, &bp)?;
-                    let ty = want_str(required(bo, &bp, "type")?, &format!("{bp}.type"))?;
-                    breakpoints += count_cc(bo, &bp)?;
-                    content_block(bo, ty, role, &bp, rules, &mut tool_ids)?;
-                    if ty == "tool_result" {
-                        let id = bo.get("tool_use_id").and_then(Value::as_str).unwrap_or("");
-                        if !prev_tool_ids.iter().any(|t| t == id) {
-                            return err(
-                                &bp,
-                                format!(
-                                    "unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
-                                ),
-                            );
-                        }
-                        answered.push(id.to_string());
-                    }
-                }
-                if role == "user" && !prev_tool_ids.is_empty() {
-                    let missing: Vec<&String> = prev_tool_ids
-                        .iter()
-                        .filter(|t| !answered.contains(t))
-                        .collect();
-                    if !missing.is_empty() {
-                        let ids: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-                        return err(
-                            &format!("messages.{}", i - 1),
-                            format!(
-                                "`tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
-                                ids.join(", ")
-                            ),
-                        );
-                    }
-                }
-            }
-            other => {
-                return err(
-                    &format!("{p}.content"),
-                    format!(
-                        "Input should be a valid string or list of content blocks, got {}",
-                        kind(other)
-                    ),
-                );
-            }
-        }
-        if role == "user" && matches!(content, Value::String(_)) && !prev_tool_ids.is_empty() {
-            return err(
-                &format!("messages.{}", i - 1),
-                format!(
-                    "`tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
-                    prev_tool_ids.join(", ")
-                ),
-            );
-        }
-        prev_tool_ids = tool_ids;
-    }
+    conversation(msgs, rules)?;
+    let breakpoints = count_breakpoints(body);
     if breakpoints > 4 {
         return err(
             "cache_control",
@@ -643,44 +408,145 @@ pub fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
     Ok(())
 }
 
-fn cache_control(cc: &Value, path: &str) -> R {
-    let o = want_obj(cc, path)?;
-    closed(o, path, &["type", "ttl"])?;
-    if o.get("type").and_then(Value::as_str) != Some("ephemeral") {
-        return err(&join(path, "type"), "Input should be 'ephemeral'");
-    }
-    if let Some(t) = o.get("ttl")
-        && !matches!(t.as_str(), Some("5m") | Some("1h"))
-    {
-        return err(&join(path, "ttl"), "Input should be '5m' or '1h'");
-    }
-    Ok(())
-}
-
-fn count_cc(o: &serde_json::Map<String, Value>, path: &str) -> Result<usize, String> {
-    match o.get("cache_control") {
-        None | Some(Value::Null) => Ok(0),
-        Some(cc) => {
-            cache_control(cc, &join(path, "cache_control"))?;
-            Ok(1)
+/// Turn order, which role carries which block, tool pairing and payloads.
+fn conversation(msgs: &[Value], rules: &Rules) -> R {
+    let new_version = rules.version == Some(V2026);
+    let mut pending: Vec<String> = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let role = m["role"].as_str().unwrap_or_default();
+        if i == 0 && role != "user" {
+            return err(
+                "messages.0.role",
+                "the first message must use the \"user\" role",
+            );
         }
-    }
-}
-
-fn text_block(o: &serde_json::Map<String, Value>, path: &str) -> R {
-    closed(o, path, &["type", "text", "cache_control", "citations"])?;
-    let t = want_str(required(o, path, "text")?, &join(path, "text"))?;
-    if t.is_empty() {
-        return err(&join(path, "text"), "text content blocks must be non-empty");
+        let last = i + 1 == msgs.len();
+        let p = format!("messages.{i}");
+        let empty = match &m["content"] {
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        if empty && !(last && role == "assistant") {
+            return err(
+                &p,
+                "all messages must have non-empty content except for the optional final assistant message",
+            );
+        }
+        let blocks = m["content"].as_array().map_or(&[][..], Vec::as_slice);
+        let mut answered: Vec<&str> = Vec::new();
+        let mut calls: Vec<String> = Vec::new();
+        for (j, b) in blocks.iter().enumerate() {
+            let bp = format!("{p}.content.{j}");
+            let ty = b["type"].as_str().unwrap_or_default();
+            match ty {
+                "tool_use" if role != "assistant" => {
+                    return err(
+                        &bp,
+                        "tool_use blocks are only allowed in assistant messages",
+                    );
+                }
+                "tool_use" => calls.push(b["id"].as_str().unwrap_or_default().to_string()),
+                "tool_result" if role != "user" => {
+                    return err(&bp, "tool_result blocks are only allowed in user messages");
+                }
+                "tool_result" => {
+                    let id = b["tool_use_id"].as_str().unwrap_or_default();
+                    if !pending.iter().any(|t| t == id) {
+                        return err(
+                            &bp,
+                            format!(
+                                "unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+                            ),
+                        );
+                    }
+                    answered.push(id);
+                    if let Some(inner) = b["content"].as_array() {
+                        for (k, ib) in inner.iter().enumerate() {
+                            payload(ib, &format!("{bp}.tool_result.content.{k}"))?;
+                        }
+                    }
+                }
+                "thinking" | "redacted_thinking" if role != "assistant" => {
+                    return err(
+                        &bp,
+                        format!("{ty} blocks are only allowed in assistant messages"),
+                    );
+                }
+                "thinking" => {
+                    let t = b["thinking"].as_str().unwrap_or_default();
+                    let s = b["signature"].as_str().unwrap_or_default();
+                    if rules.check_signatures && s != sign_thinking(rules.seed, t) {
+                        return err(&bp, "Invalid `signature` in `thinking` block");
+                    }
+                }
+                "document" if role == "assistant" && new_version => {
+                    return err(&bp, "document blocks are not allowed in assistant messages");
+                }
+                _ => payload(b, &bp)?,
+            }
+        }
+        if role == "user" && !pending.is_empty() {
+            let missing: Vec<&str> = pending
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !answered.contains(t))
+                .collect();
+            if !missing.is_empty() {
+                return err(
+                    &format!("messages.{}", i - 1),
+                    format!(
+                        "`tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+        pending = calls;
     }
     Ok(())
 }
 
-fn base64_data(so: &serde_json::Map<String, Value>, path: &str) -> Result<Vec<u8>, String> {
-    let data = want_str(required(so, path, "data")?, &join(path, "data"))?;
-    base64::engine::general_purpose::STANDARD
-        .decode(data.trim())
-        .map_or_else(|_| err(&join(path, "data"), "invalid base64 data"), Ok)
+/// Media payloads: base64 that decodes and matches its media type, http(s) URLs.
+fn payload(b: &Value, path: &str) -> R {
+    let ty = b["type"].as_str().unwrap_or_default();
+    if !matches!(ty, "image" | "document") {
+        return Ok(());
+    }
+    let src = &b["source"];
+    let st = src["type"].as_str().unwrap_or_default();
+    let sp = format!("{path}.{ty}.source.{st}");
+    match st {
+        "url" => check_url(
+            src["url"].as_str().unwrap_or_default(),
+            &format!("{sp}.url"),
+        ),
+        "base64" => {
+            let media = src["media_type"].as_str().unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(src["data"].as_str().unwrap_or_default().trim())
+                .map_or_else(|_| err(&format!("{sp}.data"), "invalid base64 data"), Ok)?;
+            if magic_matches(media, &bytes) {
+                Ok(())
+            } else if ty == "document" {
+                err(&sp, "The PDF specified was not valid.")
+            } else {
+                err(
+                    &sp,
+                    format!("Image does not match the provided media type {media}"),
+                )
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_url(u: &str, path: &str) -> R {
+    if u.starts_with("http://") || u.starts_with("https://") {
+        Ok(())
+    } else {
+        err(path, "URL must start with http:// or https://")
+    }
 }
 
 fn magic_matches(media: &str, bytes: &[u8]) -> bool {
@@ -694,278 +560,22 @@ fn magic_matches(media: &str, bytes: &[u8]) -> bool {
     }
 }
 
-fn url_source(so: &serde_json::Map<String, Value>, path: &str) -> R {
-    closed(so, path, &["type", "url"])?;
-    let u = want_str(required(so, path, "url")?, &join(path, "url"))?;
-    if !(u.starts_with("http://") || u.starts_with("https://")) {
-        return err(
-            &join(path, "url"),
-            "URL must start with http:// or https://",
-        );
-    }
-    Ok(())
-}
-
-fn content_block(
-    o: &serde_json::Map<String, Value>,
-    ty: &str,
-    role: &str,
-    path: &str,
-    rules: &Rules,
-    tool_ids: &mut Vec<String>,
-) -> R {
-    match ty {
-        "text" => text_block(o, path)?,
-        "image" => {
-            closed(o, path, &["type", "source", "cache_control"])?;
-            let src = want_obj(required(o, path, "source")?, &join(path, "source"))?;
-            let sp = format!("{path}.image.source");
-            match src.get("type").and_then(Value::as_str) {
-                Some("base64") => {
-                    let bp = format!("{sp}.base64");
-                    closed(src, &bp, &["type", "media_type", "data"])?;
-                    let media = want_str(
-                        required(src, &bp, "media_type")?,
-                        &format!("{bp}.media_type"),
-                    )?;
-                    if !IMAGE_TYPES.contains(&media) {
-                        return err(
-                            &format!("{bp}.media_type"),
-                            "Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'",
-                        );
-                    }
-                    let bytes = base64_data(src, &bp)?;
-                    if !magic_matches(media, &bytes) {
-                        return err(
-                            &bp,
-                            format!("Image does not match the provided media type {media}"),
-                        );
-                    }
-                }
-                Some("url") => url_source(src, &format!("{sp}.url"))?,
-                Some("file") => {
-                    want_str(
-                        required(src, &format!("{sp}.file"), "file_id")?,
-                        &format!("{sp}.file.file_id"),
-                    )?;
-                }
-                _ => {
-                    return err(
-                        &format!("{sp}.type"),
-                        "Input should be 'base64', 'url' or 'file'",
-                    );
-                }
-            }
-        }
-        "video" => {
-            if !rules.video {
-                return err(
-                    path,
-                    "Input tag 'video' found using 'type' does not match any of the expected tags: 'document', 'image', 'redacted_thinking', 'search_result', 'text', 'thinking', 'tool_result', 'tool_use'",
-                );
-            }
-            closed(o, path, &["type", "source", "cache_control"])?;
-            let src = want_obj(required(o, path, "source")?, &join(path, "source"))?;
-            match src.get("type").and_then(Value::as_str) {
-                Some("url") => url_source(src, &format!("{path}.video.source.url"))?,
-                _ => {
-                    return err(
-                        &format!("{path}.video.source.type"),
-                        "Input should be 'url'",
-                    );
-                }
-            }
-        }
-        "document" => {
-            closed(
-                o,
-                path,
-                &[
-                    "type",
-                    "source",
-                    "cache_control",
-                    "title",
-                    "context",
-                    "citations",
-                ],
-            )?;
-            if role == "assistant" && rules.version == Some("2026-10-21") {
-                return err(
-                    path,
-                    "document blocks are not allowed in assistant messages",
-                );
-            }
-            let src = want_obj(required(o, path, "source")?, &join(path, "source"))?;
-            let sp = format!("{path}.document.source");
-            match src.get("type").and_then(Value::as_str) {
-                Some("base64") => {
-                    let bp = format!("{sp}.base64");
-                    closed(src, &bp, &["type", "media_type", "data"])?;
-                    if src.get("media_type").and_then(Value::as_str) != Some("application/pdf") {
-                        return err(
-                            &format!("{bp}.media_type"),
-                            "Input should be 'application/pdf'",
-                        );
-                    }
-                    let bytes = base64_data(src, &bp)?;
-                    if !magic_matches("application/pdf", &bytes) {
-                        return err(&bp, "The PDF specified was not valid.");
-                    }
-                }
-                Some("text") => {
-                    let tp = format!("{sp}.text");
-                    closed(src, &tp, &["type", "media_type", "data"])?;
-                    if src.get("media_type").and_then(Value::as_str) != Some("text/plain") {
-                        return err(&format!("{tp}.media_type"), "Input should be 'text/plain'");
-                    }
-                    want_str(required(src, &tp, "data")?, &format!("{tp}.data"))?;
-                }
-                Some("url") => url_source(src, &format!("{sp}.url"))?,
-                Some("content") | Some("file") => {}
-                _ => {
-                    return err(
-                        &format!("{sp}.type"),
-                        "Input should be 'base64', 'text', 'url', 'content' or 'file'",
-                    );
-                }
-            }
-        }
-        "tool_use" => {
-            if role != "assistant" {
-                return err(
-                    path,
-                    "tool_use blocks are only allowed in assistant messages",
-                );
-            }
-            closed(
-                o,
-                path,
-                &["type", "id", "name", "input", "cache_control", "caller"],
-            )?;
-            let id = want_str(required(o, path, "id")?, &join(path, "id"))?;
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return err(
-                    &join(path, "id"),
-                    "String should match pattern '^[a-zA-Z0-9_-]+$'",
-                );
-            }
-            want_str(required(o, path, "name")?, &join(path, "name"))?;
-            want_obj(required(o, path, "input")?, &join(path, "input"))?;
-            tool_ids.push(id.to_string());
-        }
-        "tool_result" => {
-            if role != "user" {
-                return err(path, "tool_result blocks are only allowed in user messages");
-            }
-            closed(
-                o,
-                path,
-                &[
-                    "type",
-                    "tool_use_id",
-                    "content",
-                    "is_error",
-                    "cache_control",
-                ],
-            )?;
-            want_str(
-                required(o, path, "tool_use_id")?,
-                &join(path, "tool_use_id"),
-            )?;
-            match o.get("content") {
-                None | Some(Value::String(_)) => {}
-                Some(Value::Array(inner)) => {
-                    for (k, ib) in inner.iter().enumerate() {
-                        let ip = format!("{path}.content.{k}");
-                        let io = want_obj(ib, &ip)?;
-                        let it = want_str(required(io, &ip, "type")?, &format!("{ip}.type"))?;
-                        if !matches!(it, "text" | "image" | "document" | "search_result") {
-                            return err(
-                                &format!("{ip}.type"),
-                                "Input should be 'text', 'image', 'document' or 'search_result'",
-                            );
-                        }
-                        content_block(io, it, role, &ip, rules, &mut Vec::new())?;
-                    }
-                }
-                Some(v) => {
-                    return err(
-                        &join(path, "content"),
-                        format!("Input should be a valid string or list, got {}", kind(v)),
-                    );
-                }
-            }
-            if let Some(e) = o.get("is_error")
-                && !e.is_boolean()
-            {
-                return err(&join(path, "is_error"), "Input should be a valid boolean");
-            }
-        }
-        "thinking" => {
-            if role != "assistant" {
-                return err(
-                    path,
-                    "thinking blocks are only allowed in assistant messages",
-                );
-            }
-            closed(o, path, &["type", "thinking", "signature"])?;
-            let t = want_str(required(o, path, "thinking")?, &join(path, "thinking"))?;
-            let s = want_str(required(o, path, "signature")?, &join(path, "signature"))?;
-            if rules.check_signatures && s != sign_thinking(rules.seed, t) {
-                return err(path, "Invalid `signature` in `thinking` block");
-            }
-        }
-        "redacted_thinking" => {
-            closed(o, path, &["type", "data"])?;
-            want_str(required(o, path, "data")?, &join(path, "data"))?;
-        }
-        "search_result" => {
-            closed(
-                o,
-                path,
-                &[
-                    "type",
-                    "source",
-                    "title",
-                    "content",
-                    "citations",
-                    "cache_control",
-                ],
-            )?;
-            want_str(required(o, path, "source")?, &join(path, "source"))?;
-            want_str(required(o, path, "title")?, &join(path, "title"))?;
-            want_arr(required(o, path, "content")?, &join(path, "content"))?;
-        }
-        "server_tool_use"
-        | "web_search_tool_result"
-        | "web_fetch_tool_result"
-        | "code_execution_tool_result"
-        | "bash_code_execution_tool_result"
-        | "text_editor_code_execution_tool_result"
-        | "tool_search_tool_result"
-        | "container_upload"
-        | "mcp_tool_use"
-        | "mcp_tool_result" => {}
-        other => {
-            return err(
-                &join(path, "type"),
-                format!(
-                    "Input tag '{other}' found using 'type' does not match any of the expected tags"
-                ),
-            );
-        }
-    }
-    Ok(())
+/// `cache_control` breakpoints: top level, tools, system blocks and message blocks.
+fn count_breakpoints(body: &Value) -> usize {
+    let marked = |v: &Value| v.get("cache_control").is_some_and(|c| !c.is_null());
+    let in_list = |v: Option<&Value>| {
+        v.and_then(Value::as_array)
+            .map_or(0, |a| a.iter().filter(|b| marked(b)).count())
+    };
+    let messages = body["messages"].as_array().map_or(0, |ms| {
+        ms.iter().map(|m| in_list(m.get("content"))).sum::<usize>()
+    });
+    usize::from(marked(body)) + in_list(body.get("tools")) + in_list(body.get("system")) + messages
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn rules() -> Rules<'static> {
         Rules {
@@ -974,6 +584,10 @@ mod tests {
             seed: 0,
             check_signatures: true,
         }
+    }
+
+    fn message(b: &Value) -> String {
+        validate(b, Endpoint::Messages, &rules()).unwrap_err()
     }
 
     #[test]
@@ -986,24 +600,94 @@ mod tests {
     }
 
     #[test]
-    fn messages_name_the_field() {
+    fn schema_errors_are_worded_like_anthropic() {
+        let base = |extra: Value| {
+            let mut b = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
+            for (k, v) in extra.as_object().unwrap() {
+                b[k] = v.clone();
+            }
+            b
+        };
         let cases = [
             (
                 json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-                "max_tokens:",
+                "max_tokens: Field required",
             ),
             (
-                json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}),
-                "messages.0.content.0.text:",
+                base(json!({"bogus": 1})),
+                "bogus: Extra inputs are not permitted",
             ),
             (
-                json!({"model": "m", "max_tokens": 5, "bogus": 1, "messages": [{"role": "user", "content": "x"}]}),
-                "bogus:",
+                base(json!({"tools": [{"name": "t", "input_schema": {}}]})),
+                "tools.0.custom.input_schema.type: Field required",
+            ),
+            (
+                base(json!({"thinking": {"type": "enabled", "budget_tokens": 10}})),
+                "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+            ),
+            (
+                base(
+                    json!({"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/bmp", "data": "x"}}]}]}),
+                ),
+                "messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'",
+            ),
+            (
+                base(
+                    json!({"messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}),
+                ),
+                "messages.0.content.0.text: text content blocks must be non-empty",
+            ),
+            (
+                base(json!({"stream": "yes"})),
+                "stream: Input should be a valid boolean",
+            ),
+            (
+                base(json!({"messages": [{"role": "user", "content": [{"type": "sound"}]}]})),
+                "messages.0.content.0.type: Input should be 'text'",
             ),
         ];
-        for (b, prefix) in cases {
-            let e = validate(&b, Endpoint::Messages, &rules()).unwrap_err();
-            assert!(e.starts_with(prefix), "{e}");
+        for (b, want) in cases {
+            let got = message(&b);
+            assert!(got.starts_with(want), "want `{want}`, got `{got}`");
         }
+    }
+
+    #[test]
+    fn sdk_pass_back_fields_are_accepted() {
+        let b = json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Calling.", "citations": null},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}, "caller": null, "toolset_name": null}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "Sunny"}]}]});
+        validate(&b, Endpoint::Messages, &rules()).unwrap();
+    }
+
+    #[test]
+    fn semantic_rules_hold() {
+        let pair = json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "w", "input": {}}]},
+            {"role": "user", "content": "no result"}]});
+        assert!(message(&pair).starts_with("messages.1: `tool_use` ids"));
+        let merged = json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "one"}, {"role": "user", "content": "two"}]});
+        validate(&merged, Endpoint::Messages, &rules()).unwrap();
+        let signed = json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "bad"}]}]});
+        assert!(message(&signed).contains("Invalid `signature`"));
+        let no_video = Rules {
+            video: false,
+            ..rules()
+        };
+        let video = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+            {"type": "video", "source": {"type": "url", "url": "https://x/v.mp4"}}]}]});
+        validate(&video, Endpoint::Messages, &rules()).unwrap();
+        let e = validate(&video, Endpoint::Messages, &no_video).unwrap_err();
+        assert!(
+            e.starts_with("messages.0.content.0: Input tag 'video'"),
+            "{e}"
+        );
     }
 }

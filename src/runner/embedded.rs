@@ -13,9 +13,6 @@ const KEY_VAR: &str = "CONFORM_REFERENCE_KEY";
 pub async fn start(faults: Vec<mock::Fault>) -> std::io::Result<(MockHandle, Target)> {
     let config = MockConfig {
         faults,
-        // A small pause between frames keeps the stream incremental on loopback, as on a
-        // real network; without it every event may arrive in one read.
-        chunk_delay_ms: 1,
         ..MockConfig::default()
     };
     let key = config.api_key.clone();

@@ -204,6 +204,43 @@ def thinking_tools_round_trip():
 
 
 @check
+def pass_back_round_trip():
+    """Every content-block type the mock produces (thinking, text, tool_use; streamed and not;
+    thinking shown and omitted), passed back with the common idiom
+    `[b.model_dump() for b in m.content]` (which sends the SDK's null fields, e.g. citations,
+    caller), is accepted."""
+    question = {"role": "user", "content": "What's the weather like in Hangzhou today?"}
+    seen = set()
+    for display in (None, "omitted"):
+        thinking = {"type": "enabled", "budget_tokens": 1024}
+        if display:
+            thinking["display"] = display
+        request = dict(model=MODEL, max_tokens=2048, tools=TOOLS, thinking=thinking, messages=[question])
+        plain = client.messages.create(**request)
+        with client.messages.stream(**request) as s:
+            streamed = s.get_final_message()
+        for message in (plain, streamed):
+            content = [b.model_dump() for b in message.content]
+            seen.update(b["type"] for b in content)
+            calls = [b for b in content if b["type"] == "tool_use"]
+            assert calls, content
+            follow_up = [
+                question,
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": c["id"], "content": "Sunny"} for c in calls]},
+            ]
+            answer = client.messages.create(model=MODEL, max_tokens=2048, tools=TOOLS, thinking=thinking, messages=follow_up)
+            assert answer.stop_reason == "end_turn", answer
+            # The answer's own blocks go back too, as the next assistant turn.
+            again = follow_up + [
+                {"role": "assistant", "content": [b.model_dump() for b in answer.content]},
+                {"role": "user", "content": "Thanks. And tomorrow?"},
+            ]
+            client.messages.create(model=MODEL, max_tokens=2048, tools=TOOLS, thinking=thinking, messages=again)
+    assert seen == {"thinking", "text", "tool_use"}, seen
+
+
+@check
 def caching():
     long_text_content = "<Your Code Here>" * 400
 

@@ -79,6 +79,30 @@ const checks = {
     });
     assert.equal(answer.stop_reason, "end_turn");
   },
+  // Every content-block type the mock produces (thinking, text, tool_use; streamed and not;
+  // thinking shown and omitted), passed back as the assistant turn, is accepted.
+  async passBackRoundTrip() {
+    const q = { role: "user", content: "What's the weather like in Hangzhou today?" };
+    const seen = new Set();
+    for (const display of [undefined, "omitted"]) {
+      const thinking = { type: "enabled", budget_tokens: 1024, ...(display ? { display } : {}) };
+      const request = { model: MODEL, max_tokens: 2048, tools: TOOLS, thinking, messages: [q] };
+      const plain = await client.messages.create(request);
+      const streamed = await client.messages.stream(request).finalMessage();
+      for (const m of [plain, streamed]) {
+        m.content.forEach((b) => seen.add(b.type));
+        const calls = m.content.filter((b) => b.type === "tool_use");
+        assert.ok(calls.length > 0);
+        const followUp = [q, { role: "assistant", content: m.content },
+          { role: "user", content: calls.map((c) => ({ type: "tool_result", tool_use_id: c.id, content: "Sunny" })) }];
+        const answer = await client.messages.create({ ...request, messages: followUp });
+        assert.equal(answer.stop_reason, "end_turn");
+        await client.messages.create({ ...request, messages: [...followUp,
+          { role: "assistant", content: answer.content }, { role: "user", content: "Thanks. And tomorrow?" }] });
+      }
+    }
+    assert.deepEqual([...seen].sort(), ["text", "thinking", "tool_use"]);
+  },
   async caching() {
     const long = "<Your Code Here>".repeat(400);
     const get = (input) => client.messages.create({

@@ -349,6 +349,108 @@ pub fn is_valid(shape: Shape, value: &Value) -> bool {
     }
 }
 
+/// One protocol violation of a body, in terms a server can word its own way (the reference
+/// server answers in Anthropic's words, see `mock::validate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// The instance path: object keys and array indices.
+    pub path: Vec<String>,
+    pub kind: ViolationKind,
+}
+
+/// What is wrong at [`Violation::path`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViolationKind {
+    /// A required field is missing.
+    Missing(String),
+    /// Fields a closed object does not allow.
+    Unexpected(Vec<String>),
+    /// The JSON type is wrong; the allowed types (JSON Schema names).
+    Type(Vec<String>),
+    /// The value is not one of these (`enum` / `const`).
+    NotOneOf(Vec<Value>),
+    Below(Value),
+    Above(Value),
+    TooShort(u64),
+    TooLong(u64),
+    TooFewItems(u64),
+    TooManyItems(u64),
+    Pattern(String),
+    /// Anything else, described.
+    Other(String),
+}
+
+/// The violations of `value` as `shape` under the main (protocol) variant, nullable `anyOf`s
+/// resolved to the errors of their real branch. Empty when the value is valid.
+pub fn violations(shape: Shape, value: &Value) -> Vec<Violation> {
+    let c = compiled(shape.def());
+    if c.main.is_valid(value) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for e in c.main.iter_errors(value) {
+        push_violation(&mut out, &e);
+    }
+    out
+}
+
+fn push_violation(out: &mut Vec<Violation>, e: &ValidationError<'_>) {
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+        e.kind()
+    {
+        let here = e.instance_path().as_str();
+        let specific: Vec<&Vec<ValidationError<'static>>> = context
+            .iter()
+            .filter(|branch| {
+                !branch.iter().all(|s| {
+                    s.instance_path().as_str() == here
+                        && matches!(s.kind(), ValidationErrorKind::Type { .. })
+                })
+            })
+            .collect();
+        if specific.len() == 1 {
+            for sub in specific[0] {
+                push_violation(out, sub);
+            }
+            return;
+        }
+    }
+    let kind = match e.kind() {
+        ValidationErrorKind::Required { property } => {
+            ViolationKind::Missing(property.as_str().unwrap_or_default().to_string())
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            ViolationKind::Unexpected(unexpected.clone())
+        }
+        ValidationErrorKind::Type { kind } => ViolationKind::Type(match kind {
+            TypeKind::Single(t) => vec![t.to_string()],
+            TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
+        }),
+        ValidationErrorKind::Enum { options } => {
+            ViolationKind::NotOneOf(options.as_array().cloned().unwrap_or_default())
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            ViolationKind::NotOneOf(vec![Value::clone(expected_value)])
+        }
+        ValidationErrorKind::Minimum { limit } => ViolationKind::Below(limit.clone()),
+        ValidationErrorKind::Maximum { limit } => ViolationKind::Above(limit.clone()),
+        ValidationErrorKind::MinLength { limit } => ViolationKind::TooShort(*limit),
+        ValidationErrorKind::MaxLength { limit } => ViolationKind::TooLong(*limit),
+        ValidationErrorKind::MinItems { limit } => ViolationKind::TooFewItems(*limit),
+        ValidationErrorKind::MaxItems { limit } => ViolationKind::TooManyItems(*limit),
+        ValidationErrorKind::Pattern { pattern } => ViolationKind::Pattern(pattern.clone()),
+        _ => ViolationKind::Other(describe(e)),
+    };
+    let path = e
+        .instance_path()
+        .as_str()
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    out.push(Violation { path, kind });
+}
+
 const USER_CHECK: &str = "schema.user";
 
 /// Validate against an arbitrary user schema (a tool's `input_schema`, an

@@ -1,0 +1,270 @@
+//! The fault catalogue of `conform mock`: one flag per deviation seen in real providers and
+//! gateways (protocol reference §9, corpus notes). Faults combine; each one changes the
+//! traffic in exactly the way its description says, so a harness check can be proven to fire.
+//!
+//! Every fault is declared once below, with its [`Layer`], name, description and who shows it;
+//! the clean server produces the canonical answer and each fault transforms one layer of it:
+//! [`request`] (the request as the generator sees it; auth, limits and endpoints in
+//! `server.rs`), [`answer`] (the generated message), [`events`] (the SSE event sequence and the
+//! message body) or the HTTP framing (`stream.rs`; error bodies and statuses in `server.rs`).
+
+pub mod answer;
+pub mod events;
+pub mod request;
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What a fault is and who does this in the wild, for `--list-faults` and documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultInfo {
+    pub fault: Fault,
+    pub layer: Layer,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub seen_in: &'static str,
+}
+
+/// Where a fault acts: every fault is a transform of one layer of the clean answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Request handling: auth, rate limits, models, endpoints, accounting, and the request as
+    /// the generator sees it ([`request`]).
+    Request,
+    /// The generated message before it is rendered ([`answer`]).
+    Answer,
+    /// The sequence of SSE events and the message body ([`events`]).
+    Events,
+    /// HTTP framing: SSE bytes, delivery, error bodies and statuses (`stream.rs`, `server.rs`).
+    Framing,
+}
+
+macro_rules! faults {
+    ($( $variant:ident = [$layer:ident] $name:literal : $desc:literal ; $who:literal ),* $(,)?) => {
+        /// One deviation the mock can be told to reproduce (`--fault NAME`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Fault { $( $variant ),* }
+
+        static CATALOGUE: &[FaultInfo] = &[
+            $( FaultInfo { fault: Fault::$variant, layer: Layer::$layer, name: $name, description: $desc, seen_in: $who } ),*
+        ];
+    };
+}
+
+faults! {
+    NoMessageStart = [Events] "no-message-start": "the stream starts with content_block_start; no message_start event"; "hand-written proxies that translate OpenAI chunks",
+    NoMessageStop = [Events] "no-message-stop": "the stream ends after message_delta without message_stop"; "OpenAI-to-Anthropic adapters, early llama.cpp",
+    NoPing = [Events] "no-ping": "no ping event after the first content_block_start"; "most compatible providers (harmless, but not Anthropic's shape)",
+    EventNameMismatch = [Framing] "event-name-mismatch": "content_block_* events are sent under `event: content_block`, which differs from data.type"; "gateways that relabel events",
+    DataOnlyEvents = [Framing] "data-only-events": "no `event:` lines at all; every event is data-only (the SDKs drop such events)"; "OpenAI-style SSE emitters behind an Anthropic path",
+    DoneSentinel = [Framing] "done-sentinel": "`data: [DONE]` after message_stop"; "OpenAI-compatible servers reusing their stream writer",
+    WrongDeltaType = [Events] "wrong-delta-type": "the first block's deltas carry the wrong delta type (text block gets thinking_delta, thinking gets text_delta, tool_use gets text_delta)"; "adapters mapping reasoning_content",
+    IndexGap = [Events] "index-gap": "content block indices start at 1 instead of 0"; "adapters that count a hidden reasoning block",
+    InterleavedBlocks = [Events] "interleaved-blocks": "all blocks are started before any is stopped and their deltas interleave (needs a message with 2+ blocks)"; "parallel tool-call adapters (LiteLLM bugs)",
+    UnclosedBlock = [Events] "unclosed-block": "the last content block never gets content_block_stop"; "llama.cpp server history, adapters",
+    EmptyTextDelta = [Events] "empty-text-delta": "text_delta events with empty text are sent before and between real deltas"; "vLLM, OpenAI-to-Anthropic adapters",
+    UsageMissing = [Events] "usage-missing": "no usage in message_start, message_delta or the message"; "minimal proxies",
+    UsageNotCumulative = [Events] "usage-not-cumulative": "message_delta usage counts only the increment (output smaller than message_start's, input_tokens 0)"; "adapters summing chunk usage wrongly",
+    NullOptionalFields = [Events] "null-optional-fields": "fields Anthropic omits are sent as explicit nulls (citations, stop_details, container, usage.cache_creation, usage.service_tier, usage cache counts, delta usage input_tokens)"; "pydantic-based gateways serialising every field",
+    WrongStopReason = [Answer] "wrong-stop-reason": "stop_reason end_turn although the message ends with a tool_use block"; "OpenAI finish_reason mapping (stop instead of tool_calls)",
+    NoSignature = [Answer] "no-signature": "thinking blocks carry an empty signature (no signature_delta in streams)"; "DashScope, GLM, DeepSeek",
+    ThinkingIgnored = [Request] "thinking-ignored": "thinking enabled but no thinking block is produced"; "providers without reasoning support, older DeepSeek docs",
+    StopSequenceIgnored = [Answer] "stop-sequence-ignored": "stop_sequences are ignored: the text runs through the sequence, stop_reason end_turn, stop_sequence null"; "MiniMax (documented)",
+    StopSequenceEndTurn = [Answer] "stop-sequence-end-turn": "the text is cut before the stop sequence but stop_reason is end_turn and stop_sequence null"; "DashScope (documented)",
+    ToolChoiceIgnored = [Request] "tool-choice-ignored": "tool_choice is treated as auto (none may still call, any/tool may not)"; "gateways dropping tool_choice",
+    ToolInputString = [Answer] "tool-input-string": "tool_use.input is a JSON string holding the arguments instead of an object"; "OpenAI arguments passed through unparsed",
+    PartialJsonInvalid = [Events] "partial-json-invalid": "the input_json_delta fragments concatenate to invalid JSON (a closing brace is dropped); stream only"; "LiteLLM dropping input_json_delta fragments",
+    MaxTokensIgnored = [Request] "max-tokens-ignored": "max_tokens is not enforced: output_tokens can exceed it and stop_reason stays end_turn"; "providers mapping max_tokens to a soft limit",
+    CacheIgnored = [Request] "cache-ignored": "cache_control is accepted but cache counts are always 0 and nothing is cached"; "DeepSeek tools, most gateways",
+    StructuredOutputIgnored = [Request] "structured-output-ignored": "output_config.format / output_format is accepted but the text is prose, not JSON"; "DashScope, DeepSeek (undocumented)",
+    OpenaiErrors = [Framing] "openai-errors": "error bodies are OpenAI-shaped: {\"error\":{\"message\",\"type\",\"param\",\"code\"}}"; "OpenAI-compatible servers, vLLM",
+    ErrorAs200 = [Framing] "error-as-200": "errors are returned with HTTP status 200 (the body is still an error)"; "some Chinese gateways, proxies",
+    WrongErrorStatus = [Framing] "wrong-error-status": "validation errors come back as 422 and unknown models as 500"; "FastAPI-based gateways",
+    TextPlainErrors = [Framing] "text-plain-errors": "error bodies are text/plain messages instead of JSON"; "reverse proxies, nginx, load balancers",
+    MidStreamErrorAsMessage = [Events] "mid-stream-error-as-message": "an error event mid-stream is followed by message_delta and message_stop"; "adapters that always close the message",
+    TruncatedStream = [Framing] "truncated-stream": "the connection is closed mid-stream without message_stop"; "proxies with short read timeouts",
+    FakeStreaming = [Framing] "fake-streaming": "all events are flushed at once at the end instead of incrementally"; "gateways that buffer the upstream response",
+    NonAnthropicIds = [Answer] "non-anthropic-ids": "ids look like OpenAI's (chatcmpl-…, call_…) instead of msg_/toolu_"; "OpenAI-backed adapters",
+    ModelRewrite = [Answer] "model-rewrite": "the response model differs from the requested one (provider-prefixed)"; "OpenRouter, LiteLLM, DeepSeek mapping",
+    ExtraFields = [Events] "extra-fields": "non-Anthropic fields are added (timings, system_fingerprint)"; "llama.cpp server, vLLM",
+    NoRequestId = [Framing] "no-request-id": "no request-id header and no request_id in error bodies"; "nearly every non-Anthropic endpoint",
+    CountTokensMissing = [Request] "count-tokens-missing": "POST /v1/messages/count_tokens answers 404"; "DeepSeek, MiniMax, many gateways",
+    ModelsMissing = [Request] "models-missing": "GET /v1/models and /v1/models/{id} answer 404"; "DashScope, many gateways",
+    UnknownModelRemap = [Request] "unknown-model-remap": "an unknown model is answered with 200 by the default model instead of 404"; "DeepSeek (documented mapping)",
+    AuthIgnored = [Request] "auth-ignored": "any key (or none) is accepted"; "local servers (llama.cpp, Ollama)",
+    RateLimit = [Request] "rate-limit": "every other request (the 1st, 3rd, …) gets 429 rate_limit_error with retry-after"; "every provider under load",
+    ThinkingByDefault = [Request] "thinking-by-default": "thinking blocks appear even when thinking is omitted or disabled"; "Qwen3.5+ hybrid models on DashScope",
+    ParallelToolsIgnored = [Answer] "parallel-tools-ignored": "disable_parallel_tool_use is ignored: several tool_use blocks may come back"; "DeepSeek (documented)",
+    SignatureUnchecked = [Request] "signature-unchecked": "a thinking block passed back with a tampered signature is accepted"; "providers that do not sign thinking",
+}
+
+/// The whole catalogue, in a stable order.
+pub fn fault_catalogue() -> &'static [FaultInfo] {
+    CATALOGUE
+}
+
+impl Fault {
+    pub fn info(self) -> &'static FaultInfo {
+        CATALOGUE
+            .iter()
+            .find(|i| i.fault == self)
+            .expect("every fault is in the catalogue")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fault name that is not in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault `{name}`; known faults: {known}")]
+pub struct UnknownFault {
+    pub name: String,
+    pub known: String,
+}
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        CATALOGUE
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(wanted))
+            .map(|i| i.fault)
+            .ok_or_else(|| UnknownFault {
+                name: wanted.to_string(),
+                known: CATALOGUE
+                    .iter()
+                    .map(|i| i.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// The faults a server runs with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultSet(Vec<Fault>);
+
+impl FaultSet {
+    pub fn new(faults: impl IntoIterator<Item = Fault>) -> Self {
+        let mut v: Vec<Fault> = faults.into_iter().collect();
+        v.sort();
+        v.dedup();
+        FaultSet(v)
+    }
+
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0.contains(&fault)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl FromIterator<Fault> for FaultSet {
+    fn from_iter<I: IntoIterator<Item = Fault>>(iter: I) -> Self {
+        FaultSet::new(iter)
+    }
+}
+
+/// One `--list-faults` line: `NAME<TAB>description (seen in: who)`.
+pub fn list_line(info: &FaultInfo) -> String {
+    format!(
+        "{}\t{} (seen in: {})",
+        info.name, info.description, info.seen_in
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_are_unique() {
+        let mut names: Vec<&str> = fault_catalogue().iter().map(|i| i.name).collect();
+        for info in fault_catalogue() {
+            assert_eq!(info.name.parse::<Fault>().unwrap(), info.fault);
+            assert_eq!(info.fault.name(), info.name);
+        }
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn issue_names_are_all_present() {
+        for name in [
+            "no-message-start",
+            "no-message-stop",
+            "no-ping",
+            "event-name-mismatch",
+            "data-only-events",
+            "done-sentinel",
+            "wrong-delta-type",
+            "index-gap",
+            "interleaved-blocks",
+            "unclosed-block",
+            "empty-text-delta",
+            "usage-missing",
+            "usage-not-cumulative",
+            "null-optional-fields",
+            "wrong-stop-reason",
+            "no-signature",
+            "thinking-ignored",
+            "stop-sequence-ignored",
+            "tool-choice-ignored",
+            "tool-input-string",
+            "partial-json-invalid",
+            "max-tokens-ignored",
+            "cache-ignored",
+            "structured-output-ignored",
+            "openai-errors",
+            "error-as-200",
+            "wrong-error-status",
+            "text-plain-errors",
+            "mid-stream-error-as-message",
+            "truncated-stream",
+            "fake-streaming",
+            "non-anthropic-ids",
+            "model-rewrite",
+            "extra-fields",
+            "no-request-id",
+            "count-tokens-missing",
+            "models-missing",
+            "unknown-model-remap",
+            "auth-ignored",
+            "rate-limit",
+        ] {
+            assert!(name.parse::<Fault>().is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_known_ones() {
+        let err = "no-such-fault".parse::<Fault>().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("no-such-fault"));
+        assert!(msg.contains("truncated-stream"));
+    }
+
+    #[test]
+    fn list_lines_have_a_tab() {
+        let line = list_line(Fault::RateLimit.info());
+        assert!(line.starts_with("rate-limit\t"));
+    }
+}

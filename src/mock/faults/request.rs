@@ -1,0 +1,100 @@
+//! Request-layer faults that change what the generator is asked: each rewrites a copy of the
+//! validated request before generation (the clean generator never sees a fault). The other
+//! request-layer faults (auth, rate limits, models, endpoints, cache accounting, signature
+//! checks) act in `server.rs`, where requests are handled.
+
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+
+use super::{Fault, FaultSet};
+
+/// The request as the generator sees it under `faults` (borrowed when nothing changes).
+pub fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, Value> {
+    let relevant = [
+        Fault::ThinkingIgnored,
+        Fault::ThinkingByDefault,
+        Fault::ToolChoiceIgnored,
+        Fault::StructuredOutputIgnored,
+        Fault::MaxTokensIgnored,
+    ];
+    if !relevant.iter().any(|f| faults.has(*f)) {
+        return Cow::Borrowed(body);
+    }
+    let mut b = body.clone();
+    let Some(o) = b.as_object_mut() else {
+        return Cow::Borrowed(body);
+    };
+    // thinking-ignored: the thinking request is dropped.
+    if faults.has(Fault::ThinkingIgnored) {
+        o.remove("thinking");
+    }
+    // thinking-by-default: thinking as if enabled whatever the request says.
+    if faults.has(Fault::ThinkingByDefault) {
+        let on = matches!(
+            o.get("thinking")
+                .and_then(|t| t.get("type"))
+                .and_then(Value::as_str),
+            Some("enabled" | "adaptive")
+        );
+        if !on {
+            o.insert(
+                "thinking".into(),
+                json!({"type": "enabled", "budget_tokens": 1024}),
+            );
+        }
+    }
+    // tool-choice-ignored: treated as auto (keeping disable_parallel_tool_use).
+    if faults.has(Fault::ToolChoiceIgnored)
+        && let Some(tc) = o.get_mut("tool_choice").and_then(Value::as_object_mut)
+    {
+        tc.insert("type".into(), json!("auto"));
+        tc.remove("name");
+    }
+    // structured-output-ignored: the format is dropped, the answer is prose.
+    if faults.has(Fault::StructuredOutputIgnored) {
+        o.remove("output_format");
+        if let Some(c) = o.get_mut("output_config").and_then(Value::as_object_mut) {
+            c.remove("format");
+        }
+    }
+    // max-tokens-ignored: no output budget.
+    if faults.has(Fault::MaxTokensIgnored) {
+        o.insert("max_tokens".into(), json!(u64::MAX));
+    }
+    Cow::Owned(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untouched_without_faults_and_rewritten_with_them() {
+        let body = json!({"model": "m", "max_tokens": 5, "thinking": {"type": "enabled", "budget_tokens": 1024},
+            "tool_choice": {"type": "tool", "name": "t", "disable_parallel_tool_use": true},
+            "output_config": {"format": {"type": "json_schema", "schema": {}}, "effort": "low"},
+            "messages": []});
+        assert!(matches!(
+            for_generation(&body, &FaultSet::default()),
+            Cow::Borrowed(_)
+        ));
+        let all = FaultSet::new([
+            Fault::ThinkingIgnored,
+            Fault::ToolChoiceIgnored,
+            Fault::StructuredOutputIgnored,
+            Fault::MaxTokensIgnored,
+        ]);
+        let b = for_generation(&body, &all);
+        assert!(b.get("thinking").is_none());
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "auto", "disable_parallel_tool_use": true})
+        );
+        assert_eq!(b["output_config"], json!({"effort": "low"}));
+        assert_eq!(b["max_tokens"], json!(u64::MAX));
+        let plain = json!({"messages": []});
+        let by_default = for_generation(&plain, &FaultSet::new([Fault::ThinkingByDefault]));
+        assert_eq!(by_default["thinking"]["type"], "enabled");
+    }
+}

@@ -1,0 +1,88 @@
+//! What the generator reads from a request: the last user prompt (without client-injected
+//! `<system-reminder>` sections), tool results being answered, an assistant prefill.
+
+use serde_json::Value;
+
+/// What the generator reads from the conversation.
+#[derive(Debug, Default)]
+pub(super) struct Conversation {
+    /// Text of the last user turn (tool results included).
+    pub(super) user_text: String,
+    /// The last user turn carries tool_result blocks.
+    pub(super) answers_tools: bool,
+    pub(super) tool_result_text: String,
+    pub(super) prefill: Option<String>,
+}
+
+impl Conversation {
+    pub(super) fn read(body: &Value) -> Self {
+        let mut c = Conversation::default();
+        let msgs = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(last) = msgs.last()
+            && last.get("role").and_then(Value::as_str) == Some("assistant")
+        {
+            c.prefill = Some(text_of(last.get("content")));
+        }
+        if let Some(user) = msgs
+            .iter()
+            .rev()
+            .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        {
+            c.user_text = text_of(user.get("content"));
+            if let Some(blocks) = user.get("content").and_then(Value::as_array) {
+                for b in blocks {
+                    if b.get("type").and_then(Value::as_str) == Some("tool_result") {
+                        c.answers_tools = true;
+                        c.tool_result_text.push_str(&text_of(b.get("content")));
+                    }
+                }
+            }
+        }
+        c
+    }
+}
+
+/// The words a user typed: `<system-reminder>` sections, which clients such as Claude Code
+/// add to the user turn, are not part of the prompt.
+fn prompt_text(s: &str) -> String {
+    const OPEN: &str = "<system-reminder>";
+    const CLOSE: &str = "</system-reminder>";
+    if !s.contains(OPEN) {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        rest = match rest[at..].find(CLOSE) {
+            Some(end) => &rest[at + end + CLOSE.len()..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+fn text_of(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => prompt_text(s),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| match b.get("type").and_then(Value::as_str) {
+                Some("text") => b
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .map(prompt_text)
+                    .filter(|t| !t.is_empty()),
+                Some("tool_result") => Some(text_of(b.get("content"))),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,535 @@
+//! Deterministic generation of the assistant's answer from the request and the seed.
+//!
+//! Two random streams: a *shape* stream seeded by the request alone (lengths, which optional
+//! fields a tool input has) and a *word* stream seeded by the request and `--seed` (words,
+//! numbers, ids). So the same request and seed give the same answer, and another seed changes
+//! text and ids but never the block structure or stop reason.
+//!
+//! Rules that make effects observable (documented for probes):
+//! * thinking `enabled`/`adaptive` → one thinking block first, signed with [`sign_thinking`].
+//! * tools with `tool_choice` `auto` (the default): a tool is called only when the last user
+//!   prompt names it — its exact name or one of its keywords (the words of its name, split at
+//!   `_`/`-`/camelCase, of 4+ letters, e.g. "weather" for `get_weather`), as a whole word, outside
+//!   `<system-reminder>` sections; then a short text preamble precedes the call. A client's
+//!   tools are never called at random.
+//!   `any` calls the matching tools or else the first; `tool` calls the named one (no preamble);
+//!   `none` never calls. Up to 2 tools are called in parallel unless
+//!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto).
+//! * structured output (`output_config.format` or `output_format`) → the text is JSON valid
+//!   against the schema.
+//! * `stop_sequences` → the text is generated with the first stop sequence in its middle and
+//!   cut before the earliest match of any sequence (`stop_reason: stop_sequence`).
+//! * prefill (last message from the assistant) → the text continues it without repeating it.
+//! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
+//!
+//! The generator knows no fault: the faults that change an answer are transforms of the request
+//! before generation or of the [`Generated`] answer after it (`faults/request.rs`,
+//! `faults/answer.rs`).
+//!
+//! Files: this one plans the answer (thinking, tools or structured output or text, stop
+//! sequences, the `max_tokens` budget); [`conversation`] reads the request, [`text`] writes prose
+//! and thinking, [`tools`] picks the tools to call, [`values`] builds JSON values from schemas.
+
+mod conversation;
+mod text;
+mod tools;
+mod values;
+
+use serde_json::{Map, Value, json};
+
+use super::cache::output_format;
+use super::hash::{Rng, fnv, mix64, sign_thinking};
+use super::tokenize;
+use conversation::Conversation;
+use text::{answer_text, sentence, thinking_text};
+use tools::{ToolDef, choice_type, tool_calls};
+pub use values::value_for;
+
+/// One generated content block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Thinking {
+        thinking: String,
+        signature: String,
+    },
+    Text {
+        text: String,
+    },
+    /// `json` is what a stream sends as `partial_json` fragments: the full serialised input, or
+    /// a prefix when `max_tokens` cut it.
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+        json: String,
+    },
+}
+
+/// The generated answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    pub id: String,
+    pub blocks: Vec<Block>,
+    pub stop_reason: &'static str,
+    pub stop_sequence: Option<String>,
+    pub output_tokens: u64,
+    /// The text a stop sequence cut off (the sequence and what follows), kept so a fault that
+    /// ignores stop sequences can put it back.
+    pub overrun: Option<String>,
+}
+
+/// Hash of a request for the random streams (`stream` excluded so both modes agree).
+pub fn request_hash(body: &Value) -> u64 {
+    let mut b = body.clone();
+    if let Some(o) = b.as_object_mut() {
+        o.remove("stream");
+    }
+    fnv(0xcbf2_9ce4_8422_2325, b.to_string().as_bytes())
+}
+
+/// Generates the answer to a validated request.
+pub fn generate(body: &Value, seed: u64) -> Generated {
+    generate_hashed(body, request_hash(body), seed)
+}
+
+/// [`generate`] with the random streams seeded by `hash` (a fault that rewrites the request
+/// keeps the original request's hash, so the words stay those of the clean answer).
+pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
+    let h = hash;
+    let mut shape = Rng::new(h);
+    let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
+    let id = format!("msg_01{}", words.base62(22));
+    let convo = Conversation::read(body);
+    let mut plan: Vec<Block> = Vec::new();
+
+    // Thinking.
+    let thinking_type = body
+        .get("thinking")
+        .and_then(|t| t.get("type"))
+        .and_then(Value::as_str);
+    let thinking_on = matches!(thinking_type, Some("enabled") | Some("adaptive"));
+    if thinking_on {
+        let omitted = body.pointer("/thinking/display").and_then(Value::as_str) == Some("omitted");
+        let text = if omitted {
+            String::new()
+        } else {
+            thinking_text(&convo, &mut shape, &mut words)
+        };
+        plan.push(Block::Thinking {
+            thinking: text,
+            signature: String::new(),
+        });
+    }
+
+    // Tools.
+    let calls = tool_calls(body, &convo);
+    let eager_tools: Vec<String> = calls
+        .iter()
+        .filter(|t| t.eager)
+        .map(|t| t.name.clone())
+        .collect();
+    let mut stop_candidates: Option<Vec<String>> = None;
+    if !calls.is_empty() {
+        let forced = matches!(choice_type(body), "any" | "tool");
+        if !forced {
+            let names: Vec<&str> = calls.iter().map(|t| t.name.as_str()).collect();
+            plan.push(Block::Text {
+                text: format!(
+                    "I'll use the {} tool to help with that.",
+                    names.join(" and ")
+                ),
+            });
+        }
+        for tool in &calls {
+            plan.push(tool_use(tool, &convo.user_text, &mut shape, &mut words));
+        }
+    } else if let Some(format) = output_format(body) {
+        let schema = format.get("schema").cloned().unwrap_or(json!({}));
+        let v = value_for(
+            &schema,
+            &schema,
+            "output",
+            &convo.user_text,
+            &mut shape,
+            &mut words,
+            0,
+        );
+        plan.push(Block::Text {
+            text: v.to_string(),
+        });
+    } else {
+        let mut text = answer_text(&convo, &mut shape, &mut words);
+        let stops: Vec<String> = body
+            .get("stop_sequences")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(first) = stops.first() {
+            let more = sentence(&convo, &mut shape, &mut words);
+            text = format!("{text} {first} {more}");
+            stop_candidates = Some(stops);
+        }
+        plan.push(Block::Text { text });
+    }
+
+    // Stop sequences: cut at the earliest match.
+    let mut stop_sequence = None;
+    let mut overrun = None;
+    if let Some(stops) = &stop_candidates
+        && let Some(Block::Text { text }) = plan.last_mut()
+    {
+        let hit = stops
+            .iter()
+            .filter_map(|s| text.find(s.as_str()).map(|at| (at, s)))
+            .min_by_key(|(at, _)| *at);
+        if let Some((at, s)) = hit {
+            overrun = Some(text[at..].to_string());
+            text.truncate(at);
+            stop_sequence = Some(s.clone());
+        }
+    }
+
+    // max_tokens budget.
+    let budget = body
+        .get("max_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(u64::MAX);
+    let mut used = 0u64;
+    let mut truncated = false;
+    let mut blocks = Vec::new();
+    for block in plan {
+        let remaining = budget.saturating_sub(used);
+        if remaining == 0 {
+            truncated = true;
+            break;
+        }
+        match block {
+            Block::Thinking { thinking, .. } => {
+                let n = tokenize::count(&thinking);
+                let kept = if n > remaining {
+                    truncated = true;
+                    tokenize::truncate(&thinking, remaining).to_string()
+                } else {
+                    thinking
+                };
+                used += tokenize::count(&kept).max(1).min(remaining);
+                let signature = sign_thinking(seed, &kept);
+                blocks.push(Block::Thinking {
+                    thinking: kept,
+                    signature,
+                });
+            }
+            Block::Text { text } => {
+                let n = tokenize::count(&text);
+                if n > remaining {
+                    truncated = true;
+                    let kept = tokenize::truncate(&text, remaining).to_string();
+                    used += remaining;
+                    blocks.push(Block::Text { text: kept });
+                } else {
+                    used += n;
+                    blocks.push(Block::Text { text });
+                }
+            }
+            Block::ToolUse {
+                id,
+                name,
+                input,
+                json,
+            } => {
+                let overhead = 3 + tokenize::count(&name);
+                let n = overhead + tokenize::count(&json);
+                if n > remaining {
+                    truncated = true;
+                    let keep = remaining.saturating_sub(overhead);
+                    let prefix = tokenize::truncate(&json, keep).to_string();
+                    used += remaining;
+                    let partial = complete_entries(&input, &prefix);
+                    // Anthropic buffers each parameter value until it is complete (unless the
+                    // tool asks for eager_input_streaming), so a cut stream carries the complete
+                    // parameters and no closing brace.
+                    let streamed = if eager_tools.contains(&name) {
+                        prefix
+                    } else {
+                        let mut s = partial.to_string();
+                        s.pop();
+                        s
+                    };
+                    blocks.push(Block::ToolUse {
+                        id,
+                        name,
+                        input: partial,
+                        json: streamed,
+                    });
+                } else {
+                    used += n;
+                    blocks.push(Block::ToolUse {
+                        id,
+                        name,
+                        input,
+                        json,
+                    });
+                }
+            }
+        }
+        if truncated {
+            break;
+        }
+    }
+    let has_tool = blocks.iter().any(|b| matches!(b, Block::ToolUse { .. }));
+    let (stop_reason, stop_sequence) = if truncated {
+        ("max_tokens", None)
+    } else if stop_sequence.is_some() {
+        ("stop_sequence", stop_sequence)
+    } else if has_tool {
+        ("tool_use", None)
+    } else {
+        ("end_turn", None)
+    };
+    Generated {
+        id,
+        blocks,
+        stop_reason,
+        stop_sequence,
+        output_tokens: used.max(1),
+        overrun: if truncated { None } else { overrun },
+    }
+}
+
+/// A call of `tool` with an input generated from its schema and the prompt.
+fn tool_use(tool: &ToolDef, prompt: &str, shape: &mut Rng, words: &mut Rng) -> Block {
+    let input = value_for(&tool.schema, &tool.schema, "input", prompt, shape, words, 0);
+    let input = if input.is_object() { input } else { json!({}) };
+    let json = input.to_string();
+    Block::ToolUse {
+        id: format!("toolu_01{}", words.base62(22)),
+        name: tool.name.clone(),
+        input,
+        json,
+    }
+}
+
+/// One more call, of the first custom tool of the request the answer does not call yet (the
+/// `parallel-tools-ignored` fault); `None` when every tool is called already.
+pub fn extra_tool_call(body: &Value, answer: &Generated, seed: u64) -> Option<Block> {
+    let called: Vec<&str> = answer
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::ToolUse { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let tool = tools::custom_tools(body)
+        .into_iter()
+        .find(|t| !called.contains(&t.name.as_str()))?;
+    let h = request_hash(body) ^ 0x7061_7261_6c6c_656c;
+    let mut shape = Rng::new(h);
+    let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
+    let prompt = Conversation::read(body).user_text;
+    Some(tool_use(&tool, &prompt, &mut shape, &mut words))
+}
+
+/// The top-level entries of `input` whose serialisation is complete within `prefix`.
+fn complete_entries(input: &Value, prefix: &str) -> Value {
+    let mut out = Map::new();
+    if let Value::Object(m) = input {
+        let mut acc = String::from("{");
+        for (k, v) in m {
+            if acc.len() > 1 {
+                acc.push(',');
+            }
+            acc.push_str(&Value::String(k.clone()).to_string());
+            acc.push(':');
+            acc.push_str(&v.to_string());
+            if acc.len() <= prefix.len() {
+                out.insert(k.clone(), v.clone());
+            } else {
+                break;
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(extra: Value) -> Value {
+        let mut b = json!({"model": "conform-mock", "max_tokens": 1024,
+            "messages": [{"role": "user", "content": "What's the weather like in Hangzhou today?"}]});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    }
+
+    fn weather_tool() -> Value {
+        json!([{"name": "get_weather", "description": "Get weather", "input_schema":
+            {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}])
+    }
+
+    #[test]
+    fn same_request_same_answer_and_seed_changes_words_not_shape() {
+        let a = generate(&req(json!({})), 0);
+        assert_eq!(a, generate(&req(json!({})), 0));
+        let b = generate(&req(json!({})), 7);
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.blocks.len(), b.blocks.len());
+        assert_eq!(a.stop_reason, b.stop_reason);
+        let with_stream = generate(&req(json!({"stream": true})), 0);
+        assert_eq!(a, with_stream);
+    }
+
+    #[test]
+    fn auto_tool_choice_calls_the_matching_tool_with_a_valid_input() {
+        let g = generate(&req(json!({"tools": weather_tool()})), 0);
+        assert_eq!(g.stop_reason, "tool_use");
+        let Some(Block::ToolUse {
+            name, input, id, ..
+        }) = g.blocks.last()
+        else {
+            panic!("{g:?}")
+        };
+        assert_eq!(name, "get_weather");
+        assert!(id.starts_with("toolu_"));
+        assert_eq!(input["city"], "Hangzhou");
+        let none = generate(
+            &req(json!({"tools": weather_tool(), "tool_choice": {"type": "none"}})),
+            0,
+        );
+        assert_eq!(none.stop_reason, "end_turn");
+        assert!(none.blocks.iter().all(|b| matches!(b, Block::Text { .. })));
+    }
+
+    #[test]
+    fn stop_sequence_is_cut_and_reported() {
+        let g = generate(&req(json!({"stop_sequences": ["STOP"]})), 0);
+        assert_eq!(g.stop_reason, "stop_sequence");
+        assert_eq!(g.stop_sequence.as_deref(), Some("STOP"));
+        let Block::Text { text } = &g.blocks[0] else {
+            panic!()
+        };
+        assert!(!text.contains("STOP"));
+    }
+
+    #[test]
+    fn max_tokens_truncates_text_and_tool_input() {
+        let g = generate(&req(json!({"max_tokens": 3})), 0);
+        assert_eq!(g.stop_reason, "max_tokens");
+        assert!(g.output_tokens <= 3);
+        let t = generate(
+            &req(json!({"max_tokens": 6, "tools": weather_tool(), "tool_choice": {"type": "any"}})),
+            0,
+        );
+        assert_eq!(t.stop_reason, "max_tokens");
+        assert!(t.output_tokens <= 6);
+        let Some(Block::ToolUse { json, .. }) = t.blocks.last() else {
+            panic!("{t:?}")
+        };
+        assert!(serde_json::from_str::<Value>(json).is_err());
+    }
+
+    #[test]
+    fn thinking_is_signed_verifiably() {
+        let g = generate(
+            &req(
+                json!({"max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024}}),
+            ),
+            3,
+        );
+        let Block::Thinking {
+            thinking,
+            signature,
+        } = &g.blocks[0]
+        else {
+            panic!()
+        };
+        assert_eq!(*signature, sign_thinking(3, thinking));
+        assert_ne!(*signature, sign_thinking(3, &format!("{thinking}x")));
+    }
+
+    #[test]
+    fn schema_values_are_valid() {
+        let schema = json!({"type": "object", "$defs": {"c": {"type": "string", "enum": ["a", "b"]}},
+            "properties": {
+                "n": {"type": "integer", "minimum": 5, "maximum": 7},
+                "x": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "tags": {"type": "array", "items": {"$ref": "#/$defs/c"}, "minItems": 2, "maxItems": 2},
+                "nested": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+                "maybe": {"type": ["string", "null"], "maxLength": 3}
+            },
+            "required": ["n", "x", "tags", "nested", "maybe"], "additionalProperties": false});
+        for seed in 0..20 {
+            let mut s = Rng::new(seed);
+            let mut w = Rng::new(seed + 100);
+            let v = value_for(&schema, &schema, "output", "", &mut s, &mut w, 0);
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            assert!(validator.is_valid(&v), "{v}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod hostile_schema_tests {
+    use super::*;
+
+    #[test]
+    fn recursive_and_huge_schemas_stay_bounded() {
+        let schema = json!({"$defs": {"n": {"type": "object", "required": ["a", "b", "c"], "properties": {
+            "a": {"$ref": "#/$defs/n"}, "b": {"$ref": "#/$defs/n"}, "c": {"type": "array", "minItems": 1000000, "items": {"$ref": "#/$defs/n"}}}}},
+            "$ref": "#/$defs/n"});
+        let mut s = Rng::new(1);
+        let mut w = Rng::new(2);
+        let v = value_for(&schema, &schema, "x", "", &mut s, &mut w, 0);
+        assert!(v.to_string().len() < 2_000_000);
+        let long = json!({"type": "string", "minLength": 1u64 << 40});
+        let v = value_for(&long, &long, "x", "", &mut s, &mut w, 0);
+        assert!(v.as_str().unwrap().len() <= 10_000);
+    }
+}
+
+#[cfg(test)]
+mod truncated_tool_tests {
+    use super::*;
+
+    fn body(max_tokens: u64, eager: bool) -> Value {
+        json!({"model": "conform-mock", "max_tokens": max_tokens,
+            "tool_choice": {"type": "any"},
+            "tools": [{"name": "save_note", "eager_input_streaming": eager, "input_schema": {"type": "object",
+                "properties": {"city": {"type": "string"}, "note": {"type": "string"}, "n": {"type": "integer"}},
+                "required": ["city", "note", "n"]}}],
+            "messages": [{"role": "user", "content": "Save a note about Paris."}]})
+    }
+
+    #[test]
+    fn buffered_tool_input_is_cut_at_a_parameter_boundary() {
+        let mut seen_partial = false;
+        for max in 4..30 {
+            let g = generate(&body(max, false), 0);
+            let Some(Block::ToolUse { input, json, .. }) = g.blocks.last() else {
+                panic!()
+            };
+            if g.stop_reason == "max_tokens" {
+                let mut expected = input.to_string();
+                expected.pop();
+                assert_eq!(*json, expected, "max_tokens {max}");
+                seen_partial |= !input.as_object().unwrap().is_empty();
+                assert!(g.output_tokens <= max);
+            }
+        }
+        assert!(seen_partial, "some cut keeps complete parameters");
+        let eager = generate(&body(8, true), 0);
+        let Some(Block::ToolUse { json, .. }) = eager.blocks.last() else {
+            panic!()
+        };
+        assert!(json.starts_with('{') && serde_json::from_str::<Value>(json).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! Which custom tools an answer calls: forced by `tool_choice`, or named by the prompt.
+
+use serde_json::Value;
+
+use super::conversation::Conversation;
+use super::text::STOPWORDS;
+
+/// A custom tool the generator can call.
+#[derive(Debug, Clone)]
+pub(super) struct ToolDef {
+    pub(super) name: String,
+    pub(super) schema: Value,
+    /// `eager_input_streaming`: input is streamed unbuffered (cut anywhere by max_tokens).
+    pub(super) eager: bool,
+}
+
+pub(super) fn choice_type(body: &Value) -> &str {
+    body.pointer("/tool_choice/type")
+        .and_then(Value::as_str)
+        .unwrap_or("auto")
+}
+
+fn tool_keywords(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    for ch in name.chars() {
+        if ch == '_' || ch == '-' || ch == '.' || (ch.is_uppercase() && !cur.is_empty()) {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            if ch == '_' || ch == '-' || ch == '.' {
+                continue;
+            }
+        }
+        cur.extend(ch.to_lowercase());
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    parts
+        .into_iter()
+        .filter(|p| p.chars().count() >= 4 && !STOPWORDS.contains(&p.as_str()))
+        .collect()
+}
+
+/// The custom tools of a request (those with an `input_schema`), in order.
+pub(super) fn custom_tools(body: &Value) -> Vec<ToolDef> {
+    body.get("tools")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|t| t.get("input_schema").is_some())
+                .filter_map(|t| {
+                    Some(ToolDef {
+                        name: t.get("name")?.as_str()?.to_string(),
+                        schema: t.get("input_schema")?.clone(),
+                        eager: t.get("eager_input_streaming").and_then(Value::as_bool)
+                            == Some(true),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The tools an answer calls: forced by `tool_choice`, or named by the prompt (`auto`); at most
+/// 2, or 1 with `disable_parallel_tool_use`.
+pub(super) fn tool_calls(body: &Value, c: &Conversation) -> Vec<ToolDef> {
+    let tools = custom_tools(body);
+    if tools.is_empty() || c.prefill.is_some() {
+        return Vec::new();
+    }
+    let choice = choice_type(body);
+    let no_parallel = body
+        .pointer("/tool_choice/disable_parallel_tool_use")
+        .and_then(Value::as_bool)
+        == Some(true);
+    // A prompt names a tool by its exact name or by a keyword of it, as whole words.
+    let words: Vec<String> = c
+        .user_text
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
+        .flat_map(|w| {
+            let lw = w.to_lowercase();
+            let parts: Vec<String> = lw
+                .split(['_', '-'])
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect();
+            std::iter::once(lw).chain(parts)
+        })
+        .collect();
+    let named = |t: &ToolDef| {
+        words.contains(&t.name.to_lowercase())
+            || tool_keywords(&t.name).iter().any(|k| words.contains(k))
+    };
+    let matched: Vec<ToolDef> = tools.iter().filter(|t| named(t)).cloned().collect();
+    let mut calls: Vec<ToolDef> = match choice {
+        "none" => Vec::new(),
+        "tool" => {
+            let name = body
+                .pointer("/tool_choice/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            tools
+                .iter()
+                .filter(|t| t.name == name)
+                .take(1)
+                .cloned()
+                .collect()
+        }
+        "any" => {
+            if matched.is_empty() {
+                vec![tools[0].clone()]
+            } else {
+                matched
+            }
+        }
+        _ => {
+            if c.answers_tools {
+                Vec::new()
+            } else {
+                matched
+            }
+        }
+    };
+    calls.truncate(if no_parallel { 1 } else { 2 });
+    calls
+}

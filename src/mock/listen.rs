@@ -1,0 +1,104 @@
+//! The accept loop of the mock and the limits that keep it alive under abuse.
+//!
+//! Every accepted connection gets `TCP_NODELAY` (without it, each streamed answer after the
+//! first on a keep-alive connection waited ~40 ms for a delayed ACK) and is served by hyper's
+//! HTTP/1 connection directly, so the limits below can be set:
+//!
+//! * **connection cap** ([`Limits::max_connections`]): a connection accepted beyond it is closed
+//!   at once, so half-open clients cannot exhaust the file descriptors;
+//! * **header-read timeout** ([`Limits::header_read_timeout`]): hyper's clock starts when a
+//!   connection begins waiting for a request head — at accept, and again after each response on
+//!   a keep-alive connection — so the same limit cuts slowloris heads *and* idle keep-alive
+//!   connections;
+//! * **request bodies** (enforced while reading, in `server.rs`): at most
+//!   [`Limits::max_body_bytes`] per request, a pause longer than [`Limits::body_idle_timeout`]
+//!   ends the request, and all bodies being buffered at once share [`Limits::body_memory`]
+//!   bytes (a reader that cannot get memory in time is answered 529), so memory stays bounded
+//!   whatever the number of stalled uploads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+
+/// Resource limits of one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections at most; more are closed right after accept.
+    pub max_connections: usize,
+    /// Time to receive a complete request head, counted from when the connection starts
+    /// waiting for one (so it is also the idle keep-alive timeout).
+    pub header_read_timeout: Duration,
+    /// Longest pause while a request body is being received.
+    pub body_idle_timeout: Duration,
+    /// Largest accepted request body (Anthropic: 32 MB); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Bytes of request bodies buffered at once, over all connections.
+    pub body_memory: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(20),
+            body_idle_timeout: Duration::from_secs(10),
+            max_body_bytes: 32 * 1024 * 1024,
+            body_memory: 96 * 1024 * 1024,
+        }
+    }
+}
+
+/// After a failed `accept` (e.g. out of file descriptors) the loop waits this long.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Serves `app` on `listener` until `stop` fires (or the task is aborted); dropping the loop
+/// drops every connection with it.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    let mut conns: JoinSet<()> = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let conn = builder.serve_connection(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(app.clone()),
+                );
+                conns.spawn(async move {
+                    let _ = conn.await;
+                    drop(slot);
+                });
+            }
+        }
+    }
+}
