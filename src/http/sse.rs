@@ -13,6 +13,7 @@
 //! (marked `terminated: false`) so later checks can see what the server meant to send.
 
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use std::sync::Arc;
 
 const REF_SSE: &str = "WHATWG HTML §9.2.6 (event stream interpretation); protocol §4.1";
@@ -116,7 +117,7 @@ impl SseDecoder {
                 self.stats.bom = true;
                 self.findings.push(
                     Finding::should(
-                        "stream.sse.bom",
+                        ids::STREAM_SSE_BOM,
                         "byte 0",
                         "the stream starts with a UTF-8 byte order mark; the Python SDK does not strip it and loses the first event's name",
                     )
@@ -155,7 +156,7 @@ impl SseDecoder {
         let end = self.buf_offset + self.buf.len() as u64;
         self.findings.push(
             Finding::should(
-                "stream.sse.unterminated-frame",
+                ids::STREAM_SSE_UNTERMINATED_FRAME,
                 format!("byte {offset}"),
                 "the stream ended inside an event with no blank line after it; WHATWG parsers (and the official SDKs) drop such an event",
             )
@@ -253,7 +254,7 @@ impl SseDecoder {
                 self.invalid_utf8_reported = true;
                 self.findings.push(
                     Finding::must(
-                        "stream.sse.invalid-utf8",
+                        ids::STREAM_SSE_INVALID_UTF8,
                         format!("byte {}", offset + e.valid_up_to() as u64),
                         "the event stream is not valid UTF-8 (reported once per stream); the Python SDK raises on it",
                     )
@@ -317,7 +318,7 @@ impl SseDecoder {
                     let shown: String = other.chars().take(40).collect();
                     self.findings.push(
                         Finding::info(
-                            "stream.sse.unknown-field",
+                            ids::STREAM_SSE_UNKNOWN_FIELD,
                             format!("byte {offset}"),
                             format!("unknown event-stream field {shown:?} is ignored (reported once per stream)"),
                         )

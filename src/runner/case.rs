@@ -8,6 +8,7 @@
 use super::request;
 use super::transport::Transport;
 use crate::check::assert::{self, Env, Subject};
+use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
 use crate::exchange::Exchange;
 use crate::exchange::Observer;
@@ -137,7 +138,7 @@ pub async fn run_case(
             Err(e) => {
                 findings.push(
                     Finding::must(
-                        "scenario.template",
+                        ids::SCENARIO_TEMPLATE,
                         at,
                         format!("{}: {e}", scenario.file.display()),
                     )
@@ -192,7 +193,7 @@ pub async fn run_case(
         let status_contradicted = validation
             .findings
             .iter()
-            .any(|f| f.check == "error.status-type" && f.severity == Severity::Must);
+            .any(|f| f.check == ids::ERROR_STATUS_TYPE.as_str() && f.severity == Severity::Must);
         if !step.expect.statuses().contains(&resp.status)
             && !status_contradicted
             && let Some(why) = infrastructure_status(resp.status, exchange.attempts())
@@ -240,7 +241,7 @@ pub async fn run_case(
             None
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
-                Finding::must("scenario.capture", at, e)
+                Finding::must(ids::SCENARIO_CAPTURE, at, e)
                     .actual(crate::protocol::anthropic::stream::truncate(
                         &subject.to_string(),
                         120,

@@ -3,6 +3,7 @@
 
 use super::case::CaseRun;
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use crate::report::model::{SnapshotInfo, SnapshotStatus as ReportStatus};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
@@ -62,7 +63,7 @@ impl Snapshots {
         }
         let Some(store) = &self.store else {
             let f = Finding::info(
-                "snapshot.error",
+                ids::SNAPSHOT_ERROR,
                 "snapshots",
                 self.setup_error.clone().unwrap_or_default(),
             );
@@ -102,7 +103,7 @@ impl Snapshots {
                     diff: None,
                 },
                 Some(Finding::should(
-                    "snapshot.error",
+                    ids::SNAPSHOT_ERROR,
                     "snapshots",
                     format!("the snapshot could not be compared: {e}"),
                 )),

@@ -13,6 +13,7 @@
 use super::SnapshotError;
 use super::file::{MetaData, SnapshotFile};
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use crate::secrets::Redactor;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -139,7 +140,7 @@ impl SnapshotOutcome {
             // deviation: the change is recorded for the report, not held against the result.
             SnapshotStatus::Changed { diff } if self.written == Written::Accepted => Some(
                 Finding::info(
-                    "snapshot.updated",
+                    ids::SNAPSHOT_UPDATED,
                     loc,
                     "the normalised response shape changed; the snapshot was updated",
                 )
@@ -147,14 +148,14 @@ impl SnapshotOutcome {
             ),
             SnapshotStatus::Changed { diff } => Some(
                 Finding::should(
-                    "snapshot.changed",
+                    ids::SNAPSHOT_CHANGED,
                     loc,
                     format!("the normalised response shape changed since the accepted snapshot{what_next}"),
                 )
                 .actual(diff.clone()),
             ),
             SnapshotStatus::New => Some(Finding::info(
-                "snapshot.new",
+                ids::SNAPSHOT_NEW,
                 loc,
                 format!("no accepted snapshot yet{what_next}"),
             )),

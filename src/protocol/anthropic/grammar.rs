@@ -13,6 +13,7 @@
 
 use super::refs;
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -180,7 +181,7 @@ impl Grammar {
                 if !self.seen_message_delta {
                     out.push(
                         Finding::must(
-                            "stream.grammar.message-delta-missing",
+                            ids::STREAM_GRAMMAR_MESSAGE_DELTA_MISSING,
                             loc,
                             "`message_stop` without a preceding `message_delta`: the stop reason and final usage never arrived",
                         )
@@ -191,7 +192,7 @@ impl Grammar {
             "error" => self.seen_error = true,
             other => out.push(
                 Finding::info(
-                    "stream.grammar.unknown-event",
+                    ids::STREAM_GRAMMAR_UNKNOWN_EVENT,
                     loc,
                     format!("unknown event type `{other}`; clients ignore it"),
                 )
@@ -213,13 +214,13 @@ impl Grammar {
                 self.after_end_reported = true;
                 let (check, what, reference) = if self.seen_error {
                     (
-                        "stream.grammar.after-error",
+                        ids::STREAM_GRAMMAR_AFTER_ERROR.as_str(),
                         "an `error` event, which ends the stream",
                         refs::STREAM_ERRORS,
                     )
                 } else {
                     (
-                        "stream.grammar.after-stop",
+                        ids::STREAM_GRAMMAR_AFTER_STOP.as_str(),
                         "`message_stop`, which must be the last event",
                         refs::STREAM_GRAMMAR,
                     )
@@ -245,7 +246,7 @@ impl Grammar {
             self.missing_start_reported = true;
             out.push(
                 Finding::must(
-                    "stream.grammar.first-event",
+                    ids::STREAM_GRAMMAR_FIRST_EVENT,
                     location(frame, kind),
                     "the first event (pings aside) must be `message_start`",
                 )
@@ -275,7 +276,7 @@ impl Grammar {
         if self.seen_start {
             out.push(
                 Finding::must(
-                    "stream.grammar.message-start-once",
+                    ids::STREAM_GRAMMAR_MESSAGE_START_ONCE,
                     loc,
                     "a second `message_start`",
                 )
@@ -290,7 +291,7 @@ impl Grammar {
         {
             out.push(
                 Finding::must(
-                    "stream.grammar.message-start",
+                    ids::STREAM_GRAMMAR_MESSAGE_START,
                     format!("{loc} /message/content"),
                     "`message_start` must carry an empty `content`; blocks arrive as events",
                 )
@@ -305,7 +306,7 @@ impl Grammar {
         {
             out.push(
                 Finding::must(
-                    "stream.grammar.message-start",
+                    ids::STREAM_GRAMMAR_MESSAGE_START,
                     format!("{loc} /message/stop_reason"),
                     "`message_start` must have `stop_reason: null`; it is set by `message_delta`",
                 )
@@ -331,7 +332,7 @@ impl Grammar {
         if self.seen_message_delta {
             out.push(
                 Finding::must(
-                    "stream.grammar.block-after-message-delta",
+                    ids::STREAM_GRAMMAR_BLOCK_AFTER_MESSAGE_DELTA,
                     loc,
                     "a content block starts after `message_delta`",
                 )
@@ -341,7 +342,7 @@ impl Grammar {
         if index != self.next_index {
             out.push(
                 Finding::must(
-                    "stream.grammar.block-index",
+                    ids::STREAM_GRAMMAR_BLOCK_INDEX,
                     loc,
                     "block indices must be 0, 1, 2, … in order, each the block's position in `content`",
                 )
@@ -353,7 +354,7 @@ impl Grammar {
         if self.open.contains(index) || index < self.next_index {
             out.push(
                 Finding::must(
-                    "stream.grammar.block-start-once",
+                    ids::STREAM_GRAMMAR_BLOCK_START_ONCE,
                     loc,
                     format!("block {index} is started twice"),
                 )
@@ -365,7 +366,7 @@ impl Grammar {
         {
             out.push(
                     Finding::must(
-                        "stream.grammar.block-order",
+                        ids::STREAM_GRAMMAR_BLOCK_ORDER,
                         loc,
                         format!(
                             "block {index} starts while block {} is still open; blocks must not interleave (use --profile tolerant to allow it)",
@@ -406,7 +407,7 @@ impl Grammar {
         let Some(block) = self.open.get_mut(index) else {
             out.push(
                 Finding::must(
-                    "stream.grammar.delta-outside-block",
+                    ids::STREAM_GRAMMAR_DELTA_OUTSIDE_BLOCK,
                     loc(),
                     format!("a delta for block {index}, which is not open"),
                 )
@@ -431,7 +432,7 @@ impl Grammar {
         if known_delta && !allowed.contains(&dtype) {
             out.push(
                 Finding::must(
-                    "stream.grammar.delta-type",
+                    ids::STREAM_GRAMMAR_DELTA_TYPE,
                     loc(),
                     format!(
                         "a `{dtype}` for a `{}` block; SDKs silently drop it",
@@ -453,7 +454,7 @@ impl Grammar {
             } else if block.signature_seen && dtype == "thinking_delta" {
                 out.push(
                     Finding::should(
-                        "stream.grammar.signature-order",
+                        ids::STREAM_GRAMMAR_SIGNATURE_ORDER,
                         loc(),
                         "thinking continues after `signature_delta`, which comes once, just before the block stops",
                     )
@@ -470,7 +471,7 @@ impl Grammar {
         let Some(block) = self.open.remove(index) else {
             out.push(
                 Finding::must(
-                    "stream.grammar.block-stop",
+                    ids::STREAM_GRAMMAR_BLOCK_STOP,
                     loc,
                     format!("`content_block_stop` for block {index}, which is not open"),
                 )
@@ -481,7 +482,7 @@ impl Grammar {
         if block.block_type == "thinking" && !block.signature_seen && !block.signature_in_start {
             out.push(
                 Finding::must(
-                    "stream.grammar.signature",
+                    ids::STREAM_GRAMMAR_SIGNATURE,
                     loc,
                     "a thinking block stops without a `signature_delta`; clients cannot pass it back",
                 )
@@ -503,7 +504,7 @@ impl Grammar {
             // so the rule is only a note there.
             let f = if stop_reason.as_str() == Some("max_tokens") {
                 Finding::info(
-                    "stream.grammar.unclosed-block",
+                    ids::STREAM_GRAMMAR_UNCLOSED_BLOCK,
                     loc,
                     format!(
                         "block(s) {indices} never stopped; tolerated because max_tokens cut the output"
@@ -511,7 +512,7 @@ impl Grammar {
                 )
             } else {
                 Finding::must(
-                    "stream.grammar.unclosed-block",
+                    ids::STREAM_GRAMMAR_UNCLOSED_BLOCK,
                     loc,
                     format!("`message_delta` arrives while block(s) {indices} are still open"),
                 )
@@ -524,7 +525,7 @@ impl Grammar {
         if stop_reason.is_null() {
             out.push(
                 Finding::must(
-                    "stream.grammar.stop-reason",
+                    ids::STREAM_GRAMMAR_STOP_REASON,
                     loc,
                     "`message_delta` must carry a non-null `stop_reason`",
                 )
@@ -540,7 +541,7 @@ impl Grammar {
             if let Some(prev) = floor.filter(|p| tokens < *p) {
                 out.push(
                     Finding::must(
-                        "stream.usage.cumulative",
+                        ids::STREAM_USAGE_CUMULATIVE,
                         format!("{loc} /usage/output_tokens"),
                         "`output_tokens` in `message_delta` is a cumulative total and cannot fall below the previous value",
                     )
@@ -561,7 +562,7 @@ impl Grammar {
         if events_total == 0 {
             out.push(
                 Finding::must(
-                    "stream.grammar.empty",
+                    ids::STREAM_GRAMMAR_EMPTY,
                     "end of stream",
                     "the stream carried no events at all",
                 )
@@ -577,7 +578,7 @@ impl Grammar {
             };
             out.push(
                 Finding::must(
-                    "stream.grammar.truncated",
+                    ids::STREAM_GRAMMAR_TRUNCATED,
                     "end of stream",
                     format!("the stream ended without `message_stop`{detail}; SDKs raise on it or return a partial message"),
                 )
@@ -589,7 +590,7 @@ impl Grammar {
         if !self.ping_seen && self.next_index > 0 {
             out.push(
                 Finding::should(
-                    "stream.ping-missing",
+                    ids::STREAM_PING_MISSING,
                     "whole stream",
                     "no `ping` event; Anthropic sends one after the first content_block_start",
                 )

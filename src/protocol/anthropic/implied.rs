@@ -7,6 +7,7 @@
 use super::refs;
 use super::schema;
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use serde_json::Value;
 
 /// Check the final message `m` against what `request` asked for.
@@ -60,7 +61,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
             if !tools.is_empty() || request.get("tools").is_none() {
                 out.push(
                     Finding::must(
-                        "implied.tool-name",
+                        ids::IMPLIED_TOOL_NAME,
                         format!("/content/{i}/name"),
                         format!("the model called `{name}`, which the request did not define"),
                     )
@@ -79,7 +80,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
             Ok(findings) => {
                 for f in findings {
                     out.push(Finding {
-                        check: "implied.tool-input-schema".into(),
+                        check: ids::IMPLIED_TOOL_INPUT_SCHEMA.as_str().into(),
                         location: format!("/content/{i}/input{}", f.location.trim_end_matches('/')),
                         message: format!(
                             "tool `{name}` input does not match its input_schema: {}",
@@ -92,7 +93,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
             }
             Err(e) => out.push(
                 Finding::info(
-                    "implied.tool-input-schema",
+                    ids::IMPLIED_TOOL_INPUT_SCHEMA,
                     format!("/tools/{name}"),
                     format!("the tool's input_schema does not compile, input not checked: {e}"),
                 )
@@ -108,7 +109,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
     }
     let ctype = choice.get("type").and_then(Value::as_str).unwrap_or("");
     let effect = |msg: String, expected: &str, actual: String| {
-        Finding::must("effect.tool-choice", "/content", msg)
+        Finding::must(ids::EFFECT_TOOL_CHOICE, "/content", msg)
             .expected(expected)
             .actual(actual)
             .reference(refs::TOOLS)
@@ -148,7 +149,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
     {
         out.push(
             Finding::must(
-                "effect.parallel-tool-use",
+                ids::EFFECT_PARALLEL_TOOL_USE,
                 "/content",
                 "`disable_parallel_tool_use` allows at most one tool call",
             )
@@ -179,7 +180,7 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                 {
                     out.push(
                         Finding::must(
-                            "effect.thinking",
+                            ids::EFFECT_THINKING,
                             "/content",
                             "thinking was enabled but no thinking block came back",
                         )
@@ -202,7 +203,7 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
             {
                 out.push(
                     Finding::must(
-                        "implied.thinking-order",
+                        ids::IMPLIED_THINKING_ORDER,
                         format!("/content/{first_other}"),
                         "thinking blocks must come before text and tool blocks",
                     )
@@ -218,7 +219,7 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                 if sig.is_empty() {
                     out.push(
                         Finding::must(
-                            "implied.thinking-signature",
+                            ids::IMPLIED_THINKING_SIGNATURE,
                             format!("/content/{i}/signature"),
                             "a thinking block without a signature cannot be passed back in a tool round trip",
                         )
@@ -238,13 +239,13 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                 out.push(
                     if mode == Some("disabled") {
                         Finding::should(
-                            "implied.thinking-unrequested",
+                            ids::IMPLIED_THINKING_UNREQUESTED,
                             at,
                             "thinking was disabled, yet a thinking block came back",
                         )
                     } else {
                         Finding::info(
-                            "implied.thinking-unrequested",
+                            ids::IMPLIED_THINKING_UNREQUESTED,
                             at,
                             "thinking was not requested, yet a thinking block came back",
                         )
@@ -333,7 +334,7 @@ fn check_stop_sequences(
         if !seqs.contains(&got) {
             out.push(
                 Finding::must(
-                    "implied.stop-sequence",
+                    ids::IMPLIED_STOP_SEQUENCE,
                     "/stop_sequence",
                     "`stop_sequence` must be one of the request's `stop_sequences`",
                 )
@@ -345,7 +346,7 @@ fn check_stop_sequences(
         if !got.is_empty() && text.contains(got) {
             out.push(
                 Finding::must(
-                    "implied.stop-sequence",
+                    ids::IMPLIED_STOP_SEQUENCE,
                     "/content",
                     "the matched stop sequence must not appear in the text",
                 )
@@ -356,7 +357,7 @@ fn check_stop_sequences(
     } else if let Some(hit) = seqs.iter().find(|s| text.contains(**s)) {
         out.push(
             Finding::must(
-                "effect.stop-sequences",
+                ids::EFFECT_STOP_SEQUENCES,
                 "/content",
                 format!(
                     "the text contains the stop sequence {hit:?} yet generation did not stop there"
@@ -384,7 +385,7 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
         Err(e) => {
             out.push(
                 Finding::must(
-                    "effect.structured-output",
+                    ids::EFFECT_STRUCTURED_OUTPUT,
                     "/content",
                     format!("structured output was requested but the text is not JSON ({e})"),
                 )
@@ -402,7 +403,7 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
         Ok(findings) => {
             for f in findings {
                 out.push(Finding {
-                    check: "implied.structured-output-schema".into(),
+                    check: ids::IMPLIED_STRUCTURED_OUTPUT_SCHEMA.as_str().into(),
                     message: format!(
                         "the JSON text does not match the requested schema: {}",
                         f.message
@@ -413,7 +414,7 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
             }
         }
         Err(e) => out.push(Finding::info(
-            "implied.structured-output-schema",
+            ids::IMPLIED_STRUCTURED_OUTPUT_SCHEMA,
             "/output_config/format/schema",
             format!("the schema does not compile: {e}"),
         )),
@@ -430,7 +431,7 @@ fn check_max_tokens(request: &Value, m: &Value, out: &mut Vec<Finding>) {
     if max > 0 && used > max {
         out.push(
             Finding::must(
-                "effect.max-tokens",
+                ids::EFFECT_MAX_TOKENS,
                 "/usage/output_tokens",
                 "more output tokens than `max_tokens` allows",
             )
@@ -451,7 +452,7 @@ fn check_model(request: &Value, m: &Value, out: &mut Vec<Finding>) {
     if asked != got && !got.starts_with(asked) {
         out.push(
             Finding::info(
-                "implied.model-rewrite",
+                ids::IMPLIED_MODEL_REWRITE,
                 "/model",
                 "the response names another model than the request",
             )
@@ -486,7 +487,7 @@ fn check_prefill(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
     if text.trim_start().starts_with(prefill) {
         out.push(
             Finding::should(
-                "implied.prefill-repeated",
+                ids::IMPLIED_PREFILL_REPEATED,
                 "/content",
                 "the answer repeats the assistant prefill instead of continuing it",
             )

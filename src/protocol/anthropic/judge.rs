@@ -13,6 +13,7 @@ use super::schema::Shape;
 use super::stream::{StreamCheck, StreamOptions};
 use super::validate::{self, ShapeHint, Validation};
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use crate::exchange::{
     End, Exchange, FailureKind, Head, Observer, RecordedRequest, RecordedResponse, Retry,
 };
@@ -214,7 +215,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
         let causes: Vec<&str> = x.retries.iter().map(|r| r.cause.as_str()).collect();
         out.push(
             Finding::should(
-                "http.retried",
+                ids::HTTP_RETRIED,
                 "",
                 format!(
                     "the request needed {} attempts (rate limited, overloaded or dropped)",
@@ -233,7 +234,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
         FailureKind::Interrupted => {
             out.push(
                 Finding::must(
-                    "transport.incomplete",
+                    ids::TRANSPORT_INCOMPLETE,
                     "",
                     format!("the response was cut off: {}", t.message),
                 )
@@ -243,7 +244,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
         }
         FailureKind::BodyLimit => {
             out.push(
-                Finding::should("transport.body-limit", "", t.message.clone())
+                Finding::should(ids::TRANSPORT_BODY_LIMIT, "", t.message.clone())
                     .expected("a response within conform's body limit (--max-body-mb)"),
             );
             Some(t.message.clone())

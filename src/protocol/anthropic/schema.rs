@@ -18,6 +18,7 @@
 //! A value that passes the strict variant has no finding at all; that is the fast path.
 
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
@@ -296,7 +297,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     let Some(obj) = value.as_object() else {
         return vec![
             Finding::must(
-                "schema.event",
+                ids::SCHEMA_EVENT,
                 "/",
                 "an event payload must be a JSON object",
             )
@@ -307,7 +308,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     };
     match obj.get("type") {
         None => vec![
-            Finding::must("schema.event", "/", "the event has no \"type\"")
+            Finding::must(ids::SCHEMA_EVENT, "/", "the event has no \"type\"")
                 .expected("\"type\": one of the event names of §4.2")
                 .reference(reference),
         ],
@@ -315,7 +316,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
             Some(target) => validate_target(target, value, &format!("schema.event.{t}"), reference),
             None => vec![
                 Finding::info(
-                    "schema.unknown-type",
+                    ids::SCHEMA_UNKNOWN_TYPE,
                     "/type",
                     format!("unknown event type \"{}\"", truncate(t, 80)),
                 )
@@ -324,7 +325,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
         },
         Some(other) => vec![
             Finding::must(
-                "schema.event",
+                ids::SCHEMA_EVENT,
                 "/type",
                 "the event \"type\" must be a string",
             )
@@ -451,7 +452,7 @@ fn push_violation(out: &mut Vec<Violation>, e: &ValidationError<'_>) {
     out.push(Violation { path, kind });
 }
 
-const USER_CHECK: &str = "schema.user";
+const USER_CHECK: &str = ids::SCHEMA_USER.as_str();
 
 /// Validate against an arbitrary user schema (a tool's `input_schema`, an
 /// `output_config.format.schema`). Every violation is a `must` with check `schema.user`.
@@ -571,7 +572,7 @@ fn push_soft(
                 let at = format!("{path}/{}", escape_pointer(name));
                 out.push(
                     Finding::info(
-                        "schema.unknown-field",
+                        ids::SCHEMA_UNKNOWN_FIELD,
                         at.clone(),
                         format!("field {at} is not in the protocol"),
                     )
@@ -584,7 +585,7 @@ fn push_soft(
             let at = format!("{path}/{}", escape_pointer(name));
             out.push(
                 Finding::should(
-                    "schema.missing-field",
+                    ids::SCHEMA_MISSING_FIELD,
                     at,
                     format!("\"{name}\" is missing (a field added after the 2024-11 baseline that current Anthropic responses carry)"),
                 )
@@ -595,7 +596,7 @@ fn push_soft(
         ValidationErrorKind::Enum { options } => {
             out.push(
                 Finding::info(
-                    "schema.unknown-type",
+                    ids::SCHEMA_UNKNOWN_TYPE,
                     pointer(path),
                     format!("unknown type {}", short_json(e.instance())),
                 )

@@ -3,6 +3,7 @@
 
 use super::refs;
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use serde_json::Value;
 
 /// Check a final message (a non-streamed body or the accumulated stream).
@@ -13,7 +14,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
     match (stop_reason, stop_sequence) {
         (Some("stop_sequence"), None) => out.push(
             Finding::must(
-                "message.stop-sequence",
+                ids::MESSAGE_STOP_SEQUENCE,
                 "/stop_sequence",
                 "`stop_reason` is `stop_sequence` but `stop_sequence` does not say which one matched",
             )
@@ -23,7 +24,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
         ),
         (Some(sr), Some(seq)) if sr != "stop_sequence" => out.push(
             Finding::must(
-                "message.stop-sequence",
+                ids::MESSAGE_STOP_SEQUENCE,
                 "/stop_sequence",
                 format!("`stop_sequence` is set although `stop_reason` is `{sr}`"),
             )
@@ -45,7 +46,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
     if stop_reason == Some("tool_use") && tool_uses == 0 {
         out.push(
             Finding::must(
-                "message.stop-reason-tool-use",
+                ids::MESSAGE_STOP_REASON_TOOL_USE,
                 "/stop_reason",
                 "`stop_reason` is `tool_use` but the message has no `tool_use` block",
             )
@@ -60,7 +61,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
     {
         out.push(
             Finding::must(
-                "message.stop-reason-tool-use",
+                ids::MESSAGE_STOP_REASON_TOOL_USE,
                 "/stop_reason",
                 "the message has a `tool_use` block, so `stop_reason` must be `tool_use`; clients look at it to run the tool",
             )
@@ -74,7 +75,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
     {
         out.push(
             Finding::should(
-                "message.id-prefix",
+                ids::MESSAGE_ID_PREFIX,
                 "/id",
                 "message ids start with `msg_` on Anthropic",
             )
@@ -92,7 +93,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
         {
             out.push(
                 Finding::should(
-                    "message.tool-id-prefix",
+                    ids::MESSAGE_TOOL_ID_PREFIX,
                     format!("/content/{i}/id"),
                     "tool_use ids start with `toolu_` on Anthropic",
                 )
@@ -115,7 +116,7 @@ fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
         if u.get(key).is_some_and(Value::is_null) {
             out.push(
                 Finding::should(
-                    "message.usage.null-count",
+                    ids::MESSAGE_USAGE_NULL_COUNT,
                     format!("/usage/{key}"),
                     format!(
                         "`{key}` is null; Anthropic sends a number (0 when nothing was cached)"
@@ -140,7 +141,7 @@ fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
     {
         out.push(
             Finding::should(
-                "message.usage.cache-creation-split",
+                ids::MESSAGE_USAGE_CACHE_CREATION_SPLIT,
                 "/usage/cache_creation",
                 "`cache_creation` 5m + 1h should add up to `cache_creation_input_tokens`",
             )

@@ -11,6 +11,7 @@ use super::accumulate::Accumulator;
 use super::grammar::{Ending, Grammar, Profile, location};
 use super::refs;
 use super::schema::{self, Shape};
+use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
 use crate::http::sse::{Frame, SseDecoder, SseStats};
 use serde::{Deserialize, Serialize};
@@ -248,7 +249,7 @@ impl StreamCheck {
         if frame.data.trim() == "[DONE]" {
             self.sink.push(
                 Finding::must(
-                    "stream.sse.done-sentinel",
+                    ids::STREAM_SSE_DONE_SENTINEL,
                     loc,
                     "`data: [DONE]` is an OpenAI convention; the Anthropic stream ends after `message_stop`",
                 )
@@ -260,7 +261,7 @@ impl StreamCheck {
             self.data_only_seen = true;
             self.sink.push(
                 Finding::must(
-                    "stream.sse.data-only",
+                    ids::STREAM_SSE_DATA_ONLY,
                     loc.clone(),
                     "events carry no `event:` line; both official SDKs drop such events, so the stream is unusable with them",
                 )
@@ -275,7 +276,7 @@ impl StreamCheck {
                 return;
             }
             self.sink.push(
-                Finding::must("stream.event.json", loc, "the event has no data")
+                Finding::must(ids::STREAM_EVENT_JSON, loc, "the event has no data")
                     .expected("a JSON object")
                     .reference(refs::STREAM_EVENTS),
             );
@@ -286,7 +287,7 @@ impl StreamCheck {
             Err(e) => {
                 self.sink.push(
                     Finding::must(
-                        "stream.event.json",
+                        ids::STREAM_EVENT_JSON,
                         loc,
                         format!("the event data is not JSON: {e}"),
                     )
@@ -307,7 +308,7 @@ impl StreamCheck {
         {
             self.sink.push(
                 Finding::must(
-                    "stream.sse.event-name",
+                    ids::STREAM_SSE_EVENT_NAME,
                     loc.clone(),
                     "the `event:` name must equal the data's `type`; SDKs dispatch on the name",
                 )
@@ -380,7 +381,7 @@ impl StreamCheck {
         if empty_text {
             self.sink.push(
                 Finding::should(
-                    "stream.empty-delta",
+                    ids::STREAM_EMPTY_DELTA,
                     location(frame, "content_block_delta"),
                     "an empty `text_delta`; Anthropic never sends one and some clients render it as a blank chunk",
                 )
@@ -445,7 +446,7 @@ impl StreamCheck {
             return;
         };
         let finding = Finding::must(
-            "stream.grammar.partial-json",
+            ids::STREAM_GRAMMAR_PARTIAL_JSON,
             loc,
             "the `partial_json` pieces of this tool block do not join into a JSON object",
         )
@@ -502,7 +503,7 @@ impl StreamCheck {
         if self.timing.content_deltas >= 3 && self.timing.delta_arrivals <= 1 {
             self.sink.push(
                 Finding::should(
-                    "stream.incremental",
+                    ids::STREAM_INCREMENTAL,
                     "whole stream",
                     format!(
                         "all {} content deltas arrived at once: the endpoint buffers the answer and streams nothing until the end",

@@ -8,6 +8,7 @@ use super::schema::{self, Shape};
 use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
 use crate::check::Finding;
+use crate::check::catalogue::ids;
 use crate::exchange::{Exchange, Head};
 use serde_json::Value;
 
@@ -122,7 +123,7 @@ pub fn validate_stream_outcome(
     if let Some(e) = &o.error_event {
         findings.push(
             Finding::info(
-                "stream.error-event",
+                ids::STREAM_ERROR_EVENT,
                 "end of stream",
                 format!(
                     "the stream ended with an `error` event ({})",
@@ -162,7 +163,7 @@ pub fn validate_body(
     let status = status.unwrap_or(0);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         findings.push(
-            Finding::must("body.empty", "body", "the response has no body")
+            Finding::must(ids::BODY_EMPTY, "body", "the response has no body")
                 .expected(if status >= 400 {
                     "an error object"
                 } else {
@@ -187,7 +188,7 @@ pub fn validate_body(
         Err(e) => {
             let text = String::from_utf8_lossy(bytes);
             findings.push(
-                Finding::must("body.json", "body", format!("the body is not JSON: {e}"))
+                Finding::must(ids::BODY_JSON, "body", format!("the body is not JSON: {e}"))
                     .expected(if status >= 400 {
                         "{\"type\":\"error\",\"error\":{…}}"
                     } else {
@@ -215,7 +216,7 @@ pub fn validate_body(
     } else if is_error_shape {
         findings.push(
             Finding::must(
-                "error.status",
+                ids::ERROR_STATUS,
                 "status",
                 "an error body with a success status; clients treat it as a result and fail to parse it",
             )
@@ -232,7 +233,7 @@ pub fn validate_body(
                 if !exact {
                     findings.push(
                 Finding::must(
-                    "shape.unknown",
+                    ids::SHAPE_UNKNOWN,
                     "/",
                         format!(
                             "the body matches none of the protocol's response shapes; judged as `{}`",
@@ -343,7 +344,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
     match (error_types_for_status(status), etype) {
         (Some(allowed), Some(t)) if !allowed.contains(&t) => out.push(
             Finding::must(
-                "error.status-type",
+                ids::ERROR_STATUS_TYPE,
                 "/error/type",
                 format!("HTTP {status} goes with a different error type; SDKs pick the exception by status"),
             )
@@ -355,12 +356,12 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
             let sev_must = (400..500).contains(&status);
             let f = if sev_must {
                 Finding::must(
-                    "error.status-type",
+                    ids::ERROR_STATUS_TYPE,
                     "status",
                     format!("HTTP {status} is not a status the Anthropic API uses; validation errors are 400 `invalid_request_error`"),
                 )
             } else {
-                Finding::should("error.status-type", "status", format!("HTTP {status} is not a status the Anthropic API documents"))
+                Finding::should(ids::ERROR_STATUS_TYPE, "status", format!("HTTP {status} is not a status the Anthropic API documents"))
             };
             out.push(f.actual(status.to_string()).reference("protocol §5.2 (status ↔ type)"));
         }
@@ -376,7 +377,7 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
     if resp.header("request-id").is_none() {
         out.push(
             Finding::should(
-                "headers.request-id",
+                ids::HEADERS_REQUEST_ID,
                 "request-id",
                 "no `request-id` header; SDKs expose it for support requests",
             )
@@ -393,7 +394,7 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
     if media != want {
         out.push(
             Finding::must(
-                "headers.content-type",
+                ids::HEADERS_CONTENT_TYPE,
                 "content-type",
                 "the content type does not match the body the request implies",
             )
@@ -412,7 +413,7 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
     {
         out.push(
             Finding::should(
-                "headers.retry-after",
+                ids::HEADERS_RETRY_AFTER,
                 "retry-after",
                 "a 429 without `retry-after`; clients cannot pace their retries",
             )
