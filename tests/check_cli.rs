@@ -93,3 +93,35 @@ fn unreadable_input_exits_2_and_the_other_files_are_still_checked() {
     assert!(out.contains("missing.json: error: cannot read"), "{out}");
     assert!(out.contains("checked 3 input(s)"), "{out}");
 }
+
+/// Inputs that used to pass silently: an empty exchange file, a companion request that cannot
+/// be read, and `NAME.request.json` files named on the command line (`corpus/*.json`), which
+/// are requests, not responses.
+#[test]
+fn empty_unreadable_and_companion_inputs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.ndjson"), "").unwrap();
+    let (code, out) = check(dir.path(), &["empty.ndjson"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("no exchange"), "{out}");
+
+    std::fs::write(dir.path().join("b.sse"), STREAM).unwrap();
+    std::fs::write(dir.path().join("b.request.json"), "{not json").unwrap();
+    let (code, out) = check(dir.path(), &["b.sse"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("b.request.json is not JSON"), "{out}");
+
+    std::fs::write(dir.path().join("c.sse"), STREAM).unwrap();
+    std::fs::write(
+        dir.path().join("c.request.json"),
+        r#"{"model":"m","max_tokens":50,"messages":[{"role":"user","content":"count"}]}"#,
+    )
+    .unwrap();
+    let (code, out) = check(dir.path(), &["c.sse", "c.request.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("checked 1 input(s)"),
+        "the companion is not judged: {out}"
+    );
+    assert!(!out.contains("c.request.json:"), "{out}");
+}

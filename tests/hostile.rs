@@ -37,6 +37,7 @@ enum Behaviour {
     Http10CloseDelimited,
     NoContent,
     Status999,
+    Informational,
 }
 
 /// Read one request (head and content-length body); the request text.
@@ -216,6 +217,15 @@ async fn serve(mut sock: TcpStream, b: Behaviour, other: String) {
             message_json("old")
         )),
         Behaviour::NoContent => w("HTTP/1.1 204 No Content\r\n\r\n".into()),
+        // A 1xx before the real answer: informational, skipped by HTTP clients.
+        Behaviour::Informational if streaming => w(format!(
+            "HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n{stream_head}{}",
+            stream_events("late")
+        )),
+        Behaviour::Informational => w(format!(
+            "HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\nconnection: close\r\n\r\n{}",
+            message_json("late")
+        )),
         Behaviour::Status999 => w(format!(
             "HTTP/1.1 999 Whatever\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
             message_json("x").len(),
@@ -298,6 +308,7 @@ async fn every_hostile_endpoint_ends_in_a_clear_verdict_without_leaking_the_key(
         (Http10CloseDelimited, &[Verdict::Pass, Verdict::Warn]),
         (NoContent, &[Verdict::Fail]),
         (Status999, &[Verdict::Fail, Verdict::Error]),
+        (Informational, &[Verdict::Pass, Verdict::Warn]),
     ];
     let mut problems = Vec::new();
     for (b, allowed) in cases {
