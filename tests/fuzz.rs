@@ -405,7 +405,7 @@ proptest! {
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.ndjson");
-        write_ndjson(&path, &[x.clone()], &Redactor::default()).unwrap();
+        write_ndjson(&path, std::slice::from_ref(&x), &Redactor::default()).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let back = parse_ndjson(&bytes).unwrap();
         prop_assert_eq!(back.len(), 1);
