@@ -14,8 +14,7 @@
 //! catalogue and rewrites the table (by default a few representative faults run and are only
 //! printed).
 
-mod mock_support;
-
+use crate::mock_support;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -4,8 +4,7 @@
 //! SDK is not installed, except under CI, which installs both (.ci/run). Set CONFORM_PYTHON to
 //! use another interpreter (e.g. a venv with a 0.x SDK).
 
-mod mock_support;
-
+use crate::mock_support;
 use std::process::Command;
 
 use conform::mock::MockConfig;

@@ -1,9 +1,7 @@
 //! `conform run` end to end: the binary against `conform mock` processes on loopback.
 
-mod support;
-
+use crate::support::*;
 use std::process::Command;
-use support::*;
 
 #[test]
 fn the_embedded_server_passes_and_the_reports_agree() {

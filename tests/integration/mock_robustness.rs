@@ -2,13 +2,11 @@
 //! slow, garbage and abandoned clients are dropped cleanly, hundreds of concurrent streams are
 //! served, and the server keeps answering afterwards. Bounded loops on loopback only.
 
-mod mock_support;
-
 use std::time::Duration;
 
+use crate::mock_support::*;
 use conform::mock::MockConfig;
 use futures_util::StreamExt;
-use mock_support::*;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

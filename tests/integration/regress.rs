@@ -1,11 +1,9 @@
 //! Snapshots and regressions end to end: shapes are stable across seeds, a fault changes them
 //! and `conform diff` names the regression.
 
-mod support;
-
+use crate::support::*;
 use std::path::Path;
 use std::process::Command;
-use support::*;
 
 fn run_against(dir: &Path, mock: &Mock, report: &str, extra: &[&str]) -> std::process::Output {
     Command::new(BIN)

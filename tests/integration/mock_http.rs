@@ -1,10 +1,8 @@
 //! The clean reference server over HTTP: validation, auth, errors, determinism, accounting,
 //! caching, streaming shape and the observable effect of each feature.
 
-mod mock_support;
-
+use crate::mock_support::*;
 use conform::mock::MockConfig;
-use mock_support::*;
 use serde_json::{Value, json};
 
 fn assert_invalid(r: &Resp, field: &str) {

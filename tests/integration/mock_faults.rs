@@ -1,13 +1,11 @@
 //! Every fault of the catalogue changes the traffic as documented. The match in
 //! [`check_fault`] is exhaustive, so a new fault cannot be added without its test.
 
-mod mock_support;
-
 use std::time::Duration;
 
+use crate::mock_support::*;
 use conform::mock::{Fault, MockConfig, fault_catalogue};
 use futures_util::StreamExt;
-use mock_support::*;
 use serde_json::{Value, json};
 
 fn streamed(body: Value) -> Value {

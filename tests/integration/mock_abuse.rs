@@ -3,14 +3,12 @@
 //! as a child process (killed by PID) so its memory can be read from /proc; the limit checks run
 //! in-process with small limits.
 
-mod mock_support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::mock_support::*;
 use conform::mock::{Limits, MockConfig};
-use mock_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

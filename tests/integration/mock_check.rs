@@ -2,16 +2,14 @@
 //! the clean mock produces, across features, sync and stream; and each fault that a single
 //! exchange can show is flagged.
 
-mod mock_support;
-
 use std::time::Instant;
 
+use crate::mock_support::*;
 use conform::check::Severity;
 use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
 use conform::mock::{Fault, MockConfig};
 use conform::protocol::anthropic::validate::{Options, validate_exchange};
 use futures_util::StreamExt;
-use mock_support::*;
 use serde_json::{Value, json};
 
 async fn record(base: &str, method: &str, path: &str, body: Option<&Value>) -> Exchange {

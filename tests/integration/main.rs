@@ -1,0 +1,37 @@
+//! The integration tests, one binary (one link on 2 cores instead of thirty): each module
+//! was a test file of its own. `tests/scenarios.rs` stays apart: it is a libtest-mimic
+//! harness that runs every scenario of the library as a test.
+
+mod mock_support;
+mod support;
+
+mod catalogue;
+mod check_cli;
+mod corpus;
+mod corpus_schemas;
+mod detection;
+mod fuzz;
+mod hardening;
+mod hostile;
+mod infra_client;
+mod infra_report;
+mod mock_abuse;
+mod mock_check;
+mod mock_claude_code;
+mod mock_cli;
+mod mock_faults;
+mod mock_http;
+mod mock_robustness;
+mod mock_sdk;
+mod regress;
+mod robustness;
+mod run_cli;
+mod scenario_assert;
+mod scenario_lint;
+mod scenario_load;
+mod scenario_props;
+mod snapshot_cargo_insta;
+mod snapshot_diff;
+mod snapshot_insta;
+mod snapshot_normalise;
+mod snapshot_store;
