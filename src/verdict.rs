@@ -25,6 +25,7 @@
 //! (something could not be judged, so the run proves nothing about it — even if other results
 //! passed); otherwise 0.
 
+use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -39,6 +40,9 @@ pub enum Verdict {
     Pass,
     Warn,
     Fail,
+    /// The endpoint behaved legally, but the model did not produce what the probe needs:
+    /// no conformance statement either way.
+    Inconclusive,
     Unsupported,
     Ignored,
     Flaky,
@@ -48,12 +52,13 @@ pub enum Verdict {
 
 impl Verdict {
     /// Every verdict, in the order reports list them (worst first).
-    pub const ALL: [Verdict; 8] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Error,
         Verdict::Fail,
         Verdict::Flaky,
         Verdict::Ignored,
         Verdict::Unsupported,
+        Verdict::Inconclusive,
         Verdict::Warn,
         Verdict::Pass,
         Verdict::Skip,
@@ -64,6 +69,7 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Warn => "warn",
             Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::Unsupported => "unsupported",
             Verdict::Ignored => "ignored",
             Verdict::Flaky => "flaky",
@@ -78,6 +84,9 @@ impl Verdict {
             Verdict::Pass => "behaves like the Anthropic Messages API",
             Verdict::Warn => "deviations clients may notice (`should` findings only)",
             Verdict::Fail => "violates the protocol (at least one `must` finding)",
+            Verdict::Inconclusive => {
+                "legal behaviour, but the model did not produce what the probe needs: no statement"
+            }
             Verdict::Unsupported => {
                 "rejected with a well-formed error, or declared unsupported by the target"
             }
@@ -101,7 +110,7 @@ impl Verdict {
     /// change to or from them is reported as a verdict change, neither regression nor fix.
     pub const REGRESSION_TIERS: [&'static [Verdict]; 5] = [
         &[Verdict::Pass],
-        &[Verdict::Warn],
+        &[Verdict::Warn, Verdict::Inconclusive],
         &[Verdict::Flaky],
         &[Verdict::Unsupported],
         &[Verdict::Fail, Verdict::Error],
@@ -178,6 +187,11 @@ pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
     if has(&|f| f.severity == Severity::Must && !is_effect_check(f)) {
         return Verdict::Fail;
     }
+    // The model did not produce what the probe needs: effect checks of the same case have no
+    // evidence either way.
+    if has(&|f| f.check == ids::PROBE_INCONCLUSIVE.as_str()) {
+        return Verdict::Inconclusive;
+    }
     if has(&is_effect_check) {
         return if inputs.declared_unsupported {
             Verdict::Unsupported
@@ -215,7 +229,7 @@ pub fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
     match verdict {
         Verdict::Fail | Verdict::Ignored | Verdict::Flaky | Verdict::Unsupported => true,
         Verdict::Warn => strict,
-        Verdict::Pass | Verdict::Skip | Verdict::Error => false,
+        Verdict::Pass | Verdict::Skip | Verdict::Error | Verdict::Inconclusive => false,
     }
 }
 

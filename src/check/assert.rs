@@ -12,6 +12,7 @@
 //! Operands may hold templates (`equals: "{{ target.model }}"`), rendered here.
 
 use super::finding::{Finding, Severity};
+use crate::check::catalogue::ids;
 use crate::scenario::jsonpath::compile as compile_path;
 use crate::scenario::model::{
     AssertSeverity, Assertion, Expect, Feature, JsonType, Located, Measure, Node, Step,
@@ -59,6 +60,9 @@ pub struct Outcome {
     /// assertion is written (`scenarios/x.yaml:12:9`).
     pub location: String,
     pub effect: bool,
+    /// A precondition on the model's answer (`requires: true`): failing it makes the case
+    /// inconclusive.
+    pub requires: bool,
     pub severity: Severity,
     /// The author's message, if any.
     pub message: Option<String>,
@@ -68,13 +72,19 @@ impl Outcome {
     /// The finding of a failed assertion: check `assert.<op>`, or `effect.<feature>` for an
     /// effect check; reference = the scenario's reference.
     pub fn to_finding(&self, feature: Feature, reference: &str) -> Finding {
-        let check = if self.effect {
+        let check = if self.requires {
+            ids::PROBE_INCONCLUSIVE.as_str().to_string()
+        } else if self.effect {
             format!("effect.{feature}")
         } else {
             format!("assert.{}", self.op)
         };
         let message = match &self.message {
             Some(m) => m.clone(),
+            None if self.requires => format!(
+                "the model did not produce what this probe needs (expected {}): no verdict on the feature",
+                self.expected
+            ),
             None if self.effect => format!("the feature had no effect: expected {}", self.expected),
             None => format!("expected {}", self.expected),
         };
@@ -152,6 +162,7 @@ pub fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outcome {
         actual: status.to_string(),
         location: locate("status", env.file, pos),
         effect: false,
+        requires: false,
         severity: Severity::Must,
         message: None,
     }
@@ -180,6 +191,17 @@ pub fn check_header(
 
 /// One body assertion with a JSONPath.
 pub fn check_body(a: &Located<Assertion>, body: &Value, env: &Env<'_>) -> Outcome {
+    if let Some(cond) = &a.value.when {
+        let c = check_body(cond, body, env);
+        if !c.success {
+            let raw = Raw::new(
+                true,
+                format!("only when {}", c.expected),
+                "condition not met",
+            );
+            return finish(raw, &a.value, locate("when", env.file, cond.pos));
+        }
+    }
     let Some(path) = &a.value.path else {
         let raw = Raw::new(false, "an assertion with a `path`", "no path");
         return finish(raw, &a.value, locate("$", env.file, a.pos));
@@ -215,7 +237,9 @@ fn finish(raw: Raw, a: &Assertion, location: String) -> Outcome {
         actual: raw.actual,
         location,
         effect: a.effect,
+        requires: a.requires,
         severity: match a.severity {
+            _ if a.requires => Severity::Info,
             None | Some(AssertSeverity::Must) => Severity::Must,
             Some(AssertSeverity::Should) => Severity::Should,
             Some(AssertSeverity::Info) => Severity::Info,

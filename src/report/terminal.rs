@@ -94,7 +94,7 @@ fn paint(text: &str, v: Verdict, color: bool) -> String {
         Verdict::Warn | Verdict::Flaky => "33",
         Verdict::Fail | Verdict::Ignored | Verdict::Error => "31",
         Verdict::Unsupported => "35",
-        Verdict::Skip => "2",
+        Verdict::Skip | Verdict::Inconclusive => "2",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }

@@ -233,9 +233,11 @@ pub async fn run_case(
         for o in outcomes.iter().filter(|o| !o.success) {
             findings.push(o.to_finding(scenario.feature(), &reference).located_in(&at));
         }
+        // A failed step, or one whose answer lacks what the probe needs (inconclusive), ends
+        // the case: later steps depend on it.
         let failed = outcomes
             .iter()
-            .any(|o| !o.success && o.severity == Severity::Must && !o.effect);
+            .any(|o| !o.success && (o.requires || o.severity == Severity::Must && !o.effect));
         // A failed or rejected step ends the case; otherwise its captures feed later steps.
         let captured = if failed || step_rejected {
             None

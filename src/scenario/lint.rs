@@ -340,6 +340,9 @@ impl Checker<'_> {
         if let Some(inner) = &a.value.not {
             self.assertion(inner, false, true, captures);
         }
+        if let Some(cond) = &a.value.when {
+            self.assertion(cond, true, false, captures);
+        }
         for measure in [&a.value.length, &a.value.count].into_iter().flatten() {
             if let Measure::Compare(inner) = &measure.value {
                 let inner = Located::new((**inner).clone(), measure.pos);

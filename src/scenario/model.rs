@@ -579,6 +579,15 @@ pub struct Assertion {
     /// A failure means the feature was accepted but had no effect (`effect.<feature>`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub effect: bool,
+    /// What the probe needs from the *model* (it counted, it wrote the marker, it called the
+    /// tool it was invited to): a failure makes the result `inconclusive` — legal behaviour,
+    /// no conformance statement — instead of a failure (`probe.inconclusive`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requires: bool,
+    /// Check this assertion only when this other body assertion (with its own `path`) holds,
+    /// e.g. judge `stop_reason` only when the text was cut at the stop sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Box<Located<Assertion>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<AssertSeverity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -451,3 +451,54 @@ fn a_429_that_outlasts_the_retries_is_an_error_not_a_failure() {
         "no assertion was evaluated: {r}"
     );
 }
+
+/// A probe whose precondition on the model's answer is not met (`requires: true`) is
+/// `inconclusive`: legal behaviour, no conformance statement — the run passes, even strictly,
+/// and its effect assertions do not make it `ignored`.
+#[test]
+fn an_unmet_probe_precondition_is_inconclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("scenarios/t");
+    std::fs::create_dir_all(&s).unwrap();
+    std::fs::write(
+        s.join("probe.yaml"),
+        r#"id: t/probe
+feature: stop-sequences
+title: a probe the model does not cooperate with
+reference: "Messages API"
+modes: [sync]
+steps:
+  - id: ask
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_tokens: 64
+        stop_sequences: ["ZEBRA"]
+        messages: [{role: user, content: "Say hello."}]
+    expect:
+      assert:
+        - {path: "$.content[0].text", contains: "a word the model never writes", requires: true}
+        - {path: "$.stop_reason", equals: max_tokens, effect: true}
+"#,
+    )
+    .unwrap();
+    let out = run(dir.path(), &["--report-dir", "rep", "--strict"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    let r = &report["results"][0];
+    assert_eq!(r["verdict"], "inconclusive", "{r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "probe.inconclusive"),
+        "{r}"
+    );
+}

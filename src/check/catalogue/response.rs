@@ -284,6 +284,12 @@ declare! {
         doc: MESSAGES,
         fix: "Fix the scenario file (a conform input problem, not the endpoint's): check the names its templates use.",
     }
+    PROBE_INCONCLUSIVE = "probe.inconclusive" {
+        severity: Info,
+        title: "The model did not produce what this probe needs, so the feature could not be judged.",
+        doc: MESSAGES,
+        fix: "Nothing to fix in the endpoint for this finding: the answer was legal. Re-run, or use a model that follows the probe's instruction (e.g. counting), to get a verdict.",
+    }
     SCENARIO_CAPTURE = "scenario.capture" {
         severity: Must,
         title: "A value the scenario captures for a later step is missing from the response.",

@@ -158,7 +158,10 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
             text: v.to_string(),
         });
     } else {
-        let mut text = answer_text(&convo, &mut shape, &mut words);
+        // A counting request is answered by counting (probes build on it: a stop sequence
+        // on a number is then near-certain to be reached).
+        let mut text = text::counting(&convo.user_text)
+            .unwrap_or_else(|| answer_text(&convo, &mut shape, &mut words));
         let stops: Vec<String> = body
             .get("stop_sequences")
             .and_then(Value::as_array)
@@ -170,9 +173,11 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(first) = stops.first() {
+        if let Some(first) = stops.first().filter(|f| !text.contains(f.as_str())) {
             let more = sentence(&convo, &mut shape, &mut words);
             text = format!("{text} {first} {more}");
+        }
+        if !stops.is_empty() {
             stop_candidates = Some(stops);
         }
         plan.push(Block::Text { text });

@@ -133,3 +133,19 @@ pub(super) fn thinking_text(c: &Conversation, shape: &mut Rng, words: &mut Rng) 
     }
     s
 }
+
+/// `Count from 1 to 30…` → `1, 2, …, 30.` (at most 1,000 numbers); `None` for other prompts.
+pub(super) fn counting(user_text: &str) -> Option<String> {
+    let lower = user_text.to_ascii_lowercase();
+    let rest = &lower[lower.find("count from ")? + "count from ".len()..];
+    let mut nums = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u32>().ok());
+    let (from, to) = (nums.next()??, nums.next()??);
+    if to < from || to - from > 1000 {
+        return None;
+    }
+    let list: Vec<String> = (from..=to).map(|n| n.to_string()).collect();
+    Some(format!("{}.", list.join(", ")))
+}

@@ -77,6 +77,12 @@ fn test_case(r: &ResultRecord) -> TestCase {
                 s.set_message("not run");
                 s
             }
+            Verdict::Inconclusive => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message("inconclusive: the model did not produce what the probe needs");
+                s.set_description(findings_text(r));
+                s
+            }
             Verdict::Error => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_type("error");
