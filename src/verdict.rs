@@ -395,6 +395,7 @@ mod tests {
                 (Verdict::Flaky, Some(2)),
                 (Verdict::Ignored, None),
                 (Verdict::Unsupported, Some(3)),
+                (Verdict::Inconclusive, Some(1)),
                 (Verdict::Warn, Some(1)),
                 (Verdict::Pass, Some(0)),
                 (Verdict::Skip, None),

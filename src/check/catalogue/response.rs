@@ -284,6 +284,12 @@ declare! {
         doc: MESSAGES,
         fix: "Fix the scenario file (a conform input problem, not the endpoint's): check the names its templates use.",
     }
+    ERROR_TYPE_UNKNOWN = "error.type-unknown" {
+        severity: Should,
+        title: "An error carries an `error.type` that Anthropic does not use.",
+        doc: ERRORS,
+        fix: "Map every error to one of Anthropic's types (invalid_request_error, authentication_error, permission_error, not_found_error, rate_limit_error, api_error, overloaded_error, …).",
+    }
     PROBE_INCONCLUSIVE = "probe.inconclusive" {
         severity: Info,
         title: "The model did not produce what this probe needs, so the feature could not be judged.",

@@ -6,6 +6,12 @@ use super::docs::{ERRORS, RATE_LIMITS, STREAMING, THINKING, TOOL_USE};
 use crate::check::Severity::{Info, Must, Should};
 
 declare! {
+    STREAM_USAGE_INPUT_TOKENS_LATE = "stream.usage.input-tokens-late" {
+        severity: Should,
+        title: "`message_start` reports another `input_tokens` than the final count.",
+        doc: STREAMING,
+        fix: "Put the prompt's real token count in `message_start.usage.input_tokens`; it is known before generation starts.",
+    }
     STREAM_SSE_BOM = "stream.sse.bom" {
         severity: Should,
         title: "The event stream starts with a UTF-8 byte order mark.",

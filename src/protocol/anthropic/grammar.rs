@@ -130,6 +130,8 @@ pub struct Grammar {
     open: OpenBlocks,
     last_stop_reason: Option<Value>,
     start_output_tokens: Option<u64>,
+    /// `message_start.usage.input_tokens`: what a client's context meter reads first.
+    start_input_tokens: Option<u64>,
     last_output_tokens: Option<u64>,
     ping_seen: bool,
     missing_start_reported: bool,
@@ -317,6 +319,9 @@ impl Grammar {
         }
         self.start_output_tokens = msg
             .and_then(|m| m.pointer("/usage/output_tokens"))
+            .and_then(Value::as_u64);
+        self.start_input_tokens = msg
+            .and_then(|m| m.pointer("/usage/input_tokens"))
             .and_then(Value::as_u64);
     }
 
@@ -533,6 +538,25 @@ impl Grammar {
             );
         }
         self.last_stop_reason = Some(stop_reason);
+        // Anthropic knows the prompt's size at message_start; an endpoint that sends 0 or an
+        // estimate there and the real count only in message_delta misleads every client that
+        // reads usage early (Claude Code's context meter and auto-compaction).
+        if let (Some(first), Some(last)) = (
+            self.start_input_tokens,
+            event.pointer("/usage/input_tokens").and_then(Value::as_u64),
+        ) && first != last
+        {
+            out.push(
+                Finding::should(
+                    ids::STREAM_USAGE_INPUT_TOKENS_LATE,
+                    format!("{loc} /usage/input_tokens"),
+                    "`input_tokens` in `message_start` differs from the count in `message_delta`: clients that read usage as the stream starts see a wrong prompt size",
+                )
+                .expected(format!("{last} already in message_start"))
+                .actual(format!("{first} in message_start, {last} in message_delta"))
+                .reference(refs::STREAM_EVENTS),
+            );
+        }
         if let Some(tokens) = event
             .pointer("/usage/output_tokens")
             .and_then(Value::as_u64)

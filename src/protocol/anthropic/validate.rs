@@ -121,6 +121,7 @@ pub fn validate_stream_outcome(
         }
     }
     if let Some(e) = &o.error_event {
+        check_error_type(e, "error event /error/type", &mut findings);
         findings.push(
             Finding::info(
                 ids::STREAM_ERROR_EVENT,
@@ -339,7 +340,42 @@ pub fn error_types_for_status(status: u16) -> Option<&'static [&'static str]> {
     })
 }
 
+/// The `error.type` values Anthropic documents.
+pub const ERROR_TYPES: [&str; 11] = [
+    "invalid_request_error",
+    "authentication_error",
+    "billing_error",
+    "permission_error",
+    "not_found_error",
+    "request_too_large",
+    "rate_limit_error",
+    "api_error",
+    "timeout_error",
+    "overloaded_error",
+    "conflict_error",
+];
+
+/// An `error.type` outside Anthropic's set (`mock_error`, `auth_error`), in a body or an
+/// `error` event: SDKs pick exceptions by status, but code that matches on the type breaks.
+pub(crate) fn check_error_type(error: &Value, location: &str, out: &mut Vec<Finding>) {
+    if let Some(t) = error.pointer("/error/type").and_then(Value::as_str)
+        && !ERROR_TYPES.contains(&t)
+    {
+        out.push(
+            Finding::should(
+                ids::ERROR_TYPE_UNKNOWN,
+                location,
+                "an error type Anthropic does not use",
+            )
+            .expected(ERROR_TYPES.join(", "))
+            .actual(t)
+            .reference(refs::ERRORS),
+        );
+    }
+}
+
 fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
+    check_error_type(body, "/error/type", out);
     let etype = body.pointer("/error/type").and_then(Value::as_str);
     match (error_types_for_status(status), etype) {
         (Some(allowed), Some(t)) if !allowed.contains(&t) => out.push(

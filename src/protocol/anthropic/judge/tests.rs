@@ -139,3 +139,51 @@ fn a_long_text_is_not_a_schema_violation() {
         .collect();
     assert!(musts.is_empty(), "{musts:?}");
 }
+
+#[test]
+fn input_tokens_corrected_late_and_unknown_error_types_are_found() {
+    let late = STREAM
+        .replace(
+            "\"usage\":{\"input_tokens\":3,\"output_tokens\":1}",
+            "\"usage\":{\"input_tokens\":0,\"output_tokens\":1}",
+        )
+        .replace(
+            "\"usage\":{\"output_tokens\":2}",
+            "\"usage\":{\"input_tokens\":3,\"output_tokens\":2}",
+        );
+    let j = judge_exchange(
+        &exchange(vec![Chunk::new(2.0, late.as_bytes())], None),
+        Options::default(),
+    );
+    assert!(
+        checks(&j).contains(&"stream.usage.input-tokens-late".to_string()),
+        "{:?}",
+        checks(&j)
+    );
+    let same = STREAM.replace(
+        "\"usage\":{\"output_tokens\":2}",
+        "\"usage\":{\"input_tokens\":3,\"output_tokens\":2}",
+    );
+    let j = judge_exchange(
+        &exchange(vec![Chunk::new(2.0, same.as_bytes())], None),
+        Options::default(),
+    );
+    assert!(!checks(&j).contains(&"stream.usage.input-tokens-late".to_string()));
+
+    let mut x = exchange(
+        vec![Chunk::new(
+            2.0,
+            br#"{"type":"error","error":{"type":"mock_error","message":"x"}}"#,
+        )],
+        None,
+    );
+    let r = x.response.as_mut().unwrap();
+    r.status = 500;
+    r.headers[0].1 = "application/json".into();
+    let j = judge_exchange(&x, Options::default());
+    assert!(
+        checks(&j).contains(&"error.type-unknown".to_string()),
+        "{:?}",
+        checks(&j)
+    );
+}
