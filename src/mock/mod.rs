@@ -143,6 +143,7 @@ fn state(mut config: MockConfig) -> Arc<server::AppState> {
         faults,
         cache: cache::CacheStore::default(),
         requests: AtomicU64::new(0),
+        answers: AtomicU64::new(0),
         body_memory,
     })
 }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub faults: FaultSet,
     pub cache: CacheStore,
     pub requests: AtomicU64,
+    /// Messages generated so far: every answer's id is unique.
+    pub answers: AtomicU64,
     /// Bytes of request bodies that may be buffered at once (`Limits::body_memory`).
     pub body_memory: Semaphore,
 }
@@ -439,7 +441,15 @@ async fn handle_messages(
     };
     let seed = ctx.st.config.seed;
     let asked = faults::request::for_generation(&body, &ctx.st.faults);
-    let mut generated = generate_hashed(&asked, request_hash(&body), seed);
+    let hash = request_hash(&body);
+    let mut generated = generate_hashed(&asked, hash, seed);
+    // Every response has an id of its own, as on Anthropic (the content stays a function of
+    // the request, so both modes and repeated requests still agree on it).
+    let n = ctx.st.answers.fetch_add(1, Ordering::Relaxed);
+    generated.id = format!(
+        "msg_01{}",
+        super::hash::Rng::new(hash ^ super::hash::mix64(n.wrapping_add(seed))).base62(22)
+    );
     faults::answer::apply(&mut generated, &body, seed, &ctx.st.faults);
     let answer = Answer {
         generated,

@@ -290,6 +290,18 @@ declare! {
         doc: ERRORS,
         fix: "Map every error to one of Anthropic's types (invalid_request_error, authentication_error, permission_error, not_found_error, rate_limit_error, api_error, overloaded_error, …).",
     }
+    MESSAGE_ID_FORM = "message.id-form" {
+        severity: Should,
+        title: "The message id starts with `msg_` but is not in Anthropic's form (a uuid, a timestamp).",
+        doc: MESSAGES,
+        fix: "Generate ids as `msg_` followed by 20+ base-62 characters.",
+    }
+    MESSAGE_ID_REUSED = "message.id-reused" {
+        severity: Should,
+        title: "The same message id answered two different requests in one run.",
+        doc: MESSAGES,
+        fix: "Give every response its own id; clients and logs key on it.",
+    }
     PROBE_INCONCLUSIVE = "probe.inconclusive" {
         severity: Info,
         title: "The model did not produce what this probe needs, so the feature could not be judged.",

@@ -84,6 +84,21 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
             .reference(refs::MESSAGE),
         );
     }
+    if let Some(id) = m.get("id").and_then(Value::as_str)
+        && let Some(rest) = id.strip_prefix("msg_")
+        && !id_body_looks_like_anthropic(rest)
+    {
+        out.push(
+            Finding::should(
+                ids::MESSAGE_ID_FORM,
+                "/id",
+                "message ids on Anthropic are `msg_` and 20 or more base-62 characters; a uuid with dashes or a timestamp is another system's id",
+            )
+            .expected("msg_01… (base-62, 20+ characters)")
+            .actual(id)
+            .reference(refs::MESSAGE),
+        );
+    }
     for (i, b) in blocks.iter().enumerate() {
         if b.get("type").and_then(Value::as_str) != Some("tool_use") {
             continue;
@@ -214,4 +229,12 @@ mod tests {
             vec!["should:message.usage.cache-creation-split"]
         );
     }
+}
+
+/// After `msg_`: at least 20 characters of `[A-Za-z0-9_]` (Bedrock's `msg_bdrk_…` included)
+/// with letters among them — not a uuid with dashes, not an epoch timestamp.
+fn id_body_looks_like_anthropic(rest: &str) -> bool {
+    rest.len() >= 20
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && rest.bytes().any(|b| b.is_ascii_alphabetic())
 }

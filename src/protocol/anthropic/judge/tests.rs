@@ -187,3 +187,25 @@ fn input_tokens_corrected_late_and_unknown_error_types_are_found() {
         checks(&j)
     );
 }
+
+#[test]
+fn message_ids_in_another_form_are_found() {
+    for (id, flagged) in [
+        ("msg_01XFDUDYJgAACzvnptvVoYEL", false),
+        ("msg_bdrk_01Abcdefghijklmnopqrstu", false),
+        ("msg_123e4567-e89b-12d3-a456-426614174000", true),
+        ("msg_1764633600000", true),
+    ] {
+        let s = STREAM.replace("msg_01", id);
+        let j = judge_exchange(
+            &exchange(vec![Chunk::new(2.0, s.as_bytes())], None),
+            Options::default(),
+        );
+        assert_eq!(
+            checks(&j).contains(&"message.id-form".to_string()),
+            flagged,
+            "{id}: {:?}",
+            checks(&j)
+        );
+    }
+}
