@@ -5,7 +5,7 @@ use crate::protocol::anthropic::grammar::Profile;
 use crate::scenario::model::Mode;
 use crate::target::{AdHoc, AuthStyle, Config, Target};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `conform run`.
 #[derive(Debug, Clone, Args)]
@@ -38,9 +38,13 @@ pub struct RunArgs {
     /// Run the built-in reference server with these faults (see `conform mock --list-faults`).
     #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets"])]
     pub mock_faults: Vec<String>,
-    /// Scenario directory.
-    #[arg(long, default_value = "scenarios")]
-    pub scenarios: PathBuf,
+    /// Scenarios to add to the built-in library (a file with the id of a built-in scenario
+    /// replaces it). Without it: `./scenarios` when it exists, else the built-in library.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// With --scenarios: run that directory alone, without the built-in library.
+    #[arg(long, requires = "scenarios")]
+    pub no_builtin: bool,
     /// Only scenarios whose id contains PATTERN (`*` globs allowed); repeatable.
     #[arg(long)]
     pub filter: Vec<String>,
@@ -175,15 +179,23 @@ pub fn resolve_targets(a: &RunArgs) -> Result<Vec<Target>, String> {
     config.resolve_all(&a.targets).map_err(|e| e.to_string())
 }
 
-/// Load scenarios; file errors are printed and counted, never stop the others.
-pub fn load_scenarios(dir: &Path) -> Result<(Vec<crate::scenario::Scenario>, usize), String> {
-    if !dir.is_dir() {
-        return Err(format!("scenario directory {} not found", dir.display()));
-    }
-    let (scenarios, diagnostics) = crate::scenario::load_dir(dir);
+/// Load scenarios (see [`crate::scenario::library::load_library`]); file errors are printed
+/// and counted, never stop the others.
+pub fn load_scenarios(
+    a: &RunArgs,
+) -> Result<
+    (
+        Vec<crate::scenario::Scenario>,
+        usize,
+        crate::scenario::library::Source,
+    ),
+    String,
+> {
+    let (scenarios, diagnostics, source) =
+        crate::scenario::library::load_library(a.scenarios.as_deref(), a.no_builtin)?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     for d in &diagnostics {
         eprintln!("{d}");
     }
-    Ok((scenarios, errors))
+    Ok((scenarios, errors, source))
 }

@@ -67,7 +67,7 @@ async fn run(a: &RunArgs) -> i32 {
         eprintln!("error: --target and --base-url name different targets: give one or the other");
         return exit::USAGE;
     }
-    let (scenarios, file_errors) = match args::load_scenarios(&a.scenarios) {
+    let (scenarios, file_errors, _source) = match args::load_scenarios(a) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
