@@ -169,7 +169,10 @@ fn main() {
             &paths,
             Some(&conform::protocol::anthropic::wire::lint_request_body),
         ),
-        Command::List { dir: Some(dir), json } => conform::scenario::run_list_cli(&dir, json),
+        Command::List {
+            dir: Some(dir),
+            json,
+        } => conform::scenario::run_list_cli(&dir, json),
         Command::List { dir: None, json } => list_library(json),
         Command::Scenarios {
             command: ScenariosCommand::Export { dir, force },

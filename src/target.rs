@@ -254,19 +254,18 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Vec<Target>, TargetError> {
         let mut merged = self.merged(name)?;
-        let profile = match &merged.provider {
-            None => None,
-            Some(p) => Some(
-                crate::providers::find(p, &self.raw.providers).map_err(|message| {
-                    TargetError::Invalid {
+        let profile =
+            match &merged.provider {
+                None => None,
+                Some(p) => Some(crate::providers::find(p, &self.raw.providers).map_err(
+                    |message| TargetError::Invalid {
                         origin: self.origin(),
                         target: name.to_string(),
                         key: "provider".into(),
                         message,
-                    }
-                })?,
-            ),
-        };
+                    },
+                )?),
+            };
         if let Some(p) = &profile {
             merged = with_profile(merged, p);
         }

@@ -154,16 +154,13 @@ pub fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -> Provi
         let seen: Vec<String> = concerned
             .iter()
             .filter(|r| {
-                r.findings
-                    .iter()
-                    .any(|f| f.severity != Severity::Info && d.explains(&f.check, &r.scenario, &r.feature))
-                    || (d.checks.is_empty() && r.documented)
+                r.findings.iter().any(|f| {
+                    f.severity != Severity::Info && d.explains(&f.check, &r.scenario, &r.feature)
+                }) || (d.checks.is_empty() && r.documented)
             })
             .map(|r| r.case_name())
             .collect();
-        let clean = concerned
-            .iter()
-            .any(|r| matches!(r.verdict, Verdict::Pass));
+        let clean = concerned.iter().any(|r| matches!(r.verdict, Verdict::Pass));
         let (status, cases) = if !seen.is_empty() {
             (DeviationStatus::Observed, seen)
         } else if clean {

@@ -29,15 +29,29 @@ fn every_builtin_profile_parses_and_cites_its_docs() {
     let all = builtin();
     let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
     for want in [
-        "dashscope", "deepseek", "moonshot", "zai", "minimax", "openrouter", "ollama", "vllm",
-        "llama.cpp", "litellm",
+        "dashscope",
+        "deepseek",
+        "moonshot",
+        "zai",
+        "minimax",
+        "openrouter",
+        "ollama",
+        "vllm",
+        "llama.cpp",
+        "litellm",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     for p in &all {
         assert!(!p.deviations.is_empty(), "{}: no deviation", p.name);
         for d in &p.deviations {
-            assert!(d.doc.starts_with("https://"), "{}/{}: {}", p.name, d.id, d.doc);
+            assert!(
+                d.doc.starts_with("https://"),
+                "{}/{}: {}",
+                p.name,
+                d.id,
+                d.doc
+            );
         }
     }
     let ds = all.iter().find(|p| p.name == "dashscope").unwrap();
@@ -50,8 +64,15 @@ fn every_builtin_profile_parses_and_cites_its_docs() {
 
 #[test]
 fn a_result_is_documented_only_when_every_finding_is_explained() {
-    let ds = builtin().into_iter().find(|p| p.name == "dashscope").unwrap();
-    let mut r = record("stop-sequences/stop", Verdict::Ignored, &["effect.stop-sequences"]);
+    let ds = builtin()
+        .into_iter()
+        .find(|p| p.name == "dashscope")
+        .unwrap();
+    let mut r = record(
+        "stop-sequences/stop",
+        Verdict::Ignored,
+        &["effect.stop-sequences"],
+    );
     assert_eq!(mark(&ds, &mut r), vec!["stop-reason-end-turn".to_string()]);
     assert!(r.documented);
     let mut r = record(
@@ -69,7 +90,10 @@ fn a_result_is_documented_only_when_every_finding_is_explained() {
 
 #[test]
 fn a_broken_claim_is_a_finding_and_the_table_says_so() {
-    let ds = builtin().into_iter().find(|p| p.name == "dashscope").unwrap();
+    let ds = builtin()
+        .into_iter()
+        .find(|p| p.name == "dashscope")
+        .unwrap();
     let mut bad = record("sampling/accepted", Verdict::Unsupported, &[]);
     mark(&ds, &mut bad);
     assert!(!bad.documented);
@@ -78,7 +102,11 @@ fn a_broken_claim_is_a_finding_and_the_table_says_so() {
             .iter()
             .any(|f| f.check == crate::check::catalogue::ids::PROVIDER_DOCUMENTED_CLAIM.as_str())
     );
-    let mut stop = record("stop-sequences/stop", Verdict::Ignored, &["effect.stop-sequences"]);
+    let mut stop = record(
+        "stop-sequences/stop",
+        Verdict::Ignored,
+        &["effect.stop-sequences"],
+    );
     mark(&ds, &mut stop);
     let t = table("t", &ds, &[bad, stop]);
     let row = |id: &str| t.rows.iter().find(|r| r.id == id).unwrap().status.clone();

@@ -228,8 +228,7 @@ impl RunReport {
 
     /// The run's exit code ([`crate::verdict::exit_code`]).
     pub fn exit_code(&self, strict: bool) -> i32 {
-        let code =
-            crate::verdict::exit_code(
+        let code = crate::verdict::exit_code(
             self.results
                 .iter()
                 .map(|r| (r.verdict, r.expected || r.documented)),

@@ -190,15 +190,9 @@ pub fn resolve_targets_with(
 ) -> Result<(Vec<Target>, String), String> {
     if !a.targets.is_empty() {
         let config = Config::load(&a.config).map_err(|e| e.to_string())?;
-        let targets = config
-            .resolve_all(&a.targets)
-            .map_err(|e| e.to_string())?;
+        let targets = config.resolve_all(&a.targets).map_err(|e| e.to_string())?;
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        let line = format!(
-            "target: {} from {}",
-            names.join(", "),
-            a.config.display()
-        );
+        let line = format!("target: {} from {}", names.join(", "), a.config.display());
         return Ok((targets, line));
     }
     if let Some(name) = &a.provider {
@@ -244,9 +238,15 @@ pub fn resolve_targets_with(
     } else if let Some(v) = &a.api_key_env {
         (Some(v.clone()), a.auth)
     } else if env(ENV_API_KEY).is_some() {
-        (Some(ENV_API_KEY.to_string()), a.auth.or(Some(AuthStyle::XApiKey)))
+        (
+            Some(ENV_API_KEY.to_string()),
+            a.auth.or(Some(AuthStyle::XApiKey)),
+        )
     } else if env(ENV_AUTH_TOKEN).is_some() {
-        (Some(ENV_AUTH_TOKEN.to_string()), a.auth.or(Some(AuthStyle::Bearer)))
+        (
+            Some(ENV_AUTH_TOKEN.to_string()),
+            a.auth.or(Some(AuthStyle::Bearer)),
+        )
     } else {
         (None, a.auth)
     };
@@ -281,10 +281,7 @@ pub fn resolve_targets_with(
         (Some(v), AuthStyle::XApiKey) => format!("key from {v} as x-api-key"),
         (Some(v), AuthStyle::Bearer) => format!("key from {v} as Bearer"),
     };
-    let line = format!(
-        "target: {} (from {from}), model {model}, {key}",
-        t.base_url
-    );
+    let line = format!("target: {} (from {from}), model {model}, {key}", t.base_url);
     Ok((vec![t], line))
 }
 
