@@ -15,6 +15,7 @@ pub mod http;
 pub mod mock;
 pub mod offline;
 pub mod protocol;
+pub mod providers;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -28,10 +28,11 @@ enum Command {
         /// Files or directories (default: scenarios/).
         paths: Vec<PathBuf>,
     },
-    /// List scenarios: id, feature, title, modes.
+    /// List scenarios: id, feature, title, modes (default: ./scenarios if it exists, else the
+    /// built-in library).
     List {
-        #[arg(long, default_value = "scenarios")]
-        dir: PathBuf,
+        #[arg(long)]
+        dir: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -39,6 +40,16 @@ enum Command {
     Schema {
         #[arg(value_parser = ["scenario"])]
         what: String,
+    },
+    /// The built-in scenario library: `conform scenarios export DIR` writes it out for editing.
+    Scenarios {
+        #[command(subcommand)]
+        command: ScenariosCommand,
+    },
+    /// List the built-in provider profiles (endpoint, key variable, documented deviations).
+    Providers {
+        #[arg(long)]
+        json: bool,
     },
     /// Manage snapshots: accept, reject or list pending ones, prune stale ones.
     Snapshots(conform::snapshot::SnapshotsArgs),
@@ -50,13 +61,50 @@ enum Command {
     Explain(conform::check::catalogue::ExplainArgs),
 }
 
+#[derive(Subcommand)]
+enum ScenariosCommand {
+    /// Write the built-in library (anthropic/, fixtures/) into DIR; run it with
+    /// `conform run --scenarios DIR`.
+    Export {
+        dir: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `conform list` without --dir: the library a run would use.
+fn list_library(json: bool) -> i32 {
+    match conform::scenario::library::load_library(None, false) {
+        Ok((scenarios, diagnostics, _)) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            let rows = conform::scenario::list_entries(&scenarios);
+            if json {
+                match serde_json::to_string_pretty(&rows) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            } else {
+                print!("{}", conform::scenario::list_table(&rows));
+            }
+            if diagnostics.iter().any(|d| d.is_error()) {
+                conform::exit::USAGE
+            } else {
+                conform::exit::OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            conform::exit::USAGE
+        }
+    }
+}
+
 /// The `(scenario-id, mode)` pairs of the scenario library, for `conform snapshots prune`.
 fn existing_cases() -> Result<std::collections::BTreeSet<(String, String)>, String> {
-    let dir = std::path::Path::new("scenarios");
-    if !dir.is_dir() {
-        return Err("no scenarios/ directory here; run from the project root".into());
-    }
-    let (scenarios, diagnostics) = conform::scenario::load_dir(dir);
+    let (scenarios, diagnostics, _) = conform::scenario::library::load_library(None, false)?;
     if let Some(d) = diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!(
             "fix the scenario files first (pruning could remove live snapshots):\n{d}"
@@ -121,7 +169,28 @@ fn main() {
             &paths,
             Some(&conform::protocol::anthropic::wire::lint_request_body),
         ),
-        Command::List { dir, json } => conform::scenario::run_list_cli(&dir, json),
+        Command::List {
+            dir: Some(dir),
+            json,
+        } => conform::scenario::run_list_cli(&dir, json),
+        Command::List { dir: None, json } => list_library(json),
+        Command::Scenarios {
+            command: ScenariosCommand::Export { dir, force },
+        } => match conform::scenario::library::export(&dir, force) {
+            Ok(n) => {
+                eprintln!(
+                    "wrote {n} files to {}; run them with `conform run --scenarios {}`",
+                    dir.display(),
+                    dir.display()
+                );
+                conform::exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                conform::exit::USAGE
+            }
+        },
+        Command::Providers { json } => conform::providers::run_list_cli(json),
         Command::Schema { .. } => {
             match serde_json::to_string_pretty(&conform::scenario::scenario_json_schema()) {
                 Ok(s) => {

@@ -59,7 +59,9 @@ impl fmt::Display for Secret {
 }
 
 /// How the key is sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 pub enum AuthStyle {
     /// `x-api-key: KEY` (Anthropic's own style).
     #[default]
@@ -89,6 +91,9 @@ impl std::str::FromStr for AuthStyle {
 pub struct RawConfig {
     #[serde(default)]
     pub targets: BTreeMap<String, RawTarget>,
+    /// Provider profiles: add one, or replace the built-in one of the same name.
+    #[serde(default)]
+    pub providers: BTreeMap<String, crate::providers::Profile>,
 }
 
 /// One `[targets.NAME]` table as written; every key optional (`extends` fills the gaps).
@@ -96,6 +101,10 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     pub extends: Option<String>,
+    /// A provider profile (`conform providers`): fills `base_url`, `api_key_env`, `auth`,
+    /// `model` and `expect_unsupported` when the table does not set them, and marks findings
+    /// that match the provider's documented deviations.
+    pub provider: Option<String>,
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     /// Only here to give a clear error: keys never live in the file.
@@ -133,6 +142,8 @@ pub struct Target {
     pub retries: u32,
     /// Extra header names (`secret_headers`) redacted like `x-api-key` in every output.
     pub secret_headers: Vec<String>,
+    /// The provider profile, when the target uses one.
+    pub provider: Option<std::sync::Arc<crate::providers::Profile>>,
     limiter: Option<RateLimiter>,
 }
 
@@ -242,8 +253,28 @@ impl Config {
         name: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Vec<Target>, TargetError> {
-        let merged = self.merged(name)?;
-        build_targets(&self.origin(), name, merged, env)
+        let mut merged = self.merged(name)?;
+        let profile =
+            match &merged.provider {
+                None => None,
+                Some(p) => Some(crate::providers::find(p, &self.raw.providers).map_err(
+                    |message| TargetError::Invalid {
+                        origin: self.origin(),
+                        target: name.to_string(),
+                        key: "provider".into(),
+                        message,
+                    },
+                )?),
+            };
+        if let Some(p) = &profile {
+            merged = with_profile(merged, p);
+        }
+        let mut targets = build_targets(&self.origin(), name, merged, env)?;
+        let shared = profile.map(std::sync::Arc::new);
+        for t in &mut targets {
+            t.provider = shared.clone();
+        }
+        Ok(targets)
     }
 
     /// Resolve several names (`--target` repeated), or every table when `names` is empty.
@@ -317,6 +348,7 @@ fn overlay(base: RawTarget, child: RawTarget) -> RawTarget {
     let (child_has_model, child_has_models) = (child.model.is_some(), child.models.is_some());
     RawTarget {
         extends: None,
+        provider: child.provider.or(base.provider),
         base_url: child.base_url.or(base.base_url),
         api_key_env: child.api_key_env.or(base.api_key_env),
         api_key: None,
@@ -342,6 +374,20 @@ fn overlay(base: RawTarget, child: RawTarget) -> RawTarget {
         retries: child.retries.or(base.retries),
         secret_headers: child.secret_headers.or(base.secret_headers),
     }
+}
+
+/// A target table with the gaps filled from a provider profile.
+pub fn with_profile(mut t: RawTarget, p: &crate::providers::Profile) -> RawTarget {
+    t.base_url = t.base_url.or_else(|| Some(p.base_url.clone()));
+    t.api_key_env = t.api_key_env.or_else(|| p.key_env.clone());
+    t.auth = t.auth.or(Some(p.auth));
+    if t.model.is_none() && t.models.is_none() {
+        t.model = Some(p.model.clone());
+    }
+    t.expect_unsupported = t
+        .expect_unsupported
+        .or_else(|| Some(p.expect_unsupported.clone()));
+    t
 }
 
 fn build_targets(
@@ -451,6 +497,7 @@ fn build_targets(
             timeouts,
             retries: raw.retries.unwrap_or(RetryPolicy::default().max_retries),
             secret_headers: secret_headers.clone(),
+            provider: None,
             // Expanded models share the provider's rate limit.
             limiter: limiter.clone(),
         })
@@ -466,6 +513,16 @@ impl Target {
     /// [`Target::ad_hoc`] with an explicit environment (for tests).
     pub fn ad_hoc_with(
         args: AdHoc,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Target, TargetError> {
+        Target::ad_hoc_with_profile(args, None, env)
+    }
+
+    /// [`Target::ad_hoc_with`] for `--provider`: the profile's `expect_unsupported` apply and
+    /// the target carries the profile (its documented deviations mark findings).
+    pub fn ad_hoc_with_profile(
+        args: AdHoc,
+        profile: Option<crate::providers::Profile>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Target, TargetError> {
         let name = args.name.unwrap_or_else(|| "default".to_string());
@@ -495,10 +552,13 @@ impl Target {
             api_key_env: args.api_key_env,
             auth: args.auth,
             headers: Some(headers),
+            expect_unsupported: profile.as_ref().map(|p| p.expect_unsupported.clone()),
             ..RawTarget::default()
         };
         let mut targets = build_targets("command line", &name, raw, env)?;
-        Ok(targets.remove(0))
+        let mut t = targets.remove(0);
+        t.provider = profile.map(std::sync::Arc::new);
+        Ok(t)
     }
 
     /// The URL of a request path (`/v1/messages`).

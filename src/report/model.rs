@@ -34,6 +34,9 @@ pub struct RunReport {
     /// The comparison with a previous run, if one was given (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// Documented vs observed, per target that has a provider profile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documented: Vec<crate::providers::ProviderDocs>,
 }
 
 /// `conform run --baseline FILE`: which run this one is compared with, and how it compares.
@@ -104,6 +107,10 @@ pub struct ResultRecord {
     /// The target declared this result expected (`expect_unsupported`).
     #[serde(default)]
     pub expected: bool,
+    /// Every notable finding matches a deviation the provider documents (its profile); does
+    /// not fail the run unless `--strict-docs`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub documented: bool,
     pub findings: Vec<Finding>,
     pub timing: Timing,
     pub attempts: u32,
@@ -169,6 +176,7 @@ impl RunReport {
             results: Vec::new(),
             summary: BTreeMap::new(),
             baseline: None,
+            documented: Vec::new(),
         };
         r.update_summary();
         r
@@ -220,8 +228,12 @@ impl RunReport {
 
     /// The run's exit code ([`crate::verdict::exit_code`]).
     pub fn exit_code(&self, strict: bool) -> i32 {
-        let code =
-            crate::verdict::exit_code(self.results.iter().map(|r| (r.verdict, r.expected)), strict);
+        let code = crate::verdict::exit_code(
+            self.results
+                .iter()
+                .map(|r| (r.verdict, r.expected || r.documented)),
+            strict,
+        );
         if code == crate::exit::OK && !self.stopped.is_empty() {
             crate::exit::INFRA
         } else {
@@ -337,6 +349,7 @@ mod tests {
             mode: "sync".into(),
             verdict: Verdict::Warn,
             expected: false,
+            documented: false,
             findings: vec![Finding::should("c", "l", "m sk-secret-1").actual("sk-secret-1")],
             timing: Timing::default(),
             attempts: 1,

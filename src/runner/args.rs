@@ -5,7 +5,7 @@ use crate::protocol::anthropic::grammar::Profile;
 use crate::scenario::model::Mode;
 use crate::target::{AdHoc, AuthStyle, Config, Target};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `conform run`.
 #[derive(Debug, Clone, Args)]
@@ -20,27 +20,45 @@ pub struct RunArgs {
     /// Ad-hoc target: base URL (e.g. https://dashscope.aliyuncs.com/apps/anthropic).
     #[arg(long)]
     pub base_url: Option<String>,
-    /// Ad-hoc target: model.
-    #[arg(long, requires = "base_url")]
+    /// Ad-hoc target: model (default: $ANTHROPIC_MODEL, or the provider's).
+    #[arg(long)]
     pub model: Option<String>,
-    /// Ad-hoc target: environment variable holding the API key.
-    #[arg(long, requires = "base_url")]
+    /// Ad-hoc target: environment variable holding the API key (default: $ANTHROPIC_API_KEY
+    /// as x-api-key, else $ANTHROPIC_AUTH_TOKEN as Bearer, or the provider's variable).
+    #[arg(long)]
     pub api_key_env: Option<String>,
     /// Ad-hoc target: how the key is sent.
-    #[arg(long, value_parser = parse_auth, requires = "base_url")]
+    #[arg(long, value_parser = parse_auth)]
     pub auth: Option<AuthStyle>,
     /// Ad-hoc target: extra header `K:V` (repeatable).
-    #[arg(long = "header", requires = "base_url")]
+    #[arg(long = "header")]
     pub headers: Vec<String>,
     /// Ad-hoc target: its name in reports.
-    #[arg(long, requires = "base_url")]
+    #[arg(long)]
     pub name: Option<String>,
+    /// Send no credentials (a local server without auth).
+    #[arg(long, conflicts_with = "api_key_env")]
+    pub no_auth: bool,
+    /// A provider profile (`conform providers`): its endpoint, key variable, model and
+    /// documented deviations. --base-url, --model, --api-key-env override its values.
+    #[arg(long, value_name = "NAME", conflicts_with = "targets")]
+    pub provider: Option<String>,
+    /// With --provider: one of the profile's named endpoints (e.g. `mainland`).
+    #[arg(long, requires = "provider", conflicts_with = "base_url")]
+    pub endpoint: Option<String>,
+    /// Findings that match a provider's documented deviations fail the run too.
+    #[arg(long)]
+    pub strict_docs: bool,
     /// Run the built-in reference server with these faults (see `conform mock --list-faults`).
-    #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets"])]
+    #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets", "provider"])]
     pub mock_faults: Vec<String>,
-    /// Scenario directory.
-    #[arg(long, default_value = "scenarios")]
-    pub scenarios: PathBuf,
+    /// Scenarios to add to the built-in library (a file with the id of a built-in scenario
+    /// replaces it). Without it: `./scenarios` when it exists, else the built-in library.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// With --scenarios: run that directory alone, without the built-in library.
+    #[arg(long, requires = "scenarios")]
+    pub no_builtin: bool,
     /// Only scenarios whose id contains PATTERN (`*` globs allowed); repeatable.
     #[arg(long)]
     pub filter: Vec<String>,
@@ -153,37 +171,201 @@ impl Settings {
     }
 }
 
-/// Targets named on the command line (config or ad hoc); empty means "use the embedded one".
-pub fn resolve_targets(a: &RunArgs) -> Result<Vec<Target>, String> {
-    if let Some(base_url) = &a.base_url {
-        let model = a.model.clone().ok_or("--base-url needs --model")?;
-        let t = Target::ad_hoc(AdHoc {
-            name: a.name.clone(),
-            base_url: base_url.clone(),
-            model,
-            api_key_env: a.api_key_env.clone(),
-            auth: a.auth,
-            headers: a.headers.clone(),
-        })
-        .map_err(|e| e.to_string())?;
-        return Ok(vec![t]);
-    }
-    if a.targets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let config = Config::load(&a.config).map_err(|e| e.to_string())?;
-    config.resolve_all(&a.targets).map_err(|e| e.to_string())
+/// The SDKs' variables that define a target when no target flag is given.
+pub const ENV_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+pub const ENV_API_KEY: &str = "ANTHROPIC_API_KEY";
+pub const ENV_AUTH_TOKEN: &str = "ANTHROPIC_AUTH_TOKEN";
+pub const ENV_MODEL: &str = "ANTHROPIC_MODEL";
+
+/// The targets of a run and the line that says where they come from (the run's first line).
+/// Empty targets: start the built-in reference server.
+pub fn resolve_targets(a: &RunArgs) -> Result<(Vec<Target>, String), String> {
+    resolve_targets_with(a, &|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
 }
 
-/// Load scenarios; file errors are printed and counted, never stop the others.
-pub fn load_scenarios(dir: &Path) -> Result<(Vec<crate::scenario::Scenario>, usize), String> {
-    if !dir.is_dir() {
-        return Err(format!("scenario directory {} not found", dir.display()));
+/// [`resolve_targets`] with an explicit environment (for tests).
+pub fn resolve_targets_with(
+    a: &RunArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Target>, String), String> {
+    if !a.targets.is_empty() {
+        let config = Config::load(&a.config).map_err(|e| e.to_string())?;
+        let targets = config.resolve_all(&a.targets).map_err(|e| e.to_string())?;
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        let line = format!("target: {} from {}", names.join(", "), a.config.display());
+        return Ok((targets, line));
     }
-    let (scenarios, diagnostics) = crate::scenario::load_dir(dir);
+    if let Some(name) = &a.provider {
+        return provider_target(a, name, env);
+    }
+    let env_base = env(ENV_BASE_URL);
+    let (base_url, from) = match (&a.base_url, env_base) {
+        (Some(u), _) => (u.clone(), "--base-url".to_string()),
+        (None, Some(u)) => (u, ENV_BASE_URL.to_string()),
+        (None, None) => {
+            let mut line = format!(
+                "target: the built-in reference server ({ENV_BASE_URL} is not set and no --target, --base-url or --provider was given)"
+            );
+            if !a.mock_faults.is_empty() {
+                line = format!(
+                    "target: the built-in reference server with faults {}",
+                    a.mock_faults.join(", ")
+                );
+            }
+            for v in [ENV_API_KEY, ENV_AUTH_TOKEN, ENV_MODEL] {
+                if env(v).is_some() && a.mock_faults.is_empty() {
+                    line.push_str(&format!(
+                        "; {v} is set but is only used with {ENV_BASE_URL}"
+                    ));
+                    break;
+                }
+            }
+            return Ok((Vec::new(), line));
+        }
+    };
+    let model = match (&a.model, env(ENV_MODEL)) {
+        (Some(m), _) => m.clone(),
+        (None, Some(m)) => m,
+        (None, None) => {
+            return Err(format!(
+                "{from} needs a model: pass --model or set {ENV_MODEL}"
+            ));
+        }
+    };
+    // Flags first, then the SDKs' variables.
+    let (key_var, auth) = if a.no_auth {
+        (None, a.auth)
+    } else if let Some(v) = &a.api_key_env {
+        (Some(v.clone()), a.auth)
+    } else if env(ENV_API_KEY).is_some() {
+        (
+            Some(ENV_API_KEY.to_string()),
+            a.auth.or(Some(AuthStyle::XApiKey)),
+        )
+    } else if env(ENV_AUTH_TOKEN).is_some() {
+        (
+            Some(ENV_AUTH_TOKEN.to_string()),
+            a.auth.or(Some(AuthStyle::Bearer)),
+        )
+    } else {
+        (None, a.auth)
+    };
+    let adhoc = AdHoc {
+        name: a.name.clone(),
+        base_url: base_url.clone(),
+        model: model.clone(),
+        api_key_env: key_var.clone(),
+        auth,
+        headers: a.headers.clone(),
+    };
+    // The URL, the name and the headers are checked before the key.
+    let t = Target::ad_hoc_with(
+        AdHoc {
+            api_key_env: None,
+            ..adhoc.clone()
+        },
+        env,
+    )
+    .map_err(|e| e.to_string())?;
+    if key_var.is_none() && !a.no_auth {
+        return Err(format!(
+            "{from} is given but no key: pass --api-key-env VAR, or set {ENV_API_KEY} (sent as x-api-key) or {ENV_AUTH_TOKEN} (sent as Bearer); --no-auth sends none"
+        ));
+    }
+    let t = match &key_var {
+        Some(_) => Target::ad_hoc_with(adhoc, env).map_err(|e| e.to_string())?,
+        None => t,
+    };
+    let key = match (&key_var, t.auth) {
+        (None, _) => "no key (--no-auth)".to_string(),
+        (Some(v), AuthStyle::XApiKey) => format!("key from {v} as x-api-key"),
+        (Some(v), AuthStyle::Bearer) => format!("key from {v} as Bearer"),
+    };
+    let line = format!("target: {} (from {from}), model {model}, {key}", t.base_url);
+    Ok((vec![t], line))
+}
+
+/// `--provider NAME`: the profile (built-in, or from conform.toml when that file exists)
+/// with the flags on top.
+fn provider_target(
+    a: &RunArgs,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Target>, String), String> {
+    let overrides = if a.config.is_file() {
+        Config::load(&a.config)
+            .map_err(|e| e.to_string())?
+            .raw
+            .providers
+    } else {
+        Default::default()
+    };
+    let profile = crate::providers::find(name, &overrides)?;
+    let base_url = match (&a.base_url, &a.endpoint) {
+        (Some(u), _) => u.clone(),
+        (None, Some(e)) => profile.endpoints.get(e).cloned().ok_or_else(|| {
+            let known: Vec<&str> = profile.endpoints.keys().map(String::as_str).collect();
+            format!(
+                "provider {name}: no endpoint named {e:?} (known: {})",
+                known.join(", ")
+            )
+        })?,
+        (None, None) => profile.base_url.clone(),
+    };
+    let model = a.model.clone().unwrap_or_else(|| profile.model.clone());
+    let key_var = if a.no_auth {
+        None
+    } else {
+        a.api_key_env.clone().or_else(|| profile.key_env.clone())
+    };
+    if let Some(v) = &key_var
+        && env(v).is_none()
+    {
+        return Err(format!(
+            "provider {name} reads its key from {v}, which is not set (export {v}=..., or --no-auth)"
+        ));
+    }
+    let t = Target::ad_hoc_with_profile(
+        AdHoc {
+            name: Some(a.name.clone().unwrap_or_else(|| profile.name.clone())),
+            base_url,
+            model: model.clone(),
+            api_key_env: key_var.clone(),
+            auth: a.auth.or(Some(profile.auth)),
+            headers: a.headers.clone(),
+        },
+        Some(profile.clone()),
+        env,
+    )
+    .map_err(|e| e.to_string())?;
+    let key = key_var
+        .map(|v| format!("key from {v}"))
+        .unwrap_or_else(|| "no key".into());
+    let line = format!(
+        "target: provider {name} at {}, model {model}, {key}; {} documented deviation(s)",
+        t.base_url,
+        profile.deviations.len()
+    );
+    Ok((vec![t], line))
+}
+
+/// Load scenarios (see [`crate::scenario::library::load_library`]); file errors are printed
+/// and counted, never stop the others.
+pub fn load_scenarios(
+    a: &RunArgs,
+) -> Result<
+    (
+        Vec<crate::scenario::Scenario>,
+        usize,
+        crate::scenario::library::Source,
+    ),
+    String,
+> {
+    let (scenarios, diagnostics, source) =
+        crate::scenario::library::load_library(a.scenarios.as_deref(), a.no_builtin)?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     for d in &diagnostics {
         eprintln!("{d}");
     }
-    Ok((scenarios, errors))
+    Ok((scenarios, errors, source))
 }

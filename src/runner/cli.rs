@@ -67,13 +67,26 @@ async fn run(a: &RunArgs) -> i32 {
         eprintln!("error: --target and --base-url name different targets: give one or the other");
         return exit::USAGE;
     }
-    let (scenarios, file_errors) = match args::load_scenarios(&a.scenarios) {
+    let mut targets = match args::resolve_targets(a) {
+        Ok((t, line)) => {
+            eprintln!("{line}");
+            t
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let (scenarios, file_errors, source) = match args::load_scenarios(a) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;
         }
     };
+    if !a.quiet {
+        eprintln!("scenarios: {source} ({} loaded)", scenarios.len());
+    }
     let mut faults = Vec::new();
     for name in &a.mock_faults {
         match name.parse::<mock::Fault>() {
@@ -84,13 +97,6 @@ async fn run(a: &RunArgs) -> i32 {
             }
         }
     }
-    let mut targets = match args::resolve_targets(a) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
     let mut settings = Settings::from_args(a);
     if !scenarios.iter().any(|s| settings.selects(s.id())) {
         eprintln!(
@@ -154,7 +160,13 @@ async fn run(a: &RunArgs) -> i32 {
     }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);
-    let code = outcome.report.exit_code(a.strict);
+    let code = if a.strict_docs {
+        let mut strict = outcome.report.clone();
+        strict.results.iter_mut().for_each(|r| r.documented = false);
+        strict.exit_code(a.strict)
+    } else {
+        outcome.report.exit_code(a.strict)
+    };
     let sig = signal.load(Ordering::SeqCst);
     if sig != 0 {
         eprintln!(

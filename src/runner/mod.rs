@@ -312,7 +312,7 @@ fn finish_case(
         .collect();
     let verdict = verdict::combine_repeats(&verdicts);
     let scenario = &case.scenario;
-    ResultRecord {
+    let mut record = ResultRecord {
         target: case.target.name.clone(),
         scenario: scenario.id().to_string(),
         feature: scenario.feature().as_str().to_string(),
@@ -326,9 +326,14 @@ fn finish_case(
         findings: first.findings,
         timing: first.timing,
         attempts: first.attempts,
+        documented: false,
         snapshot,
         error: first.error,
+    };
+    if let Some(profile) = &case.target.provider {
+        crate::providers::mark(profile, &mut record);
     }
+    record
 }
 
 /// Plan the cases: every selected scenario, in each of its modes (optionally one mode only),
@@ -475,6 +480,13 @@ pub async fn execute(
             .copied()
             .unwrap_or(usize::MAX)
     });
+    report.documented = targets
+        .iter()
+        .filter_map(|t| {
+            let p = t.provider.as_ref()?;
+            Some(crate::providers::table(&t.name, p, &report.results))
+        })
+        .collect();
     report.finish(started.elapsed(), interrupted);
     if let Some(b) = &settings.baseline {
         report.compare_with(b);

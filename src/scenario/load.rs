@@ -166,13 +166,23 @@ pub fn load_file(file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
 
 /// Parse and check a file's text (the path is used for messages and fixtures).
 pub fn load_text(file: &Path, text: &str) -> (Option<Scenario>, Vec<Diagnostic>) {
+    load_text_with_fixtures(file, text, find_fixtures_dir(file))
+}
+
+/// [`load_text`] with the fixtures directory given: for the built-in library, whose files
+/// have virtual paths (`scenarios/anthropic/...`) that name no directory on disk.
+pub fn load_text_with_fixtures(
+    file: &Path,
+    text: &str,
+    fixtures_dir: Option<PathBuf>,
+) -> (Option<Scenario>, Vec<Diagnostic>) {
     let doc = match parse_str(file, text) {
         Ok(doc) => doc,
         Err(d) => return (None, vec![d]),
     };
     let scenario = Scenario {
         file: file.to_path_buf(),
-        fixtures_dir: find_fixtures_dir(file),
+        fixtures_dir,
         doc,
     };
     let diagnostics = lint::check_scenario(&scenario, text);

@@ -57,6 +57,7 @@
 
 pub mod diagnostics;
 pub mod jsonpath;
+pub mod library;
 pub mod lint;
 pub mod load;
 pub mod model;

@@ -27,6 +27,7 @@ fn result(
         mode: mode.into(),
         verdict,
         expected: false,
+        documented: false,
         findings: vec![],
         timing: Timing {
             ttfb_ms: Some(10.0),

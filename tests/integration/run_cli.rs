@@ -100,7 +100,15 @@ fn an_unreachable_endpoint_exits_3() {
         let start = std::time::Instant::now();
         let out = run(
             dir.path(),
-            &["--base-url", url, "--model", "m", "--report-dir", "rep"],
+            &[
+                "--base-url",
+                url,
+                "--model",
+                "m",
+                "--no-auth",
+                "--report-dir",
+                "rep",
+            ],
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{url}: {err}");

@@ -314,6 +314,12 @@ declare! {
         doc: MESSAGES,
         fix: "Return the field the scenario captures (e.g. a tool_use id); if the field is optional, fix the scenario.",
     }
+    PROVIDER_DOCUMENTED_CLAIM = "provider.documented-claim" {
+        severity: Must,
+        title: "The provider documents this feature as supported, but the endpoint failed, ignored or rejected it.",
+        doc: MESSAGES,
+        fix: "Make the endpoint do what its documentation says, or correct the documentation (and the provider profile).",
+    }
     SNAPSHOT_NEW = "snapshot.new" {
         severity: Info,
         title: "No accepted snapshot exists yet for this case.",

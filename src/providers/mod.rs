@@ -1,0 +1,213 @@
+//! Provider profiles: what a provider documents about its Anthropic-compatible endpoint.
+//!
+//! A profile (`providers/NAME.toml`, embedded in the binary; `[providers.NAME]` in
+//! conform.toml adds one or replaces the built-in one of that name) gives the endpoint, the
+//! key variable, the auth style, the documented model ids, and two lists:
+//! * `deviations`: where the provider's own docs say it differs from Anthropic. A finding that
+//!   matches one is marked *documented* ([`mark`]): it does not fail the run unless
+//!   `--strict-docs`.
+//! * `supports`: features the docs say work. A case of such a feature that fails, is ignored
+//!   or rejected gets a `provider.documented-claim` finding.
+//!
+//! [`table`] builds the report's "documented vs observed" list per target.
+
+mod docs;
+
+pub use docs::{ClaimStatus, DeviationStatus, DocRow, ProviderDocs, mark, table};
+
+use crate::target::{AuthStyle, glob_match};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One provider profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The id used by `--provider` and `provider = "..."`.
+    pub name: String,
+    /// Who runs it, in a few words.
+    pub title: String,
+    /// The provider's page about its Anthropic-compatible API.
+    pub docs: String,
+    /// The default endpoint (the base URL an Anthropic SDK is given).
+    pub base_url: String,
+    /// Other documented endpoints by name (`--endpoint NAME`), e.g. `mainland`.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// The environment variable holding the key; none for local servers without auth.
+    #[serde(default)]
+    pub key_env: Option<String>,
+    #[serde(default)]
+    pub auth: AuthStyle,
+    /// The model used unless `--model` names another.
+    pub model: String,
+    /// Model ids the provider documents for this endpoint.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Features or scenario ids the endpoint documents as unsupported (`expect_unsupported`).
+    #[serde(default)]
+    pub expect_unsupported: Vec<String>,
+    #[serde(default)]
+    pub deviations: Vec<Deviation>,
+    #[serde(default)]
+    pub supports: Vec<Claim>,
+}
+
+/// A documented difference from the Anthropic API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    /// A short stable id, e.g. `stop-reason-end-turn`.
+    pub id: String,
+    /// Check ids (globs) whose findings this deviation explains; empty: any finding of the
+    /// matching scenarios.
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// Scenario ids or features (globs) where it shows; empty: every scenario.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    /// What the provider says, in one line.
+    pub note: String,
+    /// Where it says it.
+    pub doc: String,
+}
+
+/// A feature the provider documents as supported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    pub id: String,
+    /// Scenario ids or features (globs) that exercise it.
+    pub scenarios: Vec<String>,
+    pub note: String,
+    pub doc: String,
+}
+
+fn matches_any(patterns: &[String], scenario: &str, feature: &str) -> bool {
+    patterns
+        .iter()
+        .any(|p| glob_match(p, scenario) || glob_match(p, feature))
+}
+
+impl Deviation {
+    /// Whether this deviation applies to a scenario (by id or feature).
+    pub fn applies_to(&self, scenario: &str, feature: &str) -> bool {
+        self.scenarios.is_empty() || matches_any(&self.scenarios, scenario, feature)
+    }
+
+    /// Whether it explains a finding with this check id in this scenario.
+    pub fn explains(&self, check: &str, scenario: &str, feature: &str) -> bool {
+        self.applies_to(scenario, feature)
+            && (self.checks.is_empty() || self.checks.iter().any(|c| glob_match(c, check)))
+    }
+}
+
+impl Claim {
+    pub fn applies_to(&self, scenario: &str, feature: &str) -> bool {
+        matches_any(&self.scenarios, scenario, feature)
+    }
+}
+
+/// A profile file that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct ProfileError {
+    pub origin: String,
+    pub message: String,
+}
+
+/// Parse one profile (TOML); `origin` names it in errors.
+pub fn parse(origin: &str, text: &str) -> Result<Profile, ProfileError> {
+    let p: Profile = toml::from_str(text).map_err(|e| ProfileError {
+        origin: origin.to_string(),
+        message: e.message().trim_end().to_string(),
+    })?;
+    for d in &p.deviations {
+        for c in &d.checks {
+            let known = c.contains('*') || crate::check::catalogue::get(c).is_some();
+            if !known {
+                return Err(ProfileError {
+                    origin: origin.to_string(),
+                    message: format!(
+                        "deviation {:?}: {c:?} is not a check id (`conform explain --list`)",
+                        d.id
+                    ),
+                });
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// The built-in profiles, sorted by name.
+pub fn builtin() -> Vec<Profile> {
+    let mut out: Vec<Profile> = crate::scenario::library::provider_files()
+        .iter()
+        .filter(|(path, _)| path.ends_with(".toml"))
+        .map(|(path, bytes)| {
+            let text = std::str::from_utf8(bytes).unwrap_or_default();
+            // The files are checked by the tests; a broken one is a build defect.
+            parse(path, text).unwrap_or_else(|e| panic!("built-in profile: {e}"))
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// The built-in profiles with those of conform.toml on top (same name: replaced).
+pub fn all(overrides: &BTreeMap<String, Profile>) -> Vec<Profile> {
+    let mut out = builtin();
+    for (name, p) in overrides {
+        let mut p = p.clone();
+        p.name = name.clone();
+        match out.iter_mut().find(|b| &b.name == name) {
+            Some(b) => *b = p,
+            None => out.push(p),
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// A profile by name, or an error naming the known ones.
+pub fn find(name: &str, overrides: &BTreeMap<String, Profile>) -> Result<Profile, String> {
+    let all = all(overrides);
+    all.iter().find(|p| p.name == name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+        format!(
+            "no provider profile named {name:?} (known: {})",
+            known.join(", ")
+        )
+    })
+}
+
+/// `conform providers`: one line per profile, or JSON.
+pub fn run_list_cli(json: bool) -> i32 {
+    let profiles = builtin();
+    if json {
+        match serde_json::to_string_pretty(&profiles) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return crate::exit::USAGE;
+            }
+        }
+        return crate::exit::OK;
+    }
+    let width = profiles.iter().map(|p| p.name.len()).max().unwrap_or(4);
+    for p in &profiles {
+        let key = p.key_env.as_deref().unwrap_or("(no key)");
+        println!(
+            "{:width$}  {:40}  {:20}  {} deviation(s)  {}",
+            p.name,
+            p.base_url,
+            key,
+            p.deviations.len(),
+            p.title
+        );
+    }
+    crate::exit::OK
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,134 @@
+//! Profiles parse, name real check ids, and mark results as documented only when every
+//! notable finding is explained.
+
+use super::*;
+use crate::check::Finding;
+use crate::report::model::{ResultRecord, Timing};
+use crate::verdict::Verdict;
+
+fn record(scenario: &str, verdict: Verdict, checks: &[&str]) -> ResultRecord {
+    ResultRecord {
+        target: "t".into(),
+        scenario: scenario.into(),
+        feature: scenario.split('/').next().unwrap().into(),
+        title: String::new(),
+        mode: "sync".into(),
+        verdict,
+        expected: false,
+        documented: false,
+        findings: checks.iter().map(|c| Finding::must(*c, "l", "m")).collect(),
+        timing: Timing::default(),
+        attempts: 1,
+        snapshot: None,
+        error: None,
+    }
+}
+
+#[test]
+fn every_builtin_profile_parses_and_cites_its_docs() {
+    let all = builtin();
+    let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+    for want in [
+        "dashscope",
+        "deepseek",
+        "moonshot",
+        "zai",
+        "minimax",
+        "openrouter",
+        "ollama",
+        "vllm",
+        "llama.cpp",
+        "litellm",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for p in &all {
+        assert!(!p.deviations.is_empty(), "{}: no deviation", p.name);
+        for d in &p.deviations {
+            assert!(
+                d.doc.starts_with("https://"),
+                "{}/{}: {}",
+                p.name,
+                d.id,
+                d.doc
+            );
+        }
+    }
+    let ds = all.iter().find(|p| p.name == "dashscope").unwrap();
+    assert_eq!(
+        ds.endpoints["mainland"],
+        "https://dashscope.aliyuncs.com/apps/anthropic"
+    );
+    assert!(ds.models.contains(&"qwen3.7-plus".to_string()));
+}
+
+#[test]
+fn a_result_is_documented_only_when_every_finding_is_explained() {
+    let ds = builtin()
+        .into_iter()
+        .find(|p| p.name == "dashscope")
+        .unwrap();
+    let mut r = record(
+        "stop-sequences/stop",
+        Verdict::Ignored,
+        &["effect.stop-sequences"],
+    );
+    assert_eq!(mark(&ds, &mut r), vec!["stop-reason-end-turn".to_string()]);
+    assert!(r.documented);
+    let mut r = record(
+        "stop-sequences/stop",
+        Verdict::Fail,
+        &["effect.stop-sequences", "schema.message"],
+    );
+    assert!(mark(&ds, &mut r).is_empty());
+    assert!(!r.documented);
+    // The same check in a scenario the deviation does not name is not documented.
+    let mut r = record("basic/hello", Verdict::Ignored, &["effect.stop-sequences"]);
+    mark(&ds, &mut r);
+    assert!(!r.documented);
+}
+
+#[test]
+fn a_broken_claim_is_a_finding_and_the_table_says_so() {
+    let ds = builtin()
+        .into_iter()
+        .find(|p| p.name == "dashscope")
+        .unwrap();
+    let mut bad = record("sampling/accepted", Verdict::Unsupported, &[]);
+    mark(&ds, &mut bad);
+    assert!(!bad.documented);
+    assert!(
+        bad.findings
+            .iter()
+            .any(|f| f.check == crate::check::catalogue::ids::PROVIDER_DOCUMENTED_CLAIM.as_str())
+    );
+    let mut stop = record(
+        "stop-sequences/stop",
+        Verdict::Ignored,
+        &["effect.stop-sequences"],
+    );
+    mark(&ds, &mut stop);
+    let t = table("t", &ds, &[bad, stop]);
+    let row = |id: &str| t.rows.iter().find(|r| r.id == id).unwrap().status.clone();
+    assert_eq!(row("top-k"), "contradicted");
+    assert_eq!(row("stop-reason-end-turn"), "observed");
+    assert_eq!(row("empty-thinking-signature"), "not-run");
+}
+
+#[test]
+fn a_profile_naming_an_unknown_check_is_refused() {
+    let text = r#"
+name = "x"
+title = "x"
+docs = "https://x"
+base_url = "http://127.0.0.1:1"
+model = "m"
+[[deviations]]
+id = "d"
+checks = ["effect.no-such-thing-at-all"]
+note = "n"
+doc = "https://x"
+"#;
+    let e = parse("x.toml", text).unwrap_err().to_string();
+    assert!(e.contains("not a check id"), "{e}");
+}
