@@ -35,3 +35,4 @@ mod snapshot_diff;
 mod snapshot_insta;
 mod snapshot_normalise;
 mod snapshot_store;
+mod users;

@@ -167,6 +167,14 @@ fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
     }
 }
 
+/// After `msg_`: at least 20 characters of `[A-Za-z0-9_]` (Bedrock's `msg_bdrk_…` included)
+/// with letters among them — not a uuid with dashes, not an epoch timestamp.
+fn id_body_looks_like_anthropic(rest: &str) -> bool {
+    rest.len() >= 20
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && rest.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,12 +237,4 @@ mod tests {
             vec!["should:message.usage.cache-creation-split"]
         );
     }
-}
-
-/// After `msg_`: at least 20 characters of `[A-Za-z0-9_]` (Bedrock's `msg_bdrk_…` included)
-/// with letters among them — not a uuid with dashes, not an epoch timestamp.
-fn id_body_looks_like_anthropic(rest: &str) -> bool {
-    rest.len() >= 20
-        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && rest.bytes().any(|b| b.is_ascii_alphabetic())
 }
