@@ -189,16 +189,16 @@ mod tests {
 
     #[test]
     fn consistent_messages_pass() {
-        assert!(checks(json!({"id":"msg_1","stop_reason":"stop_sequence","stop_sequence":"END","content":[]})).is_empty());
-        assert!(checks(json!({"id":"msg_1","stop_reason":"tool_use","stop_sequence":null,"content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
-        assert!(checks(json!({"id":"msg_1","stop_reason":"max_tokens","content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
+        assert!(checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"stop_sequence","stop_sequence":"END","content":[]})).is_empty());
+        assert!(checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"tool_use","stop_sequence":null,"content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
+        assert!(checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"max_tokens","content":[{"type":"tool_use","id":"toolu_1"}]})).is_empty());
     }
 
     #[test]
     fn null_cache_counts_are_a_should() {
         assert_eq!(
             checks(
-                json!({"id":"msg_1","usage":{"input_tokens":1,"output_tokens":1,"cache_creation_input_tokens":null,"cache_read_input_tokens":0}})
+                json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","usage":{"input_tokens":1,"output_tokens":1,"cache_creation_input_tokens":null,"cache_read_input_tokens":0}})
             ),
             vec!["should:message.usage.null-count"]
         );
@@ -207,20 +207,20 @@ mod tests {
     #[test]
     fn each_inconsistency_is_named() {
         assert_eq!(
-            checks(json!({"id":"msg_1","stop_reason":"stop_sequence","stop_sequence":null})),
+            checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"stop_sequence","stop_sequence":null})),
             vec!["must:message.stop-sequence"]
         );
         assert_eq!(
-            checks(json!({"id":"msg_1","stop_reason":"end_turn","stop_sequence":"X"})),
+            checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"end_turn","stop_sequence":"X"})),
             vec!["must:message.stop-sequence"]
         );
         assert_eq!(
-            checks(json!({"id":"msg_1","stop_reason":"tool_use","content":[]})),
+            checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"tool_use","content":[]})),
             vec!["must:message.stop-reason-tool-use"]
         );
         assert_eq!(
             checks(
-                json!({"id":"msg_1","stop_reason":"end_turn","content":[{"type":"tool_use","id":"toolu_1"}]})
+                json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"end_turn","content":[{"type":"tool_use","id":"toolu_1"}]})
             ),
             vec!["must:message.stop-reason-tool-use"]
         );
@@ -232,7 +232,7 @@ mod tests {
         );
         assert_eq!(
             checks(
-                json!({"id":"msg_1","usage":{"cache_creation_input_tokens":10,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0}}})
+                json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","usage":{"cache_creation_input_tokens":10,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":0}}})
             ),
             vec!["should:message.usage.cache-creation-split"]
         );
