@@ -249,7 +249,24 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
     // (target, check, reason) → accumulated; insertion order kept by the first index.
     let mut groups: BTreeMap<(String, String, String), Acc> = BTreeMap::new();
     let mut per_result: BTreeMap<String, BTreeSet<(String, String, String)>> = BTreeMap::new();
-    for r in &report.results {
+    // A stable order (results arrive in completion order): the first occurrence is the same
+    // in every run.
+    let mut ordered: Vec<&ResultRecord> = report.results.iter().collect();
+    ordered.sort_by(|a, b| {
+        (
+            feature_rank(&a.feature),
+            &a.scenario,
+            a.mode != "sync",
+            &a.mode,
+        )
+            .cmp(&(
+                feature_rank(&b.feature),
+                &b.scenario,
+                b.mode != "sync",
+                &b.mode,
+            ))
+    });
+    for r in ordered {
         for p in fold::primaries(&r.findings) {
             let f = &r.findings[p.index];
             let key = (

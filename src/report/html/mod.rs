@@ -168,7 +168,16 @@ fn matrix(report: &RunReport, out: &mut String) {
             for m in &modes {
                 let rs = score::cell_results(report, &t.name, &feature, m);
                 let c = Cell::of(&rs);
-                let title = format!("{} · {} · {}: {}", t.name, feature, m, c.text());
+                let label = match c.worst {
+                    Some(v) => format!(
+                        "{v} {}/{}{}",
+                        c.ok,
+                        c.total,
+                        if c.expected { " (expected)" } else { "" }
+                    ),
+                    None => "—".to_string(),
+                };
+                let title = format!("{} · {} · {}: {label}", t.name, feature, m);
                 if c.total == 0 {
                     let _ = write!(out, "<td class=\"cell v-none\">—</td>");
                     continue;
@@ -182,7 +191,7 @@ fn matrix(report: &RunReport, out: &mut String) {
                     esc(m),
                     esc(&title),
                     esc(&feature),
-                    esc(&c.text())
+                    esc(&label)
                 );
             }
         }
@@ -196,10 +205,9 @@ fn matrix(report: &RunReport, out: &mut String) {
     for v in crate::verdict::Verdict::ALL {
         let _ = write!(
             out,
-            " <span class=\"chip {}\" title=\"{}\">{} {}</span>",
+            " <span class=\"chip {}\" title=\"{}\">{}</span>",
             verdict_class(Some(v)),
             esc(v.meaning()),
-            score::icon(v),
             v
         );
     }

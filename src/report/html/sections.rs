@@ -5,7 +5,6 @@ use super::{esc, verdict_class};
 use crate::report::causes::{self, Deviation, Evidence};
 use crate::report::markdown::fmt_ms;
 use crate::report::model::{ResultRecord, RunReport, sorted_findings};
-use crate::report::score;
 use crate::verdict::Verdict;
 use std::fmt::Write as _;
 
@@ -298,14 +297,13 @@ fn result(report: &RunReport, r: &ResultRecord, out: &mut String) {
     .to_lowercase();
     let _ = writeln!(
         out,
-        "<tr class=\"result\" data-target=\"{}\" data-feature=\"{}\" data-mode=\"{}\" data-verdict=\"{}\" data-search=\"{}\"><td class=\"{}\">{} {}{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+        "<tr class=\"result\" data-target=\"{}\" data-feature=\"{}\" data-mode=\"{}\" data-verdict=\"{}\" data-search=\"{}\"><td class=\"{}\">{}{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
         esc(&r.target),
         esc(&r.feature),
         esc(&r.mode),
         r.verdict,
         esc(&search),
         verdict_class(Some(r.verdict)),
-        score::icon(r.verdict),
         r.verdict,
         if r.expected { " (expected)" } else { "" },
         esc(&r.target),
