@@ -22,6 +22,7 @@
 //! `thinking-signature`, `thinking`, `signature`), leaving out words too general to name a
 //! cause (`missing`, `request`, `type`, …).
 
+use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
 
 /// A finding that is a cause, with the indices of the findings folded under it.
@@ -42,9 +43,9 @@ const GENERAL: &[&str] = &[
 /// step (assertions on that body) is a consequence.
 fn is_body_mismatch(check: &str) -> bool {
     check == "assert.status"
-        || check == "schema.error"
+        || check == ids::SCHEMA_ERROR.as_str()
         || check.starts_with("body.")
-        || check == "shape.unknown"
+        || check == ids::SHAPE_UNKNOWN.as_str()
         || check.starts_with("error.")
 }
 
