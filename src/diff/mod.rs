@@ -2,8 +2,11 @@
 //!
 //! Results are matched by `(target, scenario, mode)`. Verdicts are ranked
 //! `pass < warn < flaky < unsupported < fail = error`; a move to a strictly worse rank is a
-//! **regression**, to a strictly better one a **fix**; any other change (to or from `skip` or
-//! `ignored`, `fail` ↔ `error`, unknown verdicts) is an **other verdict change**. Results with
+//! **regression**, to a strictly better one a **fix**. A move from `pass` or `warn` to
+//! `ignored` (the feature stopped taking effect) or `inconclusive` (the probe no longer gets an
+//! answer it can judge) is a regression too, as `conform run` fails on it ([`LOST_EFFECT`]);
+//! any other change (to or from `skip` or `ignored`, `fail` ↔ `error`, unknown verdicts) is an
+//! **other verdict change**. Results with
 //! the same verdict but a different set of finding checks are listed as **findings changed**.
 //! Timing is compared per target as medians of TTFT and total time, as ratios new / base.
 //!
@@ -224,6 +227,15 @@ pub fn verdict_rank(verdict: &str) -> Option<u8> {
     verdict.parse::<Verdict>().ok()?.regression_rank()
 }
 
+/// Verdicts that mean a feature no longer works although the answer was accepted: a move to
+/// one of them from `pass` or `warn` is a regression.
+pub const LOST_EFFECT: [&str; 2] = ["ignored", "inconclusive"];
+
+/// Whether `before → after` is a regression to a verdict outside the ranked tiers.
+fn lost_effect(before: &str, after: &str) -> bool {
+    matches!(before, "pass" | "warn") && LOST_EFFECT.contains(&after)
+}
+
 /// Compare two report.json values.
 pub fn compare_reports(base: &Value, new: &Value) -> Comparison {
     let b = rows(base);
@@ -271,6 +283,10 @@ pub fn compare_reports(base: &Value, new: &Value) -> Comparison {
             } else {
                 c.findings_changed.push(change);
             }
+            continue;
+        }
+        if lost_effect(&before.verdict, &after.verdict) {
+            c.regressions.push(change);
             continue;
         }
         match (verdict_rank(&before.verdict), verdict_rank(&after.verdict)) {
@@ -401,6 +417,35 @@ mod tests {
         assert_eq!(c.timing.len(), 1);
         assert_eq!(c.timing[0].ttft_ratio, Some(2.0));
         assert_eq!(c.timing[0].total_ratio, None);
+    }
+
+    #[test]
+    fn losing_the_effect_is_a_regression() {
+        let base = report(json!([
+            r("a", "pass", &[], 1.0),
+            r("b", "pass", &[], 1.0),
+            r("c", "warn", &[], 1.0),
+            r("d", "ignored", &[], 1.0),
+            r("e", "fail", &[], 1.0),
+        ]));
+        let new = report(json!([
+            r("a", "ignored", &["effect.caching"], 1.0),
+            r("b", "inconclusive", &[], 1.0),
+            r("c", "ignored", &[], 1.0),
+            r("d", "pass", &[], 1.0),
+            r("e", "ignored", &[], 1.0),
+        ]));
+        let c = compare_reports(&base, &new);
+        let reg: Vec<&str> = c.regressions.iter().map(|x| x.scenario.as_str()).collect();
+        assert_eq!(reg, vec!["a", "b", "c"]);
+        let other: Vec<&str> = c
+            .verdict_changes
+            .iter()
+            .map(|x| x.scenario.as_str())
+            .collect();
+        assert_eq!(other, vec!["d", "e"]);
+        let md = render(&c, Format::Md);
+        assert!(md.contains("counts as a regression"), "{md}");
     }
 
     #[test]

@@ -25,6 +25,20 @@ pub fn render(c: &Comparison, format: Format) -> String {
     }
 }
 
+/// When a regression is a move to `ignored` or `inconclusive`, say why it counts.
+fn lost_effect_note(c: &Comparison) -> Option<String> {
+    let n = c
+        .regressions
+        .iter()
+        .filter(|ch| super::LOST_EFFECT.contains(&ch.after.as_str()))
+        .count();
+    (n > 0).then(|| {
+        format!(
+            "{n} of the regressions went from pass or warn to ignored or inconclusive: the request is still accepted but the feature no longer takes effect (or can no longer be judged); that counts as a regression, as `conform run` fails on it."
+        )
+    })
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -165,6 +179,9 @@ fn markdown(c: &Comparison) -> String {
         "✅ no regressions"
     };
     let _ = writeln!(out, "**{verdict}**: {}.\n", summary_line(c));
+    if let Some(note) = lost_effect_note(c) {
+        let _ = writeln!(out, "{note}\n");
+    }
     let _ = writeln!(
         out,
         "Base: {} · New: {}",
@@ -221,6 +238,9 @@ fn text_refs(out: &mut String, title: &str, refs: &[ResultRef]) {
 
 fn text(c: &Comparison) -> String {
     let mut out = format!("conform diff: {}\n", summary_line(c));
+    if let Some(note) = lost_effect_note(c) {
+        let _ = writeln!(out, "{note}");
+    }
     let _ = writeln!(
         out,
         "base: {}\nnew:  {}",

@@ -168,7 +168,10 @@ fn deltas(b: &Block, rng: &mut Rng) -> Vec<Value> {
 /// The SSE events of a streamed answer: `message_start`, each block's start, deltas and stop
 /// (a `ping` after the first start), `message_delta` with cumulative usage, `message_stop`.
 pub fn events(a: &Answer) -> Vec<Event> {
-    let mut rng = Rng::new(fnv(0x1234_5678, a.generated.id.as_bytes()));
+    // Seeded by the content, not the id (ids are unique per answer): the same answer is
+    // always cut into the same deltas, whatever order requests arrive in.
+    let content = format!("{:?}{}", a.generated.blocks, a.generated.stop_reason);
+    let mut rng = Rng::new(fnv(0x1234_5678, content.as_bytes()));
     let n = a.generated.output_tokens;
     let start_output = n.min(1 + rng.range(0, 3));
     let mut out = vec![Event::new(

@@ -37,6 +37,16 @@ pub struct RunReport {
     /// Documented vs observed, per target that has a provider profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documented: Vec<crate::providers::ProviderDocs>,
+    /// The root causes, ranked ([`crate::report::causes`]); filled when reports are written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<crate::report::causes::Deviation>,
+    /// The ids of the deviations each result shows, keyed `target scenario@mode`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deviation_ids: BTreeMap<String, Vec<String>>,
+    /// The request of each failing result, as evidence with a `curl` repro, keyed like
+    /// `deviation_ids`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub repros: BTreeMap<String, crate::report::causes::Evidence>,
 }
 
 /// `conform run --baseline FILE`: which run this one is compared with, and how it compares.
@@ -177,6 +187,9 @@ impl RunReport {
             summary: BTreeMap::new(),
             baseline: None,
             documented: Vec::new(),
+            deviations: Vec::new(),
+            deviation_ids: BTreeMap::new(),
+            repros: BTreeMap::new(),
         };
         r.update_summary();
         r
@@ -279,14 +292,11 @@ impl RunReport {
                 red(d);
             }
         }
-        if let Some(b) = &mut r.baseline
-            && let Ok(mut v) = serde_json::to_value(&*b)
-        {
-            redact_value(&mut v, redactor);
-            if let Ok(back) = serde_json::from_value(v) {
-                *b = back;
-            }
+        if let Some(b) = &mut r.baseline {
+            redact_typed(b, redactor);
         }
+        redact_typed(&mut r.deviations, redactor);
+        redact_typed(&mut r.repros, redactor);
         r.summary = r
             .summary
             .into_iter()
@@ -295,7 +305,7 @@ impl RunReport {
         r
     }
 
-    /// Features in order of first appearance.
+    /// Features in `conform list` order (unknown ones last, by name).
     pub fn features(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for r in &self.results {
@@ -303,7 +313,18 @@ impl RunReport {
                 out.push(r.feature.clone());
             }
         }
+        out.sort_by_key(|f| (crate::report::causes::feature_rank(f), f.clone()));
         out
+    }
+}
+
+/// Redact every string of a serialisable value in place (through its JSON form).
+fn redact_typed<T: Serialize + serde::de::DeserializeOwned>(x: &mut T, redactor: &Redactor) {
+    if let Ok(mut v) = serde_json::to_value(&*x) {
+        redact_value(&mut v, redactor);
+        if let Ok(back) = serde_json::from_value(v) {
+            *x = back;
+        }
     }
 }
 

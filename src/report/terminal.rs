@@ -1,8 +1,10 @@
-//! The terminal: a progress bar while a run is going and a short summary at the end (verdict
-//! counts per target and where the report is). Quiet with `--quiet`; the progress bar is hidden
-//! when stderr is not a terminal; colour only on a terminal and never with `NO_COLOR` set.
+//! The terminal: a progress bar naming the running case while a run is going, and a summary at
+//! the end: per target its score, verdict counts and top 5 deviations with their counts, the
+//! snapshots pending review with the command to review them, and the report paths. `--quiet`
+//! prints only the report path; the progress bar is hidden when stderr is not a terminal;
+//! colour only on a terminal and never with `NO_COLOR` set.
 
-use super::model::RunReport;
+use super::model::{RunReport, SnapshotStatus};
 use crate::secrets::Redactor;
 use crate::verdict::Verdict;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -28,13 +30,17 @@ impl TerminalOptions {
     }
 }
 
-/// The summary text: one line per target with its verdict counts (worst first), an
-/// `interrupted` note if so, and where the report was written.
+/// Deviations listed per target at the end of a run.
+const TOP: usize = 5;
+
+/// The summary text: per target its score, verdict counts (worst first) and top deviations; an
+/// `interrupted` note if so; pending snapshots; where the reports were written.
 pub fn summary_text(
     report: &RunReport,
     report_dir: Option<&Path>,
     opts: TerminalOptions,
 ) -> String {
+    let report = &*super::causes::ensured(report);
     let mut out = String::new();
     let width = report
         .summary
@@ -42,6 +48,7 @@ pub fn summary_text(
         .map(|k| k.chars().count())
         .max()
         .unwrap_or(0);
+    let scores = super::score::scores(report);
     for (target, counts) in &report.summary {
         let mut parts = Vec::new();
         for v in Verdict::ALL {
@@ -54,22 +61,72 @@ pub fn summary_text(
         } else {
             parts.join(" · ")
         };
-        out.push_str(&format!("{target:<width$}  {parts}\n"));
+        let score = scores
+            .iter()
+            .find(|s| &s.target == target)
+            .filter(|s| s.judged() > 0)
+            .map(|s| format!("compat {} ({})  ", s.percent_text(), s.line()))
+            .unwrap_or_default();
+        out.push_str(&format!("{target:<width$}  {score}{parts}\n"));
+        let devs: Vec<_> = report
+            .deviations
+            .iter()
+            .filter(|d| &d.target == target)
+            .collect();
+        for d in devs.iter().take(TOP) {
+            out.push_str(&format!(
+                "  {:<4} {:<6} {} — {} [{}]\n",
+                d.id,
+                d.severity.to_string(),
+                d.check,
+                d.sentence,
+                d.spread()
+            ));
+        }
+        if devs.len() > TOP {
+            out.push_str(&format!(
+                "  … {} more deviations in the report\n",
+                devs.len() - TOP
+            ));
+        }
     }
     if report.interrupted {
         out.push_str("interrupted: the report holds the results so far\n");
     }
-
-    if let Some(dir) = report_dir {
+    let pending = report
+        .results
+        .iter()
+        .filter(|r| {
+            r.snapshot
+                .as_ref()
+                .is_some_and(|s| s.status != SnapshotStatus::Same)
+        })
+        .count();
+    if pending > 0 {
         out.push_str(&format!(
-            "report: {}\n",
-            dir.join(super::markdown::FILE_NAME).display()
+            "{pending} snapshot{} pending: review with `conform snapshots list` then `conform snapshots accept` (or `cargo insta review`)\n",
+            if pending == 1 { "" } else { "s" }
         ));
+    }
+    if let Some(dir) = report_dir {
+        out.push_str(&report_paths(dir));
     }
     out
 }
 
-/// Print the summary to stdout (nothing with `--quiet`), redacted.
+/// `report: DIR/report.md` and the other files, one line.
+fn report_paths(dir: &Path) -> String {
+    format!(
+        "report: {} (also {}, {}, {}, {})\n",
+        dir.join(super::markdown::FILE_NAME).display(),
+        super::html::FILE_NAME,
+        super::json::FILE_NAME,
+        super::junit::FILE_NAME,
+        super::badge::FILE_NAME
+    )
+}
+
+/// Print the summary to stdout, redacted; with `--quiet` only the report path.
 pub fn print_summary(
     report: &RunReport,
     report_dir: Option<&Path>,
@@ -77,6 +134,9 @@ pub fn print_summary(
     redactor: &Redactor,
 ) {
     if opts.quiet {
+        if let Some(dir) = report_dir {
+            print!("{}", redactor.redact(&report_paths(dir)));
+        }
         return;
     }
     print!(
@@ -143,7 +203,7 @@ mod tests {
         let text = summary_text(&report(), Some(Path::new("reports")), opts);
         assert_eq!(
             text,
-            "alpha  fail 1 · pass 5\nb      no results\nreport: reports/report.md\n"
+            "alpha  fail 1 · pass 5\nb      no results\nreport: reports/report.md (also report.html, report.json, junit.xml, badge.svg)\n"
         );
         assert!(!text.contains('\x1b'));
     }

@@ -151,31 +151,55 @@ fn markdown_has_a_features_by_targets_matrix_and_details() {
     assert_eq!(
         table,
         vec![
-            "| feature | alpha | beta |",
-            "|---|---|---|",
-            "| basic | pass 2 | pass 2 |",
-            "| stop-sequences | pass 2 | fail 1 · ignored 1 |",
-            "| video | unsupported 1 (expected) · skip 1 | error 1 |",
+            "| feature | alpha sync | alpha stream | beta sync | beta stream |",
+            "|---|---|---|---|---|",
+            "| basic | ✅ 1/1 | ✅ 1/1 | ✅ 1/1 | ✅ 1/1 |",
+            "| stop-sequences | ✅ 1/1 | ✅ 1/1 | ❌ 0/1 | 🚫 0/1 |",
+            "| video | ⛔ 0/1 (expected) | ⏭ 0/1 | 💥 0/1 | — |",
         ]
     );
-    assert!(md.contains("- **ignored**: accepted, but the feature had no effect"));
-    assert!(md.contains("### beta · stop/sequence@sync — fail"));
-    assert!(md.contains(
-        "- **must** `implied.stop-sequence` at `$.content[0].text`: echoed key [REDACTED]; expected `text without \"END\"`; actual `...END [REDACTED]` — ref: Messages API; stop_sequences"
-    ));
-    assert!(md.contains("- **should** `headers.request-id` at `request-id`: missing"));
-    assert!(md.contains("Attempts: 2"));
-    assert!(md.contains("Error: `connect error: refused (key [REDACTED])`"));
-    assert!(md.contains("### alpha · video/basic@sync — unsupported (expected)"));
+    assert!(md.contains("- 🚫 **ignored**: accepted, but the feature had no effect"));
+    // Ranked causes first: the must findings, then the should one.
+    let fix_first: Vec<&str> = md
+        .lines()
+        .skip_while(|l| *l != "## What to fix first")
+        .filter(|l| l.starts_with("| [D"))
+        .collect();
+    assert_eq!(fix_first.len(), 3, "{md}");
     assert!(
-        !md.contains("### alpha · basic/hello"),
-        "passes are not listed"
+        fix_first[0].contains("| must | `effect.stop-sequences`"),
+        "{md}"
     );
+    assert!(
+        fix_first[1].contains("| must | `implied.stop-sequence`"),
+        "{md}"
+    );
+    assert!(fix_first[2].contains("`headers.request-id`"), "{md}");
+    assert!(md.contains(
+        "- First seen: `stop/sequence@sync` at `$.content[0].text`: echoed key [REDACTED]; expected `text without \"END\"`; actual `...END [REDACTED]`"
+    ), "{md}");
+    assert!(
+        md.contains("- ❌ fail · beta · `stop/sequence@sync`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("  - error: `connect error: refused (key [REDACTED])`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- ⛔ unsupported (expected) · alpha · `video/basic@sync`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- ✅ pass · alpha · `basic/hello@sync`"),
+        "passes are listed in the appendix"
+    );
+    assert!(!md.contains("Attempts:"), "steps are not retries");
     // alpha: ttft all 20, total all 100 (the skip and the unsupported count too); beta: 4 ttft of 20.
     assert!(md.contains("| alpha | 6 | 20 | 20 | 100 | 100 |"), "{md}");
     assert!(md.contains("| beta | 5 | 20 | 20 | 100 | 300 |"), "{md}");
     assert!(md.contains(
-        "## Changed since snapshot\n\n### beta · stop/sequence@stream\n\n```diff\n--- old\n"
+        "## Appendix C — changed since snapshot\n\n### beta · stop/sequence@stream\n\n```diff\n--- old\n"
     ));
 }
 
@@ -224,7 +248,7 @@ fn json_has_the_documented_fields() {
 fn junit_agrees_with_json() {
     let dir = tempfile::tempdir().unwrap();
     let paths = report::write_all(&sample(), dir.path(), &redactor()).unwrap();
-    assert_eq!(paths.len(), 3);
+    assert_eq!(paths.len(), 5, "md, html, json, junit, badge");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
@@ -303,12 +327,19 @@ fn a_canary_secret_never_reaches_a_file() {
     report::write_all(&r, dir.path(), &redactor()).unwrap();
     let mut checked = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(CANARY));
-        assert!(text.contains("[REDACTED]"));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("badge") {
+            assert!(text.contains("[REDACTED]"), "{}", path.display());
+        }
         checked += 1;
     }
-    assert_eq!(checked, 3, "exactly the three reports, no temp files left");
+    assert_eq!(
+        checked, 7,
+        "the five reports and a badge per target, no temp files left"
+    );
 }
 
 #[test]
@@ -334,7 +365,7 @@ fn an_interrupted_run_still_writes_what_it_has() {
     report::write_all(&r, dir.path(), &redactor()).unwrap();
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("interrupted: partial results"));
-    assert!(md.contains("| basic | pass 1 |"));
+    assert!(md.contains("| basic | ✅ 1/1 |"), "{md}");
     let json = report::json::read_report(&dir.path().join("report.json")).unwrap();
     assert!(json.interrupted);
     assert_eq!(json.results.len(), 1);

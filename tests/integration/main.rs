@@ -24,6 +24,7 @@ mod mock_http;
 mod mock_robustness;
 mod mock_sdk;
 mod regress;
+mod report_outputs;
 mod robustness;
 mod run_cli;
 mod scenario_assert;

@@ -97,7 +97,7 @@ fn shapes_are_stable_across_seeds_and_faults_show_as_changes_and_regressions() {
         "changed shapes are written as .snap.new"
     );
     let md = read(&d.join("r3/report.md"));
-    assert!(md.contains("Changed since snapshot"), "{md}");
+    assert!(md.contains("Appendix C — changed since snapshot"), "{md}");
     assert!(md.contains("```diff"), "{md}");
 
     let out = diff(d, "r1/report.json", "r3/report.json");

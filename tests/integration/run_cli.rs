@@ -24,7 +24,8 @@ fn the_embedded_server_passes_and_the_reports_agree() {
     );
     let junit = read(&dir.path().join("rep/junit.xml"));
     assert_eq!(junit.matches("<testcase").count(), results.len());
-    assert!(read(&dir.path().join("rep/report.md")).contains("| basic | pass 2 |"));
+    let md = read(&dir.path().join("rep/report.md"));
+    assert!(md.contains("| basic | ✅ 1/1 | ✅ 1/1 |"), "{md}");
     let exchanges = read(&dir.path().join("rep/exchanges/reference.ndjson"));
     let begins = exchanges
         .lines()
@@ -63,9 +64,12 @@ fn two_targets_side_by_side_and_the_canary_key_never_leaks() {
         String::from_utf8_lossy(&out.stderr)
     );
     let md = read(&dir.path().join("rep/report.md"));
-    assert!(md.contains("| feature | clean | faulty |"), "{md}");
     assert!(
-        md.contains("| stop-sequences | pass 2 | ignored 2 |"),
+        md.contains("| feature | clean sync | clean stream | faulty sync | faulty stream |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| stop-sequences | ✅ 1/1 | ✅ 1/1 | 🚫 0/1 | 🚫 0/1 |"),
         "{md}"
     );
     // The key appears nowhere: not on the terminal, not in any report or exchange file.

@@ -207,15 +207,21 @@ mod tests {
     #[test]
     fn each_inconsistency_is_named() {
         assert_eq!(
-            checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"stop_sequence","stop_sequence":null})),
+            checks(
+                json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"stop_sequence","stop_sequence":null})
+            ),
             vec!["must:message.stop-sequence"]
         );
         assert_eq!(
-            checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"end_turn","stop_sequence":"X"})),
+            checks(
+                json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"end_turn","stop_sequence":"X"})
+            ),
             vec!["must:message.stop-sequence"]
         );
         assert_eq!(
-            checks(json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"tool_use","content":[]})),
+            checks(
+                json!({"id":"msg_01XFDUDYJgAACzvnptvVoYEL","stop_reason":"tool_use","content":[]})
+            ),
             vec!["must:message.stop-reason-tool-use"]
         );
         assert_eq!(

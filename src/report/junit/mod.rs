@@ -7,7 +7,11 @@
 //!   findings in the text;
 //! * `error` → `<error>` with the transport error;
 //! * `skip`, and any verdict the target declared expected → `<skipped>`.
+//!
+//! A failure's message is the sentence of the result's first-ranked deviation
+//! ([`crate::report::causes`]); its text holds the findings and a `curl` repro.
 
+use super::causes;
 use super::model::{ResultRecord, RunReport, sorted_findings};
 use crate::secrets::Redactor;
 use crate::verdict::Verdict;
@@ -28,6 +32,7 @@ pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::
 
 /// The XML text of a report.
 pub fn render(report: &RunReport) -> io::Result<String> {
+    let report = &*causes::ensured(report);
     let mut junit = Report::new("conform");
     junit.set_time(Duration::from_secs_f64(
         report.duration_ms.max(0.0) / 1000.0,
@@ -41,7 +46,7 @@ pub fn render(report: &RunReport) -> io::Result<String> {
     for name in names {
         let mut suite = TestSuite::new(name);
         for r in report.results.iter().filter(|r| r.target == name) {
-            suite.add_test_case(test_case(r));
+            suite.add_test_case(test_case(report, r));
         }
         junit.add_test_suite(suite);
     }
@@ -63,7 +68,21 @@ pub fn render(report: &RunReport) -> io::Result<String> {
         .map_err(|e| io::Error::other(format!("cannot write junit xml: {e}")))
 }
 
-fn test_case(r: &ResultRecord) -> TestCase {
+fn test_case(report: &RunReport, r: &ResultRecord) -> TestCase {
+    let first = causes::of_result(report, r)
+        .into_iter()
+        .find(|d| d.severity == crate::check::Severity::Must)
+        .or_else(|| causes::of_result(report, r).into_iter().next());
+    let findings_text = |r: &ResultRecord| {
+        let mut t = findings_text(r);
+        if let Some(ev) = report.repros.get(&causes::result_key(r)) {
+            t.push_str(&format!(
+                "\nrepro (exchange {} line {}; set API_KEY to the target's key):\n{}",
+                ev.file, ev.line, ev.curl
+            ));
+        }
+        t
+    };
     let status = if r.expected && r.verdict != Verdict::Pass {
         let mut s = TestCaseStatus::skipped();
         s.set_message(format!("{} (expected by the target)", r.verdict));
@@ -97,7 +116,10 @@ fn test_case(r: &ResultRecord) -> TestCase {
             Verdict::Fail | Verdict::Ignored | Verdict::Flaky | Verdict::Unsupported => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_type(r.verdict.as_str());
-                s.set_message(format!("{}: {}", r.verdict, r.verdict.meaning()));
+                s.set_message(match first {
+                    Some(d) => format!("{} ({} {})", d.sentence, d.id, d.check),
+                    None => format!("{}: {}", r.verdict, r.verdict.meaning()),
+                });
                 s.set_description(findings_text(r));
                 s
             }
@@ -128,8 +150,5 @@ fn findings_text(r: &ResultRecord) -> String {
             .into_iter()
             .map(|f| f.to_string()),
     );
-    if r.attempts > 1 {
-        lines.push(format!("attempts: {}", r.attempts));
-    }
     lines.join("\n")
 }

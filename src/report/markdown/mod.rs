@@ -1,18 +1,21 @@
-//! `report.md`: the report a person reads.
+//! `report.md`: the report a person reads, causes first.
 //!
-//! 1. A compatibility matrix: features as rows, targets as columns (several targets of one
-//!    run side by side); each cell counts the verdicts of that feature's scenarios × modes,
-//!    worst first (`fail 1 · pass 5`), with `(expected)` when the target declared them.
-//! 2. A legend of the verdict words.
-//! 3. Every result that did not pass, with its findings (severity, check, location,
-//!    expected / actual, reference) or its error.
-//! 4. Timings per target: median and p95 of time to first token and total time.
-//! 5. "Changed since snapshot": the diffs, in ```diff fences.
+//! 1. **Score** per target: features conformant / degraded / ignored / unsupported / failing
+//!    and the compat percentage, with how it is computed ([`score::HOW`]).
+//! 2. **What to fix first**: the ranked deviations ([`causes`]), one line each.
+//! 3. The **matrix**: features (in `conform list` order) × targets × modes, cells like `⚠ 3/4`.
+//! 4. Timings per target and the baseline comparison (`--baseline`).
+//! 5. Appendix A: each deviation in detail — evidence from the exchange record, fix hint,
+//!    public doc URL, `curl` repro. Appendix B: every result, passing ones too, with the
+//!    deviations it shows and a repro when it fails. Appendix C: snapshot diffs.
 
-use super::model::{ResultRecord, RunReport, sorted_findings};
+mod appendix;
+
+use super::causes::{self, Deviation};
+use super::model::{ResultRecord, RunReport};
+use super::score::{self, Cell};
 use crate::secrets::Redactor;
 use crate::verdict::Verdict;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,7 @@ pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::
 
 /// The markdown text of a report.
 pub fn render(report: &RunReport) -> String {
+    let report = &*causes::ensured(report);
     let mut out = String::new();
     let _ = writeln!(out, "# conform report\n");
     let _ = writeln!(
@@ -50,14 +54,103 @@ pub fn render(report: &RunReport) -> String {
     for why in &report.stopped {
         let _ = writeln!(out, "> **Stopped:** {why}\n");
     }
-    render_targets(report, &mut out);
+    render_scores(report, &mut out);
+    render_deviations(report, &mut out);
     render_matrix(report, &mut out);
     render_legend(&mut out);
-    render_non_pass(report, &mut out);
     render_timings(report, &mut out);
-    render_snapshot_changes(report, &mut out);
     render_baseline(report, &mut out);
+    appendix::render(report, &mut out);
     out
+}
+
+fn render_scores(report: &RunReport, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "## Score\n\n| target | model | compat | conformant | degraded | ignored | unsupported | failing | deviations |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for (s, t) in score::scores(report).iter().zip(&report.targets) {
+        let n = report
+            .deviations
+            .iter()
+            .filter(|d| d.target == t.name)
+            .count();
+        let _ = writeln!(
+            out,
+            "| {} | {} | **{}** | {} | {} | {} | {} | {} | {n} |",
+            cell(&t.name),
+            cell(&t.model),
+            s.percent_text(),
+            s.conformant,
+            s.degraded,
+            s.ignored,
+            s.unsupported,
+            s.failing
+        );
+    }
+    let _ = writeln!(out, "\n{}\n", score::HOW);
+}
+
+fn render_deviations(report: &RunReport, out: &mut String) {
+    let _ = writeln!(out, "## What to fix first\n");
+    if report.deviations.is_empty() {
+        let _ = writeln!(out, "No deviations.\n");
+        return;
+    }
+    let several = report.targets.len() > 1;
+    for t in &report.targets {
+        let devs: Vec<&Deviation> = report
+            .deviations
+            .iter()
+            .filter(|d| d.target == t.name)
+            .collect();
+        if devs.is_empty() {
+            continue;
+        }
+        if several {
+            let _ = writeln!(out, "### {}\n", t.name);
+        }
+        let _ = writeln!(
+            out,
+            "| # | severity | check | what is wrong | seen in | fix |\n|---|---|---|---|---|---|"
+        );
+        for d in devs {
+            let _ = writeln!(
+                out,
+                "| [{}](#{}) | {} | {} | {} | {} | {} |",
+                d.id,
+                d.anchor(),
+                d.severity,
+                code(&d.check),
+                cell(&d.sentence),
+                cell(&seen_in(d)),
+                cell(&d.fix)
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "Ranked by severity, then measured client impact, then features touched. Evidence, docs and a `curl` repro for each: Appendix A.\n"
+    );
+}
+
+/// `16 results · 1 feature (stop-sequences)`.
+fn seen_in(d: &Deviation) -> String {
+    if d.target_wide {
+        return d.spread();
+    }
+    let mut f = d
+        .features
+        .iter()
+        .take(4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if d.features.len() > 4 {
+        f.push_str(", …");
+    }
+    format!("{} ({f})", d.spread())
 }
 
 /// `conform run --baseline`: the comparison with the earlier run, rendered by `conform diff`'s
@@ -69,73 +162,31 @@ fn render_baseline(report: &RunReport, out: &mut String) {
     let _ = writeln!(out, "{}", md.trim_end());
 }
 
-fn render_targets(report: &RunReport, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "## Targets\n\n| target | model | base URL |\n|---|---|---|"
-    );
-    for t in &report.targets {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            cell(&t.name),
-            cell(&t.model),
-            cell(&t.base_url)
-        );
-    }
-    out.push('\n');
-}
-
-/// The counts of one cell: `fail 1 · pass 5`, worst first; expected verdicts marked.
-pub fn cell_text(results: &[&ResultRecord]) -> String {
-    if results.is_empty() {
-        return "—".to_string();
-    }
-    let mut counts: BTreeMap<(usize, bool), (Verdict, usize)> = BTreeMap::new();
-    for r in results {
-        let e = counts
-            .entry((r.verdict.rank(), r.expected))
-            .or_insert((r.verdict, 0));
-        e.1 += 1;
-    }
-    counts
-        .values()
-        .zip(counts.keys())
-        .map(|((v, n), (_, expected))| {
-            if *expected {
-                format!("{v} {n} (expected)")
-            } else {
-                format!("{v} {n}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
-
 fn render_matrix(report: &RunReport, out: &mut String) {
     let _ = writeln!(out, "## Compatibility matrix\n");
     if report.results.is_empty() {
         let _ = writeln!(out, "No results.\n");
         return;
     }
+    let modes = score::modes(report);
     let _ = write!(out, "| feature |");
     for t in &report.targets {
-        let _ = write!(out, " {} |", cell(&t.name));
+        for m in &modes {
+            let _ = write!(out, " {} {m} |", cell(&t.name));
+        }
     }
     let _ = write!(out, "\n|---|");
-    for _ in &report.targets {
+    for _ in 0..report.targets.len() * modes.len() {
         let _ = write!(out, "---|");
     }
     out.push('\n');
     for feature in report.features() {
         let _ = write!(out, "| {} |", cell(&feature));
         for t in &report.targets {
-            let rs: Vec<&ResultRecord> = report
-                .results
-                .iter()
-                .filter(|r| r.feature == feature && r.target == t.name)
-                .collect();
-            let _ = write!(out, " {} |", cell_text(&rs));
+            for m in &modes {
+                let rs = score::cell_results(report, &t.name, &feature, m);
+                let _ = write!(out, " {} |", Cell::of(&rs).text());
+            }
         }
         out.push('\n');
     }
@@ -143,74 +194,17 @@ fn render_matrix(report: &RunReport, out: &mut String) {
 }
 
 fn render_legend(out: &mut String) {
-    let _ = writeln!(out, "Legend:\n");
+    let _ = writeln!(
+        out,
+        "Cells: the worst verdict's icon, then the results that pass or warn / all results of that feature and mode. Verdicts:\n"
+    );
     for v in Verdict::ALL {
-        let _ = writeln!(out, "- **{v}**: {}", v.meaning());
+        let _ = writeln!(out, "- {} **{v}**: {}", score::icon(v), v.meaning());
     }
     let _ = writeln!(
         out,
         "- **(expected)**: declared in the target's `expect_unsupported`; does not fail the run\n"
     );
-}
-
-fn render_non_pass(report: &RunReport, out: &mut String) {
-    let mut rs: Vec<&ResultRecord> = report
-        .results
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
-        .collect();
-    let _ = writeln!(out, "## Results that did not pass\n");
-    if rs.is_empty() {
-        let _ = writeln!(out, "None.\n");
-        return;
-    }
-    rs.sort_by(|a, b| {
-        (a.verdict.rank(), &a.target, &a.scenario).cmp(&(b.verdict.rank(), &b.target, &b.scenario))
-    });
-    for r in rs {
-        let expected = if r.expected { " (expected)" } else { "" };
-        let _ = writeln!(
-            out,
-            "### {} · {} — {}{expected}\n",
-            r.target,
-            r.case_name(),
-            r.verdict
-        );
-        if !r.title.is_empty() {
-            let _ = writeln!(out, "{}\n", r.title);
-        }
-        if let Some(e) = &r.error {
-            let _ = writeln!(out, "Error: {}\n", code(e));
-        }
-        if r.attempts > 1 {
-            let _ = writeln!(out, "Attempts: {}\n", r.attempts);
-        }
-        let findings = sorted_findings(&r.findings);
-        if findings.is_empty() {
-            continue;
-        }
-        for f in findings {
-            let _ = write!(
-                out,
-                "- **{}** {} at {}: {}",
-                f.severity,
-                code(&f.check),
-                code(&f.location),
-                one_line(&f.message)
-            );
-            if let Some(e) = &f.expected {
-                let _ = write!(out, "; expected {}", code(&shorten(e)));
-            }
-            if let Some(a) = &f.actual {
-                let _ = write!(out, "; actual {}", code(&shorten(a)));
-            }
-            if !f.reference.is_empty() {
-                let _ = write!(out, " — ref: {}", one_line(&f.reference));
-            }
-            out.push('\n');
-        }
-        out.push('\n');
-    }
 }
 
 fn render_timings(report: &RunReport, out: &mut String) {
@@ -241,33 +235,6 @@ fn render_timings(report: &RunReport, out: &mut String) {
     out.push('\n');
 }
 
-fn render_snapshot_changes(report: &RunReport, out: &mut String) {
-    let changed: Vec<(&ResultRecord, &String)> = report
-        .results
-        .iter()
-        .filter_map(|r| {
-            r.snapshot
-                .as_ref()
-                .and_then(|s| s.diff.as_ref())
-                .map(|d| (r, d))
-        })
-        .collect();
-    if changed.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "## Changed since snapshot\n");
-    for (r, diff) in changed {
-        let fence = fence_for(diff);
-        let _ = writeln!(
-            out,
-            "### {} · {}\n\n{fence}diff\n{}\n{fence}\n",
-            r.target,
-            r.case_name(),
-            diff.trim_end()
-        );
-    }
-}
-
 /// Nearest-rank percentile of unsorted values; `None` when empty.
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {
@@ -282,22 +249,22 @@ pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     Some(v[rank.clamp(1, v.len()) - 1])
 }
 
-fn fmt_ms(v: Option<f64>) -> String {
+pub(crate) fn fmt_ms(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.0}"))
         .unwrap_or_else(|| "—".to_string())
 }
 
 /// A table cell: one line, pipes escaped.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     one_line(s).replace('|', "\\|")
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
 /// An inline code span that survives backticks in the text.
-fn code(s: &str) -> String {
+pub(crate) fn code(s: &str) -> String {
     let s = one_line(s);
     if s.is_empty() {
         return "(empty)".to_string();
@@ -312,7 +279,7 @@ fn code(s: &str) -> String {
     format!("{ticks}{pad}{s}{pad}{ticks}")
 }
 
-fn shorten(s: &str) -> String {
+pub(crate) fn shorten(s: &str) -> String {
     if s.chars().count() <= MAX_VALUE {
         return s.to_string();
     }
@@ -321,7 +288,7 @@ fn shorten(s: &str) -> String {
 }
 
 /// A code fence longer than any run of backticks inside the text.
-fn fence_for(text: &str) -> String {
+pub(crate) fn fence_for(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
 }

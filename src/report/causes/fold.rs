@@ -1,0 +1,339 @@
+//! Folding the findings of one step: which findings are causes (*primaries*) and which only
+//! follow from an earlier one.
+//!
+//! Within a step (the `step X:` prefix of a finding's location):
+//! 1. Protocol findings (every check but scenario assertions `assert.*`) are taken most
+//!    important first (severity, client impact, then checks that hold in both modes before
+//!    stream-only ones, then order). One that shares a key term with an already chosen primary
+//!    of another check — `stream.grammar.signature` and `implied.thinking-signature` — is folded
+//!    under it: the same missing thing seen twice.
+//! 2. A scenario assertion is folded under the protocol primary whose key term its location or
+//!    message names (`header request-id` under `headers.request-id`); else under a primary that
+//!    says the body is not what was asked for (an error body's schema, a non-JSON body, an
+//!    unexpected status): the assertions on a 404 body follow from the 404; else it is a
+//!    primary itself.
+//!
+//! 3. A finding about no step — a changed snapshot — is folded under a primary of the result
+//!    whose key term or field its diff names (an extra field shows in the snapshot too).
+//!
+//! A protocol finding located at a JSON pointer also names that field (`/system_fingerprint`
+//! → `system_fingerprint`): an assertion whose text names it follows from it.
+//! Key terms come from the last segment of a check id (`thinking-signature` →
+//! `thinking-signature`, `thinking`, `signature`), leaving out words too general to name a
+//! cause (`missing`, `request`, `type`, …).
+
+use crate::check::catalogue::ids;
+use crate::check::{Finding, Severity};
+
+/// A finding that is a cause, with the indices of the findings folded under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Primary {
+    pub index: usize,
+    pub folded: Vec<usize>,
+}
+
+/// Words that never name a cause on their own.
+const GENERAL: &[&str] = &[
+    "missing", "invalid", "request", "response", "status", "unknown", "field", "fields", "wrong",
+    "empty", "value", "equals", "exists", "length", "grammar", "message", "content", "block",
+    "event", "events", "schema", "stream", "error", "order", "delta", "changed", "effect",
+];
+
+/// Protocol checks that say the body is not the one the step asked for: what follows in the
+/// step (assertions on that body) is a consequence.
+fn is_body_mismatch(check: &str) -> bool {
+    check == "assert.status"
+        || check == ids::SCHEMA_ERROR.as_str()
+        || check.starts_with("body.")
+        || check == ids::SHAPE_UNKNOWN.as_str()
+        || check.starts_with("error.")
+}
+
+/// The key terms of a check id.
+pub fn terms(check: &str) -> Vec<String> {
+    let last = check.rsplit('.').next().unwrap_or(check).replace('_', "-");
+    let mut out = Vec::new();
+    if !GENERAL.contains(&last.as_str()) && last.len() >= 4 {
+        out.push(last.clone());
+    }
+    for piece in last.split('-') {
+        if piece.len() >= 6 && !GENERAL.contains(&piece) && !out.iter().any(|t| t == piece) {
+            out.push(piece.to_string());
+        }
+    }
+    out
+}
+
+/// The field a finding is located at (`step ask: /a/system_fingerprint` →
+/// `system-fingerprint`), when specific enough to name a cause.
+fn field_key(f: &Finding) -> Option<String> {
+    let loc = f
+        .location
+        .split_once(": ")
+        .map(|(_, l)| l)
+        .unwrap_or(&f.location);
+    let last = loc.strip_prefix('/')?.rsplit('/').next()?;
+    let key = last.to_lowercase().replace('_', "-");
+    (key.len() >= 4 && !GENERAL.contains(&key.as_str()) && !key.chars().all(|c| c.is_ascii_digit()))
+        .then_some(key)
+}
+
+/// The key terms and field of a protocol finding.
+fn keys(f: &Finding) -> Vec<String> {
+    let mut k = terms(&f.check);
+    k.extend(field_key(f));
+    k
+}
+
+/// What an assertion talks about: its location without the scenario file, its message,
+/// expected and actual values, lowercased with `_` as `-`.
+fn assertion_text(f: &Finding) -> String {
+    let loc = f.location.split(" (").next().unwrap_or(&f.location);
+    format!(
+        "{loc} {} {} {}",
+        f.message,
+        f.expected.as_deref().unwrap_or(""),
+        f.actual.as_deref().unwrap_or("")
+    )
+    .to_lowercase()
+    .replace('_', "-")
+}
+
+fn sev_rank(s: Severity) -> u8 {
+    match s {
+        Severity::Must => 2,
+        Severity::Should => 1,
+        Severity::Info => 0,
+    }
+}
+
+/// The primaries of a result's findings (indices into `findings`), in finding order.
+pub fn primaries(findings: &[Finding]) -> Vec<Primary> {
+    let mut steps: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let step = super::step_of(&f.location);
+        match steps.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, v)) => v.push(i),
+            None => steps.push((step, vec![i])),
+        }
+    }
+    let mut out: Vec<Primary> = Vec::new();
+    let mut loose: Vec<usize> = Vec::new();
+    for (step, idx) in steps {
+        if step.is_empty() {
+            loose = idx;
+        } else {
+            out.extend(fold_step(findings, &idx));
+        }
+    }
+    // Findings about no step: protocol ones that are not snapshots are folded like a step;
+    // a snapshot diff that names a primary's key goes under it.
+    let (snaps, rest): (Vec<usize>, Vec<usize>) = loose
+        .into_iter()
+        .partition(|i| findings[*i].check.starts_with("snapshot."));
+    out.extend(fold_step(findings, &rest));
+    for i in snaps {
+        let text = assertion_text(&findings[i]);
+        let host = out.iter().position(|p| {
+            let q = &findings[p.index];
+            !q.check.starts_with("snapshot.") && keys(q).iter().any(|k| text.contains(k.as_str()))
+        });
+        match host {
+            Some(p) => out[p].folded.push(i),
+            None => out.push(Primary {
+                index: i,
+                folded: Vec::new(),
+            }),
+        }
+    }
+    out.sort_by_key(|p| p.index);
+    out
+}
+
+fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
+    let is_assert = |i: &usize| findings[*i].check.starts_with("assert.");
+    let mut protocol: Vec<usize> = idx.iter().copied().filter(|i| !is_assert(i)).collect();
+    protocol.sort_by_key(|i| {
+        let f = &findings[*i];
+        (
+            std::cmp::Reverse(sev_rank(f.severity)),
+            std::cmp::Reverse(super::impact_score(&f.check)),
+            f.check.starts_with("stream."),
+            *i,
+        )
+    });
+    let mut out: Vec<Primary> = Vec::new();
+    for i in protocol {
+        let f = &findings[i];
+        let mine = terms(&f.check);
+        let host = out.iter_mut().find(|p| {
+            let q = &findings[p.index];
+            q.check != f.check && terms(&q.check).iter().any(|t| mine.contains(t))
+        });
+        match host {
+            Some(p) => p.folded.push(i),
+            None => out.push(Primary {
+                index: i,
+                folded: Vec::new(),
+            }),
+        }
+    }
+    // Assertions: the status assertion first, so the others can fold under it.
+    let mut asserts: Vec<usize> = idx.iter().copied().filter(is_assert).collect();
+    asserts.sort_by_key(|i| (findings[*i].check != "assert.status", *i));
+    for i in asserts {
+        let text = assertion_text(&findings[i]);
+        let named = out.iter().position(|p| {
+            let q = &findings[p.index];
+            !q.check.starts_with("assert.") && keys(q).iter().any(|t| text.contains(t.as_str()))
+        });
+        let body = || {
+            out.iter()
+                .position(|p| is_body_mismatch(&findings[p.index].check))
+        };
+        match named.or_else(body) {
+            Some(p) => out[p].folded.push(i),
+            None => out.push(Primary {
+                index: i,
+                folded: Vec::new(),
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(check: &str, location: &str, message: &str) -> Finding {
+        Finding::must(check, location, message)
+    }
+
+    #[test]
+    fn terms_leave_out_general_words() {
+        assert_eq!(terms("headers.request-id"), vec!["request-id"]);
+        assert_eq!(
+            terms("implied.thinking-signature"),
+            vec!["thinking-signature", "thinking", "signature"]
+        );
+        assert_eq!(terms("stream.ping-missing"), vec!["ping-missing"]);
+        assert!(terms("schema.error").is_empty());
+        assert!(terms("assert.exists").is_empty());
+    }
+
+    #[test]
+    fn assertions_on_a_404_body_fold_under_the_error_schema() {
+        let fs = vec![
+            Finding::should("headers.request-id", "step get: request-id", "no header"),
+            f(
+                "schema.error",
+                "step get: /",
+                "required field \"type\" is missing",
+            ),
+            f("assert.status", "step get: status (x.yaml)", "expected 200"),
+            f(
+                "assert.equals",
+                "step get: $.type (x.yaml:3:1)",
+                "expected equals \"model\"",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(
+            p,
+            vec![
+                Primary {
+                    index: 0,
+                    folded: vec![]
+                },
+                Primary {
+                    index: 1,
+                    folded: vec![2, 3]
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn one_missing_thing_seen_by_several_checks_is_one_cause() {
+        let fs = vec![
+            Finding::should("headers.request-id", "step send: request-id", "no header"),
+            Finding::should(
+                "assert.exists",
+                "step send: header request-id (e.yaml:21:21)",
+                "expected at least one node",
+            ),
+            Finding::should(
+                "assert.type",
+                "step send: $.request_id (e.yaml:26:11)",
+                "type",
+            ),
+            f(
+                "stream.grammar.signature",
+                "step ask: event #12",
+                "no signature_delta",
+            ),
+            f(
+                "implied.thinking-signature",
+                "step ask: /content/0/signature",
+                "no signature",
+            ),
+            f(
+                "assert.count",
+                "step ask: $.content[?@.signature == ''] (t.yaml)",
+                "count",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p[0].index, 0);
+        assert_eq!(p[0].folded, vec![1, 2]);
+        assert_eq!(p[1].index, 4, "the check that holds in both modes leads");
+        assert_eq!(p[1].folded, vec![3, 5]);
+    }
+
+    #[test]
+    fn an_extra_field_seen_by_an_assertion_and_a_snapshot_is_one_cause() {
+        let mut snap = Finding::should("snapshot.changed", "snapshots/t/a@sync.snap", "changed");
+        snap.actual = Some("+  \"system_fingerprint\": \"[string]\"".into());
+        let mut schema =
+            Finding::should("assert.schema", "step ask: $ (a.yaml:3:1)", "extra fields");
+        schema.actual = Some(": \"system_fingerprint\" is not one of \"id\"".into());
+        let fs = vec![
+            Finding::info(
+                "schema.unknown-field",
+                "step ask: /system_fingerprint",
+                "field",
+            ),
+            schema,
+            snap,
+        ];
+        let p = primaries(&fs);
+        assert_eq!(
+            p,
+            vec![Primary {
+                index: 0,
+                folded: vec![1, 2]
+            }]
+        );
+    }
+
+    #[test]
+    fn unrelated_assertions_and_other_steps_stay_causes() {
+        let fs = vec![
+            Finding::should("headers.request-id", "step a: request-id", "no header"),
+            f(
+                "assert.equals",
+                "step a: $.stop_reason (s.yaml)",
+                "expected end_turn",
+            ),
+            f(
+                "assert.equals",
+                "step b: $.stop_reason (s.yaml)",
+                "expected end_turn",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(p.iter().map(|p| p.index).collect::<Vec<_>>(), vec![0, 1, 2]);
+    }
+}

@@ -1,0 +1,424 @@
+//! Root causes: the findings of a run grouped into **deviations**, one per (target, cause),
+//! ranked by what they cost a client (issue 13).
+//!
+//! A cause is a check id plus its normalised reason (the message with quoted values, JSON
+//! pointers and numbers blanked), counted across scenarios and modes. Before grouping, the
+//! findings of each step are reduced to their *primaries* ([`fold`]): findings that follow from
+//! an earlier one in the same step — assertions on a 404 body, the same missing header seen by
+//! `headers.request-id` and `assert.exists`, a missing signature reported by the grammar and by
+//! the request-implied check — are folded under it and listed with it, not as causes of their
+//! own. A deviation that touches every judged result of its target is marked target-wide and
+//! reported once.
+//!
+//! Ranking: severity (`must` > `should` > `info`), then the catalogue's measured client impact
+//! (hangs > raises > data lost > not measured > ok), then the number of features touched,
+//! then the number of results. Evidence (an excerpt of the exchange record) and the `curl`
+//! repro are attached by [`evidence`] when the exchange files are at hand.
+
+pub mod evidence;
+mod fold;
+
+pub use evidence::{Evidence, TimedLine, attach_evidence, curl_for};
+
+use super::model::{ResultRecord, RunReport};
+use crate::check::catalogue::{self, ClientImpact};
+use crate::check::{Finding, Severity};
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One root cause on one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deviation {
+    /// `D1`, `D2`, … in rank order across the report (anchors and cross references).
+    pub id: String,
+    pub target: String,
+    pub check: String,
+    pub severity: Severity,
+    /// What is wrong, in one sentence (the catalogue's title).
+    pub sentence: String,
+    /// The normalised reason: the grouping key next to the check.
+    pub reason: String,
+    /// The measured impact per official client, e.g. `python-sdk raises · …`.
+    pub impact: String,
+    /// Results (scenario × mode) where it was seen.
+    pub results: usize,
+    /// Findings grouped here (several per result for repeated fields or steps).
+    pub occurrences: usize,
+    /// Seen on every judged result of the target: reported once for the target.
+    pub target_wide: bool,
+    /// Features touched, in matrix order.
+    pub features: Vec<String>,
+    /// `scenario@mode` of every affected result, sorted.
+    pub cases: Vec<String>,
+    /// Findings folded under this cause, as `(check, count)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folded: Vec<(String, usize)>,
+    /// The first occurrence: where and what.
+    pub example: Example,
+    /// What the endpoint's authors should change.
+    pub fix: String,
+    /// The public document the rule comes from.
+    pub doc: String,
+    /// The excerpt of the exchange record that shows it (when the exchanges were at hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// The first occurrence of a deviation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub case: String,
+    /// The step id (`ask`), empty when the finding is not about a step.
+    pub step: String,
+    pub location: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+impl Deviation {
+    /// The anchor of the deviation in md and html (`d3`).
+    pub fn anchor(&self) -> String {
+        self.id.to_ascii_lowercase()
+    }
+
+    /// `16 results · 1 feature`, or `every result (target-wide)`.
+    pub fn spread(&self) -> String {
+        let f = self.features.len();
+        if self.target_wide {
+            return format!("every result ({}, target-wide)", self.results);
+        }
+        format!(
+            "{} result{} · {} feature{}",
+            self.results,
+            if self.results == 1 { "" } else { "s" },
+            f,
+            if f == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The order of a feature in the matrix (`conform list` order); unknown features last.
+pub fn feature_rank(feature: &str) -> usize {
+    crate::scenario::Feature::ALL
+        .iter()
+        .position(|f| f.as_str() == feature)
+        .unwrap_or(usize::MAX)
+}
+
+/// A number for the worst client impact of a check (higher is worse).
+pub fn impact_score(check: &str) -> u8 {
+    let Some(e) = catalogue::get(check) else {
+        return 1;
+    };
+    e.impact
+        .per_client()
+        .iter()
+        .map(|(_, i)| match i {
+            ClientImpact::Hangs => 4,
+            ClientImpact::Raises => 3,
+            ClientImpact::DataLost => 2,
+            ClientImpact::Unknown => 1,
+            ClientImpact::Ok => 0,
+        })
+        .max()
+        .unwrap_or(1)
+}
+
+/// The catalogue's impact line for a check.
+fn impact_text(check: &str) -> String {
+    let Some(e) = catalogue::get(check) else {
+        return "not measured".to_string();
+    };
+    let per = e.impact.per_client();
+    if per.iter().all(|(_, i)| *i == ClientImpact::Unknown) {
+        return "not measured yet".to_string();
+    }
+    if per.iter().all(|(_, i)| *i == ClientImpact::Ok) {
+        return "the official clients cope".to_string();
+    }
+    per.iter()
+        .map(|(c, i)| format!("{c} {}", i.as_str()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The reason of a finding, the grouping key next to its check: for an `effect.*` check the
+/// feature had no effect whatever the assertion that showed it; otherwise the message with
+/// what varies between occurrences blanked ([`normalise_message`]).
+pub fn normalise_reason(check: &str, message: &str) -> String {
+    if check.starts_with("effect.") {
+        return "the feature had no effect".to_string();
+    }
+    normalise_message(message)
+}
+
+/// Blank what varies between occurrences of one cause: quoted values, paths and JSON pointers
+/// (any word with a `/`), numbers.
+pub fn normalise_message(message: &str) -> String {
+    let mut unquoted = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c == '"' || c == '\'' {
+            let mut closed = false;
+            for d in chars.by_ref() {
+                if d == c {
+                    closed = true;
+                    break;
+                }
+            }
+            unquoted.push(c);
+            unquoted.push('…');
+            if closed {
+                unquoted.push(c);
+            }
+        } else {
+            unquoted.push(c);
+        }
+    }
+    let words: Vec<String> = unquoted
+        .split(' ')
+        .map(|w| {
+            if w.contains('/') {
+                let lead: String = w.chars().take_while(|c| "(`[".contains(*c)).collect();
+                let trail: String = {
+                    let t: Vec<char> = w
+                        .chars()
+                        .rev()
+                        .take_while(|c| ")`],:;".contains(*c))
+                        .collect();
+                    t.into_iter().rev().collect()
+                };
+                let slash = if w[lead.len()..].starts_with('/') {
+                    "/"
+                } else {
+                    ""
+                };
+                return format!("{lead}{slash}…{trail}");
+            }
+            let mut out = String::new();
+            let mut prev_alnum = false;
+            let mut it = w.chars().peekable();
+            while let Some(c) = it.next() {
+                if c.is_ascii_digit() && !prev_alnum {
+                    while it.peek().is_some_and(|d| d.is_ascii_digit() || *d == '.') {
+                        it.next();
+                    }
+                    out.push('N');
+                    prev_alnum = true;
+                } else {
+                    prev_alnum = c.is_alphanumeric() || c == '_';
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// The step a finding is about (`step ask: …` → `ask`), empty when none.
+pub fn step_of(location: &str) -> &str {
+    location
+        .strip_prefix("step ")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(s, _)| s)
+        .unwrap_or("")
+}
+
+/// A result's key in maps: `target scenario@mode`.
+pub fn result_key(r: &ResultRecord) -> String {
+    format!("{} {}", r.target, r.case_name())
+}
+
+/// Group the findings of `report` into ranked deviations (without evidence), and map each
+/// result to the ids of the deviations it shows, best ranked first.
+pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<String>>) {
+    #[derive(Default)]
+    struct Acc {
+        severity: Option<Severity>,
+        occurrences: usize,
+        results: BTreeSet<String>,
+        features: BTreeSet<String>,
+        folded: BTreeMap<String, usize>,
+        first: Option<(String, String, Finding)>,
+    }
+    // (target, check, reason) → accumulated; insertion order kept by the first index.
+    let mut groups: BTreeMap<(String, String, String), Acc> = BTreeMap::new();
+    let mut per_result: BTreeMap<String, BTreeSet<(String, String, String)>> = BTreeMap::new();
+    // A stable order (results arrive in completion order): the first occurrence is the same
+    // in every run.
+    let mut ordered: Vec<&ResultRecord> = report.results.iter().collect();
+    ordered.sort_by(|a, b| {
+        (
+            feature_rank(&a.feature),
+            &a.scenario,
+            a.mode != "sync",
+            &a.mode,
+        )
+            .cmp(&(
+                feature_rank(&b.feature),
+                &b.scenario,
+                b.mode != "sync",
+                &b.mode,
+            ))
+    });
+    for r in ordered {
+        for p in fold::primaries(&r.findings) {
+            let f = &r.findings[p.index];
+            let key = (
+                r.target.clone(),
+                f.check.clone(),
+                normalise_reason(&f.check, &f.message),
+            );
+            let acc = groups.entry(key.clone()).or_default();
+            acc.severity = acc.severity.max(Some(f.severity));
+            for i in &p.folded {
+                acc.severity = acc.severity.max(Some(r.findings[*i].severity));
+            }
+            acc.occurrences += 1;
+            acc.results.insert(r.case_name());
+            acc.features.insert(r.feature.clone());
+            for i in &p.folded {
+                *acc.folded.entry(r.findings[*i].check.clone()).or_default() += 1;
+            }
+            if acc.first.is_none() {
+                acc.first = Some((r.case_name(), step_of(&f.location).to_string(), f.clone()));
+            }
+            per_result.entry(result_key(r)).or_default().insert(key);
+        }
+    }
+    let judged: BTreeMap<&str, usize> = report
+        .targets
+        .iter()
+        .map(|t| {
+            let n = report
+                .results
+                .iter()
+                .filter(|r| {
+                    r.target == t.name && !matches!(r.verdict, Verdict::Error | Verdict::Skip)
+                })
+                .count();
+            (t.name.as_str(), n)
+        })
+        .collect();
+    let mut out: Vec<Deviation> = groups
+        .into_iter()
+        .filter_map(|((target, check, reason), acc)| {
+            let (case, step, f) = acc.first?;
+            let entry = catalogue::get(&check);
+            let mut features: Vec<String> = acc.features.into_iter().collect();
+            features.sort_by_key(|f| (feature_rank(f), f.clone()));
+            let n = acc.results.len();
+            let all = judged.get(target.as_str()).copied().unwrap_or(0);
+            Some(Deviation {
+                id: String::new(),
+                target_wide: all >= 3 && n >= all,
+                sentence: entry
+                    .map(|e| e.title.to_string())
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| sentence_from(&f.message)),
+                impact: impact_text(&check),
+                fix: entry.map(|e| e.fix.to_string()).unwrap_or_default(),
+                doc: entry.map(|e| e.doc.to_string()).unwrap_or_default(),
+                severity: acc.severity.unwrap_or(f.severity),
+                results: n,
+                occurrences: acc.occurrences,
+                features,
+                cases: acc.results.into_iter().collect(),
+                folded: acc.folded.into_iter().collect(),
+                example: Example {
+                    case,
+                    step,
+                    location: f.location.clone(),
+                    message: f.message.clone(),
+                    expected: f.expected.clone(),
+                    actual: f.actual.clone(),
+                },
+                evidence: None,
+                target,
+                check,
+                reason,
+            })
+        })
+        .collect();
+    let target_order = |t: &str| report.targets.iter().position(|x| x.name == t);
+    out.sort_by(|a, b| {
+        let key = |d: &Deviation| {
+            (
+                target_order(&d.target),
+                std::cmp::Reverse(d.severity),
+                std::cmp::Reverse(impact_score(&d.check)),
+                std::cmp::Reverse(d.features.len()),
+                std::cmp::Reverse(d.results),
+            )
+        };
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| (&a.check, &a.reason).cmp(&(&b.check, &b.reason)))
+    });
+    let mut ids: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    for (i, d) in out.iter_mut().enumerate() {
+        d.id = format!("D{}", i + 1);
+        ids.insert(
+            (d.target.clone(), d.check.clone(), d.reason.clone()),
+            d.id.clone(),
+        );
+    }
+    let rank = |id: &String| id[1..].parse::<usize>().unwrap_or(usize::MAX);
+    let per_result = per_result
+        .into_iter()
+        .map(|(k, keys)| {
+            let mut v: Vec<String> = keys.iter().filter_map(|k| ids.get(k).cloned()).collect();
+            v.sort_by_key(rank);
+            (k, v)
+        })
+        .collect();
+    (out, per_result)
+}
+
+/// A sentence from a finding message when the catalogue has no title: capitalised, one period.
+fn sentence_from(message: &str) -> String {
+    let mut s: String = message.trim().to_string();
+    if let Some(c) = s.get(0..1) {
+        s.replace_range(0..1, &c.to_uppercase());
+    }
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// The deviations `key` (a [`result_key`]) shows, looked up in the report.
+pub fn of_result<'a>(report: &'a RunReport, r: &ResultRecord) -> Vec<&'a Deviation> {
+    let ids = report.deviation_ids.get(&result_key(r));
+    ids.into_iter()
+        .flatten()
+        .filter_map(|id| report.deviations.iter().find(|d| &d.id == id))
+        .collect()
+}
+
+/// Fill `report.deviations` and `report.deviation_ids` from its results.
+pub fn attach(report: &mut RunReport) {
+    let (devs, ids) = analyse(report);
+    report.deviations = devs;
+    report.deviation_ids = ids;
+}
+
+/// `report` itself when its deviations are filled (or it has no findings), else a copy with
+/// them: renderers called on a bare report still lead with causes.
+pub fn ensured(report: &RunReport) -> std::borrow::Cow<'_, RunReport> {
+    let has_findings = report.results.iter().any(|r| !r.findings.is_empty());
+    if !report.deviations.is_empty() || !has_findings {
+        return std::borrow::Cow::Borrowed(report);
+    }
+    let mut r = report.clone();
+    attach(&mut r);
+    std::borrow::Cow::Owned(r)
+}
+
+#[cfg(test)]
+mod tests;

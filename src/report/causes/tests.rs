@@ -1,0 +1,188 @@
+//! Tests of the grouping and ranking of deviations.
+
+use super::*;
+use crate::report::model::{TargetInfo, Timing};
+
+fn result(
+    scenario: &str,
+    feature: &str,
+    mode: &str,
+    verdict: Verdict,
+    findings: Vec<Finding>,
+) -> ResultRecord {
+    ResultRecord {
+        target: "t".into(),
+        scenario: scenario.into(),
+        feature: feature.into(),
+        title: String::new(),
+        mode: mode.into(),
+        verdict,
+        expected: false,
+        findings,
+        timing: Timing::default(),
+        attempts: 1,
+        snapshot: None,
+        error: None,
+    }
+}
+
+fn rid(step: &str) -> Finding {
+    Finding::should(
+        "headers.request-id",
+        format!("step {step}: request-id"),
+        "no `request-id` header",
+    )
+}
+
+fn report() -> RunReport {
+    let t = TargetInfo {
+        name: "t".into(),
+        base_url: "http://h".into(),
+        model: "m".into(),
+    };
+    let mut r = RunReport::started_at("2026-01-01T00:00:00Z".into(), vec![t]);
+    r.push(result(
+        "basic/a",
+        "basic",
+        "sync",
+        Verdict::Warn,
+        vec![
+            rid("ask"),
+            Finding::info(
+                "schema.unknown-field",
+                "step ask: /timings",
+                "field /timings is not in the protocol",
+            ),
+        ],
+    ));
+    r.push(result(
+        "basic/a",
+        "basic",
+        "stream",
+        Verdict::Warn,
+        vec![
+            rid("ask"),
+            Finding::info(
+                "schema.unknown-field",
+                "step ask: /system_fingerprint",
+                "field /system_fingerprint is not in the protocol",
+            ),
+        ],
+    ));
+    r.push(result(
+        "stop-sequences/one",
+        "stop-sequences",
+        "sync",
+        Verdict::Ignored,
+        vec![
+            rid("ask"),
+            Finding::must(
+                "effect.stop-sequences",
+                "step ask: /content",
+                "the text contains the stop sequence \"[[END]]\" yet generation did not stop there",
+            ),
+        ],
+    ));
+    r.push(result(
+        "stop-sequences/two",
+        "stop-sequences",
+        "sync",
+        Verdict::Ignored,
+        vec![
+            rid("ask"),
+            Finding::must(
+                "effect.stop-sequences",
+                "step ask: /content",
+                "the text contains the stop sequence \"STOP\" yet generation did not stop there",
+            ),
+        ],
+    ));
+    r.push(result(
+        "models/list",
+        "models",
+        "sync",
+        Verdict::Fail,
+        vec![
+            rid("list"),
+            Finding::must(
+                "schema.error",
+                "step list: /",
+                "required field \"type\" is missing",
+            ),
+            Finding::must(
+                "assert.status",
+                "step list: status (m.yaml)",
+                "expected 200",
+            ),
+            Finding::must(
+                "assert.type",
+                "step list: $.data (m.yaml:15:11)",
+                "expected type array",
+            ),
+        ],
+    ));
+    r
+}
+
+#[test]
+fn one_deviation_per_cause_ranked_by_severity_then_spread() {
+    let (devs, per) = analyse(&report());
+    let summary: Vec<(&str, &str, usize)> = devs
+        .iter()
+        .map(|d| (d.id.as_str(), d.check.as_str(), d.results))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("D1", "effect.stop-sequences", 2),
+            ("D2", "schema.error", 1),
+            ("D3", "headers.request-id", 5),
+            ("D4", "schema.unknown-field", 2),
+        ]
+    );
+    let rid = &devs[2];
+    assert!(rid.target_wide, "{rid:?}");
+    assert_eq!(rid.spread(), "every result (5, target-wide)");
+    assert_eq!(
+        devs[1].folded,
+        vec![
+            ("assert.status".to_string(), 1),
+            ("assert.type".to_string(), 1)
+        ]
+    );
+    assert_eq!(devs[0].reason, "the feature had no effect");
+    assert_eq!(
+        devs[0].doc,
+        catalogue::get("effect.stop-sequences").unwrap().doc
+    );
+    assert!(!devs[0].fix.is_empty());
+    assert_eq!(
+        per["t models/list@sync"],
+        vec!["D2".to_string(), "D3".to_string()]
+    );
+}
+
+#[test]
+fn reasons_blank_values_paths_and_numbers() {
+    let n = normalise_message;
+    assert_eq!(
+        n("field /a/b_c is not in the protocol"),
+        "field /… is not in the protocol"
+    );
+    assert_eq!(
+        n("output_tokens 300 > max_tokens 20"),
+        "output_tokens N > max_tokens N"
+    );
+    assert_eq!(n("got 'x' and \"y"), "got '…' and \"…");
+    assert_eq!(
+        n("review snapshots/t/a@sync.snap.new with `x`"),
+        "review … with `x`"
+    );
+    assert_eq!(n("(see a/b) v1"), "(see …) v1");
+    assert_eq!(
+        normalise_reason("effect.tools", "expected equals \"x\""),
+        "the feature had no effect"
+    );
+    assert_eq!(step_of("step ask: /content"), "ask");
+    assert_eq!(step_of("snapshots/x.snap"), "");
+}

@@ -1,0 +1,278 @@
+//! The score of a target and the cells of the matrix, shared by every sink.
+//!
+//! Each feature of a target gets one state from the worst verdict among its results (errors
+//! and skips left out: they say nothing about conformance): all `pass` → **conformant**,
+//! `warn` at worst → **degraded** (clients cope), `ignored` → **ignored**, `unsupported` →
+//! **unsupported**, `fail` or `flaky` → **failing**; a feature with only errors or skips is
+//! **not judged**. The compatibility percentage is (conformant + degraded) / judged features,
+//! rounded down — [`HOW`] says it in a sentence for the reports.
+
+use super::model::{ResultRecord, RunReport};
+use crate::verdict::Verdict;
+
+/// How the score is computed, for the reports.
+pub const HOW: &str = "Each feature takes the state of its worst result (errors and skips left out): all pass = conformant, warn = degraded (clients cope), then ignored, unsupported, failing (fail or flaky). Compat % = (conformant + degraded) / features judged, rounded down.";
+
+/// The state of one feature on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FeatureState {
+    Failing,
+    Ignored,
+    Unsupported,
+    Degraded,
+    Conformant,
+    NotJudged,
+}
+
+impl FeatureState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureState::Failing => "failing",
+            FeatureState::Ignored => "ignored",
+            FeatureState::Unsupported => "unsupported",
+            FeatureState::Degraded => "degraded",
+            FeatureState::Conformant => "conformant",
+            FeatureState::NotJudged => "not judged",
+        }
+    }
+
+    /// The state of a set of results.
+    pub fn of(results: &[&ResultRecord]) -> FeatureState {
+        let judged = results
+            .iter()
+            .filter(|r| !matches!(r.verdict, Verdict::Error | Verdict::Skip));
+        let worst = judged.map(|r| r.verdict).min();
+        match worst {
+            None => FeatureState::NotJudged,
+            Some(Verdict::Pass) => FeatureState::Conformant,
+            Some(Verdict::Warn) => FeatureState::Degraded,
+            Some(Verdict::Ignored) => FeatureState::Ignored,
+            Some(Verdict::Unsupported) => FeatureState::Unsupported,
+            Some(_) => FeatureState::Failing,
+        }
+    }
+}
+
+/// The score of one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetScore {
+    pub target: String,
+    pub conformant: usize,
+    pub degraded: usize,
+    pub ignored: usize,
+    pub unsupported: usize,
+    pub failing: usize,
+    pub not_judged: usize,
+    /// Features per state, in matrix order.
+    pub features: Vec<(String, FeatureState)>,
+}
+
+impl TargetScore {
+    pub fn judged(&self) -> usize {
+        self.conformant + self.degraded + self.ignored + self.unsupported + self.failing
+    }
+
+    /// The compatibility percentage; `None` when nothing was judged.
+    pub fn percent(&self) -> Option<u32> {
+        let j = self.judged();
+        (j > 0).then(|| ((self.conformant + self.degraded) * 100 / j) as u32)
+    }
+
+    /// `83%` or `n/a`.
+    pub fn percent_text(&self) -> String {
+        self.percent()
+            .map(|p| format!("{p}%"))
+            .unwrap_or_else(|| "n/a".to_string())
+    }
+
+    /// `0 conformant · 15 degraded · 1 ignored · 0 unsupported · 2 failing`.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{} conformant · {} degraded · {} ignored · {} unsupported · {} failing",
+            self.conformant, self.degraded, self.ignored, self.unsupported, self.failing
+        );
+        if self.not_judged > 0 {
+            s.push_str(&format!(" · {} not judged", self.not_judged));
+        }
+        s
+    }
+}
+
+/// The score of every target of the report, in target order.
+pub fn scores(report: &RunReport) -> Vec<TargetScore> {
+    let features = report.features();
+    report
+        .targets
+        .iter()
+        .map(|t| {
+            let mut s = TargetScore {
+                target: t.name.clone(),
+                conformant: 0,
+                degraded: 0,
+                ignored: 0,
+                unsupported: 0,
+                failing: 0,
+                not_judged: 0,
+                features: Vec::new(),
+            };
+            for f in &features {
+                let rs: Vec<&ResultRecord> = report
+                    .results
+                    .iter()
+                    .filter(|r| r.target == t.name && &r.feature == f)
+                    .collect();
+                if rs.is_empty() {
+                    continue;
+                }
+                let state = FeatureState::of(&rs);
+                *match state {
+                    FeatureState::Conformant => &mut s.conformant,
+                    FeatureState::Degraded => &mut s.degraded,
+                    FeatureState::Ignored => &mut s.ignored,
+                    FeatureState::Unsupported => &mut s.unsupported,
+                    FeatureState::Failing => &mut s.failing,
+                    FeatureState::NotJudged => &mut s.not_judged,
+                } += 1;
+                s.features.push((f.clone(), state));
+            }
+            s
+        })
+        .collect()
+}
+
+/// One matrix cell: the results of a feature × target × mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// The worst verdict, `None` when there is no result.
+    pub worst: Option<Verdict>,
+    /// Results that pass or warn.
+    pub ok: usize,
+    pub total: usize,
+    /// Some non-pass verdict was declared expected by the target.
+    pub expected: bool,
+}
+
+impl Cell {
+    pub fn of(results: &[&ResultRecord]) -> Cell {
+        Cell {
+            worst: results.iter().map(|r| r.verdict).min(),
+            ok: results
+                .iter()
+                .filter(|r| matches!(r.verdict, Verdict::Pass | Verdict::Warn))
+                .count(),
+            total: results.len(),
+            expected: results
+                .iter()
+                .any(|r| r.expected && r.verdict != Verdict::Pass),
+        }
+    }
+
+    /// `✅ 4/4`, `⚠ 3/4`, `❌ 1/2`; `—` when empty.
+    pub fn text(&self) -> String {
+        match self.worst {
+            None => "—".to_string(),
+            Some(v) => format!(
+                "{} {}/{}{}",
+                icon(v),
+                self.ok,
+                self.total,
+                if self.expected { " (expected)" } else { "" }
+            ),
+        }
+    }
+}
+
+/// The icon of a verdict in cells and lists.
+pub fn icon(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✅",
+        Verdict::Warn => "⚠",
+        Verdict::Fail => "❌",
+        Verdict::Ignored => "🚫",
+        Verdict::Unsupported => "⛔",
+        Verdict::Flaky => "〰",
+        Verdict::Error => "💥",
+        Verdict::Skip => "⏭",
+        Verdict::Inconclusive => "❔",
+    }
+}
+
+/// The results of one cell.
+pub fn cell_results<'a>(
+    report: &'a RunReport,
+    target: &str,
+    feature: &str,
+    mode: &str,
+) -> Vec<&'a ResultRecord> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.target == target && r.feature == feature && r.mode == mode)
+        .collect()
+}
+
+/// The modes of the run, `sync` before `stream`.
+pub fn modes(report: &RunReport) -> Vec<String> {
+    let mut m: Vec<String> = Vec::new();
+    for r in &report.results {
+        if !m.contains(&r.mode) {
+            m.push(r.mode.clone());
+        }
+    }
+    m.sort_by_key(|x| (x != "sync", x != "stream", x.clone()));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::{TargetInfo, Timing};
+
+    fn r(feature: &str, mode: &str, verdict: Verdict) -> ResultRecord {
+        ResultRecord {
+            target: "t".into(),
+            scenario: format!("{feature}/x"),
+            feature: feature.into(),
+            title: String::new(),
+            mode: mode.into(),
+            verdict,
+            expected: false,
+            findings: Vec::new(),
+            timing: Timing::default(),
+            attempts: 1,
+            snapshot: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn features_take_their_worst_judged_state() {
+        let t = TargetInfo {
+            name: "t".into(),
+            base_url: "u".into(),
+            model: "m".into(),
+        };
+        let mut rep = RunReport::started_at("x".into(), vec![t]);
+        for x in [
+            r("basic", "sync", Verdict::Pass),
+            r("basic", "stream", Verdict::Warn),
+            r("tools", "sync", Verdict::Pass),
+            r("thinking", "sync", Verdict::Ignored),
+            r("errors", "sync", Verdict::Error),
+            r("models", "sync", Verdict::Fail),
+            r("models", "sync", Verdict::Pass),
+        ] {
+            rep.push(x);
+        }
+        let s = &scores(&rep)[0];
+        assert_eq!(
+            (s.conformant, s.degraded, s.ignored, s.failing, s.not_judged),
+            (1, 1, 1, 1, 1)
+        );
+        assert_eq!(s.percent(), Some(50));
+        let models = cell_results(&rep, "t", "models", "sync");
+        assert_eq!(Cell::of(&models).text(), "❌ 1/2");
+        assert_eq!(Cell::of(&[]).text(), "—");
+        assert_eq!(modes(&rep), vec!["sync", "stream"]);
+    }
+}
