@@ -10,7 +10,9 @@ fn result(
     verdict: Verdict,
     findings: Vec<Finding>,
 ) -> ResultRecord {
+    documented: false,
     ResultRecord {
+        documented: false,
         target: "t".into(),
         scenario: scenario.into(),
         feature: feature.into(),
