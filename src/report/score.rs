@@ -229,7 +229,6 @@ mod tests {
     use crate::report::model::{TargetInfo, Timing};
 
     fn r(feature: &str, mode: &str, verdict: Verdict) -> ResultRecord {
-        documented: false,
         ResultRecord {
             documented: false,
             target: "t".into(),

@@ -10,7 +10,6 @@ fn result(
     verdict: Verdict,
     findings: Vec<Finding>,
 ) -> ResultRecord {
-    documented: false,
     ResultRecord {
         documented: false,
         target: "t".into(),
