@@ -1,6 +1,7 @@
 //! The integration tests, one binary (one link on 2 cores instead of thirty): each module
-//! was a test file of its own. `tests/scenarios.rs` stays apart: it is a libtest-mimic
-//! harness that runs every scenario of the library as a test.
+//! was a test file of its own. Two stay apart: `tests/scenarios.rs`, a libtest-mimic harness
+//! that runs every scenario of the library as a test, and `tests/snapshot_insta.rs`, which sets
+//! `INSTA_UPDATE` for its whole process.
 
 mod mock_support;
 mod support;
@@ -33,7 +34,6 @@ mod scenario_load;
 mod scenario_props;
 mod snapshot_cargo_insta;
 mod snapshot_diff;
-mod snapshot_insta;
 mod snapshot_normalise;
 mod snapshot_store;
 mod users;

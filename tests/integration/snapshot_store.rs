@@ -243,7 +243,9 @@ fn snapshots_command_line() {
     assert!(out.contains("removed ref/basic/hello@sync"), "{out}");
     assert!(!root.join("ref/basic/hello@sync.snap").exists());
 
-    // prune without a scenario list is a usage error
-    let (code, _) = conform(&["snapshots", "prune", "--snapshots", "snaps"], dir.path());
-    assert_eq!(code, 2);
+    // prune without a scenario list prunes against the built-in library (nothing is left)
+    check(&store, "stop/seq", "1");
+    let (code, out) = conform(&["snapshots", "prune", "--snapshots", "snaps"], dir.path());
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("removed ref/stop/seq@sync"), "{out}");
 }

@@ -14,7 +14,7 @@ struct Info {
     feature: String,
 }
 
-const SOURCE: &str = "tests/integration/snapshot_insta.rs";
+const SOURCE: &str = "tests/snapshot_insta.rs";
 
 fn ours(expression: &str, info: &Info, body: &str) -> String {
     SnapshotFile::new(
