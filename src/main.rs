@@ -59,6 +59,8 @@ enum Command {
     Bench(conform::bench::BenchArgs),
     /// Explain a check id (severity, title, public doc, fix hint); `--list` lists them all.
     Explain(conform::check::catalogue::ExplainArgs),
+    /// Merge the report.json files of a partitioned run (`--partition K/N`) into one report.
+    Merge(conform::report::merge::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -191,6 +193,7 @@ fn main() {
             }
         },
         Command::Providers { json } => conform::providers::run_list_cli(json),
+        Command::Merge(args) => conform::report::merge::run_cli(&args),
         Command::Schema { .. } => {
             match serde_json::to_string_pretty(&conform::scenario::scenario_json_schema()) {
                 Ok(s) => {

@@ -101,6 +101,48 @@ pub struct RunArgs {
     /// Cut any response body longer than this (MiB); the result is `error`.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_body_mb: u64,
+    /// Run only shard K of N (`1/3`, `2/3`, `3/3`): a deterministic split of the cases for CI
+    /// matrices; `conform merge` joins the shards' reports.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
+}
+
+/// Shard `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Partition {
+    /// Whether a case (`target scenario@mode`) belongs to this shard: a stable hash of its
+    /// name, so a case stays in its shard whatever else the library holds.
+    pub fn holds(&self, case: &str) -> bool {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in case.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} is not K/N (e.g. 2/3)"))?;
+    let index: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("{k:?} is not a number"))?;
+    let count: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number"))?;
+    if count == 0 || index == 0 || index > count {
+        return Err(format!("{s}: K must be between 1 and N"));
+    }
+    Ok(Partition { index, count })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,6 +168,8 @@ pub struct Settings {
     pub baseline: Option<crate::report::model::BaselineInput>,
     /// How long each (target, scenario, mode) took in the baseline run (for scheduling).
     pub expected_ms: std::collections::HashMap<(String, String, String), f64>,
+    /// `--partition K/N`: only this shard's cases.
+    pub partition: Option<Partition>,
     pub filters: Vec<String>,
     pub mode: Option<Mode>,
     pub jobs: usize,
@@ -155,6 +199,7 @@ impl Settings {
             max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
             baseline: None,
             expected_ms: Default::default(),
+            partition: a.partition,
         }
     }
 

@@ -353,6 +353,10 @@ fn plan(
                 if settings.mode.is_some_and(|m| m != mode) {
                     continue;
                 }
+                let name = format!("{} {}@{}", target.name, s.id(), mode.as_str());
+                if settings.partition.is_some_and(|p| !p.holds(&name)) {
+                    continue;
+                }
                 cases.push(Case {
                     scenario: s.clone(),
                     target: target.clone(),

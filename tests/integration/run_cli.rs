@@ -514,3 +514,88 @@ steps:
         "{r}"
     );
 }
+
+/// `--partition 1/3` … `3/3` split the cases of the built-in library deterministically, and
+/// `conform merge` of the three reports equals the unpartitioned run.
+#[test]
+fn partitions_merged_equal_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = |d: &std::path::Path| {
+        let r: serde_json::Value = serde_json::from_str(&read(&d.join("report.json"))).unwrap();
+        let mut rows: Vec<String> = r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {}@{} {} {}",
+                    x["target"], x["scenario"], x["mode"], x["verdict"], x["findings"]
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let out = run(dir.path(), &["--report-dir", "whole"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whole = key(&dir.path().join("whole"));
+    assert!(
+        whole.len() > 100,
+        "the built-in library ran: {}",
+        whole.len()
+    );
+    let mut sizes = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("shard{k}");
+        let out = run(
+            dir.path(),
+            &["--report-dir", &shard, "--partition", &format!("{k}/3")],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        sizes.push(key(&dir.path().join(&shard)).len());
+    }
+    assert!(
+        sizes.iter().all(|n| *n > 10),
+        "every shard has cases: {sizes:?}"
+    );
+    let merged = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "merge",
+            "shard1/report.json",
+            "shard2/report.json",
+            "shard3/report.json",
+        ])
+        .args(["--report-dir", "merged"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        merged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert_eq!(key(&dir.path().join("merged")), whole);
+    let begins = read(&dir.path().join("merged/exchanges/reference.ndjson"))
+        .lines()
+        .filter(|l| l.starts_with(r#"{"rec":"begin""#))
+        .count();
+    let whole_begins = read(&dir.path().join("whole/exchanges/reference.ndjson"))
+        .lines()
+        .filter(|l| l.starts_with(r#"{"rec":"begin""#))
+        .count();
+    assert_eq!(
+        begins, whole_begins,
+        "every shard's exchanges are in the merged report"
+    );
+}
