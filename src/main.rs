@@ -38,7 +38,7 @@ enum Command {
     },
     /// Print a JSON Schema (for editors): `conform schema scenario`.
     Schema {
-        #[arg(value_parser = ["scenario"])]
+        #[arg(value_parser = ["scenario", "config"])]
         what: String,
     },
     /// The built-in scenario library: `conform scenarios export DIR` writes it out for editing.
@@ -61,6 +61,13 @@ enum Command {
     Explain(conform::check::catalogue::ExplainArgs),
     /// Merge the report.json files of a partitioned run (`--partition K/N`) into one report.
     Merge(conform::report::merge::MergeArgs),
+    /// Write a commented conform.toml for a provider (`conform providers` lists them).
+    Init(conform::providers::init::InitArgs),
+    /// Print a shell completion script: `conform completions bash > /etc/bash_completion.d/conform`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -194,8 +201,23 @@ fn main() {
         },
         Command::Providers { json } => conform::providers::run_list_cli(json),
         Command::Merge(args) => conform::report::merge::run_cli(&args),
-        Command::Schema { .. } => {
-            match serde_json::to_string_pretty(&conform::scenario::scenario_json_schema()) {
+        Command::Init(args) => conform::providers::init::run_cli(&args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            use std::io::Write as _;
+            // Into a buffer first: clap_complete panics on a write error (e.g. `| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "conform", &mut script);
+            let _ = std::io::stdout().write_all(&script);
+            conform::exit::OK
+        }
+        Command::Schema { what } => {
+            let schema = if what == "config" {
+                conform::target::config_json_schema()
+            } else {
+                conform::scenario::scenario_json_schema()
+            };
+            match serde_json::to_string_pretty(&schema) {
                 Ok(s) => {
                     println!("{s}");
                     conform::exit::OK

@@ -85,8 +85,8 @@ impl std::str::FromStr for AuthStyle {
     }
 }
 
-/// `conform.toml` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `conform.toml` as written (`conform schema config` prints its JSON Schema).
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     #[serde(default)]
@@ -97,7 +97,7 @@ pub struct RawConfig {
 }
 
 /// One `[targets.NAME]` table as written; every key optional (`extends` fills the gaps).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
     pub extends: Option<String>,
@@ -108,6 +108,7 @@ pub struct RawTarget {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     /// Only here to give a clear error: keys never live in the file.
+    #[schemars(with = "Option<serde_json::Value>")]
     pub api_key: Option<toml::Value>,
     pub auth: Option<AuthStyle>,
     pub model: Option<String>,
@@ -783,3 +784,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests;
+
+/// The JSON Schema of conform.toml (`conform schema config`, `schemas/conform.schema.json`).
+pub fn config_json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or(serde_json::Value::Null)
+}

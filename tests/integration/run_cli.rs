@@ -599,3 +599,67 @@ fn partitions_merged_equal_the_whole_run() {
         "every shard's exchanges are in the merged report"
     );
 }
+
+/// The committed JSON Schemas (for editors: the `yaml-language-server` modeline, Even Better
+/// TOML) are what the binary prints; regenerate with `conform schema scenario|config`.
+#[test]
+fn committed_schemas_match_the_binary() {
+    for (what, file) in [
+        ("scenario", "schemas/scenario.schema.json"),
+        ("config", "schemas/conform.schema.json"),
+    ] {
+        let out = Command::new(BIN).args(["schema", what]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let committed = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            committed,
+            "{file} is stale: run `conform schema {what} > {file}`"
+        );
+    }
+}
+
+/// `conform completions` prints a script for each shell; `conform init` writes a
+/// conform.toml that `conform run --target` accepts.
+#[test]
+fn completions_and_init() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(BIN)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("conform") && text.contains("merge"),
+            "{shell}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["init", "--provider", "deepseek"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml = read(&dir.path().join("conform.toml"));
+    assert!(
+        toml.contains("[targets.deepseek]") && toml.contains("provider = \"deepseek\""),
+        "{toml}"
+    );
+    let again = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["init", "--provider", "deepseek"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing file is kept without --force"
+    );
+}
