@@ -397,6 +397,15 @@ fn documented_deviations_are_marked_and_pass_while_a_surprise_fails() {
     assert_eq!(status("stop-reason-end-turn"), "observed");
     assert_eq!(status("empty-thinking-signature"), "observed");
     assert_eq!(r["documented"][0]["provider"], "dashscope");
+    let md = std::fs::read_to_string(d.join("reports/report.md")).unwrap();
+    assert!(
+        md.contains("## Documented vs observed: ds (dashscope)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("stop-reason-end-turn") && md.contains("**observed**"),
+        "{md}"
+    );
     // --strict-docs: documented deviations fail the run.
     let mut strict = documented.to_vec();
     strict.push("--strict-docs");

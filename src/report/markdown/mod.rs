@@ -58,10 +58,41 @@ pub fn render(report: &RunReport) -> String {
     render_deviations(report, &mut out);
     render_matrix(report, &mut out);
     render_legend(&mut out);
+    render_documented(report, &mut out);
     render_timings(report, &mut out);
     render_baseline(report, &mut out);
     appendix::render(report, &mut out);
     out
+}
+
+/// Per target with a provider profile: what the provider documents against what the run saw.
+fn render_documented(report: &RunReport, out: &mut String) {
+    for t in &report.documented {
+        let _ = writeln!(
+            out,
+            "## Documented vs observed: {} ({})\n\n| kind | what the provider documents | observed | cases |\n|---|---|---|---|",
+            cell(&t.target),
+            cell(&t.provider)
+        );
+        for r in &t.rows {
+            let cases = match r.cases.len() {
+                0 => String::new(),
+                n if n <= 3 => r.cases.join(", "),
+                n => format!("{}, … ({n})", r.cases[..3].join(", ")),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | [{}]({}): {} | **{}** | {} |",
+                cell(&r.kind),
+                cell(&r.id),
+                r.doc,
+                cell(&r.note),
+                cell(&r.status),
+                cell(&cases)
+            );
+        }
+        out.push('\n');
+    }
 }
 
 fn render_scores(report: &RunReport, out: &mut String) {
