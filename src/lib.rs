@@ -16,6 +16,7 @@ pub mod mock;
 pub mod offline;
 pub mod protocol;
 pub mod providers;
+pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod scenario;

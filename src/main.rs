@@ -61,6 +61,9 @@ enum Command {
     Explain(conform::check::catalogue::ExplainArgs),
     /// Merge the report.json files of a partitioned run (`--partition K/N`) into one report.
     Merge(conform::report::merge::MergeArgs),
+    /// Judge a real application's traffic: a loopback pass-through proxy to `--upstream`
+    /// (`conform proxy --upstream URL -- claude -p "…"` runs the command through it).
+    Proxy(Box<conform::proxy::ProxyArgs>),
     /// Write a commented conform.toml for a provider (`conform providers` lists them).
     Init(conform::providers::init::InitArgs),
     /// Print a shell completion script: `conform completions bash > /etc/bash_completion.d/conform`.
@@ -202,6 +205,7 @@ fn main() {
         Command::Providers { json } => conform::providers::run_list_cli(json),
         Command::Merge(args) => conform::report::merge::run_cli(&args),
         Command::Init(args) => conform::providers::init::run_cli(&args),
+        Command::Proxy(args) => conform::proxy::run_cli(&args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             use std::io::Write as _;

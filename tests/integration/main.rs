@@ -24,6 +24,7 @@ mod mock_faults;
 mod mock_http;
 mod mock_robustness;
 mod mock_sdk;
+mod proxy;
 mod regress;
 mod report_outputs;
 mod robustness;

@@ -1,0 +1,126 @@
+//! `conform proxy`: the official Python SDK runs through the proxy to the reference server
+//! with a fault; the SDK's output is unchanged, the proxy's findings show the fault and equal
+//! `conform check` of the exchanges it recorded; a dead upstream gets an Anthropic-shaped 502.
+
+use crate::support::*;
+use std::process::Command;
+
+const SCRIPT: &str = r#"
+import anthropic
+c = anthropic.Anthropic(max_retries=0)
+m = c.messages.create(model="conform-mock", max_tokens=64,
+    messages=[{"role": "user", "content": "Say hello."}])
+print("sync:", m.content[0].type, m.stop_reason)
+with c.messages.stream(model="conform-mock", max_tokens=256, stop_sequences=["17"],
+        messages=[{"role": "user", "content": "Count from 1 to 30, as digits separated by commas and spaces."}]) as s:
+    f = s.get_final_message()
+print("stream:", f.content[0].type, f.stop_reason, "17" in f.content[0].text)
+"#;
+
+fn python_sdk() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import anthropic"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI installs the Python SDK"
+    );
+    ok
+}
+
+#[test]
+fn the_python_sdk_through_the_proxy_is_judged_like_conform_check() {
+    if !python_sdk() {
+        println!("SKIP: the Python SDK is not installed (`pip install anthropic`)");
+        return;
+    }
+    let mock = Mock::start(&["--fault", "stop-sequence-ignored"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("ANTHROPIC_API_KEY", CANARY)
+        .env_remove("ANTHROPIC_AUTH_TOKEN")
+        .args([
+            "proxy",
+            "--upstream",
+            &mock.base_url,
+            "--report-dir",
+            "rep",
+            "--",
+        ])
+        .args(["python3", "-c", SCRIPT])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    // The client saw the upstream's answers, unchanged (the fault runs through "17").
+    assert!(stdout.contains("sync: text end_turn"), "{stdout}");
+    assert!(stdout.contains("stream: text end_turn True"), "{stdout}");
+    assert!(stderr.contains("2 exchange(s) judged"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{results:?}");
+    let stream = results.iter().find(|r| r["mode"] == "stream").unwrap();
+    assert_eq!(stream["verdict"], "ignored", "{stream}");
+    // conform check of the recorded exchanges gives the same findings, exchange by exchange.
+    let check = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
+        .output()
+        .unwrap();
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let checked = checked.as_array().unwrap();
+    assert_eq!(checked.len(), 2);
+    for r in results {
+        let label_no = &r["scenario"].as_str().unwrap()[6..10];
+        let same = checked
+            .iter()
+            .find(|c| {
+                c["file"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("proxy/{label_no}"))
+            })
+            .unwrap();
+        assert_eq!(same["findings"], r["findings"], "{r}");
+    }
+    // The key never reached an output.
+    for (path, text) in all_files(&dir.path().join("rep")) {
+        assert!(
+            !text.contains(CANARY),
+            "the key leaked into {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_dead_upstream_gets_an_anthropic_shaped_502_and_an_error_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["proxy", "--upstream", "http://127.0.0.1:1", "--report-dir", "rep", "--"])
+        .args([
+            "sh",
+            "-c",
+            "curl -s -X POST \"$ANTHROPIC_BASE_URL/v1/messages\" -H 'content-type: application/json' -d '{}'",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON error body");
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "api_error");
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    assert_eq!(report["results"][0]["verdict"], "error");
+}
