@@ -236,11 +236,13 @@ pub enum Feature {
     CountTokens,
     Models,
     Headers,
+    // Request shapes Claude Code sends (captured through `conform proxy`).
+    ClaudeCode,
 }
 
 impl Feature {
     /// Every feature, in the matrix's order.
-    pub const ALL: [Feature; 18] = [
+    pub const ALL: [Feature; 19] = [
         Feature::Basic,
         Feature::System,
         Feature::MultiTurn,
@@ -259,6 +261,7 @@ impl Feature {
         Feature::CountTokens,
         Feature::Models,
         Feature::Headers,
+        Feature::ClaudeCode,
     ];
 
     /// The id used in files, reports and `effect.<feature>` check ids.
@@ -282,6 +285,7 @@ impl Feature {
             Feature::CountTokens => "count-tokens",
             Feature::Models => "models",
             Feature::Headers => "headers",
+            Feature::ClaudeCode => "claude-code",
         }
     }
 }

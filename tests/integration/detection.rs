@@ -578,3 +578,31 @@ async fn every_fault_is_caught_as_the_matrix_states() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The claude-code scenarios pass against the clean server (the strict test above) and fail
+/// against each fault that breaks Claude Code itself (docs/client-impact-claude-code.md:
+/// empty output or an API error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_that_break_claude_code_fail_its_scenarios() {
+    let chosen: Vec<Scenario> = library()
+        .into_iter()
+        .filter(|s| s.id().starts_with("claude-code/"))
+        .collect();
+    assert_eq!(chosen.len(), 4, "the claude-code pack");
+    for fault in [
+        "event-name-mismatch",
+        "unclosed-block",
+        "mid-stream-error-as-message",
+        "truncated-stream",
+    ] {
+        let parsed: Fault = fault.parse().expect("a catalogue fault");
+        let results = run(chosen.clone(), vec![parsed], false).await;
+        assert!(
+            results
+                .iter()
+                .any(|r| verdict::is_failure(r.verdict, false, false)),
+            "{fault}: no claude-code scenario failed: {:?}",
+            results.iter().map(describe).collect::<Vec<_>>()
+        );
+    }
+}

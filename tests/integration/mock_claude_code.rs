@@ -233,3 +233,87 @@ async fn claude_code_under_faults_is_recorded() {
         std::fs::write(&path, format!("{head}{marker}\n{table}")).expect("write the table");
     }
 }
+
+/// Claude Code through `conform proxy` to the clean reference server: its output is the
+/// same as without the proxy, every exchange it made is judged, `conform check` of the
+/// recording agrees, and the recording shows Claude Code's request shapes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_code_through_the_proxy_is_judged() {
+    let Some(bin) = claude_or_skip("claude_code_through_the_proxy_is_judged") else {
+        return;
+    };
+    let m = mock_support::start(MockConfig::default()).await;
+    let base = m.base_url();
+    let conform = env!("CARGO_BIN_EXE_conform");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rep = dir.path().join("rep");
+    let home = tempfile::tempdir().expect("temp HOME");
+    let rep2 = rep.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(conform)
+            .args(["proxy", "--upstream", &base, "--report-dir"])
+            .arg(&rep2)
+            .arg("--")
+            .arg(&bin)
+            .args(["-p", PROMPT, "--model", MODEL, "--disallowedTools"])
+            .args(DISALLOWED)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", home.path())
+            .env("ANTHROPIC_API_KEY", mock_support::KEY)
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .env("DISABLE_AUTOUPDATER", "1")
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the proxy starts");
+        let start = Instant::now();
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Here is a short answer about hello."),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        assert_ne!(r["verdict"], "fail", "the clean mock fails nothing: {r}");
+    }
+    let recording = std::fs::read_to_string(rep.join("exchanges/proxy.ndjson")).unwrap();
+    // What Claude Code really sends (the shapes the claude-code scenarios need).
+    assert!(
+        recording.contains("/v1/messages?beta=true"),
+        "no ?beta=true request"
+    );
+    assert!(recording.contains("anthropic-beta"), "no beta header");
+    assert!(
+        !recording.contains(mock_support::KEY),
+        "the key is redacted"
+    );
+    let check = Command::new(conform)
+        .args(["check", "--format", "json"])
+        .arg(rep.join("exchanges/proxy.ndjson"))
+        .output()
+        .unwrap();
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(checked.as_array().unwrap().len(), results.len());
+}

@@ -32,6 +32,7 @@ pub(super) const FEATURES: &[&str] = &[
     "count-tokens",
     "models",
     "headers",
+    "claude-code",
 ];
 
 /// The stream event types with a payload schema (`schema.event.<type>`).
