@@ -11,6 +11,7 @@ mod cli;
 pub mod embedded;
 mod preflight;
 pub mod request;
+mod reused_ids;
 pub mod snapshots;
 mod transport;
 
@@ -118,62 +119,6 @@ async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) 
     }
 }
 
-/// The message ids a case's answers carried: (plan index, step, id).
-fn message_ids(i: usize, run: &case::CaseRun) -> Vec<(usize, String, String)> {
-    run.steps
-        .iter()
-        .filter_map(|s| {
-            let id = s.validation.message.as_ref()?.get("id")?.as_str()?;
-            Some((i, s.step.clone(), id.to_string()))
-        })
-        .collect()
-}
-
-/// A message id that answered more than one request of a target in this run: a `should`
-/// finding on every result but the first in plan order (so a replay, which finishes cases in
-/// another order, reports the same).
-fn note_reused_ids(
-    cases: &[Case],
-    ids_seen: &mut [(usize, String, String)],
-    report: &mut RunReport,
-) {
-    use crate::check::Finding;
-    use crate::check::catalogue::ids;
-    ids_seen.sort();
-    let mut first: HashMap<(String, &str), (usize, &str)> = HashMap::new();
-    for (i, step, id) in ids_seen.iter() {
-        let case = &cases[*i];
-        let key = (case.target.name.clone(), id.as_str());
-        let Some((fi, fstep)) = first.get(&key).copied() else {
-            first.insert(key, (*i, step.as_str()));
-            continue;
-        };
-        let name = case.name();
-        let Some(record) = report
-            .results
-            .iter_mut()
-            .find(|r| r.target == case.target.name && r.case_name() == name)
-        else {
-            continue;
-        };
-        record.findings.push(
-            Finding::should(
-                ids::MESSAGE_ID_REUSED,
-                format!("step {step}: /id"),
-                format!(
-                    "the id {id} already answered {} step {fstep}",
-                    cases[fi].name()
-                ),
-            )
-            .actual(id.clone()),
-        );
-        if record.verdict == Verdict::Pass {
-            record.verdict = Verdict::Warn;
-        }
-    }
-    report.update_summary();
-}
-
 /// The text of a panic payload.
 fn panic_message(e: tokio::task::JoinError) -> String {
     match e.try_into_panic() {
@@ -271,7 +216,7 @@ async fn run_cases(
                 };
                 let (runs, spool) = done;
                 if let Some(first) = runs.first() {
-                    ids_seen.extend(message_ids(i, first));
+                    ids_seen.extend(reused_ids::message_ids(i, first));
                 }
                 let record = finish_case(&cases[i], runs, snapshots);
                 sinks.emit(&RunEvent::CaseFinished { record: &record, exchanges: spool.as_deref() });
@@ -284,7 +229,7 @@ async fn run_cases(
             }
         }
     }
-    note_reused_ids(&cases, &mut ids_seen, report);
+    reused_ids::note(&cases, &mut ids_seen, report);
     report.stopped = std::mem::take(&mut *stopped.lock().unwrap_or_else(|e| e.into_inner()))
         .into_values()
         .collect();

@@ -5,6 +5,7 @@
 //! random bytes with mutations of valid documents, so the generators reach the deep parts of
 //! each parser and not only its first error.
 
+use crate::support::chunked;
 use conform::http::sse::{SseDecoder, decode_all};
 use conform::scenario::jsonpath;
 use conform::scenario::template::{self, Context};
@@ -37,20 +38,6 @@ fn config() -> ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::default()
     }
-}
-
-/// A byte string cut at arbitrary points.
-fn chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut out = Vec::new();
-    let mut prev = 0;
-    for c in cuts {
-        out.push(bytes[prev..c].to_vec());
-        prev = c;
-    }
-    out.push(bytes[prev..].to_vec());
-    out
 }
 
 /// Pieces SSE is made of, so random streams are mostly well-formed lines.

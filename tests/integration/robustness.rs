@@ -1,6 +1,7 @@
 //! Property tests: random bytes and random chunkings never panic the decoder or the
 //! validators, and chunking never changes what is decoded.
 
+use crate::support::chunked;
 use conform::http::sse::{SseDecoder, decode_all};
 use conform::protocol::anthropic::grammar::Profile;
 use conform::protocol::anthropic::stream::{StreamCheck, StreamOptions, check_bytes};
@@ -17,19 +18,6 @@ const CLEAN: &str = concat!(
     "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}\n\n",
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 );
-
-fn chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut out = Vec::new();
-    let mut prev = 0;
-    for c in cuts {
-        out.push(bytes[prev..c].to_vec());
-        prev = c;
-    }
-    out.push(bytes[prev..].to_vec());
-    out
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]

@@ -122,3 +122,17 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
     }
     out
 }
+
+/// A byte string cut at arbitrary points (each cut taken modulo the length).
+pub fn chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for c in cuts {
+        out.push(bytes[prev..c].to_vec());
+        prev = c;
+    }
+    out.push(bytes[prev..].to_vec());
+    out
+}
