@@ -124,3 +124,87 @@ fn a_dead_upstream_gets_an_anthropic_shaped_502_and_an_error_result() {
         serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
     assert_eq!(report["results"][0]["verdict"], "error");
 }
+
+/// The seed provider's examples, run by the official SDKs (tests/sdk) through the proxy to the
+/// clean reference server: the scripts pass as they do without the proxy, nothing fails, and
+/// `conform check` of the recording gives every exchange's findings again.
+#[test]
+fn the_sdks_seed_examples_through_the_proxy() {
+    let ts_sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk/node_modules/@anthropic-ai/sdk")
+        .is_dir();
+    assert!(
+        ts_sdk || std::env::var_os("CI").is_none(),
+        "CI installs the TypeScript SDK"
+    );
+    let scripts: Vec<(&str, &str)> = [
+        ("python3", "tests/sdk/check_python.py"),
+        ("node", "tests/sdk/check_ts.mjs"),
+    ]
+    .into_iter()
+    .filter(|(prog, _)| {
+        if *prog == "node" {
+            ts_sdk
+        } else {
+            python_sdk()
+        }
+    })
+    .collect();
+    if scripts.is_empty() {
+        println!("SKIP: neither official SDK is installed");
+        return;
+    }
+    let mock = Mock::start(&[]);
+    for (prog, script) in scripts {
+        let dir = tempfile::tempdir().unwrap();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .env("CONFORM_API_KEY", CANARY)
+            .env("CONFORM_MODEL", "conform-mock")
+            .args([
+                "proxy",
+                "--upstream",
+                &mock.base_url,
+                "--report-dir",
+                "rep",
+                "--",
+            ])
+            .args([
+                "sh",
+                "-c",
+                &format!(
+                    "CONFORM_BASE_URL=\"$ANTHROPIC_BASE_URL\" {prog} {}",
+                    script.display()
+                ),
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{prog}: {stderr}");
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+        let results = report["results"].as_array().unwrap();
+        assert!(results.len() >= 5, "{prog}: {} exchanges", results.len());
+        for r in results {
+            assert_ne!(r["verdict"], "fail", "{prog}: {r}");
+        }
+        let check = Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
+            .output()
+            .unwrap();
+        let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        let mut from_check: Vec<String> = checked
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["findings"].to_string())
+            .collect();
+        let mut from_proxy: Vec<String> =
+            results.iter().map(|r| r["findings"].to_string()).collect();
+        from_check.sort();
+        from_proxy.sort();
+        assert_eq!(from_check, from_proxy, "{prog}");
+    }
+}
