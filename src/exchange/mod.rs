@@ -22,7 +22,7 @@ pub use write::{Recorder, write_ndjson};
 
 /// One request and what came back (or the transport failure that came instead), held whole.
 /// The runner never holds these for a run: it streams records to disk and keeps only
-/// [`Exchange::without_body`] summaries; whole exchanges serve tests, `conform check` of small
+/// summaries without body chunks ([`Collector::summaries`]); whole exchanges serve tests, `conform check` of small
 /// inputs, and callers that want a value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
@@ -68,20 +68,6 @@ impl Exchange {
     /// The transport failure's message, if any.
     pub fn transport_error(&self) -> Option<&str> {
         self.transport.as_ref().map(|t| t.message.as_str())
-    }
-
-    /// The same exchange without its body chunks (what a case keeps after judging).
-    pub fn without_body(&self) -> Exchange {
-        Exchange {
-            label: self.label.clone(),
-            request: self.request.clone(),
-            retries: self.retries.clone(),
-            response: self.response.as_ref().map(|r| RecordedResponse {
-                chunks: Vec::new(),
-                ..r.clone()
-            }),
-            transport: self.transport.clone(),
-        }
     }
 
     /// Deliver this exchange, record by record, to an observer.
@@ -432,11 +418,6 @@ impl Collector {
     pub fn into_exchanges(mut self) -> Vec<Exchange> {
         self.done.extend(self.current.take());
         self.done
-    }
-
-    /// The last exchange, finished or not.
-    pub fn last(&self) -> Option<&Exchange> {
-        self.current.as_ref().or(self.done.last())
     }
 }
 

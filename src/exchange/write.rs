@@ -38,10 +38,6 @@ impl<O: Observer> Redacting<O> {
         self.inner
     }
 
-    pub fn inner_mut(&mut self) -> &mut O {
-        &mut self.inner
-    }
-
     fn flush_carry(&mut self) {
         if !self.carry.is_empty() {
             let bytes = self.redactor.redact_bytes(&std::mem::take(&mut self.carry));

@@ -184,20 +184,9 @@ impl Client {
         obs: &mut impl Observer,
     ) {
         obs.begin(label, &req.recorded());
-        let fail = |obs: &mut dyn FnMut(End), kind, message: String, total_ms| {
-            obs(End {
-                total_ms,
-                transport: Some(TransportFailure { kind, message }),
-            })
-        };
         let Ok(method) = reqwest::Method::from_bytes(req.method.as_bytes()) else {
             let message = format!("invalid request method {:?}", req.method);
-            fail(
-                &mut |e| obs.end(&e),
-                FailureKind::InvalidRequest,
-                message,
-                0.0,
-            );
+            obs.end(&failed(FailureKind::InvalidRequest, message, 0.0));
             return;
         };
         let t = policy.timeouts;
@@ -266,7 +255,7 @@ impl Client {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                fail(&mut |e| obs.end(&e), kind, error, since_ms(sent));
+                obs.end(&failed(kind, error, since_ms(sent)));
                 return;
             }
             let Some(resp) = response else { return };
@@ -385,6 +374,14 @@ async fn read_body(
                 obs.chunk(t_ms, &bytes);
             }
         }
+    }
+}
+
+/// The end of an exchange that failed.
+fn failed(kind: FailureKind, message: String, total_ms: f64) -> End {
+    End {
+        total_ms,
+        transport: Some(TransportFailure { kind, message }),
     }
 }
 

@@ -29,7 +29,6 @@ use crate::target::Target;
 use crate::verdict::{self, Verdict};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufWriter, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
@@ -145,7 +144,7 @@ async fn run_cases(
     let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
     // Targets that must not get another request (unreachable, credentials rejected).
     let stopped: Arc<std::sync::Mutex<BTreeMap<String, String>>> = Arc::default();
-    if !matches!(transports.values().next(), Some(Transport::Replay(_))) {
+    if settings.replay.is_none() {
         for t in transports.keys() {
             let Some(case) = cases.iter().find(|c| &c.target.name == t) else {
                 continue;
@@ -445,9 +444,4 @@ pub async fn execute(
         report,
         sink_errors: sinks.failed.into_iter().flatten().collect(),
     })
-}
-
-/// Where the run writes the exchanges of a target.
-pub fn exchange_file(report_dir: &Path, target: &str) -> std::path::PathBuf {
-    crate::report::events::ExchangeSink::file_for(report_dir, target)
 }
