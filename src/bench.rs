@@ -25,6 +25,16 @@ pub struct BenchArgs {
     /// `conform check` measured from outside, e.g. with `/usr/bin/time -v`).
     #[arg(long, value_name = "FILE")]
     pub write: Option<std::path::PathBuf>,
+    /// Instead: the whole scenario library against `conform mock` in another process, timed
+    /// against a raw replay of the same requests (the runner's overhead; goal ≤ 1.5×).
+    #[arg(long)]
+    pub library: bool,
+    /// With --library: scenarios at once (as `conform run --jobs`).
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// With --library: timed rounds each way (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 /// The generated stream: a prologue, a repeated body of events, an epilogue.
@@ -165,6 +175,15 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 /// Run the benchmark and print its figures; returns the exit code.
 pub fn run_cli(args: &BenchArgs) -> i32 {
+    if args.library {
+        return match crate::runner::bench::run(args.jobs, args.rounds) {
+            Ok(()) => crate::exit::OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                crate::exit::INFRA
+            }
+        };
+    }
     if let Some(path) = &args.write {
         let g = generate(args.size_mb * 1_000_000);
         let res = std::fs::File::create(path).and_then(|f| {

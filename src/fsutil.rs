@@ -5,6 +5,10 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Write `bytes` to `path` atomically: readers see the old file or the new one, never half.
+///
+/// Not fsynced: every file conform writes (reports, snapshots, recordings) can be made again
+/// by running again, and an fsync per file cost 10–60 ms each on a busy CI disk — most of a
+/// run against a fast endpoint. Replace-by-rename still never exposes a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -16,7 +20,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
     }
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);

@@ -13,9 +13,11 @@
 //! says how many bytes a caller redacting a chunked stream must carry across a chunk boundary
 //! (that length minus one) so that no secret escapes by being split.
 
+use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use memchr::memmem;
+use std::sync::Arc;
 
 pub const REDACTED: &str = "[REDACTED]";
 
@@ -35,6 +37,8 @@ pub struct Redactor {
     patterns: Vec<Vec<u8>>,
     /// Extra header names (lower-case) whose values are always redacted.
     secret_headers: Vec<String>,
+    /// One automaton over every pattern, built once (redaction runs on every chunk).
+    searcher: Option<Arc<AhoCorasick>>,
 }
 
 impl Redactor {
@@ -50,10 +54,15 @@ impl Redactor {
         let mut patterns: Vec<Vec<u8>> = secrets.iter().flat_map(|s| encoded_forms(s)).collect();
         patterns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         patterns.dedup();
+        // Standard match semantics, so overlapping matches are all reported (and merged).
+        let searcher = (!patterns.is_empty())
+            .then(|| AhoCorasick::new(&patterns).ok().map(Arc::new))
+            .flatten();
         Redactor {
             secrets,
             patterns,
             secret_headers: Vec::new(),
+            searcher,
         }
     }
 
@@ -140,16 +149,38 @@ impl Redactor {
 
     /// Whether the bytes contain any secret in any form.
     pub fn contains_secret(&self, bytes: &[u8]) -> bool {
-        self.patterns
-            .iter()
-            .any(|p| memmem::find(bytes, p).is_some())
+        match &self.searcher {
+            Some(ac) => ac.is_match(bytes),
+            None => self
+                .patterns
+                .iter()
+                .any(|p| memmem::find(bytes, p).is_some()),
+        }
     }
 
     /// Sorted, merged `[start, end)` ranges of every match of every pattern.
     fn matches(&self, bytes: &[u8]) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = Vec::new();
-        for p in &self.patterns {
-            found.extend(memmem::find_iter(bytes, p).map(|i| (i, i + p.len())));
+        match &self.searcher {
+            // Every match of every pattern, but like a search per pattern: a pattern's next
+            // match starts after its previous one ends (matches of different patterns overlap
+            // freely and are merged below).
+            Some(ac) => {
+                let mut next_start = vec![0usize; self.patterns.len()];
+                for m in ac.find_overlapping_iter(bytes) {
+                    let at = &mut next_start[m.pattern().as_usize()];
+                    if m.start() >= *at {
+                        *at = m.end();
+                        found.push((m.start(), m.end()));
+                    }
+                }
+            }
+            // The automaton could not be built (it always can for these sizes): search each.
+            None => {
+                for p in &self.patterns {
+                    found.extend(memmem::find_iter(bytes, p).map(|i| (i, i + p.len())));
+                }
+            }
         }
         if found.is_empty() {
             return found;

@@ -12,6 +12,7 @@
 //! across chunk boundaries too.
 
 pub mod read;
+pub mod spool;
 pub mod write;
 
 use serde::{Deserialize, Serialize};

@@ -154,12 +154,21 @@ impl Client {
     /// A client with this connect timeout. `no_proxy` ignores `HTTP(S)_PROXY` (for loopback).
     /// Redirects are not followed: a conformance tool records the 3xx it got.
     pub fn new(connect_timeout: Duration, no_proxy: bool) -> Result<Client, ClientError> {
+        Client::build(connect_timeout, no_proxy, true)
+    }
+
+    /// `tls` false: a client for plain-HTTP URLs only, which skips loading the system's root
+    /// certificates (a few hundred files read and parsed at every start).
+    fn build(connect_timeout: Duration, no_proxy: bool, tls: bool) -> Result<Client, ClientError> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .redirect(reqwest::redirect::Policy::none());
         if no_proxy {
             builder = builder.no_proxy();
+        }
+        if !tls {
+            builder = builder.tls_certs_only(std::iter::empty());
         }
         let inner = builder
             .build()
@@ -168,8 +177,14 @@ impl Client {
     }
 
     /// A client for a base URL: proxies are bypassed when the URL is a loopback address.
+    /// A plain `http://` loopback base URL never needs TLS: redirects are not followed and no
+    /// proxy (which could be an `https://` one) is used for it.
     pub fn for_base_url(base_url: &str, timeouts: &Timeouts) -> Result<Client, ClientError> {
-        Client::new(timeouts.connect, is_loopback(base_url))
+        let loopback = is_loopback(base_url);
+        let plain = base_url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+        Client::build(timeouts.connect, loopback, !(loopback && plain))
     }
 
     /// Send `req` (retrying as `policy` allows), delivering the exchange record by record to

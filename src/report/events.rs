@@ -7,6 +7,7 @@
 //! [`RunReport`] that [`ReportSink`] builds; any other sink can render it at the end.
 
 use super::model::{ResultRecord, RunReport, TargetInfo};
+use crate::exchange::spool::Spool;
 use crate::secrets::Redactor;
 use std::collections::BTreeMap;
 use std::io;
@@ -20,10 +21,10 @@ pub enum RunEvent<'a> {
     },
     /// A case was dispatched (`scenario@mode` against a target).
     CaseStarted { target: &'a str, case: &'a str },
-    /// A case ended; `exchanges` is a file holding its recorded exchanges (redacted records).
+    /// A case ended; `exchanges` holds its recorded exchanges (redacted records).
     CaseFinished {
         record: &'a ResultRecord,
-        exchanges: Option<&'a Path>,
+        exchanges: Option<&'a Spool>,
     },
     /// The run ended (possibly interrupted); the report is complete and final.
     Finished { report: &'a RunReport },
@@ -81,12 +82,12 @@ impl Sink for ExchangeSink {
                 record,
                 exchanges: Some(spool),
             } => {
-                let mut from = std::fs::File::open(spool)?;
-                io::copy(&mut from, self.file(&record.target)?)?;
+                io::copy(&mut spool.reader()?, self.file(&record.target)?)?;
             }
             RunEvent::Finished { .. } => {
-                for (path, f) in std::mem::take(&mut self.open).into_values() {
-                    f.sync_all()?;
+                // Flushed, renamed, not fsynced (see `fsutil::write_atomic`).
+                for (path, mut f) in std::mem::take(&mut self.open).into_values() {
+                    io::Write::flush(&mut f)?;
                     drop(f);
                     std::fs::rename(path.with_extension("ndjson.partial"), &path)?;
                 }

@@ -6,6 +6,7 @@
 //! files, and the terminal summary is one more sink.
 
 pub mod args;
+pub(crate) mod bench;
 pub mod case;
 mod cli;
 pub mod embedded;
@@ -20,6 +21,7 @@ pub use cli::run_cli;
 pub use transport::{ReplayError, Replayer, Transport};
 
 use crate::exchange::Recorder;
+use crate::exchange::spool::Spool;
 use crate::http::client::Client;
 use crate::report::events::{RunEvent, Sink};
 use crate::report::model::{ResultRecord, RunReport, TargetInfo};
@@ -81,20 +83,12 @@ impl Sinks<'_, '_> {
     }
 }
 
-/// A finished case task: its runs and the file holding its recorded exchanges.
-type CaseDone = (Vec<case::CaseRun>, Option<tempfile::TempPath>);
+/// A finished case task: its runs and its recorded exchanges.
+type CaseDone = (Vec<case::CaseRun>, Option<Spool>);
 
-/// Run one case (`repeat` times), recording its exchanges into a spool file of its own.
+/// Run one case (`repeat` times), recording its exchanges into a spool of its own.
 async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) -> CaseDone {
-    let spool = match tempfile::NamedTempFile::new() {
-        Ok(f) => f,
-        Err(e) => {
-            let run = case::CaseRun::infra_error(format!("cannot create a spool file: {e}"));
-            return (vec![run], None);
-        }
-    };
-    let (file, path) = spool.into_parts();
-    let mut recorder = Recorder::to_writer(BufWriter::new(file), &settings.redactor);
+    let mut recorder = Recorder::to_writer(BufWriter::new(Spool::new()), &settings.redactor);
     let mut runs = Vec::new();
     for _ in 0..settings.repeat.max(1) {
         runs.push(
@@ -109,8 +103,12 @@ async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) 
             .await,
         );
     }
-    match recorder.finish().and_then(|mut w| w.flush()) {
-        Ok(()) => (runs, Some(path)),
+    match recorder
+        .finish()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|mut spool| spool.flush().map(|_| spool))
+    {
+        Ok(spool) => (runs, Some(spool)),
         Err(e) => {
             runs[0].error = Some(format!("cannot record the exchanges: {e}"));
             (runs, None)
@@ -218,7 +216,7 @@ async fn run_cases(
                     ids_seen.extend(reused_ids::message_ids(i, first));
                 }
                 let record = finish_case(&cases[i], runs, snapshots);
-                sinks.emit(&RunEvent::CaseFinished { record: &record, exchanges: spool.as_deref() });
+                sinks.emit(&RunEvent::CaseFinished { record: &record, exchanges: spool.as_ref() });
                 report.push(record);
             }
             _ = &mut stop => {

@@ -10,11 +10,16 @@ use crate::scenario::model::Mode;
 use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise};
 use crate::target::Target;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 pub struct Snapshots {
     store: Option<SnapshotStore>,
     setup_error: Option<String>,
+    /// The store with each target's redactor, made once per target (building a redactor
+    /// compiles a matcher over every encoded form of the key).
+    per_target: Mutex<HashMap<String, SnapshotStore>>,
 }
 
 impl Snapshots {
@@ -23,10 +28,12 @@ impl Snapshots {
             Ok(env) => Snapshots {
                 store: Some(SnapshotStore::new(dir, env).with_update(update)),
                 setup_error: None,
+                per_target: Mutex::default(),
             },
             Err(e) => Snapshots {
                 store: None,
                 setup_error: Some(e.to_string()),
+                per_target: Mutex::default(),
             },
         }
     }
@@ -76,7 +83,13 @@ impl Snapshots {
             ));
         };
         // The target's key never reaches a .snap file, whatever the endpoint echoes.
-        let store = store.clone().with_redactor(target.redactor());
+        let store = self
+            .per_target
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(target.name.clone())
+            .or_insert_with(|| store.clone().with_redactor(target.redactor()))
+            .clone();
         let body = crate::snapshot::render(&Self::shape(scenario, run));
         let info = json!({"target": target.name, "model": target.model, "feature": scenario.feature().as_str()});
         let source = relative_to_cwd(&scenario.file);

@@ -112,6 +112,11 @@ fn write_files<'a>(
 
 /// Load the built-in scenarios (diagnostics carry their virtual paths).
 pub fn load_builtin() -> (Vec<Scenario>, Vec<Diagnostic>) {
+    // Every file parsed on one thread with the parser's stack, not a thread per file.
+    load::on_parse_stack(load_builtin_here)
+}
+
+fn load_builtin_here() -> (Vec<Scenario>, Vec<Diagnostic>) {
     let fixtures = match fixtures_dir() {
         Ok(d) => Some(d),
         Err(e) => {

@@ -68,29 +68,59 @@ const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// The deepest YAML nesting accepted (sequences and mappings).
 pub const MAX_DEPTH: usize = 64;
 
+thread_local! {
+    /// Whether this thread is one [`on_parse_stack`] started.
+    static ON_PARSE_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` on a thread with [`PARSE_STACK_BYTES`] of stack (or here, when this already is
+/// one). Loading many files goes through it once, not once per file: a thread start per file
+/// cost a scheduling round trip each, ~3 ms apiece on a busy machine.
+pub(crate) fn on_parse_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if ON_PARSE_STACK.get() {
+        return f();
+    }
+    let mut f = Some(f);
+    let slot = &mut f;
+    let done = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("scenario-yaml".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, move || {
+                ON_PARSE_STACK.set(true);
+                slot.take().map(|f| f())
+            });
+        match spawned {
+            Ok(handle) => Some(
+                handle
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            ),
+            Err(_) => None,
+        }
+    });
+    match done {
+        Some(Some(r)) => r,
+        // No thread to be had: run here (the YAML budget still bounds the depth).
+        _ => (f.take().expect("not run when no thread started"))(),
+    }
+}
+
 /// Parse a file's text into the typed model (no semantic checks).
 pub fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnostic> {
     let parse = || {
         serde_saphyr::from_str_with_options::<ScenarioFile>(text, options())
             .map_err(|e| yaml_diagnostic(file, text, &e))
     };
-    std::thread::scope(|scope| {
-        let spawned = std::thread::Builder::new()
-            .name("scenario-yaml".into())
-            .stack_size(PARSE_STACK_BYTES)
-            .spawn_scoped(scope, parse);
-        match spawned {
-            Ok(handle) => handle.join().unwrap_or_else(|_| {
-                Err(Diagnostic::error(
-                    file,
-                    None,
-                    Pos::UNKNOWN,
-                    "the YAML parser failed on this file",
-                ))
-            }),
-            // No thread to be had: parse here (the budget still bounds the depth).
-            Err(_) => parse(),
-        }
+    on_parse_stack(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|_| {
+            Err(Diagnostic::error(
+                file,
+                None,
+                Pos::UNKNOWN,
+                "the YAML parser failed on this file",
+            ))
+        })
     })
 }
 
@@ -246,10 +276,10 @@ pub fn load_dir(dir: &Path) -> (Vec<Scenario>, Vec<Diagnostic>) {
             return (Vec::new(), vec![d]);
         }
     };
+    let loaded: Vec<_> = on_parse_stack(|| files.iter().map(|f| load_file(f)).collect());
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut diagnostics = Vec::new();
-    for file in files {
-        let (scenario, diags) = load_file(&file);
+    for (scenario, diags) in loaded {
         diagnostics.extend(diags);
         if let Some(s) = scenario {
             if let Some(first) = scenarios.iter().find(|o| o.id() == s.id()) {

@@ -1,8 +1,9 @@
 //! The official SDKs run the seed provider's examples against the mock: Python `anthropic`
 //! (tests/sdk/check_python.py) and TypeScript `@anthropic-ai/sdk` (tests/sdk/check_ts.mjs,
-//! installed by `npm install --prefix tests/sdk`). Each is skipped with a clear line when its
-//! SDK is not installed, except under CI, which installs both (.ci/run). Set CONFORM_PYTHON to
-//! use another interpreter (e.g. a venv with a 0.x SDK).
+//! installed by `npm install --prefix tests/sdk`), each in its newest 2.x/1.x and its newest
+//! 0.x (Python from the venv tests/sdk/.venv0; TypeScript aliased `anthropic-sdk-0x`). Each is
+//! skipped with a clear line when its SDK is not installed, except under CI, which installs
+//! them all (.ci/run). Set CONFORM_PYTHON to use another interpreter for the newest SDK.
 
 use crate::mock_support;
 use std::process::Command;
@@ -32,23 +33,29 @@ fn python() -> String {
     std::env::var("CONFORM_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_sdk_runs_the_seed_examples() {
-    let py = python();
-    let available = Command::new(&py)
+/// The interpreter of the venv holding the newest 0.x Python SDK (.ci/run creates it).
+fn python_0x() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/.venv0/bin/python").to_string()
+}
+
+fn python_has_sdk(py: &str) -> bool {
+    Command::new(py)
         .args(["-c", "import anthropic"])
         .output()
         .map(|o| o.status.success())
-        .unwrap_or(false);
-    // CI installs the SDK (.ci/run), so there a missing SDK is a failure, not a skip.
+        .unwrap_or(false)
+}
+
+/// Runs tests/sdk/check_python.py with `py` against a fresh mock; `how` says how to install.
+async fn run_python_checks(test: &str, py: String, how: &str) {
+    let available = python_has_sdk(&py);
+    // CI installs the SDKs (.ci/run), so there a missing SDK is a failure, not a skip.
     assert!(
         available || std::env::var_os("CI").is_none(),
-        "the Python SDK is not installed (`pip install anthropic`); CI must run this test"
+        "{test}: `{py} -c \"import anthropic\"` failed ({how}); CI must run this test"
     );
     if !available {
-        println!(
-            "SKIP python_sdk_runs_the_seed_examples: `{py} -c \"import anthropic\"` failed; run `pip install anthropic` to enable"
-        );
+        println!("SKIP {test}: `{py} -c \"import anthropic\"` failed; {how} to enable");
         return;
     }
     let m = mock_support::start(MockConfig {
@@ -71,16 +78,39 @@ async fn python_sdk_runs_the_seed_examples() {
     println!("{stdout}");
     assert!(
         out.status.success(),
-        "SDK checks failed:\n{stdout}\n{stderr}"
+        "{test}: SDK checks failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typescript_sdk_runs_the_seed_examples() {
+async fn python_sdk_runs_the_seed_examples() {
+    run_python_checks(
+        "python_sdk_runs_the_seed_examples",
+        python(),
+        "run `pip install anthropic`",
+    )
+    .await;
+}
+
+/// The newest 0.x Python SDK (x-api-key auth, anthropic-version 2023-06-01), from the venv
+/// tests/sdk/.venv0 that .ci/run creates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_0x_runs_the_seed_examples() {
+    run_python_checks(
+        "python_sdk_0x_runs_the_seed_examples",
+        python_0x(),
+        "run `python3 -m venv tests/sdk/.venv0 && tests/sdk/.venv0/bin/pip install 'anthropic<1'`",
+    )
+    .await;
+}
+
+/// Runs tests/sdk/check_ts.mjs with the package `module` (installed in tests/sdk).
+async fn run_ts_checks(test: &str, module: &'static str) {
     let sdk_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
     let installed = std::path::Path::new(sdk_dir)
-        .join("node_modules/@anthropic-ai/sdk")
+        .join("node_modules")
+        .join(module)
         .is_dir();
     let node = Command::new("node")
         .arg("--version")
@@ -88,12 +118,10 @@ async fn typescript_sdk_runs_the_seed_examples() {
         .is_ok_and(|o| o.status.success());
     assert!(
         (installed && node) || std::env::var_os("CI").is_none(),
-        "the TypeScript SDK is not installed (`npm install --prefix tests/sdk`); CI must run this test"
+        "{test}: {module} is not installed (`npm install --prefix tests/sdk`); CI must run this test"
     );
     if !(installed && node) {
-        println!(
-            "SKIP typescript_sdk_runs_the_seed_examples: run `npm install --prefix tests/sdk` to enable"
-        );
+        println!("SKIP {test}: run `npm install --prefix tests/sdk` to enable");
         return;
     }
     let m = mock_support::start(MockConfig {
@@ -104,6 +132,7 @@ async fn typescript_sdk_runs_the_seed_examples() {
     let base = m.base_url();
     let out = tokio::task::spawn_blocking(move || {
         sdk_command("node", &base)
+            .env("CONFORM_SDK_PATH", module)
             .arg("check_ts.mjs")
             .current_dir(sdk_dir)
             .output()
@@ -116,8 +145,24 @@ async fn typescript_sdk_runs_the_seed_examples() {
     println!("{stdout}");
     assert!(
         out.status.success(),
-        "TypeScript SDK checks failed:\n{stdout}\n{stderr}"
+        "{test}: TypeScript SDK checks failed:\n{stdout}\n{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_runs_the_seed_examples() {
+    run_ts_checks("typescript_sdk_runs_the_seed_examples", "@anthropic-ai/sdk").await;
+}
+
+/// The newest 0.x TypeScript SDK, installed beside 1.x under the alias `anthropic-sdk-0x`
+/// (tests/sdk/package.json).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_0x_runs_the_seed_examples() {
+    run_ts_checks(
+        "typescript_sdk_0x_runs_the_seed_examples",
+        "anthropic-sdk-0x",
+    )
+    .await;
 }
 
 /// The embedded request schema (the one `conform lint` and the mock use) accepts every field of
@@ -128,11 +173,7 @@ fn request_schema_accepts_every_sdk_param_field() {
     use conform::check::Severity;
     use conform::protocol::anthropic::schema::{Shape, validate};
     let py = python();
-    let available = Command::new(&py)
-        .args(["-c", "import anthropic"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let available = python_has_sdk(&py);
     assert!(
         available || std::env::var_os("CI").is_none(),
         "the Python SDK is not installed (`pip install anthropic`); CI must run this test"

@@ -211,6 +211,15 @@ def pass_back_round_trip():
     caller), is accepted."""
     question = {"role": "user", "content": "What's the weather like in Hangzhou today?"}
     seen = set()
+
+    def dump(block):
+        # The 0.x SDKs' stream helper returns ParsedTextBlock, whose `parsed_output` is a
+        # response-only field: the real API rejects it passed back ("...text.parsed: Extra
+        # inputs are not permitted", anthropic-sdk-typescript#857), and so does the mock.
+        d = block.model_dump()
+        d.pop("parsed_output", None)
+        return d
+
     for display in (None, "omitted"):
         thinking = {"type": "enabled", "budget_tokens": 1024}
         if display:
@@ -220,7 +229,7 @@ def pass_back_round_trip():
         with client.messages.stream(**request) as s:
             streamed = s.get_final_message()
         for message in (plain, streamed):
-            content = [b.model_dump() for b in message.content]
+            content = [dump(b) for b in message.content]
             seen.update(b["type"] for b in content)
             calls = [b for b in content if b["type"] == "tool_use"]
             assert calls, content
@@ -233,7 +242,7 @@ def pass_back_round_trip():
             assert answer.stop_reason == "end_turn", answer
             # The answer's own blocks go back too, as the next assistant turn.
             again = follow_up + [
-                {"role": "assistant", "content": [b.model_dump() for b in answer.content]},
+                {"role": "assistant", "content": [dump(b) for b in answer.content]},
                 {"role": "user", "content": "Thanks. And tomorrow?"},
             ]
             client.messages.create(model=MODEL, max_tokens=2048, tools=TOOLS, thinking=thinking, messages=again)

@@ -143,4 +143,4 @@ if (failed) {
   console.log(`${failed} checks failed`);
   process.exit(1);
 }
-console.log(`all ${Object.keys(checks).length} checks passed`);
+console.log(`all ${Object.keys(checks).length} checks passed (${process.env.CONFORM_SDK_PATH || "@anthropic-ai/sdk"} ${sdk.VERSION ?? "?"})`);

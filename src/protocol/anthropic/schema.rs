@@ -243,8 +243,41 @@ fn make_strict(value: &mut Value) {
     }
 }
 
+/// The `$defs` that `def` reaches through `#/$defs/…` references (itself included): each
+/// target is compiled with only these, not the whole document (compiling meta-validates
+/// the document given, and 18 targets × 2 variants of every def was most of a short run).
+fn reachable_defs(def: &str) -> Map<String, Value> {
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref")
+                    && let Some(name) = r.strip_prefix("#/$defs/")
+                {
+                    out.push(name.to_string());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let all = merged_defs();
+    let mut keep = Map::new();
+    let mut todo = vec![def.to_string()];
+    while let Some(name) = todo.pop() {
+        if keep.contains_key(&name) {
+            continue;
+        }
+        if let Some(d) = all.get(&name) {
+            refs(d, &mut todo);
+            keep.insert(name, d.clone());
+        }
+    }
+    keep
+}
+
 fn root_for(def: &str, strict: bool) -> Value {
-    let mut defs = Value::Object(merged_defs().clone());
+    let mut defs = Value::Object(reachable_defs(def));
     if strict {
         make_strict(&mut defs);
     }

@@ -1,0 +1,270 @@
+//! `conform bench --library`: what the runner costs over the network it drives.
+//!
+//! The built-in reference server runs in another process (`conform mock`, this executable);
+//! the whole scenario library runs against it as a user runs it (`conform run` in a child
+//! process: loading, sending, judging live, snapshots, every report format). Then the very
+//! requests that run sent, read back from its recorded exchanges, are replayed raw — same
+//! order, the steps of a scenario one after the other, the same number of scenarios at once,
+//! bodies read to the end, nothing judged or written — which is what `curl --parallel` over the
+//! recording would do. The ratio of the two wall times is the runner's overhead (goal ≤ 1.5×);
+//! the report's median time to first token is printed beside it.
+
+use crate::exchange::read::read_ndjson;
+use crate::exchange::{Exchange, RecordedRequest};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The key the benchmark's mock accepts (the mock's default key).
+const KEY: &str = "conform-test-key";
+const KEY_VAR: &str = "CONFORM_BENCH_KEY";
+use crate::secrets::REDACTED;
+
+/// A child process stopped by its PID when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `conform mock` on a free loopback port; its base URL.
+fn start_mock(exe: &Path) -> Result<(Killed, String), String> {
+    let mut child = Command::new(exe)
+        .args(["mock", "--addr", "127.0.0.1:0", "--api-key", KEY])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start `conform mock`: {e}"))?;
+    let stdout = child.stdout.take().ok_or("the mock has no stdout")?;
+    let child = Killed(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the mock's address: {e}"))?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line from the mock: {line:?}"))?
+        .to_string();
+    Ok((child, url))
+}
+
+/// One `conform run` of the whole library; its wall time.
+fn run_library(
+    exe: &Path,
+    url: &str,
+    dir: &Path,
+    jobs: usize,
+    accept: bool,
+) -> Result<Duration, String> {
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "run",
+        "--base-url",
+        url,
+        "--model",
+        "conform-mock",
+        "--api-key-env",
+        KEY_VAR,
+        "-q",
+    ])
+    .arg("--report-dir")
+    .arg(dir.join("report"))
+    .arg("--snapshots")
+    .arg(dir.join("snapshots"))
+    .args(["--jobs", &jobs.to_string()])
+    .env(KEY_VAR, KEY)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    if accept {
+        cmd.arg("--update-snapshots");
+    }
+    let t = Instant::now();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run `conform run`: {e}"))?;
+    let wall = t.elapsed();
+    // 0: all passed; 1: some finding (still a full run). Anything else is not a run to time.
+    if !matches!(out.status.code(), Some(0 | 1)) {
+        return Err(format!(
+            "`conform run` exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(wall)
+}
+
+/// The recorded requests grouped by case (`label` up to its ` step`), in recording order.
+fn cases_of(exchanges: Vec<Exchange>) -> Vec<Vec<RecordedRequest>> {
+    let mut cases: Vec<(String, Vec<RecordedRequest>)> = Vec::new();
+    for x in exchanges {
+        let case = x
+            .label
+            .split(" step")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut req = x.request;
+        // The recording is redacted; the mock's key goes back where the secret was.
+        for (_, value) in &mut req.headers {
+            if value.contains(REDACTED) {
+                *value = value.replace(REDACTED, KEY);
+            }
+        }
+        match cases.iter_mut().find(|(c, _)| *c == case) {
+            Some((_, reqs)) => reqs.push(req),
+            None => cases.push((case, vec![req])),
+        }
+    }
+    cases.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Send one request and read its body to the end; the bytes received.
+async fn send(client: &reqwest::Client, r: &RecordedRequest) -> Result<usize, String> {
+    let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut b = client.request(method, &r.url);
+    for (name, value) in &r.headers {
+        b = b.header(name, value);
+    }
+    if let Some(body) = &r.body {
+        b = b.body(body.clone());
+    }
+    let mut resp = b.send().await.map_err(|e| e.to_string())?;
+    let mut n = 0;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        n += chunk.len();
+    }
+    Ok(n)
+}
+
+/// Replay `cases` raw with `jobs` cases at once; wall time and bytes received.
+fn replay(cases: &[Vec<RecordedRequest>], jobs: usize) -> Result<(Duration, usize), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    crate::http::client::install_crypto_provider();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let t = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for case in cases.iter().cloned() {
+            let (client, permits) = (client.clone(), permits.clone());
+            set.spawn(async move {
+                let _p = permits.acquire_owned().await;
+                let mut n = 0;
+                for r in &case {
+                    n += send(&client, r).await?;
+                }
+                Ok::<usize, String>(n)
+            });
+        }
+        let mut bytes = 0;
+        while let Some(done) = set.join_next().await {
+            bytes += done.map_err(|e| e.to_string())??;
+        }
+        Ok((t.elapsed(), bytes))
+    })
+}
+
+/// The median time to first token over the report's streamed results, in ms.
+fn median_ttft(report_json: &Path) -> Option<f64> {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(report_json).ok()?).ok()?;
+    let mut v: Vec<f64> = doc["results"]
+        .as_array()?
+        .iter()
+        .filter_map(|r| r["timing"]["ttft_ms"].as_f64())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    (!v.is_empty()).then(|| v[v.len() / 2])
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Run the library benchmark `rounds` times each way and print the figures.
+pub(crate) fn run(jobs: usize, rounds: usize) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
+    let (_mock, url) = start_mock(&exe)?;
+    println!("reference server: {url} (another process); jobs {jobs}; {rounds} round(s) each");
+    // A first run accepts the snapshots, so the timed runs compare against them as a user's do.
+    run_library(&exe, &url, dir.path(), jobs, true)?;
+    let exchanges = dir.path().join("report/exchanges/default.ndjson");
+    let recorded = read_ndjson(&exchanges).map_err(|e| format!("{}: {e}", exchanges.display()))?;
+    let requests = recorded.len();
+    let cases = cases_of(recorded);
+    let mut lib = Vec::new();
+    let mut raw = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..rounds.max(1) {
+        lib.push(run_library(&exe, &url, dir.path(), jobs, false)?);
+        let (t, b) = replay(&cases, jobs)?;
+        raw.push(t);
+        bytes = b;
+    }
+    let (lib, raw) = (median(lib), median(raw));
+    println!(
+        "library: {} cases, {requests} requests, {:.1} MB received",
+        cases.len(),
+        bytes as f64 / 1e6
+    );
+    println!(
+        "conform run (load, send, judge live, snapshots, reports): {:.0} ms (median)",
+        lib.as_secs_f64() * 1e3
+    );
+    println!(
+        "raw replay of the same requests (send, read to the end): {:.0} ms (median)",
+        raw.as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio: {:.2}x (goal ≤ 1.5x)",
+        lib.as_secs_f64() / raw.as_secs_f64().max(1e-9)
+    );
+    if let Some(ttft) = median_ttft(&dir.path().join("report/report.json")) {
+        println!("median TTFT in the report: {ttft:.1} ms");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(label: &str, key_header: (&str, &str)) -> Exchange {
+        Exchange::new(
+            label,
+            RecordedRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/v1/messages".into(),
+                headers: vec![(key_header.0.into(), key_header.1.into())],
+                body: Some("{}".into()),
+            },
+        )
+    }
+
+    #[test]
+    fn requests_are_grouped_by_case_in_order_with_the_key_restored() {
+        let cases = cases_of(vec![
+            exchange("a@sync step one", ("x-api-key", "[REDACTED]")),
+            exchange("b@stream", ("authorization", "Bearer [REDACTED]")),
+            exchange("a@sync step two", ("x-api-key", "[REDACTED]")),
+        ]);
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].len(), 2);
+        assert_eq!(cases[0][0].headers[0].1, KEY);
+        assert_eq!(cases[1][0].headers[0].1, format!("Bearer {KEY}"));
+    }
+}
