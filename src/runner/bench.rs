@@ -158,8 +158,8 @@ fn replay(cases: &[Vec<RecordedRequest>], jobs: usize) -> Result<(Duration, usiz
         let permits = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let t = Instant::now();
         let mut set = tokio::task::JoinSet::new();
-        for case in cases.to_vec() {
-            let (client, permits) = (client.clone(), permits.clone());
+        for case in cases {
+            let (client, permits, case) = (client.clone(), permits.clone(), case.clone());
             set.spawn(async move {
                 let _p = permits.acquire_owned().await;
                 let mut n = 0;
