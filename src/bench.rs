@@ -5,13 +5,30 @@
 //! is generated chunk by chunk so the input itself never sits in memory. In the same run the
 //! time `serde_json` alone takes to parse the same event payloads is measured, as the floor to
 //! compare against. Peak memory is read from `/proc/self/status` (VmHWM) where available.
+//!
+//! `conform bench proxy` ([`proxy`]) measures instead the per-event delay the proxy adds.
+
+mod proxy;
+
+pub use proxy::ProxyBenchArgs;
 
 use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions};
 use std::time::Instant;
 
+/// What `conform bench` measures besides the validation core.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchMode {
+    /// The per-event delay `conform proxy` adds to a stream, direct vs through the proxy
+    /// (goal: p50 < 1 ms, p99 < 5 ms).
+    Proxy(ProxyBenchArgs),
+}
+
 /// Arguments of `conform bench`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// Size of the generated stream in MB.
     #[arg(long, default_value_t = 100)]
     pub size_mb: usize,
@@ -165,6 +182,9 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 /// Run the benchmark and print its figures; returns the exit code.
 pub fn run_cli(args: &BenchArgs) -> i32 {
+    if let Some(BenchMode::Proxy(p)) = &args.mode {
+        return proxy::run_cli(p);
+    }
     if let Some(path) = &args.write {
         let g = generate(args.size_mb * 1_000_000);
         let res = std::fs::File::create(path).and_then(|f| {

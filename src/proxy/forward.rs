@@ -183,8 +183,11 @@ pub(super) async fn handle(
             };
             match next {
                 Some(Ok(bytes)) => {
-                    (&mut judge, &mut rec).chunk(since_ms(sent), &bytes);
-                    if tx.send(Ok(bytes)).await.is_err() {
+                    // Forwarded first, judged while the client reads it.
+                    let t = since_ms(sent);
+                    let gone = tx.send(Ok(bytes.clone())).await.is_err();
+                    (&mut judge, &mut rec).chunk(t, &bytes);
+                    if gone {
                         transport = Some(cancelled());
                         break;
                     }

@@ -208,3 +208,51 @@ fn the_sdks_seed_examples_through_the_proxy() {
         assert_eq!(from_check, from_proxy, "{prog}");
     }
 }
+
+/// `conform bench proxy` runs and prints its figures and the goal (a tiny stream: the figures
+/// themselves are measured by hand, never asserted).
+#[test]
+fn the_proxy_latency_bench_prints_its_figures() {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "proxy",
+            "--events",
+            "20",
+            "--interval-us",
+            "0",
+            "--rounds",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in ["direct ", "through proxy ", "added by proxy "] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(line.trim_end()))
+            .unwrap_or_else(|| panic!("no {line:?} row: {stdout}"));
+        assert!(
+            row.contains("p50 ") && row.contains("p99 ") && row.contains("max "),
+            "{row}"
+        );
+    }
+    assert!(
+        stdout.contains("stream: 26 events (20 text deltas)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("proxy judged 2 exchange(s) on the way (0 finding(s))"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("goal: added p50 < 1 ms, p99 < 5 ms: "),
+        "{stdout}"
+    );
+}
