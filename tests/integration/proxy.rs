@@ -256,3 +256,68 @@ fn the_proxy_latency_bench_prints_its_figures() {
         "{stdout}"
     );
 }
+
+/// Without a command the proxy runs until Ctrl-C: its report is there from the start and
+/// refreshed after every exchange while it runs, then written once more on exit.
+#[test]
+fn the_reports_are_refreshed_while_the_proxy_runs() {
+    use std::io::{BufRead as _, BufReader};
+    use std::time::{Duration, Instant};
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["proxy", "--upstream", &mock.base_url, "--report-dir", "rep"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let base = line
+        .strip_prefix("proxy listening on ")
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let report_path = dir.path().join("rep/report.json");
+    let results = |p: &std::path::Path| -> Option<usize> {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+        v["results"].as_array().map(Vec::len)
+    };
+    assert_eq!(results(&report_path), Some(0), "a report from the start");
+    let curl = Command::new("curl")
+        .args(["-s", "-X", "POST", &format!("{base}/v1/messages")])
+        .args(["-H", "content-type: application/json", "-H"])
+        .arg(format!("x-api-key: {CANARY}"))
+        .args([
+            "-d",
+            r#"{"model":"conform-mock","max_tokens":32,"messages":[{"role":"user","content":"Say hello."}]}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&curl.stdout).contains("\"type\":\"message\""),
+        "{curl:?}"
+    );
+    // The proxy is still running, and its report already holds the exchange.
+    let start = Instant::now();
+    while results(&report_path) != Some(1) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the report was not refreshed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    // Ctrl-C (SIGINT to its PID): the last write and the summary line.
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("1 exchange(s) judged"), "{rest}");
+    assert_eq!(results(&report_path), Some(1));
+}
