@@ -5,13 +5,34 @@
 //! is generated chunk by chunk so the input itself never sits in memory. In the same run the
 //! time `serde_json` alone takes to parse the same event payloads is measured, as the floor to
 //! compare against. Peak memory is read from `/proc/self/status` (VmHWM) where available.
+//!
+//! `conform bench proxy` ([`proxy`]) measures instead the per-event delay the proxy adds;
+//! `conform bench library` (`runner::bench`) what the runner costs over the requests it sends.
+
+mod proxy;
+
+pub use proxy::ProxyBenchArgs;
 
 use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions};
 use std::time::Instant;
 
+/// What `conform bench` measures besides the validation core.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchMode {
+    /// The per-event delay `conform proxy` adds to a stream, direct vs through the proxy
+    /// (goal: p50 < 1 ms, p99 < 5 ms).
+    Proxy(ProxyBenchArgs),
+    /// The whole scenario library against `conform mock` in another process, timed against a
+    /// raw replay of the same requests: the runner's overhead (goal ≤ 1.5×).
+    Library(LibraryBenchArgs),
+}
+
 /// Arguments of `conform bench`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// Size of the generated stream in MB.
     #[arg(long, default_value_t = 100)]
     pub size_mb: usize,
@@ -25,16 +46,17 @@ pub struct BenchArgs {
     /// `conform check` measured from outside, e.g. with `/usr/bin/time -v`).
     #[arg(long, value_name = "FILE")]
     pub write: Option<std::path::PathBuf>,
-    /// Instead: the whole scenario library against `conform mock` in another process, timed
-    /// against a raw replay of the same requests (the runner's overhead; goal ≤ 1.5×).
-    #[arg(long)]
-    pub library: bool,
-    /// With --library: scenarios at once (as `conform run --jobs`).
-    #[arg(long, default_value_t = 4)]
-    pub jobs: usize,
-    /// With --library: timed rounds each way (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    pub rounds: usize,
+}
+
+/// Arguments of `conform bench library`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LibraryBenchArgs {
+    /// Scenarios at once (as `conform run --jobs`).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: u64,
+    /// Timed rounds each way (the median is reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub rounds: u64,
 }
 
 /// The generated stream: a prologue, a repeated body of events, an epilogue.
@@ -175,14 +197,18 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 /// Run the benchmark and print its figures; returns the exit code.
 pub fn run_cli(args: &BenchArgs) -> i32 {
-    if args.library {
-        return match crate::runner::bench::run(args.jobs, args.rounds) {
-            Ok(()) => crate::exit::OK,
-            Err(e) => {
-                eprintln!("error: {e}");
-                crate::exit::INFRA
-            }
-        };
+    match &args.mode {
+        Some(BenchMode::Proxy(p)) => return proxy::run_cli(p),
+        Some(BenchMode::Library(l)) => {
+            return match crate::runner::bench::run(l.jobs, l.rounds) {
+                Ok(()) => crate::exit::OK,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    crate::exit::INFRA
+                }
+            };
+        }
+        None => {}
     }
     if let Some(path) = &args.write {
         let g = generate(args.size_mb * 1_000_000);

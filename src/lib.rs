@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod clients;
 pub mod diff;
 pub mod exchange;
 pub mod exit;

@@ -1,7 +1,7 @@
 //! One proxied exchange: forward the request, stream the response back as it arrives, and
 //! feed both to the judge and the recorder on the way.
 
-use super::State;
+use super::{Exchanged, InFlight, State};
 use crate::exchange::{End, FailureKind, Head, Observer, RecordedRequest, TransportFailure};
 use crate::protocol::anthropic::judge::{Judge, Options};
 use axum::body::Body;
@@ -52,14 +52,16 @@ pub(super) async fn handle(
     req: Request,
 ) -> Response {
     let n = st.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let in_flight = InFlight::new(&st);
+    let cfg = &st.config;
     let (parts, body) = req.into_parts();
     let path = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-    let url = format!("{}{path}", st.upstream);
-    let body = match axum::body::to_bytes(body, st.max_body).await {
+    let url = format!("{}{path}", cfg.upstream);
+    let body = match axum::body::to_bytes(body, cfg.max_body).await {
         Ok(b) => b,
         Err(e) => {
             return error(
@@ -80,7 +82,12 @@ pub(super) async fn handle(
             )
         })
         .collect();
-    if let Some((key, bearer)) = &st.key {
+    for (k, v) in &cfg.extra_headers {
+        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+            headers.push((k.clone(), v.clone()));
+        }
+    }
+    if let Some((key, bearer)) = &cfg.key {
         headers.retain(|(k, _)| {
             !k.eq_ignore_ascii_case("x-api-key") && !k.eq_ignore_ascii_case("authorization")
         });
@@ -96,12 +103,12 @@ pub(super) async fn handle(
         headers: headers.clone(),
         body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
     };
-    let label = format!("proxy/{n:04} {} {path}", parts.method);
+    let label = format!("{}/{n:04} {} {path}", cfg.label, parts.method);
     let mut judge = Judge::new(Options {
         timing_known: true,
         ..Options::default()
     });
-    let mut rec = st.recorder();
+    let mut rec = crate::exchange::Recorder::to_writer(Vec::new(), &cfg.redactor);
     (&mut judge, &mut rec).begin(&label, &recorded);
     let mut builder = st.client.request(parts.method.clone(), &url);
     for (k, v) in &headers {
@@ -123,7 +130,7 @@ pub(super) async fn handle(
             return error(
                 StatusCode::BAD_GATEWAY,
                 "api_error",
-                st.redactor.redact(&message),
+                cfg.redactor.redact(&message),
             );
         }
     };
@@ -157,17 +164,31 @@ pub(super) async fn handle(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
     let method = parts.method.clone();
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         let mut upstream = resp.bytes_stream();
         let mut transport = None;
+        let cancelled = || TransportFailure {
+            kind: FailureKind::Cancelled,
+            message: "the client closed the connection before the end".into(),
+        };
         loop {
-            match upstream.next().await {
+            // A client that goes away is noticed at once, not at the upstream's next chunk.
+            let next = tokio::select! {
+                biased;
+                next = upstream.next() => next,
+                _ = tx.closed() => {
+                    transport = Some(cancelled());
+                    break;
+                }
+            };
+            match next {
                 Some(Ok(bytes)) => {
-                    (&mut judge, &mut rec).chunk(since_ms(sent), &bytes);
-                    if tx.send(Ok(bytes)).await.is_err() {
-                        transport = Some(TransportFailure {
-                            kind: FailureKind::Cancelled,
-                            message: "the client closed the connection before the end".into(),
-                        });
+                    // Forwarded first, judged while the client reads it.
+                    let t = since_ms(sent);
+                    let gone = tx.send(Ok(bytes.clone())).await.is_err();
+                    (&mut judge, &mut rec).chunk(t, &bytes);
+                    if gone {
+                        transport = Some(cancelled());
                         break;
                     }
                 }
@@ -207,7 +228,15 @@ fn finish(
     mut judge: Judge,
     rec: crate::exchange::Recorder<Vec<u8>>,
 ) {
-    let Some(judged) = judge.take() else { return };
+    let Some(judgement) = judge.take() else {
+        return;
+    };
     let records = rec.finish().unwrap_or_default();
-    st.finished(super::result(n, method.as_str(), path, &judged), records);
+    (st.on_exchange)(Exchanged {
+        n,
+        method: method.as_str().to_string(),
+        path: path.to_string(),
+        judgement,
+        records,
+    });
 }

@@ -4,237 +4,171 @@
 //! (headers, query, body; the client's credentials, or `--api-key-env` in their place) and
 //! every response streamed back chunk by chunk as it arrives. On the way, each exchange feeds
 //! the same judge as `conform run` (request-implied checks included) and the same redacting
-//! recorder, so `conform check` of the recorded exchanges gives the same findings. Reports are
-//! rewritten after every exchange and once more on exit. With `-- COMMAND` the command runs
-//! with `ANTHROPIC_BASE_URL` pointing at the proxy, and the proxy exits with its exit code.
+//! recorder, so `conform check` of the recorded exchanges gives the same findings.
+//!
+//! Files: this one starts a proxy ([`start`]) for whoever needs one — the `conform proxy`
+//! command ([`cli`]: reports rewritten after every exchange and once more on exit, `-- COMMAND`)
+//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange.
 
+mod cli;
 mod forward;
 
-use crate::exchange::Recorder;
-use crate::report::model::{ResultRecord, RunReport, TargetInfo, Timing};
+pub use cli::{ProxyArgs, run_cli};
+
+use crate::protocol::anthropic::judge::Judgement;
 use crate::secrets::Redactor;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-/// Arguments of `conform proxy`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ProxyArgs {
-    /// The endpoint to forward to (e.g. https://dashscope-intl.aliyuncs.com/apps/anthropic).
-    #[arg(long)]
-    pub upstream: String,
-    /// Where to listen (loopback only).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
-    /// Send this environment variable's key upstream instead of the client's credentials.
-    #[arg(long)]
-    pub api_key_env: Option<String>,
-    /// Send the key as `authorization: Bearer` instead of `x-api-key`.
-    #[arg(long)]
-    pub bearer: bool,
-    /// Where report.md, report.json, junit.xml and exchanges/ go.
-    #[arg(long, default_value = "reports")]
-    pub report_dir: PathBuf,
-    /// The largest request or response body forwarded (MiB).
-    #[arg(long, default_value_t = 64)]
-    pub max_body_mb: usize,
-    /// A command to run through the proxy (after `--`): it gets `ANTHROPIC_BASE_URL`.
-    #[arg(last = true)]
-    pub command: Vec<String>,
+/// One exchange the proxy forwarded, judged and recorded.
+pub(crate) struct Exchanged {
+    /// Its number in the proxy's order of arrival (from 1).
+    pub(crate) n: usize,
+    pub(crate) method: String,
+    /// Path and query as the client sent them.
+    pub(crate) path: String,
+    pub(crate) judgement: Judgement,
+    /// Its redacted records (NDJSON, the form of `exchanges/*.ndjson`).
+    pub(crate) records: Vec<u8>,
 }
 
-/// The proxy's shared state: where exchanges go and what was judged.
-pub(crate) struct State {
+/// What happens to each exchange when it ends (called once per exchange, from the task that
+/// forwarded it).
+pub(crate) type OnExchange = Box<dyn Fn(Exchanged) + Send + Sync>;
+
+/// How a proxy forwards.
+pub(crate) struct Config {
+    /// Where to listen (loopback).
+    pub(crate) listen: SocketAddr,
+    /// The upstream base URL; request paths are appended.
     pub(crate) upstream: String,
+    /// A key sent upstream instead of the client's credentials (`true`: as Bearer).
     pub(crate) key: Option<(String, bool)>,
+    /// Headers added to every request that does not carry them already (a target's own).
+    pub(crate) extra_headers: Vec<(String, String)>,
     pub(crate) redactor: Redactor,
-    pub(crate) client: reqwest::Client,
+    /// The largest request body forwarded, in bytes.
     pub(crate) max_body: usize,
-    pub(crate) report_dir: PathBuf,
-    pub(crate) report: Mutex<RunReport>,
-    pub(crate) exchanges: Mutex<Option<std::fs::File>>,
-    pub(crate) seq: std::sync::atomic::AtomicUsize,
+    /// Exchange labels are `LABEL/0001 METHOD PATH`.
+    pub(crate) label: String,
 }
 
-impl State {
-    /// Append one exchange's records, record its result and rewrite the reports.
-    pub(crate) fn finished(&self, record: ResultRecord, records: Vec<u8>) {
-        use std::io::Write as _;
-        if let Some(f) = self
-            .exchanges
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
-            let _ = f.write_all(&records).and_then(|_| f.flush());
-        }
-        let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
-        report.push(record);
-        report.planned = report.results.len();
-        let _ = crate::report::write_all(&report, &self.report_dir, &self.redactor);
-    }
+/// The proxy's shared state.
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) client: reqwest::Client,
+    pub(crate) seq: AtomicUsize,
+    /// Exchanges begun and not yet handed to `on_exchange`.
+    in_flight: AtomicUsize,
+    pub(crate) on_exchange: OnExchange,
+}
 
-    /// A recorder for one exchange (redacted records into memory, appended when it ends).
-    pub(crate) fn recorder(&self) -> Recorder<Vec<u8>> {
-        Recorder::to_writer(Vec::new(), &self.redactor)
+/// Counts an exchange in flight until dropped (it moves into the task streaming the body).
+pub(crate) struct InFlight(Arc<State>);
+
+impl InFlight {
+    pub(crate) fn new(st: &Arc<State>) -> InFlight {
+        st.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(st.clone())
     }
 }
 
-/// A result of the proxy's report: one per exchange.
-pub(crate) fn result(
-    n: usize,
-    method: &str,
-    path: &str,
-    judged: &crate::protocol::anthropic::judge::Judgement,
-) -> ResultRecord {
-    let v = &judged.validation;
-    let verdict = crate::verdict::judge(&crate::verdict::JudgeInputs {
-        findings: &v.findings,
-        infra_error: judged.infra.is_some(),
-        ..Default::default()
-    });
-    let resp = judged.exchange.response.as_ref();
-    ResultRecord {
-        target: "proxy".into(),
-        scenario: format!(
-            "proxy/{n:04} {method} {}",
-            path.split('?').next().unwrap_or(path)
-        ),
-        feature: "proxy".into(),
-        title: format!("{method} {path} as the application sent it"),
-        mode: if v.stream.is_some() { "stream" } else { "sync" }.into(),
-        verdict,
-        expected: false,
-        documented: false,
-        findings: v.findings.clone(),
-        timing: Timing {
-            ttfb_ms: resp.map(|r| r.head_ms),
-            ttft_ms: v.stream.as_ref().and_then(|s| s.timing.first_token_ms),
-            total_ms: resp.map(|r| r.total_ms),
-        },
-        attempts: 1,
-        snapshot: None,
-        error: judged.infra.clone(),
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Run `conform proxy`; returns the exit code.
-pub fn run_cli(a: &ProxyArgs) -> i32 {
-    crate::exit::block_on(run(a))
+/// Why a proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("--listen {0}: the proxy only listens on loopback")]
+    NotLoopback(SocketAddr),
+    #[error("--upstream: not a URL: {0}")]
+    Upstream(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
-async fn run(a: &ProxyArgs) -> i32 {
-    if !a.listen.ip().is_loopback() {
-        eprintln!(
-            "error: --listen {}: the proxy only listens on loopback",
-            a.listen
-        );
-        return crate::exit::USAGE;
-    }
-    if let Err(e) = reqwest::Url::parse(&a.upstream) {
-        eprintln!("error: --upstream: not a URL: {e}");
-        return crate::exit::USAGE;
-    }
-    let key = match &a.api_key_env {
-        Some(var) => match std::env::var(var) {
-            Ok(k) if !k.is_empty() => Some((k, a.bearer)),
-            _ => {
-                eprintln!("error: --api-key-env {var}: the variable is not set");
-                return crate::exit::USAGE;
+/// A running proxy; stopped when dropped.
+pub(crate) struct Running {
+    /// `http://127.0.0.1:PORT`, for `ANTHROPIC_BASE_URL`.
+    pub(crate) base_url: String,
+    state: Arc<State>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Wait (at most `limit`) until every exchange begun so far has been handed over.
+    pub(crate) async fn settle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.state.in_flight.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
             }
-        },
-        None => None,
-    };
-    crate::http::client::install_crypto_provider();
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: cannot build the HTTP client: {e}");
-            return crate::exit::INFRA;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    };
-    let exchanges_dir = a.report_dir.join("exchanges");
-    let file = match std::fs::create_dir_all(&exchanges_dir)
-        .and_then(|_| std::fs::File::create(exchanges_dir.join("proxy.ndjson")))
-    {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --report-dir {}: {e}", a.report_dir.display());
-            return crate::exit::USAGE;
-        }
-    };
-    let mut redactor = Redactor::default();
-    if let Some((k, _)) = &key {
-        redactor.add(k.clone());
+        true
     }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Start a proxy on `config.listen`; every finished exchange goes to `on_exchange`.
+pub(crate) async fn start(config: Config, on_exchange: OnExchange) -> Result<Running, StartError> {
+    if !config.listen.ip().is_loopback() {
+        return Err(StartError::NotLoopback(config.listen));
+    }
+    reqwest::Url::parse(&config.upstream).map_err(|e| StartError::Upstream(e.to_string()))?;
+    crate::http::client::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| StartError::Client(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let state = Arc::new(State {
-        upstream: a.upstream.trim_end_matches('/').to_string(),
-        key,
-        redactor,
+        config: Config {
+            upstream: config.upstream.trim_end_matches('/').to_string(),
+            ..config
+        },
         client,
-        max_body: a.max_body_mb << 20,
-        report_dir: a.report_dir.clone(),
-        report: Mutex::new(RunReport::new(vec![TargetInfo {
-            name: "proxy".into(),
-            base_url: a.upstream.clone(),
-            model: String::new(),
-        }])),
-        exchanges: Mutex::new(Some(file)),
-        seq: Default::default(),
+        seq: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        on_exchange,
     });
-    let listener = match tokio::net::TcpListener::bind(a.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", a.listen);
-            return crate::exit::INFRA;
-        }
-    };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
     let app = axum::Router::new()
         .fallback(forward::handle)
         .with_state(state.clone());
+    // Events go out as they come: no Nagle delay on small writes.
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let base = format!("http://{addr}");
-    eprintln!(
-        "proxy listening on {base} → {}",
-        state.redactor.redact(&state.upstream)
-    );
-    let code = if a.command.is_empty() {
-        let _ = tokio::signal::ctrl_c().await;
-        crate::exit::OK
-    } else {
-        let mut cmd = tokio::process::Command::new(&a.command[0]);
-        cmd.args(&a.command[1..]).env("ANTHROPIC_BASE_URL", &base);
-        match cmd.status().await {
-            Ok(s) => s.code().unwrap_or(crate::exit::INFRA),
-            Err(e) => {
-                eprintln!("error: cannot run {}: {e}", a.command[0]);
-                crate::exit::USAGE
-            }
-        }
-    };
-    server.abort();
-    let mut report = state
-        .report
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    report.update_summary();
-    match crate::report::write_all(&report, &a.report_dir, &state.redactor) {
-        Ok(_) => eprintln!(
-            "proxy: {} exchange(s) judged; report: {}",
-            report.results.len(),
-            a.report_dir
-                .join(crate::report::markdown::FILE_NAME)
-                .display()
-        ),
-        Err(e) => eprintln!("error: writing reports: {e}"),
-    }
-    code
+    Ok(Running {
+        base_url: format!("http://{addr}"),
+        state,
+        server,
+    })
 }

@@ -105,6 +105,21 @@ pub struct RunArgs {
     /// matrices; `conform merge` joins the shards' reports.
     #[arg(long, value_name = "K/N", value_parser = parse_partition)]
     pub partition: Option<Partition>,
+    /// Also drive a real client through the in-process proxy against each target and judge
+    /// its exchanges (`claude-code`: a few fixed prompts, sandboxed; skipped when not installed).
+    #[arg(
+        long = "client",
+        value_enum,
+        value_name = "CLIENT",
+        conflicts_with = "replay"
+    )]
+    pub clients: Vec<crate::clients::ClientKind>,
+    /// With --client claude-code: the `claude` binary (default: `claude` on PATH).
+    #[arg(long, value_name = "PATH", env = "CONFORM_CLAUDE_BIN")]
+    pub claude_bin: Option<PathBuf>,
+    /// With --client: seconds one prompt may take before the client is killed (`error`).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub client_timeout: u64,
 }
 
 /// Shard `index` (1-based) of `count`.
@@ -178,6 +193,8 @@ pub struct Settings {
     pub quiet: bool,
     pub snapshots_dir: Option<PathBuf>,
     pub update_snapshots: bool,
+    /// `--client`: the real clients driven against each target.
+    pub clients: crate::clients::ClientSettings,
 }
 
 impl Settings {
@@ -200,6 +217,11 @@ impl Settings {
             baseline: None,
             expected_ms: Default::default(),
             partition: a.partition,
+            clients: crate::clients::ClientSettings {
+                clients: a.clients.clone(),
+                claude_bin: a.claude_bin.clone(),
+                timeout: std::time::Duration::from_secs(a.client_timeout),
+            },
         }
     }
 

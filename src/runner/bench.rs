@@ -1,4 +1,4 @@
-//! `conform bench --library`: what the runner costs over the network it drives.
+//! `conform bench library`: what the runner costs over the network it drives.
 //!
 //! The built-in reference server runs in another process (`conform mock`, this executable);
 //! the whole scenario library runs against it as a user runs it (`conform run` in a child
@@ -195,7 +195,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Run the library benchmark `rounds` times each way and print the figures.
-pub(crate) fn run(jobs: usize, rounds: usize) -> Result<(), String> {
+pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
+    let jobs = jobs as usize;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
     let (_mock, url) = start_mock(&exe)?;

@@ -98,7 +98,19 @@ async fn run(a: &RunArgs) -> i32 {
         }
     }
     let mut settings = Settings::from_args(a);
-    if !scenarios.iter().any(|s| settings.selects(s.id())) {
+    if let Some(bin) = &a.claude_bin
+        && !a.clients.is_empty()
+        && !bin.is_file()
+    {
+        eprintln!("error: --claude-bin {}: no such file", bin.display());
+        return exit::USAGE;
+    }
+    let client_selected = a.clients.iter().any(|&k| {
+        crate::clients::prompts(k)
+            .iter()
+            .any(|p| settings.selects(p.id))
+    });
+    if !client_selected && !scenarios.iter().any(|s| settings.selects(s.id())) {
         eprintln!(
             "error: no scenario matches --filter {} ({} loaded; `conform list` shows them)",
             a.filter.join(" --filter "),

@@ -10,6 +10,7 @@ pub(crate) mod bench;
 pub mod case;
 mod cli;
 pub mod embedded;
+mod live;
 mod preflight;
 pub mod request;
 mod reused_ids;
@@ -18,6 +19,7 @@ mod transport;
 
 pub use args::RunArgs;
 pub use cli::run_cli;
+pub(crate) use preflight::reachable;
 pub use transport::{ReplayError, Replayer, Transport};
 
 use crate::exchange::Recorder;
@@ -398,7 +400,9 @@ pub async fn execute(
         })
         .collect();
     schedule(&mut cases, settings);
-    report.planned = cases.len();
+    let client_cases =
+        crate::clients::plan(&settings.clients, &targets, &|id| settings.selects(id));
+    report.planned = cases.len() + client_cases.len();
     let store = settings
         .snapshots_dir
         .as_ref()
@@ -407,18 +411,24 @@ pub async fn execute(
     let mut sinks = Sinks { sinks, failed };
     sinks.emit(&RunEvent::Started {
         targets: &infos,
-        cases: cases.len(),
+        cases: report.planned,
     });
-    let interrupted = run_cases(
+    tokio::pin!(stop);
+    let mut interrupted = run_cases(
         cases,
         &transports,
         settings,
         store.as_ref(),
         &mut report,
         &mut sinks,
-        stop,
+        &mut stop,
     )
     .await;
+    if !interrupted && !client_cases.is_empty() {
+        interrupted =
+            live::run_client_cases(&client_cases, settings, &mut report, &mut sinks, &mut stop)
+                .await;
+    }
     // Results in plan order (targets, then scenarios in `conform list` order, then modes).
     report.results.sort_by_key(|r| {
         order

@@ -8,6 +8,7 @@ mod support;
 
 mod catalogue;
 mod check_cli;
+mod client_claude_code;
 mod corpus;
 mod corpus_schemas;
 mod detection;

@@ -23,31 +23,9 @@ use conform::mock::{Fault, MockConfig, fault_catalogue};
 
 const MODEL: &str = "claude-sonnet-4-5";
 const PROMPT: &str = "Say hello";
-/// Tools that write, execute, spawn agents or reach the network (unknown names are ignored by
-/// Claude Code with a notice).
-const DISALLOWED: &[&str] = &[
-    "Bash",
-    "Edit",
-    "Write",
-    "MultiEdit",
-    "NotebookEdit",
-    "WebFetch",
-    "WebSearch",
-    "Task",
-    "Agent",
-    "Workflow",
-    "Skill",
-    "ScheduleWakeup",
-    "CronCreate",
-    "CronDelete",
-    "EnterWorktree",
-    "ExitWorktree",
-    "SendMessage",
-    "TaskCreate",
-    "TaskUpdate",
-    "Monitor",
-    "PowerShell",
-];
+/// Tools that write, execute, spawn agents or reach the network (the list `conform run
+/// --client claude-code` uses).
+const DISALLOWED: &[&str] = conform::clients::claude_code::DISALLOWED_TOOLS;
 /// Startup notices that say nothing about the answer.
 const NOTICES: &[&str] = &["Permission deny rule", "⚠ Claude Sonnet 4.5 was retired"];
 
@@ -61,7 +39,7 @@ fn claude() -> Option<PathBuf> {
 }
 
 /// The binary, or None after printing a SKIP line (a failure under CI).
-fn claude_or_skip(test: &str) -> Option<PathBuf> {
+pub(crate) fn claude_or_skip(test: &str) -> Option<PathBuf> {
     let found = claude();
     assert!(
         found.is_some() || std::env::var_os("CI").is_none(),

@@ -208,3 +208,116 @@ fn the_sdks_seed_examples_through_the_proxy() {
         assert_eq!(from_check, from_proxy, "{prog}");
     }
 }
+
+/// `conform bench proxy` runs and prints its figures and the goal (a tiny stream: the figures
+/// themselves are measured by hand, never asserted).
+#[test]
+fn the_proxy_latency_bench_prints_its_figures() {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "proxy",
+            "--events",
+            "20",
+            "--interval-us",
+            "0",
+            "--rounds",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in ["direct ", "through proxy ", "added by proxy "] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(line.trim_end()))
+            .unwrap_or_else(|| panic!("no {line:?} row: {stdout}"));
+        assert!(
+            row.contains("p50 ") && row.contains("p99 ") && row.contains("max "),
+            "{row}"
+        );
+    }
+    assert!(
+        stdout.contains("stream: 26 events (20 text deltas)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("proxy judged 2 exchange(s) on the way (0 finding(s))"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("goal: added p50 < 1 ms, p99 < 5 ms: "),
+        "{stdout}"
+    );
+}
+
+/// Without a command the proxy runs until Ctrl-C: its report is there from the start and
+/// refreshed after every exchange while it runs, then written once more on exit.
+#[test]
+fn the_reports_are_refreshed_while_the_proxy_runs() {
+    use std::io::{BufRead as _, BufReader};
+    use std::time::{Duration, Instant};
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["proxy", "--upstream", &mock.base_url, "--report-dir", "rep"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let base = line
+        .strip_prefix("proxy listening on ")
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let report_path = dir.path().join("rep/report.json");
+    let results = |p: &std::path::Path| -> Option<usize> {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+        v["results"].as_array().map(Vec::len)
+    };
+    assert_eq!(results(&report_path), Some(0), "a report from the start");
+    let curl = Command::new("curl")
+        .args(["-s", "-X", "POST", &format!("{base}/v1/messages")])
+        .args(["-H", "content-type: application/json", "-H"])
+        .arg(format!("x-api-key: {CANARY}"))
+        .args([
+            "-d",
+            r#"{"model":"conform-mock","max_tokens":32,"messages":[{"role":"user","content":"Say hello."}]}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&curl.stdout).contains("\"type\":\"message\""),
+        "{curl:?}"
+    );
+    // The proxy is still running, and its report already holds the exchange.
+    let start = Instant::now();
+    while results(&report_path) != Some(1) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the report was not refreshed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    // Ctrl-C (SIGINT to its PID): the last write and the summary line.
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("1 exchange(s) judged"), "{rest}");
+    assert_eq!(results(&report_path), Some(1));
+}

@@ -230,5 +230,6 @@ pub(crate) mod docs {
         "https://docs.claude.com/en/docs/build-with-claude/structured-outputs";
     pub const COUNT_TOKENS: &str = "https://docs.claude.com/en/api/messages-count-tokens";
     pub const MODELS: &str = "https://docs.claude.com/en/api/models-list";
+    pub const CLAUDE_CODE_GATEWAY: &str = "https://docs.claude.com/en/docs/claude-code/llm-gateway";
     pub const PREFILL: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response";
 }

@@ -4,8 +4,8 @@
 //! snapshot machinery.
 
 use super::docs::{
-    CACHING, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS, OVERVIEW, PREFILL,
-    RATE_LIMITS, STOP_REASONS, STREAMING, STRUCTURED, THINKING, TOOL_USE,
+    CACHING, CLAUDE_CODE_GATEWAY, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS,
+    OVERVIEW, PREFILL, RATE_LIMITS, STOP_REASONS, STREAMING, STRUCTURED, THINKING, TOOL_USE,
 };
 use crate::check::Severity::{Info, Must, Should};
 
@@ -344,5 +344,16 @@ declare! {
         title: "The snapshot could not be read, compared or written.",
         doc: MESSAGES,
         fix: "Check the snapshot directory (permissions, a malformed .snap file); this is a conform setup problem.",
+    }
+    CLIENT_EXIT = "client.exit" {
+        severity: Must,
+        title: "A real client (Claude Code) failed on the endpoint's answers: it exited non-zero or printed nothing.",
+        doc: CLAUDE_CODE_GATEWAY,
+        fix: "Read the client's stderr in the finding and the findings of the exchanges it made; fix those first.",
+        impact: super::Impact {
+            python_sdk: super::ClientImpact::Unknown,
+            typescript_sdk: super::ClientImpact::Unknown,
+            claude_code: super::ClientImpact::Raises,
+        },
     }
 }

@@ -1,0 +1,243 @@
+//! Claude Code as a live client: where `claude` is, the prompts it is given, and the sandbox
+//! it runs in.
+//!
+//! Safety, always: a throw-away HOME and working directory (temporary directories, removed
+//! after), an environment cleared down to PATH and what Claude Code needs, with
+//! `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`; every tool that writes, executes, spawns
+//! agents or reaches the network disallowed ([`DISALLOWED_TOOLS`]), never a
+//! permission-skipping flag; `--max-turns` bounds the tokens and a timeout bounds the time,
+//! after which the process is killed by its PID. The target's key reaches the child only, as
+//! `ANTHROPIC_API_KEY`; the proxy sends it upstream the way the target wants it, and every
+//! record is redacted.
+
+use super::{ClientCase, Process, Prompt};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt as _;
+
+/// The feature row of the results.
+pub const FEATURE: &str = "claude-code-live";
+
+/// Tools that write, execute, spawn agents or reach the network. Claude Code ignores names it
+/// does not know (with a notice), so the list may name tools of other versions.
+pub const DISALLOWED_TOOLS: &[&str] = &[
+    "Bash",
+    "Edit",
+    "Write",
+    "MultiEdit",
+    "NotebookEdit",
+    "WebFetch",
+    "WebSearch",
+    "Task",
+    "Agent",
+    "Workflow",
+    "Skill",
+    "ScheduleWakeup",
+    "CronCreate",
+    "CronDelete",
+    "EnterWorktree",
+    "ExitWorktree",
+    "SendMessage",
+    "TaskCreate",
+    "TaskUpdate",
+    "Monitor",
+    "PowerShell",
+];
+
+/// Startup notices on stderr that say nothing about the answer (left out of the evidence).
+pub const NOTICES: &[&str] = &[
+    "Permission deny rule",
+    "doesn't recognize the model",
+    "[claude-code:unrecognized_model]",
+];
+
+/// Model turns per prompt at most (a tool round trip needs two).
+pub const MAX_TURNS: u32 = 3;
+
+/// The fixed prompts: a plain answer, a read-only tool round trip on a file of the throw-away
+/// working directory, and reasoning (Claude Code requests thinking on every turn).
+pub const PROMPTS: &[Prompt] = &[
+    Prompt {
+        id: "claude-code-live/hello",
+        title: "Claude Code answers a plain prompt (\"Say hello\") through the target",
+        text: "Say hello",
+        files: &[],
+    },
+    Prompt {
+        id: "claude-code-live/read-file",
+        title: "Claude Code reads a file with its Read tool and answers (a tool round trip)",
+        text: "Read the file notes.txt in the current directory and tell me in one sentence what it says.",
+        files: &[(
+            "notes.txt",
+            "The team meeting moved to Thursday at 10:00.\n",
+        )],
+    },
+    Prompt {
+        id: "claude-code-live/think",
+        title: "Claude Code answers a question that needs reasoning (thinking requested)",
+        text: "Think it through step by step, then answer with the number only: what is 17 times 23?",
+        files: &[],
+    },
+];
+
+/// The binary: `--claude-bin` / `CONFORM_CLAUDE_BIN` when given, else `claude` on PATH; the
+/// skip reason otherwise.
+pub fn locate(given: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = given {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("--claude-bin {}: no such file", p.display()))
+        };
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("claude"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            "Claude Code is not installed (`claude` is not on PATH; `npm install -g @anthropic-ai/claude-code`, or --claude-bin PATH)".to_string()
+        })
+}
+
+/// The largest part of stdout or stderr kept.
+const OUTPUT_CAP: usize = 1 << 20;
+
+/// Read a pipe to its end, keeping the first [`OUTPUT_CAP`] bytes.
+fn drain(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> (Arc<Mutex<Vec<u8>>>, tokio::task::JoinHandle<()>) {
+    let kept: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let into = kept.clone();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let mut k = into.lock().unwrap_or_else(|e| e.into_inner());
+            let room = OUTPUT_CAP.saturating_sub(k.len());
+            k.extend_from_slice(&buf[..n.min(room)]);
+        }
+    });
+    (kept, task)
+}
+
+fn text(kept: &Mutex<Vec<u8>>) -> String {
+    String::from_utf8_lossy(&kept.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// Run `claude -p PROMPT` in its sandbox against `base_url` (the proxy), killed after `limit`.
+pub(crate) async fn run(
+    bin: &Path,
+    case: &ClientCase,
+    base_url: &str,
+    limit: Duration,
+) -> Result<Process, String> {
+    let sandbox = |what: &str| {
+        tempfile::Builder::new()
+            .prefix(&format!("conform-claude-{what}-"))
+            .tempdir()
+            .map_err(|e| format!("cannot create the throw-away {what} directory: {e}"))
+    };
+    let home = sandbox("home")?;
+    let cwd = sandbox("cwd")?;
+    for (name, contents) in case.prompt.files {
+        std::fs::write(cwd.path().join(name), contents)
+            .map_err(|e| format!("cannot write {name} in the working directory: {e}"))?;
+    }
+    let target = &case.target;
+    // A target without auth still gets a key: Claude Code asks to log in without one.
+    let key = target
+        .api_key
+        .as_ref()
+        .map_or("conform-no-key", |k| k.expose());
+    let model = target.model.as_str();
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.arg("-p")
+        .arg(case.prompt.text)
+        .args(["--model", model, "--max-turns", &MAX_TURNS.to_string()])
+        .arg("--disallowedTools")
+        .args(DISALLOWED_TOOLS)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("ANTHROPIC_BASE_URL", base_url)
+        .env("ANTHROPIC_API_KEY", key)
+        // Background requests go to the target's model too (a provider serves its own).
+        .env("ANTHROPIC_DEFAULT_HAIKU_MODEL", model)
+        .env("ANTHROPIC_SMALL_FAST_MODEL", model)
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("DISABLE_TELEMETRY", "1")
+        .env("DISABLE_ERROR_REPORTING", "1")
+        .current_dir(cwd.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let pid = child.id();
+    let (out, out_task) = drain(child.stdout.take().ok_or("no stdout pipe")?);
+    let (err, err_task) = drain(child.stderr.take().ok_or("no stderr pipe")?);
+    let (code, timed_out) = match tokio::time::timeout(limit, child.wait()).await {
+        Ok(Ok(status)) => (status.code(), false),
+        Ok(Err(e)) => return Err(format!("waiting for Claude Code (pid {pid:?}): {e}")),
+        Err(_) => {
+            // Killed by its PID (SIGKILL), then reaped.
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            (None, true)
+        }
+    };
+    let elapsed = started.elapsed();
+    // The pipes close with the process (a grandchild holding them gets a moment, no more).
+    for task in [out_task, err_task] {
+        let abort = task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+    drop((home, cwd));
+    Ok(Process {
+        code,
+        timed_out,
+        stdout: text(&out),
+        stderr: text(&err),
+        elapsed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_binary_that_does_not_exist_is_named() {
+        let e = locate(Some(Path::new("/nonexistent/claude"))).unwrap_err();
+        assert!(e.contains("/nonexistent/claude"), "{e}");
+    }
+
+    #[test]
+    fn every_prompt_has_its_own_id_in_the_feature() {
+        let ids: std::collections::BTreeSet<&str> = PROMPTS.iter().map(|p| p.id).collect();
+        assert!(ids.iter().all(|id| id.starts_with(&format!("{FEATURE}/"))));
+        assert_eq!(ids.len(), PROMPTS.len());
+    }
+
+    #[test]
+    fn no_tool_that_writes_or_executes_is_allowed() {
+        for t in ["Bash", "Edit", "Write", "WebFetch", "WebSearch", "Task"] {
+            assert!(DISALLOWED_TOOLS.contains(&t), "{t}");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The client cases of a run (`--client`), after its scenario cases: one at a time (each is a
+//! real application process), announced to the sinks like any case. A client that is not
+//! installed is named once and its cases are `skip` results.
+
+use super::{Sinks, args::Settings};
+use crate::clients::{self, ClientCase};
+use crate::report::events::RunEvent;
+use crate::report::model::RunReport;
+use std::collections::BTreeMap;
+
+/// Run `cases` in order; stops early (keeping what finished) when `stop` resolves. Returns
+/// whether it was stopped.
+pub(super) async fn run_client_cases(
+    cases: &[ClientCase],
+    settings: &Settings,
+    report: &mut RunReport,
+    sinks: &mut Sinks<'_, '_>,
+    stop: impl std::future::Future<Output = ()>,
+) -> bool {
+    let mut located = BTreeMap::new();
+    for case in cases {
+        located.entry(case.kind).or_insert_with(|| {
+            let found = clients::locate(case.kind, &settings.clients);
+            if let Err(why) = &found {
+                eprintln!(
+                    "skip: --client {}: {why}; its cases are skipped",
+                    clients::name(case.kind)
+                );
+            }
+            found
+        });
+    }
+    tokio::pin!(stop);
+    for case in cases {
+        let name = case.name();
+        sinks.emit(&RunEvent::CaseStarted {
+            target: &case.target.name,
+            case: &name,
+        });
+        let bin = located[&case.kind].as_deref().map_err(String::as_str);
+        let run = clients::run_case(case, bin, &settings.clients, &settings.redactor);
+        let (record, spool) = tokio::select! {
+            done = run => done,
+            _ = &mut stop => return true,
+        };
+        sinks.emit(&RunEvent::CaseFinished {
+            record: &record,
+            exchanges: spool.as_deref(),
+        });
+        report.push(record);
+    }
+    false
+}
