@@ -16,6 +16,7 @@ pub mod claude_code;
 
 use crate::check::Finding;
 use crate::check::catalogue::ids;
+use crate::exchange::spool::Spool;
 use crate::proxy::{self, Exchanged};
 use crate::report::model::{ResultRecord, Timing};
 use crate::target::{AuthStyle, Target};
@@ -146,7 +147,7 @@ pub(crate) struct Process {
 }
 
 /// A finished client case: its result and a file with its exchanges' records.
-pub type ClientDone = (ResultRecord, Option<tempfile::TempPath>);
+pub type ClientDone = (ResultRecord, Option<Spool>);
 
 /// Run one client case: the proxy in front of the target, the client through it, the
 /// exchanges judged. `bin` is the located client (a skip result without it).
@@ -354,14 +355,14 @@ pub(crate) fn judge_case(
     record.error = infra;
 }
 
-/// The exchanges' records in one file, for the run's `exchanges/TARGET.ndjson`.
-fn spool(exchanges: &[Exchanged]) -> Option<tempfile::TempPath> {
-    let mut f = tempfile::NamedTempFile::new().ok()?;
+/// The exchanges' records in one spool, for the run's `exchanges/TARGET.ndjson`.
+fn spool(exchanges: &[Exchanged]) -> Option<Spool> {
+    let mut f = Spool::new();
     for x in exchanges {
         f.write_all(&x.records).ok()?;
     }
     f.flush().ok()?;
-    Some(f.into_temp_path())
+    Some(f)
 }
 
 #[cfg(test)]

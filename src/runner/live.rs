@@ -45,7 +45,7 @@ pub(super) async fn run_client_cases(
         };
         sinks.emit(&RunEvent::CaseFinished {
             record: &record,
-            exchanges: spool.as_deref(),
+            exchanges: spool.as_ref(),
         });
         report.push(record);
     }
