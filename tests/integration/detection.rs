@@ -580,7 +580,7 @@ async fn every_fault_is_caught_as_the_matrix_states() {
 }
 
 /// The claude-code scenarios pass against the clean server (the strict test above) and fail
-/// against each fault that breaks Claude Code itself (docs/client-impact-claude-code.md:
+/// against each fault that breaks Claude Code itself (docs/client-impact.md:
 /// empty output or an API error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_that_break_claude_code_fail_its_scenarios() {

@@ -1,0 +1,172 @@
+//! The fixture server of the calibration: one in-process loopback server that answers
+//! `/case/NAME/v1/messages` with case NAME's committed fixture — the `.sse` to a streaming
+//! request, the `.json` (with the case's status) otherwise; a stream-only case answers a
+//! non-streaming request with conform's accumulation of its stream. A request that passes an
+//! assistant turn back (the SDKs' `passback` mode, Claude Code's tool loop) is validated as a
+//! Messages request — a `must` finding gives a 400, as Anthropic would — and otherwise gets a
+//! clean follow-up answer.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use conform::check::Severity;
+use conform::protocol::anthropic::schema::{Shape, validate};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The text of the follow-up answer to a pass-back.
+pub const FOLLOW_UP: &str = "Sunny and 18 degrees in Hangzhou.";
+
+/// What the server answers for one case.
+#[derive(Debug, Clone, Default)]
+pub struct Canned {
+    pub sse: Option<Vec<u8>>,
+    /// Status and body of the non-streaming answer.
+    pub json: Option<(u16, Vec<u8>)>,
+}
+
+type Cases = Arc<BTreeMap<String, Canned>>;
+
+pub struct Server {
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Server {
+    /// The base URL the clients use for a case.
+    pub fn case_url(&self, name: &str) -> String {
+        format!("{}/case/{name}", self.base)
+    }
+}
+
+pub async fn start(cases: BTreeMap<String, Canned>) -> Server {
+    let app = Router::new()
+        .route("/case/{name}/v1/messages", post(messages))
+        .route("/case/{name}/v1/messages/count_tokens", post(count_tokens))
+        .route("/case/{name}/{*rest}", any(not_found))
+        .with_state(Arc::new(cases));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Server { base, task }
+}
+
+fn error(status: u16, kind: &str, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"type": "error", "error": {"type": kind, "message": message}}).to_string(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(404, "not_found_error", "not served by the calibration server")
+}
+
+async fn count_tokens() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"input_tokens": 12}).to_string(),
+    )
+        .into_response()
+}
+
+fn sse_response(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn json_response(status: u16, bytes: Vec<u8>) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The clean follow-up answer, as a message and as its event stream.
+pub fn follow_up_message() -> Value {
+    json!({
+        "id": "msg_01FoLLowUpAnswer0000000001", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": FOLLOW_UP}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 40, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 9}
+    })
+}
+
+fn follow_up_stream() -> Vec<u8> {
+    let mut start = follow_up_message();
+    start["content"] = json!([]);
+    start["stop_reason"] = Value::Null;
+    let events = [
+        json!({"type": "message_start", "message": start}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "ping"}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": FOLLOW_UP}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 9}}),
+        json!({"type": "message_stop"}),
+    ];
+    let mut out = String::new();
+    for e in events {
+        out.push_str(&format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()));
+    }
+    out.into_bytes()
+}
+
+async fn messages(State(cases): State<Cases>, Path(name): Path<String>, body: Bytes) -> Response {
+    let Some(case) = cases.get(&name) else {
+        return not_found().await;
+    };
+    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+        return error(400, "invalid_request_error", "the body is not JSON");
+    };
+    let stream = req["stream"].as_bool() == Some(true);
+    let passes_back = req["messages"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["role"] == "assistant"));
+    if passes_back {
+        let rejected: Vec<String> = validate(Shape::Request, &req)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Must)
+            .map(|f| format!("{}: {}", f.location, f.message))
+            .collect();
+        if !rejected.is_empty() {
+            return error(400, "invalid_request_error", &rejected.join("; "));
+        }
+        return if stream {
+            sse_response(follow_up_stream())
+        } else {
+            json_response(200, follow_up_message().to_string().into_bytes())
+        };
+    }
+    match (stream, &case.sse, &case.json) {
+        (true, Some(sse), _) => sse_response(sse.clone()),
+        (_, _, Some((status, bytes))) => json_response(*status, bytes.clone()),
+        (false, Some(_), None) => error(500, "api_error", "no non-streaming answer for this case"),
+        (_, None, None) => not_found().await,
+    }
+}
