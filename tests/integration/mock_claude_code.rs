@@ -20,9 +20,11 @@ async fn claude_code_says_hello_to_the_clean_mock() {
     };
     let m = mock_support::start(MockConfig::default()).await;
     let base = m.base_url();
-    let o = tokio::task::spawn_blocking(move || run_claude(&bin, &base, mock_support::KEY, Duration::from_secs(90)))
-        .await
-        .unwrap();
+    let o = tokio::task::spawn_blocking(move || {
+        run_claude(&bin, &base, mock_support::KEY, Duration::from_secs(90))
+    })
+    .await
+    .unwrap();
     println!("{o:?}");
     assert!(!o.hung, "claude -p did not finish in 90 s");
     assert_eq!(o.exit, Some(0), "stderr: {}", o.stderr);

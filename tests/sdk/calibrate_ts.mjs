@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 const require = createRequire(import.meta.url);
 const sdk = require("@anthropic-ai/sdk");
 const Anthropic = sdk.default ?? sdk.Anthropic ?? sdk;
-const pkg = require("@anthropic-ai/sdk/package.json");
+const pkg = JSON.parse(readFileSync(new URL("./node_modules/@anthropic-ai/sdk/package.json", import.meta.url), "utf8"));
 
 const PLAN = JSON.parse(readFileSync(process.env.CONFORM_CALIBRATION_PLAN, "utf8"));
 const TIMEOUT = 1000 * Number(process.env.CONFORM_CALIBRATION_TIMEOUT || "15");

@@ -68,7 +68,10 @@ mod tests {
     fn the_committed_file_parses_and_names_declared_checks() {
         let f: File = serde_json::from_str(MEASURED).expect("impact.json parses");
         for id in f.checks.keys() {
-            assert!(super::super::get(id).is_some(), "{id} is not in the catalogue");
+            assert!(
+                super::super::get(id).is_some(),
+                "{id} is not in the catalogue"
+            );
         }
     }
 

@@ -46,6 +46,7 @@ pub struct CaseDecl {
     /// A mock fault (the case runs against a mock with it)…
     #[serde(default)]
     pub fault: Option<String>,
+    /// The request a fault case sends, or a fixture case answers (default `hello`).
     #[serde(default)]
     pub request: Option<String>,
     /// … or fixture files, relative to tests/calibration.
@@ -117,7 +118,10 @@ impl Summary {
             d.push(format!("thinking {:?}", clip(&other.thinking, 40)));
         }
         if self.tools != other.tools {
-            d.push(format!("tool input {}", clip(&json!(other.tools).to_string(), 60)));
+            d.push(format!(
+                "tool input {}",
+                clip(&json!(other.tools).to_string(), 60)
+            ));
         }
         if self.stop_reason != other.stop_reason {
             d.push(format!("stop_reason {:?}", other.stop_reason));
@@ -161,6 +165,8 @@ pub struct Captured {
     pub status: u16,
     pub content_type: String,
     pub body: Vec<u8>,
+    /// Response headers besides the content type.
+    pub headers: Vec<(String, String)>,
     /// The transport broke before the body was complete.
     pub cut: bool,
 }
@@ -185,7 +191,9 @@ pub fn judge(path: &str, body: Option<&Value>, captured: &Captured) -> Judged {
     );
     x.response = Some(RecordedResponse {
         status: captured.status,
-        headers: vec![("content-type".into(), captured.content_type.clone())],
+        headers: std::iter::once(("content-type".to_string(), captured.content_type.clone()))
+            .chain(captured.headers.iter().cloned())
+            .collect(),
         head_ms: 0.0,
         chunks: vec![Chunk::new(0.0, &captured.body)],
         total_ms: 0.0,
@@ -208,8 +216,14 @@ pub fn judge(path: &str, body: Option<&Value>, captured: &Captured) -> Judged {
                 status,
                 retryable: false,
             },
-            Ending::Complete => Truth::Message(summary.expect("a complete stream has a message")),
-            Ending::Truncated => Truth::Incomplete(summary.unwrap_or_else(|| Summary::of(&json!({})))),
+            // No message to accumulate (no `message_start`): nothing an application can use.
+            Ending::Complete => match summary {
+                Some(s) => Truth::Message(s),
+                None => Truth::Incomplete(Summary::of(&json!({}))),
+            },
+            Ending::Truncated => {
+                Truth::Incomplete(summary.unwrap_or_else(|| Summary::of(&json!({}))))
+            }
         }
     } else if status != 200 || v.body.as_ref().is_some_and(|b| b["type"] == "error") {
         Truth::Error { status, retryable }

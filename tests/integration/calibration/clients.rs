@@ -3,7 +3,7 @@
 //! Claude Code runs once per case, two at a time, sandboxed (`support::claude`).
 
 use super::cases::{Summary, Truth, clip};
-use crate::support::claude::{Outcome, run_claude};
+use crate::support::claude::Outcome;
 use conform::check::catalogue::ClientImpact;
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,8 +32,6 @@ pub struct Line {
     pub outcome: String,
     #[serde(default)]
     pub error: Option<String>,
-    #[serde(default)]
-    pub status: Option<u16>,
     #[serde(default)]
     pub result: Option<Value>,
 }
@@ -77,7 +75,10 @@ pub fn classify(line: &Line, truth: Option<&Truth>, clean: Option<&Truth>) -> Ce
         "timeout" => return Cell::new(ClientImpact::Hangs, format!("timed out: {}", err())),
         "raised" => {
             if line.mode == "passback" {
-                return Cell::new(ClientImpact::Raises, format!("next turn rejected: {}", err()));
+                return Cell::new(
+                    ClientImpact::Raises,
+                    format!("next turn rejected: {}", err()),
+                );
             }
             return match truth {
                 Some(Truth::Error { .. }) => Cell::new(ClientImpact::Ok, err()),
@@ -97,15 +98,26 @@ pub fn classify(line: &Line, truth: Option<&Truth>, clean: Option<&Truth>) -> Ce
             let same = match (v.get("input_tokens"), v.get("data")) {
                 (Some(n), _) => result.get("input_tokens") == Some(n),
                 (_, Some(data)) => {
-                    let ids: Vec<&Value> = data.as_array().into_iter().flatten().map(|m| &m["id"]).collect();
-                    result.get("models").and_then(Value::as_array).is_some_and(|r| r.iter().collect::<Vec<_>>() == ids)
+                    let ids: Vec<&Value> = data
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| &m["id"])
+                        .collect();
+                    result
+                        .get("models")
+                        .and_then(Value::as_array)
+                        .is_some_and(|r| r.iter().collect::<Vec<_>>() == ids)
                 }
                 _ => false,
             };
             if same {
                 Cell::new(ClientImpact::Ok, "")
             } else {
-                Cell::new(ClientImpact::DataLost, format!("got {}", clip(&result.to_string(), 80)))
+                Cell::new(
+                    ClientImpact::DataLost,
+                    format!("got {}", clip(&result.to_string(), 80)),
+                )
             }
         }
         Some(Truth::Error { retryable, .. }) => {
@@ -114,11 +126,17 @@ pub fn classify(line: &Line, truth: Option<&Truth>, clean: Option<&Truth>) -> Ce
                 if d.is_empty() {
                     return Cell::new(ClientImpact::Ok, "retried");
                 }
-                return Cell::new(ClientImpact::DataLost, format!("retried, then {}", d.join(", ")));
+                return Cell::new(
+                    ClientImpact::DataLost,
+                    format!("retried, then {}", d.join(", ")),
+                );
             }
             Cell::new(
                 ClientImpact::DataLost,
-                format!("returned a message for an error response: {}", clip(&result.to_string(), 80)),
+                format!(
+                    "returned a message for an error response: {}",
+                    clip(&result.to_string(), 80)
+                ),
             )
         }
         Some(Truth::Message(want)) => match got() {
@@ -138,7 +156,10 @@ pub fn classify(line: &Line, truth: Option<&Truth>, clean: Option<&Truth>) -> Ce
             }
             Ok(got) => Cell::new(
                 ClientImpact::DataLost,
-                format!("incomplete stream accepted silently ({})", want.diff(&got).join(", ")),
+                format!(
+                    "incomplete stream accepted silently ({})",
+                    want.diff(&got).join(", ")
+                ),
             ),
             Err(e) => Cell::new(ClientImpact::DataLost, format!("unreadable result: {e}")),
         },
@@ -146,8 +167,19 @@ pub fn classify(line: &Line, truth: Option<&Truth>, clean: Option<&Truth>) -> Ce
 }
 
 /// Run an SDK script over the plan; the lines it printed and the SDK version.
-pub fn run_sdk(mut cmd: Command, plan: &Path, limit: Duration) -> Result<(Vec<Line>, String), String> {
-    for var in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"] {
+pub fn run_sdk(
+    mut cmd: Command,
+    plan: &Path,
+    limit: Duration,
+) -> Result<(Vec<Line>, String), String> {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
         cmd.env_remove(var);
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -179,7 +211,11 @@ pub fn run_sdk(mut cmd: Command, plan: &Path, limit: Duration) -> Result<(Vec<Li
     for l in stdout.lines() {
         let v: Value = serde_json::from_str(l).map_err(|e| format!("bad line {l:?}: {e}"))?;
         if let Some(sdk) = v.get("sdk") {
-            version = format!("{} {}", sdk.as_str().unwrap_or(""), v["version"].as_str().unwrap_or(""));
+            version = format!(
+                "{} {}",
+                sdk.as_str().unwrap_or(""),
+                v["version"].as_str().unwrap_or("")
+            );
         } else {
             lines.push(serde_json::from_value(v).map_err(|e| e.to_string())?);
         }
@@ -187,7 +223,10 @@ pub fn run_sdk(mut cmd: Command, plan: &Path, limit: Duration) -> Result<(Vec<Li
     match status {
         Some(s) if s.success() && !version.is_empty() => Ok((lines, version)),
         Some(s) => Err(format!("exited with {s}\n{stdout}\n{stderr}")),
-        None => Err(format!("killed after {} s\n{stdout}\n{stderr}", limit.as_secs())),
+        None => Err(format!(
+            "killed after {} s\n{stdout}\n{stderr}",
+            limit.as_secs()
+        )),
     }
 }
 
@@ -208,7 +247,10 @@ pub fn python_available() -> bool {
 
 pub fn typescript_available() -> bool {
     sdk_dir().join("node_modules/@anthropic-ai/sdk").is_dir()
-        && Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
+        && Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
 }
 
 /// What Claude Code should print for a case, and whether an error is the right answer.
@@ -223,26 +265,42 @@ pub struct ClaudeExpect {
 pub fn classify_claude(o: &Outcome, want: &ClaudeExpect, limit: Duration) -> Cell {
     let out = Outcome::first_line(&o.stdout);
     let err = Outcome::first_line(&o.stderr);
-    let said = if out.is_empty() { err.clone() } else { out.clone() };
+    let said = if out.is_empty() {
+        err.clone()
+    } else {
+        out.clone()
+    };
     if o.hung {
-        return Cell::new(ClientImpact::Hangs, format!("killed after {} s", limit.as_secs()));
+        return Cell::new(
+            ClientImpact::Hangs,
+            format!("killed after {} s", limit.as_secs()),
+        );
     }
     let answered = o.exit == Some(0) && want.texts.iter().any(|t| o.stdout.contains(t.as_str()));
     match (&want.truth, o.exit) {
+        // A retryable error (429, 5xx) invites a retry: the answer is then right.
+        (
+            Truth::Error {
+                retryable: true, ..
+            },
+            Some(0),
+        ) if answered => Cell::new(ClientImpact::Ok, "retried"),
         (Truth::Error { .. }, Some(0)) => Cell::new(
             ClientImpact::DataLost,
             format!("exit 0 for an error response: {:?}", clip(&said, 80)),
         ),
-        (Truth::Error { .. }, _) => Cell::new(ClientImpact::Ok, format!("exit {:?}: {}", o.exit, clip(&said, 80))),
+        (Truth::Error { .. }, _) => Cell::new(
+            ClientImpact::Ok,
+            format!("exit {:?}: {}", o.exit, clip(&said, 80)),
+        ),
         (_, Some(0)) if answered => Cell::new(ClientImpact::Ok, ""),
         (_, Some(0)) => Cell::new(
             ClientImpact::DataLost,
             format!("exit 0 without the answer: {:?}", clip(&said, 80)),
         ),
-        (_, code) => Cell::new(ClientImpact::Raises, format!("exit {code:?}: {}", clip(&said, 80))),
+        (_, code) => Cell::new(
+            ClientImpact::Raises,
+            format!("exit {code:?}: {}", clip(&said, 80)),
+        ),
     }
-}
-
-pub fn run_claude_case(bin: &Path, base: &str, key: &str, limit: Duration) -> Outcome {
-    run_claude(bin, base, key, limit)
 }

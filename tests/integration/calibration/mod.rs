@@ -43,6 +43,10 @@ struct Case {
     api_key: String,
     body: Option<Value>,
     base_url: String,
+    /// Where the pass-back goes: the live fault mock, or the fixture server.
+    passback_url: String,
+    /// What Claude Code runs against: the live fault mock, or the fixture server.
+    claude_url: String,
     /// mode → its judged response (and the clean answer, for fault cases).
     judged: BTreeMap<String, (Judged, Option<Truth>)>,
     claude: ClaudeExpect,
@@ -52,7 +56,10 @@ struct Case {
 
 impl Case {
     fn triggered(&self) -> BTreeSet<String> {
-        self.judged.values().flat_map(|(j, _)| j.checks.iter().cloned()).collect()
+        self.judged
+            .values()
+            .flat_map(|(j, _)| j.checks.iter().cloned())
+            .collect()
     }
 
     fn modes(&self) -> Vec<String> {
@@ -65,7 +72,11 @@ impl Case {
 }
 
 /// Send one request to a fresh mock with `faults` and capture the response.
-async fn capture(faults: &[Fault], preset: &cases::Preset, stream: bool) -> (String, Option<Value>, Captured) {
+async fn capture(
+    faults: &[Fault],
+    preset: &cases::Preset,
+    stream: bool,
+) -> (String, Option<Value>, Captured) {
     let m = mock_support::start_with(faults).await;
     let (path, body) = match preset.endpoint.as_str() {
         "count_tokens" => ("/v1/messages/count_tokens".to_string(), preset.body.clone()),
@@ -78,7 +89,10 @@ async fn capture(faults: &[Fault], preset: &cases::Preset, stream: bool) -> (Str
             ("/v1/messages".to_string(), Some(b))
         }
     };
-    let key = preset.api_key.clone().unwrap_or_else(|| mock_support::KEY.to_string());
+    let key = preset
+        .api_key
+        .clone()
+        .unwrap_or_else(|| mock_support::KEY.to_string());
     let client = mock_support::client();
     let url = format!("{}{path}", m.base_url());
     let req = match &body {
@@ -95,6 +109,12 @@ async fn capture(faults: &[Fault], preset: &cases::Preset, stream: bool) -> (Str
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let headers = resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k != "content-type")
+        .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+        .collect();
     let mut bytes = Vec::new();
     let mut cut = false;
     let mut resp = resp;
@@ -108,28 +128,73 @@ async fn capture(faults: &[Fault], preset: &cases::Preset, stream: bool) -> (Str
             }
         }
     }
-    (path, body, Captured { status, content_type, body: bytes, cut })
+    (
+        path,
+        body,
+        Captured {
+            status,
+            content_type,
+            body: bytes,
+            headers,
+            cut,
+        },
+    )
 }
 
-async fn fault_case(decl: cases::CaseDecl, presets: &BTreeMap<String, cases::Preset>) -> Case {
-    let fault: Fault = decl.fault.as_deref().unwrap().parse().expect("a known fault");
+/// A captured response as the fixture server replays it.
+fn answer(c: &Captured) -> serve::Answer {
+    serve::Answer {
+        status: c.status,
+        content_type: c.content_type.clone(),
+        body: c.body.clone(),
+        cut: c.cut,
+    }
+}
+
+/// A fault case: its preset request is captured from a fresh mock with the fault (streamed
+/// and not) and judged; the SDKs get exactly those bytes replayed by the fixture server (the
+/// mock's answer depends on details of the request that differ between clients), and pass
+/// content back to a live mock with the fault. Claude Code talks to the live mock.
+async fn fault_case(
+    decl: cases::CaseDecl,
+    presets: &BTreeMap<String, cases::Preset>,
+    canned: &mut BTreeMap<String, serve::Canned>,
+) -> Case {
+    let fault: Fault = decl
+        .fault
+        .as_deref()
+        .unwrap()
+        .parse()
+        .expect("a known fault");
     let preset = presets
         .get(decl.request.as_deref().unwrap_or(""))
         .unwrap_or_else(|| panic!("{}: unknown request", decl.name))
         .clone();
     let mut judged = BTreeMap::new();
-    let streams: &[(&str, bool)] = if preset.endpoint == "messages" {
-        &[("stream_final", true), ("stream_raw", true), ("create", false)]
+    let mut entry = serve::Canned::default();
+    let streams: &[(&[&str], bool)] = if preset.endpoint == "messages" {
+        &[
+            (&["stream_final", "stream_raw"], true),
+            (&["create"], false),
+        ]
     } else {
-        &[("call", false)]
+        &[(&["call"], false)]
     };
-    for &(mode, stream) in streams {
+    for &(modes, stream) in streams {
         let (path, body, got) = capture(&[fault], &preset, stream).await;
         let (_, _, clean) = capture(&[], &preset, stream).await;
         let j = judge(&path, body.as_ref(), &got);
         let clean = judge(&path, body.as_ref(), &clean).truth;
-        judged.insert(mode.to_string(), (j, Some(clean)));
+        match (preset.endpoint.as_str(), stream) {
+            ("messages", true) => entry.sse = Some(answer(&got)),
+            ("messages", false) => entry.json = Some(answer(&got)),
+            _ => entry.other = Some(answer(&got)),
+        }
+        for mode in modes {
+            judged.insert(mode.to_string(), (j.clone(), Some(clean.clone())));
+        }
     }
+    canned.insert(decl.name.clone(), entry);
     // Claude Code's own request is a streamed "Say hello": its truth is that of the fault's
     // answer to a streamed hello.
     let hello = presets.get("hello").expect("a hello request").clone();
@@ -142,9 +207,14 @@ async fn fault_case(decl: cases::CaseDecl, presets: &BTreeMap<String, cases::Pre
     .await;
     Case {
         endpoint: preset.endpoint.clone(),
-        api_key: preset.api_key.clone().unwrap_or_else(|| mock_support::KEY.to_string()),
+        api_key: preset
+            .api_key
+            .clone()
+            .unwrap_or_else(|| mock_support::KEY.to_string()),
         body: preset.body.clone(),
-        base_url: mock.base_url(),
+        base_url: String::new(),
+        passback_url: mock.base_url(),
+        claude_url: mock.base_url(),
         judged,
         claude: ClaudeExpect {
             texts: vec![HELLO.to_string()],
@@ -158,10 +228,10 @@ async fn fault_case(decl: cases::CaseDecl, presets: &BTreeMap<String, cases::Pre
 fn fixture_case(
     decl: cases::CaseDecl,
     presets: &BTreeMap<String, cases::Preset>,
-    server_base: &str,
     canned: &mut BTreeMap<String, serve::Canned>,
 ) -> Case {
-    let hello = presets["hello"].body.clone().expect("hello body");
+    let request = decl.request.as_deref().unwrap_or("hello");
+    let hello = presets[request].body.clone().expect("a messages request");
     let mut judged = BTreeMap::new();
     let mut entry = serve::Canned::default();
     let mut texts = vec![serve::FOLLOW_UP.to_string()];
@@ -174,6 +244,7 @@ fn fixture_case(
             status: 200,
             content_type: "text/event-stream".into(),
             body: bytes.clone(),
+            headers: fixture_headers(),
             cut: false,
         };
         let j = judge("/v1/messages", Some(&body), &got);
@@ -190,10 +261,15 @@ fn fixture_case(
             .validation
             .message;
             if let Some(m) = acc {
-                entry.json = Some((200, m.to_string().into_bytes()));
+                entry.json = Some(serve::Answer {
+                    status: 200,
+                    content_type: "application/json".into(),
+                    body: m.to_string().into_bytes(),
+                    cut: false,
+                });
             }
         }
-        entry.sse = Some(bytes);
+        entry.sse = Some(answer(&got));
         judged.insert("stream_final".into(), (j.clone(), None));
         judged.insert("stream_raw".into(), (j, None));
     }
@@ -204,6 +280,7 @@ fn fixture_case(
             status,
             content_type: "application/json".into(),
             body: bytes.clone(),
+            headers: fixture_headers(),
             cut: false,
         };
         let j = judge("/v1/messages", Some(&hello), &got);
@@ -211,7 +288,7 @@ fn fixture_case(
             texts.push(s.text.clone());
         }
         claude_truth.get_or_insert(j.truth.clone());
-        entry.json = Some((status, bytes));
+        entry.json = Some(answer(&got));
         judged.insert("create".into(), (j, None));
     }
     canned.insert(decl.name.clone(), entry);
@@ -220,7 +297,9 @@ fn fixture_case(
         endpoint: "messages".into(),
         api_key: mock_support::KEY.into(),
         body: Some(hello),
-        base_url: format!("{server_base}/case/{}", decl.name),
+        base_url: String::new(),
+        passback_url: String::new(),
+        claude_url: String::new(),
         judged,
         claude: ClaudeExpect {
             texts,
@@ -229,6 +308,11 @@ fn fixture_case(
         _mock: None,
         decl,
     }
+}
+
+/// What the fixture server sends besides the content type.
+fn fixture_headers() -> Vec<(String, String)> {
+    vec![("request-id".into(), serve::ID.into())]
 }
 
 fn exchange_of(body: &Value, got: &Captured) -> conform::exchange::Exchange {
@@ -257,14 +341,20 @@ fn check_manifest(m: &cases::Manifest) {
     assert_eq!(names.len(), m.cases.len(), "case names are unique");
     for info in fault_catalogue() {
         assert!(
-            m.cases.iter().any(|c| c.fault.as_deref() == Some(info.name)),
+            m.cases
+                .iter()
+                .any(|c| c.fault.as_deref() == Some(info.name)),
             "fault {} has no calibration case",
             info.name
         );
     }
     for c in &m.cases {
         for t in &c.targets {
-            assert!(catalogue::get(t).is_some(), "{}: target {t} is not a check", c.name);
+            assert!(
+                catalogue::get(t).is_some(),
+                "{}: target {t} is not a check",
+                c.name
+            );
         }
         assert!(
             c.fault.is_some() != (c.stream.is_some() || c.message.is_some()),
@@ -282,7 +372,10 @@ fn check_targets(cases: &[Case]) -> Vec<String> {
         let fired = c.triggered();
         for t in &c.decl.targets {
             if !fired.contains(t) {
-                bad.push(format!("{}: target {t} did not fire (fired: {fired:?})", c.decl.name));
+                bad.push(format!(
+                    "{}: target {t} did not fire (fired: {fired:?})",
+                    c.decl.name
+                ));
             }
         }
         if c.decl.targets.is_empty() && c.decl.scenario.is_none() {
@@ -350,28 +443,29 @@ async fn calibration_matches_the_committed_impact() {
     let manifest = cases::manifest();
     check_manifest(&manifest);
     let mut canned = BTreeMap::new();
-    // The fixture server's address is needed before its cases are registered: bind first.
     let mut cases_list = Vec::new();
-    let mut fixture_decls = Vec::new();
     for decl in manifest.cases.clone() {
-        if decl.fault.is_some() {
-            cases_list.push(fault_case(decl, &manifest.requests).await);
+        cases_list.push(if decl.fault.is_some() {
+            fault_case(decl, &manifest.requests, &mut canned).await
         } else {
-            fixture_decls.push(decl);
+            fixture_case(decl, &manifest.requests, &mut canned)
+        });
+    }
+    // The fixture server serves every case under /case/NAME.
+    let server = serve::start(canned).await;
+    for c in &mut cases_list {
+        c.base_url = server.case_url(&c.decl.name);
+        if c.passback_url.is_empty() {
+            c.passback_url = c.base_url.clone();
+            c.claude_url = c.base_url.clone();
         }
     }
-    let placeholder = "http://placeholder";
-    let mut fixture_cases: Vec<Case> = fixture_decls
-        .into_iter()
-        .map(|d| fixture_case(d, &manifest.requests, placeholder, &mut canned))
-        .collect();
-    let server = serve::start(canned).await;
-    for c in &mut fixture_cases {
-        c.base_url = server.case_url(&c.decl.name);
-    }
-    cases_list.extend(fixture_cases);
     let bad = check_targets(&cases_list);
-    assert!(bad.is_empty(), "calibration cases that do not show their target:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "calibration cases that do not show their target:\n{}",
+        bad.join("\n")
+    );
 
     // The plan both SDK scripts run.
     let plan: Vec<PlanCase> = cases_list
@@ -379,7 +473,7 @@ async fn calibration_matches_the_committed_impact() {
         .map(|c| PlanCase {
             name: c.decl.name.clone(),
             base_url: c.base_url.clone(),
-            passback_url: c.base_url.clone(),
+            passback_url: c.passback_url.clone(),
             api_key: c.api_key.clone(),
             endpoint: c.endpoint.clone(),
             body: c.body.clone(),
@@ -411,7 +505,12 @@ async fn calibration_matches_the_committed_impact() {
     let gate = Arc::new(tokio::sync::Semaphore::new(CLAUDE_CONCURRENCY));
     let mut runs = Vec::new();
     for c in &cases_list {
-        let (bin, base, key, gate) = (bin.clone(), c.base_url.clone(), mock_support::KEY.to_string(), gate.clone());
+        let (bin, base, key, gate) = (
+            bin.clone(),
+            c.claude_url.clone(),
+            mock_support::KEY.to_string(),
+            gate.clone(),
+        );
         runs.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.unwrap();
             tokio::task::spawn_blocking(move || run_claude(&bin, &base, &key, CLAUDE_LIMIT))
@@ -422,7 +521,10 @@ async fn calibration_matches_the_committed_impact() {
     let mut claude_cells = BTreeMap::new();
     for (c, run) in cases_list.iter().zip(runs) {
         let o = run.await.unwrap();
-        claude_cells.insert(c.decl.name.clone(), classify_claude(&o, &c.claude, CLAUDE_LIMIT));
+        claude_cells.insert(
+            c.decl.name.clone(),
+            classify_claude(&o, &c.claude, CLAUDE_LIMIT),
+        );
     }
     let (py_lines, py_version) = py.await.unwrap().expect("the Python SDK script runs");
     let (ts_lines, ts_version) = ts.await.unwrap().expect("the TypeScript SDK script runs");
@@ -455,7 +557,11 @@ async fn calibration_matches_the_committed_impact() {
         python: sdk_cells(&cases_list, &py_lines),
         typescript: sdk_cells(&cases_list, &ts_lines),
         claude: claude_cells,
-        versions: [py_version, ts_version, format!("claude-code {claude_version}")],
+        versions: [
+            py_version,
+            ts_version,
+            format!("claude-code {claude_version}"),
+        ],
     };
     drop(server);
     let elapsed = started.elapsed();
@@ -468,10 +574,15 @@ async fn calibration_matches_the_committed_impact() {
     if std::env::var("CONFORM_CALIBRATE").is_ok_and(|v| v == "write") {
         std::fs::write(&machine_path, &machine).unwrap();
         std::fs::write(&doc_path, &doc).unwrap();
-        println!("wrote {} and {}", machine_path.display(), doc_path.display());
+        println!(
+            "wrote {} and {}",
+            machine_path.display(),
+            doc_path.display()
+        );
         return;
     }
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(&machine_path).unwrap()).unwrap();
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&machine_path).unwrap()).unwrap();
     let now: Value = serde_json::from_str(&machine).unwrap();
     assert!(
         committed == now,
@@ -503,7 +614,11 @@ fn severities_agree_with_the_measured_impact() {
                 "{id} is {} but measured {:?}{}",
                 e.severity,
                 impact.per_client(),
-                if e.contract.is_some() { " (contract)" } else { "" }
+                if e.contract.is_some() {
+                    " (contract)"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -514,5 +629,9 @@ fn severities_agree_with_the_measured_impact() {
             e.id
         );
     }
-    assert!(bad.is_empty(), "severities that contradict the measured impact:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "severities that contradict the measured impact:\n{}",
+        bad.join("\n")
+    );
 }

@@ -30,7 +30,8 @@ const CLIENTS: [&str; 3] = ["python_sdk", "typescript_sdk", "claude_code"];
 
 impl Measurement {
     fn cells(&self, case: &str) -> [ClientImpact; 3] {
-        let get = |m: &BTreeMap<String, Cell>| m.get(case).map_or(ClientImpact::Unknown, |c| c.impact);
+        let get =
+            |m: &BTreeMap<String, Cell>| m.get(case).map_or(ClientImpact::Unknown, |c| c.impact);
         [get(&self.python), get(&self.typescript), get(&self.claude)]
     }
 }
@@ -90,7 +91,10 @@ pub fn machine(m: &Measurement) -> String {
 /// `ok / raises / data-lost / hangs` counts per client.
 pub fn counts(m: &Measurement) -> String {
     let mut s = String::new();
-    for (i, name) in ["python-sdk", "typescript-sdk", "claude-code"].iter().enumerate() {
+    for (i, name) in ["python-sdk", "typescript-sdk", "claude-code"]
+        .iter()
+        .enumerate()
+    {
         let mut n: BTreeMap<&str, usize> = BTreeMap::new();
         for row in &m.cases {
             *n.entry(m.cells(&row.name)[i].as_str()).or_default() += 1;
@@ -102,7 +106,8 @@ pub fn counts(m: &Measurement) -> String {
             n.get("raises").unwrap_or(&0),
             n.get("data-lost").unwrap_or(&0),
             n.get("hangs").unwrap_or(&0),
-            n.get("unknown").map_or(String::new(), |u| format!(", {u} unknown")),
+            n.get("unknown")
+                .map_or(String::new(), |u| format!(", {u} unknown")),
         );
     }
     s
@@ -112,7 +117,11 @@ fn cell(c: Option<&Cell>) -> String {
     match c {
         None => "unknown".into(),
         Some(c) if c.note.is_empty() => c.impact.as_str().into(),
-        Some(c) => format!("**{}**: {}", c.impact.as_str(), c.note.replace('|', "\\|").replace('\n', " ")),
+        Some(c) => format!(
+            "**{}**: {}",
+            c.impact.as_str(),
+            c.note.replace('|', "\\|").replace('\n', " ")
+        ),
     }
 }
 
@@ -128,7 +137,11 @@ pub fn document(m: &Measurement) -> String {
                 None => "(control: none)".into(),
             }
         } else {
-            row.targets.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(" ")
+            row.targets
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         let _ = writeln!(
             s,
@@ -151,7 +164,13 @@ pub fn document(m: &Measurement) -> String {
             v["python_sdk"].as_str().unwrap_or(""),
             v["typescript_sdk"].as_str().unwrap_or(""),
             v["claude_code"].as_str().unwrap_or(""),
-            v["cases"].as_array().unwrap().iter().map(|c| format!("`{}`", c.as_str().unwrap())).collect::<Vec<_>>().join(" "),
+            v["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| format!("`{}`", c.as_str().unwrap()))
+                .collect::<Vec<_>>()
+                .join(" "),
         );
     }
     s

@@ -21,12 +21,28 @@ use std::sync::Arc;
 /// The text of the follow-up answer to a pass-back.
 pub const FOLLOW_UP: &str = "Sunny and 18 degrees in Hangzhou.";
 
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("request-id");
+/// The request id of every answer (the calibration judges fixtures with it too).
+pub const ID: &str = "req_011CalibrationFixture0001";
+
+/// One recorded answer: status, content type, body, and whether the connection broke after it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub cut: bool,
+}
+
 /// What the server answers for one case.
 #[derive(Debug, Clone, Default)]
 pub struct Canned {
-    pub sse: Option<Vec<u8>>,
-    /// Status and body of the non-streaming answer.
-    pub json: Option<(u16, Vec<u8>)>,
+    /// The answer to a streaming request.
+    pub sse: Option<Answer>,
+    /// The answer to a non-streaming request.
+    pub json: Option<Answer>,
+    /// The answer on `count_tokens` or `/v1/models` (fault cases of those endpoints).
+    pub other: Option<Answer>,
 }
 
 type Cases = Arc<BTreeMap<String, Canned>>;
@@ -52,7 +68,8 @@ impl Server {
 pub async fn start(cases: BTreeMap<String, Canned>) -> Server {
     let app = Router::new()
         .route("/case/{name}/v1/messages", post(messages))
-        .route("/case/{name}/v1/messages/count_tokens", post(count_tokens))
+        .route("/case/{name}/v1/messages/count_tokens", post(other))
+        .route("/case/{name}/v1/models", any(other))
         .route("/case/{name}/{*rest}", any(not_found))
         .with_state(Arc::new(cases));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -68,39 +85,62 @@ pub async fn start(cases: BTreeMap<String, Canned>) -> Server {
 fn error(status: u16, kind: &str, message: &str) -> Response {
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, "application/json"), (REQUEST_ID, ID)],
         json!({"type": "error", "error": {"type": kind, "message": message}}).to_string(),
     )
         .into_response()
 }
 
 async fn not_found() -> Response {
-    error(404, "not_found_error", "not served by the calibration server")
+    error(
+        404,
+        "not_found_error",
+        "not served by the calibration server",
+    )
 }
 
-async fn count_tokens() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        json!({"input_tokens": 12}).to_string(),
-    )
-        .into_response()
+async fn other(State(cases): State<Cases>, Path(name): Path<String>) -> Response {
+    match cases.get(&name).and_then(|c| c.other.clone()) {
+        Some(a) => replay(a),
+        None => (
+            [(header::CONTENT_TYPE, "application/json"), (REQUEST_ID, ID)],
+            json!({"input_tokens": 12}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// A recorded answer as it came: a cut one breaks the connection after its bytes.
+fn replay(a: Answer) -> Response {
+    let stream = futures_util::stream::iter(
+        std::iter::once(Ok::<_, std::io::Error>(Bytes::from(a.body))).chain(
+            a.cut
+                .then(|| Err(std::io::Error::other("connection cut as recorded"))),
+        ),
+    );
+    let mut r = Response::new(axum::body::Body::from_stream(stream));
+    *r.status_mut() = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
+    let h = r.headers_mut();
+    if let Ok(v) = header::HeaderValue::from_str(&a.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(REQUEST_ID, header::HeaderValue::from_static(ID));
+    r
 }
 
 fn sse_response(bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        bytes,
-    )
-        .into_response()
+    replay(Answer {
+        status: 200,
+        content_type: "text/event-stream".into(),
+        body: bytes,
+        cut: false,
+    })
 }
 
 fn json_response(status: u16, bytes: Vec<u8>) -> Response {
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, "application/json"), (REQUEST_ID, ID)],
         bytes,
     )
         .into_response()
@@ -132,7 +172,10 @@ fn follow_up_stream() -> Vec<u8> {
     ];
     let mut out = String::new();
     for e in events {
-        out.push_str(&format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()));
+        out.push_str(&format!(
+            "event: {}\ndata: {e}\n\n",
+            e["type"].as_str().unwrap()
+        ));
     }
     out.into_bytes()
 }
@@ -164,8 +207,8 @@ async fn messages(State(cases): State<Cases>, Path(name): Path<String>, body: By
         };
     }
     match (stream, &case.sse, &case.json) {
-        (true, Some(sse), _) => sse_response(sse.clone()),
-        (_, _, Some((status, bytes))) => json_response(*status, bytes.clone()),
+        (true, Some(sse), _) => replay(sse.clone()),
+        (_, _, Some(answer)) => replay(answer.clone()),
         (false, Some(_), None) => error(500, "api_error", "no non-streaming answer for this case"),
         (_, None, None) => not_found().await,
     }
