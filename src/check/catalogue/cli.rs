@@ -226,7 +226,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("must by default; info when"), "{text}");
-        assert!(text.contains("python-sdk unknown · typescript-sdk unknown · claude-code unknown"));
+        // The measured impact (impact.json) and the cases it comes from.
+        let m = measured("stream.grammar.unclosed-block").expect("a case targets it");
+        let i = m.impact;
+        assert!(
+            text.contains(&format!(
+                "python-sdk {} · typescript-sdk {} · claude-code {}",
+                i.python_sdk.as_str(),
+                i.typescript_sdk.as_str(),
+                i.claude_code.as_str()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("measured on: unclosed-block"), "{text}");
         let fam = explain("assert.equals", OutputFormat::Text).unwrap();
         assert!(
             fam.contains("family    assert.<operator> — one of: status, equals"),
