@@ -7,7 +7,7 @@ use crate::check::catalogue::ids;
 use crate::report::model::{SnapshotInfo, SnapshotStatus as ReportStatus};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
-use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise};
+use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise_pinned};
 use crate::target::Target;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -41,9 +41,10 @@ impl Snapshots {
             .collect();
         let mut steps = Map::new();
         for s in &run.steps {
+            let pinned = pinned_fields(scenario, &s.step);
             steps.insert(
                 s.step.clone(),
-                normalise(&s.exchange, &s.validation, &redactions),
+                normalise_pinned(&s.exchange, &s.validation, &redactions, &pinned),
             );
         }
         json!({ "steps": steps })
@@ -110,6 +111,28 @@ impl Snapshots {
             )),
         }
     }
+}
+
+/// The top-level message fields a step pins: an unconditional `equals` on `$.FIELD` (not
+/// `requires`, no `when`, not inside `not`). The snapshot keeps their values verbatim.
+fn pinned_fields(scenario: &Scenario, step: &str) -> Vec<String> {
+    scenario
+        .doc
+        .steps
+        .iter()
+        .filter(|s| s.value.id.value == step)
+        .flat_map(|s| s.value.expect.asserts.iter())
+        .map(|a| &a.value)
+        .filter(|a| a.equals.is_some() && a.when.is_none() && !a.requires)
+        .filter_map(|a| {
+            let path = a.path.as_ref()?.value.as_str();
+            let field = path.strip_prefix("$.")?;
+            field
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_')
+                .then(|| field.to_string())
+        })
+        .collect()
 }
 
 /// A path relative to the working directory when it lies below it, so snapshot headers do not

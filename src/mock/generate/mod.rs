@@ -31,6 +31,7 @@
 //! and thinking, [`tools`] picks the tools to call, [`values`] builds JSON values from schemas.
 
 mod conversation;
+mod realistic;
 mod text;
 mod tools;
 mod values;
@@ -41,6 +42,8 @@ use super::cache::output_format;
 use super::hash::{Rng, fnv, mix64, sign_thinking};
 use super::tokenize;
 use conversation::Conversation;
+use realistic::Whims;
+pub use realistic::Behaviour;
 use text::{answer_text, sentence, thinking_text};
 use tools::{ToolDef, choice_type, tool_calls};
 pub use values::value_for;
@@ -95,11 +98,21 @@ pub fn generate(body: &Value, seed: u64) -> Generated {
 /// [`generate`] with the random streams seeded by `hash` (a fault that rewrites the request
 /// keeps the original request's hash, so the words stay those of the clean answer).
 pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
+    generate_as(body, hash, seed, Behaviour::Deterministic)
+}
+
+/// [`generate_hashed`] by a model of the given [`Behaviour`]: realistic draws the shape stream
+/// and the model's choices from `seed` too.
+pub fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behaviour) -> Generated {
     let h = hash;
-    let mut shape = Rng::new(h);
+    let mut shape = match behaviour {
+        Behaviour::Deterministic => Rng::new(h),
+        Behaviour::Realistic => Rng::new(h ^ mix64(seed ^ 0x7368_6170_6521)), // "shape!"
+    };
     let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
     let id = format!("msg_01{}", words.base62(22));
     let convo = Conversation::read(body);
+    let whims = Whims::draw(behaviour, h, seed, &convo);
     let mut plan: Vec<Block> = Vec::new();
 
     // Thinking.
@@ -113,7 +126,14 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
         let text = if omitted {
             String::new()
         } else {
-            thinking_text(&convo, &mut shape, &mut words)
+            let text = thinking_text(&convo, whims.thinking_sentences, &mut shape, &mut words);
+            match thinking_budget(body) {
+                // A sampled model thinks within its budget.
+                Some(b) if behaviour == Behaviour::Realistic && tokenize::count(&text) > b => {
+                    tokenize::truncate(&text, b).to_string()
+                }
+                _ => text,
+            }
         };
         plan.push(Block::Thinking {
             thinking: text,
@@ -122,7 +142,7 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
     }
 
     // Tools.
-    let calls = tool_calls(body, &convo);
+    let calls = tool_calls(body, &convo, &whims);
     let eager_tools: Vec<String> = calls
         .iter()
         .filter(|t| t.eager)
@@ -161,7 +181,15 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
         // A counting request is answered by counting (probes build on it: a stop sequence
         // on a number is then near-certain to be reached).
         let mut text = text::counting(&convo.user_text)
-            .unwrap_or_else(|| answer_text(&convo, &mut shape, &mut words));
+            .and_then(|(from, to)| whims.count(from, to))
+            .unwrap_or_else(|| {
+                let prose = answer_text(&convo, whims.sentences, &mut shape, &mut words);
+                if convo.prefill.is_none() {
+                    whims.formatted(prose)
+                } else {
+                    prose
+                }
+            });
         let stops: Vec<String> = body
             .get("stop_sequences")
             .and_then(Value::as_array)
@@ -173,7 +201,10 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(first) = stops.first().filter(|f| !text.contains(f.as_str())) {
+        if let Some(first) = stops
+            .first()
+            .filter(|f| whims.writes_stop_sequence && !text.contains(f.as_str()))
+        {
             let more = sentence(&convo, &mut shape, &mut words);
             text = format!("{text} {first} {more}");
         }
@@ -305,6 +336,11 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
         output_tokens: used.max(1),
         overrun: if truncated { None } else { overrun },
     }
+}
+
+/// `thinking.budget_tokens`, when the request sets one.
+fn thinking_budget(body: &Value) -> Option<u64> {
+    body.pointer("/thinking/budget_tokens").and_then(Value::as_u64)
 }
 
 /// A call of `tool` with an input generated from its schema and the prompt.
