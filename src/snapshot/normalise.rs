@@ -66,6 +66,9 @@ const TEXT: &[&str] = &[
 /// Keys whose string values are opaque blobs.
 const DATA: &[&str] = &["data", "encrypted_content", "encrypted_index"];
 
+/// The input of a tool call cut by `max_tokens` (set by [`super::varies`]).
+pub(super) const PARTIAL_INPUT: &str = "[partial]";
+
 /// Block types whose `input` is model-generated tool arguments.
 const TOOL_CALLS: &[&str] = &["tool_use", "server_tool_use", "mcp_tool_use"];
 
@@ -248,7 +251,9 @@ fn shape(key: Option<&str>, v: &Value) -> Value {
             let mut out = Map::new();
             for k in keys {
                 let child = &map[k];
-                let shaped = if is_tool_call && k == "input" {
+                let shaped = if is_tool_call && k == "input" && child == PARTIAL_INPUT {
+                    child.clone()
+                } else if is_tool_call && k == "input" {
                     typed(child)
                 } else {
                     shape(Some(k), child)

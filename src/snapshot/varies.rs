@@ -13,6 +13,10 @@
 //!   `tool_choice` absent or `auto`): tool calls and tool results are dropped from the content
 //!   and their events from the event sequence. A forced `tool_choice` (`any`, `tool`) keeps
 //!   them: there the call is the endpoint's duty.
+//! * **Which optional arguments a tool call has.** In a kept call, the input keeps the keys its
+//!   `input_schema` requires (at every object level the schema describes) and drops the
+//!   optional ones; a call cut by `max_tokens` (the last block of a `max_tokens` answer) has an
+//!   input of the model's length: `[partial]`.
 
 use serde_json::Value;
 
@@ -36,6 +40,8 @@ pub(super) struct Varies {
     tools_optional: bool,
     /// Message fields the scenario pins (kept verbatim).
     pinned: Vec<String>,
+    /// The request's tools with an `input_schema`: name → schema.
+    schemas: Vec<(String, Value)>,
 }
 
 impl Varies {
@@ -49,9 +55,25 @@ impl Varies {
             .pointer("/tool_choice/type")
             .and_then(Value::as_str)
             .unwrap_or("auto");
+        let schemas = body
+            .get("tools")
+            .and_then(Value::as_array)
+            .map(|tools| {
+                tools
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.get("name")?.as_str()?.to_string(),
+                            t.get("input_schema")?.clone(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Varies {
             tools_optional: has_tools && choice == "auto",
             pinned: pinned.to_vec(),
+            schemas,
         }
     }
 
@@ -98,16 +120,63 @@ impl Varies {
                 *v = Value::from(*placeholder);
             }
         }
-        if self.tools_optional
-            && let Some(Value::Array(blocks)) = obj.get_mut("content")
-        {
-            blocks.retain(|b| {
-                !b.get("type")
-                    .and_then(Value::as_str)
-                    .is_some_and(is_tool_block)
-            });
+        let cut = obj.get("stop_reason").and_then(Value::as_str) == Some("max_tokens");
+        if let Some(Value::Array(blocks)) = obj.get_mut("content") {
+            let last = blocks.len().saturating_sub(1);
+            for (i, b) in blocks.iter_mut().enumerate() {
+                self.tool_input(b, cut && i == last);
+            }
+            if self.tools_optional {
+                blocks.retain(|b| {
+                    !b.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(is_tool_block)
+                });
+            }
         }
         m
+    }
+
+    /// A custom tool call's input without the optional arguments, or `[partial]` when cut.
+    fn tool_input(&self, block: &mut Value, cut: bool) {
+        if block.get("type").and_then(Value::as_str) != Some("tool_use") {
+            return;
+        }
+        let schema = block
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| self.schemas.iter().find(|(name, _)| name == n))
+            .map(|(_, s)| s);
+        let Some(input) = block.get_mut("input") else {
+            return;
+        };
+        if cut {
+            *input = Value::from(super::normalise::PARTIAL_INPUT);
+        } else if let Some(schema) = schema {
+            required_only(input, schema, 0);
+        }
+    }
+}
+
+/// Keep the keys `schema` requires, recursively where it describes the properties; a schema
+/// that states nothing about an object (no `required`, e.g. a `$ref`) keeps it whole.
+fn required_only(value: &mut Value, schema: &Value, depth: usize) {
+    const MAX_DEPTH: usize = 32;
+    let Value::Object(map) = value else { return };
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Some(required) = schema.get("required").and_then(Value::as_array) else {
+        return;
+    };
+    let required: Vec<&str> = required.iter().filter_map(Value::as_str).collect();
+    map.retain(|k, _| required.contains(&k.as_str()));
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, child) in map.iter_mut() {
+            if let Some(sub) = props.get(k) {
+                required_only(child, sub, depth + 1);
+            }
+        }
     }
 }
 
@@ -150,6 +219,30 @@ mod tests {
         assert_eq!(m["stop_reason"], "tool_use");
         let no_tools = Varies::of(&request(json!({})), &[]);
         assert!(no_tools.optional_blocks(&answer()).is_empty());
+    }
+
+    #[test]
+    fn tool_inputs_keep_the_required_arguments() {
+        let tools = json!([{"name": "book", "input_schema": {"type": "object",
+            "required": ["title", "where"], "properties": {"title": {"type": "string"},
+            "notes": {"type": "string"}, "where": {"type": "object", "required": ["city"],
+            "properties": {"city": {"type": "string"}, "room": {"type": "string"}}}}}}]);
+        let v = Varies::of(
+            &request(json!({"tools": tools, "tool_choice": {"type": "any"}})),
+            &[],
+        );
+        let call = |stop: &str| {
+            json!({"type": "message", "stop_reason": stop, "content": [{"type": "tool_use",
+                "id": "toolu_1", "name": "book", "input": {"title": "t", "notes": "n",
+                "where": {"city": "Paris", "room": "4"}}}]})
+        };
+        let m = v.message(&call("tool_use"));
+        assert_eq!(
+            m["content"][0]["input"],
+            json!({"title": "t", "where": {"city": "Paris"}})
+        );
+        let cut = v.message(&call("max_tokens"));
+        assert_eq!(cut["content"][0]["input"], super::super::normalise::PARTIAL_INPUT);
     }
 
     #[test]
