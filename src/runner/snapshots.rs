@@ -9,6 +9,7 @@ use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
 use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise_pinned};
 use crate::target::Target;
+use crate::verdict::Verdict;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
@@ -51,7 +52,9 @@ impl Snapshots {
     }
 
     /// Compare a case with its snapshot. None when the case produced nothing to snapshot
-    /// (an infrastructure error: no conformance statement, no shape either).
+    /// (an infrastructure error: no conformance statement, no shape either) or when the model
+    /// did not produce what the probe needs (`inconclusive`: the case may have ended before
+    /// its later steps, so its shape is the model's choice, not the endpoint's).
     pub fn compare(
         &self,
         scenario: &Scenario,
@@ -59,7 +62,7 @@ impl Snapshots {
         mode: Mode,
         run: &CaseRun,
     ) -> Option<(SnapshotInfo, Option<Finding>)> {
-        if run.error.is_some() || run.steps.is_empty() {
+        if run.error.is_some() || run.steps.is_empty() || run.verdict() == Verdict::Inconclusive {
             return None;
         }
         let Some(store) = &self.store else {

@@ -158,14 +158,23 @@ impl Varies {
     }
 }
 
-/// Keep the keys `schema` requires, recursively where it describes the properties; a schema
+/// Keep the keys `schema` requires, recursively where it describes the properties and array
+/// items; a schema
 /// that states nothing about an object (no `required`, e.g. a `$ref`) keeps it whole.
 fn required_only(value: &mut Value, schema: &Value, depth: usize) {
     const MAX_DEPTH: usize = 32;
-    let Value::Object(map) = value else { return };
     if depth > MAX_DEPTH {
         return;
     }
+    if let Value::Array(items) = value {
+        if let Some(sub) = schema.get("items") {
+            for item in items {
+                required_only(item, sub, depth + 1);
+            }
+        }
+        return;
+    }
+    let Value::Object(map) = value else { return };
     let Some(required) = schema.get("required").and_then(Value::as_array) else {
         return;
     };
@@ -224,7 +233,8 @@ mod tests {
     #[test]
     fn tool_inputs_keep_the_required_arguments() {
         let tools = json!([{"name": "book", "input_schema": {"type": "object",
-            "required": ["title", "where"], "properties": {"title": {"type": "string"},
+            "required": ["title", "where", "who"], "properties": {"title": {"type": "string"},
+            "who": {"type": "array", "items": {"type": "object", "required": ["email"]}},
             "notes": {"type": "string"}, "where": {"type": "object", "required": ["city"],
             "properties": {"city": {"type": "string"}, "room": {"type": "string"}}}}}}]);
         let v = Varies::of(
@@ -234,12 +244,13 @@ mod tests {
         let call = |stop: &str| {
             json!({"type": "message", "stop_reason": stop, "content": [{"type": "tool_use",
                 "id": "toolu_1", "name": "book", "input": {"title": "t", "notes": "n",
+                "who": [{"email": "a", "optional": true}, {"email": "b"}],
                 "where": {"city": "Paris", "room": "4"}}}]})
         };
         let m = v.message(&call("tool_use"));
         assert_eq!(
             m["content"][0]["input"],
-            json!({"title": "t", "where": {"city": "Paris"}})
+            json!({"title": "t", "where": {"city": "Paris"}, "who": [{"email": "a"}, {"email": "b"}]})
         );
         let cut = v.message(&call("max_tokens"));
         assert_eq!(cut["content"][0]["input"], super::super::normalise::PARTIAL_INPUT);
