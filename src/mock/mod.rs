@@ -189,8 +189,8 @@ pub struct MockArgs {
     /// choices).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// How the model behaves. `deterministic`: every choice follows from the request (the
-    /// same stop_reason and block structure for every seed; probes build on it).
+    /// How the model behaves. `deterministic`: every choice follows from the request alone
+    /// (the same block structure for every seed; probes build on it).
     /// `realistic`: like a sampled model, the seed varies answer and thinking lengths (so
     /// stop_reason end_turn or max_tokens), tool calls under tool_choice auto, counting, stop
     /// sequences written or not, JSON asked for in prose; the protocol stays conformant.

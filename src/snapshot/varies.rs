@@ -30,7 +30,8 @@ const STOP_FIELDS: &[(&str, &str)] = &[
 
 /// Block types that exist only because the model chose to use a tool.
 fn is_tool_block(kind: &str) -> bool {
-    matches!(kind, "tool_use" | "server_tool_use" | "mcp_tool_use") || kind.ends_with("_tool_result")
+    matches!(kind, "tool_use" | "server_tool_use" | "mcp_tool_use")
+        || kind.ends_with("_tool_result")
 }
 
 /// The model's freedom in one exchange.
@@ -110,6 +111,7 @@ impl Varies {
         if obj.get("type").and_then(Value::as_str) != Some("message") {
             return m;
         }
+        let cut = obj.get("stop_reason").and_then(Value::as_str) == Some("max_tokens");
         for (field, placeholder) in STOP_FIELDS {
             if self.pinned.iter().any(|p| p == field) {
                 continue;
@@ -120,7 +122,6 @@ impl Varies {
                 *v = Value::from(*placeholder);
             }
         }
-        let cut = obj.get("stop_reason").and_then(Value::as_str) == Some("max_tokens");
         if let Some(Value::Array(blocks)) = obj.get_mut("content") {
             let last = blocks.len().saturating_sub(1);
             for (i, b) in blocks.iter_mut().enumerate() {
@@ -253,7 +254,10 @@ mod tests {
             json!({"title": "t", "where": {"city": "Paris"}, "who": [{"email": "a"}, {"email": "b"}]})
         );
         let cut = v.message(&call("max_tokens"));
-        assert_eq!(cut["content"][0]["input"], super::super::normalise::PARTIAL_INPUT);
+        assert_eq!(
+            cut["content"][0]["input"],
+            super::super::normalise::PARTIAL_INPUT
+        );
     }
 
     #[test]

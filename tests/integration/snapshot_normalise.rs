@@ -231,9 +231,16 @@ fn shape_changes_change_the_snapshot() {
     // Unpinned, the stop reason is the model's choice: a placeholder, the key still there.
     let unpinned = unpinned_snapshot_of(1, &PLAIN);
     assert_eq!(unpinned, unpinned_snapshot_of(1, &variants[0]));
-    assert!(unpinned.contains("\"stop_reason\": \"[stop_reason]\""), "{unpinned}");
+    assert!(
+        unpinned.contains("\"stop_reason\": \"[stop_reason]\""),
+        "{unpinned}"
+    );
     for (i, v) in variants.iter().enumerate().skip(1) {
-        assert_ne!(unpinned, unpinned_snapshot_of(1, v), "variant {i} must differ");
+        assert_ne!(
+            unpinned,
+            unpinned_snapshot_of(1, v),
+            "variant {i} must differ"
+        );
     }
 }
 

@@ -9,7 +9,8 @@
 //!   `end_turn` or, past `max_tokens`, `max_tokens`); thinking from a line to a page, within
 //!   `budget_tokens`;
 //! * under `tool_choice` `auto` a named tool is sometimes not called, an unnamed one sometimes
-//!   is, and a tool result is sometimes answered by another call;
+//!   is, and a tool result is sometimes answered by another call; two tools that could be
+//!   called in parallel are sometimes called one at a time;
 //! * a counting task is sometimes cut short, prefaced with chatter, or answered in prose;
 //! * a stop sequence the prompt does not force is sometimes never written;
 //! * a format asked for only in prose (JSON) is sometimes followed, sometimes in a code fence,
@@ -25,7 +26,7 @@ use crate::mock::hash::{Rng, mix64};
 /// How the mock's model behaves (`conform mock --behaviour`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Behaviour {
-    /// Every choice a function of the request: the same answer for every seed, in shape.
+    /// Every choice a function of the request alone: the same block structure for every seed.
     #[default]
     Deterministic,
     /// Choices drawn from the request and `--seed` like a sampled model's: lengths, stop
@@ -83,6 +84,8 @@ pub(super) struct Whims {
     pub(super) auto_tools: AutoTools,
     /// Which tool an unprompted call picks (index modulo the number of tools).
     pub(super) unprompted_pick: u64,
+    /// Whether several matching tools are called in parallel (else only the first).
+    pub(super) parallel: bool,
     /// Whether a stop sequence the text does not contain is written anyway.
     pub(super) writes_stop_sequence: bool,
     pub(super) counting: Counting,
@@ -97,6 +100,7 @@ impl Whims {
             thinking_sentences: None,
             auto_tools: AutoTools::AsNamed,
             unprompted_pick: 0,
+            parallel: true,
             writes_stop_sequence: true,
             counting: Counting::AsAsked,
             format: Format::Prose,
@@ -124,6 +128,7 @@ impl Whims {
             _ => AutoTools::AsNamed,
         };
         let unprompted_pick = r.next_u64();
+        let parallel = r.range(0, 99) < 75;
         let writes_stop_sequence = r.range(0, 99) < 60;
         let counting = match r.range(0, 99) {
             0..=59 => Counting::AsAsked,
@@ -149,6 +154,7 @@ impl Whims {
             thinking_sentences: Some(thinking_sentences),
             auto_tools,
             unprompted_pick,
+            parallel,
             writes_stop_sequence,
             counting,
             format,
@@ -245,23 +251,33 @@ mod tests {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let text = text_of(g);
-        assert!(stops.iter().all(|s| !text.contains(s)), "stop sequence kept: {ctx}");
+        assert!(
+            stops.iter().all(|s| !text.contains(s)),
+            "stop sequence kept: {ctx}"
+        );
         let calls: Vec<(&String, &Value, &String)> = g
             .blocks
             .iter()
             .filter_map(|b| match b {
-                Block::ToolUse { id, input, json, .. } => Some((id, input, json)),
+                Block::ToolUse {
+                    id, input, json, ..
+                } => Some((id, input, json)),
                 _ => None,
             })
             .collect();
         match g.stop_reason {
             "stop_sequence" => assert!(
-                g.stop_sequence.as_deref().is_some_and(|s| stops.contains(&s)),
+                g.stop_sequence
+                    .as_deref()
+                    .is_some_and(|s| stops.contains(&s)),
                 "{ctx}"
             ),
             "tool_use" => {
                 assert!(!calls.is_empty() && g.stop_sequence.is_none(), "{ctx}");
-                assert!(matches!(g.blocks.last(), Some(Block::ToolUse { .. })), "{ctx}");
+                assert!(
+                    matches!(g.blocks.last(), Some(Block::ToolUse { .. })),
+                    "{ctx}"
+                );
             }
             "end_turn" => assert!(calls.is_empty() && g.stop_sequence.is_none(), "{ctx}"),
             "max_tokens" => {
@@ -273,7 +289,10 @@ mod tests {
         for (id, input, json) in &calls {
             assert!(base62_id(id, "toolu_01"), "{ctx}");
             if g.stop_reason != "max_tokens" {
-                assert_eq!(serde_json::from_str::<Value>(json).ok().as_ref(), Some(*input));
+                assert_eq!(
+                    serde_json::from_str::<Value>(json).ok().as_ref(),
+                    Some(*input)
+                );
                 assert!(input.get("city").is_some_and(Value::is_string), "{ctx}");
             }
         }
@@ -289,7 +308,10 @@ mod tests {
             let validator = jsonschema::validator_for(schema).unwrap();
             assert!(validator.is_valid(&v), "{v}: {ctx}");
         }
-        if let Some(budget) = body.pointer("/thinking/budget_tokens").and_then(Value::as_u64) {
+        if let Some(budget) = body
+            .pointer("/thinking/budget_tokens")
+            .and_then(Value::as_u64)
+        {
             let Some(Block::Thinking {
                 thinking,
                 signature,
@@ -316,17 +338,49 @@ mod tests {
             ask(count, 512, json!({"stop_sequences": ["17"]})),
             ask(count, 512, json!({"stop_sequences": ["25", "12"]})),
             ask("Write an essay.", 512, json!({"stop_sequences": ["END"]})),
-            ask("What's the weather in Paris?", 1024, json!({"tools": tools()})),
+            ask(
+                "What's the weather in Paris?",
+                1024,
+                json!({"tools": tools()}),
+            ),
             ask("Say hello.", 1024, json!({"tools": tools()})),
-            ask("Hi", 1024, json!({"tools": tools(), "tool_choice": {"type": "any"}})),
-            ask("Hi", 12, json!({"tools": tools(), "tool_choice": {"type": "any"}})),
-            ask("Hi", 1024, json!({"tools": tools(),
-                "tool_choice": {"type": "tool", "name": "get_local_time"}})),
-            ask("What's the weather?", 1024, json!({"tools": tools(), "tool_choice": {"type": "none"}})),
-            ask("Who?", 1024, json!({"output_config": {"format": {"type": "json_schema", "schema": schema}}})),
-            ask("Think.", 2048, json!({"thinking": {"type": "enabled", "budget_tokens": 1024}})),
-            ask("Think.", 1100, json!({"thinking": {"type": "enabled", "budget_tokens": 1024},
-                "tools": tools()})),
+            ask(
+                "Hi",
+                1024,
+                json!({"tools": tools(), "tool_choice": {"type": "any"}}),
+            ),
+            ask(
+                "Hi",
+                12,
+                json!({"tools": tools(), "tool_choice": {"type": "any"}}),
+            ),
+            ask(
+                "Hi",
+                1024,
+                json!({"tools": tools(),
+                "tool_choice": {"type": "tool", "name": "get_local_time"}}),
+            ),
+            ask(
+                "What's the weather?",
+                1024,
+                json!({"tools": tools(), "tool_choice": {"type": "none"}}),
+            ),
+            ask(
+                "Who?",
+                1024,
+                json!({"output_config": {"format": {"type": "json_schema", "schema": schema}}}),
+            ),
+            ask(
+                "Think.",
+                2048,
+                json!({"thinking": {"type": "enabled", "budget_tokens": 1024}}),
+            ),
+            ask(
+                "Think.",
+                1100,
+                json!({"thinking": {"type": "enabled", "budget_tokens": 1024},
+                "tools": tools()}),
+            ),
         ];
         for body in &cases {
             for seed in 0..SEEDS {
@@ -346,14 +400,25 @@ mod tests {
         for auto in [&cases[6], &cases[7]] {
             assert!(reasons(auto).is_superset(&BTreeSet::from(["end_turn", "tool_use"])));
         }
-        let texts: Vec<String> = (0..SEEDS).map(|s| text_of(&realistic(&cases[2], s))).collect();
+        let texts: Vec<String> = (0..SEEDS)
+            .map(|s| text_of(&realistic(&cases[2], s)))
+            .collect();
         let json_like = texts
             .iter()
             .filter(|t| serde_json::from_str::<Value>(t).is_ok())
             .count();
-        assert!(json_like > 0 && json_like < texts.len(), "{json_like} of {}", texts.len());
-        let lengths: BTreeSet<u64> = (0..SEEDS).map(|s| realistic(&cases[1], s).output_tokens).collect();
-        assert!(lengths.iter().min() < Some(&30) && lengths.iter().max() > Some(&300), "{lengths:?}");
+        assert!(
+            json_like > 0 && json_like < texts.len(),
+            "{json_like} of {}",
+            texts.len()
+        );
+        let lengths: BTreeSet<u64> = (0..SEEDS)
+            .map(|s| realistic(&cases[1], s).output_tokens)
+            .collect();
+        assert!(
+            lengths.iter().min() < Some(&30) && lengths.iter().max() > Some(&300),
+            "{lengths:?}"
+        );
         let counted_16 = (0..SEEDS)
             .filter(|s| text_of(&realistic(&cases[3], *s)).contains("16"))
             .count() as u64;

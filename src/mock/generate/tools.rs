@@ -127,6 +127,6 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
             }
         },
     };
-    calls.truncate(if no_parallel { 1 } else { 2 });
+    calls.truncate(if no_parallel || !whims.parallel { 1 } else { 2 });
     calls
 }
