@@ -148,3 +148,38 @@ fn relative_to_cwd(path: &std::path::Path) -> String {
         .display()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pinned_fields;
+    use std::path::Path;
+
+    #[test]
+    fn only_unconditional_equals_on_a_top_level_field_pins_it() {
+        let yaml = r#"
+id: tools/pins
+feature: tools
+title: t
+reference: r
+steps:
+  - id: call
+    request:
+      body: {model: m, max_tokens: 8, messages: [{role: user, content: hi}]}
+    expect:
+      assert:
+        - {path: "$.stop_reason", equals: tool_use}
+        - {path: "$.stop_sequence", equals: "x", when: {path: "$.id", exists: true}}
+        - {path: "$.model", equals: m, requires: true}
+        - {path: "$.content[0].type", equals: text}
+        - {path: "$.role", one_of: [assistant]}
+  - id: answer
+    request:
+      body: {model: m, max_tokens: 8, messages: [{role: user, content: hi}]}
+"#;
+        let (scenario, diagnostics) = crate::scenario::load::load_text(Path::new("x.yaml"), yaml);
+        let scenario = scenario.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        assert_eq!(pinned_fields(&scenario, "call"), vec!["stop_reason"]);
+        assert!(pinned_fields(&scenario, "answer").is_empty());
+        assert!(pinned_fields(&scenario, "nope").is_empty());
+    }
+}

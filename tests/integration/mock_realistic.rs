@@ -152,10 +152,13 @@ async fn the_library_judges_the_protocol_not_the_model_for_five_seeds() {
     let mut problems = Vec::new();
     for (seed, results) in &by_seed {
         assert_eq!(results.len(), cases, "seed {seed}: every case has a result");
+        let mut mine: BTreeMap<String, usize> = BTreeMap::new();
         for r in results {
             *tally.entry(r.verdict.to_string()).or_default() += 1;
+            *mine.entry(r.verdict.to_string()).or_default() += 1;
             problems.extend(problem(*seed, r));
         }
+        eprintln!("seed {seed}: {mine:?}");
     }
     eprintln!(
         "library × {} realistic seeds: {} results in {} ms, verdicts {tally:?}",
