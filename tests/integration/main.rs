@@ -23,6 +23,7 @@ mod mock_claude_code;
 mod mock_cli;
 mod mock_faults;
 mod mock_http;
+mod mock_realistic;
 mod mock_robustness;
 mod mock_sdk;
 mod proxy;
