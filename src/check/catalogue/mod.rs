@@ -8,8 +8,12 @@
 //! SDK, TypeScript SDK, Claude Code) raises, loses or alters data, or hangs — or a feature's
 //! documented contract is broken (a wrong `stop_reason`, tool input invalid against its
 //! schema); `should` = differs from Anthropic's traffic but the clients cope, or only degrades
-//! UX; `info` = cosmetic. Where the code picks another severity by context (a tolerated
-//! variant, a scenario's own `severity:`), the entry's `severity_note` says when.
+//! UX; `info` = cosmetic. A `must` the clients cope with carries a [`Entry::contract`] reason:
+//! the documented contract it breaks, citing the entry's `doc`. The measured impact is
+//! `impact.json` (`docs/client-impact.md`); `severities_agree_with_the_measured_impact` in the
+//! calibration tests fails when a severity contradicts it. Where the code picks another
+//! severity by context (a tolerated variant, a scenario's own `severity:`), the entry's
+//! `severity_note` says when.
 //!
 //! Most ids are fixed strings, available as typed constants in [`ids`]. A few are built at run
 //! time from a closed or open set of names — scenario assertions (`assert.<operator>`), effect

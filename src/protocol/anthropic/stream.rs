@@ -248,7 +248,7 @@ impl StreamCheck {
         let loc = location(frame.index, shown);
         if frame.data.trim() == "[DONE]" {
             self.sink.push(
-                Finding::must(
+                Finding::should(
                     ids::STREAM_SSE_DONE_SENTINEL,
                     loc,
                     "`data: [DONE]` is an OpenAI convention; the Anthropic stream ends after `message_stop`",

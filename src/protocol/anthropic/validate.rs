@@ -188,20 +188,23 @@ pub fn validate_body(
         Ok(v) => v,
         Err(e) => {
             let text = String::from_utf8_lossy(bytes);
-            findings.push(
+            // An error status is still an error to every client (they raise on the status);
+            // only its type and message are lost: should. A success body that does not parse
+            // is no answer at all: must.
+            let finding = if status >= 400 {
+                Finding::should(
+                    ids::BODY_ERROR_JSON,
+                    "body",
+                    format!("the error body is not JSON: {e}"),
+                )
+                .expected("{\"type\":\"error\",\"error\":{…}}")
+                .reference(refs::ERRORS)
+            } else {
                 Finding::must(ids::BODY_JSON, "body", format!("the body is not JSON: {e}"))
-                    .expected(if status >= 400 {
-                        "{\"type\":\"error\",\"error\":{…}}"
-                    } else {
-                        "a JSON object"
-                    })
-                    .actual(super::stream::truncate(text.trim(), 80))
-                    .reference(if status >= 400 {
-                        refs::ERRORS
-                    } else {
-                        refs::MESSAGE
-                    }),
-            );
+                    .expected("a JSON object")
+                    .reference(refs::MESSAGE)
+            };
+            findings.push(finding.actual(super::stream::truncate(text.trim(), 80)));
             return Validation {
                 kind: BodyKind::Unreadable,
                 findings,

@@ -153,7 +153,8 @@ pub enum Truth {
         status: u16,
         retryable: bool,
     },
-    /// A stream that ended without `message_stop` or `error`: what had arrived.
+    /// A stream that ended without `message_stop` or `error`: what had arrived; or a success
+    /// answer whose body is not JSON (nothing arrived).
     Incomplete(Summary),
     /// Another endpoint's answer (count_tokens, models), compared as JSON.
     Value(Value),
@@ -230,6 +231,9 @@ pub fn judge(path: &str, body: Option<&Value>, captured: &Captured) -> Judged {
     } else if path.ends_with("/v1/messages") {
         match &v.message {
             Some(m) => Truth::Message(Summary::of(m)),
+            // A success status with a body that is not JSON: no error, and nothing an
+            // application can use.
+            None if v.body.is_none() => Truth::Incomplete(Summary::of(&json!({}))),
             None => Truth::Error { status, retryable },
         }
     } else {

@@ -551,7 +551,6 @@ async fn calibration_matches_the_committed_impact() {
                 }),
                 targets: c.decl.targets.clone(),
                 scenario: c.decl.scenario.clone(),
-                fired: c.triggered().into_iter().collect(),
             })
             .collect(),
         python: sdk_cells(&cases_list, &py_lines),

@@ -3,7 +3,7 @@
 //! what each client said).
 
 use super::clients::Cell;
-use conform::check::catalogue::ClientImpact;
+use conform::check::catalogue::{self, ClientImpact};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,7 +15,6 @@ pub struct CaseRow {
     pub about: String,
     pub targets: Vec<String>,
     pub scenario: Option<String>,
-    pub fired: Vec<String>,
 }
 
 pub struct Measurement {
@@ -155,12 +154,19 @@ pub fn document(m: &Measurement) -> String {
             cell(m.claude.get(&row.name)),
         );
     }
-    s.push_str("\n## Checks (worst over the cases that target them)\n\n| check | python-sdk | typescript-sdk | claude-code | cases |\n|---|---|---|---|---|\n");
+    s.push_str("\n## Checks (worst over the cases that target them)\n\nThe severity is the catalogue's; *contract* marks a `must` held by a documented contract although the clients cope (the reason: `conform explain ID`).\n\n| check | severity | python-sdk | typescript-sdk | claude-code | cases |\n|---|---|---|---|---|---|\n");
     let machine: Value = serde_json::from_str(&machine(m)).unwrap();
     for (id, v) in machine["checks"].as_object().unwrap() {
+        let severity = catalogue::get(id).map_or("?".to_string(), |e| {
+            if e.contract.is_some() {
+                format!("{} (contract)", e.severity)
+            } else {
+                e.severity.to_string()
+            }
+        });
         let _ = writeln!(
             s,
-            "| `{id}` | {} | {} | {} | {} |",
+            "| `{id}` | {severity} | {} | {} | {} | {} |",
             v["python_sdk"].as_str().unwrap_or(""),
             v["typescript_sdk"].as_str().unwrap_or(""),
             v["claude_code"].as_str().unwrap_or(""),

@@ -4,7 +4,8 @@
 //! non-streaming request with conform's accumulation of its stream. A request that passes an
 //! assistant turn back (the SDKs' `passback` mode, Claude Code's tool loop) is validated as a
 //! Messages request — a `must` finding gives a 400, as Anthropic would — and otherwise gets a
-//! clean follow-up answer.
+//! clean follow-up answer. The server stands for the vendor that sent the fixture, so it
+//! accepts its own extensions back (unknown fields and block types in the assistant turns).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use conform::check::Severity;
-use conform::protocol::anthropic::schema::{Shape, validate};
+use conform::protocol::anthropic::schema::{Shape, ViolationKind, validate, violations};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -146,6 +147,57 @@ fn json_response(status: u16, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// A vendor accepts its own extensions back: in the assistant turns, fields the protocol does
+/// not define are dropped from content blocks, and blocks of a type it does not know are
+/// dropped, before the request is validated. Anything else wrong in a passed-back block (a
+/// missing field, a wrong type) stays and is rejected.
+fn own_extensions_removed(mut req: Value) -> Value {
+    // Each round removes what the validator reports; a removed block can shift nothing else
+    // into view but its neighbours' own extensions, so a few rounds settle it.
+    for _ in 0..4 {
+        let mut changed = false;
+        let mut drop_blocks: Vec<(usize, usize)> = Vec::new();
+        for v in violations(Shape::Request, &req) {
+            let p: Vec<&str> = v.path.iter().map(String::as_str).collect();
+            let (Some(i), Some(j)) = (
+                p.get(1).and_then(|s| s.parse::<usize>().ok()),
+                p.get(3).and_then(|s| s.parse::<usize>().ok()),
+            ) else {
+                continue;
+            };
+            if p.first() != Some(&"messages")
+                || p.get(2) != Some(&"content")
+                || req["messages"][i]["role"] != "assistant"
+            {
+                continue;
+            }
+            match (&v.kind, &p[4..]) {
+                (ViolationKind::Unexpected(fields), []) => {
+                    if let Some(block) = req["messages"][i]["content"][j].as_object_mut() {
+                        for f in fields {
+                            changed |= block.remove(f).is_some();
+                        }
+                    }
+                }
+                (ViolationKind::NotOneOf(_), ["type"]) => drop_blocks.push((i, j)),
+                _ => {}
+            }
+        }
+        drop_blocks.sort_unstable();
+        drop_blocks.dedup();
+        for &(i, j) in drop_blocks.iter().rev() {
+            if let Some(blocks) = req["messages"][i]["content"].as_array_mut() {
+                blocks.remove(j);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    req
+}
+
 /// The clean follow-up answer, as a message and as its event stream.
 pub fn follow_up_message() -> Value {
     json!({
@@ -192,6 +244,7 @@ async fn messages(State(cases): State<Cases>, Path(name): Path<String>, body: By
         .as_array()
         .is_some_and(|m| m.iter().any(|m| m["role"] == "assistant"));
     if passes_back {
+        let req = own_extensions_removed(req);
         let rejected: Vec<String> = validate(Shape::Request, &req)
             .into_iter()
             .filter(|f| f.severity == Severity::Must)
