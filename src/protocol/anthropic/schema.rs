@@ -348,7 +348,8 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     }
 }
 
-/// Fast path: true when `value` has no `must` finding as `shape`.
+/// Fast path: true when `value` matches the protocol's schema of `shape`: [`validate`] gives
+/// no `must` finding (for an error body, whose violations are `should`, no `schema.error`).
 pub fn is_valid(shape: Shape, value: &Value) -> bool {
     if shape != Shape::Event {
         return compiled(shape.def()).main.is_valid(value);

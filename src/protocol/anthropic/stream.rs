@@ -706,7 +706,7 @@ mod tests {
                 "{c:?}"
             );
             assert_eq!(
-                c.iter().any(|c| c == "must:stream.grammar.block-order"),
+                c.iter().any(|c| c == "should:stream.grammar.block-order"),
                 profile == Profile::Strict
             );
         }

@@ -461,3 +461,31 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Severity;
+
+    fn found(bytes: &[u8], status: u16) -> Vec<(Severity, String)> {
+        validate_body(bytes, Some(status), ShapeHint::Known(Shape::Message), None)
+            .findings
+            .into_iter()
+            .map(|f| (f.severity, f.check))
+            .collect()
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_must_on_success_and_should_on_an_error_status() {
+        // Measured (docs/client-impact.md): every client raises on a non-JSON success body;
+        // on an error status they raise the status's error whatever the body.
+        assert_eq!(
+            found(b"<html>welcome</html>", 200),
+            vec![(Severity::Must, ids::BODY_JSON.to_string())]
+        );
+        assert_eq!(
+            found(b"model not found", 404),
+            vec![(Severity::Should, ids::BODY_ERROR_JSON.to_string())]
+        );
+    }
+}

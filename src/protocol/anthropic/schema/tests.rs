@@ -331,12 +331,14 @@ fn events_without_a_usable_type() {
 }
 
 #[test]
-fn error_body_without_error_type_is_a_must() {
+fn error_body_without_error_type_is_a_should() {
+    // The clients raise on the error status whatever the body says (docs/client-impact.md).
     let f = validate(
         Shape::Error,
         &json!({"type": "error", "error": {"message": "boom"}}),
     );
-    let m = only(&f, Severity::Must);
+    assert_eq!(musts(&f), 0);
+    let m = only(&f, Severity::Should);
     assert_eq!(
         (m.check.as_str(), m.location.as_str()),
         ("schema.error", "/error")
@@ -601,7 +603,10 @@ proptest::proptest! {
     fn random_values_never_panic_and_fast_path_agrees(v in arb_json()) {
         for shape in ALL_SHAPES {
             let f = validate(shape, &v);
-            let has_must = f.iter().any(|x| x.severity == Severity::Must);
+            // An error body's violations are `should` (the clients raise on the status).
+            let has_must = f.iter().any(|x| {
+                x.severity == Severity::Must || (shape == Shape::Error && x.check == ids::SCHEMA_ERROR.as_str())
+            });
             proptest::prop_assert_eq!(is_valid(shape, &v), !has_must, "{:?} {} {:?}", shape, v, f);
         }
     }
@@ -613,4 +618,22 @@ proptest::proptest! {
         let f = validate(Shape::Message, &m);
         proptest::prop_assert_eq!(is_valid(Shape::Message, &m), !f.iter().any(|x| x.severity == Severity::Must));
     }
+}
+
+#[test]
+fn message_delta_without_stop_sequence_is_a_should() {
+    // Two popular gateways omit the key; the official clients keep message_start's null
+    // (docs/client-impact.md, case message-delta-no-stop-sequence).
+    let e = json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}});
+    assert!(is_valid(Shape::Event, &e));
+    let f = validate(Shape::Event, &e);
+    assert_eq!(musts(&f), 0, "{f:#?}");
+    let s = only(&f, Severity::Should);
+    assert_eq!(
+        (s.check.as_str(), s.location.as_str()),
+        ("schema.missing-field", "/delta/stop_sequence")
+    );
+    // A missing stop_reason stays a must.
+    let e = json!({"type": "message_delta", "delta": {"stop_sequence": null}, "usage": {"output_tokens": 3}});
+    assert_eq!(only(&validate(Shape::Event, &e), Severity::Must).check, "schema.event.message_delta");
 }
