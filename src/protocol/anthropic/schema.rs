@@ -18,7 +18,7 @@
 //!
 //! A value that passes the strict variant has no finding at all; that is the fast path.
 
-use crate::check::{Finding, Severity};
+use crate::check::Finding;
 use crate::check::catalogue::ids;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
@@ -283,27 +283,18 @@ fn compiled(target: Target) -> &'static Compiled {
     })
 }
 
-/// Validate `value` as `shape`. `must` findings for protocol violations (`should` in an error
-/// body); `should` for a missing field the clients cope without (`x-later-required`); `info`
-/// for unknown fields and types.
+/// Validate `value` as `shape`. `must` findings for protocol violations; `should` for a
+/// missing field the clients cope without (`x-later-required`); `info` for unknown fields and
+/// types. (What a violation costs in an HTTP error response is the caller's to weigh: see
+/// `validate::validate_body`.)
 pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     if shape != Shape::Event {
-        let mut out = validate_target(
+        return validate_target(
             shape.def(),
             value,
             &format!("schema.{}", shape.name()),
             shape.reference(),
         );
-        if shape == Shape::Error {
-            // The clients raise on an error status whatever its body says (measured, see
-            // docs/client-impact.md): a malformed error body is `should`.
-            for f in &mut out {
-                if f.severity == Severity::Must {
-                    f.severity = Severity::Should;
-                }
-            }
-        }
-        return out;
     }
     let reference = shape.reference();
     let Some(obj) = value.as_object() else {
@@ -348,8 +339,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     }
 }
 
-/// Fast path: true when `value` matches the protocol's schema of `shape`: [`validate`] gives
-/// no `must` finding (for an error body, whose violations are `should`, no `schema.error`).
+/// Fast path: true when `value` has no `must` finding as `shape`.
 pub fn is_valid(shape: Shape, value: &Value) -> bool {
     if shape != Shape::Event {
         return compiled(shape.def()).main.is_valid(value);

@@ -357,10 +357,18 @@ impl StreamCheck {
         if !known && !kind.is_empty() {
             return; // the grammar notes unknown events
         }
-        // The fast path skips the strict variant's soft findings for the many delta events;
-        // `message_delta` (once per stream) always gets them: a missing `stop_sequence` is a
-        // `should` the main variant does not see.
-        if kind != "message_delta" && schema::is_valid(Shape::Event, event) {
+        if schema::is_valid(Shape::Event, event) {
+            // The fast path skips the strict variant's soft findings, but `message_delta`
+            // (once per stream) is checked for missing fields: a missing `stop_sequence` is a
+            // `should` the main variant does not see. (Unknown fields in events stay unreported,
+            // as for every event.)
+            if kind == "message_delta" {
+                for f in schema::validate(Shape::Event, event) {
+                    if f.check == ids::SCHEMA_MISSING_FIELD.as_str() {
+                        self.sink.push(f.located_in(loc));
+                    }
+                }
+            }
             return;
         }
         for f in schema::validate(Shape::Event, event) {

@@ -7,7 +7,7 @@ use super::refs;
 use super::schema::{self, Shape};
 use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
-use crate::check::Finding;
+use crate::check::{Finding, Severity};
 use crate::check::catalogue::ids;
 use crate::exchange::{Exchange, Head};
 use serde_json::Value;
@@ -254,7 +254,19 @@ pub fn validate_body(
     if status >= 400 {
         check_error_status(status, &body, &mut findings);
     }
-    findings.extend(schema::validate(shape, &body));
+    let schema_findings = schema::validate(shape, &body);
+    if shape == Shape::Error {
+        // The clients raise on the error status whatever the body says (measured, see
+        // docs/client-impact.md): an error body that breaks its schema is `should`.
+        findings.extend(schema_findings.into_iter().map(|mut f| {
+            if f.severity == Severity::Must {
+                f.severity = Severity::Should;
+            }
+            f
+        }));
+    } else {
+        findings.extend(schema_findings);
+    }
     let mut message = None;
     if shape == Shape::Message && body.is_object() {
         findings.extend(semantics::check_message(&body));
@@ -465,7 +477,6 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Severity;
 
     fn found(bytes: &[u8], status: u16) -> Vec<(Severity, String)> {
         validate_body(bytes, Some(status), ShapeHint::Known(Shape::Message), None)
@@ -487,5 +498,12 @@ mod tests {
             found(b"model not found", 404),
             vec![(Severity::Should, ids::BODY_ERROR_JSON.to_string())]
         );
+    }
+
+    #[test]
+    fn an_error_body_that_breaks_its_schema_is_should() {
+        let f = found(br#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}"#, 400);
+        assert!(f.contains(&(Severity::Should, ids::SCHEMA_ERROR.to_string())), "{f:?}");
+        assert!(!f.iter().any(|(s, _)| *s == Severity::Must), "{f:?}");
     }
 }

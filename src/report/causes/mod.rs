@@ -138,7 +138,13 @@ fn impact_text(check: &str) -> String {
         return "not measured yet".to_string();
     }
     if per.iter().all(|(_, i)| *i == ClientImpact::Ok) {
-        return "the official clients cope".to_string();
+        return if catalogue::get(check).is_some_and(|e| e.contract.is_some()) {
+            format!(
+                "the official clients cope, but the feature's documented contract is broken (see conform explain {check})"
+            )
+        } else {
+            "the official clients cope".to_string()
+        };
     }
     per.iter()
         .map(|(c, i)| format!("{c} {}", i.as_str()))

@@ -331,14 +331,12 @@ fn events_without_a_usable_type() {
 }
 
 #[test]
-fn error_body_without_error_type_is_a_should() {
-    // The clients raise on the error status whatever the body says (docs/client-impact.md).
+fn error_body_without_error_type_is_a_must() {
     let f = validate(
         Shape::Error,
         &json!({"type": "error", "error": {"message": "boom"}}),
     );
-    assert_eq!(musts(&f), 0);
-    let m = only(&f, Severity::Should);
+    let m = only(&f, Severity::Must);
     assert_eq!(
         (m.check.as_str(), m.location.as_str()),
         ("schema.error", "/error")
@@ -603,10 +601,7 @@ proptest::proptest! {
     fn random_values_never_panic_and_fast_path_agrees(v in arb_json()) {
         for shape in ALL_SHAPES {
             let f = validate(shape, &v);
-            // An error body's violations are `should` (the clients raise on the status).
-            let has_must = f.iter().any(|x| {
-                x.severity == Severity::Must || (shape == Shape::Error && x.check == ids::SCHEMA_ERROR.as_str())
-            });
+            let has_must = f.iter().any(|x| x.severity == Severity::Must);
             proptest::prop_assert_eq!(is_valid(shape, &v), !has_must, "{:?} {} {:?}", shape, v, f);
         }
     }
