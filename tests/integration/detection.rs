@@ -224,7 +224,10 @@ const MATRIX: &[Row] = &[
     ),
     // The non-JSON error body itself is should (`body.error-json`: the clients raise on the
     // status); the errors scenarios still fail on their assertions about the error's type.
-    ("text-plain-errors", &[("errors/*", vc(Fail, "body.error-json"))]),
+    (
+        "text-plain-errors",
+        &[("errors/*", vc(Fail, "body.error-json"))],
+    ),
     (
         "mid-stream-error-as-message",
         &[("streaming/*@stream", vc(Fail, "stream.grammar.after-error"))],

@@ -12,8 +12,8 @@
 //! time instead of quadratic.
 
 use super::refs;
-use crate::check::{Finding, Severity};
 use crate::check::catalogue::ids;
+use crate::check::{Finding, Severity};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 

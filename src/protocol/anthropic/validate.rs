@@ -7,8 +7,8 @@ use super::refs;
 use super::schema::{self, Shape};
 use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
-use crate::check::{Finding, Severity};
 use crate::check::catalogue::ids;
+use crate::check::{Finding, Severity};
 use crate::exchange::{Exchange, Head};
 use serde_json::Value;
 
@@ -502,8 +502,14 @@ mod tests {
 
     #[test]
     fn an_error_body_that_breaks_its_schema_is_should() {
-        let f = found(br#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}"#, 400);
-        assert!(f.contains(&(Severity::Should, ids::SCHEMA_ERROR.to_string())), "{f:?}");
+        let f = found(
+            br#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}"#,
+            400,
+        );
+        assert!(
+            f.contains(&(Severity::Should, ids::SCHEMA_ERROR.to_string())),
+            "{f:?}"
+        );
         assert!(!f.iter().any(|(s, _)| *s == Severity::Must), "{f:?}");
     }
 }

@@ -19,11 +19,11 @@ mod serve;
 
 use crate::mock_support;
 use crate::support::claude::{self, run_claude};
-use prepare::{Case, fault_case, fixture_case};
 use clients::{Cell, Line, PlanCase, classify, classify_claude};
 use conform::check::Severity;
 use conform::check::catalogue::{self, ClientImpact};
 use conform::mock::{Fault, fault_catalogue};
+use prepare::{Case, fault_case, fixture_case};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -79,7 +79,7 @@ fn check_targets(cases: &[Case]) -> Vec<String> {
             }
         }
         if c.decl.targets.is_empty() && c.decl.scenario.is_none() {
-            for (_, (j, _)) in &c.judged {
+            for (j, _) in c.judged.values() {
                 for id in &j.checks {
                     let sev = catalogue::get(id).map(|e| e.severity);
                     if sev != Some(Severity::Info) {

@@ -630,5 +630,8 @@ fn message_delta_without_stop_sequence_is_a_should() {
     );
     // A missing stop_reason stays a must.
     let e = json!({"type": "message_delta", "delta": {"stop_sequence": null}, "usage": {"output_tokens": 3}});
-    assert_eq!(only(&validate(Shape::Event, &e), Severity::Must).check, "schema.event.message_delta");
+    assert_eq!(
+        only(&validate(Shape::Event, &e), Severity::Must).check,
+        "schema.event.message_delta"
+    );
 }
