@@ -266,3 +266,44 @@ async fn messages(State(cases): State<Cases>, Path(name): Path<String>, body: By
         (_, None, None) => not_found().await,
     }
 }
+
+#[test]
+fn a_vendors_own_extensions_are_accepted_back_but_nothing_else() {
+    let turn = |content: Value| {
+        json!({"model": "m", "max_tokens": 10, "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": "again"},
+        ]})
+    };
+    let must = |req: &Value| {
+        validate(Shape::Request, req)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Must)
+            .count()
+    };
+    // An extra field and a block of an unknown type: dropped, the turn is then valid.
+    let r = own_extensions_removed(turn(json!([
+        {"type": "vendor_trace", "id": "t1"},
+        {"type": "text", "text": "Hello", "vendor_score": 0.9},
+    ])));
+    assert_eq!(
+        r["messages"][1]["content"],
+        json!([{"type": "text", "text": "Hello"}])
+    );
+    assert_eq!(must(&r), 0);
+    // A text block without its text, a tool input that is a string: still rejected.
+    for bad in [
+        json!([{"type": "text"}]),
+        json!([{"type": "tool_use", "id": "toolu_1", "name": "f", "input": "{}"}]),
+    ] {
+        assert!(
+            must(&own_extensions_removed(turn(bad.clone()))) > 0,
+            "{bad}"
+        );
+    }
+    // The user's own turns are not touched.
+    let mut req = turn(json!("Hello"));
+    req["messages"][0]["content"] = json!([{"type": "text", "text": "hi", "extra": 1}]);
+    assert!(must(&own_extensions_removed(req)) > 0);
+}
