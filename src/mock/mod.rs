@@ -26,6 +26,7 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::oneshot;
 
 pub use faults::{Fault, FaultInfo, FaultSet, UnknownFault, fault_catalogue};
+pub use generate::Behaviour;
 pub use listen::Limits;
 
 /// The model every mock serves.
@@ -48,6 +49,8 @@ pub struct MockConfig {
     pub api_key: String,
     pub faults: Vec<Fault>,
     pub seed: u64,
+    /// How the model behaves: deterministic (the default) or realistic (varies with `seed`).
+    pub behaviour: Behaviour,
     /// Delay before the first byte of the response body: the first SSE frame of a stream
     /// (the headers go out at once), or the whole body of a non-streaming answer.
     pub ttft_ms: u64,
@@ -66,6 +69,7 @@ impl Default for MockConfig {
             api_key: DEFAULT_API_KEY.to_string(),
             faults: Vec::new(),
             seed: 0,
+            behaviour: Behaviour::Deterministic,
             ttft_ms: 0,
             chunk_delay_ms: 0,
             video: true,
@@ -181,9 +185,17 @@ pub struct MockArgs {
     /// Print the fault catalogue and exit.
     #[arg(long)]
     pub list_faults: bool,
-    /// Seed of the deterministic generation.
+    /// Seed of the generation (words and ids; with `--behaviour realistic` also the model's
+    /// choices).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// How the model behaves. `deterministic`: every choice follows from the request alone
+    /// (the same block structure for every seed; probes build on it).
+    /// `realistic`: like a sampled model, the seed varies answer and thinking lengths (so
+    /// stop_reason end_turn or max_tokens), tool calls under tool_choice auto, counting, stop
+    /// sequences written or not, JSON asked for in prose; the protocol stays conformant.
+    #[arg(long, value_enum, default_value_t = Behaviour::Deterministic)]
+    pub behaviour: Behaviour,
     /// Delay before the first byte of the response body, in milliseconds: the first SSE frame
     /// of a stream (status and headers are sent at once), or the whole body of a non-streaming
     /// answer.
@@ -223,6 +235,7 @@ impl MockArgs {
             api_key: self.api_key.clone(),
             faults,
             seed: self.seed,
+            behaviour: self.behaviour,
             ttft_ms: self.ttft_ms,
             chunk_delay_ms: self.chunk_delay_ms,
             video: !self.no_video,
@@ -273,6 +286,9 @@ pub fn run_cli(args: MockArgs) -> i32 {
                     .map(|m| format!(", {m}"))
                     .collect::<String>()
             );
+            if args.behaviour == Behaviour::Realistic {
+                let _ = writeln!(out, "realistic model, seed {}", args.seed);
+            }
             let _ = out.flush();
         }
         let _ = tokio::signal::ctrl_c().await;

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::MockConfig;
 use super::cache::{self, CacheStore, InputUsage};
 use super::faults::{self, Fault, FaultSet};
-use super::generate::{generate_hashed, request_hash};
+use super::generate::{generate_as, request_hash};
 use super::hash::{Rng, mix64};
 use super::render::{self, Answer};
 use super::stream::{self, Timing};
@@ -442,7 +442,7 @@ async fn handle_messages(
     let seed = ctx.st.config.seed;
     let asked = faults::request::for_generation(&body, &ctx.st.faults);
     let hash = request_hash(&body);
-    let mut generated = generate_hashed(&asked, hash, seed);
+    let mut generated = generate_as(&asked, hash, seed, ctx.st.config.behaviour);
     // Every response has an id of its own, as on Anthropic (the content stays a function of
     // the request, so both modes and repeated requests still agree on it).
     let n = ctx.st.answers.fetch_add(1, Ordering::Relaxed);

@@ -11,10 +11,16 @@ const KEY_VAR: &str = "CONFORM_REFERENCE_KEY";
 
 /// Start the reference server (with optional faults) and return it with its target.
 pub async fn start(faults: Vec<mock::Fault>) -> std::io::Result<(MockHandle, Target)> {
-    let config = MockConfig {
+    start_with(MockConfig {
         faults,
         ..MockConfig::default()
-    };
+    })
+    .await
+}
+
+/// Start a reference server configured as given (a realistic model, another seed…) and return
+/// it with its target, named [`TARGET_NAME`] like the default one.
+pub async fn start_with(config: MockConfig) -> std::io::Result<(MockHandle, Target)> {
     let key = config.api_key.clone();
     let model = mock::DEFAULT_MODEL.to_string();
     let handle = mock::spawn(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;

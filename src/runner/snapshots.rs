@@ -7,8 +7,9 @@ use crate::check::catalogue::ids;
 use crate::report::model::{SnapshotInfo, SnapshotStatus as ReportStatus};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
-use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise};
+use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise_pinned};
 use crate::target::Target;
+use crate::verdict::Verdict;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -48,16 +49,19 @@ impl Snapshots {
             .collect();
         let mut steps = Map::new();
         for s in &run.steps {
+            let pinned = pinned_fields(scenario, &s.step);
             steps.insert(
                 s.step.clone(),
-                normalise(&s.exchange, &s.validation, &redactions),
+                normalise_pinned(&s.exchange, &s.validation, &redactions, &pinned),
             );
         }
         json!({ "steps": steps })
     }
 
     /// Compare a case with its snapshot. None when the case produced nothing to snapshot
-    /// (an infrastructure error: no conformance statement, no shape either).
+    /// (an infrastructure error: no conformance statement, no shape either) or when the model
+    /// did not produce what the probe needs (`inconclusive`: the case may have ended before
+    /// its later steps, so its shape is the model's choice, not the endpoint's).
     pub fn compare(
         &self,
         scenario: &Scenario,
@@ -65,7 +69,7 @@ impl Snapshots {
         mode: Mode,
         run: &CaseRun,
     ) -> Option<(SnapshotInfo, Option<Finding>)> {
-        if run.error.is_some() || run.steps.is_empty() {
+        if run.error.is_some() || run.steps.is_empty() || run.verdict() == Verdict::Inconclusive {
             return None;
         }
         let Some(store) = &self.store else {
@@ -125,6 +129,28 @@ impl Snapshots {
     }
 }
 
+/// The top-level message fields a step pins: an unconditional `equals` on `$.FIELD` (not
+/// `requires`, no `when`, not inside `not`). The snapshot keeps their values verbatim.
+fn pinned_fields(scenario: &Scenario, step: &str) -> Vec<String> {
+    scenario
+        .doc
+        .steps
+        .iter()
+        .filter(|s| s.value.id.value == step)
+        .flat_map(|s| s.value.expect.asserts.iter())
+        .map(|a| &a.value)
+        .filter(|a| a.equals.is_some() && a.when.is_none() && !a.requires)
+        .filter_map(|a| {
+            let path = a.path.as_ref()?.value.as_str();
+            let field = path.strip_prefix("$.")?;
+            field
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_')
+                .then(|| field.to_string())
+        })
+        .collect()
+}
+
 /// A path relative to the working directory when it lies below it, so snapshot headers do not
 /// depend on where the repository is checked out.
 fn relative_to_cwd(path: &std::path::Path) -> String {
@@ -134,4 +160,39 @@ fn relative_to_cwd(path: &std::path::Path) -> String {
     rel.unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pinned_fields;
+    use std::path::Path;
+
+    #[test]
+    fn only_unconditional_equals_on_a_top_level_field_pins_it() {
+        let yaml = r#"
+id: tools/pins
+feature: tools
+title: t
+reference: r
+steps:
+  - id: call
+    request:
+      body: {model: m, max_tokens: 8, messages: [{role: user, content: hi}]}
+    expect:
+      assert:
+        - {path: "$.stop_reason", equals: tool_use}
+        - {path: "$.stop_sequence", equals: "x", when: {path: "$.id", exists: true}}
+        - {path: "$.model", equals: m, requires: true}
+        - {path: "$.content[0].type", equals: text}
+        - {path: "$.role", one_of: [assistant]}
+  - id: answer
+    request:
+      body: {model: m, max_tokens: 8, messages: [{role: user, content: hi}]}
+"#;
+        let (scenario, diagnostics) = crate::scenario::load::load_text(Path::new("x.yaml"), yaml);
+        let scenario = scenario.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        assert_eq!(pinned_fields(&scenario, "call"), vec!["stop_reason"]);
+        assert!(pinned_fields(&scenario, "answer").is_empty());
+        assert!(pinned_fields(&scenario, "nope").is_empty());
+    }
 }

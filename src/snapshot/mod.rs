@@ -25,10 +25,11 @@ pub mod cli;
 pub mod file;
 pub mod normalise;
 pub mod store;
+mod varies;
 
 pub use cli::{SnapshotsArgs, run_cli};
 pub use file::{MetaData, SnapshotFile};
-pub use normalise::{check_redactions, normalise, render};
+pub use normalise::{check_redactions, normalise, normalise_pinned, render};
 pub use store::pending_path;
 pub use store::{
     Entry, SnapshotEnv, SnapshotKey, SnapshotOutcome, SnapshotStatus, SnapshotStore, UpdateMode,

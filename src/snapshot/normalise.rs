@@ -13,7 +13,9 @@
 //!   `[data]`; numbers → `[int]` / `[number]`; timestamps → `[timestamp]`; a tool call's
 //!   `input` keeps its keys with typed placeholders as values; enum-like strings (`type`,
 //!   `role`, `stop_reason`, `stop_sequence`, `name`, `model`, …) are kept; any other string →
-//!   `[string]`.
+//!   `[string]`;
+//! * what the model chose rather than the endpoint ([`super::varies`]): `stop_reason` and
+//!   `stop_sequence` unless the scenario pins them, tool calls the request left optional.
 //!
 //! Secrets: the kept strings (`model`, `stop_sequence`, …) and object keys are the server's
 //! verbatim, so an endpoint echoing the API key there would put it into a `.snap` file;
@@ -25,6 +27,7 @@
 //! `[redacted]`. Paths that do not parse are ignored here; [`check_redactions`] reports them
 //! (the scenario lint calls it).
 
+use super::varies::Varies;
 use crate::exchange::Exchange;
 use crate::protocol::anthropic::grammar::Ending;
 use crate::protocol::anthropic::validate::{BodyKind, Validation};
@@ -63,11 +66,26 @@ const TEXT: &[&str] = &[
 /// Keys whose string values are opaque blobs.
 const DATA: &[&str] = &["data", "encrypted_content", "encrypted_index"];
 
+/// The input of a tool call cut by `max_tokens` (set by [`super::varies`]).
+pub(super) const PARTIAL_INPUT: &str = "[partial]";
+
 /// Block types whose `input` is model-generated tool arguments.
 const TOOL_CALLS: &[&str] = &["tool_use", "server_tool_use", "mcp_tool_use"];
 
 /// Normalise one result into its snapshot shape. See the module documentation for the rules.
 pub fn normalise(exchange: &Exchange, v: &Validation, redactions: &[String]) -> Value {
+    normalise_pinned(exchange, v, redactions, &[])
+}
+
+/// [`normalise`], keeping verbatim the message fields the scenario pins (`stop_reason`,
+/// `stop_sequence`): what the model varies is left out otherwise (see [`super::varies`]).
+pub fn normalise_pinned(
+    exchange: &Exchange,
+    v: &Validation,
+    redactions: &[String],
+    pinned: &[String],
+) -> Value {
+    let varies = Varies::of(&exchange.request, pinned);
     let paths: Vec<JsonPath> = redactions
         .iter()
         .filter_map(|p| crate::scenario::jsonpath::compile(p).ok())
@@ -85,7 +103,12 @@ pub fn normalise(exchange: &Exchange, v: &Validation, redactions: &[String]) -> 
         serde_json::to_value(v.kind).unwrap_or(Value::Null),
     );
     if let Some(s) = &v.stream {
-        out.insert("events".into(), Value::Array(event_sequence(v)));
+        let optional = v
+            .message
+            .as_ref()
+            .map(|m| varies.optional_blocks(m))
+            .unwrap_or_default();
+        out.insert("events".into(), Value::Array(event_sequence(v, &optional)));
         out.insert(
             "ending".into(),
             Value::from(match s.ending {
@@ -95,13 +118,15 @@ pub fn normalise(exchange: &Exchange, v: &Validation, redactions: &[String]) -> 
             }),
         );
         if let Some(m) = &v.message {
-            out.insert("message".into(), redacted(shape(None, m), &paths));
+            let m = varies.message(m);
+            out.insert("message".into(), redacted(shape(None, &m), &paths));
         }
         if let Some(e) = &s.error_event {
             out.insert("error_event".into(), redacted(shape(None, e), &paths));
         }
     } else if let Some(b) = &v.body {
-        out.insert("body".into(), redacted(shape(None, b), &paths));
+        let b = varies.message(b);
+        out.insert("body".into(), redacted(shape(None, &b), &paths));
     } else if v.kind == BodyKind::Unreadable {
         out.insert("body".into(), Value::from("[unreadable]"));
     }
@@ -163,11 +188,15 @@ pub fn redact_shape(value: &mut Value, redactor: &Redactor) {
     }
 }
 
-/// The stream's events: pings dropped, adjacent equal runs merged, counts dropped.
-fn event_sequence(v: &Validation) -> Vec<Value> {
+/// The stream's events: pings dropped, the events of the `optional` blocks (the model's
+/// choice) dropped, adjacent equal runs merged, counts dropped.
+fn event_sequence(v: &Validation, optional: &[u64]) -> Vec<Value> {
     let mut seq: Vec<String> = Vec::new();
     if let Some(s) = &v.stream {
-        for run in s.runs.iter().filter(|r| r.event != "ping") {
+        let kept = |r: &&crate::protocol::anthropic::stream::EventRun| {
+            r.event != "ping" && r.index.is_none_or(|i| !optional.contains(&i))
+        };
+        for run in s.runs.iter().filter(kept) {
             let mut label = run.event.clone();
             if let Some(i) = run.index {
                 label.push_str(&format!("[{i}]"));
@@ -222,7 +251,9 @@ fn shape(key: Option<&str>, v: &Value) -> Value {
             let mut out = Map::new();
             for k in keys {
                 let child = &map[k];
-                let shaped = if is_tool_call && k == "input" {
+                let shaped = if is_tool_call && k == "input" && child == PARTIAL_INPUT {
+                    child.clone()
+                } else if is_tool_call && k == "input" {
                     typed(child)
                 } else {
                     shape(Some(k), child)

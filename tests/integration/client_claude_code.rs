@@ -5,7 +5,7 @@
 //! under CI, like the other Claude Code tests); stand-in clients check the timeout (`error`,
 //! killed by PID) and a client that fails on its own.
 
-use crate::mock_claude_code::claude_or_skip;
+use crate::support::claude::claude_or_skip;
 use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -77,7 +77,8 @@ const MATRIX: &[Row] = &[
     ),
     (
         "done-sentinel",
-        &[("streaming/*@stream", vc(Fail, "stream.sse.done-sentinel"))],
+        // should since the calibration: every client stops at message_stop.
+        &[("streaming/*@stream", vc(Warn, "stream.sse.done-sentinel"))],
     ),
     (
         "wrong-delta-type",
@@ -96,13 +97,14 @@ const MATRIX: &[Row] = &[
     (
         "interleaved-blocks",
         &[
+            // should since the calibration: the clients accumulate interleaved blocks by index.
             (
                 "streaming/thinking@stream",
-                vc(Fail, "stream.grammar.block-order"),
+                vc(Warn, "stream.grammar.block-order"),
             ),
             (
                 "tools/parallel@stream",
-                vc(Fail, "stream.grammar.block-order"),
+                vc(Warn, "stream.grammar.block-order"),
             ),
         ],
     ),
@@ -220,7 +222,12 @@ const MATRIX: &[Row] = &[
             ("errors/unknown-model", vc(Fail, "error.status-type")),
         ],
     ),
-    ("text-plain-errors", &[("errors/*", vc(Fail, "body.json"))]),
+    // The non-JSON error body itself is should (`body.error-json`: the clients raise on the
+    // status); the errors scenarios still fail on their assertions about the error's type.
+    (
+        "text-plain-errors",
+        &[("errors/*", vc(Fail, "body.error-json"))],
+    ),
     (
         "mid-stream-error-as-message",
         &[("streaming/*@stream", vc(Fail, "stream.grammar.after-error"))],
@@ -580,7 +587,7 @@ async fn every_fault_is_caught_as_the_matrix_states() {
 }
 
 /// The claude-code scenarios pass against the clean server (the strict test above) and fail
-/// against each fault that breaks Claude Code itself (docs/client-impact-claude-code.md:
+/// against each fault that breaks Claude Code itself (docs/client-impact.md:
 /// empty output or an API error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_that_break_claude_code_fail_its_scenarios() {

@@ -6,6 +6,7 @@
 mod mock_support;
 mod support;
 
+mod calibration;
 mod catalogue;
 mod check_cli;
 mod client_claude_code;
@@ -23,6 +24,7 @@ mod mock_claude_code;
 mod mock_cli;
 mod mock_faults;
 mod mock_http;
+mod mock_realistic;
 mod mock_robustness;
 mod mock_sdk;
 mod proxy;

@@ -1,9 +1,10 @@
-//! Normalisation: runs that differ only in ids, text, numbers, chunking and pings give the same
-//! snapshot; a change of stop_reason, field set, block types or event order does not.
+//! Normalisation: runs that differ only in ids, text, numbers, chunking, pings or an unpinned
+//! stop_reason give the same snapshot; a change of a pinned stop_reason, field set, block types
+//! or event order does not.
 
 use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
 use conform::protocol::anthropic::validate::{Options, validate_exchange};
-use conform::snapshot::{normalise, render};
+use conform::snapshot::{normalise, normalise_pinned, render};
 use serde_json::{Value, json};
 
 /// A tiny deterministic generator so "seeds" differ without a dependency.
@@ -170,6 +171,13 @@ fn exchange(body: &str, seed: u64) -> Exchange {
 fn snapshot_of(seed: u64, shape: &Shape) -> String {
     let x = exchange(&sse(seed, shape), seed);
     let v = validate_exchange(&x, Options::default());
+    render(&normalise_pinned(&x, &v, &[], &["stop_reason".to_string()]))
+}
+
+/// The snapshot when the scenario pins nothing: the stop reason is the model's.
+fn unpinned_snapshot_of(seed: u64, shape: &Shape) -> String {
+    let x = exchange(&sse(seed, shape), seed);
+    let v = validate_exchange(&x, Options::default());
     render(&normalise(&x, &v, &[]))
 }
 
@@ -220,6 +228,20 @@ fn shape_changes_change_the_snapshot() {
     }
     let changed = snapshot_of(1, &variants[0]);
     assert!(changed.contains("\"stop_reason\": \"max_tokens\""));
+    // Unpinned, the stop reason is the model's choice: a placeholder, the key still there.
+    let unpinned = unpinned_snapshot_of(1, &PLAIN);
+    assert_eq!(unpinned, unpinned_snapshot_of(1, &variants[0]));
+    assert!(
+        unpinned.contains("\"stop_reason\": \"[stop_reason]\""),
+        "{unpinned}"
+    );
+    for (i, v) in variants.iter().enumerate().skip(1) {
+        assert_ne!(
+            unpinned,
+            unpinned_snapshot_of(1, v),
+            "variant {i} must differ"
+        );
+    }
 }
 
 #[test]

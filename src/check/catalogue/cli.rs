@@ -1,6 +1,6 @@
 //! `conform explain CHECK` and `conform explain --list`: the catalogue on the command line.
 
-use super::{Entry, Kind, all, get};
+use super::{Entry, Kind, all, get, impact_of, measured};
 use crate::exit;
 use std::fmt::Write as _;
 
@@ -82,7 +82,23 @@ pub(super) fn explain(id: &str, format: OutputFormat) -> Result<String, String> 
         return Err(message);
     };
     Ok(match format {
-        OutputFormat::Json => to_json(entry),
+        OutputFormat::Json => {
+            // The entry, with the measured impact of the id asked (a family member's own).
+            let mut v = serde_json::to_value(entry).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                let m = measured(id);
+                obj.insert(
+                    "impact".into(),
+                    serde_json::to_value(impact_of(id)).unwrap_or_default(),
+                );
+                obj.insert(
+                    "impact_cases".into(),
+                    serde_json::to_value(m.map(|m| m.cases.clone()).unwrap_or_default())
+                        .unwrap_or_default(),
+                );
+            }
+            to_json(&v)
+        }
         OutputFormat::Text => render(entry, id),
     })
 }
@@ -104,13 +120,30 @@ fn render(e: &Entry, asked: &str) -> String {
     }
     let _ = writeln!(s, "  doc       {}", e.doc);
     let _ = writeln!(s, "  fix       {}", e.fix);
-    let impact: Vec<String> = e
-        .impact
+    let impact: Vec<String> = impact_of(asked)
         .per_client()
         .iter()
         .map(|(client, i)| format!("{client} {}", i.as_str()))
         .collect();
     let _ = writeln!(s, "  impact    {}", impact.join(" · "));
+    match measured(asked) {
+        Some(m) => {
+            let _ = writeln!(
+                s,
+                "            measured on: {} (docs/client-impact.md)",
+                m.cases.join(", ")
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "            no calibration case targets this check (docs/client-impact.md)"
+            );
+        }
+    }
+    if let Some(contract) = e.contract {
+        let _ = writeln!(s, "  contract  {contract}");
+    }
     s
 }
 
@@ -193,7 +226,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("must by default; info when"), "{text}");
-        assert!(text.contains("python-sdk unknown · typescript-sdk unknown · claude-code unknown"));
+        // The measured impact (impact.json) and the cases it comes from.
+        let m = measured("stream.grammar.unclosed-block").expect("a case targets it");
+        let i = m.impact;
+        assert!(
+            text.contains(&format!(
+                "python-sdk {} · typescript-sdk {} · claude-code {}",
+                i.python_sdk.as_str(),
+                i.typescript_sdk.as_str(),
+                i.claude_code.as_str()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("measured on: unclosed-block"), "{text}");
         let fam = explain("assert.equals", OutputFormat::Text).unwrap();
         assert!(
             fam.contains("family    assert.<operator> — one of: status, equals"),

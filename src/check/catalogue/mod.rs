@@ -8,8 +8,12 @@
 //! SDK, TypeScript SDK, Claude Code) raises, loses or alters data, or hangs — or a feature's
 //! documented contract is broken (a wrong `stop_reason`, tool input invalid against its
 //! schema); `should` = differs from Anthropic's traffic but the clients cope, or only degrades
-//! UX; `info` = cosmetic. Where the code picks another severity by context (a tolerated
-//! variant, a scenario's own `severity:`), the entry's `severity_note` says when.
+//! UX; `info` = cosmetic. A `must` the clients cope with carries a [`Entry::contract`] reason:
+//! the documented contract it breaks, citing the entry's `doc`. The measured impact is
+//! `impact.json` (`docs/client-impact.md`); `severities_agree_with_the_measured_impact` in the
+//! calibration tests fails when a severity contradicts it. Where the code picks another
+//! severity by context (a tolerated variant, a scenario's own `severity:`), the entry's
+//! `severity_note` says when.
 //!
 //! Most ids are fixed strings, available as typed constants in [`ids`]. A few are built at run
 //! time from a closed or open set of names — scenario assertions (`assert.<operator>`), effect
@@ -17,6 +21,7 @@
 //! declared as *families* with a pattern. [`get`] resolves both.
 
 pub use cli::{ExplainArgs, OutputFormat, run_cli};
+pub use impact::{Measured, impact_of, measured};
 
 use crate::check::Severity;
 use serde::Serialize;
@@ -51,20 +56,22 @@ impl PartialEq<str> for CheckId {
     }
 }
 
-/// What one official client does with traffic that has this finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What one official client does with traffic that has this finding, in increasing order of
+/// harm (`Ord` gives the worst of several: hangs > raises > data-lost > ok > unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientImpact {
+    /// Not measured yet (no calibration case targets the check).
+    Unknown,
     /// Parses the traffic and gives the same result as for conformant traffic.
     Ok,
+    /// Returns without error but text, tool input, thinking, stop reason or usage is lost or
+    /// altered.
+    DataLost,
     /// Raises an error (exception, non-zero exit).
     Raises,
-    /// Returns without error but text, tool input, thinking or usage is lost or altered.
-    DataLost,
     /// Never returns (until the caller's own timeout).
     Hangs,
-    /// Not measured yet.
-    Unknown,
 }
 
 impl ClientImpact {
@@ -77,10 +84,18 @@ impl ClientImpact {
             ClientImpact::Unknown => "unknown",
         }
     }
+
+    /// Measured and not `ok`: the client raised, lost or altered data, or hung.
+    pub fn is_harmful(self) -> bool {
+        matches!(
+            self,
+            ClientImpact::Raises | ClientImpact::DataLost | ClientImpact::Hangs
+        )
+    }
 }
 
 /// The measured impact per official client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Impact {
     pub python_sdk: ClientImpact,
     pub typescript_sdk: ClientImpact,
@@ -136,7 +151,11 @@ pub struct Entry {
     pub doc: &'static str,
     /// What the endpoint's authors should change.
     pub fix: &'static str,
-    pub impact: Impact,
+    /// Why the entry is `must` although the official clients cope with the traffic: the
+    /// feature's documented contract is broken (a wrong `stop_reason`, a tool input invalid
+    /// against its schema, a feature ignored). Only `must` entries carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<&'static str>,
 }
 
 impl Entry {
@@ -149,7 +168,7 @@ impl Entry {
         title: "",
         doc: "",
         fix: "",
-        impact: Impact::UNKNOWN,
+        contract: None,
     };
 
     pub fn is_family(&self) -> bool {
@@ -185,6 +204,7 @@ macro_rules! declare {
 // The data modules come after the macro they use.
 mod cli;
 mod families;
+mod impact;
 mod response;
 mod stream;
 #[cfg(test)]

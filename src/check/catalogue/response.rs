@@ -18,9 +18,15 @@ declare! {
     }
     BODY_JSON = "body.json" {
         severity: Must,
-        title: "The response body is not JSON.",
+        title: "A success response's body is not JSON.",
         doc: MESSAGES,
-        fix: "Send a JSON body with `content-type: application/json`, errors included (`{\"type\":\"error\",\"error\":{…}}`).",
+        fix: "Answer with a JSON Message object and `content-type: application/json`.",
+    }
+    BODY_ERROR_JSON = "body.error-json" {
+        severity: Should,
+        title: "An error response's body is not JSON (the clients still raise on the status, but lose the error type and message).",
+        doc: ERRORS,
+        fix: "Send errors as JSON with `content-type: application/json`: `{\"type\":\"error\",\"error\":{\"type\":…,\"message\":…}}`.",
     }
     SHAPE_UNKNOWN = "shape.unknown" {
         severity: Must,
@@ -40,6 +46,7 @@ declare! {
         title: "The HTTP status and the error `type` do not go together, or the status is not one the API uses.",
         doc: ERRORS,
         fix: "Pair statuses and types as documented: 400 invalid_request_error, 401 authentication_error, 403 permission_error, 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500 api_error, 529 overloaded_error.",
+        contract: Some("The errors documentation pairs each HTTP status with one error type; the SDKs choose the exception class from the status (422 is no `BadRequestError`, an unknown model as 500 is no `NotFoundError`) and retry 5xx, so an application catches the wrong error and a non-retryable request is retried."),
     }
     HEADERS_REQUEST_ID = "headers.request-id" {
         severity: Should,
@@ -90,7 +97,7 @@ declare! {
         fix: "Report `input_tokens` and `output_tokens` as non-negative integers, and the cache counts as integers.",
     }
     SCHEMA_ERROR = "schema.error" {
-        severity: Must,
+        severity: Should,
         title: "The error body does not match the protocol's schema.",
         doc: ERRORS,
         fix: "Send errors as `{\"type\":\"error\",\"error\":{\"type\":…,\"message\":…}}`.",
@@ -139,9 +146,9 @@ declare! {
     }
     SCHEMA_MISSING_FIELD = "schema.missing-field" {
         severity: Should,
-        title: "A field that current Anthropic responses carry is missing (one added after the 2024 baseline).",
+        title: "A field that Anthropic always sends is missing, though the official clients cope without it (fields added after the 2024 baseline, `stop_sequence` in `message_delta`).",
         doc: MESSAGES,
-        fix: "Add the field with its documented default (e.g. `cache_creation_input_tokens: 0`, `service_tier`).",
+        fix: "Add the field with its documented default (e.g. `cache_creation_input_tokens: 0`, `service_tier`, `\"stop_sequence\": null`).",
     }
     SCHEMA_UNKNOWN_TYPE = "schema.unknown-type" {
         severity: Info,
@@ -160,6 +167,7 @@ declare! {
         title: "`stop_reason` is `tool_use` without a tool_use block, or a tool_use block comes with another stop reason.",
         doc: STOP_REASONS,
         fix: "Set `stop_reason: tool_use` exactly when the message ends with tool calls; clients look at it to run the tools.",
+        contract: Some("The stop-reason documentation defines `tool_use` as the reason when the model calls tools; agent loops (Claude Code, the SDKs' tool runners) decide on it whether to run the tools, so a wrong reason ends or continues the loop wrongly."),
     }
     MESSAGE_ID_PREFIX = "message.id-prefix" {
         severity: Should,
@@ -209,6 +217,7 @@ declare! {
         title: "A thinking block has no signature, so it cannot be passed back in a tool round trip.",
         doc: THINKING,
         fix: "Give every thinking block a non-empty `signature` and accept it back in the next turn.",
+        contract: Some("Extended thinking requires thinking blocks to be passed back unmodified with their signature, which the API verifies, to continue a tool-use turn; a block without a signature cannot take part in that documented round trip."),
     }
     IMPLIED_THINKING_UNREQUESTED = "implied.thinking-unrequested" {
         severity: Should,
@@ -247,36 +256,42 @@ declare! {
         title: "`tool_choice` was not honoured (no tool call, the wrong tool, or a call under `none`).",
         doc: IMPLEMENT_TOOL_USE,
         fix: "Pass `tool_choice` to the model: `any` forces some tool, `tool` forces the named one, `none` forbids tools.",
+        contract: Some("The tool-use documentation defines `tool_choice` (`any` and `tool` force a call, `none` forbids one); an application that forces a tool gets prose instead of the call it relies on."),
     }
     EFFECT_PARALLEL_TOOL_USE = "effect.parallel-tool-use" {
         severity: Must,
         title: "More than one tool call came back although `disable_parallel_tool_use` was set.",
         doc: IMPLEMENT_TOOL_USE,
         fix: "Return at most one tool_use block when `tool_choice.disable_parallel_tool_use` is true.",
+        contract: Some("The tool-use documentation defines `disable_parallel_tool_use: true` as at most one tool call per answer; an application that relies on it runs several."),
     }
     EFFECT_THINKING = "effect.thinking" {
         severity: Must,
         title: "Thinking was enabled but no thinking block came back.",
         doc: THINKING,
         fix: "Forward the `thinking` parameter to the model and return its thinking blocks.",
+        contract: Some("Extended thinking defines `thinking: {type: enabled}` as answers that start with thinking blocks within the given budget; the feature the request asked for is silently absent."),
     }
     EFFECT_STOP_SEQUENCES = "effect.stop-sequences" {
         severity: Must,
         title: "The text runs through a requested stop sequence: `stop_sequences` had no effect.",
         doc: MESSAGES,
         fix: "Forward `stop_sequences` to generation and stop at the first match with `stop_reason: stop_sequence`.",
+        contract: Some("The Messages API defines `stop_sequences` as ending generation at the first match with `stop_reason: stop_sequence`; the application gets text past the point it asked to stop at."),
     }
     EFFECT_STRUCTURED_OUTPUT = "effect.structured-output" {
         severity: Must,
         title: "Structured output was requested but the text is not JSON.",
         doc: STRUCTURED,
         fix: "Honour `output_config.format`: return only the JSON document, with no prose around it.",
+        contract: Some("Structured outputs define the answer as JSON that validates against the requested schema; the application's parse of the text fails although the request succeeded."),
     }
     EFFECT_MAX_TOKENS = "effect.max-tokens" {
         severity: Must,
         title: "More output tokens than `max_tokens` allows.",
         doc: MESSAGES,
         fix: "Stop generation at `max_tokens` and report `stop_reason: max_tokens`.",
+        contract: Some("The Messages API defines `max_tokens` as the maximum number of tokens to generate; more output than allowed breaks the caller's cost and length bounds."),
     }
     SCENARIO_TEMPLATE = "scenario.template" {
         severity: Must,
@@ -350,10 +365,5 @@ declare! {
         title: "A real client (Claude Code) failed on the endpoint's answers: it exited non-zero or printed nothing.",
         doc: CLAUDE_CODE_GATEWAY,
         fix: "Read the client's stderr in the finding and the findings of the exchanges it made; fix those first.",
-        impact: super::Impact {
-            python_sdk: super::ClientImpact::Unknown,
-            typescript_sdk: super::ClientImpact::Unknown,
-            claude_code: super::ClientImpact::Raises,
-        },
     }
 }

@@ -37,7 +37,7 @@ declare! {
         fix: "Send only `event:` and `data:` lines (comments are fine); drop other fields.",
     }
     STREAM_SSE_DONE_SENTINEL = "stream.sse.done-sentinel" {
-        severity: Must,
+        severity: Should,
         title: "The stream sends OpenAI's `data: [DONE]` sentinel.",
         doc: STREAMING,
         fix: "End the stream after `message_stop`; do not send `[DONE]`.",
@@ -89,6 +89,7 @@ declare! {
         title: "`output_tokens` in `message_delta` falls below an earlier value although it is a running total.",
         doc: STREAMING,
         fix: "Report cumulative usage in every `message_delta`, never a per-event increment.",
+        contract: Some("The streaming documentation defines the `message_delta` usage counts as cumulative totals that replace the earlier ones; an increment makes every client report too few tokens (the SDKs keep the last value), which no parse error shows."),
     }
     STREAM_GRAMMAR_PARTIAL_JSON = "stream.grammar.partial-json" {
         severity: Must,
@@ -109,7 +110,7 @@ declare! {
         fix: "Nothing required (clients ignore unknown events); drop it unless Anthropic sends it too.",
     }
     STREAM_GRAMMAR_AFTER_ERROR = "stream.grammar.after-error" {
-        severity: Must,
+        severity: Should,
         title: "Events follow an `error` event, which ends the stream.",
         doc: ERRORS,
         fix: "Close the stream right after sending an `error` event.",
@@ -157,7 +158,7 @@ declare! {
         fix: "Send one `content_block_start` per block index.",
     }
     STREAM_GRAMMAR_BLOCK_ORDER = "stream.grammar.block-order" {
-        severity: Must,
+        severity: Should,
         severity_note: Some("reported only under the strict profile; `--profile tolerant` allows interleaved blocks"),
         title: "A content block starts while another one is still open.",
         doc: STREAMING,
@@ -192,6 +193,7 @@ declare! {
         title: "A thinking block stops without a `signature_delta`, so clients cannot pass it back.",
         doc: THINKING,
         fix: "Send a `signature_delta` before stopping every thinking block.",
+        contract: Some("Extended thinking documents a `signature_delta` before every thinking block stops and requires the block to be passed back with that signature, verified, to continue a tool-use turn; without one the round trip is unverifiable (Anthropic rejects it)."),
     }
     STREAM_GRAMMAR_UNCLOSED_BLOCK = "stream.grammar.unclosed-block" {
         severity: Must,

@@ -3,11 +3,16 @@
 //! Two random streams: a *shape* stream seeded by the request alone (lengths, which optional
 //! fields a tool input has) and a *word* stream seeded by the request and `--seed` (words,
 //! numbers, ids). So the same request and seed give the same answer, and another seed changes
-//! text and ids but never the block structure or stop reason.
+//! text and ids but not the block structure (the stop reason only where a text's length meets
+//! `max_tokens`). That is [`Behaviour::Deterministic`], the default; under
+//! [`Behaviour::Realistic`] the shape stream and the model's choices ([`realistic`]: lengths,
+//! tool calls under `auto`, counting, stop sequences written, formats asked for in prose) also
+//! follow the seed, like a sampled model's, and the rules below marked *(deterministic)* become
+//! tendencies while the protocol stays exact.
 //!
 //! Rules that make effects observable (documented for probes):
 //! * thinking `enabled`/`adaptive` → one thinking block first, signed with [`sign_thinking`].
-//! * tools with `tool_choice` `auto` (the default): a tool is called only when the last user
+//! * tools with `tool_choice` `auto` (the default) *(deterministic)*: a tool is called only when the last user
 //!   prompt names it — its exact name or one of its keywords (the words of its name, split at
 //!   `_`/`-`/camelCase, of 4+ letters, e.g. "weather" for `get_weather`), as a whole word, outside
 //!   `<system-reminder>` sections; then a short text preamble precedes the call. A client's
@@ -17,8 +22,9 @@
 //!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto).
 //! * structured output (`output_config.format` or `output_format`) → the text is JSON valid
 //!   against the schema.
-//! * `stop_sequences` → the text is generated with the first stop sequence in its middle and
-//!   cut before the earliest match of any sequence (`stop_reason: stop_sequence`).
+//! * `stop_sequences` → the text is generated with the first stop sequence in its middle
+//!   *(deterministic)* and cut before the earliest match of any sequence
+//!   (`stop_reason: stop_sequence`).
 //! * prefill (last message from the assistant) → the text continues it without repeating it.
 //! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
 //!
@@ -27,10 +33,12 @@
 //! `faults/answer.rs`).
 //!
 //! Files: this one plans the answer (thinking, tools or structured output or text, stop
-//! sequences, the `max_tokens` budget); [`conversation`] reads the request, [`text`] writes prose
-//! and thinking, [`tools`] picks the tools to call, [`values`] builds JSON values from schemas.
+//! sequences, the `max_tokens` budget); [`conversation`] reads the request, [`realistic`] draws
+//! the model's choices, [`text`] writes prose and thinking, [`tools`] picks the tools to call,
+//! [`values`] builds JSON values from schemas.
 
 mod conversation;
+mod realistic;
 mod text;
 mod tools;
 mod values;
@@ -41,6 +49,8 @@ use super::cache::output_format;
 use super::hash::{Rng, fnv, mix64, sign_thinking};
 use super::tokenize;
 use conversation::Conversation;
+pub use realistic::Behaviour;
+use realistic::Whims;
 use text::{answer_text, sentence, thinking_text};
 use tools::{ToolDef, choice_type, tool_calls};
 pub use values::value_for;
@@ -95,11 +105,21 @@ pub fn generate(body: &Value, seed: u64) -> Generated {
 /// [`generate`] with the random streams seeded by `hash` (a fault that rewrites the request
 /// keeps the original request's hash, so the words stay those of the clean answer).
 pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
+    generate_as(body, hash, seed, Behaviour::Deterministic)
+}
+
+/// [`generate_hashed`] by a model of the given [`Behaviour`]: realistic draws the shape stream
+/// and the model's choices from `seed` too.
+pub fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behaviour) -> Generated {
     let h = hash;
-    let mut shape = Rng::new(h);
+    let mut shape = match behaviour {
+        Behaviour::Deterministic => Rng::new(h),
+        Behaviour::Realistic => Rng::new(h ^ mix64(seed ^ 0x7368_6170_6521)), // "shape!"
+    };
     let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
     let id = format!("msg_01{}", words.base62(22));
     let convo = Conversation::read(body);
+    let whims = Whims::draw(behaviour, h, seed, &convo);
     let mut plan: Vec<Block> = Vec::new();
 
     // Thinking.
@@ -113,7 +133,14 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
         let text = if omitted {
             String::new()
         } else {
-            thinking_text(&convo, &mut shape, &mut words)
+            let text = thinking_text(&convo, whims.thinking_sentences, &mut shape, &mut words);
+            match thinking_budget(body) {
+                // A sampled model thinks within its budget.
+                Some(b) if behaviour == Behaviour::Realistic && tokenize::count(&text) > b => {
+                    tokenize::truncate(&text, b).to_string()
+                }
+                _ => text,
+            }
         };
         plan.push(Block::Thinking {
             thinking: text,
@@ -122,7 +149,7 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
     }
 
     // Tools.
-    let calls = tool_calls(body, &convo);
+    let calls = tool_calls(body, &convo, &whims);
     let eager_tools: Vec<String> = calls
         .iter()
         .filter(|t| t.eager)
@@ -161,7 +188,15 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
         // A counting request is answered by counting (probes build on it: a stop sequence
         // on a number is then near-certain to be reached).
         let mut text = text::counting(&convo.user_text)
-            .unwrap_or_else(|| answer_text(&convo, &mut shape, &mut words));
+            .and_then(|(from, to)| whims.count(from, to))
+            .unwrap_or_else(|| {
+                let prose = answer_text(&convo, whims.sentences, &mut shape, &mut words);
+                if convo.prefill.is_none() {
+                    whims.formatted(prose)
+                } else {
+                    prose
+                }
+            });
         let stops: Vec<String> = body
             .get("stop_sequences")
             .and_then(Value::as_array)
@@ -173,7 +208,10 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(first) = stops.first().filter(|f| !text.contains(f.as_str())) {
+        if let Some(first) = stops
+            .first()
+            .filter(|f| whims.writes_stop_sequence && !text.contains(f.as_str()))
+        {
             let more = sentence(&convo, &mut shape, &mut words);
             text = format!("{text} {first} {more}");
         }
@@ -307,6 +345,12 @@ pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
     }
 }
 
+/// `thinking.budget_tokens`, when the request sets one.
+fn thinking_budget(body: &Value) -> Option<u64> {
+    body.pointer("/thinking/budget_tokens")
+        .and_then(Value::as_u64)
+}
+
 /// A call of `tool` with an input generated from its schema and the prompt.
 fn tool_use(tool: &ToolDef, prompt: &str, shape: &mut Rng, words: &mut Rng) -> Block {
     let input = value_for(&tool.schema, &tool.schema, "input", prompt, shape, words, 0);
@@ -364,177 +408,4 @@ fn complete_entries(input: &Value, prefix: &str) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(extra: Value) -> Value {
-        let mut b = json!({"model": "conform-mock", "max_tokens": 1024,
-            "messages": [{"role": "user", "content": "What's the weather like in Hangzhou today?"}]});
-        for (k, v) in extra.as_object().unwrap() {
-            b[k] = v.clone();
-        }
-        b
-    }
-
-    fn weather_tool() -> Value {
-        json!([{"name": "get_weather", "description": "Get weather", "input_schema":
-            {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}])
-    }
-
-    #[test]
-    fn same_request_same_answer_and_seed_changes_words_not_shape() {
-        let a = generate(&req(json!({})), 0);
-        assert_eq!(a, generate(&req(json!({})), 0));
-        let b = generate(&req(json!({})), 7);
-        assert_ne!(a.id, b.id);
-        assert_eq!(a.blocks.len(), b.blocks.len());
-        assert_eq!(a.stop_reason, b.stop_reason);
-        let with_stream = generate(&req(json!({"stream": true})), 0);
-        assert_eq!(a, with_stream);
-    }
-
-    #[test]
-    fn auto_tool_choice_calls_the_matching_tool_with_a_valid_input() {
-        let g = generate(&req(json!({"tools": weather_tool()})), 0);
-        assert_eq!(g.stop_reason, "tool_use");
-        let Some(Block::ToolUse {
-            name, input, id, ..
-        }) = g.blocks.last()
-        else {
-            panic!("{g:?}")
-        };
-        assert_eq!(name, "get_weather");
-        assert!(id.starts_with("toolu_"));
-        assert_eq!(input["city"], "Hangzhou");
-        let none = generate(
-            &req(json!({"tools": weather_tool(), "tool_choice": {"type": "none"}})),
-            0,
-        );
-        assert_eq!(none.stop_reason, "end_turn");
-        assert!(none.blocks.iter().all(|b| matches!(b, Block::Text { .. })));
-    }
-
-    #[test]
-    fn stop_sequence_is_cut_and_reported() {
-        let g = generate(&req(json!({"stop_sequences": ["STOP"]})), 0);
-        assert_eq!(g.stop_reason, "stop_sequence");
-        assert_eq!(g.stop_sequence.as_deref(), Some("STOP"));
-        let Block::Text { text } = &g.blocks[0] else {
-            panic!()
-        };
-        assert!(!text.contains("STOP"));
-    }
-
-    #[test]
-    fn max_tokens_truncates_text_and_tool_input() {
-        let g = generate(&req(json!({"max_tokens": 3})), 0);
-        assert_eq!(g.stop_reason, "max_tokens");
-        assert!(g.output_tokens <= 3);
-        let t = generate(
-            &req(json!({"max_tokens": 6, "tools": weather_tool(), "tool_choice": {"type": "any"}})),
-            0,
-        );
-        assert_eq!(t.stop_reason, "max_tokens");
-        assert!(t.output_tokens <= 6);
-        let Some(Block::ToolUse { json, .. }) = t.blocks.last() else {
-            panic!("{t:?}")
-        };
-        assert!(serde_json::from_str::<Value>(json).is_err());
-    }
-
-    #[test]
-    fn thinking_is_signed_verifiably() {
-        let g = generate(
-            &req(
-                json!({"max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 1024}}),
-            ),
-            3,
-        );
-        let Block::Thinking {
-            thinking,
-            signature,
-        } = &g.blocks[0]
-        else {
-            panic!()
-        };
-        assert_eq!(*signature, sign_thinking(3, thinking));
-        assert_ne!(*signature, sign_thinking(3, &format!("{thinking}x")));
-    }
-
-    #[test]
-    fn schema_values_are_valid() {
-        let schema = json!({"type": "object", "$defs": {"c": {"type": "string", "enum": ["a", "b"]}},
-            "properties": {
-                "n": {"type": "integer", "minimum": 5, "maximum": 7},
-                "x": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                "tags": {"type": "array", "items": {"$ref": "#/$defs/c"}, "minItems": 2, "maxItems": 2},
-                "nested": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
-                "maybe": {"type": ["string", "null"], "maxLength": 3}
-            },
-            "required": ["n", "x", "tags", "nested", "maybe"], "additionalProperties": false});
-        for seed in 0..20 {
-            let mut s = Rng::new(seed);
-            let mut w = Rng::new(seed + 100);
-            let v = value_for(&schema, &schema, "output", "", &mut s, &mut w, 0);
-            let validator = jsonschema::validator_for(&schema).unwrap();
-            assert!(validator.is_valid(&v), "{v}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod hostile_schema_tests {
-    use super::*;
-
-    #[test]
-    fn recursive_and_huge_schemas_stay_bounded() {
-        let schema = json!({"$defs": {"n": {"type": "object", "required": ["a", "b", "c"], "properties": {
-            "a": {"$ref": "#/$defs/n"}, "b": {"$ref": "#/$defs/n"}, "c": {"type": "array", "minItems": 1000000, "items": {"$ref": "#/$defs/n"}}}}},
-            "$ref": "#/$defs/n"});
-        let mut s = Rng::new(1);
-        let mut w = Rng::new(2);
-        let v = value_for(&schema, &schema, "x", "", &mut s, &mut w, 0);
-        assert!(v.to_string().len() < 2_000_000);
-        let long = json!({"type": "string", "minLength": 1u64 << 40});
-        let v = value_for(&long, &long, "x", "", &mut s, &mut w, 0);
-        assert!(v.as_str().unwrap().len() <= 10_000);
-    }
-}
-
-#[cfg(test)]
-mod truncated_tool_tests {
-    use super::*;
-
-    fn body(max_tokens: u64, eager: bool) -> Value {
-        json!({"model": "conform-mock", "max_tokens": max_tokens,
-            "tool_choice": {"type": "any"},
-            "tools": [{"name": "save_note", "eager_input_streaming": eager, "input_schema": {"type": "object",
-                "properties": {"city": {"type": "string"}, "note": {"type": "string"}, "n": {"type": "integer"}},
-                "required": ["city", "note", "n"]}}],
-            "messages": [{"role": "user", "content": "Save a note about Paris."}]})
-    }
-
-    #[test]
-    fn buffered_tool_input_is_cut_at_a_parameter_boundary() {
-        let mut seen_partial = false;
-        for max in 4..30 {
-            let g = generate(&body(max, false), 0);
-            let Some(Block::ToolUse { input, json, .. }) = g.blocks.last() else {
-                panic!()
-            };
-            if g.stop_reason == "max_tokens" {
-                let mut expected = input.to_string();
-                expected.pop();
-                assert_eq!(*json, expected, "max_tokens {max}");
-                seen_partial |= !input.as_object().unwrap().is_empty();
-                assert!(g.output_tokens <= max);
-            }
-        }
-        assert!(seen_partial, "some cut keeps complete parameters");
-        let eager = generate(&body(8, true), 0);
-        let Some(Block::ToolUse { json, .. }) = eager.blocks.last() else {
-            panic!()
-        };
-        assert!(json.starts_with('{') && serde_json::from_str::<Value>(json).is_err());
-    }
-}
+mod tests;

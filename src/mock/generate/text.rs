@@ -93,8 +93,14 @@ pub(super) fn sentence(c: &Conversation, shape: &mut Rng, words: &mut Rng) -> St
     s
 }
 
-pub(super) fn answer_text(c: &Conversation, shape: &mut Rng, words: &mut Rng) -> String {
-    let n = shape.range(2, 4);
+/// A prose answer: an opening line and `sentences` more (2 to 4 when `None`).
+pub(super) fn answer_text(
+    c: &Conversation,
+    sentences: Option<u64>,
+    shape: &mut Rng,
+    words: &mut Rng,
+) -> String {
+    let n = sentences.unwrap_or_else(|| shape.range(2, 4));
     let mut parts: Vec<String> = Vec::new();
     if c.answers_tools {
         let snippet: String = c.tool_result_text.chars().take(80).collect();
@@ -119,7 +125,13 @@ pub(super) fn answer_text(c: &Conversation, shape: &mut Rng, words: &mut Rng) ->
     }
 }
 
-pub(super) fn thinking_text(c: &Conversation, shape: &mut Rng, words: &mut Rng) -> String {
+/// Thinking: an opening line and `sentences` more (1 to 3 when `None`).
+pub(super) fn thinking_text(
+    c: &Conversation,
+    sentences: Option<u64>,
+    shape: &mut Rng,
+    words: &mut Rng,
+) -> String {
     let kws = keywords(&c.user_text);
     let topic = if kws.is_empty() {
         "the request".to_string()
@@ -127,15 +139,15 @@ pub(super) fn thinking_text(c: &Conversation, shape: &mut Rng, words: &mut Rng) 
         kws.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
     };
     let mut s = format!("The user is asking about {topic}. Let me think about how to answer.");
-    for _ in 0..shape.range(1, 3) {
+    for _ in 0..sentences.unwrap_or_else(|| shape.range(1, 3)) {
         s.push(' ');
         s.push_str(&sentence(c, shape, words));
     }
     s
 }
 
-/// `Count from 1 to 30…` → `1, 2, …, 30.` (at most 1,000 numbers); `None` for other prompts.
-pub(super) fn counting(user_text: &str) -> Option<String> {
+/// `Count from 1 to 30…` → `(1, 30)` (at most 1,000 numbers apart); `None` for other prompts.
+pub(super) fn counting(user_text: &str) -> Option<(u32, u32)> {
     let lower = user_text.to_ascii_lowercase();
     let rest = &lower[lower.find("count from ")? + "count from ".len()..];
     let mut nums = rest
@@ -146,6 +158,5 @@ pub(super) fn counting(user_text: &str) -> Option<String> {
     if to < from || to - from > 1000 {
         return None;
     }
-    let list: Vec<String> = (from..=to).map(|n| n.to_string()).collect();
-    Some(format!("{}.", list.join(", ")))
+    Some((from, to))
 }

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::conversation::Conversation;
+use super::realistic::{AutoTools, Whims};
 use super::text::STOPWORDS;
 
 /// A custom tool the generator can call.
@@ -63,9 +64,9 @@ pub(super) fn custom_tools(body: &Value) -> Vec<ToolDef> {
         .unwrap_or_default()
 }
 
-/// The tools an answer calls: forced by `tool_choice`, or named by the prompt (`auto`); at most
-/// 2, or 1 with `disable_parallel_tool_use`.
-pub(super) fn tool_calls(body: &Value, c: &Conversation) -> Vec<ToolDef> {
+/// The tools an answer calls: forced by `tool_choice`, or under `auto` those the prompt names
+/// (or as the model's whims say); at most 2, or 1 with `disable_parallel_tool_use`.
+pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<ToolDef> {
     let tools = custom_tools(body);
     if tools.is_empty() || c.prefill.is_some() {
         return Vec::new();
@@ -115,14 +116,17 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation) -> Vec<ToolDef> {
                 matched
             }
         }
-        _ => {
-            if c.answers_tools {
-                Vec::new()
-            } else {
-                matched
+        _ => match whims.auto_tools {
+            AutoTools::Declines => Vec::new(),
+            AutoTools::AsNamed if c.answers_tools => Vec::new(),
+            AutoTools::AsNamed => matched,
+            AutoTools::Unprompted if !c.answers_tools && !matched.is_empty() => matched,
+            AutoTools::Unprompted => {
+                let at = (whims.unprompted_pick % tools.len() as u64) as usize;
+                vec![tools[at].clone()]
             }
-        }
+        },
     };
-    calls.truncate(if no_parallel { 1 } else { 2 });
+    calls.truncate(if no_parallel || !whims.parallel { 1 } else { 2 });
     calls
 }

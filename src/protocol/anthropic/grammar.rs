@@ -12,8 +12,8 @@
 //! time instead of quadratic.
 
 use super::refs;
-use crate::check::Finding;
 use crate::check::catalogue::ids;
+use crate::check::{Finding, Severity};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -214,21 +214,26 @@ impl Grammar {
         if self.seen_stop || self.seen_error {
             if !self.after_end_reported {
                 self.after_end_reported = true;
-                let (check, what, reference) = if self.seen_error {
+                // After an error event the clients have already stopped reading (they raise
+                // on it), so what follows is ignored: should. After message_stop: must.
+                let (severity, check, what, reference) = if self.seen_error {
                     (
+                        Severity::Should,
                         ids::STREAM_GRAMMAR_AFTER_ERROR.as_str(),
                         "an `error` event, which ends the stream",
                         refs::STREAM_ERRORS,
                     )
                 } else {
                     (
+                        Severity::Must,
                         ids::STREAM_GRAMMAR_AFTER_STOP.as_str(),
                         "`message_stop`, which must be the last event",
                         refs::STREAM_GRAMMAR,
                     )
                 };
                 out.push(
-                    Finding::must(
+                    Finding::new(
+                        severity,
                         check,
                         location(frame, kind),
                         format!("`{kind}` arrives after {what}"),
@@ -370,7 +375,7 @@ impl Grammar {
             && let Some(prev) = self.open.last()
         {
             out.push(
-                    Finding::must(
+                    Finding::should(
                         ids::STREAM_GRAMMAR_BLOCK_ORDER,
                         loc,
                         format!(

@@ -9,8 +9,9 @@
 //! * **main** — what the protocol requires. Its errors are `must` findings.
 //! * **strict** — built from main by three rewrites marked in the schema files:
 //!   `additionalProperties: true` → `false` (an unknown response field ⇒ `info`
-//!   `schema.unknown-field`), `x-later-required` → added to `required` (a field added after the
-//!   2024-11 baseline and missing ⇒ `should` `schema.missing-field`), and `x-known-values` →
+//!   `schema.unknown-field`), `x-later-required` → added to `required` (a field Anthropic
+//!   always sends but the official clients cope without — added after the 2024-11 baseline, or
+//!   `message_delta`'s `stop_sequence` — missing ⇒ `should` `schema.missing-field`), and `x-known-values` →
 //!   `enum` (an unknown block/delta/error type ⇒ `info` `schema.unknown-type`). Its errors that the
 //!   main variant does not also report become those softer findings, so strictness never turns
 //!   a valid message into a `must`.
@@ -316,7 +317,9 @@ fn compiled(target: Target) -> &'static Compiled {
 }
 
 /// Validate `value` as `shape`. `must` findings for protocol violations; `should` for a
-/// missing field added after the 2024 baseline; `info` for unknown fields and types.
+/// missing field the clients cope without (`x-later-required`); `info` for unknown fields and
+/// types. (What a violation costs in an HTTP error response is the caller's to weigh: see
+/// `validate::validate_body`.)
 pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     if shape != Shape::Event {
         return validate_target(
@@ -620,7 +623,7 @@ fn push_soft(
                 Finding::should(
                     ids::SCHEMA_MISSING_FIELD,
                     at,
-                    format!("\"{name}\" is missing (a field added after the 2024-11 baseline that current Anthropic responses carry)"),
+                    format!("\"{name}\" is missing; Anthropic always sends it, though the official clients cope without it"),
                 )
                 .expected(format!("\"{name}\" present"))
                 .reference(section_for(path, reference)),

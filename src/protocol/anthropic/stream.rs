@@ -248,7 +248,7 @@ impl StreamCheck {
         let loc = location(frame.index, shown);
         if frame.data.trim() == "[DONE]" {
             self.sink.push(
-                Finding::must(
+                Finding::should(
                     ids::STREAM_SSE_DONE_SENTINEL,
                     loc,
                     "`data: [DONE]` is an OpenAI convention; the Anthropic stream ends after `message_stop`",
@@ -358,6 +358,17 @@ impl StreamCheck {
             return; // the grammar notes unknown events
         }
         if schema::is_valid(Shape::Event, event) {
+            // The fast path skips the strict variant's soft findings, but `message_delta`
+            // (once per stream) is checked for missing fields: a missing `stop_sequence` is a
+            // `should` the main variant does not see. (Unknown fields in events stay unreported,
+            // as for every event.)
+            if kind == "message_delta" {
+                for f in schema::validate(Shape::Event, event) {
+                    if f.check == ids::SCHEMA_MISSING_FIELD.as_str() {
+                        self.sink.push(f.located_in(loc));
+                    }
+                }
+            }
             return;
         }
         for f in schema::validate(Shape::Event, event) {
@@ -703,7 +714,7 @@ mod tests {
                 "{c:?}"
             );
             assert_eq!(
-                c.iter().any(|c| c == "must:stream.grammar.block-order"),
+                c.iter().any(|c| c == "should:stream.grammar.block-order"),
                 profile == Profile::Strict
             );
         }

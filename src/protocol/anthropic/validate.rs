@@ -7,8 +7,8 @@ use super::refs;
 use super::schema::{self, Shape};
 use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
-use crate::check::Finding;
 use crate::check::catalogue::ids;
+use crate::check::{Finding, Severity};
 use crate::exchange::{Exchange, Head};
 use serde_json::Value;
 
@@ -188,20 +188,23 @@ pub fn validate_body(
         Ok(v) => v,
         Err(e) => {
             let text = String::from_utf8_lossy(bytes);
-            findings.push(
+            // An error status is still an error to every client (they raise on the status);
+            // only its type and message are lost: should. A success body that does not parse
+            // is no answer at all: must.
+            let finding = if status >= 400 {
+                Finding::should(
+                    ids::BODY_ERROR_JSON,
+                    "body",
+                    format!("the error body is not JSON: {e}"),
+                )
+                .expected("{\"type\":\"error\",\"error\":{…}}")
+                .reference(refs::ERRORS)
+            } else {
                 Finding::must(ids::BODY_JSON, "body", format!("the body is not JSON: {e}"))
-                    .expected(if status >= 400 {
-                        "{\"type\":\"error\",\"error\":{…}}"
-                    } else {
-                        "a JSON object"
-                    })
-                    .actual(super::stream::truncate(text.trim(), 80))
-                    .reference(if status >= 400 {
-                        refs::ERRORS
-                    } else {
-                        refs::MESSAGE
-                    }),
-            );
+                    .expected("a JSON object")
+                    .reference(refs::MESSAGE)
+            };
+            findings.push(finding.actual(super::stream::truncate(text.trim(), 80)));
             return Validation {
                 kind: BodyKind::Unreadable,
                 findings,
@@ -251,7 +254,19 @@ pub fn validate_body(
     if status >= 400 {
         check_error_status(status, &body, &mut findings);
     }
-    findings.extend(schema::validate(shape, &body));
+    let schema_findings = schema::validate(shape, &body);
+    if shape == Shape::Error {
+        // The clients raise on the error status whatever the body says (measured, see
+        // docs/client-impact.md): an error body that breaks its schema is `should`.
+        findings.extend(schema_findings.into_iter().map(|mut f| {
+            if f.severity == Severity::Must {
+                f.severity = Severity::Should;
+            }
+            f
+        }));
+    } else {
+        findings.extend(schema_findings);
+    }
     let mut message = None;
     if shape == Shape::Message && body.is_object() {
         findings.extend(semantics::check_message(&body));
@@ -457,4 +472,44 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(bytes: &[u8], status: u16) -> Vec<(Severity, String)> {
+        validate_body(bytes, Some(status), ShapeHint::Known(Shape::Message), None)
+            .findings
+            .into_iter()
+            .map(|f| (f.severity, f.check))
+            .collect()
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_must_on_success_and_should_on_an_error_status() {
+        // Measured (docs/client-impact.md): every client raises on a non-JSON success body;
+        // on an error status they raise the status's error whatever the body.
+        assert_eq!(
+            found(b"<html>welcome</html>", 200),
+            vec![(Severity::Must, ids::BODY_JSON.to_string())]
+        );
+        assert_eq!(
+            found(b"model not found", 404),
+            vec![(Severity::Should, ids::BODY_ERROR_JSON.to_string())]
+        );
+    }
+
+    #[test]
+    fn an_error_body_that_breaks_its_schema_is_should() {
+        let f = found(
+            br#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}"#,
+            400,
+        );
+        assert!(
+            f.contains(&(Severity::Should, ids::SCHEMA_ERROR.to_string())),
+            "{f:?}"
+        );
+        assert!(!f.iter().any(|(s, _)| *s == Severity::Must), "{f:?}");
+    }
 }

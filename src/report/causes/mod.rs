@@ -111,10 +111,10 @@ pub fn feature_rank(feature: &str) -> usize {
 
 /// A number for the worst client impact of a check (higher is worse).
 pub fn impact_score(check: &str) -> u8 {
-    let Some(e) = catalogue::get(check) else {
+    if catalogue::get(check).is_none() {
         return 1;
-    };
-    e.impact
+    }
+    catalogue::impact_of(check)
         .per_client()
         .iter()
         .map(|(_, i)| match i {
@@ -130,15 +130,21 @@ pub fn impact_score(check: &str) -> u8 {
 
 /// The catalogue's impact line for a check.
 fn impact_text(check: &str) -> String {
-    let Some(e) = catalogue::get(check) else {
+    if catalogue::get(check).is_none() {
         return "not measured".to_string();
-    };
-    let per = e.impact.per_client();
+    }
+    let per = catalogue::impact_of(check).per_client();
     if per.iter().all(|(_, i)| *i == ClientImpact::Unknown) {
         return "not measured yet".to_string();
     }
     if per.iter().all(|(_, i)| *i == ClientImpact::Ok) {
-        return "the official clients cope".to_string();
+        return if catalogue::get(check).is_some_and(|e| e.contract.is_some()) {
+            format!(
+                "the official clients cope, but the feature's documented contract is broken (see conform explain {check})"
+            )
+        } else {
+            "the official clients cope".to_string()
+        };
     }
     per.iter()
         .map(|(c, i)| format!("{c} {}", i.as_str()))

@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: `conform mock` processes, scenario files, runs.
 #![allow(dead_code)]
 
+pub mod claude;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

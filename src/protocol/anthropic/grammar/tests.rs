@@ -91,7 +91,7 @@ fn each_rule_has_its_finding() {
                 mdelta("end_turn", 3),
                 mstop(),
             ],
-            "must:stream.grammar.block-order",
+            "should:stream.grammar.block-order",
         ),
         (
             vec![
@@ -214,7 +214,7 @@ fn each_rule_has_its_finding() {
                 mdelta("end_turn", 3),
                 mstop(),
             ],
-            "must:stream.grammar.after-error",
+            "should:stream.grammar.after-error",
         ),
         (
             vec![

@@ -614,3 +614,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(is_valid(Shape::Message, &m), !f.iter().any(|x| x.severity == Severity::Must));
     }
 }
+
+#[test]
+fn message_delta_without_stop_sequence_is_a_should() {
+    // Two popular gateways omit the key; the official clients keep message_start's null
+    // (docs/client-impact.md, case message-delta-no-stop-sequence).
+    let e = json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}});
+    assert!(is_valid(Shape::Event, &e));
+    let f = validate(Shape::Event, &e);
+    assert_eq!(musts(&f), 0, "{f:#?}");
+    let s = only(&f, Severity::Should);
+    assert_eq!(
+        (s.check.as_str(), s.location.as_str()),
+        ("schema.missing-field", "/delta/stop_sequence")
+    );
+    // A missing stop_reason stays a must.
+    let e = json!({"type": "message_delta", "delta": {"stop_sequence": null}, "usage": {"output_tokens": 3}});
+    assert_eq!(
+        only(&validate(Shape::Event, &e), Severity::Must).check,
+        "schema.event.message_delta"
+    );
+}
