@@ -11,6 +11,7 @@ pub mod case;
 mod cli;
 pub mod embedded;
 mod live;
+mod mode_agreement;
 mod preflight;
 pub mod request;
 mod reused_ids;
@@ -195,6 +196,7 @@ async fn run_cases(
     tokio::pin!(stop);
     let mut interrupted = false;
     let mut ids_seen: Vec<(usize, String, String)> = Vec::new();
+    let mut answers: Vec<mode_agreement::Answer> = Vec::new();
     loop {
         tokio::select! {
             Some(i) = started_rx.recv() => {
@@ -216,6 +218,7 @@ async fn run_cases(
                 let (runs, spool) = done;
                 if let Some(first) = runs.first() {
                     ids_seen.extend(reused_ids::message_ids(i, first));
+                    answers.extend(mode_agreement::answers(i, first));
                 }
                 let record = finish_case(&cases[i], runs, snapshots);
                 sinks.emit(&RunEvent::CaseFinished { record: &record, exchanges: spool.as_ref() });
@@ -229,6 +232,7 @@ async fn run_cases(
         }
     }
     reused_ids::note(&cases, &mut ids_seen, report);
+    mode_agreement::note(&cases, &mut answers, report);
     report.stopped = std::mem::take(&mut *stopped.lock().unwrap_or_else(|e| e.into_inner()))
         .into_values()
         .collect();

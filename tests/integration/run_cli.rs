@@ -663,3 +663,43 @@ fn completions_and_init() {
         "an existing file is kept without --force"
     );
 }
+
+/// Stream and sync answers to the same request are compared when the run ends: the clean
+/// reference server agrees with itself, and one whose streamed usage is an increment, not the
+/// running total, disagrees in token accounting on the streamed cases (a `should`, so `warn`).
+#[test]
+fn stream_and_sync_answers_to_the_same_request_must_agree() {
+    let count = |fault: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--report-dir", "rep", "--filter", "thinking/enabled"];
+        if let Some(f) = fault {
+            args.extend(["--mock-fault", f]);
+        }
+        let out = run(dir.path(), &args);
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+        let hits: Vec<(String, String)> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                r["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|f| f["check"] == "message.modes-disagree")
+                    .map(move |_| (r["mode"].to_string(), r["verdict"].to_string()))
+            })
+            .collect();
+        (out.status.code(), hits)
+    };
+    let (clean_exit, clean) = count(None);
+    assert_eq!(clean_exit, Some(0));
+    assert!(clean.is_empty(), "{clean:?}");
+    let (_, faulty) = count(Some("usage-not-cumulative"));
+    assert!(!faulty.is_empty(), "the disagreement was not found");
+    assert!(
+        faulty.iter().all(|(mode, _)| mode == "\"stream\""),
+        "{faulty:?}"
+    );
+}

@@ -317,6 +317,12 @@ declare! {
         doc: MESSAGES,
         fix: "Give every response its own id; clients and logs key on it.",
     }
+    MESSAGE_MODES_DISAGREE = "message.modes-disagree" {
+        severity: Should,
+        title: "The streamed and the non-streamed answer to the same request disagree in what the request determines (a forced block type, token accounting).",
+        doc: STREAMING,
+        fix: "Serve both modes from the same generation path and count output tokens the same way in both.",
+    }
     PROBE_INCONCLUSIVE = "probe.inconclusive" {
         severity: Info,
         title: "The model did not produce what this probe needs, so the feature could not be judged.",

@@ -1,0 +1,230 @@
+//! Stream and sync answers to the same request. A scenario runs in both modes, so a step
+//! whose request is identical but for `stream` must get answers that agree in what the request
+//! determines: the block types it forces (`thinking` when thinking is enabled, `tool_use` when
+//! `tool_choice` forces a tool) and the accounting (output tokens per character of content
+//! within a factor of two; a model's wording varies between calls, its tokenizer does not).
+//! Judged when the run ends, in plan order, so a replay reports the same; the finding goes on
+//! the streamed case.
+
+use super::{Case, case};
+use crate::check::Finding;
+use crate::check::catalogue::ids;
+use crate::report::model::RunReport;
+use crate::scenario::model::Mode;
+use crate::verdict::Verdict;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Content shorter than this is not compared for accounting (a few tokens round too much).
+const MIN_CHARS: usize = 200;
+/// Tokens per character may differ by this factor between the modes.
+const RATIO_LIMIT: f64 = 2.0;
+
+/// What one step's answer showed, with the request it answered (`stream` removed).
+#[derive(Debug, Clone)]
+pub(super) struct Answer {
+    case: usize,
+    step: String,
+    request: Value,
+    types: Vec<String>,
+    output_tokens: Option<u64>,
+    chars: usize,
+}
+
+/// The answers of a case's first run, one per step that got a message.
+pub(super) fn answers(i: usize, run: &case::CaseRun) -> Vec<Answer> {
+    run.steps
+        .iter()
+        .filter_map(|s| {
+            let message = s.validation.message.as_ref()?;
+            let mut request = s.exchange.request.body_json()?;
+            request.as_object_mut()?.remove("stream");
+            let blocks = message.get("content")?.as_array()?;
+            let types = blocks
+                .iter()
+                .filter_map(|b| b.get("type")?.as_str().map(str::to_string))
+                .collect();
+            let chars = blocks.iter().map(content_chars).sum();
+            let output_tokens = message.pointer("/usage/output_tokens")?.as_u64();
+            Some(Answer {
+                case: i,
+                step: s.step.clone(),
+                request,
+                types,
+                output_tokens,
+                chars,
+            })
+        })
+        .collect()
+}
+
+/// Characters of what a block generated (text, thinking, tool input as JSON).
+fn content_chars(b: &Value) -> usize {
+    let s = |k: &str| {
+        b.get(k)
+            .and_then(Value::as_str)
+            .map_or(0, |t| t.chars().count())
+    };
+    let input = b.get("input").map_or(0, |v| v.to_string().chars().count());
+    s("text") + s("thinking") + input
+}
+
+/// The block types the request forces.
+fn forced(request: &Value) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if request.pointer("/thinking/type").and_then(Value::as_str) == Some("enabled") {
+        out.push("thinking");
+    }
+    if matches!(
+        request.pointer("/tool_choice/type").and_then(Value::as_str),
+        Some("any" | "tool")
+    ) {
+        out.push("tool_use");
+    }
+    out
+}
+
+/// What differs between the sync answer and the streamed one, if anything.
+fn disagreement(sync: &Answer, stream: &Answer) -> Option<(String, String, String)> {
+    for t in forced(&sync.request) {
+        let (in_sync, in_stream) = (
+            sync.types.iter().any(|x| x == t),
+            stream.types.iter().any(|x| x == t),
+        );
+        if in_sync != in_stream {
+            return Some((
+                format!(
+                    "the request forces `{t}`; only the {} answer has one",
+                    if in_sync { "non-streamed" } else { "streamed" }
+                ),
+                sync.types.join(", "),
+                stream.types.join(", "),
+            ));
+        }
+    }
+    let (Some(a), Some(b)) = (sync.output_tokens, stream.output_tokens) else {
+        return None;
+    };
+    if sync.chars < MIN_CHARS || stream.chars < MIN_CHARS || a == 0 || b == 0 {
+        return None;
+    }
+    let per_char = |tokens: u64, chars: usize| tokens as f64 / chars as f64;
+    let ratio = per_char(b, stream.chars) / per_char(a, sync.chars);
+    (!(1.0 / RATIO_LIMIT..=RATIO_LIMIT).contains(&ratio)).then(|| {
+        (
+            format!("output tokens per character differ {ratio:.2}× between the modes"),
+            format!("{a} output tokens for {} characters", sync.chars),
+            format!("{b} output tokens for {} characters", stream.chars),
+        )
+    })
+}
+
+/// Compare each scenario's sync and stream answers step by step and add a `should` finding
+/// to the streamed result where they disagree.
+pub(super) fn note(cases: &[Case], answers: &mut [Answer], report: &mut RunReport) {
+    answers.sort_by_key(|a| a.case);
+    // (target, scenario, step) → (sync answer, stream answer)
+    type Pair<'a> = (Option<&'a Answer>, Option<&'a Answer>);
+    let mut pairs: BTreeMap<(&str, &str, &str), Pair<'_>> = BTreeMap::new();
+    for a in answers.iter() {
+        let case = &cases[a.case];
+        let slot = pairs
+            .entry((
+                case.target.name.as_str(),
+                case.scenario.id(),
+                a.step.as_str(),
+            ))
+            .or_default();
+        match case.mode {
+            Mode::Sync => slot.0 = slot.0.or(Some(a)),
+            Mode::Stream => slot.1 = slot.1.or(Some(a)),
+        }
+    }
+    for ((_, _, step), pair) in pairs {
+        let (Some(sync), Some(stream)) = pair else {
+            continue;
+        };
+        if sync.request != stream.request {
+            continue; // not the same request (a later step built from a varying answer)
+        }
+        let Some((what, expected, actual)) = disagreement(sync, stream) else {
+            continue;
+        };
+        let case = &cases[stream.case];
+        let name = case.name();
+        let Some(record) = report
+            .results
+            .iter_mut()
+            .find(|r| r.target == case.target.name && r.case_name() == name)
+        else {
+            continue;
+        };
+        record.findings.push(
+            Finding::should(
+                ids::MESSAGE_MODES_DISAGREE,
+                format!("step {step}"),
+                format!(
+                    "the streamed and the non-streamed answer to the same request disagree: {what}"
+                ),
+            )
+            .expected(format!("as the non-streamed answer: {expected}"))
+            .actual(actual),
+        );
+        if record.verdict == Verdict::Pass {
+            record.verdict = Verdict::Warn;
+        }
+    }
+    report.update_summary();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(types: &[&str], tokens: u64, chars: usize, request: Value) -> Answer {
+        Answer {
+            case: 0,
+            step: "one".into(),
+            request,
+            types: types.iter().map(|t| t.to_string()).collect(),
+            output_tokens: Some(tokens),
+            chars,
+        }
+    }
+
+    #[test]
+    fn a_forced_block_type_missing_in_one_mode_disagrees() {
+        let req = json!({"thinking": {"type": "enabled", "budget_tokens": 1024}});
+        let sync = answer(&["thinking", "text"], 100, 400, req.clone());
+        let stream = answer(&["text"], 100, 400, req);
+        let (what, _, actual) = disagreement(&sync, &stream).expect("disagrees");
+        assert!(what.contains("`thinking`"), "{what}");
+        assert_eq!(actual, "text");
+    }
+
+    #[test]
+    fn unforced_types_and_varying_lengths_agree() {
+        let req = json!({"tool_choice": {"type": "auto"}});
+        // A tool call under auto in one mode only, and answers of different lengths at the
+        // same tokens per character: a model's legitimate variation.
+        let sync = answer(&["text", "tool_use"], 100, 400, req.clone());
+        let stream = answer(&["text"], 300, 1300, req);
+        assert_eq!(disagreement(&sync, &stream), None);
+    }
+
+    #[test]
+    fn accounting_off_by_more_than_twice_disagrees_but_short_answers_are_not_compared() {
+        let req = json!({});
+        let sync = answer(&["text"], 100, 400, req.clone());
+        let stream = answer(&["text"], 30, 400, req.clone());
+        assert!(
+            disagreement(&sync, &stream)
+                .unwrap()
+                .0
+                .contains("per character")
+        );
+        let short = answer(&["text"], 3, 40, req);
+        assert_eq!(disagreement(&sync, &short), None);
+    }
+}
