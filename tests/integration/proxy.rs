@@ -226,13 +226,7 @@ fn the_proxy_latency_bench_prints_its_figures() {
         ])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = success_stdout(&out);
     for line in ["direct ", "through proxy ", "added by proxy "] {
         let row = stdout
             .lines()

@@ -703,3 +703,27 @@ fn stream_and_sync_answers_to_the_same_request_must_agree() {
         "{faulty:?}"
     );
 }
+
+/// `conform bench library` runs the library against a mock in another process, replays the
+/// recorded requests and prints the ratio (the figures are measured by hand, never asserted).
+#[test]
+fn the_library_bench_prints_the_runner_overhead() {
+    let out = Command::new(BIN)
+        .args(["bench", "library", "--rounds", "1"])
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let stdout = success_stdout(&out);
+    for line in [
+        "library: 1",
+        "conform run (",
+        "raw replay of",
+        "ratio: ",
+        "median TTFT",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(line)),
+            "no {line:?} line: {stdout}"
+        );
+    }
+}

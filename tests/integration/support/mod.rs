@@ -104,6 +104,18 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("run conform")
 }
 
+/// The stdout of a command that must have exited 0 (both streams shown when it did not).
+pub fn success_stdout(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
