@@ -6,10 +6,11 @@
 //!
 //! * **connection cap** ([`Limits::max_connections`]): a connection accepted beyond it is closed
 //!   at once, so half-open clients cannot exhaust the file descriptors;
-//! * **header-read timeout** ([`Limits::header_read_timeout`]): hyper's clock starts when a
-//!   connection begins waiting for a request head — at accept, and again after each response on
-//!   a keep-alive connection — so the same limit cuts slowloris heads *and* idle keep-alive
-//!   connections;
+//! * **header-read timeout** ([`Limits::header_read_timeout`]): from the first byte of a request
+//!   to the end of its head (slowloris heads), and
+//! * **idle keep-alive timeout** ([`Limits::keep_alive_timeout`]): while a connection waits for
+//!   its next request, after accept and after each response — both timed per connection by
+//!   [`super::timed::Timed`];
 //! * **request bodies** (enforced while reading, in `server.rs`): at most
 //!   [`Limits::max_body_bytes`] per request, a pause longer than [`Limits::body_idle_timeout`]
 //!   ends the request, and all bodies being buffered at once share [`Limits::body_memory`]
@@ -32,9 +33,10 @@ use tokio::task::JoinSet;
 pub struct Limits {
     /// Open connections at most; more are closed right after accept.
     pub max_connections: usize,
-    /// Time to receive a complete request head, counted from when the connection starts
-    /// waiting for one (so it is also the idle keep-alive timeout).
+    /// Time to receive a complete request head, from its first byte.
     pub header_read_timeout: Duration,
+    /// Time a connection may wait for its next request (after accept, after a response).
+    pub keep_alive_timeout: Duration,
     /// Longest pause while a request body is being received.
     pub body_idle_timeout: Duration,
     /// Largest accepted request body (Anthropic: 32 MB); larger ones get 413.
@@ -48,6 +50,7 @@ impl Default for Limits {
         Limits {
             max_connections: 4096,
             header_read_timeout: Duration::from_secs(20),
+            keep_alive_timeout: Duration::from_secs(60),
             body_idle_timeout: Duration::from_secs(10),
             max_body_bytes: 32 * 1024 * 1024,
             body_memory: 96 * 1024 * 1024,
@@ -70,7 +73,8 @@ pub(crate) async fn serve(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        // Heads and idle connections are timed by `Timed`, which tells them apart.
+        .header_read_timeout(None)
         .keep_alive(true);
     let mut conns: JoinSet<()> = JoinSet::new();
     loop {
@@ -91,7 +95,7 @@ pub(crate) async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let conn = builder.serve_connection(
-                    TokioIo::new(stream),
+                    TokioIo::new(super::timed::Timed::new(stream, &limits)),
                     TowerToHyperService::new(app.clone()),
                 );
                 conns.spawn(async move {

@@ -15,6 +15,7 @@ pub mod listen;
 pub mod render;
 pub mod server;
 pub mod stream;
+mod timed;
 pub mod tokenize;
 pub mod validate;
 
@@ -207,10 +208,12 @@ pub struct MockArgs {
     /// Open connections at most; more are closed right after accept.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     pub max_connections: usize,
-    /// Milliseconds to receive a request head, counted from accept or from the end of the
-    /// previous response (so also the idle keep-alive timeout).
+    /// Milliseconds to receive a request head, from its first byte.
     #[arg(long, default_value_t = Limits::default().header_read_timeout.as_millis() as u64)]
     pub header_timeout_ms: u64,
+    /// Milliseconds a connection may wait for its next request (after accept or a response).
+    #[arg(long, default_value_t = Limits::default().keep_alive_timeout.as_millis() as u64)]
+    pub keep_alive_timeout_ms: u64,
     /// Reject `video` content blocks like Anthropic does.
     #[arg(long)]
     pub no_video: bool,
@@ -242,6 +245,7 @@ impl MockArgs {
             limits: Limits {
                 max_connections: self.max_connections,
                 header_read_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+                keep_alive_timeout: std::time::Duration::from_millis(self.keep_alive_timeout_ms),
                 ..Limits::default()
             },
         })

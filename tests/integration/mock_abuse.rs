@@ -242,27 +242,52 @@ async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_heads_and_idle_keep_alive_connections_are_closed() {
+    // Two limits told apart: a head must arrive within 300 ms of its first byte; a connection
+    // may wait 1.2 s for its next request.
     let m = start(limited(Limits {
         header_read_timeout: Duration::from_millis(300),
+        keep_alive_timeout: Duration::from_millis(1200),
         ..Limits::default()
     }))
     .await;
     let addr = m.addr();
-    // A head that never completes.
+    // A head that never completes: cut by the header timeout, well before the keep-alive one.
     let mut slow = TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
+    let t = Instant::now();
     assert!(closed_within(&mut slow, Duration::from_secs(3)).await);
-    // A keep-alive connection left idle after its answer.
+    assert!(
+        t.elapsed() < Duration::from_millis(1100),
+        "{:?}",
+        t.elapsed()
+    );
+    // A keep-alive connection left idle after its answer: kept past the header timeout, then
+    // closed by the keep-alive timeout.
     let mut idle = TcpStream::connect(addr).await.unwrap();
-    idle.write_all(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nx-api-key: conform-test-key\r\n\r\n")
-        .await
-        .unwrap();
+    let request = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nx-api-key: conform-test-key\r\n\r\n";
+    idle.write_all(request).await.unwrap();
     let mut buf = vec![0u8; 8192];
     let n = idle.read(&mut buf).await.unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
-    assert!(closed_within(&mut idle, Duration::from_secs(3)).await);
+    let t = Instant::now();
+    assert!(
+        !closed_within(&mut idle, Duration::from_millis(600)).await,
+        "cut by the header timeout"
+    );
+    idle.write_all(request).await.unwrap();
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "the idle connection still answers"
+    );
+    assert!(closed_within(&mut idle, Duration::from_secs(5)).await);
+    assert!(
+        t.elapsed() >= Duration::from_millis(1200),
+        "{:?}",
+        t.elapsed()
+    );
     // A connection that keeps talking is not cut.
     let c = client();
     for _ in 0..5 {
