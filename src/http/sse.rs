@@ -16,7 +16,8 @@ use crate::check::Finding;
 use crate::check::catalogue::ids;
 use std::sync::Arc;
 
-const REF_SSE: &str = "WHATWG HTML §9.2.6 (event stream interpretation); protocol §4.1";
+const REF_SSE: &str =
+    "https://html.spec.whatwg.org/multipage/server-sent-events.html (event stream interpretation)";
 
 /// One decoded server-sent event.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -36,6 +36,9 @@ pub(crate) struct Timed<S> {
     header: Duration,
     keep_alive: Duration,
     deadline: Pin<Box<Sleep>>,
+    /// The waker of the last read that was pending: a response being written re-arms the
+    /// idle deadline, and the reader must be polled again for that deadline to be watched.
+    read_waker: Option<Waker>,
 }
 
 impl<S> Timed<S> {
@@ -46,11 +49,22 @@ impl<S> Timed<S> {
             header: limits.header_read_timeout,
             keep_alive: limits.keep_alive_timeout,
             deadline: Box::pin(tokio::time::sleep(limits.keep_alive_timeout)),
+            read_waker: None,
         }
     }
 
     fn arm(&mut self, after: Duration) {
         self.deadline.as_mut().reset(Instant::now() + after);
+    }
+
+    /// Bytes of a response went out: the connection is idle until the next request, and a
+    /// pending reader is woken so it watches the new deadline.
+    fn wrote(&mut self) {
+        self.phase = Phase::Idle;
+        self.arm(self.keep_alive);
+        if let Some(w) = self.read_waker.take() {
+            w.wake();
+        }
     }
 
     /// Track the phase through `bytes` just read.
@@ -98,7 +112,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Timed<S> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending if this.phase == Phase::Busy => Poll::Pending,
+            Poll::Pending if this.phase == Phase::Busy => {
+                this.read_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
             Poll::Pending => match this.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
@@ -108,7 +125,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Timed<S> {
                         "request head not received in time"
                     },
                 ))),
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    this.read_waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
             },
         }
     }
@@ -126,8 +146,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Timed<S> {
             && n > 0
         {
             // A response is going out: the next bytes read start a new request.
-            this.phase = Phase::Idle;
-            this.arm(this.keep_alive);
+            this.wrote();
         }
         r
     }
@@ -150,8 +169,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Timed<S> {
         if let Poll::Ready(Ok(n)) = r
             && n > 0
         {
-            this.phase = Phase::Idle;
-            this.arm(this.keep_alive);
+            this.wrote();
         }
         r
     }

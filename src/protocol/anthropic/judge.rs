@@ -223,7 +223,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
                 ),
             )
             .actual(causes.join("; "))
-            .reference("protocol §1.3 (retry policy), §5.2 (429/529)"),
+            .reference(super::refs::ERRORS),
         );
     }
     let t = x.transport.as_ref()?;
@@ -238,7 +238,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
                     "",
                     format!("the response was cut off: {}", t.message),
                 )
-                .reference("protocol §4.3 (stream grammar)"),
+                .reference(super::refs::STREAM_GRAMMAR),
             );
             None
         }

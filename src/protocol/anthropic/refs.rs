@@ -1,17 +1,24 @@
-//! Document sections the rules come from, named once so findings cite them consistently.
+//! The public documents the rules come from, named once so findings cite them consistently
+//! (the same pages as the check catalogue's `doc`; a short label says which part).
 
-pub const STREAM_FRAMING: &str = "protocol §4.1 (streaming framing)";
-pub const STREAM_EVENTS: &str = "protocol §4.2 (event payloads)";
-pub const STREAM_GRAMMAR: &str = "protocol §4.3 (stream grammar)";
-pub const STREAM_ERRORS: &str = "protocol §4.4 (mid-stream errors)";
-pub const ACCUMULATOR: &str = "protocol §4.5 (SDK accumulator)";
-pub const MESSAGE: &str = "protocol §3 (Message)";
-pub const STOP_REASON: &str = "protocol §3.1 (StopReason)";
-pub const USAGE: &str = "protocol §3.3 (Usage)";
-pub const HEADERS: &str = "protocol §1.3 (response headers)";
-pub const ERRORS: &str = "protocol §5 (errors)";
-pub const TOOLS: &str = "protocol §2.5–2.6 (tools, tool_choice)";
-pub const THINKING: &str = "protocol §2.7 (thinking)";
-pub const STRUCTURED: &str = "protocol §2.8 (structured outputs)";
-pub const SEMANTICS: &str = "protocol §7 (semantic behaviours)";
-pub const OTHER_ENDPOINTS: &str = "protocol §6 (count_tokens, models)";
+pub const STREAM_FRAMING: &str =
+    "https://docs.claude.com/en/docs/build-with-claude/streaming (event stream format)";
+pub const STREAM_EVENTS: &str =
+    "https://docs.claude.com/en/docs/build-with-claude/streaming (event types)";
+pub const STREAM_GRAMMAR: &str =
+    "https://docs.claude.com/en/docs/build-with-claude/streaming (event flow)";
+pub const STREAM_ERRORS: &str =
+    "https://docs.claude.com/en/docs/build-with-claude/streaming (error events)";
+pub const ACCUMULATOR: &str =
+    "https://docs.claude.com/en/docs/build-with-claude/streaming (delta types)";
+pub const MESSAGE: &str = "https://docs.claude.com/en/api/messages (response)";
+pub const STOP_REASON: &str =
+    "https://docs.claude.com/en/docs/build-with-claude/handling-stop-reasons";
+pub const USAGE: &str = "https://docs.claude.com/en/api/messages (usage)";
+pub const HEADERS: &str = "https://docs.claude.com/en/api/overview (response headers)";
+pub const ERRORS: &str = "https://docs.claude.com/en/api/errors";
+pub const TOOLS: &str = "https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview";
+pub const THINKING: &str = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+pub const STRUCTURED: &str = "https://docs.claude.com/en/docs/build-with-claude/structured-outputs";
+pub const SEMANTICS: &str = "https://docs.claude.com/en/api/messages";
+pub const OTHER_ENDPOINTS: &str = "https://docs.claude.com/en/api/messages-count-tokens, https://docs.claude.com/en/api/models-list";

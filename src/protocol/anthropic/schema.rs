@@ -100,16 +100,20 @@ impl Shape {
     /// The protocol reference section behind the shape.
     fn reference(&self) -> &'static str {
         match self {
-            Shape::Request => "protocol §2 (request body)",
-            Shape::CountTokensRequest => "protocol §6.1 (count_tokens)",
-            Shape::Message => "protocol §3 (Message)",
-            Shape::ContentBlock => "protocol §3.2 (content blocks)",
-            Shape::Usage => "protocol §3.3 (Usage)",
-            Shape::Error => "protocol §5.1 (error body)",
-            Shape::CountTokens => "protocol §6.1 (count_tokens)",
-            Shape::ModelList | Shape::Model => "protocol §6.2 (models)",
-            Shape::Event => "protocol §4.2 (event payloads)",
-            Shape::MessageStartMessage => "protocol §4.2 (message_start)",
+            Shape::Request => "https://docs.claude.com/en/api/messages (request body)",
+            Shape::CountTokensRequest => "https://docs.claude.com/en/api/messages-count-tokens",
+            Shape::Message => "https://docs.claude.com/en/api/messages (response)",
+            Shape::ContentBlock => "https://docs.claude.com/en/api/messages (content blocks)",
+            Shape::Usage => "https://docs.claude.com/en/api/messages (usage)",
+            Shape::Error => "https://docs.claude.com/en/api/errors (error shapes)",
+            Shape::CountTokens => "https://docs.claude.com/en/api/messages-count-tokens",
+            Shape::ModelList | Shape::Model => "https://docs.claude.com/en/api/models-list",
+            Shape::Event => {
+                "https://docs.claude.com/en/docs/build-with-claude/streaming (event types)"
+            }
+            Shape::MessageStartMessage => {
+                "https://docs.claude.com/en/docs/build-with-claude/streaming (message_start)"
+            }
         }
     }
 
@@ -356,7 +360,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
                     "/type",
                     format!("unknown event type \"{}\"", truncate(t, 80)),
                 )
-                .reference("protocol §8 (new event types may be added within a version)"),
+                .reference("https://docs.claude.com/en/api/versioning (new event types may be added within a version)"),
             ],
         },
         Some(other) => vec![
@@ -504,7 +508,7 @@ pub fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, S
             &mut out,
             &e,
             USER_CHECK,
-            "the request's schema (protocol §2.5, §2.8)",
+            "the request's schema (tools input_schema, output_config.format)",
         );
     }
     Ok(out)
@@ -612,7 +616,7 @@ fn push_soft(
                         at.clone(),
                         format!("field {at} is not in the protocol"),
                     )
-                    .reference("protocol §8 (Anthropic adds fields within a version)"),
+                    .reference("https://docs.claude.com/en/api/versioning (fields are added within a version)"),
                 );
             }
         }
@@ -637,7 +641,7 @@ fn push_soft(
                     format!("unknown type {}", short_json(e.instance())),
                 )
                 .expected(format!("one of {options}"))
-                .reference("protocol §8 (new types may be added within a version)"),
+                .reference("https://docs.claude.com/en/api/versioning (new types may be added within a version)"),
             );
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
@@ -704,14 +708,14 @@ fn expected_of(e: &ValidationError<'_>) -> Option<String> {
 /// Refine the reference by where the problem is.
 fn section_for(path: &str, fallback: &str) -> String {
     if path.contains("/usage") {
-        "protocol §3.3 (Usage)".into()
+        "https://docs.claude.com/en/api/messages (usage)".into()
     } else if path.starts_with("/content/")
         || path.starts_with("/content_block")
         || path.starts_with("/message/content/")
     {
-        "protocol §3.2 (content blocks)".into()
+        "https://docs.claude.com/en/api/messages (content blocks)".into()
     } else if path.starts_with("/delta") {
-        "protocol §4.2 (event payloads)".into()
+        "https://docs.claude.com/en/docs/build-with-claude/streaming (event types)".into()
     } else {
         fallback.to_string()
     }

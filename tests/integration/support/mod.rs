@@ -54,7 +54,7 @@ pub fn scenario_dir(dir: &Path) -> PathBuf {
         r#"id: t/hello
 feature: basic
 title: a plain call
-reference: "protocol §2"
+reference: "https://docs.claude.com/en/api/messages"
 modes: [sync, stream]
 steps:
   - id: ask
@@ -74,7 +74,7 @@ steps:
         r#"id: t/stop-sequence
 feature: stop-sequences
 title: a stop sequence stops generation
-reference: "protocol §7"
+reference: "https://docs.claude.com/en/api/messages"
 modes: [sync, stream]
 steps:
   - id: ask

@@ -92,7 +92,10 @@ fn stop_reason_of_the_wrong_type_is_a_must() {
         ("schema.message", "/stop_reason")
     );
     assert_eq!(m.actual.as_deref(), Some("42"));
-    assert_eq!(m.reference, "protocol §3 (Message)");
+    assert_eq!(
+        m.reference,
+        "https://docs.claude.com/en/api/messages (response)"
+    );
     assert!(!is_valid(
         Shape::Message,
         &with(message(), "/stop_reason", json!(42))
@@ -126,7 +129,10 @@ fn negative_input_tokens_is_a_must_with_expected_bound() {
     let m = only(&f, Severity::Must);
     assert_eq!(m.location, "/usage/input_tokens");
     assert_eq!(m.expected.as_deref(), Some(">= 0"));
-    assert_eq!(m.reference, "protocol §3.3 (Usage)");
+    assert_eq!(
+        m.reference,
+        "https://docs.claude.com/en/api/messages (usage)"
+    );
     let u = validate(
         Shape::Usage,
         &json!({"input_tokens": -1, "output_tokens": 1}),
@@ -152,7 +158,10 @@ fn tool_use_input_as_a_string_is_a_must() {
     let m = only(&f, Severity::Must);
     assert_eq!(m.location, "/content/0/input");
     assert_eq!(m.expected.as_deref(), Some("object"));
-    assert_eq!(m.reference, "protocol §3.2 (content blocks)");
+    assert_eq!(
+        m.reference,
+        "https://docs.claude.com/en/api/messages (content blocks)"
+    );
     assert_eq!(
         only(&validate(Shape::ContentBlock, &block), Severity::Must).check,
         "schema.content_block"
@@ -341,7 +350,10 @@ fn error_body_without_error_type_is_a_must() {
         (m.check.as_str(), m.location.as_str()),
         ("schema.error", "/error")
     );
-    assert_eq!(m.reference, "protocol §5.1 (error body)");
+    assert_eq!(
+        m.reference,
+        "https://docs.claude.com/en/api/errors (error shapes)"
+    );
     let f = validate(
         Shape::Error,
         &json!({"type": "error", "error": {"type": "teapot_error", "message": "x"}}),
@@ -557,7 +569,7 @@ fn user_schemas() {
     let f = validate_against(&usage, &json!({"usage": 1})).unwrap();
     assert_eq!(
         only(&f, Severity::Must).reference,
-        "the request's schema (protocol §2.5, §2.8)"
+        "the request's schema (tools input_schema, output_config.format)"
     );
     assert!(validate_against(&json!({"type": 12}), &json!(1)).is_err());
 }
