@@ -181,9 +181,7 @@ impl Client {
     /// proxy (which could be an `https://` one) is used for it.
     pub fn for_base_url(base_url: &str, timeouts: &Timeouts) -> Result<Client, ClientError> {
         let loopback = is_loopback(base_url);
-        let plain = base_url
-            .get(..7)
-            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+        let plain = reqwest::Url::parse(base_url).is_ok_and(|u| u.scheme() == "http");
         Client::build(timeouts.connect, loopback, !(loopback && plain))
     }
 

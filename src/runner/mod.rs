@@ -239,6 +239,23 @@ async fn run_cases(
     interrupted
 }
 
+/// Add a `should` finding judged when the run ended (across cases) to `case`'s result: a
+/// `pass` becomes `warn`, as it would have had the finding been there when it was judged.
+fn add_should_finding(report: &mut RunReport, case: &Case, finding: crate::check::Finding) {
+    let name = case.name();
+    let Some(record) = report
+        .results
+        .iter_mut()
+        .find(|r| r.target == case.target.name && r.case_name() == name)
+    else {
+        return;
+    };
+    record.findings.push(finding);
+    if record.verdict == Verdict::Pass {
+        record.verdict = Verdict::Warn;
+    }
+}
+
 /// Turn the runs of a case into its result record: repeats combined, snapshot compared.
 fn finish_case(
     case: &Case,

@@ -11,7 +11,6 @@ use crate::check::Finding;
 use crate::check::catalogue::ids;
 use crate::report::model::RunReport;
 use crate::scenario::model::Mode;
-use crate::verdict::Verdict;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -150,29 +149,16 @@ pub(super) fn note(cases: &[Case], answers: &mut [Answer], report: &mut RunRepor
         let Some((what, expected, actual)) = disagreement(sync, stream) else {
             continue;
         };
-        let case = &cases[stream.case];
-        let name = case.name();
-        let Some(record) = report
-            .results
-            .iter_mut()
-            .find(|r| r.target == case.target.name && r.case_name() == name)
-        else {
-            continue;
-        };
-        record.findings.push(
-            Finding::should(
-                ids::MESSAGE_MODES_DISAGREE,
-                format!("step {step}"),
-                format!(
-                    "the streamed and the non-streamed answer to the same request disagree: {what}"
-                ),
-            )
-            .expected(format!("as the non-streamed answer: {expected}"))
-            .actual(actual),
-        );
-        if record.verdict == Verdict::Pass {
-            record.verdict = Verdict::Warn;
-        }
+        let finding = Finding::should(
+            ids::MESSAGE_MODES_DISAGREE,
+            format!("step {step}"),
+            format!(
+                "the streamed and the non-streamed answer to the same request disagree: {what}"
+            ),
+        )
+        .expected(format!("as the non-streamed answer: {expected}"))
+        .actual(actual);
+        super::add_should_finding(report, &cases[stream.case], finding);
     }
     report.update_summary();
 }

@@ -4,7 +4,6 @@
 
 use super::{Case, case};
 use crate::report::model::RunReport;
-use crate::verdict::Verdict;
 use std::collections::HashMap;
 
 /// The message ids a case's answers carried: (plan index, step, id).
@@ -36,28 +35,16 @@ pub(super) fn note(
             first.insert(key, (*i, step.as_str()));
             continue;
         };
-        let name = case.name();
-        let Some(record) = report
-            .results
-            .iter_mut()
-            .find(|r| r.target == case.target.name && r.case_name() == name)
-        else {
-            continue;
-        };
-        record.findings.push(
-            Finding::should(
-                ids::MESSAGE_ID_REUSED,
-                format!("step {step}: /id"),
-                format!(
-                    "the id {id} already answered {} step {fstep}",
-                    cases[fi].name()
-                ),
-            )
-            .actual(id.clone()),
-        );
-        if record.verdict == Verdict::Pass {
-            record.verdict = Verdict::Warn;
-        }
+        let finding = Finding::should(
+            ids::MESSAGE_ID_REUSED,
+            format!("step {step}: /id"),
+            format!(
+                "the id {id} already answered {} step {fstep}",
+                cases[fi].name()
+            ),
+        )
+        .actual(id.clone());
+        super::add_should_finding(report, case, finding);
     }
     report.update_summary();
 }

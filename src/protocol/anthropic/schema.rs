@@ -435,26 +435,33 @@ pub fn violations(shape: Shape, value: &Value) -> Vec<Violation> {
     out
 }
 
-fn push_violation(out: &mut Vec<Violation>, e: &ValidationError<'_>) {
-    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+/// For an `anyOf`/`oneOf` error: the errors of the one branch that failed on more than the
+/// value's type (a nullable reference whose other branch is `null`), when there is exactly one.
+fn only_specific_branch<'e>(e: &'e ValidationError<'_>) -> Option<&'e [ValidationError<'static>]> {
+    let (ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context }) =
         e.kind()
-    {
-        let here = e.instance_path().as_str();
-        let specific: Vec<&Vec<ValidationError<'static>>> = context
-            .iter()
-            .filter(|branch| {
-                !branch.iter().all(|s| {
-                    s.instance_path().as_str() == here
-                        && matches!(s.kind(), ValidationErrorKind::Type { .. })
-                })
-            })
-            .collect();
-        if specific.len() == 1 {
-            for sub in specific[0] {
-                push_violation(out, sub);
-            }
-            return;
+    else {
+        return None;
+    };
+    let here = e.instance_path().as_str();
+    let mut specific = context.iter().filter(|branch| {
+        !branch.iter().all(|s| {
+            s.instance_path().as_str() == here
+                && matches!(s.kind(), ValidationErrorKind::Type { .. })
+        })
+    });
+    match (specific.next(), specific.next()) {
+        (Some(only), None) => Some(only.as_slice()),
+        _ => None,
+    }
+}
+
+fn push_violation(out: &mut Vec<Violation>, e: &ValidationError<'_>) {
+    if let Some(branch) = only_specific_branch(e) {
+        for sub in branch {
+            push_violation(out, sub);
         }
+        return;
     }
     let kind = match e.kind() {
         ValidationErrorKind::Required { property } => {
@@ -559,25 +566,11 @@ fn error_key(e: &ValidationError<'_>) -> (String, String) {
 /// `null` (a nullable reference) reports the errors of the real branch instead of "not valid
 /// under any of the schemas".
 fn push_must(out: &mut Vec<Finding>, e: &ValidationError<'_>, check: &str, reference: &str) {
-    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
-        e.kind()
-    {
-        let here = e.instance_path().as_str();
-        let specific: Vec<&Vec<ValidationError<'static>>> = context
-            .iter()
-            .filter(|branch| {
-                !branch.iter().all(|s| {
-                    s.instance_path().as_str() == here
-                        && matches!(s.kind(), ValidationErrorKind::Type { .. })
-                })
-            })
-            .collect();
-        if specific.len() == 1 {
-            for sub in specific[0] {
-                push_must(out, sub, check, reference);
-            }
-            return;
+    if let Some(branch) = only_specific_branch(e) {
+        for sub in branch {
+            push_must(out, sub, check, reference);
         }
+        return;
     }
     let location = pointer(e.instance_path().as_str());
     // User schemas keep their reference; protocol shapes get the section of the failing part.
