@@ -13,7 +13,7 @@
 
 use super::finding::{Finding, Severity};
 use crate::check::catalogue::ids;
-use crate::scenario::jsonpath::compile as compile_path;
+use crate::scenario::compiled::path as compile_path;
 use crate::scenario::model::{
     AssertSeverity, Assertion, Expect, Feature, JsonType, Located, Measure, Node, Step,
 };
@@ -327,7 +327,7 @@ fn test_value(a: &Assertion, v: &Value, env: &Env<'_>) -> Raw {
     }
     if let Some(re) = &a.matches {
         let expected = format!("matches /{}/", re.value);
-        return match (regex::Regex::new(&re.value), v) {
+        return match (crate::scenario::compiled::regex(&re.value), v) {
             (Err(e), _) => Raw::new(false, expected, format!("error: invalid regex: {e}")),
             (Ok(r), Value::String(s)) => Raw::new(r.is_match(s), expected, actual),
             (Ok(_), _) => Raw::new(false, expected, format!("{actual} (not a string)")),

@@ -7,6 +7,7 @@
 //! [`tokenize`] (the tokenizer), [`cache`] (prompt accounting and caching), [`render`] (message
 //! body and SSE events), [`stream`] (framing and timing), [`faults`] (the catalogue).
 
+mod body;
 pub mod cache;
 pub mod faults;
 pub mod generate;

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::MockConfig;
+use super::body::{BLOCK, BodyBuffer};
 use super::cache::{self, CacheStore, InputUsage};
 use super::faults::{self, Fault, FaultSet};
 use super::generate::{generate_as, request_hash};
@@ -24,8 +25,6 @@ use super::render::{self, Answer};
 use super::stream::{self, Timing};
 use super::validate::{Endpoint, Rules, validate};
 
-/// The smallest step a body buffer grows by; the first step is not charged to the body memory.
-const BODY_CHUNK: usize = 16 * 1024;
 /// How much of an oversized body is read and thrown away before answering 413.
 const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
 /// Draining stops when the client sends nothing for this long.
@@ -267,7 +266,7 @@ impl Ctx {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let mut oversized = declared.is_some_and(|n| n > max);
-        let mut buf: Vec<u8> = Vec::new();
+        let mut buf = BodyBuffer::default();
         // Memory charged for `buf` (its capacity), returned when this function ends.
         let mut charged: Option<tokio::sync::SemaphorePermit<'_>> = None;
         let mut seen = 0usize;
@@ -302,21 +301,15 @@ impl Ctx {
             }
             if seen > max {
                 oversized = true;
-                buf = Vec::new();
+                buf = BodyBuffer::default();
                 charged = None;
                 continue;
             }
-            if seen > buf.capacity() {
-                // Grow by half (or to the declared length) and charge the new capacity first.
-                let want = declared
-                    .filter(|&d| d >= seen)
-                    .unwrap_or_else(|| (buf.capacity() + buf.capacity() / 2).max(BODY_CHUNK))
-                    .max(seen)
-                    .min(max);
-                // The first BODY_CHUNK bytes of every body are free: small requests never
-                // wait for memory that stalled uploads hold.
-                let more = want.saturating_sub(BODY_CHUNK)
-                    - charged.as_ref().map_or(0, |p| p.num_permits());
+            let needed = BodyBuffer::capacity_for(seen);
+            if needed > buf.capacity() {
+                // Charge the new blocks first; the first block of every body is free.
+                let more =
+                    needed.saturating_sub(BLOCK) - charged.as_ref().map_or(0, |p| p.num_permits());
                 let more = u32::try_from(more).unwrap_or(u32::MAX);
                 let permit = tokio::time::timeout(
                     limits.body_idle_timeout,
@@ -329,9 +322,8 @@ impl Ctx {
                     Some(p) => p.merge(permit),
                     None => charged = Some(permit),
                 }
-                buf.reserve_exact(want - buf.len());
             }
-            buf.extend_from_slice(&chunk);
+            buf.extend(&chunk);
         }
         if oversized {
             return Err(ApiError::new(
@@ -340,6 +332,7 @@ impl Ctx {
                 "Request exceeds the maximum allowed number of bytes.",
             ));
         }
+        let buf = buf.into_vec();
         let parsed = serde_json::from_slice(&buf)
             .map_err(|e| ApiError::invalid(format!("There was an error parsing the body: {e}")));
         drop(buf);

@@ -45,11 +45,35 @@ pub fn prepare(report: &RunReport, dir: Option<&Path>, redactor: &Redactor) -> R
 pub fn write_all(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let r = prepare(report, Some(dir), redactor);
-    Ok(vec![
-        markdown::write_report(&r, dir, redactor)?,
-        html::write_report(&r, dir, redactor)?,
-        json::write_report(&r, dir, redactor)?,
-        junit::write_report(&r, dir, redactor)?,
-        badge::write_badge(&r, dir, redactor)?,
-    ])
+    type Writer = fn(&RunReport, &Path, &Redactor) -> io::Result<PathBuf>;
+    let writers: [Writer; 5] = [
+        markdown::write_report,
+        html::write_report,
+        json::write_report,
+        junit::write_report,
+        badge::write_badge,
+    ];
+    // The formats are independent: each is rendered on a thread of its own (here, when no
+    // thread can be started), so the run's last step takes the longest format's time.
+    std::thread::scope(|scope| {
+        let started: Vec<_> = writers
+            .iter()
+            .map(|&w| {
+                let r = &r;
+                let spawned = std::thread::Builder::new()
+                    .name("report-writer".into())
+                    .spawn_scoped(scope, move || w(r, dir, redactor));
+                (w, spawned)
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|(w, spawned)| match spawned {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                Err(_) => w(&r, dir, redactor),
+            })
+            .collect()
+    })
 }

@@ -46,6 +46,10 @@ fn check_report_dir(dir: &std::path::Path) -> Result<(), String> {
 }
 
 async fn run(a: &RunArgs) -> i32 {
+    // The response validators compile on a core of their own while the scenarios load.
+    let _ = std::thread::Builder::new()
+        .name("schema-warm-up".into())
+        .spawn(crate::protocol::anthropic::schema::warm_up);
     // Everything given on the command line is validated before the first request.
     let baseline = match a
         .baseline

@@ -112,11 +112,6 @@ fn write_files<'a>(
 
 /// Load the built-in scenarios (diagnostics carry their virtual paths).
 pub fn load_builtin() -> (Vec<Scenario>, Vec<Diagnostic>) {
-    // Every file parsed on one thread with the parser's stack, not a thread per file.
-    load::on_parse_stack(load_builtin_here)
-}
-
-fn load_builtin_here() -> (Vec<Scenario>, Vec<Diagnostic>) {
     let fixtures = match fixtures_dir() {
         Ok(d) => Some(d),
         Err(e) => {
@@ -133,20 +128,26 @@ fn load_builtin_here() -> (Vec<Scenario>, Vec<Diagnostic>) {
             return (Vec::new(), vec![d]);
         }
     };
+    let files: Vec<_> = files().iter().filter(|(p, _)| is_scenario(p)).collect();
+    // Parsed on parse-stack threads (one per core), not a thread per file.
+    let loaded = load::map_on_parse_stacks(&files, |(path, bytes)| {
+        let file = Path::new(path);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => load::load_text_with_fixtures(file, text, fixtures.clone()),
+            Err(_) => (
+                None,
+                vec![Diagnostic::error(
+                    file,
+                    None,
+                    Pos::UNKNOWN,
+                    "the file is not UTF-8",
+                )],
+            ),
+        }
+    });
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut diagnostics = Vec::new();
-    for (path, bytes) in files().iter().filter(|(p, _)| is_scenario(p)) {
-        let file = Path::new(path);
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            diagnostics.push(Diagnostic::error(
-                file,
-                None,
-                Pos::UNKNOWN,
-                "the file is not UTF-8",
-            ));
-            continue;
-        };
-        let (scenario, diags) = load::load_text_with_fixtures(file, text, fixtures.clone());
+    for (scenario, diags) in loaded {
         diagnostics.extend(diags);
         scenarios.extend(scenario);
     }

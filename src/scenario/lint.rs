@@ -69,7 +69,7 @@ impl Checker<'_> {
     }
 
     fn jsonpath(&mut self, path: &Located<String>) {
-        if let Err(e) = super::jsonpath::compile(&path.value) {
+        if let Err(e) = super::compiled::path(&path.value) {
             // A budget error points at where the budget ran out; a parse error at the path
             // (its message gives the position).
             let pos = if super::jsonpath::guard(&path.value).is_err() {
@@ -294,7 +294,7 @@ impl Checker<'_> {
             );
         }
         if let Some(m) = &a.value.matches
-            && let Err(e) = regex::Regex::new(&m.value)
+            && let Err(e) = super::compiled::regex(&m.value)
         {
             let text = e.to_string();
             let last = text.lines().last().unwrap_or("").trim();

@@ -55,6 +55,7 @@
 //! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
 
+pub mod compiled;
 pub mod diagnostics;
 pub mod jsonpath;
 pub mod library;

@@ -55,29 +55,9 @@ impl SnapshotFile {
 
     /// Parse a snapshot file's text.
     pub fn parse(text: &str) -> Result<SnapshotFile, String> {
-        let mut lines = text.split_inclusive('\n');
-        let first = lines.next().unwrap_or("");
-        if first.trim_end() != "---" {
-            return Err("the file does not start with a `---` header".to_string());
-        }
-        let mut header = String::new();
-        let mut closed = false;
-        for line in lines.by_ref() {
-            if line.trim_end() == "---" {
-                closed = true;
-                break;
-            }
-            header.push_str(line);
-        }
-        if !closed {
-            return Err("the header is not closed by a `---` line".to_string());
-        }
-        let body: Vec<&str> = lines
-            .map(|l| l.strip_suffix('\n').unwrap_or(l))
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .collect();
+        let (header, body) = split(text)?;
         let metadata = parse_header(&header)?;
-        Ok(SnapshotFile::new(metadata, &body.join("\n")))
+        Ok(SnapshotFile::new(metadata, &body))
     }
 
     pub fn read(path: &Path) -> Result<SnapshotFile, SnapshotError> {
@@ -86,6 +66,19 @@ impl SnapshotFile {
             path: path.to_path_buf(),
             message,
         })
+    }
+
+    /// The comparison form of the body of the file at `path`, its framing checked but its
+    /// header not parsed (comparing against an accepted snapshot needs only its body; the YAML
+    /// header parse was most of a comparison's cost).
+    pub fn read_contents(path: &Path) -> Result<String, SnapshotError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SnapshotError::io(path, e))?;
+        split(&text)
+            .map(|(_, body)| normalise_contents(&body))
+            .map_err(|message| SnapshotError::Format {
+                path: path.to_path_buf(),
+                message,
+            })
     }
 
     /// Write atomically; the header loses `assertion_line` unless `pending`, as insta does.
@@ -97,6 +90,32 @@ impl SnapshotFile {
         crate::fsutil::write_atomic(path, file.serialize().as_bytes())
             .map_err(|e| SnapshotError::io(path, e))
     }
+}
+
+/// A snapshot file's header document (between the `---` lines) and its body (LF-joined).
+fn split(text: &str) -> Result<(String, String), String> {
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().unwrap_or("");
+    if first.trim_end() != "---" {
+        return Err("the file does not start with a `---` header".to_string());
+    }
+    let mut header = String::new();
+    let mut closed = false;
+    for line in lines.by_ref() {
+        if line.trim_end() == "---" {
+            closed = true;
+            break;
+        }
+        header.push_str(line);
+    }
+    if !closed {
+        return Err("the header is not closed by a `---` line".to_string());
+    }
+    let body: Vec<&str> = lines
+        .map(|l| l.strip_suffix('\n').unwrap_or(l))
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    Ok((header, body.join("\n")))
 }
 
 /// Insta's comparison form of a body: trailing whitespace trimmed, CRLF → LF.

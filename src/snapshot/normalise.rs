@@ -86,9 +86,9 @@ pub fn normalise_pinned(
     pinned: &[String],
 ) -> Value {
     let varies = Varies::of(&exchange.request, pinned);
-    let paths: Vec<JsonPath> = redactions
+    let paths: Vec<std::sync::Arc<JsonPath>> = redactions
         .iter()
-        .filter_map(|p| crate::scenario::jsonpath::compile(p).ok())
+        .filter_map(|p| crate::scenario::compiled::path(p).ok())
         .collect();
     let mut out = Map::new();
     if let Some(resp) = &exchange.response {
@@ -214,7 +214,7 @@ fn event_sequence(v: &Validation, optional: &[u64]) -> Vec<Value> {
 }
 
 /// Replace the nodes matched by `paths` with `[redacted]`.
-fn redacted(mut value: Value, paths: &[JsonPath]) -> Value {
+fn redacted(mut value: Value, paths: &[std::sync::Arc<JsonPath>]) -> Value {
     let pointers: Vec<String> = paths
         .iter()
         .flat_map(|p| {
@@ -414,8 +414,8 @@ mod tests {
     fn redactions_replace_matched_nodes() {
         let v = json!({"model": "m", "content": [{"type": "text"}, {"type": "x"}]});
         let paths = vec![
-            JsonPath::parse("$.model").unwrap(),
-            JsonPath::parse("$.content[*].type").unwrap(),
+            std::sync::Arc::new(JsonPath::parse("$.model").unwrap()),
+            std::sync::Arc::new(JsonPath::parse("$.content[*].type").unwrap()),
         ];
         assert_eq!(
             redacted(v, &paths),

@@ -290,19 +290,17 @@ impl SnapshotStore {
             &self.redactor.redact(body),
         );
         let old = if path.exists() {
-            let mut old = SnapshotFile::read(&path)?;
             // An accepted file from before the secret was known must not leak it into a diff.
-            old.contents = self.redactor.redact(&old.contents);
-            Some(old)
+            Some(self.redactor.redact(&SnapshotFile::read_contents(&path)?))
         } else {
             None
         };
         let status = match &old {
             None => SnapshotStatus::New,
-            Some(o) if o.contents == file.contents => SnapshotStatus::Same,
+            Some(o) if *o == file.contents => SnapshotStatus::Same,
             Some(o) => SnapshotStatus::Changed {
                 diff: super::unified_diff(
-                    &o.contents,
+                    o,
                     &file.contents,
                     &format!("{} (accepted)", path.display()),
                     &format!("{} (new)", path.display()),

@@ -717,7 +717,7 @@ fn the_library_bench_prints_the_runner_overhead() {
     for line in [
         "library: 1",
         "conform run (",
-        "raw replay of",
+        "raw replay in",
         "ratio: ",
         "median TTFT",
     ] {
@@ -726,4 +726,10 @@ fn the_library_bench_prints_the_runner_overhead() {
             "no {line:?} line: {stdout}"
         );
     }
+    // The replay by curl, a process as `conform run` is, or why it was skipped.
+    assert!(
+        stdout.lines().any(|l| l.starts_with("ratio to curl: "))
+            || stdout.lines().any(|l| l.starts_with("curl not found")),
+        "{stdout}"
+    );
 }

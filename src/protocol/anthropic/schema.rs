@@ -300,24 +300,40 @@ fn compile(schema: &Value) -> Result<Validator, String> {
         .map_err(|e| e.to_string())
 }
 
-struct Compiled {
-    main: Validator,
-    strict: Validator,
+/// The validator of `target`'s main variant (`strict == false`) or its strict variant, each
+/// compiled on first use: a clean run needs only the strict one (its fast path), and a compile
+/// costs more than validating a few hundred values.
+fn compiled(target: Target, strict: bool) -> &'static Validator {
+    static MAIN: [OnceLock<Validator>; TARGET_COUNT] = [const { OnceLock::new() }; TARGET_COUNT];
+    static STRICT: [OnceLock<Validator>; TARGET_COUNT] = [const { OnceLock::new() }; TARGET_COUNT];
+    let cache = if strict { &STRICT } else { &MAIN };
+    cache[target as usize].get_or_init(|| {
+        let name = target.def_name();
+        compile(&root_for(name, strict))
+            .unwrap_or_else(|e| panic!("embedded schema $defs/{name} does not compile: {e}"))
+    })
 }
 
-fn compiled(target: Target) -> &'static Compiled {
-    static CACHE: [OnceLock<Compiled>; TARGET_COUNT] = [const { OnceLock::new() }; TARGET_COUNT];
-    CACHE[target as usize].get_or_init(|| {
-        let name = target.def_name();
-        let build = |strict| {
-            compile(&root_for(name, strict))
-                .unwrap_or_else(|e| panic!("embedded schema $defs/{name} does not compile: {e}"))
-        };
-        Compiled {
-            main: build(false),
-            strict: build(true),
-        }
-    })
+/// Compile ahead of use the validators that judging responses needs (messages, errors, stream
+/// events), e.g. on a thread of its own while scenarios load, so the first responses of a run
+/// do not wait for them. Any thread may call it, any number of times.
+pub fn warm_up() {
+    // Stream events take the main variant's fast path (`is_valid`); bodies, and message_delta
+    // for its soft findings, start with the strict variant.
+    for event in [
+        Target::EventMessageStart,
+        Target::EventContentBlockStart,
+        Target::EventContentBlockDelta,
+        Target::EventContentBlockStop,
+        Target::EventMessageDelta,
+        Target::EventMessageStop,
+        Target::EventPing,
+    ] {
+        compiled(event, false);
+    }
+    for body in [Target::EventMessageDelta, Target::Message, Target::Error] {
+        compiled(body, true);
+    }
 }
 
 /// Validate `value` as `shape`. `must` findings for protocol violations; `should` for a
@@ -379,11 +395,11 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
 /// Fast path: true when `value` has no `must` finding as `shape`.
 pub fn is_valid(shape: Shape, value: &Value) -> bool {
     if shape != Shape::Event {
-        return compiled(shape.def()).main.is_valid(value);
+        return compiled(shape.def(), false).is_valid(value);
     }
     match value.get("type").and_then(Value::as_str) {
         Some(t) => match Target::event(t) {
-            Some(target) => compiled(target).main.is_valid(value),
+            Some(target) => compiled(target, false).is_valid(value),
             None => true,
         },
         None => false,
@@ -424,12 +440,12 @@ pub enum ViolationKind {
 /// The violations of `value` as `shape` under the main (protocol) variant, nullable `anyOf`s
 /// resolved to the errors of their real branch. Empty when the value is valid.
 pub fn violations(shape: Shape, value: &Value) -> Vec<Violation> {
-    let c = compiled(shape.def());
-    if c.main.is_valid(value) {
+    let main = compiled(shape.def(), false);
+    if main.is_valid(value) {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for e in c.main.iter_errors(value) {
+    for e in main.iter_errors(value) {
         push_violation(&mut out, &e);
     }
     out
@@ -522,18 +538,18 @@ pub fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, S
 }
 
 fn validate_target(target: Target, value: &Value, check: &str, reference: &str) -> Vec<Finding> {
-    let c = compiled(target);
-    if c.strict.is_valid(value) {
+    let strict = compiled(target, true);
+    if strict.is_valid(value) {
         return Vec::new();
     }
     let mut out = Vec::new();
     // (instance path, keyword) of every main error, to tell strict-only errors apart.
     let mut seen: HashSet<(String, String)> = HashSet::new();
-    for e in c.main.iter_errors(value) {
+    for e in compiled(target, false).iter_errors(value) {
         remember(&mut seen, &e);
         push_must(&mut out, &e, check, reference);
     }
-    for e in c.strict.iter_errors(value) {
+    for e in strict.iter_errors(value) {
         push_soft(&mut out, &seen, &e, reference);
     }
     out

@@ -59,7 +59,8 @@ fn every_schema_compiles_and_names_round_trip() {
     for shape in ALL_SHAPES {
         assert_eq!(Shape::from_name(shape.name()), Some(shape));
         if shape != Shape::Event {
-            compiled(shape.def());
+            compiled(shape.def(), false);
+            compiled(shape.def(), true);
         }
     }
     for t in [
@@ -72,8 +73,10 @@ fn every_schema_compiles_and_names_round_trip() {
         "ping",
         "error",
     ] {
-        compiled(Target::event(t).unwrap());
+        compiled(Target::event(t).unwrap(), false);
+        compiled(Target::event(t).unwrap(), true);
     }
+    warm_up();
     assert_eq!(Shape::from_name("nope"), None);
 }
 
