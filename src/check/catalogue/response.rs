@@ -60,6 +60,12 @@ declare! {
         doc: STREAMING,
         fix: "Use `text/event-stream` for a 200 answer to `stream: true`, `application/json` for everything else.",
     }
+    HEADERS_ERROR_CONTENT_TYPE = "headers.error-content-type" {
+        severity: Should,
+        title: "An error response is not labelled `application/json` (the clients raise on the status whatever the label).",
+        doc: ERRORS,
+        fix: "Send error bodies with `content-type: application/json`.",
+    }
     HEADERS_RETRY_AFTER = "headers.retry-after" {
         severity: Should,
         title: "A 429 answer has no `retry-after` header.",

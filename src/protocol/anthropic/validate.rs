@@ -443,19 +443,29 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
         "application/json"
     };
     if media != want {
-        out.push(
+        // Measured (docs/client-impact.md): on an error status the clients raise the status's
+        // error whatever the label; a success's label is the catalogue's severity.
+        let f = if (200..300).contains(&resp.status) {
             Finding::must(
                 ids::HEADERS_CONTENT_TYPE,
                 "content-type",
                 "the content type does not match the body the request implies",
             )
-            .expected(want)
-            .actual(if media.is_empty() {
-                "none".to_string()
-            } else {
-                media
-            })
-            .reference(refs::HEADERS),
+        } else {
+            Finding::should(
+                ids::HEADERS_ERROR_CONTENT_TYPE,
+                "content-type",
+                "an error response that is not labelled `application/json`",
+            )
+        };
+        out.push(
+            f.expected(want)
+                .actual(if media.is_empty() {
+                    "none".to_string()
+                } else {
+                    media
+                })
+                .reference(refs::HEADERS),
         );
     }
     if resp.status == 429
@@ -484,6 +494,39 @@ mod tests {
             .into_iter()
             .map(|f| (f.severity, f.check))
             .collect()
+    }
+
+    #[test]
+    fn a_wrong_content_type_is_must_on_success_and_should_on_an_error_status() {
+        // Measured (docs/client-impact.md): the TypeScript SDK hands a `text/plain` Message to
+        // the application as a string; on an error status every client raises the status's
+        // error whatever the label.
+        let labelled = |status: u16, media: &str, stream: bool| -> Vec<(Severity, String)> {
+            let head = Head {
+                status,
+                headers: vec![
+                    ("content-type".into(), media.into()),
+                    ("request-id".into(), "req_1".into()),
+                ],
+                head_ms: 0.0,
+            };
+            check_headers(&head, stream)
+                .into_iter()
+                .map(|f| (f.severity, f.check))
+                .collect()
+        };
+        let must = vec![(Severity::Must, ids::HEADERS_CONTENT_TYPE.to_string())];
+        assert_eq!(labelled(200, "text/plain", false), must);
+        assert_eq!(labelled(200, "application/json", true), must);
+        assert_eq!(
+            labelled(400, "text/plain", false),
+            vec![(
+                Severity::Should,
+                ids::HEADERS_ERROR_CONTENT_TYPE.to_string()
+            )]
+        );
+        assert!(labelled(200, "text/event-stream; charset=utf-8", true).is_empty());
+        assert!(labelled(529, "application/json", true).is_empty());
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct CaseDecl {
     pub message: Option<String>,
     #[serde(default)]
     pub status: Option<u16>,
+    /// The `content-type` the fixtures are served with (default: `text/event-stream` for
+    /// `stream`, `application/json` for `message`).
+    #[serde(default)]
+    pub content_type: Option<String>,
     /// The check ids the judge must report for this case.
     pub targets: Vec<String>,
     /// For a fault no judge check catches: the scenario that does.

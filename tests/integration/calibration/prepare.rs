@@ -219,7 +219,10 @@ pub fn fixture_case(
         body["stream"] = json!(true);
         let got = Captured {
             status: 200,
-            content_type: "text/event-stream".into(),
+            content_type: decl
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "text/event-stream".into()),
             body: bytes.clone(),
             headers: fixture_headers(),
             cut: false,
@@ -255,7 +258,10 @@ pub fn fixture_case(
         let status = decl.status.unwrap_or(200);
         let got = Captured {
             status,
-            content_type: "application/json".into(),
+            content_type: decl
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "application/json".into()),
             body: bytes.clone(),
             headers: fixture_headers(),
             cut: false,
