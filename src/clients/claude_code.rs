@@ -6,8 +6,9 @@
 //! `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`; every tool that writes, executes, spawns
 //! agents or reaches the network disallowed ([`DISALLOWED_TOOLS`]), never a
 //! permission-skipping flag; `--max-turns` bounds the tokens and a timeout bounds the time,
-//! after which the process is killed by its PID. The target's key reaches the child only, as
-//! `ANTHROPIC_API_KEY`; the proxy sends it upstream the way the target wants it, and every
+//! after which the process is killed by its PID. It runs in a process group of its own, which
+//! is killed when it ends or is killed (helpers it started go with it). The target's key
+//! reaches the child only, as `ANTHROPIC_API_KEY`; the proxy sends it upstream the way the target wants it, and every
 //! record is redacted.
 
 use super::{ClientCase, Process, Prompt};
@@ -129,6 +130,17 @@ fn text(kept: &Mutex<Vec<u8>>) -> String {
     String::from_utf8_lossy(&kept.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
+/// SIGKILL to the process group `pid` leads (Claude Code's, started with `process_group(0)`);
+/// a group that is already gone is fine.
+fn kill_group(pid: Option<u32>) {
+    let group = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(group) = group {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+}
+
 /// Run `claude -p PROMPT` in its sandbox against `base_url` (the proxy), killed after `limit`.
 pub(crate) async fn run(
     bin: &Path,
@@ -175,6 +187,8 @@ pub(crate) async fn run(
         .env("DISABLE_TELEMETRY", "1")
         .env("DISABLE_ERROR_REPORTING", "1")
         .current_dir(cwd.path())
+        // A process group of its own, so whatever it starts is stopped with it.
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -190,12 +204,15 @@ pub(crate) async fn run(
         Ok(Ok(status)) => (status.code(), false),
         Ok(Err(e)) => return Err(format!("waiting for Claude Code (pid {pid:?}): {e}")),
         Err(_) => {
-            // Killed by its PID (SIGKILL), then reaped.
+            // Killed by its PID (SIGKILL) with its process group, then reaped.
+            kill_group(pid);
             let _ = child.start_kill();
             let _ = child.wait().await;
             (None, true)
         }
     };
+    // Whatever it started and left running goes too (nothing is there after a clean exit).
+    kill_group(pid);
     let elapsed = started.elapsed();
     // The pipes close with the process (a grandchild holding them gets a moment, no more).
     for task in [out_task, err_task] {

@@ -261,6 +261,57 @@ fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
 }
 
 #[test]
+fn what_a_killed_client_started_is_killed_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("helper.pid");
+    // A helper in the background (as an MCP server or a shell tool would be), then a hang.
+    let bin = stand_in(
+        dir.path(),
+        &format!(
+            "sleep 300 &\necho $! > {}\nexec sleep 60",
+            pid_file.display()
+        ),
+    );
+    let out = run_bounded(
+        dir.path(),
+        &[
+            "--client",
+            "claude-code",
+            "--filter",
+            "claude-code-live/hello",
+            "--client-timeout",
+            "1",
+            "--claude-bin",
+            bin.to_str().unwrap(),
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let proc_dir = Path::new("/proc").join(pid.trim());
+    // Gone, or at most a zombie its (reaped) parent left to init for a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let alive = || {
+        std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !alive(),
+        "the helper {} outlived the killed client",
+        pid.trim()
+    );
+}
+
+#[test]
 fn a_client_that_fails_on_its_own_fails_its_case_with_its_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let bin = stand_in(
