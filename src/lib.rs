@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod exit;
 pub mod fsutil;
 pub mod http;
+mod memo;
 pub mod mock;
 pub mod offline;
 pub mod protocol;

@@ -45,35 +45,60 @@ pub fn prepare(report: &RunReport, dir: Option<&Path>, redactor: &Redactor) -> R
 pub fn write_all(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let r = prepare(report, Some(dir), redactor);
-    type Writer = fn(&RunReport, &Path, &Redactor) -> io::Result<PathBuf>;
-    let writers: [Writer; 5] = [
-        markdown::write_report,
-        html::write_report,
-        json::write_report,
-        junit::write_report,
-        badge::write_badge,
+    let formats: [(&str, Render); 4] = [
+        (markdown::FILE_NAME, |r| Ok(markdown::render(r))),
+        (html::FILE_NAME, |r| Ok(html::render(r))),
+        (json::FILE_NAME, json::render),
+        (junit::FILE_NAME, junit::render),
     ];
-    // The formats are independent: each is rendered on a thread of its own (here, when no
-    // thread can be started), so the run's last step takes the longest format's time.
+    // The formats are independent: each is rendered from the prepared (already redacted)
+    // report on a thread of its own (here, when no thread can be started), so the run's last
+    // step takes about the longest format's time.
     std::thread::scope(|scope| {
-        let started: Vec<_> = writers
+        let r = &r;
+        let mut started: Vec<_> = formats
             .iter()
-            .map(|&w| {
-                let r = &r;
+            .map(|&(name, render)| {
+                let write = move || write_format(r, dir, name, render, redactor);
                 let spawned = std::thread::Builder::new()
                     .name("report-writer".into())
-                    .spawn_scoped(scope, move || w(r, dir, redactor));
-                (w, spawned)
+                    .spawn_scoped(scope, write);
+                (
+                    spawned,
+                    Box::new(write) as Box<dyn FnOnce() -> io::Result<PathBuf>>,
+                )
             })
             .collect();
-        started
-            .into_iter()
-            .map(|(w, spawned)| match spawned {
+        let badge = badge::write_badge(r, dir, redactor);
+        let mut written = Vec::with_capacity(started.len() + 1);
+        for (spawned, write) in started.drain(..) {
+            written.push(match spawned {
                 Ok(handle) => handle
                     .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                Err(_) => w(&r, dir, redactor),
-            })
-            .collect()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+                Err(_) => write()?,
+            });
+        }
+        written.push(badge?);
+        Ok(written)
     })
+}
+
+/// How a format renders a report to text.
+type Render = fn(&RunReport) -> io::Result<String>;
+
+/// Render `report` (its fields already redacted) with `render` and write it to `dir/name`
+/// atomically, the text passed through `redactor` once more (whatever the endpoint echoed, in
+/// whatever form a format gives it); the path.
+fn write_format(
+    report: &RunReport,
+    dir: &Path,
+    name: &str,
+    render: Render,
+    redactor: &Redactor,
+) -> io::Result<PathBuf> {
+    let path = dir.join(name);
+    let text = redactor.redact(&render(report)?);
+    crate::fsutil::write_atomic(&path, text.as_bytes())?;
+    Ok(path)
 }

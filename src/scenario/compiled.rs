@@ -9,62 +9,26 @@
 //! compiled each time it is asked for, so hostile files cannot grow it without bound.
 
 use super::jsonpath::PathError;
+use crate::memo::Memo;
 use serde_json_path::JsonPath;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// The most patterns of each kind kept compiled.
 pub const MAX_ENTRIES: usize = 4096;
 
-type Entry<T, E> = Result<Arc<T>, E>;
-
-/// A bounded map from pattern text to its compiled form (or its error).
-struct Cache<T, E> {
-    map: Mutex<HashMap<String, Entry<T, E>>>,
-}
-
-impl<T, E: Clone> Cache<T, E> {
-    fn new() -> Self {
-        Cache {
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn get_or_compile(&self, key: &str, compile: impl FnOnce(&str) -> Result<T, E>) -> Entry<T, E> {
-        if let Some(hit) = self.lock().get(key) {
-            return hit.clone();
-        }
-        // Compiled outside the lock: two threads may both compile a new pattern once.
-        let entry = compile(key).map(Arc::new);
-        let mut map = self.lock();
-        if map.len() < MAX_ENTRIES {
-            map.insert(key.to_string(), entry.clone());
-        }
-        entry
-    }
-
-    /// The map, also after a panic elsewhere poisoned the lock (entries are never left half
-    /// written: an insert is one call).
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<T, E>>> {
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// The JSONPath `text`, compiled through [`super::jsonpath::compile`] (with its input budget).
 pub fn path(text: &str) -> Result<Arc<JsonPath>, PathError> {
-    static PATHS: OnceLock<Cache<JsonPath, PathError>> = OnceLock::new();
+    static PATHS: OnceLock<Memo<JsonPath, PathError>> = OnceLock::new();
     PATHS
-        .get_or_init(Cache::new)
+        .get_or_init(|| Memo::new(MAX_ENTRIES))
         .get_or_compile(text, super::jsonpath::compile)
 }
 
 /// The regular expression `text`; the error is the regex crate's message.
 pub fn regex(text: &str) -> Result<Arc<regex::Regex>, String> {
-    static REGEXES: OnceLock<Cache<regex::Regex, String>> = OnceLock::new();
+    static REGEXES: OnceLock<Memo<regex::Regex, String>> = OnceLock::new();
     REGEXES
-        .get_or_init(Cache::new)
+        .get_or_init(|| Memo::new(MAX_ENTRIES))
         .get_or_compile(text, |t| regex::Regex::new(t).map_err(|e| e.to_string()))
 }
 
@@ -93,18 +57,5 @@ mod tests {
         // The input budget still applies through the cache.
         let deep = format!("$[0]{}", "(".repeat(40));
         assert!(path(&deep).is_err());
-    }
-
-    #[test]
-    fn past_the_bound_patterns_still_compile_but_are_not_kept() {
-        let cache: Cache<String, String> = Cache::new();
-        for i in 0..MAX_ENTRIES + 10 {
-            let key = format!("k{i}");
-            let got = cache
-                .get_or_compile(&key, |t| Ok(t.to_uppercase()))
-                .unwrap();
-            assert_eq!(*got, key.to_uppercase());
-        }
-        assert_eq!(cache.lock().len(), MAX_ENTRIES);
     }
 }

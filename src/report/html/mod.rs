@@ -27,10 +27,13 @@ const SCRIPT: &str = include_str!("report.js");
 
 /// Render and write `DIR/report.html` atomically, redacted.
 pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    let path = dir.join(FILE_NAME);
-    let text = redactor.redact(&render(&report.redacted(redactor)));
-    crate::fsutil::write_atomic(&path, text.as_bytes())?;
-    Ok(path)
+    super::write_format(
+        &report.redacted(redactor),
+        dir,
+        FILE_NAME,
+        |r| Ok(render(r)),
+        redactor,
+    )
 }
 
 /// Escape text for HTML content and attribute values.

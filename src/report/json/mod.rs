@@ -11,10 +11,7 @@ pub const FILE_NAME: &str = "report.json";
 
 /// Write `DIR/report.json` atomically, redacted.
 pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    let path = dir.join(FILE_NAME);
-    let text = redactor.redact(&render(&report.redacted(redactor))?);
-    crate::fsutil::write_atomic(&path, text.as_bytes())?;
-    Ok(path)
+    super::write_format(&report.redacted(redactor), dir, FILE_NAME, render, redactor)
 }
 
 /// Pretty-printed JSON with a final newline.

@@ -27,10 +27,13 @@ const MAX_VALUE: usize = 300;
 
 /// Render and write `DIR/report.md` atomically, redacted.
 pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    let path = dir.join(FILE_NAME);
-    let text = redactor.redact(&render(&report.redacted(redactor)));
-    crate::fsutil::write_atomic(&path, text.as_bytes())?;
-    Ok(path)
+    super::write_format(
+        &report.redacted(redactor),
+        dir,
+        FILE_NAME,
+        |r| Ok(render(r)),
+        redactor,
+    )
 }
 
 /// The markdown text of a report.
