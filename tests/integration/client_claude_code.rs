@@ -227,13 +227,11 @@ fn stand_in(dir: &Path, body: &str) -> std::path::PathBuf {
     p
 }
 
-#[test]
-fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let bin = stand_in(dir.path(), "exec sleep 60");
-    let started = Instant::now();
-    let out = run_bounded(
-        dir.path(),
+/// `conform run --client claude-code` of the hello prompt with `bin` as Claude Code and a
+/// client timeout of 1 s.
+fn run_hello_killed_after_1s(dir: &Path, bin: &Path) -> Output {
+    run_bounded(
+        dir,
         &[
             "--client",
             "claude-code",
@@ -246,7 +244,15 @@ fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
         ],
         None,
         Duration::from_secs(60),
-    );
+    )
+}
+
+#[test]
+fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = stand_in(dir.path(), "exec sleep 60");
+    let started = Instant::now();
+    let out = run_hello_killed_after_1s(dir.path(), &bin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // An error, not a conformance failure: exit 3.
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -272,21 +278,7 @@ fn what_a_killed_client_started_is_killed_with_it() {
             pid_file.display()
         ),
     );
-    let out = run_bounded(
-        dir.path(),
-        &[
-            "--client",
-            "claude-code",
-            "--filter",
-            "claude-code-live/hello",
-            "--client-timeout",
-            "1",
-            "--claude-bin",
-            bin.to_str().unwrap(),
-        ],
-        None,
-        Duration::from_secs(60),
-    );
+    let out = run_hello_killed_after_1s(dir.path(), &bin);
     assert_eq!(out.status.code(), Some(3));
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     let proc_dir = Path::new("/proc").join(pid.trim());
