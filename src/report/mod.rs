@@ -12,6 +12,7 @@
 pub mod badge;
 pub mod causes;
 pub mod events;
+mod facts;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -3,6 +3,7 @@
 
 use super::{esc, verdict_class};
 use crate::report::causes::{self, Deviation, Evidence};
+use crate::report::facts::{self, Piece};
 use crate::report::markdown::fmt_ms;
 use crate::report::model::{ResultRecord, RunReport, sorted_findings};
 use crate::verdict::Verdict;
@@ -53,68 +54,25 @@ fn deviation(d: &Deviation, out: &mut String) {
         esc(&d.spread())
     );
     let _ = writeln!(out, "<dl>");
-    let mut cases: Vec<String> = d
-        .cases
-        .iter()
-        .take(MAX_CASES)
-        .map(|c| format!("<code>{}</code>", esc(c)))
-        .collect();
-    if d.cases.len() > MAX_CASES {
-        cases.push(format!("+{} more", d.cases.len() - MAX_CASES));
-    }
-    let _ = writeln!(
-        out,
-        "<dt>Seen in</dt><dd>{} — {}<br>{}</dd>",
-        esc(&d.spread()),
-        esc(&d.features.join(", ")),
-        cases.join(" ")
-    );
-    let ex = &d.example;
-    let mut first = format!(
-        "<code>{}</code> at <code>{}</code>: {}",
-        esc(&ex.case),
-        esc(&ex.location),
-        esc(&ex.message)
-    );
-    if let Some(e) = &ex.expected {
-        let _ = write!(first, "; expected <code>{}</code>", esc(&short(e)));
-    }
-    if let Some(a) = &ex.actual {
-        let _ = write!(first, "; actual <code>{}</code>", esc(&short(a)));
-    }
-    let _ = writeln!(out, "<dt>First seen</dt><dd>{first}</dd>");
-    let _ = writeln!(out, "<dt>Client impact</dt><dd>{}</dd>", esc(&d.impact));
-    if !d.fix.is_empty() {
-        let _ = writeln!(out, "<dt>Fix</dt><dd>{}</dd>", esc(&d.fix));
-    }
-    if !d.doc.is_empty() {
-        let _ = writeln!(
-            out,
-            "<dt>Docs</dt><dd><a href=\"{}\" rel=\"noreferrer\">{}</a></dd>",
-            esc(&d.doc),
-            esc(&d.doc)
-        );
-    }
-    if !d.folded.is_empty() {
-        let f: Vec<String> = d
-            .folded
+    for fact in facts::of(d, MAX_CASES) {
+        let html: String = fact
+            .pieces
             .iter()
-            .map(|(c, n)| format!("<code>{}</code> ×{n}", esc(c)))
+            .map(|p| match p {
+                Piece::Text(t) => esc(t),
+                Piece::Code(c) => format!("<code>{}</code>", esc(c)),
+                Piece::Link(u) => {
+                    format!("<a href=\"{}\" rel=\"noreferrer\">{}</a>", esc(u), esc(u))
+                }
+            })
             .collect();
-        let _ = writeln!(out, "<dt>Also reported as</dt><dd>{}</dd>", f.join(", "));
+        let _ = writeln!(out, "<dt>{}</dt><dd>{html}</dd>", esc(fact.label));
     }
     let _ = writeln!(out, "</dl>");
     if let Some(ev) = &d.evidence {
         evidence(ev, out);
     }
     let _ = writeln!(out, "</details>");
-}
-
-fn short(s: &str) -> String {
-    if s.chars().count() <= 300 {
-        return s.to_string();
-    }
-    format!("{}…", s.chars().take(300).collect::<String>())
 }
 
 fn evidence(ev: &Evidence, out: &mut String) {

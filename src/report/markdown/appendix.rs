@@ -1,8 +1,9 @@
 //! The appendices of `report.md`: each deviation in detail (A), every result (B), the
 //! snapshot diffs (C).
 
-use super::{cell, code, fence_for, one_line, shorten};
+use super::{cell, code, fence_for, one_line};
 use crate::report::causes::{self, Deviation, Evidence};
+use crate::report::facts::{self, Piece, shorten};
 use crate::report::model::{ResultRecord, RunReport, sorted_findings};
 use crate::report::score;
 use crate::verdict::Verdict;
@@ -41,53 +42,17 @@ fn deviation(d: &Deviation, several: bool, out: &mut String) {
         d.severity,
         d.sentence
     );
-    let mut cases: Vec<String> = d.cases.iter().take(MAX_CASES).map(|c| code(c)).collect();
-    if d.cases.len() > MAX_CASES {
-        cases.push(format!("+{} more", d.cases.len() - MAX_CASES));
-    }
-    if d.target_wide {
-        let _ = writeln!(out, "- Seen in: {}", d.spread());
-    } else {
-        let _ = writeln!(
-            out,
-            "- Seen in: {} ({}): {}",
-            d.spread(),
-            d.features.join(", "),
-            cases.join(", ")
-        );
-    }
-    let ex = &d.example;
-    let mut first = format!(
-        "- First seen: {} at {}: {}",
-        code(&ex.case),
-        code(&ex.location),
-        one_line(&ex.message)
-    );
-    if let Some(e) = &ex.expected {
-        let _ = write!(first, "; expected {}", code(&shorten(e)));
-    }
-    if let Some(a) = &ex.actual {
-        let _ = write!(first, "; actual {}", code(&shorten(a)));
-    }
-    let _ = writeln!(out, "{first}");
-    let _ = writeln!(out, "- Client impact: {}", d.impact);
-    if !d.fix.is_empty() {
-        let _ = writeln!(out, "- Fix: {}", one_line(&d.fix));
-    }
-    if !d.doc.is_empty() {
-        let _ = writeln!(out, "- Docs: <{}>", d.doc);
-    }
-    if !d.folded.is_empty() {
-        let folded: Vec<String> = d
-            .folded
+    for fact in facts::of(d, MAX_CASES) {
+        let line: String = fact
+            .pieces
             .iter()
-            .map(|(c, n)| format!("{} ×{n}", code(c)))
+            .map(|p| match p {
+                Piece::Text(t) => one_line(t),
+                Piece::Code(c) => code(c),
+                Piece::Link(u) => format!("<{u}>"),
+            })
             .collect();
-        let _ = writeln!(
-            out,
-            "- Also reported as (follow-on findings folded here): {}",
-            folded.join(", ")
-        );
+        let _ = writeln!(out, "- {}: {line}", fact.label);
     }
     if let Some(ev) = &d.evidence {
         evidence(ev, out);

@@ -22,9 +22,6 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "report.md";
 
-/// Longest `expected`/`actual` value shown inline; longer values are cut with `…`.
-const MAX_VALUE: usize = 300;
-
 /// Render and write `DIR/report.md` atomically, redacted.
 pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
     super::write_format(
@@ -311,14 +308,6 @@ pub(crate) fn code(s: &str) -> String {
         ""
     };
     format!("{ticks}{pad}{s}{pad}{ticks}")
-}
-
-pub(crate) fn shorten(s: &str) -> String {
-    if s.chars().count() <= MAX_VALUE {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(MAX_VALUE).collect();
-    format!("{cut}…")
 }
 
 /// A code fence longer than any run of backticks inside the text.
