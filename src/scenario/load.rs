@@ -346,3 +346,21 @@ pub fn load_dir(dir: &Path) -> (Vec<Scenario>, Vec<Diagnostic>) {
     }
     (scenarios, diagnostics)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_order_and_every_item_runs_on_a_parse_stack() {
+        let items: Vec<usize> = (0..101).collect();
+        let out = map_on_parse_stacks(&items, |&i| (i * 2, ON_PARSE_STACK.get()));
+        assert_eq!(out.len(), items.len());
+        for (i, (doubled, on_stack)) in out.into_iter().enumerate() {
+            assert_eq!(doubled, i * 2);
+            assert!(on_stack, "item {i} ran on an ordinary stack");
+        }
+        assert!(map_on_parse_stacks(&[] as &[u8], |&b| b).is_empty());
+        assert_eq!(map_on_parse_stacks(&[7u8], |&b| b), vec![7]);
+    }
+}
