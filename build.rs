@@ -35,7 +35,7 @@ fn table(root: &Path, name: &str, dirs: &[&str], code: &mut String) {
         files_under(root, &root.join(d), &mut files);
     }
     files.sort();
-    writeln!(code, "pub static {name}: &[(&str, &[u8])] = &[").unwrap();
+    writeln!(code, "pub(super) static {name}: &[(&str, &[u8])] = &[").unwrap();
     for f in files {
         let virtual_path = f.to_string_lossy().replace('\\', "/");
         let absolute = root.join(&f);

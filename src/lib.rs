@@ -5,6 +5,8 @@
 //! ([`check::Finding`]s from schemas, the stream grammar and request-implied checks) → verdict
 //! → snapshot → report sinks.
 
+#![warn(unreachable_pub)]
+
 pub mod bench;
 pub mod check;
 pub mod clients;

@@ -30,8 +30,8 @@ pub struct ProxyBenchArgs {
 }
 
 /// The goal of issue 15: added delay p50 under 1 ms, p99 under 5 ms.
-pub const GOAL_P50_MS: f64 = 1.0;
-pub const GOAL_P99_MS: f64 = 5.0;
+pub(super) const GOAL_P50_MS: f64 = 1.0;
+pub(super) const GOAL_P99_MS: f64 = 5.0;
 
 /// The frames of one stream: opening events, `n` text deltas, closing events.
 fn frames(n: u64) -> Vec<String> {
@@ -167,7 +167,7 @@ async fn measure(
 }
 
 /// p50, p99 and max of `v` (sorted in place).
-pub fn percentiles(v: &mut [f64]) -> (f64, f64, f64) {
+pub(super) fn percentiles(v: &mut [f64]) -> (f64, f64, f64) {
     if v.is_empty() {
         return (0.0, 0.0, 0.0);
     }
@@ -177,7 +177,7 @@ pub fn percentiles(v: &mut [f64]) -> (f64, f64, f64) {
 }
 
 /// Run the benchmark and print its figures; returns the exit code.
-pub fn run_cli(a: &ProxyBenchArgs) -> i32 {
+pub(super) fn run_cli(a: &ProxyBenchArgs) -> i32 {
     crate::exit::block_on(async {
         match run(a).await {
             Ok(()) => crate::exit::OK,

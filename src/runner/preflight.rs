@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 /// How long the whole check may take.
-pub const LIMIT: Duration = Duration::from_secs(8);
+pub(super) const LIMIT: Duration = Duration::from_secs(8);
 
 /// Whether a proxy from the environment would carry the traffic (then a direct connect says
 /// nothing, and the check is skipped).
@@ -22,7 +22,7 @@ fn proxied(url: &reqwest::Url) -> bool {
 }
 
 /// Resolve the base URL's host and open a TCP connection to it; the cause when that fails.
-pub async fn reachable(base_url: &str) -> Result<(), String> {
+pub(crate) async fn reachable(base_url: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(base_url).map_err(|e| format!("not a URL: {e}"))?;
     if proxied(&url) && !crate::http::client::is_loopback(base_url) {
         return Ok(());

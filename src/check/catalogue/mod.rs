@@ -191,7 +191,7 @@ impl Entry {
 macro_rules! declare {
     ($( $konst:ident = $id:literal { $($field:ident : $value:expr),* $(,)? } )*) => {
         /// Typed constants for the ids declared here.
-        pub mod ids {
+        pub(super) mod ids {
             use super::super::CheckId;
             $( pub const $konst: CheckId = CheckId($id); )*
         }
@@ -233,23 +233,27 @@ pub fn get(id: &str) -> Option<&'static Entry> {
 
 /// The public documents the entries cite.
 pub(crate) mod docs {
-    pub const MESSAGES: &str = "https://docs.claude.com/en/api/messages";
-    pub const STREAMING: &str = "https://docs.claude.com/en/docs/build-with-claude/streaming";
-    pub const ERRORS: &str = "https://docs.claude.com/en/api/errors";
-    pub const OVERVIEW: &str = "https://docs.claude.com/en/api/overview";
-    pub const RATE_LIMITS: &str = "https://docs.claude.com/en/api/rate-limits";
-    pub const STOP_REASONS: &str =
+    pub(crate) const MESSAGES: &str = "https://docs.claude.com/en/api/messages";
+    pub(crate) const STREAMING: &str =
+        "https://docs.claude.com/en/docs/build-with-claude/streaming";
+    pub(crate) const ERRORS: &str = "https://docs.claude.com/en/api/errors";
+    pub(crate) const OVERVIEW: &str = "https://docs.claude.com/en/api/overview";
+    pub(crate) const RATE_LIMITS: &str = "https://docs.claude.com/en/api/rate-limits";
+    pub(crate) const STOP_REASONS: &str =
         "https://docs.claude.com/en/docs/build-with-claude/handling-stop-reasons";
-    pub const TOOL_USE: &str = "https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview";
-    pub const IMPLEMENT_TOOL_USE: &str =
+    pub(crate) const TOOL_USE: &str =
+        "https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview";
+    pub(crate) const IMPLEMENT_TOOL_USE: &str =
         "https://docs.claude.com/en/docs/agents-and-tools/tool-use/implement-tool-use";
-    pub const THINKING: &str =
+    pub(crate) const THINKING: &str =
         "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
-    pub const CACHING: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-caching";
-    pub const STRUCTURED: &str =
+    pub(crate) const CACHING: &str =
+        "https://docs.claude.com/en/docs/build-with-claude/prompt-caching";
+    pub(crate) const STRUCTURED: &str =
         "https://docs.claude.com/en/docs/build-with-claude/structured-outputs";
-    pub const COUNT_TOKENS: &str = "https://docs.claude.com/en/api/messages-count-tokens";
-    pub const MODELS: &str = "https://docs.claude.com/en/api/models-list";
-    pub const CLAUDE_CODE_GATEWAY: &str = "https://docs.claude.com/en/docs/claude-code/llm-gateway";
-    pub const PREFILL: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response";
+    pub(crate) const COUNT_TOKENS: &str = "https://docs.claude.com/en/api/messages-count-tokens";
+    pub(crate) const MODELS: &str = "https://docs.claude.com/en/api/models-list";
+    pub(crate) const CLAUDE_CODE_GATEWAY: &str =
+        "https://docs.claude.com/en/docs/claude-code/llm-gateway";
+    pub(crate) const PREFILL: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response";
 }

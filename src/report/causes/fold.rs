@@ -27,7 +27,7 @@ use crate::check::{Finding, Severity};
 
 /// A finding that is a cause, with the indices of the findings folded under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Primary {
+pub(super) struct Primary {
     pub index: usize,
     pub folded: Vec<usize>,
 }
@@ -50,7 +50,7 @@ fn is_body_mismatch(check: &str) -> bool {
 }
 
 /// The key terms of a check id.
-pub fn terms(check: &str) -> Vec<String> {
+pub(super) fn terms(check: &str) -> Vec<String> {
     let last = check.rsplit('.').next().unwrap_or(check).replace('_', "-");
     let mut out = Vec::new();
     if !GENERAL.contains(&last.as_str()) && last.len() >= 4 {
@@ -108,7 +108,7 @@ fn sev_rank(s: Severity) -> u8 {
 }
 
 /// The primaries of a result's findings (indices into `findings`), in finding order.
-pub fn primaries(findings: &[Finding]) -> Vec<Primary> {
+pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
     let mut steps: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, f) in findings.iter().enumerate() {
         let step = super::step_of(&f.location);
