@@ -18,7 +18,7 @@ use crate::check::Finding;
 use crate::check::catalogue::ids;
 use crate::exchange::spool::Spool;
 use crate::proxy::{self, Exchanged};
-use crate::report::model::{ResultRecord, Timing};
+use crate::report::model::ResultRecord;
 use crate::target::{AuthStyle, Target};
 use crate::verdict::{self, Verdict};
 use std::io::Write as _;
@@ -228,19 +228,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The result before anything ran.
 fn base_record(case: &ClientCase) -> ResultRecord {
     ResultRecord {
-        target: case.target.name.clone(),
-        scenario: case.prompt.id.to_string(),
-        feature: case.feature().to_string(),
         title: case.prompt.title.to_string(),
-        mode: case.mode().to_string(),
-        verdict: Verdict::Skip,
-        expected: false,
-        documented: false,
-        findings: Vec::new(),
-        timing: Timing::default(),
-        attempts: 1,
-        snapshot: None,
-        error: None,
+        ..ResultRecord::new(
+            &case.target.name,
+            case.prompt.id,
+            case.feature(),
+            case.mode(),
+            Verdict::Skip,
+        )
     }
 }
 
@@ -370,21 +365,13 @@ mod tests {
     use super::*;
 
     fn record() -> ResultRecord {
-        ResultRecord {
-            target: "t".into(),
-            scenario: "claude-code-live/hello".into(),
-            feature: claude_code::FEATURE.into(),
-            title: String::new(),
-            mode: "stream".into(),
-            verdict: Verdict::Skip,
-            expected: false,
-            documented: false,
-            findings: Vec::new(),
-            timing: Timing::default(),
-            attempts: 1,
-            snapshot: None,
-            error: None,
-        }
+        ResultRecord::new(
+            "t",
+            "claude-code-live/hello",
+            claude_code::FEATURE,
+            "stream",
+            Verdict::Skip,
+        )
     }
 
     fn judged(p: Process) -> ResultRecord {

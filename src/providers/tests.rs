@@ -3,24 +3,19 @@
 
 use super::*;
 use crate::check::Finding;
-use crate::report::model::{ResultRecord, Timing};
+use crate::report::model::ResultRecord;
 use crate::verdict::Verdict;
 
 fn record(scenario: &str, verdict: Verdict, checks: &[&str]) -> ResultRecord {
     ResultRecord {
-        target: "t".into(),
-        scenario: scenario.into(),
-        feature: scenario.split('/').next().unwrap().into(),
-        title: String::new(),
-        mode: "sync".into(),
-        verdict,
-        expected: false,
-        documented: false,
         findings: checks.iter().map(|c| Finding::must(*c, "l", "m")).collect(),
-        timing: Timing::default(),
-        attempts: 1,
-        snapshot: None,
-        error: None,
+        ..ResultRecord::new(
+            "t",
+            scenario,
+            scenario.split('/').next().unwrap(),
+            "sync",
+            verdict,
+        )
     }
 }
 

@@ -75,27 +75,21 @@ pub(crate) fn result(n: usize, method: &str, path: &str, judged: &Judgement) -> 
         ..Default::default()
     });
     let resp = judged.exchange.response.as_ref();
+    let scenario = format!(
+        "proxy/{n:04} {method} {}",
+        path.split('?').next().unwrap_or(path)
+    );
+    let mode = if v.stream.is_some() { "stream" } else { "sync" };
     ResultRecord {
-        target: "proxy".into(),
-        scenario: format!(
-            "proxy/{n:04} {method} {}",
-            path.split('?').next().unwrap_or(path)
-        ),
-        feature: "proxy".into(),
         title: format!("{method} {path} as the application sent it"),
-        mode: if v.stream.is_some() { "stream" } else { "sync" }.into(),
-        verdict,
-        expected: false,
-        documented: false,
         findings: v.findings.clone(),
         timing: Timing {
             ttfb_ms: resp.map(|r| r.head_ms),
             ttft_ms: v.stream.as_ref().and_then(|s| s.timing.first_token_ms),
             total_ms: resp.map(|r| r.total_ms),
         },
-        attempts: 1,
-        snapshot: None,
         error: judged.infra.clone(),
+        ..ResultRecord::new("proxy", scenario, "proxy", mode, verdict)
     }
 }
 

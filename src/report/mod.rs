@@ -57,27 +57,23 @@ pub fn write_all(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Res
     // step takes about the longest format's time.
     std::thread::scope(|scope| {
         let r = &r;
-        let mut started: Vec<_> = formats
+        let started: Vec<_> = formats
             .iter()
             .map(|&(name, render)| {
-                let write = move || write_format(r, dir, name, render, redactor);
                 let spawned = std::thread::Builder::new()
                     .name("report-writer".into())
-                    .spawn_scoped(scope, write);
-                (
-                    spawned,
-                    Box::new(write) as Box<dyn FnOnce() -> io::Result<PathBuf>>,
-                )
+                    .spawn_scoped(scope, move || write_format(r, dir, name, render, redactor));
+                (name, render, spawned)
             })
             .collect();
         let badge = badge::write_badge(r, dir, redactor);
         let mut written = Vec::with_capacity(started.len() + 1);
-        for (spawned, write) in started.drain(..) {
+        for (name, render, spawned) in started {
             written.push(match spawned {
                 Ok(handle) => handle
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
-                Err(_) => write()?,
+                Err(_) => write_format(r, dir, name, render, redactor)?,
             });
         }
         written.push(badge?);

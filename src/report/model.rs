@@ -132,6 +132,32 @@ pub struct ResultRecord {
 }
 
 impl ResultRecord {
+    /// A result before anything is known of it: no title, findings, timing, snapshot or
+    /// error; one attempt; neither expected nor documented.
+    pub fn new(
+        target: impl Into<String>,
+        scenario: impl Into<String>,
+        feature: impl Into<String>,
+        mode: impl Into<String>,
+        verdict: Verdict,
+    ) -> ResultRecord {
+        ResultRecord {
+            target: target.into(),
+            scenario: scenario.into(),
+            feature: feature.into(),
+            title: String::new(),
+            mode: mode.into(),
+            verdict,
+            expected: false,
+            documented: false,
+            findings: Vec::new(),
+            timing: Timing::default(),
+            attempts: 1,
+            snapshot: None,
+            error: None,
+        }
+    }
+
     /// `scenario@mode`, the name of the result in JUnit and headings.
     pub fn case_name(&self) -> String {
         format!("{}@{}", self.scenario, self.mode)

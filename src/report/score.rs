@@ -226,24 +226,10 @@ pub fn modes(report: &RunReport) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{TargetInfo, Timing};
+    use crate::report::model::TargetInfo;
 
     fn r(feature: &str, mode: &str, verdict: Verdict) -> ResultRecord {
-        ResultRecord {
-            documented: false,
-            target: "t".into(),
-            scenario: format!("{feature}/x"),
-            feature: feature.into(),
-            title: String::new(),
-            mode: mode.into(),
-            verdict,
-            expected: false,
-            findings: Vec::new(),
-            timing: Timing::default(),
-            attempts: 1,
-            snapshot: None,
-            error: None,
-        }
+        ResultRecord::new("t", format!("{feature}/x"), feature, mode, verdict)
     }
 
     #[test]

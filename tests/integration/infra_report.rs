@@ -20,23 +20,13 @@ fn result(
     verdict: Verdict,
 ) -> ResultRecord {
     ResultRecord {
-        target: target.into(),
-        scenario: scenario.into(),
-        feature: feature.into(),
         title: format!("{scenario} title"),
-        mode: mode.into(),
-        verdict,
-        expected: false,
-        documented: false,
-        findings: vec![],
         timing: Timing {
             ttfb_ms: Some(10.0),
             ttft_ms: Some(20.0),
             total_ms: Some(100.0),
         },
-        attempts: 1,
-        snapshot: None,
-        error: None,
+        ..ResultRecord::new(target, scenario, feature, mode, verdict)
     }
 }
 

@@ -16,16 +16,7 @@ fn sdk_command(program: &str, base: &str) -> Command {
     c.env("CONFORM_BASE_URL", base)
         .env("CONFORM_API_KEY", mock_support::KEY)
         .env("CONFORM_MODEL", "qwen3.7-plus");
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        c.env_remove(var);
-    }
+    crate::support::without_proxy_env(&mut c);
     c
 }
 

@@ -1,7 +1,7 @@
 //! Tests of the grouping and ranking of deviations.
 
 use super::*;
-use crate::report::model::{TargetInfo, Timing};
+use crate::report::model::TargetInfo;
 
 fn result(
     scenario: &str,
@@ -11,19 +11,8 @@ fn result(
     findings: Vec<Finding>,
 ) -> ResultRecord {
     ResultRecord {
-        documented: false,
-        target: "t".into(),
-        scenario: scenario.into(),
-        feature: feature.into(),
-        title: String::new(),
-        mode: mode.into(),
-        verdict,
-        expected: false,
         findings,
-        timing: Timing::default(),
-        attempts: 1,
-        snapshot: None,
-        error: None,
+        ..ResultRecord::new("t", scenario, feature, mode, verdict)
     }
 }
 

@@ -172,16 +172,7 @@ pub fn run_sdk(
     plan: &Path,
     limit: Duration,
 ) -> Result<(Vec<Line>, String), String> {
-    for var in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
+    crate::support::without_proxy_env(&mut cmd);
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let out_path = dir.path().join("out");
     let err_path = dir.path().join("err");

@@ -46,6 +46,22 @@ impl Drop for Mock {
 }
 
 /// Scenarios written for these tests (independent of the library under scenarios/).
+/// Remove the proxy variables from a child's environment, so its requests to a loopback server
+/// go straight there.
+pub fn without_proxy_env(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 pub fn scenario_dir(dir: &Path) -> PathBuf {
     let s = dir.join("scenarios");
     std::fs::create_dir_all(s.join("t")).unwrap();
