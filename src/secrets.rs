@@ -13,7 +13,7 @@
 //! says how many bytes a caller redacting a chunked stream must carry across a chunk boundary
 //! (that length minus one) so that no secret escapes by being split.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use memchr::memmem;
@@ -39,6 +39,10 @@ pub struct Redactor {
     secret_headers: Vec<String>,
     /// One automaton over every pattern, built once (redaction runs on every chunk).
     searcher: Option<Arc<AhoCorasick>>,
+    /// The same patterns, leftmost-first: only asked whether anything matches, which this
+    /// kind answers with a vectorised prefilter, many times faster than the overlapping
+    /// search that finds every match (almost every text redacted has no secret in it).
+    detector: Option<Arc<AhoCorasick>>,
 }
 
 impl Redactor {
@@ -58,11 +62,21 @@ impl Redactor {
         let searcher = (!patterns.is_empty())
             .then(|| AhoCorasick::new(&patterns).ok().map(Arc::new))
             .flatten();
+        let detector = (!patterns.is_empty())
+            .then(|| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&patterns)
+                    .ok()
+                    .map(Arc::new)
+            })
+            .flatten();
         Redactor {
             secrets,
             patterns,
             secret_headers: Vec::new(),
             searcher,
+            detector,
         }
     }
 
@@ -108,7 +122,7 @@ impl Redactor {
 
     /// Every occurrence of a secret (in any encoded form) replaced by `[REDACTED]`.
     pub fn redact(&self, text: &str) -> String {
-        if self.patterns.is_empty() {
+        if !self.contains_secret(text.as_bytes()) {
             return text.to_string();
         }
         let out = self.redact_bytes(text.as_bytes());
@@ -149,7 +163,7 @@ impl Redactor {
 
     /// Whether the bytes contain any secret in any form.
     pub fn contains_secret(&self, bytes: &[u8]) -> bool {
-        match &self.searcher {
+        match &self.detector {
             Some(ac) => ac.is_match(bytes),
             None => self
                 .patterns
@@ -161,6 +175,9 @@ impl Redactor {
     /// Sorted, merged `[start, end)` ranges of every match of every pattern.
     fn matches(&self, bytes: &[u8]) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = Vec::new();
+        if !self.contains_secret(bytes) {
+            return found;
+        }
         match &self.searcher {
             // Every match of every pattern, but like a search per pattern: a pattern's next
             // match starts after its previous one ends (matches of different patterns overlap

@@ -27,6 +27,11 @@ impl Spool {
         }
     }
 
+    /// Everything written, when it is still in memory (None once spilled to a file).
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        self.file.is_none().then_some(self.mem.as_slice())
+    }
+
     /// Whether the records went to a temporary file.
     #[cfg(test)]
     fn spilled(&self) -> bool {
@@ -77,6 +82,7 @@ mod tests {
         s.flush().unwrap();
         assert!(!s.spilled());
         assert_eq!(read_all(&s), b"one\ntwo\n");
+        assert_eq!(s.in_memory(), Some(&b"one\ntwo\n"[..]));
     }
 
     #[test]
@@ -90,6 +96,7 @@ mod tests {
         }
         s.flush().unwrap();
         assert!(s.spilled());
+        assert_eq!(s.in_memory(), None);
         assert_eq!(read_all(&s), expected);
     }
 }

@@ -278,6 +278,53 @@ fn median_ttft(report_json: &Path) -> Option<f64> {
     (!v.is_empty()).then(|| v[v.len() / 2])
 }
 
+/// The report's own duration of the run: from the first case sent to the last one judged
+/// (sending, judging live, snapshots), without loading the library, the reports or the process.
+fn report_duration(report_json: &Path) -> Option<Duration> {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(report_json).ok()?).ok()?;
+    Some(Duration::from_secs_f64(
+        doc["duration_ms"].as_f64().filter(|ms| *ms >= 0.0)? / 1e3,
+    ))
+}
+
+/// CPU time (user + system) from `/proc`: of `pid`, or with `children` of this process's reaped
+/// children. None where there is no `/proc` (the figures are then left out).
+fn cpu_time(pid: u32, children: bool) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) start with the state, field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    let ticks = if children {
+        field(16)? + field(17)?
+    } else {
+        field(14)? + field(15)?
+    };
+    // /proc counts in USER_HZ, which Linux fixes at 100 whatever the kernel's tick.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time of `conform run` or curl (children of this process) and of the mock over `f`.
+fn with_cpu<T>(mock: u32, f: impl FnOnce() -> T) -> (T, Option<(Duration, Duration)>) {
+    let me = std::process::id();
+    let before = cpu_time(me, true).zip(cpu_time(mock, false));
+    let out = f();
+    let after = cpu_time(me, true).zip(cpu_time(mock, false));
+    let spent = before
+        .zip(after)
+        .map(|((c0, m0), (c1, m1))| (c1.saturating_sub(c0), m1.saturating_sub(m0)));
+    (out, spent)
+}
+
+/// Mean CPU per round of the client and of the mock, in ms; None unless every round has one.
+fn mean_cpu(v: &[Option<(Duration, Duration)>]) -> Option<(f64, f64)> {
+    let all: Vec<(Duration, Duration)> = v.iter().copied().collect::<Option<_>>()?;
+    let n = all.len().max(1) as f64;
+    let ms = |f: fn(&(Duration, Duration)) -> Duration| {
+        all.iter().map(f).sum::<Duration>().as_secs_f64() * 1e3 / n
+    };
+    (!all.is_empty()).then(|| (ms(|c| c.0), ms(|c| c.1)))
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -288,7 +335,8 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
     let jobs = jobs as usize;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
-    let (_mock, url) = start_mock(&exe)?;
+    let (mock, url) = start_mock(&exe)?;
+    let mock_pid = mock.0.id();
     println!("reference server: {url} (another process); jobs {jobs}; {rounds} round(s) each");
     // A first run accepts the snapshots, so the timed runs compare against them as a user's do.
     run_library(&exe, &url, dir.path(), jobs, true)?;
@@ -302,27 +350,40 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
         println!("curl not found: the comparison with `curl --parallel` is skipped");
         None
     };
+    let report_json = dir.path().join("report/report.json");
     let mut lib = Vec::new();
+    let mut in_cases = Vec::new();
+    let (mut lib_cpu, mut curl_cpu) = (Vec::new(), Vec::new());
     let mut raw = Vec::new();
     let mut by_curl = Vec::new();
     let mut bytes = 0;
     for _ in 0..rounds.max(1) {
-        lib.push(run_library(&exe, &url, dir.path(), jobs, false)?);
+        let (t, cpu) = with_cpu(mock_pid, || {
+            run_library(&exe, &url, dir.path(), jobs, false)
+        });
+        lib.push(t?);
+        lib_cpu.push(cpu);
+        in_cases.extend(report_duration(&report_json));
         let (t, b) = replay(&cases, jobs)?;
         raw.push(t);
         bytes = b;
         if let Some(config) = &curl {
-            match curl_replay(config, jobs) {
-                Ok(t) => by_curl.push(t),
+            match with_cpu(mock_pid, || curl_replay(config, jobs)) {
+                (Ok(t), cpu) => {
+                    by_curl.push(t);
+                    curl_cpu.push(cpu);
+                }
                 // An old curl (no --parallel) or a failing one: the other figures still stand.
-                Err(e) => {
+                (Err(e), _) => {
                     println!("curl --parallel failed, its comparison is skipped: {e}");
                     curl = None;
                     by_curl.clear();
+                    curl_cpu.clear();
                 }
             }
         }
     }
+    let lib_len = lib.len();
     let (lib, raw) = (median(lib), median(raw));
     println!(
         "library: {} cases, {requests} requests, {:.1} MB received",
@@ -333,6 +394,19 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
         "conform run (load, send, judge live, snapshots, reports): {:.0} ms (median)",
         lib.as_secs_f64() * 1e3
     );
+    if in_cases.len() == lib_len {
+        let cases_ms = median(in_cases).as_secs_f64() * 1e3;
+        println!(
+            "  of which the cases (send, judge live, snapshots; the report's duration): {cases_ms:.0} ms; \
+             the rest (process start, loading the library, reports, exit): {:.0} ms",
+            (lib.as_secs_f64() * 1e3 - cases_ms).max(0.0)
+        );
+    }
+    if let Some((own, mock)) = mean_cpu(&lib_cpu) {
+        println!(
+            "  CPU per run (user + system, mean): conform run {own:.0} ms, the mock {mock:.0} ms"
+        );
+    }
     println!(
         "raw replay in this process (send, read to the end; runtime and client already up): {:.0} ms (median)",
         raw.as_secs_f64() * 1e3
@@ -347,12 +421,17 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
             "curl --parallel --parallel-max {jobs} over the same requests (a process, as conform run is): {:.0} ms (median)",
             c.as_secs_f64() * 1e3
         );
+        if let Some((own, mock)) = mean_cpu(&curl_cpu) {
+            println!(
+                "  CPU per run (user + system, mean): curl {own:.0} ms, the mock {mock:.0} ms"
+            );
+        }
         println!(
             "ratio to curl: {:.2}x (goal ≤ 1.5x)",
             lib.as_secs_f64() / c.as_secs_f64().max(1e-9)
         );
     }
-    if let Some(ttft) = median_ttft(&dir.path().join("report/report.json")) {
+    if let Some(ttft) = median_ttft(&report_json) {
         println!("median TTFT in the report: {ttft:.1} ms");
     }
     Ok(())
@@ -395,6 +474,34 @@ mod tests {
             std::fs::read_to_string(dir.path().join("body-0")).unwrap(),
             "{}"
         );
+    }
+
+    #[test]
+    fn cpu_figures_need_every_round_and_average_them() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            mean_cpu(&[Some((ms(80), ms(30))), Some((ms(100), ms(40)))]),
+            Some((90.0, 35.0))
+        );
+        assert_eq!(mean_cpu(&[Some((ms(80), ms(30))), None]), None);
+        assert_eq!(mean_cpu(&[]), None);
+        // This process has a /proc entry on Linux; a PID that cannot exist has none.
+        if cfg!(target_os = "linux") {
+            assert!(cpu_time(std::process::id(), false).is_some());
+            assert!(cpu_time(std::process::id(), true).is_some());
+        }
+        assert_eq!(cpu_time(u32::MAX, false), None);
+    }
+
+    #[test]
+    fn the_cases_part_of_a_run_is_the_report_duration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, r#"{"duration_ms": 47.5}"#).unwrap();
+        assert_eq!(report_duration(&path), Some(Duration::from_micros(47_500)));
+        std::fs::write(&path, r#"{"duration_ms": -1}"#).unwrap();
+        assert_eq!(report_duration(&path), None);
+        assert_eq!(report_duration(&dir.path().join("missing.json")), None);
     }
 
     #[test]

@@ -289,11 +289,15 @@ impl SnapshotStore {
             },
             &self.redactor.redact(body),
         );
-        let old = if path.exists() {
-            // An accepted file from before the secret was known must not leak it into a diff.
-            Some(self.redactor.redact(&SnapshotFile::read_contents(&path)?))
-        } else {
-            None
+        // An accepted file from before the secret was known must not leak it into a diff.
+        let old = match SnapshotFile::read_contents(&path) {
+            Ok(contents) => Some(self.redactor.redact(&contents)),
+            Err(SnapshotError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
         };
         let status = match &old {
             None => SnapshotStatus::New,

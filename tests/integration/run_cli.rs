@@ -720,10 +720,21 @@ fn the_library_bench_prints_the_runner_overhead() {
         "raw replay in",
         "ratio: ",
         "median TTFT",
+        // Where the run's time went: the cases against the rest (read from report.json).
+        "  of which the cases",
     ] {
         assert!(
             stdout.lines().any(|l| l.starts_with(line)),
             "no {line:?} line: {stdout}"
+        );
+    }
+    // CPU figures come from /proc, which Linux has.
+    if cfg!(target_os = "linux") {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("  CPU per run (user + system, mean): conform run ")),
+            "{stdout}"
         );
     }
     // The replay by curl, a process as `conform run` is, or why it was skipped.
