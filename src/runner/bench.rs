@@ -14,6 +14,12 @@
 //! `curl --parallel --parallel-max JOBS` when curl is installed: a process too, the comparison
 //! the goal was stated against. curl sends every request independently (a multi-step case's
 //! steps may overlap), which the reference server allows.
+//!
+//! Where the time went is printed too: the cases (the report's own duration: sending, judging
+//! live, snapshots) against the rest of the process (start, loading the library, reports,
+//! exit), and the CPU time of each side and of the mock, read from `/proc` (left out where
+//! there is none). On 2 cores the client and the mock share the machine, so a client's CPU
+//! lengthens the wall time of both.
 
 use crate::exchange::read::read_ndjson;
 use crate::exchange::{Exchange, RecordedRequest};
