@@ -38,7 +38,9 @@ fn every_builtin_profile_parses_and_cites_its_docs() {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     for p in &all {
-        assert!(!p.deviations.is_empty(), "{}: no deviation", p.name);
+        // A profile may list no deviation (none could be traced to its docs), but it always
+        // cites the page its URL and auth come from.
+        assert!(p.docs.starts_with("https://"), "{}: {}", p.name, p.docs);
         for d in &p.deviations {
             assert!(
                 d.doc.starts_with("https://"),
