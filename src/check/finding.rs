@@ -151,11 +151,11 @@ mod tests {
         let f = Finding::must("schema.message", "/usage/input_tokens", "is negative")
             .expected("integer >= 0")
             .actual("-1")
-            .reference("https://docs.claude.com/en/api/messages (usage)");
+            .reference("https://platform.claude.com/docs/en/api/messages (usage)");
         let s = f.to_string();
         assert_eq!(
             s,
-            "must [schema.message] /usage/input_tokens: is negative (expected integer >= 0, got -1) — see https://docs.claude.com/en/api/messages (usage)"
+            "must [schema.message] /usage/input_tokens: is negative (expected integer >= 0, got -1) — see https://platform.claude.com/docs/en/api/messages (usage)"
         );
     }
 

@@ -21,7 +21,7 @@ fn explain_prints_an_entry() {
     let s = stdout(&o);
     assert!(s.starts_with("stream.grammar.truncated (must)\n"), "{s}");
     assert!(
-        s.contains("doc       https://docs.claude.com/en/docs/build-with-claude/streaming"),
+        s.contains("doc       https://platform.claude.com/docs/en/build-with-claude/streaming"),
         "{s}"
     );
     assert!(s.contains("fix       "), "{s}");
@@ -36,7 +36,7 @@ fn explain_json_is_the_entry() {
     assert_eq!(v["id"], "headers.request-id");
     assert_eq!(v["kind"], "check");
     assert_eq!(v["severity"], "should");
-    assert_eq!(v["doc"], "https://docs.claude.com/en/api/overview");
+    assert_eq!(v["doc"], "https://platform.claude.com/docs/en/api/overview");
     assert!(v["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(v["impact"]["python_sdk"].is_string());
 }

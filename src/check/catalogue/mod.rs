@@ -233,27 +233,27 @@ pub fn get(id: &str) -> Option<&'static Entry> {
 
 /// The public documents the entries cite.
 pub(crate) mod docs {
-    pub(crate) const MESSAGES: &str = "https://docs.claude.com/en/api/messages";
+    pub(crate) const MESSAGES: &str = "https://platform.claude.com/docs/en/api/messages";
     pub(crate) const STREAMING: &str =
-        "https://docs.claude.com/en/docs/build-with-claude/streaming";
-    pub(crate) const ERRORS: &str = "https://docs.claude.com/en/api/errors";
-    pub(crate) const OVERVIEW: &str = "https://docs.claude.com/en/api/overview";
-    pub(crate) const RATE_LIMITS: &str = "https://docs.claude.com/en/api/rate-limits";
+        "https://platform.claude.com/docs/en/build-with-claude/streaming";
+    pub(crate) const ERRORS: &str = "https://platform.claude.com/docs/en/api/errors";
+    pub(crate) const OVERVIEW: &str = "https://platform.claude.com/docs/en/api/overview";
+    pub(crate) const RATE_LIMITS: &str = "https://platform.claude.com/docs/en/api/rate-limits";
     pub(crate) const STOP_REASONS: &str =
-        "https://docs.claude.com/en/docs/build-with-claude/handling-stop-reasons";
+        "https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons";
     pub(crate) const TOOL_USE: &str =
-        "https://docs.claude.com/en/docs/agents-and-tools/tool-use/overview";
+        "https://platform.claude.com/docs/en/agents-and-tools/tool-use/overview";
     pub(crate) const IMPLEMENT_TOOL_USE: &str =
-        "https://docs.claude.com/en/docs/agents-and-tools/tool-use/implement-tool-use";
+        "https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use";
     pub(crate) const THINKING: &str =
-        "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+        "https://platform.claude.com/docs/en/build-with-claude/extended-thinking";
     pub(crate) const CACHING: &str =
-        "https://docs.claude.com/en/docs/build-with-claude/prompt-caching";
+        "https://platform.claude.com/docs/en/build-with-claude/prompt-caching";
     pub(crate) const STRUCTURED: &str =
-        "https://docs.claude.com/en/docs/build-with-claude/structured-outputs";
-    pub(crate) const COUNT_TOKENS: &str = "https://docs.claude.com/en/api/messages-count-tokens";
-    pub(crate) const MODELS: &str = "https://docs.claude.com/en/api/models-list";
-    pub(crate) const CLAUDE_CODE_GATEWAY: &str =
-        "https://docs.claude.com/en/docs/claude-code/llm-gateway";
-    pub(crate) const PREFILL: &str = "https://docs.claude.com/en/docs/build-with-claude/prompt-engineering/prefill-claudes-response";
+        "https://platform.claude.com/docs/en/build-with-claude/structured-outputs";
+    pub(crate) const COUNT_TOKENS: &str =
+        "https://platform.claude.com/docs/en/api/messages/count_tokens";
+    pub(crate) const MODELS: &str = "https://platform.claude.com/docs/en/api/models/list";
+    pub(crate) const CLAUDE_CODE_GATEWAY: &str = "https://code.claude.com/docs/en/llm-gateway";
+    pub(crate) const PREFILL: &str = "https://platform.claude.com/docs/en/build-with-claude/prompt-engineering/prefill-claudes-response";
 }

@@ -312,8 +312,9 @@ fn every_entry_is_complete() {
             e.title
         );
         assert!(
-            e.doc.starts_with("https://docs.claude.com/")
-                || e.doc.starts_with("https://docs.anthropic.com/"),
+            // The canonical public pages (the ones the official SDKs link to).
+            e.doc.starts_with("https://platform.claude.com/docs/en/")
+                || e.doc.starts_with("https://code.claude.com/docs/en/"),
             "{id}: doc {:?}",
             e.doc
         );

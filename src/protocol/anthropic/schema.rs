@@ -108,19 +108,25 @@ impl Shape {
     /// The protocol reference section behind the shape.
     fn reference(&self) -> &'static str {
         match self {
-            Shape::Request => "https://docs.claude.com/en/api/messages (request body)",
-            Shape::CountTokensRequest => "https://docs.claude.com/en/api/messages-count-tokens",
-            Shape::Message => "https://docs.claude.com/en/api/messages (response)",
-            Shape::ContentBlock => "https://docs.claude.com/en/api/messages (content blocks)",
-            Shape::Usage => "https://docs.claude.com/en/api/messages (usage)",
-            Shape::Error => "https://docs.claude.com/en/api/errors (error shapes)",
-            Shape::CountTokens => "https://docs.claude.com/en/api/messages-count-tokens",
-            Shape::ModelList | Shape::Model => "https://docs.claude.com/en/api/models-list",
+            Shape::Request => "https://platform.claude.com/docs/en/api/messages (request body)",
+            Shape::CountTokensRequest => {
+                "https://platform.claude.com/docs/en/api/messages/count_tokens"
+            }
+            Shape::Message => "https://platform.claude.com/docs/en/api/messages (response)",
+            Shape::ContentBlock => {
+                "https://platform.claude.com/docs/en/api/messages (content blocks)"
+            }
+            Shape::Usage => "https://platform.claude.com/docs/en/api/messages (usage)",
+            Shape::Error => "https://platform.claude.com/docs/en/api/errors (error shapes)",
+            Shape::CountTokens => "https://platform.claude.com/docs/en/api/messages/count_tokens",
+            Shape::ModelList | Shape::Model => {
+                "https://platform.claude.com/docs/en/api/models/list"
+            }
             Shape::Event => {
-                "https://docs.claude.com/en/docs/build-with-claude/streaming (event types)"
+                "https://platform.claude.com/docs/en/build-with-claude/streaming (event types)"
             }
             Shape::MessageStartMessage => {
-                "https://docs.claude.com/en/docs/build-with-claude/streaming (message_start)"
+                "https://platform.claude.com/docs/en/build-with-claude/streaming (message_start)"
             }
         }
     }
@@ -247,7 +253,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
                     "/type",
                     format!("unknown event type \"{}\"", truncate(t, 80)),
                 )
-                .reference("https://docs.claude.com/en/api/versioning (new event types may be added within a version)"),
+                .reference("https://platform.claude.com/docs/en/api/versioning (new event types may be added within a version)"),
             ],
         },
         Some(other) => vec![

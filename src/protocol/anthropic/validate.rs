@@ -401,7 +401,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
             )
             .expected(allowed.join(" or "))
             .actual(t)
-            .reference("https://docs.claude.com/en/api/errors (HTTP errors)"),
+            .reference("https://platform.claude.com/docs/en/api/errors (HTTP errors)"),
         ),
         (None, _) => {
             let sev_must = (400..500).contains(&status);
@@ -414,7 +414,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
             } else {
                 Finding::should(ids::ERROR_STATUS_TYPE, "status", format!("HTTP {status} is not a status the Anthropic API documents"))
             };
-            out.push(f.actual(status.to_string()).reference("https://docs.claude.com/en/api/errors (HTTP errors)"));
+            out.push(f.actual(status.to_string()).reference("https://platform.claude.com/docs/en/api/errors (HTTP errors)"));
         }
         _ => {}
     }

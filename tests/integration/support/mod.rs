@@ -70,7 +70,7 @@ pub fn scenario_dir(dir: &Path) -> PathBuf {
         r#"id: t/hello
 feature: basic
 title: a plain call
-reference: "https://docs.claude.com/en/api/messages"
+reference: "https://platform.claude.com/docs/en/api/messages"
 modes: [sync, stream]
 steps:
   - id: ask
@@ -90,7 +90,7 @@ steps:
         r#"id: t/stop-sequence
 feature: stop-sequences
 title: a stop sequence stops generation
-reference: "https://docs.claude.com/en/api/messages"
+reference: "https://platform.claude.com/docs/en/api/messages"
 modes: [sync, stream]
 steps:
   - id: ask

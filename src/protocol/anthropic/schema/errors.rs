@@ -153,7 +153,7 @@ pub(super) fn push_soft(
                         at.clone(),
                         format!("field {at} is not in the protocol"),
                     )
-                    .reference("https://docs.claude.com/en/api/versioning (fields are added within a version)"),
+                    .reference("https://platform.claude.com/docs/en/api/versioning (fields are added within a version)"),
                 );
             }
         }
@@ -178,7 +178,7 @@ pub(super) fn push_soft(
                     format!("unknown type {}", short_json(e.instance())),
                 )
                 .expected(format!("one of {options}"))
-                .reference("https://docs.claude.com/en/api/versioning (new types may be added within a version)"),
+                .reference("https://platform.claude.com/docs/en/api/versioning (new types may be added within a version)"),
             );
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
@@ -245,14 +245,14 @@ pub(super) fn expected_of(e: &ValidationError<'_>) -> Option<String> {
 /// Refine the reference by where the problem is.
 pub(super) fn section_for(path: &str, fallback: &str) -> String {
     if path.contains("/usage") {
-        "https://docs.claude.com/en/api/messages (usage)".into()
+        "https://platform.claude.com/docs/en/api/messages (usage)".into()
     } else if path.starts_with("/content/")
         || path.starts_with("/content_block")
         || path.starts_with("/message/content/")
     {
-        "https://docs.claude.com/en/api/messages (content blocks)".into()
+        "https://platform.claude.com/docs/en/api/messages (content blocks)".into()
     } else if path.starts_with("/delta") {
-        "https://docs.claude.com/en/docs/build-with-claude/streaming (event types)".into()
+        "https://platform.claude.com/docs/en/build-with-claude/streaming (event types)".into()
     } else {
         fallback.to_string()
     }

@@ -97,7 +97,7 @@ fn stop_reason_of_the_wrong_type_is_a_must() {
     assert_eq!(m.actual.as_deref(), Some("42"));
     assert_eq!(
         m.reference,
-        "https://docs.claude.com/en/api/messages (response)"
+        "https://platform.claude.com/docs/en/api/messages (response)"
     );
     assert!(!is_valid(
         Shape::Message,
@@ -134,7 +134,7 @@ fn negative_input_tokens_is_a_must_with_expected_bound() {
     assert_eq!(m.expected.as_deref(), Some(">= 0"));
     assert_eq!(
         m.reference,
-        "https://docs.claude.com/en/api/messages (usage)"
+        "https://platform.claude.com/docs/en/api/messages (usage)"
     );
     let u = validate(
         Shape::Usage,
@@ -163,7 +163,7 @@ fn tool_use_input_as_a_string_is_a_must() {
     assert_eq!(m.expected.as_deref(), Some("object"));
     assert_eq!(
         m.reference,
-        "https://docs.claude.com/en/api/messages (content blocks)"
+        "https://platform.claude.com/docs/en/api/messages (content blocks)"
     );
     assert_eq!(
         only(&validate(Shape::ContentBlock, &block), Severity::Must).check,
@@ -355,7 +355,7 @@ fn error_body_without_error_type_is_a_must() {
     );
     assert_eq!(
         m.reference,
-        "https://docs.claude.com/en/api/errors (error shapes)"
+        "https://platform.claude.com/docs/en/api/errors (error shapes)"
     );
     let f = validate(
         Shape::Error,
