@@ -195,14 +195,22 @@ pub fn run_list_cli(json: bool) -> i32 {
         }
         return crate::exit::OK;
     }
-    let width = profiles.iter().map(|p| p.name.len()).max().unwrap_or(4);
+    const NO_KEY: &str = "(no key)";
+    let key = |p: &Profile| p.key_env.as_deref().unwrap_or(NO_KEY).to_string();
+    // Columns as wide as their longest value, so no row is pushed out of line.
+    let width = |f: &dyn Fn(&Profile) -> usize| profiles.iter().map(f).max().unwrap_or(0);
+    let (wn, wu, wk, wd) = (
+        width(&|p| p.name.len()),
+        width(&|p| p.base_url.len()),
+        width(&|p| key(p).len()),
+        width(&|p| p.deviations.len().to_string().len()),
+    );
     for p in &profiles {
-        let key = p.key_env.as_deref().unwrap_or("(no key)");
         println!(
-            "{:width$}  {:40}  {:20}  {} deviation(s)  {}",
+            "{:wn$}  {:wu$}  {:wk$}  {:>wd$} deviation(s)  {}",
             p.name,
             p.base_url,
-            key,
+            key(p),
             p.deviations.len(),
             p.title
         );

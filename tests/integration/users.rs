@@ -495,4 +495,7 @@ fn provider_flag_needs_only_the_key_variable() {
     ] {
         assert!(out.lines().any(|l| l.starts_with(p)), "{p}: {out}");
     }
+    // The columns line up: every row's deviation count starts at the same place.
+    let at: Vec<Option<usize>> = out.lines().map(|l| l.find(" deviation(s)")).collect();
+    assert!(at.iter().all(|a| a.is_some() && *a == at[0]), "{out}");
 }
