@@ -1,0 +1,127 @@
+//! Unit tests of `implied`.
+
+use super::*;
+use serde_json::json;
+
+fn checks(req: Value, m: Value) -> Vec<String> {
+    check(&req, &m)
+        .into_iter()
+        .map(|f| format!("{}:{}", f.severity, f.check))
+        .collect()
+}
+
+fn weather_req(choice: Value) -> Value {
+    json!({"model":"m","max_tokens":100,"tool_choice":choice,"tools":[
+            {"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}},
+            {"name":"get_time","input_schema":{"type":"object"}}],
+            "messages":[{"role":"user","content":"weather?"}]})
+}
+
+fn call(name: &str, input: Value) -> Value {
+    json!({"type":"tool_use","id":"toolu_1","name":name,"input":input})
+}
+
+#[test]
+fn tool_choice_rules() {
+    let ok = json!({"model":"m","stop_reason":"tool_use","content":[call("get_weather", json!({"city":"Paris"}))],"usage":{"output_tokens":5}});
+    assert!(
+        checks(
+            weather_req(json!({"type":"tool","name":"get_weather"})),
+            ok.clone()
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        checks(
+            weather_req(json!({"type":"tool","name":"get_time"})),
+            ok.clone()
+        ),
+        vec!["must:effect.tool-choice"]
+    );
+    assert_eq!(
+        checks(weather_req(json!({"type":"none"})), ok.clone()),
+        vec!["must:effect.tool-choice"]
+    );
+    let text =
+        json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"hi"}]});
+    assert_eq!(
+        checks(weather_req(json!({"type":"any"})), text),
+        vec!["must:effect.tool-choice"]
+    );
+    let two = json!({"model":"m","stop_reason":"tool_use","content":[call("get_weather", json!({"city":"A"})), call("get_time", json!({}))]});
+    assert_eq!(
+        checks(
+            weather_req(json!({"type":"auto","disable_parallel_tool_use":true})),
+            two
+        ),
+        vec!["must:effect.parallel-tool-use"]
+    );
+}
+
+#[test]
+fn tool_inputs_are_checked_against_their_schema_and_names() {
+    let bad = json!({"model":"m","stop_reason":"tool_use","content":[call("get_weather", json!({"town":"Paris"})), call("nope", json!({}))]});
+    assert_eq!(
+        checks(weather_req(json!({"type":"auto"})), bad),
+        vec!["must:implied.tool-input-schema", "must:implied.tool-name"]
+    );
+}
+
+#[test]
+fn thinking_rules() {
+    let req = json!({"model":"m","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[]});
+    let good = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"thinking","thinking":"x","signature":"s"},{"type":"text","text":"a"}]});
+    assert!(checks(req.clone(), good).is_empty());
+    let unsigned = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"thinking","thinking":"x","signature":""},{"type":"text","text":"a"}]});
+    assert_eq!(
+        checks(req.clone(), unsigned),
+        vec!["must:implied.thinking-signature"]
+    );
+    let late = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"a"},{"type":"thinking","thinking":"x","signature":"s"}]});
+    assert_eq!(
+        checks(req.clone(), late),
+        vec!["must:implied.thinking-order"]
+    );
+    let none = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"a"}]});
+    assert_eq!(checks(req, none), vec!["must:effect.thinking"]);
+    let unrequested = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"thinking","thinking":"x","signature":"s"}]});
+    assert_eq!(
+        checks(json!({"model":"m","messages":[]}), unrequested.clone()),
+        vec!["info:implied.thinking-unrequested"]
+    );
+    assert_eq!(
+        checks(
+            json!({"model":"m","thinking":{"type":"disabled"},"messages":[]}),
+            unrequested
+        ),
+        vec!["should:implied.thinking-unrequested"]
+    );
+}
+
+#[test]
+fn stop_sequence_rules() {
+    let req = json!({"model":"m","stop_sequences":["END"],"messages":[]});
+    let good = json!({"model":"m","stop_reason":"stop_sequence","stop_sequence":"END","content":[{"type":"text","text":"a b "}]});
+    assert!(checks(req.clone(), good).is_empty());
+    let other = json!({"model":"m","stop_reason":"stop_sequence","stop_sequence":"STOP","content":[{"type":"text","text":"a"}]});
+    assert_eq!(
+        checks(req.clone(), other),
+        vec!["must:implied.stop-sequence"]
+    );
+    let ignored = json!({"model":"m","stop_reason":"end_turn","stop_sequence":null,"content":[{"type":"text","text":"a END b"}]});
+    assert_eq!(checks(req, ignored), vec!["must:effect.stop-sequences"]);
+}
+
+#[test]
+fn max_tokens_model_and_prefill() {
+    let req = json!({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"Once upon a time"}]});
+    let m = json!({"model":"other","stop_reason":"end_turn","content":[{"type":"text","text":"Once upon a time there"}],"usage":{"output_tokens":9}});
+    assert_eq!(
+        checks(req, m),
+        vec![
+            "must:effect.max-tokens",
+            "info:implied.model-rewrite",
+            "should:implied.prefill-repeated"
+        ]
+    );
+}
