@@ -15,7 +15,6 @@ use super::refs;
 use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
 
 /// How strict the block order rules are.
 #[derive(
@@ -38,83 +37,9 @@ pub enum Profile {
     Tolerant,
 }
 
-#[derive(Debug, Clone)]
-struct OpenBlock {
-    index: usize,
-    block_type: String,
-    signature_seen: bool,
-    signature_in_start: bool,
-}
+mod open_blocks;
 
-/// The open blocks, by index and in the order they opened (each operation O(log n)).
-#[derive(Debug, Default)]
-struct OpenBlocks {
-    by_index: HashMap<usize, (u64, OpenBlock)>,
-    /// Opening sequence number → block index.
-    order: BTreeMap<u64, usize>,
-    next_seq: u64,
-}
-
-impl OpenBlocks {
-    fn contains(&self, index: usize) -> bool {
-        self.by_index.contains_key(&index)
-    }
-
-    fn get(&self, index: usize) -> Option<&OpenBlock> {
-        self.by_index.get(&index).map(|(_, b)| b)
-    }
-
-    fn get_mut(&mut self, index: usize) -> Option<&mut OpenBlock> {
-        self.by_index.get_mut(&index).map(|(_, b)| b)
-    }
-
-    /// Open a block (a block already open under this index is replaced).
-    fn push(&mut self, block: OpenBlock) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let index = block.index;
-        if let Some((old_seq, _)) = self.by_index.insert(index, (seq, block)) {
-            self.order.remove(&old_seq);
-        }
-        self.order.insert(seq, index);
-    }
-
-    fn remove(&mut self, index: usize) -> Option<OpenBlock> {
-        let (seq, block) = self.by_index.remove(&index)?;
-        self.order.remove(&seq);
-        Some(block)
-    }
-
-    /// The block opened most recently among those still open.
-    fn last(&self) -> Option<&OpenBlock> {
-        let (_, index) = self.order.last_key_value()?;
-        self.get(*index)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.by_index.is_empty()
-    }
-
-    fn clear(&mut self) {
-        self.by_index.clear();
-        self.order.clear();
-    }
-
-    /// The open indices in opening order, for messages: at most 20, then how many more.
-    fn describe(&self) -> String {
-        const SHOWN: usize = 20;
-        let mut out: Vec<String> = self
-            .order
-            .values()
-            .take(SHOWN)
-            .map(usize::to_string)
-            .collect();
-        if self.order.len() > SHOWN {
-            out.push(format!("and {} more", self.order.len() - SHOWN));
-        }
-        out.join(", ")
-    }
-}
+use open_blocks::{OpenBlock, OpenBlocks};
 
 /// The state machine. Feed it every event in order, then call [`Grammar::finish`].
 #[derive(Debug, Default)]
