@@ -122,10 +122,11 @@ impl Redactor {
 
     /// Every occurrence of a secret (in any encoded form) replaced by `[REDACTED]`.
     pub fn redact(&self, text: &str) -> String {
-        if !self.contains_secret(text.as_bytes()) {
+        let ranges = self.matches(text.as_bytes());
+        if ranges.is_empty() {
             return text.to_string();
         }
-        let out = self.redact_bytes(text.as_bytes());
+        let out = replace_ranges(text.as_bytes(), &ranges);
         // Every pattern is valid UTF-8 and UTF-8 is self-synchronising, so matches start and
         // end on character boundaries and the output is valid UTF-8; the lossy conversion is
         // only a guard that never changes anything.
@@ -138,19 +139,7 @@ impl Redactor {
     /// [`Redactor::redact`] on raw bytes (the input need not be UTF-8). Overlapping matches
     /// are merged into one `[REDACTED]`, so no fragment of a secret survives.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        let ranges = self.matches(bytes);
-        if ranges.is_empty() {
-            return bytes.to_vec();
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut at = 0;
-        for (start, end) in ranges {
-            out.extend_from_slice(&bytes[at..start]);
-            out.extend_from_slice(REDACTED.as_bytes());
-            at = end;
-        }
-        out.extend_from_slice(&bytes[at..]);
-        out
+        replace_ranges(bytes, &self.matches(bytes))
     }
 
     /// A redactor for a byte stream that arrives in chunks (see [`StreamRedactor`]).
@@ -238,6 +227,19 @@ impl Redactor {
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name.trim()))
     }
+}
+
+/// `bytes` with each of the sorted, disjoint `ranges` replaced by `[REDACTED]`.
+fn replace_ranges(bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    for &(start, end) in ranges {
+        out.extend_from_slice(&bytes[at..start]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        at = end;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    out
 }
 
 /// Redacts a stream chunk by chunk with the same result as [`Redactor::redact_bytes`] on the

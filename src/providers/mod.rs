@@ -195,16 +195,16 @@ pub fn run_list_cli(json: bool) -> i32 {
         }
         return crate::exit::OK;
     }
-    const NO_KEY: &str = "(no key)";
-    let key = |p: &Profile| p.key_env.as_deref().unwrap_or(NO_KEY).to_string();
+    let key = |p: &Profile| p.key_env.clone().unwrap_or_else(|| "(no key)".into());
     // Columns as wide as their longest value, so no row is pushed out of line.
-    let width = |f: &dyn Fn(&Profile) -> usize| profiles.iter().map(f).max().unwrap_or(0);
-    let (wn, wu, wk, wd) = (
-        width(&|p| p.name.len()),
-        width(&|p| p.base_url.len()),
-        width(&|p| key(p).len()),
-        width(&|p| p.deviations.len().to_string().len()),
-    );
+    let wn = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let wu = profiles.iter().map(|p| p.base_url.len()).max().unwrap_or(0);
+    let wk = profiles.iter().map(|p| key(p).len()).max().unwrap_or(0);
+    let wd = profiles
+        .iter()
+        .map(|p| p.deviations.len().to_string().len())
+        .max()
+        .unwrap_or(0);
     for p in &profiles {
         println!(
             "{:wn$}  {:wu$}  {:wk$}  {:>wd$} deviation(s)  {}",

@@ -369,7 +369,7 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
         });
         lib.push(t?);
         lib_cpu.push(cpu);
-        in_cases.extend(report_duration(&report_json));
+        in_cases.push(report_duration(&report_json));
         let (t, b) = replay(&cases, jobs)?;
         raw.push(t);
         bytes = b;
@@ -389,7 +389,6 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
             }
         }
     }
-    let lib_len = lib.len();
     let (lib, raw) = (median(lib), median(raw));
     println!(
         "library: {} cases, {requests} requests, {:.1} MB received",
@@ -400,8 +399,9 @@ pub(crate) fn run(jobs: u64, rounds: u64) -> Result<(), String> {
         "conform run (load, send, judge live, snapshots, reports): {:.0} ms (median)",
         lib.as_secs_f64() * 1e3
     );
-    if in_cases.len() == lib_len {
-        let cases_ms = median(in_cases).as_secs_f64() * 1e3;
+    // Only when every round's report gave its duration.
+    if let Some(durations) = in_cases.into_iter().collect::<Option<Vec<_>>>() {
+        let cases_ms = median(durations).as_secs_f64() * 1e3;
         println!(
             "  of which the cases (send, judge live, snapshots; the report's duration): {cases_ms:.0} ms; \
              the rest (process start, loading the library, reports, exit): {:.0} ms",

@@ -15,26 +15,12 @@ mod sections;
 use super::causes;
 use super::model::RunReport;
 use super::score::{self, Cell};
-use crate::secrets::Redactor;
 use std::fmt::Write as _;
-use std::io;
-use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "report.html";
 
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
-
-/// Render and write `DIR/report.html` atomically, redacted.
-pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    super::write_format(
-        &report.redacted(redactor),
-        dir,
-        FILE_NAME,
-        |r| Ok(render(r)),
-        redactor,
-    )
-}
 
 /// Escape text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
