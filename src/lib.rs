@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod providers;
 pub mod proxy;
 pub mod report;
+pub mod run;
 pub mod runner;
 pub mod scenario;
 pub mod secrets;

@@ -4,6 +4,7 @@
 //! where a person can find it (`location`), what was expected and what came instead, and the
 //! document section the rule comes from (`reference`).
 
+use crate::run::StepId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -44,6 +45,9 @@ pub struct Finding {
     pub actual: Option<String>,
     /// The document section the rule comes from.
     pub reference: String,
+    /// The step of its case the finding is about, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepId>,
 }
 
 impl Finding {
@@ -61,6 +65,7 @@ impl Finding {
             expected: None,
             actual: None,
             reference: String::new(),
+            step: None,
         }
     }
 
@@ -100,6 +105,13 @@ impl Finding {
 
     pub fn reference(mut self, reference: impl Into<String>) -> Self {
         self.reference = reference.into();
+        self
+    }
+
+    /// The finding is about `step`: recorded as its step and named first in its location.
+    pub fn in_step(mut self, step: &StepId) -> Self {
+        self = self.located_in(&format!("step {step}"));
+        self.step = Some(step.clone());
         self
     }
 

@@ -19,6 +19,8 @@ use crate::check::catalogue::ids;
 use crate::exchange::spool::Spool;
 use crate::proxy::{self, Exchanged};
 use crate::report::model::ResultRecord;
+use crate::run::{CaseId, StepId};
+use crate::scenario::Mode;
 use crate::target::{AuthStyle, Target};
 use crate::verdict::{self, Verdict};
 use std::io::Write as _;
@@ -81,12 +83,13 @@ impl ClientCase {
     }
 
     /// The mode of the result: Claude Code always streams.
-    pub fn mode(&self) -> &'static str {
-        "stream"
+    pub fn mode(&self) -> Mode {
+        Mode::Stream
     }
 
-    pub fn name(&self) -> String {
-        format!("{}@{}", self.prompt.id, self.mode())
+    /// The case this is.
+    pub fn id(&self) -> CaseId {
+        CaseId::new(&self.target.name, self.prompt.id, self.mode())
     }
 }
 
@@ -146,8 +149,8 @@ pub(crate) struct Process {
     pub(crate) elapsed: Duration,
 }
 
-/// A finished client case: its result and a file with its exchanges' records.
-pub type ClientDone = (ResultRecord, Option<Spool>);
+/// A finished client case: its result, and each exchange's records with its step.
+pub type ClientDone = (ResultRecord, Vec<(StepId, Spool)>);
 
 /// Run one client case: the proxy in front of the target, the client through it, the
 /// exchanges judged. `bin` is the located client (a skip result without it).
@@ -163,7 +166,7 @@ pub async fn run_case(
         Err(why) => {
             record.verdict = Verdict::Skip;
             record.error = Some(why.to_string());
-            return (record, None);
+            return (record, Vec::new());
         }
     };
     if let Err(cause) = crate::runner::reachable(&case.target.base_url).await {
@@ -172,7 +175,7 @@ pub async fn run_case(
             "target `{}` is unreachable: {cause}",
             case.target.name
         )));
-        return (record, None);
+        return (record, Vec::new());
     }
     let seen: Arc<Mutex<Vec<Exchanged>>> = Arc::default();
     let sink = seen.clone();
@@ -194,7 +197,7 @@ pub async fn run_case(
         Err(e) => {
             record.verdict = Verdict::Error;
             record.error = Some(format!("cannot start the proxy: {e}"));
-            return (record, None);
+            return (record, Vec::new());
         }
     };
     let started = Instant::now();
@@ -213,12 +216,19 @@ pub async fn run_case(
         Err(e) => {
             record.verdict = Verdict::Error;
             record.error = Some(redactor.redact(&e));
-            return (record, None);
+            return (record, Vec::new());
         }
     };
     judge_case(case.kind, &mut record, &process, &exchanges, redactor);
     record.timing.total_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-    (record, spool(&exchanges))
+    match spools(&exchanges) {
+        Ok(records) => (record, records),
+        Err(e) => {
+            record.verdict = Verdict::Error;
+            record.error = Some(format!("cannot record the exchanges: {e}"));
+            (record, Vec::new())
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -275,7 +285,10 @@ pub(crate) fn judge_case(
                 .findings
                 .iter()
                 .cloned()
-                .map(|f| f.located_in(&where_)),
+                .map(|f| Finding {
+                    step: Some(StepId::exchange(i + 1)),
+                    ..f.located_in(&where_)
+                }),
         );
         // A client that hangs up on a stream (it gave up on it) judges the stream, not the
         // infrastructure; anything else that stood in the way makes the case an error.
@@ -350,14 +363,17 @@ pub(crate) fn judge_case(
     record.error = infra;
 }
 
-/// The exchanges' records in one spool, for the run's `exchanges/TARGET.ndjson`.
-fn spool(exchanges: &[Exchanged]) -> Option<Spool> {
-    let mut f = Spool::new();
-    for x in exchanges {
-        f.write_all(&x.records).ok()?;
+/// Each exchange's records in a spool of its own, with its step (`exchange N`), for the
+/// run's sinks.
+fn spools(exchanges: &[Exchanged]) -> std::io::Result<Vec<(StepId, Spool)>> {
+    let mut out = Vec::with_capacity(exchanges.len());
+    for (i, x) in exchanges.iter().enumerate() {
+        let mut f = Spool::new();
+        f.write_all(&x.records)?;
+        f.flush()?;
+        out.push((StepId::exchange(i + 1), f));
     }
-    f.flush().ok()?;
-    Some(f)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -369,7 +385,7 @@ mod tests {
             "t",
             "claude-code-live/hello",
             claude_code::FEATURE,
-            "stream",
+            Mode::Stream,
             Verdict::Skip,
         )
     }

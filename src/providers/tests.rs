@@ -13,7 +13,7 @@ fn record(scenario: &str, verdict: Verdict, checks: &[&str]) -> ResultRecord {
             "t",
             scenario,
             scenario.split('/').next().unwrap(),
-            "sync",
+            crate::scenario::Mode::Sync,
             verdict,
         )
     }

@@ -1,16 +1,20 @@
-//! The `conform proxy` command: a proxy whose exchanges become the results of a report,
-//! rewritten (through the report sinks' writer) after every exchange and once more on exit,
-//! with the records appended to `exchanges/proxy.ndjson`. With `-- COMMAND` the command runs
+//! The `conform proxy` command: a proxy whose exchanges become the cases of a run, announced
+//! to the same sinks as `conform run`'s — the records appended to `exchanges/proxy.ndjson` as
+//! each exchange ends, the reports rewritten at most once a second and once more on exit. With `-- COMMAND` the command runs
 //! with `ANTHROPIC_BASE_URL` pointing at the proxy, and the proxy exits with its exit code.
 
 use super::{Config, Exchanged};
+use crate::exchange::spool::Spool;
 use crate::protocol::anthropic::judge::Judgement;
 use crate::report::model::{ResultRecord, RunReport, TargetInfo, Timing};
+use crate::report::sinks::{ExchangeSink, ReportSink};
+use crate::run::{Dispatch, RunEvent, Sink, SinkError, StepId};
+use crate::scenario::Mode;
 use crate::secrets::Redactor;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Arguments of `conform proxy`.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,32 +42,25 @@ pub struct ProxyArgs {
     pub command: Vec<String>,
 }
 
-/// The command's report: one result per exchange, and the recording.
-struct Recording {
-    report_dir: PathBuf,
-    redactor: Redactor,
-    report: Mutex<RunReport>,
-    exchanges: Mutex<std::fs::File>,
-}
+/// How often the reports are rewritten at most while the proxy runs (and once more on exit).
+const REWRITE_EVERY: Duration = Duration::from_secs(1);
 
-impl Recording {
-    /// Append one exchange's records, record its result and rewrite the reports.
-    fn finished(&self, x: Exchanged) {
-        {
-            let mut f = self.exchanges.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = f.write_all(&x.records).and_then(|_| f.flush());
-        }
-        let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
-        report.push(result(x.n, &x.method, &x.path, &x.judgement));
-        report.planned = report.results.len();
-        report.update_summary();
-        if let Err(e) = crate::report::write_all(&report, &self.report_dir, &self.redactor) {
-            eprintln!(
-                "error: writing reports: {}",
-                self.redactor.redact(&e.to_string())
-            );
-        }
-    }
+/// One exchange the proxy forwarded, as a case of the run: started, recorded, finished.
+fn announce(dispatch: &mut Dispatch<'_, '_>, x: &Exchanged) -> Result<(), SinkError> {
+    let record = result(x.n, &x.method, &x.path, &x.judgement);
+    let case = record.case_id();
+    dispatch.emit(&RunEvent::CaseStarted { case: &case })?;
+    let mut records = Spool::new();
+    records
+        .write_all(&x.records)
+        .and_then(|_| records.flush())
+        .map_err(|e| SinkError::new("keeping an exchange's records", e))?;
+    dispatch.emit(&RunEvent::ExchangeRecorded {
+        case: &case,
+        step: &StepId::exchange(1),
+        records: &records,
+    })?;
+    dispatch.emit(&RunEvent::CaseFinished { record: &record })
 }
 
 /// A result of the proxy's report: one per exchange.
@@ -79,7 +76,11 @@ pub(crate) fn result(n: usize, method: &str, path: &str, judged: &Judgement) -> 
         "proxy/{n:04} {method} {}",
         path.split('?').next().unwrap_or(path)
     );
-    let mode = if v.stream.is_some() { "stream" } else { "sync" };
+    let mode = if v.stream.is_some() {
+        Mode::Stream
+    } else {
+        Mode::Sync
+    };
     ResultRecord {
         title: format!("{method} {path} as the application sent it"),
         findings: v.findings.clone(),
@@ -109,30 +110,11 @@ async fn run(a: &ProxyArgs) -> i32 {
         },
         None => None,
     };
-    let exchanges_dir = a.report_dir.join("exchanges");
-    let file = match std::fs::create_dir_all(&exchanges_dir)
-        .and_then(|_| std::fs::File::create(exchanges_dir.join("proxy.ndjson")))
-    {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: --report-dir {}: {e}", a.report_dir.display());
-            return crate::exit::USAGE;
-        }
-    };
     let mut redactor = Redactor::default();
     if let Some((k, _)) = &key {
         redactor.add(k.clone());
     }
-    let recording = Arc::new(Recording {
-        report_dir: a.report_dir.clone(),
-        redactor: redactor.clone(),
-        report: Mutex::new(RunReport::new(vec![TargetInfo {
-            name: "proxy".into(),
-            base_url: a.upstream.clone(),
-            model: String::new(),
-        }])),
-        exchanges: Mutex::new(file),
-    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Exchanged>();
     let config = Config {
         listen: a.listen,
         upstream: a.upstream.clone(),
@@ -142,8 +124,7 @@ async fn run(a: &ProxyArgs) -> i32 {
         max_body: a.max_body_mb << 20,
         label: "proxy".into(),
     };
-    let sink = recording.clone();
-    let proxy = match super::start(config, Box::new(move |x| sink.finished(x))).await {
+    let proxy = match super::start(config, Box::new(move |x| drop(tx.send(x)))).await {
         Ok(p) => p,
         Err(e @ (super::StartError::NotLoopback(_) | super::StartError::Upstream(_))) => {
             eprintln!("error: {e}");
@@ -154,48 +135,80 @@ async fn run(a: &ProxyArgs) -> i32 {
             return crate::exit::INFRA;
         }
     };
-    // The report exists from the start (no exchange yet), then follows every exchange.
-    {
-        let report = recording.report.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = crate::report::write_all(&report, &a.report_dir, &redactor);
+    let started = std::time::Instant::now();
+    let targets = [TargetInfo {
+        name: "proxy".into(),
+        base_url: a.upstream.clone(),
+        model: String::new(),
+    }];
+    let mut exchanges = ExchangeSink::appending(&a.report_dir);
+    let mut reports = ReportSink::rewritten_every(&a.report_dir, redactor.clone(), REWRITE_EVERY);
+    let mut sinks: [&mut dyn Sink; 2] = [&mut exchanges, &mut reports];
+    let mut dispatch = Dispatch::new(RunReport::new(targets.to_vec()), &mut sinks);
+    // The exchange file and the report exist from the start (no exchange yet).
+    if let Err(e) = dispatch.emit(&RunEvent::Started {
+        targets: &targets,
+        planned: 0,
+    }) {
+        eprintln!("error: --report-dir {}: {e}", a.report_dir.display());
+        return crate::exit::USAGE;
     }
     let base = proxy.base_url.clone();
     eprintln!(
         "proxy listening on {base} → {}",
         redactor.redact(a.upstream.trim_end_matches('/'))
     );
-    let code = if a.command.is_empty() {
-        let _ = tokio::signal::ctrl_c().await;
-        crate::exit::OK
-    } else {
-        let mut cmd = tokio::process::Command::new(&a.command[0]);
-        cmd.args(&a.command[1..]).env("ANTHROPIC_BASE_URL", &base);
-        match cmd.status().await {
-            Ok(s) => s.code().unwrap_or(crate::exit::INFRA),
-            Err(e) => {
-                eprintln!("error: cannot run {}: {e}", a.command[0]);
-                crate::exit::USAGE
+    let work = async {
+        if a.command.is_empty() {
+            let _ = tokio::signal::ctrl_c().await;
+            crate::exit::OK
+        } else {
+            let mut cmd = tokio::process::Command::new(&a.command[0]);
+            cmd.args(&a.command[1..]).env("ANTHROPIC_BASE_URL", &base);
+            match cmd.status().await {
+                Ok(s) => s.code().unwrap_or(crate::exit::INFRA),
+                Err(e) => {
+                    eprintln!("error: cannot run {}: {e}", a.command[0]);
+                    crate::exit::USAGE
+                }
+            }
+        }
+    };
+    tokio::pin!(work);
+    let mut failed = None;
+    let code = loop {
+        tokio::select! {
+            code = &mut work => break code,
+            Some(x) = rx.recv(), if failed.is_none() => {
+                failed = announce(&mut dispatch, &x).err();
             }
         }
     };
     // Exchanges still streaming get a moment to end and be recorded.
-    proxy.settle(std::time::Duration::from_secs(2)).await;
+    proxy.settle(Duration::from_secs(2)).await;
     drop(proxy);
-    let mut report = recording
-        .report
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    report.update_summary();
-    match crate::report::write_all(&report, &a.report_dir, &redactor) {
-        Ok(_) => eprintln!(
+    while failed.is_none()
+        && let Ok(x) = rx.try_recv()
+    {
+        failed = announce(&mut dispatch, &x).err();
+    }
+    if let Some(e) = failed {
+        eprintln!("error: {}", redactor.redact(&e.to_string()));
+        return crate::exit::INFRA;
+    }
+    let (report, done) = dispatch.finish(|r| r.finish(started.elapsed(), false));
+    match done {
+        Ok(()) => eprintln!(
             "proxy: {} exchange(s) judged; report: {}",
             report.results.len(),
             a.report_dir
                 .join(crate::report::markdown::FILE_NAME)
                 .display()
         ),
-        Err(e) => eprintln!("error: writing reports: {e}"),
+        Err(e) => {
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            return crate::exit::INFRA;
+        }
     }
     code
 }

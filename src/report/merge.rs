@@ -133,6 +133,7 @@ pub fn merge_files(paths: &[PathBuf], dir: &Path) -> Result<RunReport, MergeErro
             io::copy(&mut input, &mut out).map_err(write)?;
         }
     }
-    super::write_all(&merged, dir, &Redactor::default()).map_err(write)?;
+    let evidence = super::causes::EvidenceIndex::from_recordings(dir, &merged.results);
+    super::write_all(&merged, dir, &Redactor::default(), &evidence).map_err(write)?;
     Ok(merged)
 }

@@ -11,7 +11,6 @@
 
 pub mod badge;
 pub mod causes;
-pub mod events;
 mod facts;
 pub mod html;
 pub mod json;
@@ -20,6 +19,7 @@ pub mod markdown;
 pub mod merge;
 pub mod model;
 pub mod score;
+pub mod sinks;
 pub mod terminal;
 
 pub use model::{ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing};
@@ -28,24 +28,33 @@ use crate::secrets::Redactor;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// A copy of `report`, redacted, with its deviations, and — when `dir` holds the run's
-/// `exchanges/` — their evidence and the repros of failing results.
-pub fn prepare(report: &RunReport, dir: Option<&Path>, redactor: &Redactor) -> RunReport {
+/// A copy of `report`, redacted, with its deviations, their evidence and the repros of
+/// failing results (from `evidence`, when given).
+pub fn prepare(
+    report: &RunReport,
+    evidence: Option<&causes::EvidenceIndex>,
+    redactor: &Redactor,
+) -> RunReport {
     let mut r = report.redacted(redactor);
     causes::attach(&mut r);
-    if let Some(dir) = dir {
+    if let Some(index) = evidence {
         let results = std::mem::take(&mut r.results);
-        r.repros = causes::attach_evidence(&mut r.deviations, &results, dir);
+        r.repros = causes::attach_evidence(&mut r.deviations, &results, index);
         r.results = results;
     }
     r.redacted(redactor)
 }
 
 /// Write `report.md`, `report.html`, `report.json`, `junit.xml` and `badge.svg` into `dir`
-/// (created if needed); the paths.
-pub fn write_all(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<Vec<PathBuf>> {
+/// (created if needed), the evidence taken from `evidence`; the paths.
+pub fn write_all(
+    report: &RunReport,
+    dir: &Path,
+    redactor: &Redactor,
+    evidence: &causes::EvidenceIndex,
+) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let r = prepare(report, Some(dir), redactor);
+    let r = prepare(report, Some(evidence), redactor);
     let formats: [(&str, Render); 4] = [
         (markdown::FILE_NAME, |r| Ok(markdown::render(r))),
         (html::FILE_NAME, |r| Ok(html::render(r))),

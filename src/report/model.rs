@@ -5,6 +5,8 @@
 //! written from it at any time, so an interrupted run still writes what it has.
 
 use crate::check::{Finding, Severity};
+use crate::run::CaseId;
+use crate::scenario::Mode;
 use crate::secrets::Redactor;
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
@@ -72,13 +74,14 @@ impl BaselineInput {
         })
     }
 
-    /// The total time each (target, scenario, mode) took in that run.
-    pub fn durations(&self) -> std::collections::HashMap<(String, String, String), f64> {
+    /// The total time each case took in that run.
+    pub fn durations(&self) -> std::collections::HashMap<CaseId, f64> {
         let mut out = std::collections::HashMap::new();
         for r in self.report["results"].as_array().into_iter().flatten() {
             let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-            if let Some(ms) = r["timing"]["total_ms"].as_f64() {
-                out.insert((s("target"), s("scenario"), s("mode")), ms);
+            let mode = serde_json::from_value::<Mode>(r["mode"].clone());
+            if let (Some(ms), Ok(mode)) = (r["timing"]["total_ms"].as_f64(), mode) {
+                out.insert(CaseId::new(s("target"), s("scenario"), mode), ms);
             }
         }
         out
@@ -111,8 +114,7 @@ pub struct ResultRecord {
     pub feature: String,
     #[serde(default)]
     pub title: String,
-    /// `sync` or `stream`.
-    pub mode: String,
+    pub mode: Mode,
     pub verdict: Verdict,
     /// The target declared this result expected (`expect_unsupported`).
     #[serde(default)]
@@ -138,7 +140,7 @@ impl ResultRecord {
         target: impl Into<String>,
         scenario: impl Into<String>,
         feature: impl Into<String>,
-        mode: impl Into<String>,
+        mode: Mode,
         verdict: Verdict,
     ) -> ResultRecord {
         ResultRecord {
@@ -146,7 +148,7 @@ impl ResultRecord {
             scenario: scenario.into(),
             feature: feature.into(),
             title: String::new(),
-            mode: mode.into(),
+            mode,
             verdict,
             expected: false,
             documented: false,
@@ -161,6 +163,26 @@ impl ResultRecord {
     /// `scenario@mode`, the name of the result in JUnit and headings.
     pub fn case_name(&self) -> String {
         format!("{}@{}", self.scenario, self.mode)
+    }
+
+    /// The case this is the result of.
+    pub fn case_id(&self) -> CaseId {
+        CaseId::new(&self.target, &self.scenario, self.mode)
+    }
+
+    /// Whether this is the result of `case`.
+    pub fn is(&self, case: &CaseId) -> bool {
+        self.target == case.target && self.scenario == case.scenario && self.mode == case.mode
+    }
+
+    /// The order results are listed in when no plan gives one: by feature (`conform list`
+    /// order), scenario, then sync before stream.
+    pub fn listing_order(&self) -> (usize, &str, Mode) {
+        (
+            crate::report::causes::feature_rank(&self.feature),
+            &self.scenario,
+            self.mode,
+        )
     }
 }
 
@@ -298,7 +320,6 @@ impl RunReport {
                 &mut x.scenario,
                 &mut x.feature,
                 &mut x.title,
-                &mut x.mode,
             ] {
                 red(s);
             }
@@ -393,7 +414,7 @@ mod tests {
             scenario: "s".into(),
             feature: "f".into(),
             title: "t sk-secret-1".into(),
-            mode: "sync".into(),
+            mode: Mode::Sync,
             verdict: Verdict::Warn,
             expected: false,
             documented: false,

@@ -8,6 +8,7 @@
 //! rounded down — [`HOW`] says it in a sentence for the reports.
 
 use super::model::{ResultRecord, RunReport};
+use crate::scenario::Mode;
 use crate::verdict::Verdict;
 
 /// How the score is computed, for the reports.
@@ -202,7 +203,7 @@ pub fn cell_results<'a>(
     report: &'a RunReport,
     target: &str,
     feature: &str,
-    mode: &str,
+    mode: Mode,
 ) -> Vec<&'a ResultRecord> {
     report
         .results
@@ -212,15 +213,9 @@ pub fn cell_results<'a>(
 }
 
 /// The modes of the run, `sync` before `stream`.
-pub fn modes(report: &RunReport) -> Vec<String> {
-    let mut m: Vec<String> = Vec::new();
-    for r in &report.results {
-        if !m.contains(&r.mode) {
-            m.push(r.mode.clone());
-        }
-    }
-    m.sort_by_key(|x| (x != "sync", x != "stream", x.clone()));
-    m
+pub fn modes(report: &RunReport) -> Vec<Mode> {
+    let m: std::collections::BTreeSet<Mode> = report.results.iter().map(|r| r.mode).collect();
+    m.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -229,7 +224,7 @@ mod tests {
     use crate::report::model::TargetInfo;
 
     fn r(feature: &str, mode: &str, verdict: Verdict) -> ResultRecord {
-        ResultRecord::new("t", format!("{feature}/x"), feature, mode, verdict)
+        ResultRecord::new("t", format!("{feature}/x"), feature, mode.parse().unwrap(), verdict)
     }
 
     #[test]
@@ -257,9 +252,9 @@ mod tests {
             (1, 1, 1, 1, 1)
         );
         assert_eq!(s.percent(), Some(50));
-        let models = cell_results(&rep, "t", "models", "sync");
+        let models = cell_results(&rep, "t", "models", Mode::Sync);
         assert_eq!(Cell::of(&models).text(), "❌ 1/2");
         assert_eq!(Cell::of(&[]).text(), "—");
-        assert_eq!(modes(&rep), vec!["sync", "stream"]);
+        assert_eq!(modes(&rep), vec![Mode::Sync, Mode::Stream]);
     }
 }

@@ -182,7 +182,7 @@ pub struct Settings {
     /// `--baseline`, read before the run.
     pub baseline: Option<crate::report::model::BaselineInput>,
     /// How long each (target, scenario, mode) took in the baseline run (for scheduling).
-    pub expected_ms: std::collections::HashMap<(String, String, String), f64>,
+    pub expected_ms: std::collections::HashMap<crate::run::CaseId, f64>,
     /// `--partition K/N`: only this shard's cases.
     pub partition: Option<Partition>,
     pub filters: Vec<String>,

@@ -10,8 +10,11 @@ use super::transport::Transport;
 use crate::check::assert::{self, Env, Subject};
 use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
-use crate::exchange::Exchange;
-use crate::exchange::Observer;
+use crate::exchange::spool::Spool;
+use crate::exchange::{Exchange, Recorder};
+use crate::run::{CaseId, StepId};
+use crate::secrets::Redactor;
+use std::io::{BufWriter, Write as _};
 use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::judge::{Judge, Judgement, Options};
 use crate::protocol::anthropic::schema::{self, Shape};
@@ -27,12 +30,14 @@ use crate::verdict::{self, JudgeInputs, Verdict};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// One step's record: what was sent and received (without the body, which went to the
-/// exchange file as it arrived), and what the judge made of it.
+/// One step's record: what was sent and received (without the body), what the judge made of
+/// it, and the exchange's redacted records (with the body, as they arrived) for the sinks.
 pub struct StepRecord {
-    pub step: String,
+    pub step: StepId,
     pub exchange: Exchange,
     pub validation: Validation,
+    /// `None` when the records could not be kept (the case is then an `error`).
+    pub records: Option<Spool>,
 }
 
 /// Everything a case produced. The verdict is judged from it on demand, so findings added
@@ -51,16 +56,42 @@ pub struct CaseRun {
     pub credentials_rejected: bool,
 }
 
-impl CaseRun {
-    /// The verdict of this run (design §3 precedence, see [`verdict::judge`]).
-    pub fn verdict(&self) -> Verdict {
+/// What a run's verdict is judged from besides its findings.
+#[derive(Debug, Clone, Copy)]
+pub struct VerdictFlags {
+    infra_error: bool,
+    rejected: bool,
+    declared_unsupported: bool,
+    nothing_sent: bool,
+}
+
+impl VerdictFlags {
+    /// The verdict with these findings (see [`verdict::judge`]).
+    pub fn judge(&self, findings: &[Finding]) -> Verdict {
         verdict::judge(&JudgeInputs {
-            findings: &self.findings,
+            findings,
+            infra_error: self.infra_error,
+            rejected: self.rejected,
+            declared_unsupported: self.declared_unsupported,
+            skipped: self.nothing_sent && !self.infra_error && findings.is_empty(),
+        })
+    }
+}
+
+impl CaseRun {
+    /// The verdict of this run (see [`verdict::judge`]).
+    pub fn verdict(&self) -> Verdict {
+        self.flags().judge(&self.findings)
+    }
+
+    /// What its verdict is judged from besides its findings.
+    pub fn flags(&self) -> VerdictFlags {
+        VerdictFlags {
             infra_error: self.error.is_some(),
             rejected: self.rejected,
             declared_unsupported: self.declared_unsupported,
-            skipped: self.steps.is_empty() && self.error.is_none() && self.findings.is_empty(),
-        })
+            nothing_sent: self.steps.is_empty(),
+        }
     }
 
     /// A case that could not even start (e.g. no HTTP client): an `error` verdict.
@@ -102,14 +133,15 @@ pub fn target_context(scenario: &Scenario, target: &Target) -> Context {
     }
 }
 
-/// Run one case. Never panics on anything the endpoint sends.
+/// Run one case, recording each exchange redacted by `redactor`. Never panics on anything
+/// the endpoint sends.
 pub async fn run_case(
     scenario: &Scenario,
     target: &Target,
     mode: Mode,
     transport: &Transport,
     profile: Profile,
-    recorder: &mut (dyn Observer + Send),
+    redactor: &Redactor,
 ) -> CaseRun {
     let opts = Options {
         profile,
@@ -131,7 +163,7 @@ pub async fn run_case(
         if !step.runs_in(mode) {
             continue;
         }
-        let step_id = step.id.value.clone();
+        let step_id = StepId::new(step.id.value.clone());
         let at = format!("step {step_id}");
         let rendered = match render_request(step, mode, &ctx) {
             Ok(r) => r,
@@ -139,20 +171,29 @@ pub async fn run_case(
                 findings.push(
                     Finding::must(
                         ids::SCENARIO_TEMPLATE,
-                        at,
+                        "",
                         format!("{}: {e}", scenario.file.display()),
                     )
-                    .reference(&reference),
+                    .reference(&reference)
+                    .in_step(&step_id),
                 );
                 break;
             }
         };
         let req = request::build(&rendered, target);
-        let label = format!("{}@{} step {step_id}", scenario.id(), mode.as_str());
+        let label = CaseId::new(&target.name, scenario.id(), mode).label(&step_id);
         let mut judge = Judge::new(opts);
+        let mut recorder = Recorder::to_writer(BufWriter::new(Spool::new()), redactor);
         transport
-            .execute(&req, &policy, &label, &mut (&mut judge, &mut *recorder))
+            .execute(&req, &policy, &label, &mut (&mut judge, &mut recorder))
             .await;
+        let records = match spooled(recorder) {
+            Ok(spool) => Some(spool),
+            Err(e) => {
+                infra_error = Some(format!("{at}: cannot record the exchange: {e}"));
+                None
+            }
+        };
         let Some(judged) = judge.take() else {
             infra_error = Some(format!("{at}: the exchange did not end"));
             break;
@@ -168,17 +209,20 @@ pub async fn run_case(
                 .findings
                 .iter()
                 .cloned()
-                .map(|f| f.located_in(&at)),
+                .map(|f| f.in_step(&step_id)),
         );
-        if infra.is_some() || exchange.response.is_none() {
-            infra_error = Some(format!(
-                "{at}: {}",
-                infra.unwrap_or_else(|| "no response".into())
-            ));
+        if infra_error.is_some() || infra.is_some() || exchange.response.is_none() {
+            if infra_error.is_none() {
+                infra_error = Some(format!(
+                    "{at}: {}",
+                    infra.unwrap_or_else(|| "no response".into())
+                ));
+            }
             steps.push(StepRecord {
                 step: step_id,
                 exchange,
                 validation,
+                records,
             });
             break;
         }
@@ -204,6 +248,7 @@ pub async fn run_case(
                 step: step_id,
                 exchange,
                 validation,
+                records,
             });
             break;
         }
@@ -231,7 +276,7 @@ pub async fn run_case(
         let step_rejected =
             expected_success && wire::is_rejection(resp.status, validation.body.as_ref());
         for o in outcomes.iter().filter(|o| !o.success) {
-            findings.push(o.to_finding(scenario.feature(), &reference).located_in(&at));
+            findings.push(o.to_finding(scenario.feature(), &reference).in_step(&step_id));
         }
         // A failed step, or one whose answer lacks what the probe needs (inconclusive), ends
         // the case: later steps depend on it.
@@ -243,23 +288,25 @@ pub async fn run_case(
             None
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
-                Finding::must(ids::SCENARIO_CAPTURE, at, e)
+                Finding::must(ids::SCENARIO_CAPTURE, "", e)
                     .actual(crate::protocol::anthropic::stream::truncate(
                         &subject.to_string(),
                         120,
                     ))
                     .reference(&reference)
+                    .in_step(&step_id)
             }))
         };
         steps.push(StepRecord {
             step: step_id.clone(),
             exchange,
             validation,
+            records,
         });
         rejected = step_rejected;
         match captured {
             Some(Ok(values)) => {
-                ctx.steps.insert(step_id, values);
+                ctx.steps.insert(step_id.to_string(), values);
             }
             Some(Err(finding)) => {
                 findings.push(finding);
@@ -280,6 +327,15 @@ pub async fn run_case(
         error: infra_error,
         credentials_rejected,
     }
+}
+
+/// The records a recorder wrote, flushed into their spool.
+fn spooled(recorder: Recorder<BufWriter<Spool>>) -> std::io::Result<Spool> {
+    let mut spool = recorder
+        .finish()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))?;
+    spool.flush()?;
+    Ok(spool)
 }
 
 /// Why an answer with this status says nothing about the feature, when it says nothing.

@@ -2,10 +2,9 @@
 //! real application process), announced to the sinks like any case. A client that is not
 //! installed is named once and its cases are `skip` results.
 
-use super::{Sinks, args::Settings};
+use super::args::Settings;
 use crate::clients::{self, ClientCase};
-use crate::report::events::RunEvent;
-use crate::report::model::RunReport;
+use crate::run::{Dispatch, RunEvent, SinkError};
 use std::collections::BTreeMap;
 
 /// Run `cases` in order; stops early (keeping what finished) when `stop` resolves. Returns
@@ -13,10 +12,9 @@ use std::collections::BTreeMap;
 pub(super) async fn run_client_cases(
     cases: &[ClientCase],
     settings: &Settings,
-    report: &mut RunReport,
-    sinks: &mut Sinks<'_, '_>,
+    dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
-) -> bool {
+) -> Result<bool, SinkError> {
     let mut located = BTreeMap::new();
     for case in cases {
         located.entry(case.kind).or_insert_with(|| {
@@ -32,22 +30,22 @@ pub(super) async fn run_client_cases(
     }
     tokio::pin!(stop);
     for case in cases {
-        let name = case.name();
-        sinks.emit(&RunEvent::CaseStarted {
-            target: &case.target.name,
-            case: &name,
-        });
+        let id = case.id();
+        dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
         let bin = located[&case.kind].as_deref().map_err(String::as_str);
         let run = clients::run_case(case, bin, &settings.clients, &settings.redactor);
-        let (record, spool) = tokio::select! {
+        let (record, exchanges) = tokio::select! {
             done = run => done,
-            _ = &mut stop => return true,
+            _ = &mut stop => return Ok(true),
         };
-        sinks.emit(&RunEvent::CaseFinished {
-            record: &record,
-            exchanges: spool.as_ref(),
-        });
-        report.push(record);
+        for (step, records) in &exchanges {
+            dispatch.emit(&RunEvent::ExchangeRecorded {
+                case: &id,
+                step,
+                records,
+            })?;
+        }
+        dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
     }
-    false
+    Ok(false)
 }

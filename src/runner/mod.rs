@@ -23,17 +23,15 @@ pub use cli::run_cli;
 pub(crate) use preflight::reachable;
 pub use transport::{ReplayError, Replayer, Transport};
 
-use crate::exchange::Recorder;
-use crate::exchange::spool::Spool;
+use crate::check::Finding;
 use crate::http::client::Client;
-use crate::report::events::{RunEvent, Sink};
 use crate::report::model::{ResultRecord, RunReport, TargetInfo};
+use crate::run::{CaseId, Dispatch, RunEvent, Sink, SinkError};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
 use crate::target::Target;
 use crate::verdict::{self, Verdict};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufWriter, Write};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
@@ -41,14 +39,14 @@ use tokio::sync::{Semaphore, mpsc};
 /// One unit of work: a scenario against a target in a mode.
 #[derive(Clone)]
 struct Case {
+    id: CaseId,
     scenario: Arc<Scenario>,
     target: Arc<Target>,
-    mode: Mode,
 }
 
 impl Case {
-    fn name(&self) -> String {
-        format!("{}@{}", self.scenario.id(), self.mode.as_str())
+    fn mode(&self) -> Mode {
+        self.id.mode
     }
 
     /// Steps that run in this case's mode: the scheduling weight.
@@ -57,66 +55,44 @@ impl Case {
             .doc
             .steps
             .iter()
-            .filter(|s| s.value.runs_in(self.mode))
+            .filter(|s| s.value.runs_in(self.mode()))
             .count()
     }
 }
 
-/// What the run produced: the final report and the errors of sinks that failed.
+/// What the run produced: the final report.
 pub struct RunOutcome {
     pub report: RunReport,
-    pub sink_errors: Vec<String>,
 }
 
-/// Feeds events to every sink; a failing sink is reported once and then left out.
-struct Sinks<'a, 'b> {
-    sinks: &'a mut [&'b mut dyn Sink],
-    failed: Vec<Option<String>>,
+/// A finding that a check across cases adds to a finished case (by plan index).
+type Amendment = (usize, Finding);
+
+/// What the verdict of a finished case was judged from, besides its findings: enough to judge
+/// it again when a check across cases adds a finding.
+struct Judged {
+    inputs: case::VerdictFlags,
+    /// The verdicts of its repeats after the first.
+    repeats: Vec<Verdict>,
 }
 
-impl Sinks<'_, '_> {
-    fn emit(&mut self, e: &RunEvent<'_>) {
-        for (i, s) in self.sinks.iter_mut().enumerate() {
-            if self.failed[i].is_none()
-                && let Err(err) = s.event(e)
-            {
-                self.failed[i] = Some(err.to_string());
-            }
-        }
-    }
-}
-
-/// A finished case task: its runs and its recorded exchanges.
-type CaseDone = (Vec<case::CaseRun>, Option<Spool>);
-
-/// Run one case (`repeat` times), recording its exchanges into a spool of its own.
-async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) -> CaseDone {
-    let mut recorder = Recorder::to_writer(BufWriter::new(Spool::new()), &settings.redactor);
+/// Run one case (`repeat` times).
+async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) -> Vec<case::CaseRun> {
     let mut runs = Vec::new();
     for _ in 0..settings.repeat.max(1) {
         runs.push(
             case::run_case(
                 &case.scenario,
                 &case.target,
-                case.mode,
+                case.mode(),
                 transport,
                 settings.profile,
-                &mut recorder,
+                &settings.redactor,
             )
             .await,
         );
     }
-    match recorder
-        .finish()
-        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(|mut spool| spool.flush().map(|_| spool))
-    {
-        Ok(spool) => (runs, Some(spool)),
-        Err(e) => {
-            runs[0].error = Some(format!("cannot record the exchanges: {e}"));
-            (runs, None)
-        }
-    }
+    runs
 }
 
 /// The text of a panic payload.
@@ -131,30 +107,35 @@ fn panic_message(e: tokio::task::JoinError) -> String {
     }
 }
 
+/// Targets that must not get another request (unreachable, credentials rejected), with why.
+type Stopped = Arc<std::sync::Mutex<BTreeMap<String, String>>>;
+
+fn stopped_lock(s: &Stopped) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
-/// resolves. Results are pushed to `report` and announced to the sinks as they finish.
+/// resolves. Each case's exchanges and result are announced to the sinks as it finishes; the
+/// checks across cases are announced as amendments when all are in. Whether it was stopped.
 async fn run_cases(
     cases: Vec<Case>,
     transports: &BTreeMap<String, Transport>,
     settings: &args::Settings,
     snapshots: Option<&snapshots::Snapshots>,
-    report: &mut RunReport,
-    sinks: &mut Sinks<'_, '_>,
+    dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
-) -> bool {
+) -> Result<bool, SinkError> {
     let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
-    // Targets that must not get another request (unreachable, credentials rejected).
-    let stopped: Arc<std::sync::Mutex<BTreeMap<String, String>>> = Arc::default();
+    let stopped: Stopped = Arc::default();
     if settings.replay.is_none() {
         for t in transports.keys() {
             let Some(case) = cases.iter().find(|c| &c.target.name == t) else {
                 continue;
             };
             if let Err(cause) = preflight::reachable(&case.target.base_url).await {
-                stopped
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(t.clone(), format!("target `{t}` is unreachable: {cause}"));
+                let reason = format!("target `{t}` is unreachable: {cause}");
+                dispatch.emit(&RunEvent::TargetStopped { target: t, reason: &reason })?;
+                stopped_lock(&stopped).insert(t.clone(), reason);
             }
         }
     }
@@ -172,57 +153,73 @@ async fn run_cases(
         let stopped = stopped.clone();
         let handle = set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let is_stopped = |s: &BTreeMap<String, String>| s.contains_key(&case.target.name);
-            if is_stopped(&stopped.lock().unwrap_or_else(|e| e.into_inner())) {
+            if stopped_lock(&stopped).contains_key(&case.target.name) {
                 return None;
             }
             let _ = started.send(i);
-            let done = run_one(&case, &transport, &settings).await;
+            let runs = run_one(&case, &transport, &settings).await;
             // Stop the target before the permit goes to its next case.
-            if let Some(first) = done.0.first().filter(|r| r.credentials_rejected) {
+            if let Some(first) = runs.first().filter(|r| r.credentials_rejected) {
                 let t = &case.target.name;
-                stopped.lock().unwrap_or_else(|e| e.into_inner()).entry(t.clone()).or_insert_with(|| {
+                stopped_lock(&stopped).entry(t.clone()).or_insert_with(|| {
                     format!(
                         "target `{t}` rejected the credentials; no further request was sent to it ({})",
                         first.error.as_deref().unwrap_or_default()
                     )
                 });
             }
-            Some(done)
+            Some(runs)
         });
         by_task.insert(handle.id(), i);
     }
     drop(started_tx);
     tokio::pin!(stop);
     let mut interrupted = false;
-    let mut ids_seen: Vec<(usize, String, String)> = Vec::new();
+    let mut announced_stops = std::collections::BTreeSet::new();
+    let mut ids_seen = Vec::new();
     let mut answers: Vec<mode_agreement::Answer> = Vec::new();
+    let mut judged: HashMap<usize, Judged> = HashMap::new();
     loop {
         tokio::select! {
             Some(i) = started_rx.recv() => {
-                let c = &cases[i];
-                sinks.emit(&RunEvent::CaseStarted { target: &c.target.name, case: &c.name() });
+                dispatch.emit(&RunEvent::CaseStarted { case: &cases[i].id })?;
             }
             next = set.join_next_with_id() => {
                 let Some(joined) = next else { break };
-                let (i, done) = match joined {
+                let (i, runs) = match joined {
                     Ok((_, None)) => continue, // not run: its target was stopped
-                    Ok((id, Some(done))) => (by_task[&id], done),
+                    Ok((id, Some(runs))) => (by_task[&id], runs),
                     // A panicked case is an `error` result carrying the panic message.
                     Err(e) => {
                         let i = by_task[&e.id()];
                         let msg = format!("conform panicked while running this case: {}", panic_message(e));
-                        (i, (vec![case::CaseRun::infra_error(msg)], None))
+                        (i, vec![case::CaseRun::infra_error(msg)])
                     }
                 };
-                let (runs, spool) = done;
+                let case = &cases[i];
                 if let Some(first) = runs.first() {
                     ids_seen.extend(reused_ids::message_ids(i, first));
                     answers.extend(mode_agreement::answers(i, first));
                 }
-                let record = finish_case(&cases[i], runs, snapshots);
-                sinks.emit(&RunEvent::CaseFinished { record: &record, exchanges: spool.as_ref() });
-                report.push(record);
+                for run in &runs {
+                    for step in &run.steps {
+                        if let Some(records) = &step.records {
+                            dispatch.emit(&RunEvent::ExchangeRecorded { case: &case.id, step: &step.step, records })?;
+                        }
+                    }
+                }
+                let (record, j) = finish_case(case, runs, snapshots);
+                judged.insert(i, j);
+                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
+                let stops: Vec<(String, String)> = stopped_lock(&stopped)
+                    .iter()
+                    .filter(|(t, _)| !announced_stops.contains(*t))
+                    .map(|(t, r)| (t.clone(), r.clone()))
+                    .collect();
+                for (target, reason) in stops {
+                    dispatch.emit(&RunEvent::TargetStopped { target: &target, reason: &reason })?;
+                    announced_stops.insert(target);
+                }
             }
             _ = &mut stop => {
                 interrupted = true;
@@ -231,59 +228,60 @@ async fn run_cases(
             }
         }
     }
-    reused_ids::note(&cases, &mut ids_seen, report);
-    mode_agreement::note(&cases, &mut answers, report);
-    report.stopped = std::mem::take(&mut *stopped.lock().unwrap_or_else(|e| e.into_inner()))
-        .into_values()
-        .collect();
-    interrupted
+    let mut amendments = reused_ids::note(&cases, &mut ids_seen);
+    amendments.extend(mode_agreement::note(&cases, &mut answers));
+    for (i, finding) in amendments {
+        let case = &cases[i].id;
+        let (Some(j), Some(record)) = (
+            judged.get(&i),
+            dispatch.report().results.iter().find(|r| r.is(case)),
+        ) else {
+            continue;
+        };
+        let mut findings = record.findings.clone();
+        findings.push(finding.clone());
+        let verdict = j.rejudge(&findings);
+        dispatch.emit(&RunEvent::CaseAmended { case, finding: &finding, verdict })?;
+    }
+    Ok(interrupted)
 }
 
-/// Add a `should` finding judged when the run ended (across cases) to `case`'s result: a
-/// `pass` becomes `warn`, as it would have had the finding been there when it was judged.
-fn add_should_finding(report: &mut RunReport, case: &Case, finding: crate::check::Finding) {
-    let name = case.name();
-    let Some(record) = report
-        .results
-        .iter_mut()
-        .find(|r| r.target == case.target.name && r.case_name() == name)
-    else {
-        return;
-    };
-    record.findings.push(finding);
-    if record.verdict == Verdict::Pass {
-        record.verdict = Verdict::Warn;
+impl Judged {
+    /// The verdict with `findings` (the first run's, amended), by the verdict rule.
+    fn rejudge(&self, findings: &[Finding]) -> Verdict {
+        let first = self.inputs.judge(findings);
+        let all: Vec<Verdict> = std::iter::once(first)
+            .chain(self.repeats.iter().copied())
+            .collect();
+        verdict::combine_repeats(&all)
     }
 }
 
-/// Turn the runs of a case into its result record: repeats combined, snapshot compared.
+/// Turn the runs of a case into its result record (repeats combined, snapshot compared) and
+/// what its verdict was judged from.
 fn finish_case(
     case: &Case,
     mut runs: Vec<case::CaseRun>,
     snapshots: Option<&snapshots::Snapshots>,
-) -> ResultRecord {
+) -> (ResultRecord, Judged) {
     let mut first = runs.remove(0);
     let mut snapshot = None;
     if let Some(store) = snapshots
         && let Some((info, finding)) =
-            store.compare(&case.scenario, &case.target, case.mode, &first)
+            store.compare(&case.scenario, &case.target, case.mode(), &first)
     {
         first.findings.extend(finding);
         snapshot = Some(info);
     }
-    let verdicts: Vec<Verdict> = std::iter::once(&first)
-        .chain(&runs)
-        .map(case::CaseRun::verdict)
-        .collect();
-    let verdict = verdict::combine_repeats(&verdicts);
+    let repeats: Vec<Verdict> = runs.iter().map(case::CaseRun::verdict).collect();
+    let judged = Judged {
+        inputs: first.flags(),
+        repeats,
+    };
+    let verdict = judged.rejudge(&first.findings);
     let scenario = &case.scenario;
     let mut record = ResultRecord {
-        target: case.target.name.clone(),
-        scenario: scenario.id().to_string(),
-        feature: scenario.feature().as_str().to_string(),
         title: scenario.title().to_string(),
-        mode: case.mode.as_str().to_string(),
-        verdict,
         expected: case
             .target
             .expects_unsupported(scenario.id(), scenario.feature().as_str())
@@ -291,14 +289,20 @@ fn finish_case(
         findings: first.findings,
         timing: first.timing,
         attempts: first.attempts,
-        documented: false,
         snapshot,
         error: first.error,
+        ..ResultRecord::new(
+            &case.id.target,
+            &case.id.scenario,
+            scenario.feature().as_str(),
+            case.mode(),
+            verdict,
+        )
     };
     if let Some(profile) = &case.target.provider {
         crate::providers::mark(profile, &mut record);
     }
-    record
+    (record, judged)
 }
 
 /// Plan the cases: every selected scenario, in each of its modes (optionally one mode only),
@@ -318,14 +322,14 @@ fn plan(
                 if settings.mode.is_some_and(|m| m != mode) {
                     continue;
                 }
-                let name = format!("{} {}@{}", target.name, s.id(), mode.as_str());
-                if settings.partition.is_some_and(|p| !p.holds(&name)) {
+                let id = CaseId::new(&target.name, s.id(), mode);
+                if settings.partition.is_some_and(|p| !p.holds(&id.to_string())) {
                     continue;
                 }
                 cases.push(Case {
+                    id,
                     scenario: s.clone(),
                     target: target.clone(),
-                    mode,
                 });
             }
         }
@@ -337,12 +341,7 @@ fn plan(
 /// count, then by the duration a baseline run recorded for the case.
 fn schedule(cases: &mut [Case], settings: &args::Settings) {
     let weight = |c: &Case| {
-        let key = (
-            c.target.name.clone(),
-            c.scenario.id().to_string(),
-            c.mode.as_str().to_string(),
-        );
-        let ms = settings.expected_ms.get(&key).copied().unwrap_or(0.0);
+        let ms = settings.expected_ms.get(&c.id).copied().unwrap_or(0.0);
         (c.steps(), (ms * 1000.0) as u64)
     };
     cases.sort_by_key(|c| std::cmp::Reverse(weight(c)));
@@ -353,6 +352,9 @@ fn schedule(cases: &mut [Case], settings: &args::Settings) {
 pub enum RunError {
     #[error(transparent)]
     Replay(#[from] ReplayError),
+    /// An output could not be written: the run stopped.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
     #[error("target `{target}`: cannot create the HTTP client: {source}")]
     Client {
         target: String,
@@ -388,7 +390,8 @@ pub fn transports(
     Ok(out)
 }
 
-/// Run scenarios against targets, announcing everything to `sinks`; the final report.
+/// Run scenarios against targets, announcing everything to `sinks`; the final report. A sink
+/// that cannot write stops the run with its error.
 pub async fn execute(
     scenarios: Vec<Scenario>,
     targets: Vec<Target>,
@@ -404,73 +407,56 @@ pub async fn execute(
         .iter()
         .map(|t| TargetInfo::from(t.as_ref()))
         .collect();
-    let mut report = RunReport::new(infos.clone());
     let mut cases = plan(&scenarios, &targets, settings);
-    let order: HashMap<(String, String, String), usize> = cases
+    let order: HashMap<CaseId, usize> = cases
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            (
-                (
-                    c.target.name.clone(),
-                    c.scenario.id().to_string(),
-                    c.mode.as_str().to_string(),
-                ),
-                i,
-            )
-        })
+        .map(|(i, c)| (c.id.clone(), i))
         .collect();
     schedule(&mut cases, settings);
     let client_cases =
         crate::clients::plan(&settings.clients, &targets, &|id| settings.selects(id));
-    report.planned = cases.len() + client_cases.len();
+    let planned = cases.len() + client_cases.len();
     let store = settings
         .snapshots_dir
         .as_ref()
         .map(|dir| snapshots::Snapshots::new(dir.clone(), settings.update_snapshots));
-    let failed = vec![None; sinks.len()];
-    let mut sinks = Sinks { sinks, failed };
-    sinks.emit(&RunEvent::Started {
+    let mut dispatch = Dispatch::new(RunReport::new(infos.clone()), sinks);
+    dispatch.emit(&RunEvent::Started {
         targets: &infos,
-        cases: report.planned,
-    });
+        planned,
+    })?;
     tokio::pin!(stop);
     let mut interrupted = run_cases(
         cases,
         &transports,
         settings,
         store.as_ref(),
-        &mut report,
-        &mut sinks,
+        &mut dispatch,
         &mut stop,
     )
-    .await;
+    .await?;
     if !interrupted && !client_cases.is_empty() {
         interrupted =
-            live::run_client_cases(&client_cases, settings, &mut report, &mut sinks, &mut stop)
-                .await;
+            live::run_client_cases(&client_cases, settings, &mut dispatch, &mut stop).await?;
     }
-    // Results in plan order (targets, then scenarios in `conform list` order, then modes).
-    report.results.sort_by_key(|r| {
-        order
-            .get(&(r.target.clone(), r.scenario.clone(), r.mode.clone()))
-            .copied()
-            .unwrap_or(usize::MAX)
+    let (report, done) = dispatch.finish(|report| {
+        // Results in plan order (targets, then scenarios in `conform list` order, then modes).
+        report
+            .results
+            .sort_by_key(|r| order.get(&r.case_id()).copied().unwrap_or(usize::MAX));
+        report.documented = targets
+            .iter()
+            .filter_map(|t| {
+                let p = t.provider.as_ref()?;
+                Some(crate::providers::table(&t.name, p, &report.results))
+            })
+            .collect();
+        report.finish(started.elapsed(), interrupted);
+        if let Some(b) = &settings.baseline {
+            report.compare_with(b);
+        }
     });
-    report.documented = targets
-        .iter()
-        .filter_map(|t| {
-            let p = t.provider.as_ref()?;
-            Some(crate::providers::table(&t.name, p, &report.results))
-        })
-        .collect();
-    report.finish(started.elapsed(), interrupted);
-    if let Some(b) = &settings.baseline {
-        report.compare_with(b);
-    }
-    sinks.emit(&RunEvent::Finished { report: &report });
-    Ok(RunOutcome {
-        report,
-        sink_errors: sinks.failed.into_iter().flatten().collect(),
-    })
+    done?;
+    Ok(RunOutcome { report })
 }

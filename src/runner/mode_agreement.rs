@@ -6,10 +6,10 @@
 //! Judged when the run ends, in plan order, so a replay reports the same; the finding goes on
 //! the streamed case.
 
-use super::{Case, case};
+use super::{Amendment, Case, case};
 use crate::check::Finding;
 use crate::check::catalogue::ids;
-use crate::report::model::RunReport;
+use crate::run::StepId;
 use crate::scenario::model::Mode;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ const RATIO_LIMIT: f64 = 2.0;
 #[derive(Debug, Clone)]
 pub(super) struct Answer {
     case: usize,
-    step: String,
+    step: StepId,
     request: Value,
     types: Vec<String>,
     output_tokens: Option<u64>,
@@ -118,27 +118,24 @@ fn disagreement(sync: &Answer, stream: &Answer) -> Option<(String, String, Strin
     })
 }
 
-/// Compare each scenario's sync and stream answers step by step and add a `should` finding
-/// to the streamed result where they disagree.
-pub(super) fn note(cases: &[Case], answers: &mut [Answer], report: &mut RunReport) {
+/// Compare each scenario's sync and stream answers step by step: a `should` finding for the
+/// streamed case where they disagree.
+pub(super) fn note(cases: &[Case], answers: &mut [Answer]) -> Vec<Amendment> {
     answers.sort_by_key(|a| a.case);
     // (target, scenario, step) → (sync answer, stream answer)
     type Pair<'a> = (Option<&'a Answer>, Option<&'a Answer>);
-    let mut pairs: BTreeMap<(&str, &str, &str), Pair<'_>> = BTreeMap::new();
+    let mut pairs: BTreeMap<(&str, &str, &StepId), Pair<'_>> = BTreeMap::new();
     for a in answers.iter() {
-        let case = &cases[a.case];
+        let case = &cases[a.case].id;
         let slot = pairs
-            .entry((
-                case.target.name.as_str(),
-                case.scenario.id(),
-                a.step.as_str(),
-            ))
+            .entry((case.target.as_str(), case.scenario.as_str(), &a.step))
             .or_default();
         match case.mode {
             Mode::Sync => slot.0 = slot.0.or(Some(a)),
             Mode::Stream => slot.1 = slot.1.or(Some(a)),
         }
     }
+    let mut out = Vec::new();
     for ((_, _, step), pair) in pairs {
         let (Some(sync), Some(stream)) = pair else {
             continue;
@@ -151,16 +148,17 @@ pub(super) fn note(cases: &[Case], answers: &mut [Answer], report: &mut RunRepor
         };
         let finding = Finding::should(
             ids::MESSAGE_MODES_DISAGREE,
-            format!("step {step}"),
+            "",
             format!(
                 "the streamed and the non-streamed answer to the same request disagree: {what}"
             ),
         )
         .expected(format!("as the non-streamed answer: {expected}"))
-        .actual(actual);
-        super::add_should_finding(report, &cases[stream.case], finding);
+        .actual(actual)
+        .in_step(step);
+        out.push((stream.case, finding));
     }
-    report.update_summary();
+    out
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 //! answered more than one request of a target is a finding. Judged when the run ends, in plan
 //! order, so a replay (which finishes cases in another order) reports the same.
 
-use super::{Case, case};
-use crate::report::model::RunReport;
+use super::{Amendment, Case, case};
+use crate::run::StepId;
 use std::collections::HashMap;
 
 /// The message ids a case's answers carried: (plan index, step, id).
-pub(super) fn message_ids(i: usize, run: &case::CaseRun) -> Vec<(usize, String, String)> {
+pub(super) fn message_ids(i: usize, run: &case::CaseRun) -> Vec<(usize, StepId, String)> {
     run.steps
         .iter()
         .filter_map(|s| {
@@ -19,32 +19,29 @@ pub(super) fn message_ids(i: usize, run: &case::CaseRun) -> Vec<(usize, String, 
 
 /// A message id that answered more than one request of a target: a `should` finding on
 /// every result but the first in plan order.
-pub(super) fn note(
-    cases: &[Case],
-    ids_seen: &mut [(usize, String, String)],
-    report: &mut RunReport,
-) {
+pub(super) fn note(cases: &[Case], ids_seen: &mut [(usize, StepId, String)]) -> Vec<Amendment> {
     use crate::check::Finding;
     use crate::check::catalogue::ids;
     ids_seen.sort();
-    let mut first: HashMap<(String, &str), (usize, &str)> = HashMap::new();
+    let mut out = Vec::new();
+    let mut first: HashMap<(&str, &str), (usize, &StepId)> = HashMap::new();
     for (i, step, id) in ids_seen.iter() {
-        let case = &cases[*i];
-        let key = (case.target.name.clone(), id.as_str());
+        let key = (cases[*i].id.target.as_str(), id.as_str());
         let Some((fi, fstep)) = first.get(&key).copied() else {
-            first.insert(key, (*i, step.as_str()));
+            first.insert(key, (*i, step));
             continue;
         };
         let finding = Finding::should(
             ids::MESSAGE_ID_REUSED,
-            format!("step {step}: /id"),
+            "/id",
             format!(
                 "the id {id} already answered {} step {fstep}",
-                cases[fi].name()
+                cases[fi].id.name()
             ),
         )
-        .actual(id.clone());
-        super::add_should_finding(report, case, finding);
+        .actual(id.clone())
+        .in_step(step);
+        out.push((*i, finding));
     }
-    report.update_summary();
+    out
 }

@@ -49,9 +49,9 @@ impl Snapshots {
             .collect();
         let mut steps = Map::new();
         for s in &run.steps {
-            let pinned = pinned_fields(scenario, &s.step);
+            let pinned = pinned_fields(scenario, s.step.as_str());
             steps.insert(
-                s.step.clone(),
+                s.step.to_string(),
                 normalise_pinned(&s.exchange, &s.validation, &redactions, &pinned),
             );
         }

@@ -121,6 +121,19 @@ impl Mode {
     }
 }
 
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// `sync` or `stream`.
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s {
+            "sync" => Ok(Mode::Sync),
+            "stream" => Ok(Mode::Stream),
+            _ => Err(format!("unknown mode `{s}` (sync or stream)")),
+        }
+    }
+}
+
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

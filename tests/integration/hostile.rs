@@ -4,7 +4,8 @@
 //! header values, header names, SSE events and split across frames — is in none of the
 //! outputs (reports, exchanges).
 
-use conform::report::events::{ExchangeSink, ReportSink, Sink};
+use conform::report::sinks::{ExchangeSink, ReportSink};
+use conform::run::Sink;
 use conform::runner::args::Settings;
 use conform::scenario::load_dir;
 use conform::target::{AdHoc, Target};

@@ -26,7 +26,7 @@ fn result(
             ttft_ms: Some(20.0),
             total_ms: Some(100.0),
         },
-        ..ResultRecord::new(target, scenario, feature, mode, verdict)
+        ..ResultRecord::new(target, scenario, feature, mode.parse().unwrap(), verdict)
     }
 }
 
@@ -243,7 +243,7 @@ fn json_has_the_documented_fields() {
 #[test]
 fn junit_agrees_with_json() {
     let dir = tempfile::tempdir().unwrap();
-    let paths = report::write_all(&sample(), dir.path(), &redactor()).unwrap();
+    let paths = report::write_all(&sample(), dir.path(), &redactor(), &Default::default()).unwrap();
     assert_eq!(paths.len(), 5, "md, html, json, junit, badge");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
@@ -320,7 +320,7 @@ fn a_canary_secret_never_reaches_a_file() {
         file: format!("old/{CANARY}/report.json"),
         comparison: Default::default(),
     });
-    report::write_all(&r, dir.path(), &redactor()).unwrap();
+    report::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
     let mut checked = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -347,7 +347,7 @@ fn an_interrupted_run_still_writes_what_it_has() {
         model: "m".into(),
     }];
     let mut r = RunReport::new(targets);
-    report::write_all(&r, dir.path(), &redactor()).unwrap();
+    report::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("No results."));
     r.push(result(
@@ -358,7 +358,7 @@ fn an_interrupted_run_still_writes_what_it_has() {
         Verdict::Pass,
     ));
     r.finish(std::time::Duration::from_millis(5), true);
-    report::write_all(&r, dir.path(), &redactor()).unwrap();
+    report::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("interrupted: partial results"));
     assert!(md.contains("| basic | ✅ 1/1 |"), "{md}");

@@ -81,7 +81,7 @@ fn stable(mut r: RunReport) -> RunReport {
     for (i, x) in r.results.iter_mut().enumerate() {
         let i = i as f64;
         x.timing.ttfb_ms = Some(2.0 + i % 5.0);
-        x.timing.ttft_ms = (x.mode == "stream").then_some(3.0 + (i * 7.0) % 40.0);
+        x.timing.ttft_ms = (x.mode == conform::scenario::Mode::Stream).then_some(3.0 + (i * 7.0) % 40.0);
         x.timing.total_ms = Some(5.0 + (i * 13.0) % 90.0);
     }
     r
@@ -345,7 +345,7 @@ fn report_html_in_a_headless_browser() {
         let mut v: Vec<String> = r
             .results
             .iter()
-            .filter(|x| x.feature == "models" && x.mode == "sync")
+            .filter(|x| x.feature == "models" && x.mode == conform::scenario::Mode::Sync)
             .map(|x| x.case_name())
             .collect();
         v.sort();

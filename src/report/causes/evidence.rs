@@ -9,9 +9,11 @@
 
 use super::Deviation;
 use crate::exchange::read::Index;
+use crate::exchange::spool::Spool;
 use crate::exchange::{End, Head, Observer, RecordedRequest, Retry};
+use crate::run::{CaseId, StepId};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// The most body bytes read from one exchange.
@@ -56,6 +58,8 @@ pub struct TimedLine {
 /// Collects a bounded excerpt of one exchange.
 #[derive(Default)]
 struct Excerpt {
+    /// The exchange's label and request (from its `begin` record).
+    begin: Option<(String, RecordedRequest)>,
     head: Option<Head>,
     body: Vec<u8>,
     /// (arrival time, byte offset where the chunk ends).
@@ -66,7 +70,9 @@ struct Excerpt {
 }
 
 impl Observer for Excerpt {
-    fn begin(&mut self, _: &str, _: &RecordedRequest) {}
+    fn begin(&mut self, label: &str, request: &RecordedRequest) {
+        self.begin = Some((label.to_string(), request.clone()));
+    }
     fn retry(&mut self, r: &Retry) {
         self.retries.push(format!(
             "attempt {} at {:.0} ms: {} (waited {:.0} ms)",
@@ -193,127 +199,191 @@ fn timeline(x: &Excerpt) -> Vec<TimedLine> {
     out
 }
 
-/// Read the exchange labelled `label` from an index: its evidence.
-fn excerpt(index: &Index, file: &str, label: &str) -> Option<Evidence> {
-    let entry = index.entries.iter().find(|e| e.label == label)?;
-    let mut x = Excerpt::default();
-    index.replay(entry, &mut x).ok()?;
-    let mut response = Vec::new();
-    let mut events = Vec::new();
-    if let Some(h) = &x.head {
-        response.push(format!(
-            "HTTP {} (head after {:.0} ms)",
-            h.status, h.head_ms
-        ));
-        for (k, v) in h.headers.iter().take(16) {
-            response.push(clip(&format!("{k}: {v}")));
+impl Excerpt {
+    /// The evidence this excerpt shows: `file` is the exchange file relative to the report dir,
+    /// `line` the 1-based line of the exchange's `begin` record in it.
+    fn into_evidence(self, file: &str, line: usize) -> Option<Evidence> {
+        let (label, request) = self.begin.clone()?;
+        let mut response = Vec::new();
+        let mut events = Vec::new();
+        if let Some(h) = &self.head {
+            response.push(format!(
+                "HTTP {} (head after {:.0} ms)",
+                h.status, h.head_ms
+            ));
+            for (k, v) in h.headers.iter().take(16) {
+                response.push(clip(&format!("{k}: {v}")));
+            }
+            let stream = h.media_type().is_some_and(|m| m == "text/event-stream");
+            if stream {
+                events = timeline(&self);
+            } else if !self.body.is_empty() {
+                response.push(String::new());
+                response.push(clip(&String::from_utf8_lossy(&self.body)));
+            }
         }
-        let stream = h.media_type().is_some_and(|m| m == "text/event-stream");
-        if stream {
-            events = timeline(&x);
-        } else if !x.body.is_empty() {
-            response.push(String::new());
-            response.push(clip(&String::from_utf8_lossy(&x.body)));
+        if self.truncated {
+            response.push(format!("… (first {} KiB shown)", MAX_BODY / 1024));
         }
+        if let Some(end) = &self.end {
+            let how = end
+                .transport
+                .as_ref()
+                .map(|t| format!(": {}", t.message))
+                .unwrap_or_default();
+            response.push(format!("end after {:.0} ms{how}", end.total_ms));
+        }
+        Some(Evidence {
+            file: file.to_string(),
+            curl: curl_for(&request, file, &label),
+            label,
+            line,
+            request: request_lines(&request),
+            response,
+            events,
+            retries: self.retries,
+        })
     }
-    if x.truncated {
-        response.push(format!("… (first {} KiB shown)", MAX_BODY / 1024));
-    }
-    if let Some(end) = &x.end {
-        let how = end
-            .transport
-            .as_ref()
-            .map(|t| format!(": {}", t.message))
-            .unwrap_or_default();
-        response.push(format!("end after {:.0} ms{how}", end.total_ms));
-    }
-    Some(Evidence {
-        file: file.to_string(),
-        label: label.to_string(),
-        line: entry.line() + 1,
-        request: request_lines(&entry.request),
-        response,
-        events,
-        retries: x.retries,
-        curl: curl_for(&entry.request, file, label),
-    })
 }
 
-/// The label of the exchange a finding's step belongs to.
-pub fn label(case: &str, step: &str) -> String {
-    format!("{case} step {step}")
+/// The evidence of a run's exchanges, built while they stream past: a bounded excerpt of each
+/// exchange of each result that may need one (a result with findings, or one that fails the
+/// run), keyed by case and step. Nothing is read back from disk.
+#[derive(Default)]
+pub struct EvidenceIndex {
+    /// Lines written so far to each target's exchange file.
+    lines: HashMap<String, usize>,
+    /// Excerpts of cases still running.
+    pending: HashMap<CaseId, Vec<(StepId, Evidence)>>,
+    /// Excerpts of finished cases that may need them.
+    kept: HashMap<CaseId, Vec<(StepId, Evidence)>>,
 }
 
-/// Attach evidence to each deviation and a repro to each failing result, reading
-/// `DIR/exchanges/TARGET.ndjson`. Missing or unreadable files leave the evidence out.
+impl EvidenceIndex {
+    /// Take the excerpt of one exchange of `case` from its records (as appended to
+    /// `file`, the target's exchange file relative to the report dir).
+    pub fn exchange(
+        &mut self,
+        case: &CaseId,
+        step: &StepId,
+        file: &str,
+        records: &Spool,
+    ) -> std::io::Result<()> {
+        let mut x = Excerpt::default();
+        let mut lines = 0usize;
+        let mut counted = LineCount {
+            inner: records.reader()?,
+            lines: &mut lines,
+        };
+        crate::exchange::for_each_exchange(std::io::BufReader::new(&mut counted), &mut x)
+            .map_err(std::io::Error::other)?;
+        let first = self.lines.entry(case.target.clone()).or_default();
+        let line = *first + 1;
+        *first += lines;
+        if let Some(ev) = x.into_evidence(file, line) {
+            self.pending
+                .entry(case.clone())
+                .or_default()
+                .push((step.clone(), ev));
+        }
+        Ok(())
+    }
+
+    /// `record`'s case ended: its excerpts are kept when it may need evidence.
+    pub fn finished(&mut self, record: &super::super::ResultRecord) {
+        let case = record.case_id();
+        let Some(excerpts) = self.pending.remove(&case) else {
+            return;
+        };
+        if !record.findings.is_empty() || needs_repro(record) {
+            self.kept.insert(case, excerpts);
+        }
+    }
+
+    /// The evidence of `step` of `case`, or of its first exchange when no step is named.
+    pub fn get(&self, case: &CaseId, step: Option<&StepId>) -> Option<&Evidence> {
+        let excerpts = self.kept.get(case).or_else(|| self.pending.get(case))?;
+        match step {
+            Some(s) => excerpts.iter().find(|(id, _)| id == s),
+            None => excerpts.first(),
+        }
+        .map(|(_, ev)| ev)
+    }
+
+    /// The index of a recording made earlier (`conform merge`): each target's exchange file in
+    /// `dir`, its exchanges matched to `results` by the label a run gives them
+    /// ([`CaseId::label`]).
+    pub fn from_recordings(dir: &Path, results: &[super::super::ResultRecord]) -> EvidenceIndex {
+        let mut out = EvidenceIndex::default();
+        let mut labels: HashMap<(String, String), (CaseId, StepId)> = HashMap::new();
+        for r in results {
+            let case = r.case_id();
+            for step in r.findings.iter().filter_map(|f| f.step.as_ref()) {
+                labels.insert((r.target.clone(), case.label(step)), (case.clone(), step.clone()));
+            }
+        }
+        let targets: BTreeSet<&str> = results.iter().map(|r| r.target.as_str()).collect();
+        for target in targets {
+            let path = crate::report::sinks::exchange_file(dir, target);
+            let rel = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
+            let Ok(index) = Index::build(&path) else {
+                continue;
+            };
+            for entry in &index.entries {
+                let Some((case, step)) = labels.get(&(target.to_string(), entry.label.clone()))
+                else {
+                    continue;
+                };
+                let mut x = Excerpt::default();
+                if index.replay(entry, &mut x).is_err() {
+                    continue;
+                }
+                if let Some(ev) = x.into_evidence(&rel, entry.line() + 1) {
+                    out.kept
+                        .entry(case.clone())
+                        .or_default()
+                        .push((step.clone(), ev));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Counts the lines read through it.
+struct LineCount<'a, R> {
+    inner: R,
+    lines: &'a mut usize,
+}
+
+impl<R: std::io::Read> std::io::Read for LineCount<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        *self.lines += memchr::memchr_iter(b'\n', &buf[..n]).count();
+        Ok(n)
+    }
+}
+
+/// Attach evidence to each deviation and a repro to each failing result, from `index`.
 pub fn attach_evidence(
     deviations: &mut [Deviation],
     results: &[super::super::ResultRecord],
-    dir: &Path,
+    index: &EvidenceIndex,
 ) -> BTreeMap<String, Evidence> {
-    let mut indexes: BTreeMap<String, Option<(String, Index)>> = BTreeMap::new();
-    let targets = deviations.iter().map(|d| d.target.as_str()).chain(
-        results
-            .iter()
-            .filter(|r| needs_repro(r))
-            .map(|r| r.target.as_str()),
-    );
-    for target in targets {
-        if indexes.contains_key(target) {
-            continue;
-        }
-        let path = crate::report::events::ExchangeSink::file_for(dir, target);
-        let rel = path
-            .strip_prefix(dir)
-            .unwrap_or(&path)
-            .display()
-            .to_string();
-        indexes.insert(
-            target.to_string(),
-            Index::build(&path).ok().map(|i| (rel, i)),
-        );
-    }
-    let index_for = |target: &str| indexes.get(target).and_then(Option::as_ref);
     for d in deviations.iter_mut() {
-        let Some((file, index)) = index_for(&d.target) else {
-            continue;
-        };
-        let step = if d.example.step.is_empty() {
-            first_step(index, &d.example.case)
-        } else {
-            Some(d.example.step.clone())
-        };
-        if let Some(step) = step {
-            d.evidence = excerpt(index, file, &label(&d.example.case, &step));
+        if let Some((case, step)) = &d.example_of {
+            d.evidence = index.get(case, step.as_ref()).cloned();
         }
     }
     let mut repros = BTreeMap::new();
     for r in results.iter().filter(|r| needs_repro(r)) {
-        let Some((file, index)) = index_for(&r.target) else {
-            continue;
-        };
-        let case = r.case_name();
-        let step = r
-            .findings
-            .iter()
-            .map(|f| super::step_of(&f.location))
-            .find(|s| !s.is_empty())
-            .map(str::to_string)
-            .or_else(|| first_step(index, &case));
-        if let Some(ev) = step.and_then(|s| excerpt(index, file, &label(&case, &s))) {
-            repros.insert(super::result_key(r), ev);
+        let case = r.case_id();
+        let step = r.findings.iter().find_map(|f| f.step.as_ref());
+        if let Some(ev) = index.get(&case, step) {
+            repros.insert(case.to_string(), ev.clone());
         }
     }
     repros
-}
-
-/// The first step recorded for a case.
-fn first_step(index: &Index, case: &str) -> Option<String> {
-    let prefix = format!("{case} step ");
-    index
-        .entries
-        .iter()
-        .find_map(|e| e.label.strip_prefix(&prefix).map(str::to_string))
 }
 
 /// Results that fail the run (or could not be judged) get a repro.

@@ -111,7 +111,7 @@ fn sev_rank(s: Severity) -> u8 {
 pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
     let mut steps: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, f) in findings.iter().enumerate() {
-        let step = super::step_of(&f.location);
+        let step = f.step.as_ref().map_or("", |s| s.as_str());
         match steps.iter_mut().find(|(s, _)| *s == step) {
             Some((_, v)) => v.push(i),
             None => steps.push((step, vec![i])),

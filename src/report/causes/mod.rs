@@ -18,11 +18,12 @@
 pub mod evidence;
 mod fold;
 
-pub use evidence::{Evidence, TimedLine, attach_evidence, curl_for};
+pub use evidence::{Evidence, EvidenceIndex, TimedLine, attach_evidence, curl_for};
 
 use super::model::{ResultRecord, RunReport};
 use crate::check::catalogue::{self, ClientImpact};
 use crate::check::{Finding, Severity};
+use crate::run::{CaseId, StepId};
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +64,9 @@ pub struct Deviation {
     /// The excerpt of the exchange record that shows it (when the exchanges were at hand).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// The case and step of [`Deviation::example`], typed (not in report.json).
+    #[serde(skip)]
+    pub example_of: Option<(CaseId, Option<StepId>)>,
 }
 
 /// The first occurrence of a deviation.
@@ -226,18 +230,9 @@ pub fn normalise_message(message: &str) -> String {
     words.join(" ")
 }
 
-/// The step a finding is about (`step ask: …` → `ask`), empty when none.
-pub fn step_of(location: &str) -> &str {
-    location
-        .strip_prefix("step ")
-        .and_then(|rest| rest.split_once(':'))
-        .map(|(s, _)| s)
-        .unwrap_or("")
-}
-
 /// A result's key in maps: `target scenario@mode`.
 pub fn result_key(r: &ResultRecord) -> String {
-    format!("{} {}", r.target, r.case_name())
+    r.case_id().to_string()
 }
 
 /// Group the findings of `report` into ranked deviations (without evidence), and map each
@@ -250,7 +245,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
         results: BTreeSet<String>,
         features: BTreeSet<String>,
         folded: BTreeMap<String, usize>,
-        first: Option<(String, String, Finding)>,
+        first: Option<(CaseId, Finding)>,
     }
     // (target, check, reason) → accumulated; insertion order kept by the first index.
     let mut groups: BTreeMap<(String, String, String), Acc> = BTreeMap::new();
@@ -258,20 +253,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
     // A stable order (results arrive in completion order): the first occurrence is the same
     // in every run.
     let mut ordered: Vec<&ResultRecord> = report.results.iter().collect();
-    ordered.sort_by(|a, b| {
-        (
-            feature_rank(&a.feature),
-            &a.scenario,
-            a.mode != "sync",
-            &a.mode,
-        )
-            .cmp(&(
-                feature_rank(&b.feature),
-                &b.scenario,
-                b.mode != "sync",
-                &b.mode,
-            ))
-    });
+    ordered.sort_by(|a, b| a.listing_order().cmp(&b.listing_order()));
     for r in ordered {
         for p in fold::primaries(&r.findings) {
             let f = &r.findings[p.index];
@@ -292,7 +274,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
                 *acc.folded.entry(r.findings[*i].check.clone()).or_default() += 1;
             }
             if acc.first.is_none() {
-                acc.first = Some((r.case_name(), step_of(&f.location).to_string(), f.clone()));
+                acc.first = Some((r.case_id(), f.clone()));
             }
             per_result.entry(result_key(r)).or_default().insert(key);
         }
@@ -314,7 +296,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
     let mut out: Vec<Deviation> = groups
         .into_iter()
         .filter_map(|((target, check, reason), acc)| {
-            let (case, step, f) = acc.first?;
+            let (case, f) = acc.first?;
             let entry = catalogue::get(&check);
             let mut features: Vec<String> = acc.features.into_iter().collect();
             features.sort_by_key(|f| (feature_rank(f), f.clone()));
@@ -337,14 +319,15 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
                 cases: acc.results.into_iter().collect(),
                 folded: acc.folded.into_iter().collect(),
                 example: Example {
-                    case,
-                    step,
+                    case: case.name(),
+                    step: f.step.as_ref().map(|s| s.to_string()).unwrap_or_default(),
                     location: f.location.clone(),
                     message: f.message.clone(),
                     expected: f.expected.clone(),
                     actual: f.actual.clone(),
                 },
                 evidence: None,
+                example_of: Some((case, f.step.clone())),
                 target,
                 check,
                 reason,

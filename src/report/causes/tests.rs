@@ -12,7 +12,7 @@ fn result(
 ) -> ResultRecord {
     ResultRecord {
         findings,
-        ..ResultRecord::new("t", scenario, feature, mode, verdict)
+        ..ResultRecord::new("t", scenario, feature, mode.parse().unwrap(), verdict)
     }
 }
 
@@ -173,6 +173,7 @@ fn reasons_blank_values_paths_and_numbers() {
         normalise_reason("effect.tools", "expected equals \"x\""),
         "the feature had no effect"
     );
-    assert_eq!(step_of("step ask: /content"), "ask");
-    assert_eq!(step_of("snapshots/x.snap"), "");
+    let f = Finding::must("assert.equals", "/content", "x").in_step(&"ask".into());
+    assert_eq!(f.step, Some(StepId::new("ask")));
+    assert_eq!(f.location, "step ask: /content");
 }

@@ -147,7 +147,7 @@ fn matrix(report: &RunReport, out: &mut String) {
     let _ = write!(out, "</tr>\n<tr>");
     for _ in &report.targets {
         for m in &modes {
-            let _ = write!(out, "<th>{}</th>", esc(m));
+            let _ = write!(out, "<th>{}</th>", esc(m.as_str()));
         }
     }
     let _ = writeln!(out, "</tr></thead>\n<tbody>");
@@ -155,7 +155,7 @@ fn matrix(report: &RunReport, out: &mut String) {
         let _ = write!(out, "<tr><th scope=\"row\">{}</th>", esc(&feature));
         for t in &report.targets {
             for m in &modes {
-                let rs = score::cell_results(report, &t.name, &feature, m);
+                let rs = score::cell_results(report, &t.name, &feature, *m);
                 let c = Cell::of(&rs);
                 let label = match c.worst {
                     Some(v) => format!(
@@ -177,7 +177,7 @@ fn matrix(report: &RunReport, out: &mut String) {
                     verdict_class(c.worst),
                     esc(&t.name),
                     esc(&feature),
-                    esc(m),
+                    esc(m.as_str()),
                     esc(&title),
                     esc(&feature),
                     esc(&label)

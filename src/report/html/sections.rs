@@ -212,13 +212,7 @@ pub(super) fn results(report: &RunReport, out: &mut String) {
             .iter()
             .filter(|r| r.feature == feature)
             .collect();
-        rs.sort_by(|a, b| {
-            (target_rank(&a.target), &a.scenario, a.mode != "sync").cmp(&(
-                target_rank(&b.target),
-                &b.scenario,
-                b.mode != "sync",
-            ))
-        });
+        rs.sort_by_key(|r| (target_rank(&r.target), &r.scenario, r.mode));
         for r in rs {
             result(report, r, out);
         }
@@ -258,7 +252,7 @@ fn result(report: &RunReport, r: &ResultRecord, out: &mut String) {
         "<tr class=\"result\" data-target=\"{}\" data-feature=\"{}\" data-mode=\"{}\" data-verdict=\"{}\" data-search=\"{}\"><td class=\"{}\">{}{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
         esc(&r.target),
         esc(&r.feature),
-        esc(&r.mode),
+        esc(r.mode.as_str()),
         r.verdict,
         esc(&search),
         verdict_class(Some(r.verdict)),
@@ -279,7 +273,7 @@ fn result(report: &RunReport, r: &ResultRecord, out: &mut String) {
         "<tr class=\"detail\" data-target=\"{}\" data-feature=\"{}\" data-mode=\"{}\" data-search=\"{}\"><td colspan=\"7\"><details><summary>findings and repro</summary>",
         esc(&r.target),
         esc(&r.feature),
-        esc(&r.mode),
+        esc(r.mode.as_str()),
         esc(&search)
     );
     if let Some(e) = &r.error {

@@ -104,13 +104,7 @@ fn results(report: &RunReport, out: &mut String) {
             .filter(|r| r.feature == feature)
             .collect();
         let target_rank = |t: &str| report.targets.iter().position(|x| x.name == t);
-        rs.sort_by(|a, b| {
-            (target_rank(&a.target), &a.scenario, a.mode != "sync").cmp(&(
-                target_rank(&b.target),
-                &b.scenario,
-                b.mode != "sync",
-            ))
-        });
+        rs.sort_by_key(|r| (target_rank(&r.target), &r.scenario, r.mode));
         for r in rs {
             result(report, r, several, out);
         }

@@ -215,7 +215,7 @@ fn render_matrix(report: &RunReport, out: &mut String) {
         let _ = write!(out, "| {} |", cell(&feature));
         for t in &report.targets {
             for m in &modes {
-                let rs = score::cell_results(report, &t.name, &feature, m);
+                let rs = score::cell_results(report, &t.name, &feature, *m);
                 let _ = write!(out, " {} |", Cell::of(&rs).text());
             }
         }

@@ -1,0 +1,20 @@
+//! The sinks of a run ([`crate::run::Sink`]): every output is built from the run's events —
+//! the exchange files ([`ExchangeSink`]), the report files with their evidence
+//! ([`ReportSink`]), and the progress display ([`ProgressSink`]).
+
+mod exchanges;
+mod files;
+mod progress;
+
+pub use exchanges::ExchangeSink;
+pub use files::ReportSink;
+pub use progress::ProgressSink;
+
+use std::path::{Path, PathBuf};
+
+/// Where the exchanges of `target` are written under a report dir
+/// (`exchanges/TARGET.ndjson`).
+pub fn exchange_file(report_dir: &Path, target: &str) -> PathBuf {
+    let safe = crate::fsutil::safe_name(target, "._-");
+    report_dir.join("exchanges").join(format!("{safe}.ndjson"))
+}

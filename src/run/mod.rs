@@ -1,0 +1,11 @@
+//! The run model every producer of results feeds and every output consumes: typed identities
+//! ([`CaseId`], [`StepId`]), the events of a run ([`RunEvent`]), the [`Sink`] trait and the
+//! [`Dispatch`] that folds events into the run's report and hands them to the sinks. The sinks
+//! themselves live with what they write ([`crate::report::sinks`]).
+
+mod aggregate;
+mod events;
+mod ids;
+
+pub use events::{Dispatch, RunEvent, Sink, SinkError};
+pub use ids::{CaseId, StepId};
