@@ -176,12 +176,14 @@ async fn run(a: &ProxyArgs) -> i32 {
     };
     tokio::pin!(work);
     let mut failed = None;
+    let mut tick = tokio::time::interval(REWRITE_EVERY / 4);
     let code = loop {
         tokio::select! {
             code = &mut work => break code,
             Some(x) = rx.recv(), if failed.is_none() => {
                 failed = announce(&mut dispatch, &x).err();
             }
+            _ = tick.tick(), if failed.is_none() => failed = dispatch.tick().err(),
         }
     };
     // Exchanges still streaming get a moment to end and be recorded.
@@ -199,8 +201,9 @@ async fn run(a: &ProxyArgs) -> i32 {
     let (report, done) = dispatch.finish(|r| r.finish(started.elapsed(), false));
     match done {
         Ok(()) => eprintln!(
-            "proxy: {} exchange(s) judged; report: {}",
+            "proxy: {} exchange(s) judged; reports written {} time(s); report: {}",
             report.results.len(),
+            reports.writes(),
             a.report_dir
                 .join(crate::report::markdown::FILE_NAME)
                 .display()

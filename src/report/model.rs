@@ -315,12 +315,7 @@ impl RunReport {
             red(s);
         }
         for x in &mut r.results {
-            for s in [
-                &mut x.target,
-                &mut x.scenario,
-                &mut x.feature,
-                &mut x.title,
-            ] {
+            for s in [&mut x.target, &mut x.scenario, &mut x.feature, &mut x.title] {
                 red(s);
             }
             for f in &mut x.findings {

@@ -224,7 +224,13 @@ mod tests {
     use crate::report::model::TargetInfo;
 
     fn r(feature: &str, mode: &str, verdict: Verdict) -> ResultRecord {
-        ResultRecord::new("t", format!("{feature}/x"), feature, mode.parse().unwrap(), verdict)
+        ResultRecord::new(
+            "t",
+            format!("{feature}/x"),
+            feature,
+            mode.parse().unwrap(),
+            verdict,
+        )
     }
 
     #[test]

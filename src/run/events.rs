@@ -74,6 +74,12 @@ impl SinkError {
 /// A consumer of run events. `report` is the run's report after the event.
 pub trait Sink: Send {
     fn event(&mut self, e: &RunEvent<'_>, report: &RunReport) -> Result<(), SinkError>;
+
+    /// Time passed without an event: a sink that defers work (a throttled rewrite) may do it
+    /// now. Long-lived producers (the proxy) call it about once a second.
+    fn tick(&mut self, _report: &RunReport) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Hands every event to every sink, after folding it into the run's report.
@@ -92,6 +98,14 @@ impl<'a, 'b> Dispatch<'a, 'b> {
         aggregate::apply(&mut self.report, e);
         for s in self.sinks.iter_mut() {
             s.event(e, &self.report)?;
+        }
+        Ok(())
+    }
+
+    /// Let every sink do deferred work ([`Sink::tick`]).
+    pub fn tick(&mut self) -> Result<(), SinkError> {
+        for s in self.sinks.iter_mut() {
+            s.tick(&self.report)?;
         }
         Ok(())
     }

@@ -12,23 +12,23 @@ use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
 use crate::exchange::spool::Spool;
 use crate::exchange::{Exchange, Recorder};
-use crate::run::{CaseId, StepId};
-use crate::secrets::Redactor;
-use std::io::{BufWriter, Write as _};
 use crate::protocol::anthropic::grammar::Profile;
 use crate::protocol::anthropic::judge::{Judge, Judgement, Options};
 use crate::protocol::anthropic::schema::{self, Shape};
 use crate::protocol::anthropic::validate::Validation;
 use crate::protocol::anthropic::wire;
 use crate::report::model::Timing;
+use crate::run::{CaseId, StepId};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
 use crate::scenario::render::render_request;
 use crate::scenario::template::Context;
+use crate::secrets::Redactor;
 use crate::target::Target;
 use crate::verdict::{self, JudgeInputs, Verdict};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::{BufWriter, Write as _};
 
 /// One step's record: what was sent and received (without the body), what the judge made of
 /// it, and the exchange's redacted records (with the body, as they arrived) for the sinks.
@@ -276,7 +276,10 @@ pub async fn run_case(
         let step_rejected =
             expected_success && wire::is_rejection(resp.status, validation.body.as_ref());
         for o in outcomes.iter().filter(|o| !o.success) {
-            findings.push(o.to_finding(scenario.feature(), &reference).in_step(&step_id));
+            findings.push(
+                o.to_finding(scenario.feature(), &reference)
+                    .in_step(&step_id),
+            );
         }
         // A failed step, or one whose answer lacks what the probe needs (inconclusive), ends
         // the case: later steps depend on it.

@@ -77,7 +77,11 @@ struct Judged {
 }
 
 /// Run one case (`repeat` times).
-async fn run_one(case: &Case, transport: &Transport, settings: &args::Settings) -> Vec<case::CaseRun> {
+async fn run_one(
+    case: &Case,
+    transport: &Transport,
+    settings: &args::Settings,
+) -> Vec<case::CaseRun> {
     let mut runs = Vec::new();
     for _ in 0..settings.repeat.max(1) {
         runs.push(
@@ -134,7 +138,10 @@ async fn run_cases(
             };
             if let Err(cause) = preflight::reachable(&case.target.base_url).await {
                 let reason = format!("target `{t}` is unreachable: {cause}");
-                dispatch.emit(&RunEvent::TargetStopped { target: t, reason: &reason })?;
+                dispatch.emit(&RunEvent::TargetStopped {
+                    target: t,
+                    reason: &reason,
+                })?;
                 stopped_lock(&stopped).insert(t.clone(), reason);
             }
         }
@@ -241,7 +248,11 @@ async fn run_cases(
         let mut findings = record.findings.clone();
         findings.push(finding.clone());
         let verdict = j.rejudge(&findings);
-        dispatch.emit(&RunEvent::CaseAmended { case, finding: &finding, verdict })?;
+        dispatch.emit(&RunEvent::CaseAmended {
+            case,
+            finding: &finding,
+            verdict,
+        })?;
     }
     Ok(interrupted)
 }
@@ -323,7 +334,10 @@ fn plan(
                     continue;
                 }
                 let id = CaseId::new(&target.name, s.id(), mode);
-                if settings.partition.is_some_and(|p| !p.holds(&id.to_string())) {
+                if settings
+                    .partition
+                    .is_some_and(|p| !p.holds(&id.to_string()))
+                {
                     continue;
                 }
                 cases.push(Case {

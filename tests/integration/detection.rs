@@ -18,8 +18,8 @@
 //! first request — the one the fault answers with 429 — belongs to the case the row names.
 
 use conform::mock::{Fault, fault_catalogue};
-use conform::report::sinks::ExchangeSink;
 use conform::report::model::ResultRecord;
+use conform::report::sinks::ExchangeSink;
 use conform::runner::args::Settings;
 use conform::scenario::{Mode, Scenario, load_dir};
 use conform::verdict::{self, Verdict};
@@ -417,7 +417,7 @@ async fn run(scenarios: Vec<Scenario>, faults: Vec<Fault>, serial: bool) -> Vec<
     let key = |r: &ResultRecord| {
         (
             r.scenario.clone(),
-            r.mode.clone(),
+            r.mode,
             r.verdict,
             r.findings.clone(),
             r.error.clone(),
@@ -540,7 +540,10 @@ async fn the_clean_reference_server_passes_every_scenario_strictly() {
         "not pass:\n{}",
         not_passing.join("\n")
     );
-    assert!(results.iter().any(|r| r.mode == Mode::Stream) && results.iter().any(|r| r.mode == Mode::Sync));
+    assert!(
+        results.iter().any(|r| r.mode == Mode::Stream)
+            && results.iter().any(|r| r.mode == Mode::Sync)
+    );
     assert!(wall < Duration::from_secs(30), "the library took {wall:?}");
 }
 

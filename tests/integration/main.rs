@@ -32,6 +32,7 @@ mod regress;
 mod report_outputs;
 mod robustness;
 mod run_cli;
+mod run_model;
 mod scenario_assert;
 mod scenario_lint;
 mod scenario_load;

@@ -4,6 +4,7 @@
 
 use crate::support::*;
 use std::process::Command;
+use std::time::Instant;
 
 const SCRIPT: &str = r#"
 import anthropic
@@ -256,7 +257,7 @@ fn the_proxy_latency_bench_prints_its_figures() {
 #[test]
 fn the_reports_are_refreshed_while_the_proxy_runs() {
     use std::io::{BufRead as _, BufReader};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let mock = Mock::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
@@ -314,4 +315,54 @@ fn the_reports_are_refreshed_while_the_proxy_runs() {
     assert_eq!(status.code(), Some(0), "{rest}");
     assert!(rest.contains("1 exchange(s) judged"), "{rest}");
     assert_eq!(results(&report_path), Some(1));
+}
+
+/// Many exchanges in a burst: the reports are rewritten at most about once a second (and at
+/// the start and the end), never once per exchange; the report holds every exchange, as
+/// `conform check` of the recording does.
+#[test]
+fn a_burst_of_exchanges_rewrites_the_reports_a_bounded_number_of_times() {
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    const N: usize = 30;
+    let script = format!(
+        r#"for i in $(seq 1 {N}); do curl -s -o /dev/null -X POST "$ANTHROPIC_BASE_URL/v1/messages" -H 'content-type: application/json' -H 'x-api-key: {CANARY}' -d '{{"model":"conform-mock","max_tokens":16,"messages":[{{"role":"user","content":"Say hello."}}]}}'; done"#
+    );
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["proxy", "--upstream", &mock.base_url, "--report-dir", "rep"])
+        .args(["--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{N} exchange(s) judged")),
+        "{stderr}"
+    );
+    let writes: usize = stderr
+        .split("reports written ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    // The start, one per second that had exchanges, the end.
+    assert!(
+        writes <= secs.ceil() as usize + 2,
+        "{writes} writes in {secs:.1} s"
+    );
+    assert!(writes < N, "{writes}");
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    assert_eq!(report["results"].as_array().unwrap().len(), N);
+    let check = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
+        .output()
+        .unwrap();
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(checked.as_array().unwrap().len(), N);
+    assert!(!read(&dir.path().join("rep/report.md")).contains(CANARY));
 }

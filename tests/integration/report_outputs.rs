@@ -77,11 +77,12 @@ fn stable(mut r: RunReport) -> RunReport {
         t.base_url = "http://127.0.0.1:PORT".into();
     }
     r.results
-        .sort_by(|a, b| (&a.scenario, &a.mode).cmp(&(&b.scenario, &b.mode)));
+        .sort_by(|a, b| (&a.scenario, a.mode.as_str()).cmp(&(&b.scenario, b.mode.as_str())));
     for (i, x) in r.results.iter_mut().enumerate() {
         let i = i as f64;
         x.timing.ttfb_ms = Some(2.0 + i % 5.0);
-        x.timing.ttft_ms = (x.mode == conform::scenario::Mode::Stream).then_some(3.0 + (i * 7.0) % 40.0);
+        x.timing.ttft_ms =
+            (x.mode == conform::scenario::Mode::Stream).then_some(3.0 + (i * 7.0) % 40.0);
         x.timing.total_ms = Some(5.0 + (i * 13.0) % 90.0);
     }
     r

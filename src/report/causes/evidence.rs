@@ -319,13 +319,20 @@ impl EvidenceIndex {
         for r in results {
             let case = r.case_id();
             for step in r.findings.iter().filter_map(|f| f.step.as_ref()) {
-                labels.insert((r.target.clone(), case.label(step)), (case.clone(), step.clone()));
+                labels.insert(
+                    (r.target.clone(), case.label(step)),
+                    (case.clone(), step.clone()),
+                );
             }
         }
         let targets: BTreeSet<&str> = results.iter().map(|r| r.target.as_str()).collect();
         for target in targets {
             let path = crate::report::sinks::exchange_file(dir, target);
-            let rel = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             let Ok(index) = Index::build(&path) else {
                 continue;
             };

@@ -1,8 +1,8 @@
 //! `exchanges/TARGET.ndjson`: every exchange's redacted records, appended whole as it is
 //! recorded, so exchanges never interleave and nothing is held for the run.
 
-use crate::run::{RunEvent, Sink, SinkError};
 use crate::report::model::RunReport;
+use crate::run::{RunEvent, Sink, SinkError};
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -76,7 +76,9 @@ impl Sink for ExchangeSink {
                 let written = match records.in_memory() {
                     // One write for the records (a copy would go 8 KiB at a time).
                     Some(bytes) => out.write_all(bytes),
-                    None => records.reader().and_then(|mut r| io::copy(&mut r, out).map(drop)),
+                    None => records
+                        .reader()
+                        .and_then(|mut r| io::copy(&mut r, out).map(drop)),
                 }
                 .and_then(|_| if appending { out.flush() } else { Ok(()) });
                 if let Err(err) = written {

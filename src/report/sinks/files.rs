@@ -17,6 +17,8 @@ pub struct ReportSink {
     /// Rewrite the files while the run goes, at most once per this interval.
     every: Option<Duration>,
     last: Option<Instant>,
+    /// Results came in since the last write.
+    dirty: bool,
     /// How many times the files were written.
     writes: usize,
     /// The files of the last write.
@@ -32,6 +34,7 @@ impl ReportSink {
             evidence: EvidenceIndex::default(),
             every: None,
             last: None,
+            dirty: false,
             writes: 0,
             written: Vec::new(),
         }
@@ -52,9 +55,23 @@ impl ReportSink {
 
     fn write(&mut self, report: &RunReport) -> Result<(), SinkError> {
         self.written = crate::report::write_all(report, &self.dir, &self.redactor, &self.evidence)
-            .map_err(|e| SinkError::new(format!("writing the reports to {}", self.dir.display()), e))?;
+            .map_err(|e| {
+                SinkError::new(format!("writing the reports to {}", self.dir.display()), e)
+            })?;
         self.writes += 1;
         self.last = Some(Instant::now());
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Rewrite now if results came in and the interval has passed since the last write.
+    fn rewrite_if_due(&mut self, report: &RunReport) -> Result<(), SinkError> {
+        let due = self
+            .every
+            .is_some_and(|every| self.last.is_none_or(|t| t.elapsed() >= every));
+        if self.dirty && due {
+            self.write(report)?;
+        }
         Ok(())
     }
 }
@@ -68,24 +85,28 @@ impl Sink for ReportSink {
                 records,
             } => {
                 let path = super::exchange_file(&self.dir, &case.target);
-                let file = path.strip_prefix(&self.dir).unwrap_or(&path).display().to_string();
+                let file = path
+                    .strip_prefix(&self.dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
                 self.evidence
                     .exchange(case, step, &file, records)
                     .map_err(|e| SinkError::new("reading an exchange's records", e))?;
             }
             RunEvent::CaseFinished { record } => {
                 self.evidence.finished(record);
-                let due = self
-                    .every
-                    .is_some_and(|every| self.last.is_none_or(|t| t.elapsed() >= every));
-                if due {
-                    self.write(report)?;
-                }
+                self.dirty = true;
+                self.rewrite_if_due(report)?;
             }
             RunEvent::Started { .. } if self.every.is_some() => self.write(report)?,
             RunEvent::Finished => self.write(report)?,
             _ => {}
         }
         Ok(())
+    }
+
+    fn tick(&mut self, report: &RunReport) -> Result<(), SinkError> {
+        self.rewrite_if_due(report)
     }
 }
