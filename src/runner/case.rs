@@ -52,7 +52,7 @@ pub struct CaseRun {
 }
 
 impl CaseRun {
-    /// The verdict of this run (design §3 precedence, see [`verdict::judge`]).
+    /// The verdict of this run (the precedence of [`verdict::judge`]).
     pub fn verdict(&self) -> Verdict {
         verdict::judge(&JudgeInputs {
             findings: &self.findings,
