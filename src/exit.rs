@@ -1,4 +1,5 @@
-//! Exit codes of the `conform` binary (design §7), documented as constants, and the one place
+//! Exit codes of the `conform` binary (ARCHITECTURE.md, "Errors and exit codes"), documented
+//! as constants, and the one place
 //! a command's async work is run to its exit code.
 
 /// Conformant, or only verdicts the target declared as expected.

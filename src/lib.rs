@@ -1,6 +1,6 @@
 //! conform — a conformance harness for endpoints that claim to speak the Anthropic Messages API.
 //!
-//! The pipeline (design §1) flows one way:
+//! The pipeline (ARCHITECTURE.md, "Bird's-eye view") flows one way:
 //! scenario files → plan → **execute** (an [`exchange::Exchange`] per request) → **validate**
 //! ([`check::Finding`]s from schemas, the stream grammar and request-implied checks) → verdict
 //! → snapshot → report sinks.

@@ -1,4 +1,5 @@
-//! Targets: the endpoints a run talks to, from `conform.toml` (design §5) or from CLI flags.
+//! Targets: the endpoints a run talks to, from `conform.toml` (README, "Pointing conform at a
+//! provider") or from CLI flags.
 //!
 //! The raw file ([`RawConfig`], [`RawTarget`]: serde, every key optional) is kept apart from
 //! the resolved [`Target`] (every value decided: `extends` applied, the API key read from the

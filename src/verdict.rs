@@ -1,5 +1,5 @@
 //! Verdicts: the findings and facts of one (scenario, target, mode) reduced to one word, and
-//! the run's exit code (design §3 and §7).
+//! the run's exit code (ARCHITECTURE.md, "Findings, severities and verdicts").
 //!
 //! Precedence, strongest first:
 //! 1. `error`: transport or infrastructure problem (no response, timeout, TLS); not a

@@ -5,7 +5,7 @@
 //! chunks with their arrival times, end with the transport outcome), delivered to an
 //! [`Observer`]. The live HTTP client, an exchange file on disk ([`read`]) and an in-memory
 //! [`Exchange`] all produce that sequence, so the judge that consumes it gives identical
-//! findings whatever the source (design §1: judged once, live).
+//! findings whatever the source (ARCHITECTURE.md, "Bird's-eye view": judged once, live).
 //!
 //! On disk ([`write`]) an exchange is one NDJSON line per record, so neither writing nor
 //! reading ever holds a whole body in memory; secrets are redacted before anything is written,

@@ -1,5 +1,5 @@
 //! The HTTP execution layer: sends one [`Request`] and records everything that happens as an
-//! [`Exchange`] (design §1: the Exchange is the source of truth; nothing is validated here).
+//! [`Exchange`] (the Exchange is the source of truth; nothing is validated here).
 //!
 //! [`Client::execute`] delivers the exchange to an [`Observer`] as it happens: the request as
 //! sent, each retried attempt and its cause, the status and headers, every body chunk the moment

@@ -1,6 +1,7 @@
-//! `conform mock`: the reference server. A faithful, deterministic Anthropic Messages endpoint
-//! (design §6) with a catalogue of real-world faults, usable from the command line or
-//! in-process ([`spawn`]) as the embedded default target and the oracle of the project's tests.
+//! `conform mock`: the reference server (ARCHITECTURE.md, `src/mock/`). A faithful,
+//! deterministic Anthropic Messages endpoint with a catalogue of real-world faults, usable from
+//! the command line or in-process ([`spawn`]) as the embedded default target and the oracle of
+//! the project's tests.
 //!
 //! Modules: [`listen`] (accept loop and resource limits), [`server`] (router, auth, headers,
 //! errors), [`validate`] (request validation), [`generate`] (deterministic answers),

@@ -1,4 +1,4 @@
-//! Reports: the run's results written for people and machines (design §1, last stage).
+//! Reports: the run's results written for people and machines (the pipeline's last stage).
 //!
 //! The runner fills a [`RunReport`] as results come in; [`prepare`] adds what every sink shares
 //! — the ranked root causes ([`causes`]) with their evidence and repros from the exchange

@@ -1,4 +1,4 @@
-//! The scenario language (design §4): declarative YAML files, parsed with positions
+//! The scenario language: declarative YAML files, parsed with positions
 //! ([`model`], [`load`]), templated and resolved per mode ([`template`], [`render`]) and
 //! checked without sending anything ([`lint`](mod@lint)). No I/O beyond reading files; the
 //! engine that sends requests lives elsewhere; the assertion engine is [`crate::check::assert`].

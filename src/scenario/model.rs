@@ -1,6 +1,6 @@
-//! The typed model of a scenario file (design §4), deserialised by serde-saphyr with the
-//! position of every value a user may get wrong, and described by schemars for editors
-//! (`conform schema scenario`).
+//! The typed model of a scenario file (the format is in [`crate::scenario`]'s doc),
+//! deserialised by serde-saphyr with the position of every value a user may get wrong, and
+//! described by schemars for editors (`conform schema scenario`).
 //!
 //! Unknown keys are errors everywhere (`deny_unknown_fields`). Request bodies and assertion
 //! operands are kept as a [`Node`] tree that remembers where each value came from, so that

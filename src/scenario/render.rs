@@ -1,6 +1,6 @@
 //! Resolving a step for one mode: templates filled in, the mode's `stream` flag applied, the
 //! header and credential overrides spelled out. The result is plain data for the HTTP client,
-//! which adds the target's base URL, headers and key (design §1: parse → **resolve** → execute).
+//! which adds the target's base URL, headers and key (parse → **resolve** → execute).
 
 use super::diagnostics::Pos;
 use super::model::{Auth, Mode, Step};

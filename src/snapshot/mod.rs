@@ -1,5 +1,5 @@
 //! Snapshots: the normalised shape of each result, stored as insta-compatible `.snap` files
-//! and diffed against the accepted one (design §1 "Snapshot", issue 6).
+//! and diffed against the accepted one (the pipeline's snapshot stage, issue 6).
 //!
 //! * [`normalise`] turns an exchange and its validation into a shape with typed placeholders,
 //!   [`render`] into the canonical text that is a snapshot's body;

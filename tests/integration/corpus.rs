@@ -1,26 +1,17 @@
 //! The recorded corpus as a regression suite: real traffic is the judge of the validators.
 //!
 //! Every genuine Anthropic file (MANIFEST.tsv provider `anthropic`) must give no `must`
-//! finding; the non-Anthropic rows must show their documented differences. The corpus lives in
-//! `../shared/corpus` beside the repository (override with `CONFORM_CORPUS`).
+//! finding; the non-Anthropic rows must show their documented differences. The corpus is test
+//! data of the repository, in `tests/corpus/` (its README gives the sources and fidelity notes).
 
 use conform::check::Severity;
 use conform::offline::check_path;
 use conform::protocol::anthropic::grammar::Profile;
 use std::path::PathBuf;
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("CONFORM_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("MANIFEST.tsv").exists() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("corpus not found at {} (set CONFORM_CORPUS)", dir.display());
-    } else {
-        eprintln!("SKIP: corpus not found at {}", dir.display());
-        None
-    }
+/// `tests/corpus/`: the recorded traffic, with `MANIFEST.tsv` and `README.md`.
+pub(crate) fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
 /// (file, provider) rows of the manifest, request files excluded.
@@ -37,7 +28,7 @@ fn manifest(dir: &std::path::Path) -> Vec<(String, String)> {
 
 #[test]
 fn genuine_anthropic_traffic_gives_no_must_finding() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let mut checked = 0;
     let mut failures = Vec::new();
     for (file, provider) in manifest(&dir) {
@@ -66,7 +57,7 @@ fn genuine_anthropic_traffic_gives_no_must_finding() {
 
 #[test]
 fn genuine_streams_also_pass_the_tolerant_profile() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     for (file, provider) in manifest(&dir) {
         if provider == "anthropic" && file.ends_with(".sse") {
             for r in check_path(&dir.join(&file), None, Profile::Tolerant) {
@@ -81,7 +72,7 @@ fn genuine_streams_also_pass_the_tolerant_profile() {
 
 #[test]
 fn glm_shows_its_documented_differences() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let reports = check_path(
         &dir.join("other__zai_glm46_plain_text.json"),
         None,
@@ -111,7 +102,7 @@ fn glm_shows_its_documented_differences() {
 
 #[test]
 fn every_genuine_stream_decodes_identically_at_every_split() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     use conform::http::sse::{SseDecoder, decode_all};
     let mut streams = 0;
     for (file, provider) in manifest(&dir) {
@@ -210,7 +201,7 @@ fn the_live_path_judges_every_corpus_stream_like_conform_check() {
     use conform::http::client::{Client, ExecPolicy, Request};
     use conform::protocol::anthropic::judge::{Judge, Options};
     use conform::secrets::Redactor;
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = Client::new(std::time::Duration::from_secs(5), true).unwrap();
     let live_only = |c: &str| c.starts_with("headers.") || c == "stream.incremental";

@@ -1,4 +1,4 @@
-//! The schemas against real recorded traffic (`/work/shared/corpus`, or `$CONFORM_CORPUS`):
+//! The schemas against real recorded traffic (`tests/corpus/`, see its README):
 //! every genuine Anthropic body validates without a `must` finding, and the non-Anthropic rows
 //! (Bedrock, Zhipu GLM) show their documented differences.
 //!
@@ -22,6 +22,7 @@
 //!   checked independently of the body's shape): a request answered with 400 may well be
 //!   invalid, and the one Anthropic rejected for its shape must be rejected by the schema too.
 
+use super::corpus::corpus_dir;
 use conform::check::{Finding, Severity};
 use conform::protocol::anthropic::schema::{self, Shape};
 use serde_json::Value;
@@ -35,29 +36,21 @@ struct Row {
     provider: String,
 }
 
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("CONFORM_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/corpus"))
-}
-
-fn manifest(dir: &Path) -> Option<Vec<Row>> {
-    let text = std::fs::read_to_string(dir.join("MANIFEST.tsv")).ok()?;
-    Some(
-        text.lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let c: Vec<&str> = l.split('\t').collect();
-                Row {
-                    file: c[0].to_string(),
-                    kind: c[1].to_string(),
-                    status: c[3].to_string(),
-                    provider: c[5].to_string(),
-                }
-            })
-            .collect(),
-    )
+fn manifest(dir: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            Row {
+                file: c[0].to_string(),
+                kind: c[1].to_string(),
+                status: c[3].to_string(),
+                provider: c[5].to_string(),
+            }
+        })
+        .collect()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -136,10 +129,7 @@ fn has(findings: &[Finding], severity: Severity, check: &str, location: &str) ->
 #[test]
 fn genuine_anthropic_traffic_has_no_must_finding() {
     let dir = corpus_dir();
-    let Some(rows) = manifest(&dir) else {
-        eprintln!("corpus not found at {}; skipped", dir.display());
-        return;
-    };
+    let rows = manifest(&dir);
     let mut responses = Vec::new();
     let mut requests = Vec::new();
     let (mut n_resp, mut n_req) = (0, 0);
@@ -202,9 +192,6 @@ fn a_request_anthropic_rejected_for_its_shape_is_rejected_by_the_schema() {
     // dd__anthropic_completion_error: Anthropic answered 400 "messages.0: Input does not match
     // the expected shape." — the message is a bare string.
     let path = corpus_dir().join("dd__anthropic_completion_error__0.request.json");
-    if !path.exists() {
-        return;
-    }
     let findings = schema::validate(Shape::Request, &read_json(&path));
     assert!(
         findings
@@ -217,9 +204,7 @@ fn a_request_anthropic_rejected_for_its_shape_is_rejected_by_the_schema() {
 #[test]
 fn non_anthropic_rows_show_their_documented_differences() {
     let dir = corpus_dir();
-    let Some(rows) = manifest(&dir) else {
-        return;
-    };
+    let rows = manifest(&dir);
     let mut by_file = BTreeMap::new();
     for row in rows.iter().filter(|r| r.provider != "anthropic") {
         let f = response_findings(&dir, row);
@@ -313,9 +298,7 @@ fn non_anthropic_rows_show_their_documented_differences() {
 #[test]
 fn validation_speed_on_corpus_events() {
     let dir = corpus_dir();
-    let Some(rows) = manifest(&dir) else {
-        return;
-    };
+    let rows = manifest(&dir);
     let mut events = Vec::new();
     let mut bytes = 0usize;
     for row in rows

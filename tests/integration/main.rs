@@ -28,6 +28,7 @@ mod mock_realistic;
 mod mock_robustness;
 mod mock_sdk;
 mod proxy;
+mod references;
 mod regress;
 mod report_outputs;
 mod robustness;

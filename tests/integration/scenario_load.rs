@@ -221,7 +221,8 @@ fn unreadable_and_missing_paths_are_diagnostics() {
 fn list_rows_and_table() {
     let (scenarios, diagnostics) = scenario::load_dir(Path::new("scenarios"));
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    // The two example files (the library around them grows; its own test is tests/detection.rs).
+    // The two example files (the library around them grows; its own test is
+    // tests/integration/detection.rs).
     let rows: Vec<_> = scenario::list_entries(&scenarios)
         .into_iter()
         .filter(|r| r.id == "basic/hello" || r.id == "basic/two-turns")

@@ -1,5 +1,5 @@
 // Runs the seed provider's examples with the official TypeScript SDK (@anthropic-ai/sdk)
-// against `conform mock`. Run by tests/mock_sdk.rs (CI installs the SDK); by hand:
+// against `conform mock`. Run by tests/integration/mock_sdk.rs (CI installs the SDK); by hand:
 //   npm install --prefix tests/sdk
 //   CONFORM_BASE_URL=http://127.0.0.1:8787 node tests/sdk/check_ts.mjs
 import { createRequire } from "node:module";

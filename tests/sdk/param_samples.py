@@ -1,5 +1,6 @@
 """Builds request bodies that use every field of the official Python SDK's request `*Param`
-types, so tests/mock_sdk.rs can check that the embedded request schema accepts them all.
+types, so tests/integration/mock_sdk.rs can check that the embedded request schema accepts
+them all.
 
 Walks the TypedDicts reachable from `MessageCreateParamsNonStreaming` (and the beta one) and
 fills every key, required or not, with a value of its declared type. A union inside a list gets

@@ -1,6 +1,7 @@
 //! The fault catalogue of `conform mock`: one flag per deviation seen in real providers and
-//! gateways (protocol reference §9, corpus notes). Faults combine; each one changes the
-//! traffic in exactly the way its description says, so a harness check can be proven to fire.
+//! gateways (docs/protocol.md §9, the notes of tests/corpus/MANIFEST.tsv). Faults combine; each
+//! one changes the traffic in exactly the way its description says, so a harness check can be
+//! proven to fire.
 //!
 //! Every fault is declared once below, with its [`Layer`], name, description and who shows it;
 //! the clean server produces the canonical answer and each fault transforms one layer of it:

@@ -1,5 +1,5 @@
 //! The accumulator: builds the final `Message` from stream events the way the official SDKs do
-//! (protocol §4.5), in time linear in the stream's length.
+//! (docs/protocol.md §4.5), in time linear in the stream's length.
 //!
 //! Differences from the SDKs, on purpose: tool inputs are parsed once at `content_block_stop`
 //! (or at the end, for a block never stopped) instead of after every delta — the SDKs' repeated

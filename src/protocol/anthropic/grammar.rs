@@ -1,4 +1,4 @@
-//! The stream grammar of protocol §4.3 as a state machine over decoded events.
+//! The stream grammar of docs/protocol.md §4.3 as a state machine over decoded events.
 //!
 //! ```text
 //! stream   := message_start block* message_delta+ message_stop EOF | prefix error EOF

@@ -1,4 +1,4 @@
-//! Request-implied checks (design §3): what the request says must follow in the answer.
+//! Request-implied checks: what the request says must follow in the answer.
 //!
 //! Run on every exchange whose request is known. Checks named `effect.*` mean "the feature was
 //! accepted but had no effect" (the verdict becomes `ignored`); `implied.*` checks are

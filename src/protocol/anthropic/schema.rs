@@ -1,5 +1,5 @@
 //! JSON Schema validation of Anthropic Messages bodies: requests, `Message`s, content blocks,
-//! usage, errors, stream events, `count_tokens` and models (protocol §2–§6, Appendix A).
+//! usage, errors, stream events, `count_tokens` and models (docs/protocol.md §2–§6, Appendix A).
 //!
 //! The schemas live in `schemas/*.json` (draft 2020-12), embedded with `include_str!`. Every file
 //! holds only `$defs`; they are merged into one document so `#/$defs/x` refers across files.

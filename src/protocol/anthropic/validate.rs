@@ -337,7 +337,7 @@ pub fn recognise(body: &Value, file_hint: Option<Shape>) -> (Shape, bool) {
     (closest, false)
 }
 
-/// The `error.type` values Anthropic uses with each status (protocol §5.2).
+/// The `error.type` values Anthropic uses with each status (docs/protocol.md §5.2).
 pub fn error_types_for_status(status: u16) -> Option<&'static [&'static str]> {
     Some(match status {
         400 => &["invalid_request_error"],
