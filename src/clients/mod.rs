@@ -169,7 +169,7 @@ pub async fn run_case(
             return (record, Vec::new());
         }
     };
-    if let Err(cause) = crate::runner::reachable(&case.target.base_url).await {
+    if let Err(cause) = crate::http::preflight::reachable(&case.target.base_url).await {
         record.verdict = Verdict::Error;
         record.error = Some(redactor.redact(&format!(
             "target `{}` is unreachable: {cause}",

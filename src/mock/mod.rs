@@ -13,6 +13,7 @@ pub mod cache;
 pub mod faults;
 pub mod generate;
 pub mod hash;
+mod limits;
 pub mod listen;
 pub mod render;
 pub mod server;
@@ -30,7 +31,7 @@ use tokio::sync::oneshot;
 
 pub use faults::{Fault, FaultInfo, FaultSet, UnknownFault, fault_catalogue};
 pub use generate::Behaviour;
-pub use listen::Limits;
+pub use limits::Limits;
 
 /// The model every mock serves.
 pub const DEFAULT_MODEL: &str = "conform-mock";

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::listen::Limits;
+use super::limits::Limits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {

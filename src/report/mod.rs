@@ -11,6 +11,7 @@
 
 pub mod badge;
 pub mod causes;
+pub mod deviation;
 mod facts;
 pub mod html;
 pub mod json;

@@ -39,16 +39,16 @@ pub struct RunReport {
     /// Documented vs observed, per target that has a provider profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documented: Vec<crate::providers::ProviderDocs>,
-    /// The root causes, ranked ([`crate::report::causes`]); filled when reports are written.
+    /// The root causes, ranked (see `report::causes`); filled when reports are written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deviations: Vec<crate::report::causes::Deviation>,
+    pub deviations: Vec<crate::report::deviation::Deviation>,
     /// The ids of the deviations each result shows, keyed `target scenario@mode`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deviation_ids: BTreeMap<String, Vec<String>>,
     /// The request of each failing result, as evidence with a `curl` repro, keyed like
     /// `deviation_ids`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub repros: BTreeMap<String, crate::report::causes::Evidence>,
+    pub repros: BTreeMap<String, crate::report::deviation::Evidence>,
 }
 
 /// `conform run --baseline FILE`: which run this one is compared with, and how it compares.
@@ -179,7 +179,7 @@ impl ResultRecord {
     /// order), scenario, then sync before stream.
     pub fn listing_order(&self) -> (usize, &str, Mode) {
         (
-            crate::report::causes::feature_rank(&self.feature),
+            crate::scenario::Feature::rank_of(&self.feature),
             &self.scenario,
             self.mode,
         )
@@ -355,7 +355,7 @@ impl RunReport {
                 out.push(r.feature.clone());
             }
         }
-        out.sort_by_key(|f| (crate::report::causes::feature_rank(f), f.clone()));
+        out.sort_by_key(|f| (crate::scenario::Feature::rank_of(f), f.clone()));
         out
     }
 }

@@ -1,6 +1,6 @@
-//! Run events, the sinks that consume them, and the dispatcher between the two (nextest's
-//! model: producers only emit events; the report, the exchange file, the evidence, the files
-//! and the progress display are sinks).
+//! Run events and the sinks that consume them (nextest's model: producers only emit events;
+//! the report, the exchange file, the evidence, the files and the progress display are
+//! sinks).
 //!
 //! Every producer — the scenario runner, the `--client` cases, `conform proxy` — emits the same
 //! events in the same order: [`RunEvent::Started`]; per case [`RunEvent::CaseStarted`], one
@@ -9,12 +9,9 @@
 //! when every case is in; [`RunEvent::TargetStopped`] when a target gets no further request;
 //! [`RunEvent::Finished`] once, also for an interrupted run.
 //!
-//! The [`Dispatch`] folds every event into the run's [`RunReport`] (see `aggregate`) before it
-//! hands the event to the sinks, so each sink sees the event and the report as it stands after
-//! it. A record never changes after a sink has seen it: an amendment is an event of its own.
-//! A sink that cannot write returns its error, and the run stops with it.
+//! A record never changes after a sink has seen it: an amendment is an event of its own. A
+//! sink that cannot write returns its error, and the run stops with it.
 
-use super::aggregate;
 use super::ids::{CaseId, StepId};
 use crate::check::Finding;
 use crate::exchange::spool::Spool;
@@ -79,50 +76,5 @@ pub trait Sink: Send {
     /// now. Long-lived producers (the proxy) call it about once a second.
     fn tick(&mut self, _report: &RunReport) -> Result<(), SinkError> {
         Ok(())
-    }
-}
-
-/// Hands every event to every sink, after folding it into the run's report.
-pub struct Dispatch<'a, 'b> {
-    report: RunReport,
-    sinks: &'a mut [&'b mut dyn Sink],
-}
-
-impl<'a, 'b> Dispatch<'a, 'b> {
-    pub fn new(report: RunReport, sinks: &'a mut [&'b mut dyn Sink]) -> Self {
-        Dispatch { report, sinks }
-    }
-
-    /// Fold `e` into the report and hand it to every sink; the first sink error stops here.
-    pub fn emit(&mut self, e: &RunEvent<'_>) -> Result<(), SinkError> {
-        aggregate::apply(&mut self.report, e);
-        for s in self.sinks.iter_mut() {
-            s.event(e, &self.report)?;
-        }
-        Ok(())
-    }
-
-    /// Let every sink do deferred work ([`Sink::tick`]).
-    pub fn tick(&mut self) -> Result<(), SinkError> {
-        for s in self.sinks.iter_mut() {
-            s.tick(&self.report)?;
-        }
-        Ok(())
-    }
-
-    /// The report as it stands.
-    pub fn report(&self) -> &RunReport {
-        &self.report
-    }
-
-    /// Add the run-level facts (plan order, provider tables, duration, baseline) and emit
-    /// [`RunEvent::Finished`]; the final report.
-    pub fn finish(
-        mut self,
-        facts: impl FnOnce(&mut RunReport),
-    ) -> (RunReport, Result<(), SinkError>) {
-        facts(&mut self.report);
-        let done = self.emit(&RunEvent::Finished);
-        (self.report, done)
     }
 }

@@ -4,8 +4,10 @@
 //! themselves live with what they write ([`crate::report::sinks`]).
 
 mod aggregate;
+mod dispatch;
 mod events;
 mod ids;
 
-pub use events::{Dispatch, RunEvent, Sink, SinkError};
+pub use dispatch::Dispatch;
+pub use events::{RunEvent, Sink, SinkError};
 pub use ids::{CaseId, StepId};

@@ -12,7 +12,6 @@ mod cli;
 pub mod embedded;
 mod live;
 mod mode_agreement;
-mod preflight;
 pub mod request;
 mod reused_ids;
 pub mod snapshots;
@@ -20,7 +19,6 @@ mod transport;
 
 pub use args::RunArgs;
 pub use cli::run_cli;
-pub(crate) use preflight::reachable;
 pub use transport::{ReplayError, Replayer, Transport};
 
 use crate::check::Finding;
@@ -136,7 +134,7 @@ async fn run_cases(
             let Some(case) = cases.iter().find(|c| &c.target.name == t) else {
                 continue;
             };
-            if let Err(cause) = preflight::reachable(&case.target.base_url).await {
+            if let Err(cause) = crate::http::preflight::reachable(&case.target.base_url).await {
                 let reason = format!("target `{t}` is unreachable: {cause}");
                 dispatch.emit(&RunEvent::TargetStopped {
                     target: t,

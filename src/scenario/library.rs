@@ -12,7 +12,8 @@
 //! file wins).
 
 use super::diagnostics::{Diagnostic, Pos};
-use super::load::{self, Scenario};
+use super::load;
+use super::model::Scenario;
 use std::path::{Path, PathBuf};
 
 mod embedded {

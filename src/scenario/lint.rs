@@ -10,37 +10,17 @@
 //! `name`, `headers.NAME`; fixtures must exist); inline JSON Schemas that compile.
 
 use super::diagnostics::{Diagnostic, Pos};
-use super::load::{self, Scenario};
-use super::model::{Assertion, Located, Measure, Node, Step};
+use super::model::{Assertion, Located, Measure, Node, Scenario, Step};
 use super::template::{self, Expr, Piece};
 use crate::check::Finding;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// Validates a request body for a request path; findings carry a JSON pointer as location.
 pub type RequestValidator<'a> = &'a dyn Fn(&str, &Value) -> Vec<Finding>;
 
 /// Target fields a template may name (besides `target.headers.NAME`).
 pub const TARGET_FIELDS: &[&str] = &["model", "base_url", "name"];
-
-/// Lint a file or every scenario under a directory.
-pub fn lint(path: &Path) -> Vec<Diagnostic> {
-    lint_with(path, None)
-}
-
-/// [`lint`] with a request-body validator (the protocol's request schema).
-pub fn lint_with(path: &Path, validator: Option<RequestValidator<'_>>) -> Vec<Diagnostic> {
-    let (scenarios, mut diagnostics) = load::load_dir(path);
-    if let Some(validate) = validator {
-        for s in &scenarios {
-            let text = load::read_text(&s.file).ok();
-            diagnostics.extend(check_bodies(s, text.as_deref(), validate));
-        }
-    }
-    diagnostics.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
-    diagnostics
-}
 
 struct Checker<'a> {
     scenario: &'a Scenario,

@@ -7,46 +7,11 @@
 
 use super::diagnostics::{Diagnostic, Pos};
 use super::lint;
-use super::model::{Feature, Mode, ScenarioFile};
+use super::model::{Scenario, ScenarioFile};
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-
-/// A scenario that parsed and passed the semantic checks.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    pub file: PathBuf,
-    /// `scenarios/fixtures/` found next to the file or in one of its parents.
-    pub fixtures_dir: Option<PathBuf>,
-    pub doc: ScenarioFile,
-}
-
-impl Scenario {
-    pub fn id(&self) -> &str {
-        &self.doc.id.value
-    }
-    pub fn feature(&self) -> Feature {
-        self.doc.feature.value
-    }
-    pub fn title(&self) -> &str {
-        &self.doc.title
-    }
-    pub fn reference(&self) -> &str {
-        &self.doc.reference
-    }
-    pub fn modes(&self) -> &[Mode] {
-        &self.doc.modes
-    }
-    /// `file:line:col` for a position in this scenario.
-    pub fn at(&self, pos: Pos) -> String {
-        if pos.is_known() {
-            format!("{}:{pos}", self.file.display())
-        } else {
-            self.file.display().to_string()
-        }
-    }
-}
 
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {

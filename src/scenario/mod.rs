@@ -66,8 +66,9 @@ pub mod render;
 pub mod template;
 
 pub use diagnostics::{Diagnostic, Level, Pos};
-pub use lint::{RequestValidator, lint, lint_with};
-pub use load::{Scenario, load_dir, load_file, load_text};
+pub use lint::RequestValidator;
+pub use load::{load_dir, load_file, load_text};
+pub use model::Scenario;
 pub use model::{
     Assertion, Auth, Expect, Feature, JsonType, Located, Measure, Mode, Node, Request,
     ScenarioFile, Step,
@@ -226,4 +227,22 @@ pub fn run_list_cli(dir: &Path, json: bool) -> i32 {
 pub fn scenario_json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(ScenarioFile);
     serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+}
+
+/// Lint a file or every scenario under a directory.
+pub fn lint(path: &Path) -> Vec<Diagnostic> {
+    lint_with(path, None)
+}
+
+/// [`lint`] with a request-body validator (the protocol's request schema).
+pub fn lint_with(path: &Path, validator: Option<RequestValidator<'_>>) -> Vec<Diagnostic> {
+    let (scenarios, mut diagnostics) = load::load_dir(path);
+    if let Some(validate) = validator {
+        for s in &scenarios {
+            let text = load::read_text(&s.file).ok();
+            diagnostics.extend(lint::check_bodies(s, text.as_deref(), validate));
+        }
+    }
+    diagnostics.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
+    diagnostics
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 mod node;
 
@@ -48,6 +49,15 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in the matrix's order.
+    /// The position of the feature named `name` in [`Feature::ALL`] (`conform list` order,
+    /// the matrix's rows); unknown names last.
+    pub fn rank_of(name: &str) -> usize {
+        Feature::ALL
+            .iter()
+            .position(|f| f.as_str() == name)
+            .unwrap_or(usize::MAX)
+    }
+
     pub const ALL: [Feature; 19] = [
         Feature::Basic,
         Feature::System,
@@ -142,6 +152,41 @@ impl fmt::Display for Mode {
 
 fn default_modes() -> Vec<Mode> {
     vec![Mode::Sync]
+}
+
+/// A scenario that parsed and passed the semantic checks.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub file: PathBuf,
+    /// `scenarios/fixtures/` found next to the file or in one of its parents.
+    pub fixtures_dir: Option<PathBuf>,
+    pub doc: ScenarioFile,
+}
+
+impl Scenario {
+    pub fn id(&self) -> &str {
+        &self.doc.id.value
+    }
+    pub fn feature(&self) -> Feature {
+        self.doc.feature.value
+    }
+    pub fn title(&self) -> &str {
+        &self.doc.title
+    }
+    pub fn reference(&self) -> &str {
+        &self.doc.reference
+    }
+    pub fn modes(&self) -> &[Mode] {
+        &self.doc.modes
+    }
+    /// `file:line:col` for a position in this scenario.
+    pub fn at(&self, pos: Pos) -> String {
+        if pos.is_known() {
+            format!("{}:{pos}", self.file.display())
+        } else {
+            self.file.display().to_string()
+        }
+    }
 }
 
 /// A scenario file.

@@ -27,7 +27,7 @@
 //! `[redacted]`. Paths that do not parse are ignored here; [`check_redactions`] reports them
 //! (the scenario lint calls it).
 
-use super::varies::Varies;
+use super::varies::{PARTIAL_INPUT, Varies};
 use crate::exchange::Exchange;
 use crate::protocol::anthropic::grammar::Ending;
 use crate::protocol::anthropic::validate::{BodyKind, Validation};
@@ -65,9 +65,6 @@ const TEXT: &[&str] = &[
 
 /// Keys whose string values are opaque blobs.
 const DATA: &[&str] = &["data", "encrypted_content", "encrypted_index"];
-
-/// The input of a tool call cut by `max_tokens` (set by [`super::varies`]).
-pub(super) const PARTIAL_INPUT: &str = "[partial]";
 
 /// Block types whose `input` is model-generated tool arguments.
 const TOOL_CALLS: &[&str] = &["tool_use", "server_tool_use", "mcp_tool_use"];

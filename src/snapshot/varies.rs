@@ -20,6 +20,10 @@
 
 use serde_json::Value;
 
+/// What a tool call's `input` is normalised to when `max_tokens` cut it: the model stopped
+/// mid-arguments, so the partial input says nothing about the endpoint.
+pub(super) const PARTIAL_INPUT: &str = "[partial]";
+
 use crate::exchange::RecordedRequest;
 
 /// The top-level message fields whose value the model chooses.
@@ -152,7 +156,7 @@ impl Varies {
             return;
         };
         if cut {
-            *input = Value::from(super::normalise::PARTIAL_INPUT);
+            *input = Value::from(PARTIAL_INPUT);
         } else if let Some(schema) = schema {
             required_only(input, schema, 0);
         }
@@ -254,10 +258,7 @@ mod tests {
             json!({"title": "t", "where": {"city": "Paris"}, "who": [{"email": "a"}, {"email": "b"}]})
         );
         let cut = v.message(&call("max_tokens"));
-        assert_eq!(
-            cut["content"][0]["input"],
-            super::super::normalise::PARTIAL_INPUT
-        );
+        assert_eq!(cut["content"][0]["input"], super::PARTIAL_INPUT);
     }
 
     #[test]

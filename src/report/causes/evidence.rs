@@ -11,8 +11,8 @@ use super::Deviation;
 use crate::exchange::read::Index;
 use crate::exchange::spool::Spool;
 use crate::exchange::{End, Head, Observer, RecordedRequest, Retry};
+pub use crate::report::deviation::{Evidence, TimedLine};
 use crate::run::{CaseId, StepId};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -25,35 +25,6 @@ const MAX_EVENTS: usize = 40;
 const MAX_INLINE_BODY: usize = 2000;
 /// The longest excerpt line.
 const MAX_LINE: usize = 240;
-
-/// What shows a deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// The exchange file, relative to the report dir (`exchanges/reference.ndjson`).
-    pub file: String,
-    /// The exchange's label in that file (`stop-sequences/several@sync step ask`).
-    pub label: String,
-    /// 1-based line of the exchange's `begin` record.
-    pub line: usize,
-    /// `POST /v1/messages` and the start of the body.
-    pub request: Vec<String>,
-    /// `HTTP 200`, headers, the start of the body (non-stream).
-    pub response: Vec<String>,
-    /// Stream events with their arrival times (ms since the request was sent).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<TimedLine>,
-    /// Retried attempts before the final one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub retries: Vec<String>,
-    pub curl: String,
-}
-
-/// One line of an event timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimedLine {
-    pub t_ms: f64,
-    pub text: String,
-}
 
 /// Collects a bounded excerpt of one exchange.
 #[derive(Default)]

@@ -18,99 +18,19 @@
 pub mod evidence;
 mod fold;
 
+pub use crate::report::deviation::{Deviation, Example};
 pub use evidence::{Evidence, EvidenceIndex, TimedLine, attach_evidence, curl_for};
 
 use super::model::{ResultRecord, RunReport};
 use crate::check::catalogue::{self, ClientImpact};
 use crate::check::{Finding, Severity};
-use crate::run::{CaseId, StepId};
+use crate::run::CaseId;
 use crate::verdict::Verdict;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One root cause on one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Deviation {
-    /// `D1`, `D2`, … in rank order across the report (anchors and cross references).
-    pub id: String,
-    pub target: String,
-    pub check: String,
-    pub severity: Severity,
-    /// What is wrong, in one sentence (the catalogue's title).
-    pub sentence: String,
-    /// The normalised reason: the grouping key next to the check.
-    pub reason: String,
-    /// The measured impact per official client, e.g. `python-sdk raises · …`.
-    pub impact: String,
-    /// Results (scenario × mode) where it was seen.
-    pub results: usize,
-    /// Findings grouped here (several per result for repeated fields or steps).
-    pub occurrences: usize,
-    /// Seen on every judged result of the target: reported once for the target.
-    pub target_wide: bool,
-    /// Features touched, in matrix order.
-    pub features: Vec<String>,
-    /// `scenario@mode` of every affected result, sorted.
-    pub cases: Vec<String>,
-    /// Findings folded under this cause, as `(check, count)`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub folded: Vec<(String, usize)>,
-    /// The first occurrence: where and what.
-    pub example: Example,
-    /// What the endpoint's authors should change.
-    pub fix: String,
-    /// The public document the rule comes from.
-    pub doc: String,
-    /// The excerpt of the exchange record that shows it (when the exchanges were at hand).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<Evidence>,
-    /// The case and step of [`Deviation::example`], typed (not in report.json).
-    #[serde(skip)]
-    pub example_of: Option<(CaseId, Option<StepId>)>,
-}
-
-/// The first occurrence of a deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    pub case: String,
-    /// The step id (`ask`), empty when the finding is not about a step.
-    pub step: String,
-    pub location: String,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-}
-
-impl Deviation {
-    /// The anchor of the deviation in md and html (`d3`).
-    pub fn anchor(&self) -> String {
-        self.id.to_ascii_lowercase()
-    }
-
-    /// `16 results · 1 feature`, or `every result (target-wide)`.
-    pub fn spread(&self) -> String {
-        let f = self.features.len();
-        if self.target_wide {
-            return format!("every result ({}, target-wide)", self.results);
-        }
-        format!(
-            "{} result{} · {} feature{}",
-            self.results,
-            if self.results == 1 { "" } else { "s" },
-            f,
-            if f == 1 { "" } else { "s" }
-        )
-    }
-}
 
 /// The order of a feature in the matrix (`conform list` order); unknown features last.
 pub fn feature_rank(feature: &str) -> usize {
-    crate::scenario::Feature::ALL
-        .iter()
-        .position(|f| f.as_str() == feature)
-        .unwrap_or(usize::MAX)
+    crate::scenario::Feature::rank_of(feature)
 }
 
 /// A number for the worst client impact of a check (higher is worse).

@@ -174,6 +174,6 @@ fn reasons_blank_values_paths_and_numbers() {
         "the feature had no effect"
     );
     let f = Finding::must("assert.equals", "/content", "x").in_step(&"ask".into());
-    assert_eq!(f.step, Some(StepId::new("ask")));
+    assert_eq!(f.step, Some(crate::run::StepId::new("ask")));
     assert_eq!(f.location, "step ask: /content");
 }

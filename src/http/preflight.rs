@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 /// How long the whole check may take.
-pub(super) const LIMIT: Duration = Duration::from_secs(8);
+const LIMIT: Duration = Duration::from_secs(8);
 
 /// Whether a proxy from the environment would carry the traffic (then a direct connect says
 /// nothing, and the check is skipped).
