@@ -6,6 +6,7 @@
 mod mock_support;
 mod support;
 
+mod architecture;
 mod calibration;
 mod catalogue;
 mod check_cli;
