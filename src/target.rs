@@ -21,7 +21,6 @@
 //! target name is not empty.
 
 use crate::http::client::{ExecPolicy, RateLimiter, RetryPolicy, Timeouts};
-use crate::scenario::model::Feature;
 use crate::secrets::Redactor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -433,25 +432,6 @@ impl Target {
         self.expect_unsupported
             .iter()
             .any(|p| glob_match(p, scenario_id) || glob_match(p, feature))
-    }
-
-    /// The `expect_unsupported` patterns that match none of these scenarios (given as
-    /// `(id, feature)`) and no feature id: most likely typos of a scenario id.
-    pub fn unmatched_expectations<'a>(
-        &self,
-        scenarios: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
-    ) -> Vec<&str> {
-        self.expect_unsupported
-            .iter()
-            .filter(|p| {
-                !Feature::ALL.iter().any(|f| glob_match(p, f.as_str()))
-                    && !scenarios
-                        .clone()
-                        .into_iter()
-                        .any(|(id, feature)| glob_match(p, id) || glob_match(p, feature))
-            })
-            .map(String::as_str)
-            .collect()
     }
 
     /// The execution policy: timeouts, retries, and this target's shared rate limiter.

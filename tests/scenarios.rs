@@ -109,7 +109,7 @@ fn run_trial(
     mode: Mode,
     snapshots: &Snapshots,
 ) -> Result<(), Failed> {
-    let mut recorder = conform::exchange::Collector::summaries();
+    let mut recorder = conform::exchange::Collector::default();
     let run = rt.block_on(run_case(
         scenario,
         target,

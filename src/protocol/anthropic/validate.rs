@@ -9,7 +9,7 @@ use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
 use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
-use crate::exchange::{Exchange, Head};
+use crate::exchange::Head;
 use serde_json::Value;
 
 /// What kind of body an exchange carried.
@@ -89,13 +89,6 @@ pub fn shape_for_path(method: &str, path: &str) -> Option<Shape> {
     } else {
         None
     }
-}
-
-/// Validate a recorded exchange held in memory: [`super::judge::judge_exchange`]'s findings.
-/// A transport error with no response yields no findings (the verdict is `error`, not a
-/// conformance statement).
-pub fn validate_exchange(x: &Exchange, opts: Options) -> Validation {
-    super::judge::judge_exchange(x, opts).validation
 }
 
 /// Judge a finished stream: its findings plus the message-level and request-implied checks.
