@@ -27,4 +27,5 @@ pub mod scenario;
 pub mod secrets;
 pub mod snapshot;
 pub mod target;
+mod text;
 pub mod verdict;

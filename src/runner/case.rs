@@ -244,7 +244,7 @@ pub async fn run_case(
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
                 Finding::must(ids::SCENARIO_CAPTURE, at, e)
-                    .actual(crate::protocol::anthropic::stream::truncate(
+                    .actual(crate::text::truncate(
                         &subject.to_string(),
                         120,
                     ))

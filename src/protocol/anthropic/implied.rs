@@ -390,7 +390,7 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
                     format!("structured output was requested but the text is not JSON ({e})"),
                 )
                 .expected("JSON valid against output_config.format.schema")
-                .actual(super::stream::truncate(&text, 80))
+                .actual(crate::text::truncate(&text, 80))
                 .reference(refs::STRUCTURED),
             );
             return;
@@ -491,7 +491,7 @@ fn check_prefill(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
                 "/content",
                 "the answer repeats the assistant prefill instead of continuing it",
             )
-            .actual(super::stream::truncate(prefill, 60))
+            .actual(crate::text::truncate(prefill, 60))
             .reference(refs::SEMANTICS),
         );
     }

@@ -197,7 +197,7 @@ pub fn validate_body(
                     .expected("a JSON object")
                     .reference(refs::MESSAGE)
             };
-            findings.push(finding.actual(super::stream::truncate(text.trim(), 80)));
+            findings.push(finding.actual(crate::text::truncate(text.trim(), 80)));
             return Validation {
                 kind: BodyKind::Unreadable,
                 findings,
