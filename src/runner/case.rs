@@ -244,10 +244,7 @@ pub async fn run_case(
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
                 Finding::must(ids::SCENARIO_CAPTURE, at, e)
-                    .actual(crate::text::truncate(
-                        &subject.to_string(),
-                        120,
-                    ))
+                    .actual(crate::text::truncate(&subject.to_string(), 120))
                     .reference(&reference)
             }))
         };

@@ -31,7 +31,8 @@ mod errors;
 use compile::compiled;
 pub use compile::warm_up;
 use errors::{
-    USER_CHECK, json_type, push_must, push_soft, push_violation, remember, short_json, truncate_sized,
+    USER_CHECK, json_type, push_must, push_soft, push_violation, remember, short_json,
+    truncate_sized,
 };
 
 const SCHEMA_FILES: &[(&str, &str)] = &[

@@ -75,22 +75,6 @@ impl Validation {
     }
 }
 
-/// The response shape expected at a request path.
-pub fn shape_for_path(method: &str, path: &str) -> Option<Shape> {
-    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
-    if path.ends_with("/v1/messages") {
-        Some(Shape::Message)
-    } else if path.ends_with("/v1/messages/count_tokens") {
-        Some(Shape::CountTokens)
-    } else if method.eq_ignore_ascii_case("GET") && path.ends_with("/v1/models") {
-        Some(Shape::ModelList)
-    } else if method.eq_ignore_ascii_case("GET") && path.contains("/v1/models/") {
-        Some(Shape::Model)
-    } else {
-        None
-    }
-}
-
 /// Judge a finished stream: its findings plus the message-level and request-implied checks.
 pub fn validate_stream_outcome(
     o: super::stream::StreamOutcome,

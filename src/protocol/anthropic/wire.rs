@@ -27,23 +27,66 @@ pub fn credential_header(style: Credential, key: &str) -> (String, String) {
     }
 }
 
-/// The path without query or fragment, without a trailing slash.
-fn bare(path: &str) -> &str {
-    path.split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('/')
+/// The endpoints of the API that conform knows, told apart by a request's method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/messages`, the only endpoint that streams.
+    Messages,
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
+    /// `GET /v1/models`.
+    Models,
+    /// `GET /v1/models/{id}`.
+    Model,
 }
 
-/// The request body shape a path takes, for `conform lint`.
-pub fn request_shape_for_path(path: &str) -> Option<Shape> {
-    let path = bare(path);
-    if path.ends_with("/v1/messages/count_tokens") {
-        Some(Shape::CountTokensRequest)
-    } else if path.ends_with("/v1/messages") {
-        Some(Shape::Request)
-    } else {
-        None
+impl Endpoint {
+    /// The endpoint a request goes to. The path is compared without its query, fragment and
+    /// trailing slash, by its end (a base URL may add a prefix such as `/apps/anthropic`); the
+    /// API's paths all start with `/v1`. The models endpoints answer `GET` only; the others are
+    /// known by their path whatever the method.
+    pub fn of(method: &str, path: &str) -> Option<Endpoint> {
+        let path = path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        let get = method.eq_ignore_ascii_case("GET");
+        if path.ends_with("/v1/messages") {
+            Some(Endpoint::Messages)
+        } else if path.ends_with("/v1/messages/count_tokens") {
+            Some(Endpoint::CountTokens)
+        } else if get && path.ends_with("/v1/models") {
+            Some(Endpoint::Models)
+        } else if get && path.contains("/v1/models/") {
+            Some(Endpoint::Model)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a request to this endpoint can ask for a stream (`"stream": true`).
+    pub fn streams(self) -> bool {
+        self == Endpoint::Messages
+    }
+
+    /// The shape of a request body this endpoint takes (none for the `GET` endpoints).
+    pub fn request_shape(self) -> Option<Shape> {
+        match self {
+            Endpoint::Messages => Some(Shape::Request),
+            Endpoint::CountTokens => Some(Shape::CountTokensRequest),
+            Endpoint::Models | Endpoint::Model => None,
+        }
+    }
+
+    /// The shape of this endpoint's successful non-streamed answer.
+    pub fn response_shape(self) -> Shape {
+        match self {
+            Endpoint::Messages => Shape::Message,
+            Endpoint::CountTokens => Shape::CountTokens,
+            Endpoint::Models => Shape::ModelList,
+            Endpoint::Model => Shape::Model,
+        }
     }
 }
 
@@ -51,7 +94,8 @@ pub fn request_shape_for_path(path: &str) -> Option<Shape> {
 /// its path (the protocol's request schema), except for `video` blocks, the seed provider's
 /// extension that scenarios send on purpose.
 pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
-    let Some(shape) = request_shape_for_path(path) else {
+    // A step with a body sends it with POST, the method of every endpoint that takes one.
+    let Some(shape) = Endpoint::of("POST", path).and_then(Endpoint::request_shape) else {
         return Vec::new();
     };
     let mut body = body.clone();
@@ -123,15 +167,49 @@ mod tests {
     }
 
     #[test]
-    fn request_shapes_by_path() {
+    fn endpoints_by_method_and_path() {
+        use Endpoint::*;
+        let of = Endpoint::of;
+        assert_eq!(of("POST", "/v1/messages"), Some(Messages));
+        assert_eq!(of("POST", "/v1/messages?beta=true"), Some(Messages));
+        assert_eq!(of("POST", "/v1/messages/#x"), Some(Messages));
+        assert_eq!(of("POST", "/apps/anthropic/v1/messages"), Some(Messages));
+        assert_eq!(of("POST", "/v1/messages/count_tokens/"), Some(CountTokens));
         assert_eq!(
-            request_shape_for_path("/v1/messages?beta=true"),
-            Some(Shape::Request)
+            of("POST", "/v1/messages/count_tokens?beta=true"),
+            Some(CountTokens)
         );
+        assert_eq!(of("GET", "/v1/models?limit=1"), Some(Models));
+        assert_eq!(of("get", "/v1/models/"), Some(Models));
+        assert_eq!(of("GET", "/v1/models/claude-x"), Some(Model));
+        assert_eq!(of("POST", "/v1/models"), None, "models answer GET only");
         assert_eq!(
-            request_shape_for_path("/v1/messages/count_tokens/"),
-            Some(Shape::CountTokensRequest)
+            of("POST", "/messages"),
+            None,
+            "the API's paths start with /v1"
         );
-        assert_eq!(request_shape_for_path("/v1/models"), None);
+        assert_eq!(of("POST", "/v1/messages/batches"), None);
+        assert_eq!(of("POST", "/v1/complete"), None);
+    }
+
+    #[test]
+    fn only_the_messages_endpoint_streams_and_each_has_its_shapes() {
+        use Endpoint::*;
+        let all = [Messages, CountTokens, Models, Model];
+        let streams: Vec<bool> = all.iter().map(|e| e.streams()).collect();
+        assert_eq!(streams, [true, false, false, false]);
+        assert_eq!(Messages.request_shape(), Some(Shape::Request));
+        assert_eq!(CountTokens.request_shape(), Some(Shape::CountTokensRequest));
+        assert_eq!(Models.request_shape(), None);
+        let responses: Vec<Shape> = all.iter().map(|e| e.response_shape()).collect();
+        assert_eq!(
+            responses,
+            [
+                Shape::Message,
+                Shape::CountTokens,
+                Shape::ModelList,
+                Shape::Model
+            ]
+        );
     }
 }
