@@ -196,9 +196,10 @@ pub async fn run_case(
             .any(|f| f.check == ids::ERROR_STATUS_TYPE.as_str() && f.severity == Severity::Must);
         if !step.expect.statuses().contains(&resp.status)
             && !status_contradicted
-            && let Some(why) = infrastructure_status(resp.status, exchange.attempts())
+            && let Some(why) = wire::InfrastructureStatus::of(resp.status, exchange.attempts())
         {
-            credentials_rejected = matches!(resp.status, 401 | 403);
+            credentials_rejected =
+                matches!(why, wire::InfrastructureStatus::CredentialsRejected { .. });
             infra_error = Some(format!("{at}: {why}"));
             steps.push(StepRecord {
                 step: step_id,
@@ -276,27 +277,6 @@ pub async fn run_case(
         attempts,
         error: infra_error,
         credentials_rejected,
-    }
-}
-
-/// Why an answer with this status says nothing about the feature, when it says nothing.
-fn infrastructure_status(status: u16, attempts: u32) -> Option<String> {
-    let tries = if attempts > 1 {
-        format!(" after {attempts} attempts")
-    } else {
-        String::new()
-    };
-    match status {
-        401 | 403 => Some(format!(
-            "HTTP {status}: the endpoint rejected the credentials (check the key and the auth style)"
-        )),
-        429 => Some(format!(
-            "HTTP 429{tries}: still rate limited when the retries ran out"
-        )),
-        408 | 409 | 500..=599 => Some(format!(
-            "HTTP {status}{tries}: the endpoint failed or was overloaded when the retries ran out"
-        )),
-        _ => None,
     }
 }
 

@@ -5,7 +5,9 @@
 
 use super::schema::{self, Shape};
 use crate::check::Finding;
+use crate::http::client::is_retryable_status;
 use serde_json::Value;
+use std::fmt;
 
 /// Headers that carry a credential.
 pub const CREDENTIAL_HEADERS: [&str; 2] = ["x-api-key", "authorization"];
@@ -109,13 +111,70 @@ pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
     schema::validate(shape, &body)
 }
 
+/// An answer whose status says nothing about the feature the request asked for: the
+/// credentials were rejected, or the endpoint was still rate limited, failed or overloaded
+/// when the retries ran out. Such a step is `error`, not a conformance statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfrastructureStatus {
+    /// 401 or 403.
+    CredentialsRejected { status: u16 },
+    /// 429, after `attempts` attempts.
+    RateLimited { attempts: u32 },
+    /// A retried status other than 429 (408, 409, 5xx), after `attempts` attempts.
+    Failed { status: u16, attempts: u32 },
+}
+
+impl InfrastructureStatus {
+    /// What an answer with `status` after `attempts` attempts says about the infrastructure,
+    /// when it is about the infrastructure. The statuses a client retries
+    /// ([`is_retryable_status`]) are about the infrastructure once the retries ran out.
+    pub fn of(status: u16, attempts: u32) -> Option<InfrastructureStatus> {
+        match status {
+            401 | 403 => Some(InfrastructureStatus::CredentialsRejected { status }),
+            429 => Some(InfrastructureStatus::RateLimited { attempts }),
+            _ if is_retryable_status(status) => {
+                Some(InfrastructureStatus::Failed { status, attempts })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for InfrastructureStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tries = |attempts: u32| {
+            if attempts > 1 {
+                format!(" after {attempts} attempts")
+            } else {
+                String::new()
+            }
+        };
+        match *self {
+            InfrastructureStatus::CredentialsRejected { status } => write!(
+                f,
+                "HTTP {status}: the endpoint rejected the credentials (check the key and the auth style)"
+            ),
+            InfrastructureStatus::RateLimited { attempts } => write!(
+                f,
+                "HTTP 429{}: still rate limited when the retries ran out",
+                tries(attempts)
+            ),
+            InfrastructureStatus::Failed { status, attempts } => write!(
+                f,
+                "HTTP {status}{}: the endpoint failed or was overloaded when the retries ran out",
+                tries(attempts)
+            ),
+        }
+    }
+}
+
 /// Whether an answer is a *rejection* in the sense of `unsupported`: a 4xx answer carrying a
 /// well-formed Anthropic error body (`{"type":"error","error":{"type":..,"message":..}}`).
-/// Authentication (401), permission (403), timeout (408), conflict (409) and rate-limit (429)
-/// answers say nothing about the feature and are not rejections. The caller still passes
-/// `rejected` only for steps the scenario expected to succeed.
+/// A status about the infrastructure ([`InfrastructureStatus`]: 401, 403, 408, 409, 429) says
+/// nothing about the feature and is not a rejection. The caller still passes `rejected` only
+/// for steps the scenario expected to succeed.
 pub fn is_rejection(status: u16, body: Option<&Value>) -> bool {
-    if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 409 | 429) {
+    if !(400..500).contains(&status) || InfrastructureStatus::of(status, 1).is_some() {
         return false;
     }
     let Some(body) = body else { return false };
@@ -164,6 +223,41 @@ mod tests {
             "not the Anthropic error shape"
         );
         assert!(!is_rejection(400, None), "no JSON body");
+    }
+
+    #[test]
+    fn infrastructure_statuses_and_their_reasons() {
+        let of = InfrastructureStatus::of;
+        for s in [200, 400, 404, 413, 422] {
+            assert_eq!(of(s, 3), None, "{s} is about the request");
+        }
+        assert_eq!(
+            of(401, 1).map(|i| i.to_string()).as_deref(),
+            Some(
+                "HTTP 401: the endpoint rejected the credentials (check the key and the auth style)"
+            )
+        );
+        assert_eq!(
+            of(403, 3),
+            Some(InfrastructureStatus::CredentialsRejected { status: 403 })
+        );
+        assert_eq!(
+            of(429, 3).map(|i| i.to_string()).as_deref(),
+            Some("HTTP 429 after 3 attempts: still rate limited when the retries ran out")
+        );
+        assert_eq!(
+            of(529, 1).map(|i| i.to_string()).as_deref(),
+            Some("HTTP 529: the endpoint failed or was overloaded when the retries ran out")
+        );
+        for s in [408, 409, 500, 503, 599] {
+            assert_eq!(
+                of(s, 2),
+                Some(InfrastructureStatus::Failed {
+                    status: s,
+                    attempts: 2
+                })
+            );
+        }
     }
 
     #[test]
