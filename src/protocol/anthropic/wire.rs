@@ -5,27 +5,62 @@
 
 use super::schema::{self, Shape};
 use crate::check::Finding;
-use crate::http::client::is_retryable_status;
+use crate::http::client::retry::is_retryable_status;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
 /// Headers that carry a credential.
-pub const CREDENTIAL_HEADERS: [&str; 2] = ["x-api-key", "authorization"];
+pub const CREDENTIAL_HEADERS: [&str; 2] = [
+    AuthStyle::XApiKey.header_name(),
+    AuthStyle::Bearer.header_name(),
+];
 
-/// How a key is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    /// `x-api-key: KEY` (Anthropic's own way).
+// Spelled `x-api-key` / `bearer` in `conform.toml`, on the command line and in a scenario
+// step's `auth`; the doc line below is the description `conform schema config` prints.
+/// How the key is sent.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum AuthStyle {
+    /// `x-api-key: KEY` (Anthropic's own style).
+    #[default]
+    #[serde(rename = "x-api-key")]
     XApiKey,
-    /// `authorization: Bearer KEY` (gateways, `ANTHROPIC_AUTH_TOKEN`).
+    /// `authorization: Bearer KEY`.
+    #[serde(rename = "bearer")]
     Bearer,
 }
 
-/// The header that carries `key` in this style.
-pub fn credential_header(style: Credential, key: &str) -> (String, String) {
-    match style {
-        Credential::XApiKey => ("x-api-key".to_string(), key.to_string()),
-        Credential::Bearer => ("authorization".to_string(), format!("Bearer {key}")),
+impl AuthStyle {
+    /// The name of the header that carries the key in this style.
+    pub const fn header_name(self) -> &'static str {
+        match self {
+            AuthStyle::XApiKey => "x-api-key",
+            AuthStyle::Bearer => "authorization",
+        }
+    }
+
+    /// The header that carries `key` in this style.
+    pub fn header(self, key: &str) -> (String, String) {
+        let value = match self {
+            AuthStyle::XApiKey => key.to_string(),
+            AuthStyle::Bearer => format!("Bearer {key}"),
+        };
+        (self.header_name().to_string(), value)
+    }
+}
+
+impl std::str::FromStr for AuthStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "x-api-key" => Ok(AuthStyle::XApiKey),
+            "bearer" => Ok(AuthStyle::Bearer),
+            other => Err(format!(
+                "unknown auth style {other:?} (expected \"x-api-key\" or \"bearer\")"
+            )),
+        }
     }
 }
 
@@ -223,6 +258,25 @@ mod tests {
             "not the Anthropic error shape"
         );
         assert!(!is_rejection(400, None), "no JSON body");
+    }
+
+    #[test]
+    fn auth_styles_name_their_header_and_parse_their_spelling() {
+        assert_eq!(
+            AuthStyle::XApiKey.header("k"),
+            ("x-api-key".to_string(), "k".to_string())
+        );
+        assert_eq!(
+            AuthStyle::Bearer.header("k"),
+            ("authorization".to_string(), "Bearer k".to_string())
+        );
+        assert_eq!(CREDENTIAL_HEADERS, ["x-api-key", "authorization"]);
+        assert_eq!("bearer".parse(), Ok(AuthStyle::Bearer));
+        assert_eq!("x-api-key".parse(), Ok(AuthStyle::XApiKey));
+        assert_eq!(
+            "Bearer".parse::<AuthStyle>(),
+            Err(r#"unknown auth style "Bearer" (expected "x-api-key" or "bearer")"#.to_string())
+        );
     }
 
     #[test]
