@@ -371,11 +371,9 @@ fn check_stop_sequences(
 }
 
 fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
-    let format = request
-        .pointer("/output_config/format")
-        .or_else(|| request.get("output_format"))
-        .filter(|f| !f.is_null());
-    let Some(format) = format else { return };
+    let Some(format) = super::wire::output_format(request) else {
+        return;
+    };
     if format.get("type").and_then(Value::as_str) != Some("json_schema") {
         return;
     }

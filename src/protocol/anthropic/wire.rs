@@ -203,6 +203,17 @@ impl fmt::Display for InfrastructureStatus {
     }
 }
 
+/// The structured-output format a request asks for: `output_config.format`, else the older
+/// `output_format` (deprecated, still sent by clients). A `null` in either place is the same as
+/// leaving it out, as in the SDKs (they move a non-null `output_format` into a null
+/// `output_config.format`): it asks for no structured output by itself.
+pub fn output_format(request: &Value) -> Option<&Value> {
+    request
+        .pointer("/output_config/format")
+        .filter(|f| !f.is_null())
+        .or_else(|| request.get("output_format").filter(|f| !f.is_null()))
+}
+
 /// Whether an answer is a *rejection* in the sense of `unsupported`: a 4xx answer carrying a
 /// well-formed Anthropic error body (`{"type":"error","error":{"type":..,"message":..}}`).
 /// A status about the infrastructure ([`InfrastructureStatus`]: 401, 403, 408, 409, 429) says
@@ -277,6 +288,44 @@ mod tests {
             "Bearer".parse::<AuthStyle>(),
             Err(r#"unknown auth style "Bearer" (expected "x-api-key" or "bearer")"#.to_string())
         );
+    }
+
+    #[test]
+    fn the_output_format_in_either_spelling_and_null_as_absent() {
+        let f = serde_json::json!({"type": "json_schema", "schema": {"type": "object"}});
+        let g = serde_json::json!({"type": "json_schema", "schema": {}});
+        let read = |r: Value| output_format(&r).cloned();
+        assert_eq!(
+            read(serde_json::json!({"output_config": {"format": f}})),
+            Some(f.clone())
+        );
+        assert_eq!(
+            read(serde_json::json!({"output_format": f})),
+            Some(f.clone())
+        );
+        assert_eq!(
+            read(serde_json::json!({"output_config": {"format": f}, "output_format": g})),
+            Some(f.clone()),
+            "output_config.format first"
+        );
+        assert_eq!(
+            read(serde_json::json!({"output_config": {"format": null}, "output_format": f})),
+            Some(f.clone()),
+            "a null format is left out, not a request for none"
+        );
+        assert_eq!(
+            read(serde_json::json!({"output_config": {"format": null}})),
+            None
+        );
+        assert_eq!(
+            read(serde_json::json!({"output_config": null, "output_format": null})),
+            None
+        );
+        assert_eq!(
+            read(serde_json::json!({"output_config": {"effort": "low"}})),
+            None
+        );
+        assert_eq!(read(serde_json::json!({})), None);
     }
 
     #[test]
