@@ -28,4 +28,5 @@ pub mod scenario;
 pub mod secrets;
 pub mod snapshot;
 pub mod target;
+mod text;
 pub mod verdict;

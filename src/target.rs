@@ -22,7 +22,7 @@
 //! target name is not empty.
 
 use crate::http::client::{ExecPolicy, RateLimiter, RetryPolicy, Timeouts};
-use crate::scenario::model::Feature;
+pub use crate::protocol::anthropic::wire::AuthStyle;
 use crate::secrets::Redactor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -64,33 +64,6 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(crate::secrets::REDACTED)
-    }
-}
-
-/// How the key is sent.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
-)]
-pub enum AuthStyle {
-    /// `x-api-key: KEY` (Anthropic's own style).
-    #[default]
-    #[serde(rename = "x-api-key")]
-    XApiKey,
-    /// `authorization: Bearer KEY`.
-    #[serde(rename = "bearer")]
-    Bearer,
-}
-
-impl std::str::FromStr for AuthStyle {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "x-api-key" => Ok(AuthStyle::XApiKey),
-            "bearer" => Ok(AuthStyle::Bearer),
-            other => Err(format!(
-                "unknown auth style {other:?} (expected \"x-api-key\" or \"bearer\")"
-            )),
-        }
     }
 }
 
@@ -411,11 +384,7 @@ impl Target {
 
     /// The credential header for this target's auth style, if it has a key.
     pub fn auth_header(&self) -> Option<(String, String)> {
-        let key = self.api_key.as_ref()?.expose();
-        Some(match self.auth {
-            AuthStyle::XApiKey => ("x-api-key".to_string(), key.to_string()),
-            AuthStyle::Bearer => ("authorization".to_string(), format!("Bearer {key}")),
-        })
+        Some(self.auth.header(self.api_key.as_ref()?.expose()))
     }
 
     /// Every header a request to this target carries by default: `content-type`, the target's
@@ -434,25 +403,6 @@ impl Target {
         self.expect_unsupported
             .iter()
             .any(|p| glob_match(p, scenario_id) || glob_match(p, feature))
-    }
-
-    /// The `expect_unsupported` patterns that match none of these scenarios (given as
-    /// `(id, feature)`) and no feature id: most likely typos of a scenario id.
-    pub fn unmatched_expectations<'a>(
-        &self,
-        scenarios: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
-    ) -> Vec<&str> {
-        self.expect_unsupported
-            .iter()
-            .filter(|p| {
-                !Feature::ALL.iter().any(|f| glob_match(p, f.as_str()))
-                    && !scenarios
-                        .clone()
-                        .into_iter()
-                        .any(|(id, feature)| glob_match(p, id) || glob_match(p, feature))
-            })
-            .map(String::as_str)
-            .collect()
     }
 
     /// The execution policy: timeouts, retries, and this target's shared rate limiter.

@@ -1,29 +1,38 @@
 //! Verdicts: the findings and facts of one (scenario, target, mode) reduced to one word, and
 //! the run's exit code (ARCHITECTURE.md, "Findings, severities and verdicts").
 //!
-//! Precedence, strongest first:
-//! 1. `error`: transport or infrastructure problem (no response, timeout, TLS); not a
-//!    conformance statement.
+//! Precedence ([`judge`]), strongest first:
+//! 1. `error`: nothing about conformance could be said. A transport or infrastructure problem
+//!    (no response, a timeout, TLS, conform's own body limit, no recorded answer in
+//!    `--replay`, a case that could not start), or an answer about the infrastructure rather
+//!    than the feature (credentials rejected; still rate limited, failed or overloaded when the
+//!    retries ran out).
 //! 2. `unsupported` when *rejected*: a well-formed Anthropic error (4xx) answered a request the
 //!    scenario expected to succeed. This ranks above `fail` on purpose: the scenario's own
 //!    expectations (status 200, assertions on the body) necessarily fail on such an answer,
 //!    and those `must` findings are consequences of the rejection, not protocol violations.
 //!    The caller sets `rejected` only when the error body itself was well-formed (no `must`
 //!    finding of its own); a malformed error is a `fail`.
-//! 3. `fail`: any `must` finding.
-//! 4. `unsupported` when *declared*: the target lists the feature in `expect_unsupported` and
-//!    the endpoint accepted the request but an `effect.*` check shows it had no effect.
-//! 5. `ignored`: any failed `effect.*` check (accepted, but the feature had no effect).
-//! 6. `warn`: `should` findings only.
-//! 7. `pass`, or `skip` when nothing was run.
+//! 3. `fail`: any `must` finding other than an effect check (effect checks decide `ignored`
+//!    below, whatever their severity).
+//! 4. `inconclusive`: a `probe.inconclusive` finding. The endpoint behaved legally but the
+//!    model did not produce what the probe needs, so the case's effect checks have no evidence
+//!    either way.
+//! 5. `unsupported` when *declared*: the target lists the scenario or its feature in
+//!    `expect_unsupported`, and a failed effect check shows the accepted request had no effect.
+//! 6. `ignored`: any failed effect check (an `effect.*` finding that is not `info`): accepted,
+//!    but the feature had no effect.
+//! 7. `warn`: any `should` finding.
+//! 8. `skip` when nothing was sent, otherwise `pass` (`info` findings never change a verdict).
 //!
 //! With `--repeat N` the repeats are combined by [`combine_repeats`]: any disagreement is
 //! `flaky`.
 //!
-//! Exit code ([`exit_code`]): any conformance failure (`fail`, `ignored`, `flaky`, `unsupported`
-//! not declared by the target, and `warn` with `--strict`) → 1; otherwise any `error` → 3
-//! (something could not be judged, so the run proves nothing about it — even if other results
-//! passed); otherwise 0.
+//! Exit code ([`exit_code`]): a conformance failure (`fail`, `ignored`, `flaky`, `unsupported`,
+//! and `warn` with `--strict`) of a result the target did not declare in `expect_unsupported`
+//! → 1; otherwise any `error` → 3 (something could not be judged, so the run proves nothing
+//! about it — even if other results passed); otherwise 0. `inconclusive`, `pass` and `skip`
+//! never fail a run.
 
 use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
@@ -159,7 +168,10 @@ impl std::str::FromStr for Verdict {
 pub struct JudgeInputs<'a> {
     /// Every finding of every step.
     pub findings: &'a [Finding],
-    /// A step got no usable response: connect error, timeout, TLS, reset.
+    /// No conformance statement could be made: a step got no usable response (connect error,
+    /// TLS, a timeout, a reset before any response, conform's body limit) or an answer about
+    /// the infrastructure (credentials rejected; rate limited, failed or overloaded when the
+    /// retries ran out).
     pub infra_error: bool,
     /// A well-formed Anthropic error (4xx) answered a request the scenario expected to succeed.
     pub rejected: bool,

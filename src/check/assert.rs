@@ -126,13 +126,7 @@ const MAX_ACTUAL: usize = 200;
 
 /// Compact JSON, cut to a readable length.
 fn show(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > MAX_ACTUAL {
-        let cut: String = s.chars().take(MAX_ACTUAL).collect();
-        format!("{cut}…")
-    } else {
-        s
-    }
+    crate::text::truncate(&v.to_string(), MAX_ACTUAL)
 }
 
 /// Evaluate a step's whole `expect`: status, then headers, then `assert`, in file order.

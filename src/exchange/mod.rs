@@ -22,9 +22,9 @@ pub use read::{ReadError, for_each_exchange, parse_ndjson, read_ndjson};
 pub use write::{Recorder, write_ndjson};
 
 /// One request and what came back (or the transport failure that came instead), held whole.
-/// The runner never holds these for a run: it streams records to disk and keeps only
-/// summaries without body chunks ([`Collector::summaries`]); whole exchanges serve tests, `conform check` of small
-/// inputs, and callers that want a value.
+/// The runner never holds these whole for a run: it streams records to disk and keeps the
+/// judge's copy, which has no body chunks ([`crate::protocol::anthropic::judge::Judgement`]);
+/// whole exchanges serve tests, `conform check` of small inputs, and callers that want a value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
     /// What this exchange belongs to, e.g. `tools/forced-choice@stream step call`.
@@ -212,14 +212,6 @@ pub enum FailureKind {
     Replay,
 }
 
-impl FailureKind {
-    /// Whether this failure is conform's own limit or the infrastructure, not a statement
-    /// about the endpoint's conformance.
-    pub fn is_infrastructure(self) -> bool {
-        !matches!(self, FailureKind::Interrupted)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedResponse {
     pub status: u16,
@@ -402,19 +394,9 @@ impl<T: Observer + ?Sized> Observer for &mut T {
 pub struct Collector {
     done: Vec<Exchange>,
     current: Option<Exchange>,
-    /// Keep body chunks (false: summaries only, bounded memory).
-    skip_body: bool,
 }
 
 impl Collector {
-    /// A collector that keeps everything but the body chunks.
-    pub fn summaries() -> Collector {
-        Collector {
-            skip_body: true,
-            ..Collector::default()
-        }
-    }
-
     /// The exchanges collected so far (an unfinished one included).
     pub fn into_exchanges(mut self) -> Vec<Exchange> {
         self.done.extend(self.current.take());
@@ -444,9 +426,6 @@ impl Observer for Collector {
         }
     }
     fn chunk(&mut self, t_ms: f64, bytes: &[u8]) {
-        if self.skip_body {
-            return;
-        }
         if let Some(r) = self.current.as_mut().and_then(|x| x.response.as_mut()) {
             r.chunks.push(Chunk::new(t_ms, bytes));
         }

@@ -316,7 +316,7 @@ impl SseDecoder {
             other => {
                 if !self.unknown_field_reported {
                     self.unknown_field_reported = true;
-                    let shown: String = other.chars().take(40).collect();
+                    let shown = crate::text::head(other, 40);
                     self.findings.push(
                         Finding::info(
                             ids::STREAM_SSE_UNKNOWN_FIELD,

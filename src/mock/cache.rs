@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::hash::fnv;
 use super::tokenize;
+use crate::protocol::anthropic::wire::output_format;
 
 /// Minimum prefix length for a cache write (the seed provider and Sonnet-class models).
 pub const MIN_CACHEABLE_TOKENS: u64 = 1024;
@@ -131,14 +132,6 @@ pub fn segments(body: &Value) -> Vec<Segment> {
         last.breakpoint = Some(ttl_of(&json!({"cache_control": cc})).unwrap_or(Ttl::FiveMinutes));
     }
     out
-}
-
-/// The structured-output format of a request, in either spelling.
-pub fn output_format(body: &Value) -> Option<&Value> {
-    body.get("output_config")
-        .and_then(|c| c.get("format"))
-        .filter(|f| !f.is_null())
-        .or_else(|| body.get("output_format").filter(|f| !f.is_null()))
 }
 
 fn ttl_of(part: &Value) -> Option<Ttl> {

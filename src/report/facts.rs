@@ -26,11 +26,7 @@ pub(crate) const MAX_VALUE: usize = 300;
 
 /// `s`, cut at [`MAX_VALUE`] characters with `…`.
 pub(crate) fn shorten(s: &str) -> String {
-    if s.chars().count() <= MAX_VALUE {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(MAX_VALUE).collect();
-    format!("{cut}…")
+    crate::text::truncate(s, MAX_VALUE)
 }
 
 fn text(s: impl Into<String>) -> Piece {

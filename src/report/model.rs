@@ -4,7 +4,7 @@
 //! The runner builds a [`RunReport`] as results come in ([`RunReport::push`]); any sink can be
 //! written from it at any time, so an interrupted run still writes what it has.
 
-use crate::check::{Finding, Severity};
+use crate::check::Finding;
 use crate::run::CaseId;
 use crate::scenario::Mode;
 use crate::secrets::Redactor;
@@ -384,11 +384,6 @@ pub fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
     let mut out: Vec<&Finding> = findings.iter().collect();
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
-}
-
-/// `true` when a finding is worth listing in a non-pass section (info findings are not).
-pub fn is_notable(f: &Finding) -> bool {
-    f.severity != Severity::Info
 }
 
 #[cfg(test)]

@@ -240,9 +240,10 @@ pub async fn run_case(
             .any(|f| f.check == ids::ERROR_STATUS_TYPE.as_str() && f.severity == Severity::Must);
         if !step.expect.statuses().contains(&resp.status)
             && !status_contradicted
-            && let Some(why) = infrastructure_status(resp.status, exchange.attempts())
+            && let Some(why) = wire::InfrastructureStatus::of(resp.status, exchange.attempts())
         {
-            credentials_rejected = matches!(resp.status, 401 | 403);
+            credentials_rejected =
+                matches!(why, wire::InfrastructureStatus::CredentialsRejected { .. });
             infra_error = Some(format!("{at}: {why}"));
             steps.push(StepRecord {
                 step: step_id,
@@ -292,10 +293,7 @@ pub async fn run_case(
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
                 Finding::must(ids::SCENARIO_CAPTURE, "", e)
-                    .actual(crate::protocol::anthropic::stream::truncate(
-                        &subject.to_string(),
-                        120,
-                    ))
+                    .actual(crate::text::truncate(&subject.to_string(), 120))
                     .reference(&reference)
                     .in_step(&step_id)
             }))
@@ -339,27 +337,6 @@ fn spooled(recorder: Recorder<BufWriter<Spool>>) -> std::io::Result<Spool> {
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))?;
     spool.flush()?;
     Ok(spool)
-}
-
-/// Why an answer with this status says nothing about the feature, when it says nothing.
-fn infrastructure_status(status: u16, attempts: u32) -> Option<String> {
-    let tries = if attempts > 1 {
-        format!(" after {attempts} attempts")
-    } else {
-        String::new()
-    };
-    match status {
-        401 | 403 => Some(format!(
-            "HTTP {status}: the endpoint rejected the credentials (check the key and the auth style)"
-        )),
-        429 => Some(format!(
-            "HTTP 429{tries}: still rate limited when the retries ran out"
-        )),
-        408 | 409 | 500..=599 => Some(format!(
-            "HTTP {status}{tries}: the endpoint failed or was overloaded when the retries ran out"
-        )),
-        _ => None,
-    }
 }
 
 /// Timing of a step: head and end from the exchange, first token from the stream check.

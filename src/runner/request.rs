@@ -2,10 +2,10 @@
 //! target's base URL, default headers and credential, with the step's overrides applied.
 
 use crate::http::client::Request;
-use crate::protocol::anthropic::wire::{self, CREDENTIAL_HEADERS};
+use crate::protocol::anthropic::wire::CREDENTIAL_HEADERS;
 use crate::scenario::model::Auth;
 use crate::scenario::render::{RenderedRequest, RequestBody};
-use crate::target::{AuthStyle, Target};
+use crate::target::Target;
 
 /// The request to send for `rendered` against `target`.
 pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
@@ -15,9 +15,8 @@ pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
         let key = target.api_key.as_ref().map(|k| k.expose().to_string());
         let credential = match auth {
             Auth::None => None,
-            Auth::Bearer => key.map(|k| credential(AuthStyle::Bearer, &k)),
-            Auth::XApiKey => key.map(|k| credential(AuthStyle::XApiKey, &k)),
-            Auth::Key(k) => Some(credential(target.auth, k)),
+            Auth::Style(style) => key.map(|k| style.header(&k)),
+            Auth::Key(k) => Some(target.auth.header(k)),
         };
         headers.extend(credential);
     }
@@ -41,18 +40,5 @@ pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
         url: target.url(&rendered.path),
         headers,
         body,
-    }
-}
-
-fn credential(style: AuthStyle, key: &str) -> (String, String) {
-    wire::credential_header(style.into(), key)
-}
-
-impl From<AuthStyle> for wire::Credential {
-    fn from(s: AuthStyle) -> Self {
-        match s {
-            AuthStyle::XApiKey => wire::Credential::XApiKey,
-            AuthStyle::Bearer => wire::Credential::Bearer,
-        }
     }
 }

@@ -183,5 +183,5 @@ fn recorded(req: &Request, redactor: &Redactor) -> crate::exchange::RecordedRequ
 
 fn short(body: Option<String>) -> String {
     let b = body.unwrap_or_else(|| "(no body)".into());
-    crate::protocol::anthropic::stream::truncate(&b, 160)
+    crate::text::truncate(&b, 160)
 }

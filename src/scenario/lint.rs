@@ -58,13 +58,8 @@ impl Checker<'_> {
                 path.pos
             };
             // A refused path may be huge: show its start only.
-            let shown: String = path.value.chars().take(80).collect();
-            let ellipsis = if shown.len() < path.value.len() {
-                "…"
-            } else {
-                ""
-            };
-            self.error(pos, format!("invalid JSONPath `{shown}{ellipsis}`: {e}"))
+            let shown = crate::text::truncate(&path.value, 80);
+            self.error(pos, format!("invalid JSONPath `{shown}`: {e}"))
                 .set_hint("JSONPath (RFC 9535) starts with `$`, e.g. `$.content[0].text`");
         }
     }

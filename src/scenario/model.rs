@@ -7,6 +7,7 @@
 //! template and schema errors point at the exact line and column.
 
 use super::diagnostics::Pos;
+use crate::protocol::anthropic::wire::AuthStyle;
 use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -278,15 +279,66 @@ impl Default for Request {
     }
 }
 
-/// Credentials of a step: `none` (send no key), `bearer` / `x-api-key` (the target's key in
-/// that style), or `{key: "literal"}` (this literal key, in the target's style).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+/// Credentials of a step, overriding the target's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "spelling::Auth", into = "spelling::Auth")]
 pub enum Auth {
+    /// Send no key.
     None,
-    Bearer,
-    XApiKey,
+    /// The target's key, sent in this style.
+    Style(AuthStyle),
+    /// This literal key, sent in the target's style.
     Key(String),
+}
+
+/// The JSON Schema of the file spelling.
+impl JsonSchema for Auth {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        spelling::Auth::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        spelling::Auth::json_schema(generator)
+    }
+}
+
+/// How a step's `auth` is written in a scenario file; read into [`Auth`]. Its name is `Auth`
+/// so that serde's messages and the JSON Schema name the type the user writes.
+mod spelling {
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+
+    /// Credentials of a step: `none` (send no key), `bearer` / `x-api-key` (the target's key in
+    /// that style), or `{key: "literal"}` (this literal key, in the target's style).
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    #[serde(rename_all = "kebab-case")]
+    pub(super) enum Auth {
+        None,
+        Bearer,
+        XApiKey,
+        Key(String),
+    }
+}
+
+impl From<spelling::Auth> for Auth {
+    fn from(a: spelling::Auth) -> Auth {
+        match a {
+            spelling::Auth::None => Auth::None,
+            spelling::Auth::Bearer => Auth::Style(AuthStyle::Bearer),
+            spelling::Auth::XApiKey => Auth::Style(AuthStyle::XApiKey),
+            spelling::Auth::Key(k) => Auth::Key(k),
+        }
+    }
+}
+
+impl From<Auth> for spelling::Auth {
+    fn from(a: Auth) -> spelling::Auth {
+        match a {
+            Auth::None => spelling::Auth::None,
+            Auth::Style(AuthStyle::Bearer) => spelling::Auth::Bearer,
+            Auth::Style(AuthStyle::XApiKey) => spelling::Auth::XApiKey,
+            Auth::Key(k) => spelling::Auth::Key(k),
+        }
+    }
 }
 
 /// What the response must look like.
@@ -547,5 +599,32 @@ mod tests {
         assert_eq!(a.equals.map(|n| n.value), Some(Node::Null));
         let b: Assertion = serde_saphyr::from_str("{path: \"$.x\", exists: true}").expect("parses");
         assert!(b.equals.is_none());
+    }
+
+    #[test]
+    fn auth_keeps_its_file_spelling_both_ways() {
+        let cases = [
+            ("none", Auth::None),
+            ("bearer", Auth::Style(AuthStyle::Bearer)),
+            ("x-api-key", Auth::Style(AuthStyle::XApiKey)),
+            ("{key: sk-x}", Auth::Key("sk-x".into())),
+        ];
+        for (text, auth) in cases {
+            let read: Auth = serde_saphyr::from_str(text).expect("parses");
+            assert_eq!(read, auth, "{text}");
+            let back: Auth = serde_json::from_value(serde_json::to_value(&auth).unwrap()).unwrap();
+            assert_eq!(back, auth);
+        }
+        assert_eq!(
+            serde_json::to_value(Auth::Style(AuthStyle::XApiKey)).unwrap(),
+            "x-api-key"
+        );
+        let e = serde_saphyr::from_str::<Auth>("Bearer")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown variant `Bearer`, expected one of none, bearer, x-api-key, key"),
+            "{e}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 use super::diagnostics::Pos;
 use super::model::{Auth, Mode, Step};
 use super::template::{Context, TemplateError};
+use crate::protocol::anthropic::wire::Endpoint;
 use serde_json::Value;
 
 /// The body to send.
@@ -58,7 +59,7 @@ fn fail(field: &str, pos: Pos) -> impl Fn(TemplateError) -> RenderError + '_ {
 }
 
 /// Resolve a step's request for `mode`. In stream mode a JSON object body sent to the
-/// Messages endpoint (a path ending in `/messages`) gets `"stream": true`; other endpoints
+/// Messages endpoint ([`Endpoint::streams`]) gets `"stream": true`; other endpoints
 /// (`count_tokens`, models) cannot stream and are sent as written in every mode. A step's
 /// `stream:` overrides the mode in both directions, on any path; in sync mode the body is sent
 /// as written.
@@ -95,7 +96,7 @@ pub fn render_request(
             other => other.clone(),
         }),
     };
-    let streams = is_messages_path(&path);
+    let streams = Endpoint::of(&r.method.value, &path).is_some_and(Endpoint::streams);
     let wanted_stream = step.stream.unwrap_or(mode == Mode::Stream && streams);
     let (body, stream) = match (&r.body, &r.raw_body) {
         (Some(node), _) => {
@@ -127,12 +128,6 @@ pub fn render_request(
         body,
         stream,
     })
-}
-
-/// Whether a path is the Messages endpoint itself (the only one that streams).
-fn is_messages_path(path: &str) -> bool {
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    path.trim_end_matches('/').ends_with("/messages")
 }
 
 #[cfg(test)]
@@ -201,8 +196,6 @@ mod tests {
             Some(RequestBody::Json(json!({"model": "m", "stream": true})))
         );
         assert!(r.stream);
-        assert!(is_messages_path("/v1/messages/"));
-        assert!(!is_messages_path("/v1/models"));
     }
 
     #[test]

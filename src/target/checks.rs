@@ -2,7 +2,7 @@
 //! header names and values with no secret in the file, `expect_unsupported` patterns, names,
 //! model names as name suffixes, globs) and the line and column of a toml error.
 
-use super::*;
+use crate::scenario::model::Feature;
 
 /// A base URL that parses, is http(s), has a host and carries no credentials. Error messages
 /// never echo a URL that contains `@` (it may hold a password), and a URL with credentials is

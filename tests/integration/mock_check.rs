@@ -8,7 +8,7 @@ use crate::mock_support::*;
 use conform::check::Severity;
 use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
 use conform::mock::{Fault, MockConfig};
-use conform::protocol::anthropic::validate::{Options, validate_exchange};
+use conform::protocol::anthropic::judge::{Options, judge_exchange};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -215,7 +215,7 @@ fn opts() -> Options {
 async fn clean_traffic_has_no_must_or_should_findings() {
     let m = start(MockConfig::default()).await;
     for x in traffic(&m.base_url()).await {
-        let v = validate_exchange(&x, opts());
+        let v = judge_exchange(&x, opts()).validation;
         let bad: Vec<_> = v
             .findings
             .iter()
@@ -243,7 +243,7 @@ async fn single_exchange_faults_are_flagged() {
         let m = start_with(&[info.fault]).await;
         let mut flagged = false;
         for x in traffic(&m.base_url()).await {
-            let v = validate_exchange(&x, opts());
+            let v = judge_exchange(&x, opts()).validation;
             flagged |= v.findings.iter().any(|f| {
                 f.severity >= Severity::Should
                     || (f.severity == Severity::Info

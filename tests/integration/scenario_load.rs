@@ -2,6 +2,7 @@
 //! diagnostics with file, line and column that never stop the other files.
 
 use conform::scenario::{self, Auth, Feature, Mode, Node, Pos};
+use conform::target::AuthStyle;
 use serde_json::json;
 use std::path::Path;
 
@@ -91,8 +92,14 @@ fn request_overrides_parse() {
         steps[1].request.raw_body.as_ref().unwrap().value,
         "{\"model\": "
     );
-    assert_eq!(steps[2].request.auth.as_ref().unwrap().value, Auth::Bearer);
-    assert_eq!(steps[3].request.auth.as_ref().unwrap().value, Auth::XApiKey);
+    assert_eq!(
+        steps[2].request.auth.as_ref().unwrap().value,
+        Auth::Style(AuthStyle::Bearer)
+    );
+    assert_eq!(
+        steps[3].request.auth.as_ref().unwrap().value,
+        Auth::Style(AuthStyle::XApiKey)
+    );
 }
 
 fn single_error(text: &str) -> scenario::Diagnostic {

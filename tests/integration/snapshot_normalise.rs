@@ -3,7 +3,7 @@
 //! or event order does not.
 
 use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-use conform::protocol::anthropic::validate::{Options, validate_exchange};
+use conform::protocol::anthropic::judge::{Options, judge_exchange};
 use conform::snapshot::{normalise, normalise_pinned, render};
 use serde_json::{Value, json};
 
@@ -170,14 +170,14 @@ fn exchange(body: &str, seed: u64) -> Exchange {
 
 fn snapshot_of(seed: u64, shape: &Shape) -> String {
     let x = exchange(&sse(seed, shape), seed);
-    let v = validate_exchange(&x, Options::default());
+    let v = judge_exchange(&x, Options::default()).validation;
     render(&normalise_pinned(&x, &v, &[], &["stop_reason".to_string()]))
 }
 
 /// The snapshot when the scenario pins nothing: the stop reason is the model's.
 fn unpinned_snapshot_of(seed: u64, shape: &Shape) -> String {
     let x = exchange(&sse(seed, shape), seed);
-    let v = validate_exchange(&x, Options::default());
+    let v = judge_exchange(&x, Options::default()).validation;
     render(&normalise(&x, &v, &[]))
 }
 
@@ -277,7 +277,7 @@ fn non_stream_bodies_and_redactions() {
     let shape = |xx: &Exchange, red: &[String]| {
         render(&normalise(
             xx,
-            &validate_exchange(xx, Options::default()),
+            &judge_exchange(xx, Options::default()).validation,
             red,
         ))
     };

@@ -45,9 +45,9 @@ mod values;
 
 use serde_json::{Map, Value, json};
 
-use super::cache::output_format;
 use super::hash::{Rng, fnv, mix64, sign_thinking};
 use super::tokenize;
+use crate::protocol::anthropic::wire::output_format;
 use conversation::Conversation;
 pub use realistic::Behaviour;
 use realistic::Whims;

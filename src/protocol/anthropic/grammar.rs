@@ -85,11 +85,6 @@ impl Grammar {
         }
     }
 
-    /// The block types of open blocks, by index (for delta checks by the caller).
-    pub fn open_block_type(&self, index: usize) -> Option<&str> {
-        self.open.get(index).map(|b| b.block_type.as_str())
-    }
-
     /// Check one event. `frame` is the position in the stream, `event` the parsed data.
     pub fn on_event(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");

@@ -371,11 +371,9 @@ fn check_stop_sequences(
 }
 
 fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
-    let format = request
-        .pointer("/output_config/format")
-        .or_else(|| request.get("output_format"))
-        .filter(|f| !f.is_null());
-    let Some(format) = format else { return };
+    let Some(format) = super::wire::output_format(request) else {
+        return;
+    };
     if format.get("type").and_then(Value::as_str) != Some("json_schema") {
         return;
     }
@@ -390,7 +388,7 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
                     format!("structured output was requested but the text is not JSON ({e})"),
                 )
                 .expected("JSON valid against output_config.format.schema")
-                .actual(super::stream::truncate(&text, 80))
+                .actual(crate::text::truncate(&text, 80))
                 .reference(refs::STRUCTURED),
             );
             return;
@@ -491,7 +489,7 @@ fn check_prefill(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
                 "/content",
                 "the answer repeats the assistant prefill instead of continuing it",
             )
-            .actual(super::stream::truncate(prefill, 60))
+            .actual(crate::text::truncate(prefill, 60))
             .reference(refs::SEMANTICS),
         );
     }

@@ -12,6 +12,7 @@ use super::grammar::Profile;
 use super::schema::Shape;
 use super::stream::{StreamCheck, StreamOptions};
 use super::validate::{self, ShapeHint, Validation};
+use super::wire::Endpoint;
 use crate::check::Finding;
 use crate::check::catalogue::ids;
 use crate::exchange::{
@@ -195,7 +196,8 @@ impl Observer for Judge {
 impl Judge {
     fn validate_body(&self, x: &Exchange, bytes: &[u8]) -> Validation {
         let status = x.response.as_ref().map(|r| r.status);
-        let expected = validate::shape_for_path(&x.request.method, x.request.path());
+        let expected =
+            Endpoint::of(&x.request.method, x.request.path()).map(Endpoint::response_shape);
         let hint = expected.map_or(ShapeHint::Recognise(self.opts.file_hint), ShapeHint::Known);
         let status = if self.opts.status_unknown {
             None

@@ -31,7 +31,8 @@ mod errors;
 use compile::compiled;
 pub use compile::warm_up;
 use errors::{
-    USER_CHECK, json_type, push_must, push_soft, push_violation, remember, short_json, truncate,
+    USER_CHECK, json_type, push_must, push_soft, push_violation, remember, short_json,
+    truncate_sized,
 };
 
 const SCHEMA_FILES: &[(&str, &str)] = &[
@@ -251,7 +252,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
                 Finding::info(
                     ids::SCHEMA_UNKNOWN_TYPE,
                     "/type",
-                    format!("unknown event type \"{}\"", truncate(t, 80)),
+                    format!("unknown event type \"{}\"", truncate_sized(t, 80)),
                 )
                 .reference("https://platform.claude.com/docs/en/api/versioning (new event types may be added within a version)"),
             ],

@@ -291,7 +291,7 @@ impl StreamCheck {
                         loc,
                         format!("the event data is not JSON: {e}"),
                     )
-                    .actual(truncate(&frame.data, 120))
+                    .actual(crate::text::truncate(&frame.data, 120))
                     .reference(refs::STREAM_EVENTS),
                 );
                 return;
@@ -462,7 +462,7 @@ impl StreamCheck {
             "the `partial_json` pieces of this tool block do not join into a JSON object",
         )
         .expected("a JSON object")
-        .actual(truncate(&raw, 120))
+        .actual(crate::text::truncate(&raw, 120))
         .reference(refs::STREAM_GRAMMAR);
         self.pending_partial.push((i, finding));
     }
@@ -557,14 +557,6 @@ pub fn check_bytes(body: &[u8], options: StreamOptions) -> StreamOutcome {
     let mut c = StreamCheck::new(options);
     c.feed(body, 0.0);
     c.finish(0.0)
-}
-
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max).collect();
-    format!("{cut}…")
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::stream::{EventRun, StreamTiming};
 use super::{implied, semantics};
 use crate::check::catalogue::ids;
 use crate::check::{Finding, Severity};
-use crate::exchange::{Exchange, Head};
+use crate::exchange::Head;
 use serde_json::Value;
 
 /// What kind of body an exchange carried.
@@ -73,29 +73,6 @@ impl Validation {
         }
         self.message.as_ref().or(self.body.as_ref())
     }
-}
-
-/// The response shape expected at a request path.
-pub fn shape_for_path(method: &str, path: &str) -> Option<Shape> {
-    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
-    if path.ends_with("/v1/messages") {
-        Some(Shape::Message)
-    } else if path.ends_with("/v1/messages/count_tokens") {
-        Some(Shape::CountTokens)
-    } else if method.eq_ignore_ascii_case("GET") && path.ends_with("/v1/models") {
-        Some(Shape::ModelList)
-    } else if method.eq_ignore_ascii_case("GET") && path.contains("/v1/models/") {
-        Some(Shape::Model)
-    } else {
-        None
-    }
-}
-
-/// Validate a recorded exchange held in memory: [`super::judge::judge_exchange`]'s findings.
-/// A transport error with no response yields no findings (the verdict is `error`, not a
-/// conformance statement).
-pub fn validate_exchange(x: &Exchange, opts: Options) -> Validation {
-    super::judge::judge_exchange(x, opts).validation
 }
 
 /// Judge a finished stream: its findings plus the message-level and request-implied checks.
@@ -204,7 +181,7 @@ pub fn validate_body(
                     .expected("a JSON object")
                     .reference(refs::MESSAGE)
             };
-            findings.push(finding.actual(super::stream::truncate(text.trim(), 80)));
+            findings.push(finding.actual(crate::text::truncate(text.trim(), 80)));
             return Validation {
                 kind: BodyKind::Unreadable,
                 findings,

@@ -1,49 +1,132 @@
-//! The protocol seam: what the generic engine (runner, verdict, target, offline check) needs
-//! to know about the Anthropic Messages API on the wire, asked here and nowhere else — which
-//! paths stream, which shape answers a path, how credentials travel, what a rejection looks
-//! like, how a request body is linted.
+//! The protocol seam: questions the generic engine (scenario rendering, runner, target, judge,
+//! offline check, mock) asks about the Anthropic Messages API on the wire, each answered once,
+//! here: which endpoint a request goes to ([`Endpoint`]: whether it streams, the shapes of its
+//! bodies), how a key travels ([`AuthStyle`]), which statuses are about the infrastructure
+//! rather than the feature ([`InfrastructureStatus`]), what a rejection looks like
+//! ([`is_rejection`]), which structured-output format a request asks for ([`output_format`]),
+//! how a request body is linted, and what a captured file's name says its body is.
 
 use super::schema::{self, Shape};
 use crate::check::Finding;
+use crate::http::client::retry::is_retryable_status;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt;
 
 /// Headers that carry a credential.
-pub const CREDENTIAL_HEADERS: [&str; 2] = ["x-api-key", "authorization"];
+pub const CREDENTIAL_HEADERS: [&str; 2] = [
+    AuthStyle::XApiKey.header_name(),
+    AuthStyle::Bearer.header_name(),
+];
 
-/// How a key is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    /// `x-api-key: KEY` (Anthropic's own way).
+// Spelled `x-api-key` / `bearer` in `conform.toml`, on the command line and in a scenario
+// step's `auth`; the doc line below is the description `conform schema config` prints.
+/// How the key is sent.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum AuthStyle {
+    /// `x-api-key: KEY` (Anthropic's own style).
+    #[default]
+    #[serde(rename = "x-api-key")]
     XApiKey,
-    /// `authorization: Bearer KEY` (gateways, `ANTHROPIC_AUTH_TOKEN`).
+    /// `authorization: Bearer KEY`.
+    #[serde(rename = "bearer")]
     Bearer,
 }
 
-/// The header that carries `key` in this style.
-pub fn credential_header(style: Credential, key: &str) -> (String, String) {
-    match style {
-        Credential::XApiKey => ("x-api-key".to_string(), key.to_string()),
-        Credential::Bearer => ("authorization".to_string(), format!("Bearer {key}")),
+impl AuthStyle {
+    /// The name of the header that carries the key in this style.
+    pub const fn header_name(self) -> &'static str {
+        match self {
+            AuthStyle::XApiKey => "x-api-key",
+            AuthStyle::Bearer => "authorization",
+        }
+    }
+
+    /// The header that carries `key` in this style.
+    pub fn header(self, key: &str) -> (String, String) {
+        let value = match self {
+            AuthStyle::XApiKey => key.to_string(),
+            AuthStyle::Bearer => format!("Bearer {key}"),
+        };
+        (self.header_name().to_string(), value)
     }
 }
 
-/// The path without query or fragment, without a trailing slash.
-fn bare(path: &str) -> &str {
-    path.split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('/')
+impl std::str::FromStr for AuthStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "x-api-key" => Ok(AuthStyle::XApiKey),
+            "bearer" => Ok(AuthStyle::Bearer),
+            other => Err(format!(
+                "unknown auth style {other:?} (expected \"x-api-key\" or \"bearer\")"
+            )),
+        }
+    }
 }
 
-/// The request body shape a path takes, for `conform lint`.
-pub fn request_shape_for_path(path: &str) -> Option<Shape> {
-    let path = bare(path);
-    if path.ends_with("/v1/messages/count_tokens") {
-        Some(Shape::CountTokensRequest)
-    } else if path.ends_with("/v1/messages") {
-        Some(Shape::Request)
-    } else {
-        None
+/// The endpoints of the API that conform knows, told apart by a request's method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/messages`, the only endpoint that streams.
+    Messages,
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
+    /// `GET /v1/models`.
+    Models,
+    /// `GET /v1/models/{id}`.
+    Model,
+}
+
+impl Endpoint {
+    /// The endpoint a request goes to. The path is compared without its query, fragment and
+    /// trailing slash, by its end (a base URL may add a prefix such as `/apps/anthropic`); the
+    /// API's paths all start with `/v1`. The models endpoints answer `GET` only; the others are
+    /// known by their path whatever the method.
+    pub fn of(method: &str, path: &str) -> Option<Endpoint> {
+        let path = path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        let get = method.eq_ignore_ascii_case("GET");
+        if path.ends_with("/v1/messages") {
+            Some(Endpoint::Messages)
+        } else if path.ends_with("/v1/messages/count_tokens") {
+            Some(Endpoint::CountTokens)
+        } else if get && path.ends_with("/v1/models") {
+            Some(Endpoint::Models)
+        } else if get && path.contains("/v1/models/") {
+            Some(Endpoint::Model)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a request to this endpoint can ask for a stream (`"stream": true`).
+    pub fn streams(self) -> bool {
+        self == Endpoint::Messages
+    }
+
+    /// The shape of a request body this endpoint takes (none for the `GET` endpoints).
+    pub fn request_shape(self) -> Option<Shape> {
+        match self {
+            Endpoint::Messages => Some(Shape::Request),
+            Endpoint::CountTokens => Some(Shape::CountTokensRequest),
+            Endpoint::Models | Endpoint::Model => None,
+        }
+    }
+
+    /// The shape of this endpoint's successful non-streamed answer.
+    pub fn response_shape(self) -> Shape {
+        match self {
+            Endpoint::Messages => Shape::Message,
+            Endpoint::CountTokens => Shape::CountTokens,
+            Endpoint::Models => Shape::ModelList,
+            Endpoint::Model => Shape::Model,
+        }
     }
 }
 
@@ -51,7 +134,8 @@ pub fn request_shape_for_path(path: &str) -> Option<Shape> {
 /// its path (the protocol's request schema), except for `video` blocks, the seed provider's
 /// extension that scenarios send on purpose.
 pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
-    let Some(shape) = request_shape_for_path(path) else {
+    // A step with a body sends it with POST, the method of every endpoint that takes one.
+    let Some(shape) = Endpoint::of("POST", path).and_then(Endpoint::request_shape) else {
         return Vec::new();
     };
     let mut body = body.clone();
@@ -65,13 +149,81 @@ pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
     schema::validate(shape, &body)
 }
 
+/// An answer whose status says nothing about the feature the request asked for: the
+/// credentials were rejected, or the endpoint was still rate limited, failed or overloaded
+/// when the retries ran out. Such a step is `error`, not a conformance statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfrastructureStatus {
+    /// 401 or 403.
+    CredentialsRejected { status: u16 },
+    /// 429, after `attempts` attempts.
+    RateLimited { attempts: u32 },
+    /// A retried status other than 429 (408, 409, 5xx), after `attempts` attempts.
+    Failed { status: u16, attempts: u32 },
+}
+
+impl InfrastructureStatus {
+    /// What an answer with `status` after `attempts` attempts says about the infrastructure,
+    /// when it is about the infrastructure. The statuses a client retries
+    /// ([`is_retryable_status`]) are about the infrastructure once the retries ran out.
+    pub fn of(status: u16, attempts: u32) -> Option<InfrastructureStatus> {
+        match status {
+            401 | 403 => Some(InfrastructureStatus::CredentialsRejected { status }),
+            429 => Some(InfrastructureStatus::RateLimited { attempts }),
+            _ if is_retryable_status(status) => {
+                Some(InfrastructureStatus::Failed { status, attempts })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for InfrastructureStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tries = |attempts: u32| {
+            if attempts > 1 {
+                format!(" after {attempts} attempts")
+            } else {
+                String::new()
+            }
+        };
+        match *self {
+            InfrastructureStatus::CredentialsRejected { status } => write!(
+                f,
+                "HTTP {status}: the endpoint rejected the credentials (check the key and the auth style)"
+            ),
+            InfrastructureStatus::RateLimited { attempts } => write!(
+                f,
+                "HTTP 429{}: still rate limited when the retries ran out",
+                tries(attempts)
+            ),
+            InfrastructureStatus::Failed { status, attempts } => write!(
+                f,
+                "HTTP {status}{}: the endpoint failed or was overloaded when the retries ran out",
+                tries(attempts)
+            ),
+        }
+    }
+}
+
+/// The structured-output format a request asks for: `output_config.format`, else the older
+/// `output_format` (deprecated, still sent by clients). A `null` in either place is the same as
+/// leaving it out, as in the SDKs (they move a non-null `output_format` into a null
+/// `output_config.format`): it asks for no structured output by itself.
+pub fn output_format(request: &Value) -> Option<&Value> {
+    request
+        .pointer("/output_config/format")
+        .filter(|f| !f.is_null())
+        .or_else(|| request.get("output_format").filter(|f| !f.is_null()))
+}
+
 /// Whether an answer is a *rejection* in the sense of `unsupported`: a 4xx answer carrying a
 /// well-formed Anthropic error body (`{"type":"error","error":{"type":..,"message":..}}`).
-/// Authentication (401), permission (403), timeout (408), conflict (409) and rate-limit (429)
-/// answers say nothing about the feature and are not rejections. The caller still passes
-/// `rejected` only for steps the scenario expected to succeed.
+/// A status about the infrastructure ([`InfrastructureStatus`]: 401, 403, 408, 409, 429) says
+/// nothing about the feature and is not a rejection. The caller still passes `rejected` only
+/// for steps the scenario expected to succeed.
 pub fn is_rejection(status: u16, body: Option<&Value>) -> bool {
-    if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 409 | 429) {
+    if !(400..500).contains(&status) || InfrastructureStatus::of(status, 1).is_some() {
         return false;
     }
     let Some(body) = body else { return false };
@@ -96,42 +248,4 @@ pub fn shape_hint_from_file_name(file_name: &str) -> Option<Shape> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejections_are_well_formed_4xx_errors_about_the_request() {
-        let good: Value = serde_json::from_str(
-            r#"{"type":"error","error":{"type":"invalid_request_error","message":"no video"},"request_id":"req_1"}"#,
-        )
-        .unwrap();
-        let good = Some(&good);
-        assert!(is_rejection(400, good));
-        assert!(is_rejection(404, good));
-        assert!(
-            !is_rejection(401, good),
-            "auth errors are not about the feature"
-        );
-        assert!(!is_rejection(429, good));
-        assert!(!is_rejection(500, good));
-        let bad = serde_json::json!({"error": "bad"});
-        assert!(
-            !is_rejection(400, Some(&bad)),
-            "not the Anthropic error shape"
-        );
-        assert!(!is_rejection(400, None), "no JSON body");
-    }
-
-    #[test]
-    fn request_shapes_by_path() {
-        assert_eq!(
-            request_shape_for_path("/v1/messages?beta=true"),
-            Some(Shape::Request)
-        );
-        assert_eq!(
-            request_shape_for_path("/v1/messages/count_tokens/"),
-            Some(Shape::CountTokensRequest)
-        );
-        assert_eq!(request_shape_for_path("/v1/models"), None);
-    }
-}
+mod tests;

@@ -67,12 +67,7 @@ impl Observer for Excerpt {
 }
 
 fn clip(s: &str) -> String {
-    let s = s.replace(['\r', '\n'], " ");
-    if s.chars().count() <= MAX_LINE {
-        return s;
-    }
-    let cut: String = s.chars().take(MAX_LINE).collect();
-    format!("{cut}…")
+    crate::text::truncate(&s.replace(['\r', '\n'], " "), MAX_LINE)
 }
 
 /// Quote for a POSIX shell.

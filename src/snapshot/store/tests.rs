@@ -55,7 +55,7 @@ fn paths_nest_and_round_trip() {
 #[test]
 fn the_key_echoed_in_kept_strings_and_keys_never_reaches_a_snap_file() {
     use crate::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-    use crate::protocol::anthropic::validate::{Options, validate_exchange};
+    use crate::protocol::anthropic::judge::{Options, judge_exchange};
     use base64::Engine as _;
     const CANARY: &str = "sk-canary-snap-0123456789";
     let b64 = base64::engine::general_purpose::STANDARD.encode(CANARY);
@@ -89,7 +89,7 @@ fn the_key_echoed_in_kept_strings_and_keys_never_reaches_a_snap_file() {
     // A pinned stop_sequence is kept verbatim (an unpinned one is a placeholder anyway).
     let shape = crate::snapshot::normalise_pinned(
         &x,
-        &validate_exchange(&x, Options::default()),
+        &judge_exchange(&x, Options::default()).validation,
         &[],
         &["stop_sequence".to_string()],
     );

@@ -113,6 +113,26 @@ fn stop_sequence_rules() {
 }
 
 #[test]
+fn structured_output_is_checked_in_either_spelling_and_a_null_format_asks_for_nothing() {
+    let format = json!({"type":"json_schema","schema":{"type":"object","required":["a"]}});
+    let prose = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"Sure! Here it is."}]});
+    let json_text = json!({"model":"m","stop_reason":"end_turn","content":[{"type":"text","text":"{\"a\": 1}"}]});
+    let not_json = vec!["must:effect.structured-output"];
+    for req in [
+        json!({"model":"m","messages":[],"output_config":{"format":format}}),
+        json!({"model":"m","messages":[],"output_format":format}),
+        // The SDKs send a non-null `output_format` whatever the null beside it.
+        json!({"model":"m","messages":[],"output_config":{"format":null},"output_format":format}),
+    ] {
+        assert_eq!(checks(req.clone(), prose.clone()), not_json, "{req}");
+        assert!(checks(req, json_text.clone()).is_empty());
+    }
+    let none =
+        json!({"model":"m","messages":[],"output_config":{"format":null},"output_format":null});
+    assert!(checks(none, prose).is_empty());
+}
+
+#[test]
 fn max_tokens_model_and_prefill() {
     let req = json!({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"Once upon a time"}]});
     let m = json!({"model":"other","stop_reason":"end_turn","content":[{"type":"text","text":"Once upon a time there"}],"usage":{"output_tokens":9}});

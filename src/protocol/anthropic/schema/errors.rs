@@ -208,7 +208,7 @@ pub(super) fn describe(e: &ValidationError<'_>) -> String {
         ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
             "matches none of the allowed forms".to_string()
         }
-        _ => truncate(&e.masked().to_string(), 300),
+        _ => truncate_sized(&e.masked().to_string(), 300),
     }
 }
 
@@ -224,7 +224,7 @@ pub(super) fn expected_of(e: &ValidationError<'_>) -> Option<String> {
         },
         ValidationErrorKind::Required { property } => format!("{} present", short_json(property)),
         ValidationErrorKind::Enum { options } => {
-            format!("one of {}", truncate(&options.to_string(), 300))
+            format!("one of {}", truncate_sized(&options.to_string(), 300))
         }
         ValidationErrorKind::Constant { expected_value } => short_json(expected_value),
         ValidationErrorKind::Minimum { limit } => format!(">= {limit}"),
@@ -287,17 +287,16 @@ pub(super) fn short_json(v: &Value) -> String {
     match v {
         Value::Object(m) if m.len() > 8 => format!("{{object with {} fields}}", m.len()),
         Value::Array(a) if a.len() > 8 => format!("[array of {} items]", a.len()),
-        _ => truncate(&v.to_string(), 120),
+        _ => truncate_sized(&v.to_string(), 120),
     }
 }
 
-pub(super) fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
+/// `s` cut to `max` characters like [`crate::text::truncate`], with its full length in bytes.
+pub(super) fn truncate_sized(s: &str, max: usize) -> String {
+    let kept = crate::text::head(s, max);
+    if kept.len() == s.len() {
+        s.to_string()
+    } else {
+        format!("{kept}… ({} bytes)", s.len())
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &s[..end], s.len())
 }

@@ -1,0 +1,48 @@
+//! Cutting text for display. One rule for every report, finding and message: a cut is counted
+//! in characters (never bytes, so it cannot split a UTF-8 sequence) and marked with `…`.
+
+/// The first `max` characters of `s` (all of `s` when it is no longer).
+pub(crate) fn head(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+/// `s` cut to its first `max` characters, with `…` appended when something was cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    let kept = head(s, max);
+    if kept.len() == s.len() {
+        s.to_string()
+    } else {
+        format!("{kept}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_kept_whole() {
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("", 0), "");
+        assert_eq!(head("abc", 10), "abc");
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_character_count_and_marked() {
+        assert_eq!(truncate("abcdef", 3), "abc…");
+        assert_eq!(truncate("abc", 0), "…");
+        assert_eq!(head("abcdef", 3), "abc");
+    }
+
+    #[test]
+    fn a_cut_counts_characters_not_bytes() {
+        // Each of these characters is more than one byte: a byte count would split one.
+        assert_eq!(truncate("ééééé", 2), "éé…");
+        assert_eq!(truncate("日本語テキスト", 3), "日本語…");
+        assert_eq!(head("🦀🦀🦀", 1), "🦀");
+        assert_eq!(truncate("ééé", 3), "ééé");
+    }
+}
