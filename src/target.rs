@@ -33,9 +33,9 @@ use std::time::Duration;
 mod build;
 mod checks;
 
+pub use crate::text::glob_match;
 pub use build::with_profile;
 use build::{build_targets, overlay};
-pub use checks::glob_match;
 use checks::{bad_name, check_base_url, check_expectation, check_header, parse_message, sanitize};
 
 /// The `anthropic-version` sent unless a target sets its own.

@@ -1,5 +1,6 @@
-//! Cutting text for display. One rule for every report, finding and message: a cut is counted
-//! in characters (never bytes, so it cannot split a UTF-8 sequence) and marked with `…`.
+//! Text rules used across the crate: cutting text for display (one rule for every report,
+//! finding and message: a cut is counted in characters, never bytes, so it cannot split a
+//! UTF-8 sequence, and marked with `…`), and the `*` glob of ids.
 
 /// The first `max` characters of `s` (all of `s` when it is no longer).
 pub(crate) fn head(s: &str, max: usize) -> &str {
@@ -17,6 +18,27 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     } else {
         format!("{kept}…")
     }
+}
+
+/// Whole-string glob with `*` only (scenario ids and features in `expect_unsupported` and
+/// provider profiles).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ pub mod init;
 
 pub use docs::{ClaimStatus, DeviationStatus, DocRow, ProviderDocs, mark, table};
 
-use crate::target::{AuthStyle, glob_match};
+use crate::protocol::anthropic::wire::AuthStyle;
+use crate::text::glob_match;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

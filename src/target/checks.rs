@@ -53,7 +53,11 @@ pub(super) fn check_expectation(pattern: &str) -> Result<(), String> {
     if pattern.trim().is_empty() {
         return Err("an entry is empty".into());
     }
-    if pattern.contains('/') || Feature::ALL.iter().any(|f| glob_match(pattern, f.as_str())) {
+    if pattern.contains('/')
+        || Feature::ALL
+            .iter()
+            .any(|f| crate::text::glob_match(pattern, f.as_str()))
+    {
         return Ok(());
     }
     let features: Vec<&str> = Feature::ALL.iter().map(Feature::as_str).collect();
@@ -77,26 +81,6 @@ pub(super) fn bad_name(name: &str) -> Option<String> {
 
 pub(super) fn sanitize(model: &str) -> String {
     crate::fsutil::safe_name(model, "._-")
-}
-
-/// Whole-string glob with `*` only.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 /// The toml error with line and column of its span.

@@ -12,7 +12,10 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -111,14 +114,23 @@ fn paths(code: &str) -> Vec<String> {
             out.extend(expand(&tail[..end]));
         }
     }
-    let re = regex::Regex::new(r"\b(?:crate|super|self)(?:::(?:super|[A-Za-z_][A-Za-z0-9_]*))+").unwrap();
+    let re = regex::Regex::new(r"\b(?:crate|super|self)(?:::(?:super|[A-Za-z_][A-Za-z0-9_]*))+")
+        .unwrap();
     out.extend(re.find_iter(code).map(|m| m.as_str().to_string()));
     out
 }
 
 /// The file module a path names, seen from module `from`.
-fn resolve(from: &[String], is_mod_file: bool, path: &str, files: &BTreeSet<Vec<String>>) -> Option<Vec<String>> {
-    let segs: Vec<&str> = path.split("::").map(|s| s.trim_start_matches("r#")).collect();
+fn resolve(
+    from: &[String],
+    is_mod_file: bool,
+    path: &str,
+    files: &BTreeSet<Vec<String>>,
+) -> Option<Vec<String>> {
+    let segs: Vec<&str> = path
+        .split("::")
+        .map(|s| s.trim_start_matches("r#"))
+        .collect();
     let mut at: Vec<String> = match segs.first()? {
         &"crate" => Vec::new(),
         &"super" | &"self" => from.to_vec(),
@@ -133,7 +145,10 @@ fn resolve(from: &[String], is_mod_file: bool, path: &str, files: &BTreeSet<Vec<
         i += 1;
     }
     at.extend(segs[i..].iter().map(|s| s.to_string()));
-    (0..=at.len()).rev().map(|n| at[..n].to_vec()).find(|m| files.contains(m))
+    (0..=at.len())
+        .rev()
+        .map(|n| at[..n].to_vec())
+        .find(|m| files.contains(m))
 }
 
 #[test]
@@ -150,7 +165,9 @@ fn no_file_level_import_circle() {
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
     for (m, file) in &modules {
         let text = code(&std::fs::read_to_string(file).unwrap());
-        let is_mod = file.file_name().is_some_and(|n| n == "mod.rs" || n == "lib.rs");
+        let is_mod = file
+            .file_name()
+            .is_some_and(|n| n == "mod.rs" || n == "lib.rs");
         for p in paths(&text) {
             let Some(t) = resolve(m, is_mod, &p, &known) else {
                 continue;
@@ -171,7 +188,10 @@ fn no_file_level_import_circle() {
 }
 
 /// The strongly connected components with more than one file (Tarjan), each as a line.
-fn circles(nodes: &BTreeSet<Vec<String>>, edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<String> {
+fn circles(
+    nodes: &BTreeSet<Vec<String>>,
+    edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+) -> Vec<String> {
     struct State<'a> {
         edges: &'a BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
         index: BTreeMap<&'a Vec<String>, usize>,
@@ -242,6 +262,12 @@ fn the_circle_finder_finds_a_circle_and_expands_use_trees() {
     edges.insert(v("b"), BTreeSet::from([v("a"), v("c")]));
     assert_eq!(circles(&nodes, &edges), vec!["a ↔ b"]);
     let known: BTreeSet<Vec<String>> = [vec![], v("x"), v("x::y")].into_iter().collect();
-    assert_eq!(resolve(&v("x::y"), false, "super::Thing", &known), Some(v("x")));
-    assert_eq!(resolve(&v("x"), true, "crate::x::y::Z", &known), Some(v("x::y")));
+    assert_eq!(
+        resolve(&v("x::y"), false, "super::Thing", &known),
+        Some(v("x"))
+    );
+    assert_eq!(
+        resolve(&v("x"), true, "crate::x::y::Z", &known),
+        Some(v("x::y"))
+    );
 }

@@ -27,8 +27,6 @@ pub enum BodyKind {
     Empty,
 }
 
-pub use super::judge::Options;
-
 /// What a stream looked like, for snapshots and timing.
 #[derive(Debug, Clone)]
 pub struct StreamSummary {
