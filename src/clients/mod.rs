@@ -316,7 +316,7 @@ pub(crate) fn judge_case(
             .code
             .map_or("ended by a signal".to_string(), |c| format!("exited {c}"));
         findings.push(
-            Finding::must(
+            Finding::new(
                 ids::CLIENT_EXIT,
                 "client",
                 format!("the client {status} after {secs:.1} s"),
@@ -330,7 +330,7 @@ pub(crate) fn judge_case(
         );
     } else if process.stdout.trim().is_empty() {
         findings.push(
-            Finding::must(
+            Finding::new(
                 ids::CLIENT_EXIT,
                 "client",
                 "the client exited 0 but printed no answer",
@@ -403,7 +403,7 @@ mod tests {
         });
         assert_eq!(r.verdict, Verdict::Fail);
         let f = &r.findings[0];
-        assert_eq!(f.check, ids::CLIENT_EXIT.as_str());
+        assert_eq!(f.check, ids::CLIENT_EXIT);
         let actual = f.actual.as_deref().unwrap();
         assert!(actual.contains("API Error: 500"), "{actual}");
         assert!(!actual.contains("sk-secret-123"), "{actual}");

@@ -137,7 +137,7 @@ pub async fn run_case(
             Ok(r) => r,
             Err(e) => {
                 findings.push(
-                    Finding::must(
+                    Finding::new(
                         ids::SCENARIO_TEMPLATE,
                         at,
                         format!("{}: {e}", scenario.file.display()),
@@ -193,7 +193,7 @@ pub async fn run_case(
         let status_contradicted = validation
             .findings
             .iter()
-            .any(|f| f.check == ids::ERROR_STATUS_TYPE.as_str() && f.severity == Severity::Must);
+            .any(|f| f.check == ids::ERROR_STATUS_TYPE && f.severity() == Severity::Must);
         if !step.expect.statuses().contains(&resp.status)
             && !status_contradicted
             && let Some(why) = infrastructure_status(resp.status, exchange.attempts())
@@ -243,7 +243,7 @@ pub async fn run_case(
             None
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
-                Finding::must(ids::SCENARIO_CAPTURE, at, e)
+                Finding::new(ids::SCENARIO_CAPTURE, at, e)
                     .actual(crate::protocol::anthropic::stream::truncate(
                         &subject.to_string(),
                         120,

@@ -149,7 +149,7 @@ pub(super) fn note(cases: &[Case], answers: &mut [Answer], report: &mut RunRepor
         let Some((what, expected, actual)) = disagreement(sync, stream) else {
             continue;
         };
-        let finding = Finding::should(
+        let finding = Finding::new(
             ids::MESSAGE_MODES_DISAGREE,
             format!("step {step}"),
             format!(

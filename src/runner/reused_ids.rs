@@ -35,7 +35,7 @@ pub(super) fn note(
             first.insert(key, (*i, step.as_str()));
             continue;
         };
-        let finding = Finding::should(
+        let finding = Finding::new(
             ids::MESSAGE_ID_REUSED,
             format!("step {step}: /id"),
             format!(

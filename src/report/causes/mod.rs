@@ -277,19 +277,21 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             let f = &r.findings[p.index];
             let key = (
                 r.target.clone(),
-                f.check.clone(),
-                normalise_reason(&f.check, &f.message),
+                f.check.to_string(),
+                normalise_reason(f.check.as_str(), &f.message),
             );
             let acc = groups.entry(key.clone()).or_default();
-            acc.severity = acc.severity.max(Some(f.severity));
+            acc.severity = acc.severity.max(Some(f.severity()));
             for i in &p.folded {
-                acc.severity = acc.severity.max(Some(r.findings[*i].severity));
+                acc.severity = acc.severity.max(Some(r.findings[*i].severity()));
             }
             acc.occurrences += 1;
             acc.results.insert(r.case_name());
             acc.features.insert(r.feature.clone());
             for i in &p.folded {
-                *acc.folded.entry(r.findings[*i].check.clone()).or_default() += 1;
+                *acc.folded
+                    .entry(r.findings[*i].check.to_string())
+                    .or_default() += 1;
             }
             if acc.first.is_none() {
                 acc.first = Some((r.case_name(), step_of(&f.location).to_string(), f.clone()));
@@ -330,7 +332,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
                 impact: impact_text(&check),
                 fix: entry.map(|e| e.fix.to_string()).unwrap_or_default(),
                 doc: entry.map(|e| e.doc.to_string()).unwrap_or_default(),
-                severity: acc.severity.unwrap_or(f.severity),
+                severity: acc.severity.unwrap_or(f.severity()),
                 results: n,
                 occurrences: acc.occurrences,
                 features,

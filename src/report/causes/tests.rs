@@ -16,8 +16,16 @@ fn result(
     }
 }
 
+fn finding(check: &str, location: impl Into<String>, message: &str) -> Finding {
+    Finding::new(
+        crate::check::CheckId::parse(check).unwrap(),
+        location,
+        message,
+    )
+}
+
 fn rid(step: &str) -> Finding {
-    Finding::should(
+    finding(
         "headers.request-id",
         format!("step {step}: request-id"),
         "no `request-id` header",
@@ -38,7 +46,7 @@ fn report() -> RunReport {
         Verdict::Warn,
         vec![
             rid("ask"),
-            Finding::info(
+            finding(
                 "schema.unknown-field",
                 "step ask: /timings",
                 "field /timings is not in the protocol",
@@ -52,7 +60,7 @@ fn report() -> RunReport {
         Verdict::Warn,
         vec![
             rid("ask"),
-            Finding::info(
+            finding(
                 "schema.unknown-field",
                 "step ask: /system_fingerprint",
                 "field /system_fingerprint is not in the protocol",
@@ -66,7 +74,7 @@ fn report() -> RunReport {
         Verdict::Ignored,
         vec![
             rid("ask"),
-            Finding::must(
+            finding(
                 "effect.stop-sequences",
                 "step ask: /content",
                 "the text contains the stop sequence \"[[END]]\" yet generation did not stop there",
@@ -80,7 +88,7 @@ fn report() -> RunReport {
         Verdict::Ignored,
         vec![
             rid("ask"),
-            Finding::must(
+            finding(
                 "effect.stop-sequences",
                 "step ask: /content",
                 "the text contains the stop sequence \"STOP\" yet generation did not stop there",
@@ -94,17 +102,17 @@ fn report() -> RunReport {
         Verdict::Fail,
         vec![
             rid("list"),
-            Finding::must(
+            finding(
                 "schema.error",
                 "step list: /",
                 "required field \"type\" is missing",
             ),
-            Finding::must(
+            finding(
                 "assert.status",
                 "step list: status (m.yaml)",
                 "expected 200",
             ),
-            Finding::must(
+            finding(
                 "assert.type",
                 "step list: $.data (m.yaml:15:11)",
                 "expected type array",
