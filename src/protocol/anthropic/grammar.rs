@@ -442,7 +442,7 @@ impl Grammar {
                         "block(s) {indices} never stopped; tolerated because max_tokens cut the output"
                     ),
                 )
-.with_exception(Severity::Info)
+                .with_exception(Severity::Info)
             } else {
                 Finding::new(
                     ids::STREAM_GRAMMAR_UNCLOSED_BLOCK,

@@ -403,7 +403,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
                 )
             } else {
                 Finding::new(ids::ERROR_STATUS_TYPE, "status", format!("HTTP {status} is not a status the Anthropic API documents"))
-.with_exception(Severity::Should)
+                    .with_exception(Severity::Should)
             };
             out.push(f.actual(status.to_string()).reference("https://platform.claude.com/docs/en/api/errors (HTTP errors)"));
         }
