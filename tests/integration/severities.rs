@@ -78,6 +78,18 @@ async fn run(
     drop(handle);
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
+    // The report's deviations are labelled with their own check's severity, not with that
+    // of the findings folded under them.
+    let (deviations, _) = conform::report::causes::analyse(&run.report);
+    for d in &deviations {
+        let entry = conform::check::catalogue::get(&d.check).expect("a catalogue check");
+        if !entry.allows(d.severity) {
+            problems.push(format!(
+                "{name}: deviation {} `{}` is shown as {}, which its entry does not allow",
+                d.id, d.check, d.severity
+            ));
+        }
+    }
     for r in &run.report.results {
         // A call site that names an undeclared exception panics in debug builds; the runner
         // turns the panic into an `error` result.

@@ -123,6 +123,26 @@ fn report() -> RunReport {
 }
 
 #[test]
+fn a_deviation_shows_its_own_check_s_severity_and_ranks_with_its_follow_ons() {
+    // The models 404: `schema.error` is should in the catalogue; the must assertions folded
+    // under it rank it above the should causes but do not relabel it (a newcomer saw
+    // `schema.error` as must in a report while `conform explain` said should).
+    let (devs, _) = analyse(&report());
+    let models = devs.iter().find(|d| d.check == "schema.error").unwrap();
+    assert_eq!(models.severity, Severity::Should);
+    assert_eq!(models.id, "D2");
+    for d in &devs {
+        let entry = catalogue::get(&d.check).unwrap();
+        assert!(
+            entry.allows(d.severity),
+            "{} shown as {}",
+            d.check,
+            d.severity
+        );
+    }
+}
+
+#[test]
 fn one_deviation_per_cause_ranked_by_severity_then_spread() {
     let (devs, per) = analyse(&report());
     let summary: Vec<(&str, &str, usize)> = devs
