@@ -478,12 +478,13 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CheckId;
 
-    fn found(bytes: &[u8], status: u16) -> Vec<(Severity, String)> {
+    fn found(bytes: &[u8], status: u16) -> Vec<(Severity, CheckId)> {
         validate_body(bytes, Some(status), ShapeHint::Known(Shape::Message), None)
             .findings
             .into_iter()
-            .map(|f| (f.severity(), f.check.to_string()))
+            .map(|f| (f.severity(), f.check))
             .collect()
     }
 
@@ -492,7 +493,7 @@ mod tests {
         // Measured (docs/client-impact.md): the TypeScript SDK hands a `text/plain` Message to
         // the application as a string; on an error status every client raises the status's
         // error whatever the label.
-        let labelled = |status: u16, media: &str, stream: bool| -> Vec<(Severity, String)> {
+        let labelled = |status: u16, media: &str, stream: bool| -> Vec<(Severity, CheckId)> {
             let head = Head {
                 status,
                 headers: vec![
@@ -503,18 +504,15 @@ mod tests {
             };
             check_headers(&head, stream)
                 .into_iter()
-                .map(|f| (f.severity(), f.check.to_string()))
+                .map(|f| (f.severity(), f.check))
                 .collect()
         };
-        let must = vec![(Severity::Must, ids::HEADERS_CONTENT_TYPE.to_string())];
+        let must = vec![(Severity::Must, ids::HEADERS_CONTENT_TYPE)];
         assert_eq!(labelled(200, "text/plain", false), must);
         assert_eq!(labelled(200, "application/json", true), must);
         assert_eq!(
             labelled(400, "text/plain", false),
-            vec![(
-                Severity::Should,
-                ids::HEADERS_ERROR_CONTENT_TYPE.to_string()
-            )]
+            vec![(Severity::Should, ids::HEADERS_ERROR_CONTENT_TYPE)]
         );
         assert!(labelled(200, "text/event-stream; charset=utf-8", true).is_empty());
         assert!(labelled(529, "application/json", true).is_empty());
@@ -526,11 +524,11 @@ mod tests {
         // on an error status they raise the status's error whatever the body.
         assert_eq!(
             found(b"<html>welcome</html>", 200),
-            vec![(Severity::Must, ids::BODY_JSON.to_string())]
+            vec![(Severity::Must, ids::BODY_JSON)]
         );
         assert_eq!(
             found(b"model not found", 404),
-            vec![(Severity::Should, ids::BODY_ERROR_JSON.to_string())]
+            vec![(Severity::Should, ids::BODY_ERROR_JSON)]
         );
     }
 
@@ -540,10 +538,7 @@ mod tests {
             br#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}"#,
             400,
         );
-        assert!(
-            f.contains(&(Severity::Should, ids::SCHEMA_ERROR.to_string())),
-            "{f:?}"
-        );
+        assert!(f.contains(&(Severity::Should, ids::SCHEMA_ERROR)), "{f:?}");
         assert!(!f.iter().any(|(s, _)| *s == Severity::Must), "{f:?}");
     }
 }
