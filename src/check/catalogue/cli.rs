@@ -268,7 +268,7 @@ mod tests {
             "{fam}"
         );
         assert!(
-            fam.contains("  severity  must by default; should when the scenario file gives the assertion `severity: should`; info when"),
+            fam.contains("  severity  must by default; should or info when the scenario's own severity says so"),
             "{fam}"
         );
         let effect = explain("effect.tools", OutputFormat::Text).unwrap();

@@ -52,13 +52,14 @@ const EVENT_TYPES: (&[&str], &[&str]) = family_ids!("schema.event.":
 pub(super) const SCENARIO_SEVERITY: &[Exception] = &[
     Exception {
         severity: Should,
-        when: "the scenario file gives the assertion `severity: should`",
+        when: SCENARIO_SAYS,
     },
     Exception {
         severity: Info,
-        when: "the scenario file gives the assertion `severity: info`",
+        when: SCENARIO_SAYS,
     },
 ];
+const SCENARIO_SAYS: &str = "the scenario's own severity says so (`severity:` on the assertion)";
 
 const ASSERT_ENTRY: Entry = Entry {
     id: "assert.<operator>",

@@ -57,7 +57,7 @@ impl CheckId {
         if let Some(e) = all().find(|e| !e.is_family() && e.id == s) {
             return Some(CheckId::fixed(e));
         }
-        all().find_map(|e| Family::of(e)?.member_full(s))
+        all().find_map(|e| Family::of_entry(e)?.member_full(s))
     }
 }
 
@@ -133,10 +133,6 @@ impl Family {
             Kind::Family { prefix, ids, .. } => Some(Family { entry, prefix, ids }),
             Kind::Check => None,
         }
-    }
-
-    fn of(entry: &'static Entry) -> Option<Family> {
-        Family::of_entry(entry)
     }
 
     /// The id of the member `name` (`equals` → `assert.equals`); `None` if the family does

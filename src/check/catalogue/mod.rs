@@ -164,14 +164,6 @@ impl Entry {
         matches!(self.kind, Kind::Family { .. })
     }
 
-    /// Whether `id` is this entry's id or a member of its family.
-    pub fn matches(&self, id: &str) -> bool {
-        match self.kind {
-            Kind::Check => self.id == id,
-            Kind::Family { ids, .. } => ids.contains(&id),
-        }
-    }
-
     /// Whether a finding of this check may have `severity`: the default or a declared
     /// exception.
     pub fn allows(&self, severity: Severity) -> bool {
@@ -231,9 +223,7 @@ pub fn all() -> impl Iterator<Item = &'static Entry> {
 
 /// The entry for a check id: the id's own entry, else the family it belongs to.
 pub fn get(id: &str) -> Option<&'static Entry> {
-    all()
-        .find(|e| !e.is_family() && e.matches(id))
-        .or_else(|| all().find(|e| e.is_family() && e.matches(id)))
+    CheckId::parse(id).map(CheckId::entry)
 }
 
 /// The public documents the entries cite.
