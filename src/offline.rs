@@ -346,7 +346,7 @@ pub fn exit_code(reports: &[FileReport]) -> i32 {
         crate::exit::USAGE
     } else if reports
         .iter()
-        .any(|r| r.findings.iter().any(|f| f.severity == Severity::Must))
+        .any(|r| r.findings.iter().any(|f| f.severity() == Severity::Must))
     {
         crate::exit::FAILURES
     } else {
@@ -363,7 +363,7 @@ fn print_text(reports: &[FileReport]) {
         }
         for f in &r.findings {
             println!("{}: {f}", r.file);
-            match f.severity {
+            match f.severity() {
                 Severity::Must => must += 1,
                 Severity::Should => should += 1,
                 Severity::Info => info += 1,

@@ -183,7 +183,7 @@ pub struct JudgeInputs<'a> {
 
 /// Whether a finding comes from an effect check (`effect.*`).
 pub fn is_effect_check(f: &Finding) -> bool {
-    f.check.starts_with("effect.") && f.severity != Severity::Info
+    f.check.namespace() == "effect" && f.severity() != Severity::Info
 }
 
 /// The verdict, with the precedence described in the module doc.
@@ -196,12 +196,12 @@ pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
         return Verdict::Unsupported;
     }
     // Effect checks decide `ignored`, whatever severity the scenario engine gave them.
-    if has(&|f| f.severity == Severity::Must && !is_effect_check(f)) {
+    if has(&|f| f.severity() == Severity::Must && !is_effect_check(f)) {
         return Verdict::Fail;
     }
     // The model did not produce what the probe needs: effect checks of the same case have no
     // evidence either way.
-    if has(&|f| f.check == ids::PROBE_INCONCLUSIVE.as_str()) {
+    if has(&|f| f.check == ids::PROBE_INCONCLUSIVE) {
         return Verdict::Inconclusive;
     }
     if has(&is_effect_check) {
@@ -211,7 +211,7 @@ pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
             Verdict::Ignored
         };
     }
-    if has(&|f| f.severity == Severity::Should) {
+    if has(&|f| f.severity() == Severity::Should) {
         return Verdict::Warn;
     }
     if inputs.skipped {
@@ -267,21 +267,23 @@ mod tests {
     use super::*;
     use Verdict::*;
 
+    use crate::check::catalogue::families;
+
     fn must() -> Finding {
-        Finding::must("schema.message", "/id", "missing")
+        Finding::new(ids::SCHEMA_MESSAGE, "/id", "missing")
     }
     fn should() -> Finding {
-        Finding::should("headers.request-id", "request-id", "missing")
+        Finding::new(ids::HEADERS_REQUEST_ID, "request-id", "missing")
     }
     fn effect() -> Finding {
-        Finding::must(
-            "effect.stop-sequences",
+        Finding::new(
+            ids::EFFECT_STOP_SEQUENCES,
             "$.content",
             "the stop sequence was not honoured",
         )
     }
     fn info() -> Finding {
-        Finding::info("schema.extra-field", "/x", "extra")
+        Finding::new(ids::SCHEMA_UNKNOWN_FIELD, "/x", "extra")
     }
 
     #[test]
@@ -316,7 +318,8 @@ mod tests {
 
     #[test]
     fn an_effect_check_of_should_severity_still_means_ignored() {
-        let f = [Finding::should("effect.temperature", "$", "no effect")];
+        let sampling = families::EFFECT.member("sampling").unwrap();
+        let f = [Finding::new(sampling, "$", "no effect").with_exception(Severity::Should)];
         assert_eq!(
             judge(&JudgeInputs {
                 findings: &f,

@@ -133,13 +133,14 @@ fn run_trial(
         problems.extend(
             run.findings
                 .iter()
-                .filter(|f| f.severity != conform::check::Severity::Info)
+                .filter(|f| f.severity() != conform::check::Severity::Info)
                 .map(|f| format!("  {f}")),
         );
     }
     if let Some((_, Some(f))) = snapshots.compare(scenario, target, mode, &run)
-        && (f.severity != conform::check::Severity::Info
-            || f.check == "snapshot.new" && std::env::var_os("CI").is_some())
+        && (f.severity() != conform::check::Severity::Info
+            || f.check == conform::check::catalogue::ids::SNAPSHOT_NEW
+                && std::env::var_os("CI").is_some())
     {
         problems.push(format!(
             "{}: {}\n{}\n(accept with `conform run --update-snapshots` or \

@@ -228,7 +228,7 @@ async fn run(a: &ProxyBenchArgs) -> Result<(), String> {
                     .validation
                     .findings
                     .iter()
-                    .map(|f| f.check.clone())
+                    .map(|f| f.check.to_string())
                     .collect(),
             );
         }),

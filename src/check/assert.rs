@@ -12,7 +12,7 @@
 //! Operands may hold templates (`equals: "{{ target.model }}"`), rendered here.
 
 use super::finding::{Finding, Severity};
-use crate::check::catalogue::ids;
+use crate::check::catalogue::{families, ids};
 use crate::scenario::compiled::path as compile_path;
 use crate::scenario::model::{
     AssertSeverity, Assertion, Expect, Feature, JsonType, Located, Measure, Node, Step,
@@ -70,14 +70,22 @@ pub struct Outcome {
 
 impl Outcome {
     /// The finding of a failed assertion: check `assert.<op>`, or `effect.<feature>` for an
-    /// effect check; reference = the scenario's reference.
+    /// effect check, with the assertion's own severity (the families declare every severity
+    /// a scenario may give); reference = the scenario's reference.
     pub fn to_finding(&self, feature: Feature, reference: &str) -> Finding {
+        let assert = || {
+            families::ASSERT
+                .member(&self.op)
+                .unwrap_or(families::ASSERT_NONE)
+        };
         let check = if self.requires {
-            ids::PROBE_INCONCLUSIVE.as_str().to_string()
+            ids::PROBE_INCONCLUSIVE
         } else if self.effect {
-            format!("effect.{feature}")
+            families::EFFECT
+                .member(feature.as_str())
+                .unwrap_or_else(assert)
         } else {
-            format!("assert.{}", self.op)
+            assert()
         };
         let message = match &self.message {
             Some(m) => m.clone(),
@@ -88,7 +96,8 @@ impl Outcome {
             None if self.effect => format!("the feature had no effect: expected {}", self.expected),
             None => format!("expected {}", self.expected),
         };
-        Finding::new(self.severity, check, self.location.clone(), message)
+        Finding::new(check, self.location.clone(), message)
+            .with_exception(self.severity)
             .expected(self.expected.clone())
             .actual(self.actual.clone())
             .reference(reference)

@@ -1,9 +1,14 @@
 //! Findings: the one shape every validator reports in.
 //!
-//! A finding names what is wrong (`check`, a stable dotted id), how bad it is (`severity`),
-//! where a person can find it (`location`), what was expected and what came instead, and the
-//! document section the rule comes from (`reference`).
+//! A finding names what is wrong (`check`, a [`CheckId`] of the catalogue), how bad it is
+//! (`severity`), where a person can find it (`location`), what was expected and what came
+//! instead, and the document section the rule comes from (`reference`).
+//!
+//! The severity is not chosen where a finding is made: it is the catalogue entry's, or one of
+//! the exceptions the entry declares, named with [`Finding::with_exception`]. So a report can
+//! never show a severity that `conform explain` does not list for the check.
 
+use super::catalogue::CheckId;
 use crate::run::StepId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -33,9 +38,12 @@ impl fmt::Display for Severity {
 /// One observation about an exchange.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    pub severity: Severity,
-    /// Stable dotted id, e.g. `stream.grammar.block-order`.
-    pub check: String,
+    /// The catalogue's severity for `check`, or a declared exception (read with
+    /// [`Finding::severity`]; a report read back from disk keeps the severity it was written
+    /// with).
+    severity: Severity,
+    /// The check, e.g. `stream.grammar.block-order`.
+    pub check: CheckId,
     /// Where: `event #7 (content_block_delta)`, a JSON pointer, or a header name.
     pub location: String,
     pub message: String,
@@ -51,15 +59,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(
-        severity: Severity,
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    /// A finding of `check` with the catalogue's severity for it.
+    pub fn new(check: CheckId, location: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
-            severity,
-            check: check.into(),
+            severity: check.entry().severity,
+            check,
             location: location.into(),
             message: message.into(),
             expected: None,
@@ -69,28 +73,27 @@ impl Finding {
         }
     }
 
-    pub fn must(
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(Severity::Must, check, location, message)
+    /// Give the finding one of the severities its catalogue entry declares as an exception
+    /// (or its default). An undeclared severity is a bug at the call site: debug builds
+    /// panic, release builds keep the catalogue's severity, so a report never contradicts
+    /// the catalogue.
+    pub fn with_exception(mut self, severity: Severity) -> Self {
+        let entry = self.check.entry();
+        let declared = entry.allows(severity);
+        debug_assert!(
+            declared,
+            "{}: severity {severity} is neither the catalogue's ({}) nor a declared exception",
+            self.check, entry.severity
+        );
+        if declared {
+            self.severity = severity;
+        }
+        self
     }
 
-    pub fn should(
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(Severity::Should, check, location, message)
-    }
-
-    pub fn info(
-        check: impl Into<String>,
-        location: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(Severity::Info, check, location, message)
+    /// How much it matters.
+    pub fn severity(&self) -> Severity {
+        self.severity
     }
 
     pub fn expected(mut self, expected: impl Into<String>) -> Self {
@@ -157,10 +160,11 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::catalogue::{families, ids};
 
     #[test]
     fn display_names_check_location_and_reference() {
-        let f = Finding::must("schema.message", "/usage/input_tokens", "is negative")
+        let f = Finding::new(ids::SCHEMA_MESSAGE, "/usage/input_tokens", "is negative")
             .expected("integer >= 0")
             .actual("-1")
             .reference("https://platform.claude.com/docs/en/api/messages (usage)");
@@ -174,11 +178,54 @@ mod tests {
     #[test]
     fn worst_orders_must_above_should_above_info() {
         let fs = vec![
-            Finding::info("a", "", ""),
-            Finding::must("b", "", ""),
-            Finding::should("c", "", ""),
+            Finding::new(ids::SCHEMA_UNKNOWN_FIELD, "", ""),
+            Finding::new(ids::SCHEMA_MESSAGE, "", ""),
+            Finding::new(ids::HEADERS_REQUEST_ID, "", ""),
         ];
         assert_eq!(worst(&fs), Some(Severity::Must));
         assert_eq!(worst(&[]), None);
+    }
+
+    #[test]
+    fn the_severity_is_the_catalogue_s_or_a_declared_exception() {
+        assert_eq!(
+            Finding::new(ids::SCHEMA_ERROR, "/", "").severity(),
+            Severity::Should
+        );
+        let cut = Finding::new(ids::STREAM_GRAMMAR_UNCLOSED_BLOCK, "", "");
+        assert_eq!(cut.severity(), Severity::Must);
+        assert_eq!(
+            cut.with_exception(Severity::Info).severity(),
+            Severity::Info
+        );
+        let equals = families::ASSERT.member("equals").unwrap();
+        for s in [Severity::Must, Severity::Should, Severity::Info] {
+            assert_eq!(Finding::new(equals, "", "").with_exception(s).severity(), s);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "neither the catalogue's (should) nor a declared exception")]
+    fn an_undeclared_exception_is_refused() {
+        let _ = Finding::new(ids::SCHEMA_ERROR, "/", "").with_exception(Severity::Must);
+    }
+
+    #[test]
+    fn findings_serialise_their_check_as_the_id_and_read_it_back() {
+        let f = Finding::new(families::EFFECT.member("tools").unwrap(), "$", "no effect")
+            .with_exception(Severity::Should);
+        let json = serde_json::to_value(&f).unwrap();
+        assert_eq!(json["check"], "effect.tools");
+        assert_eq!(json["severity"], "should");
+        let back: Finding = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, f);
+        let mut foreign = json;
+        foreign["check"] = "stream.retired-check".into();
+        let err = serde_json::from_value::<Finding>(foreign).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown check id `stream.retired-check`"),
+            "{err}"
+        );
     }
 }

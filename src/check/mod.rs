@@ -5,4 +5,5 @@ pub mod assert;
 pub mod catalogue;
 pub mod finding;
 
+pub use catalogue::CheckId;
 pub use finding::{Finding, Severity, worst};

@@ -279,17 +279,11 @@ pub(crate) fn judge_case(
     let mut infra = None;
     for (i, x) in exchanges.iter().enumerate() {
         let where_ = format!("exchange {} ({} {})", i + 1, x.method, x.path);
-        findings.extend(
-            x.judgement
-                .validation
-                .findings
-                .iter()
-                .cloned()
-                .map(|f| Finding {
-                    step: Some(StepId::exchange(i + 1)),
-                    ..f.located_in(&where_)
-                }),
-        );
+        findings.extend(x.judgement.validation.findings.iter().cloned().map(|f| {
+            let mut f = f.located_in(&where_);
+            f.step = Some(StepId::exchange(i + 1));
+            f
+        }));
         // A client that hangs up on a stream (it gave up on it) judges the stream, not the
         // infrastructure; anything else that stood in the way makes the case an error.
         let cancelled = x
@@ -329,7 +323,7 @@ pub(crate) fn judge_case(
             .code
             .map_or("ended by a signal".to_string(), |c| format!("exited {c}"));
         findings.push(
-            Finding::must(
+            Finding::new(
                 ids::CLIENT_EXIT,
                 "client",
                 format!("the client {status} after {secs:.1} s"),
@@ -343,7 +337,7 @@ pub(crate) fn judge_case(
         );
     } else if process.stdout.trim().is_empty() {
         findings.push(
-            Finding::must(
+            Finding::new(
                 ids::CLIENT_EXIT,
                 "client",
                 "the client exited 0 but printed no answer",
@@ -419,7 +413,7 @@ mod tests {
         });
         assert_eq!(r.verdict, Verdict::Fail);
         let f = &r.findings[0];
-        assert_eq!(f.check, ids::CLIENT_EXIT.as_str());
+        assert_eq!(f.check, ids::CLIENT_EXIT);
         let actual = f.actual.as_deref().unwrap();
         assert!(actual.contains("API Error: 500"), "{actual}");
         assert!(!actual.contains("sk-secret-123"), "{actual}");

@@ -117,7 +117,7 @@ impl SseDecoder {
                 self.start += 3;
                 self.stats.bom = true;
                 self.findings.push(
-                    Finding::should(
+                    Finding::new(
                         ids::STREAM_SSE_BOM,
                         "byte 0",
                         "the stream starts with a UTF-8 byte order mark; the Python SDK does not strip it and loses the first event's name",
@@ -156,7 +156,7 @@ impl SseDecoder {
         let offset = self.block_offset.unwrap_or(0);
         let end = self.buf_offset + self.buf.len() as u64;
         self.findings.push(
-            Finding::should(
+            Finding::new(
                 ids::STREAM_SSE_UNTERMINATED_FRAME,
                 format!("byte {offset}"),
                 "the stream ended inside an event with no blank line after it; WHATWG parsers (and the official SDKs) drop such an event",
@@ -254,7 +254,7 @@ impl SseDecoder {
                 }
                 self.invalid_utf8_reported = true;
                 self.findings.push(
-                    Finding::must(
+                    Finding::new(
                         ids::STREAM_SSE_INVALID_UTF8,
                         format!("byte {}", offset + e.valid_up_to() as u64),
                         "the event stream is not valid UTF-8 (reported once per stream); the Python SDK raises on it",
@@ -318,7 +318,7 @@ impl SseDecoder {
                     self.unknown_field_reported = true;
                     let shown = crate::text::head(other, 40);
                     self.findings.push(
-                        Finding::info(
+                        Finding::new(
                             ids::STREAM_SSE_UNKNOWN_FIELD,
                             format!("byte {offset}"),
                             format!("unknown event-stream field {shown:?} is ignored (reported once per stream)"),
@@ -391,7 +391,7 @@ mod tests {
     fn bom_is_skipped_and_reported() {
         let (f, findings) = decode_all(b"\xEF\xBB\xBFevent: a\ndata: 1\n\n");
         assert_eq!(events(&f), vec![(Some("a"), "1")]);
-        assert_eq!(findings[0].check, "stream.sse.bom");
+        assert_eq!(findings[0].check.as_str(), "stream.sse.bom");
     }
 
     #[test]
@@ -400,7 +400,7 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert!(!f[1].terminated);
         assert_eq!(f[1].data, "{}");
-        assert_eq!(findings[0].check, "stream.sse.unterminated-frame");
+        assert_eq!(findings[0].check.as_str(), "stream.sse.unterminated-frame");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
             .iter()
             .filter(|c| c.applies_to(scenario, feature))
         {
-            let mut f = Finding::must(
+            let mut f = Finding::new(
                 ids::PROVIDER_DOCUMENTED_CLAIM,
                 format!("provider {} / {}", profile.name, c.id),
                 format!(
@@ -58,7 +58,7 @@ pub fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
     let notable: Vec<&Finding> = r
         .findings
         .iter()
-        .filter(|f| f.severity != Severity::Info)
+        .filter(|f| f.severity() != Severity::Info)
         .collect();
     let applicable: Vec<&super::Deviation> = profile
         .deviations
@@ -69,7 +69,7 @@ pub fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
     for f in &notable {
         let Some(d) = applicable
             .iter()
-            .find(|d| d.explains(&f.check, scenario, feature))
+            .find(|d| d.explains(f.check.as_str(), scenario, feature))
         else {
             return Vec::new();
         };
@@ -155,7 +155,8 @@ pub fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -> Provi
             .iter()
             .filter(|r| {
                 r.findings.iter().any(|f| {
-                    f.severity != Severity::Info && d.explains(&f.check, &r.scenario, &r.feature)
+                    f.severity() != Severity::Info
+                        && d.explains(f.check.as_str(), &r.scenario, &r.feature)
                 }) || (d.checks.is_empty() && r.documented)
             })
             .map(|r| r.case_name())
@@ -195,7 +196,7 @@ pub fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -> Provi
             .filter(|r| {
                 r.findings
                     .iter()
-                    .any(|f| f.check == ids::PROVIDER_DOCUMENTED_CLAIM.as_str())
+                    .any(|f| f.check == ids::PROVIDER_DOCUMENTED_CLAIM)
             })
             .map(|r| r.case_name())
             .collect();

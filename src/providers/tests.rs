@@ -2,13 +2,16 @@
 //! notable finding is explained.
 
 use super::*;
-use crate::check::Finding;
+use crate::check::{CheckId, Finding};
 use crate::report::model::ResultRecord;
 use crate::verdict::Verdict;
 
 fn record(scenario: &str, verdict: Verdict, checks: &[&str]) -> ResultRecord {
     ResultRecord {
-        findings: checks.iter().map(|c| Finding::must(*c, "l", "m")).collect(),
+        findings: checks
+            .iter()
+            .map(|c| Finding::new(CheckId::parse(c).unwrap(), "l", "m"))
+            .collect(),
         ..ResultRecord::new(
             "t",
             scenario,
@@ -97,7 +100,7 @@ fn a_broken_claim_is_a_finding_and_the_table_says_so() {
     assert!(
         bad.findings
             .iter()
-            .any(|f| f.check == crate::check::catalogue::ids::PROVIDER_DOCUMENTED_CLAIM.as_str())
+            .any(|f| f.check == crate::check::catalogue::ids::PROVIDER_DOCUMENTED_CLAIM)
     );
     let mut stop = record(
         "stop-sequences/stop",

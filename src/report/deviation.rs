@@ -14,6 +14,7 @@ pub struct Deviation {
     pub id: String,
     pub target: String,
     pub check: String,
+    /// The severity of the cause's own findings (one its catalogue entry declares).
     pub severity: Severity,
     /// What is wrong, in one sentence (the catalogue's title).
     pub sentence: String,

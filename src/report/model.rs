@@ -319,7 +319,7 @@ impl RunReport {
                 red(s);
             }
             for f in &mut x.findings {
-                red(&mut f.check);
+                // The check is a catalogue id: nothing of the run's to redact.
                 red(&mut f.location);
                 red(&mut f.message);
                 red(&mut f.reference);
@@ -382,7 +382,7 @@ fn redact_value(v: &mut serde_json::Value, redactor: &Redactor) {
 /// The most severe findings first.
 pub fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
     let mut out: Vec<&Finding> = findings.iter().collect();
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity()));
     out
 }
 
@@ -408,7 +408,14 @@ mod tests {
             verdict: Verdict::Warn,
             expected: false,
             documented: false,
-            findings: vec![Finding::should("c", "l", "m sk-secret-1").actual("sk-secret-1")],
+            findings: vec![
+                Finding::new(
+                    crate::check::catalogue::ids::HEADERS_REQUEST_ID,
+                    "l",
+                    "m sk-secret-1",
+                )
+                .actual("sk-secret-1"),
+            ],
             timing: Timing::default(),
             attempts: 1,
             snapshot: Some(SnapshotInfo {

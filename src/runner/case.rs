@@ -169,7 +169,7 @@ pub async fn run_case(
             Ok(r) => r,
             Err(e) => {
                 findings.push(
-                    Finding::must(
+                    Finding::new(
                         ids::SCENARIO_TEMPLATE,
                         "",
                         format!("{}: {e}", scenario.file.display()),
@@ -237,7 +237,7 @@ pub async fn run_case(
         let status_contradicted = validation
             .findings
             .iter()
-            .any(|f| f.check == ids::ERROR_STATUS_TYPE.as_str() && f.severity == Severity::Must);
+            .any(|f| f.check == ids::ERROR_STATUS_TYPE && f.severity() == Severity::Must);
         if !step.expect.statuses().contains(&resp.status)
             && !status_contradicted
             && let Some(why) = wire::InfrastructureStatus::of(resp.status, exchange.attempts())
@@ -292,7 +292,7 @@ pub async fn run_case(
             None
         } else {
             Some(assert::capture(step, subject).map_err(|e| {
-                Finding::must(ids::SCENARIO_CAPTURE, "", e)
+                Finding::new(ids::SCENARIO_CAPTURE, "", e)
                     .actual(crate::text::truncate(&subject.to_string(), 120))
                     .reference(&reference)
                     .in_step(&step_id)

@@ -146,7 +146,7 @@ pub(super) fn note(cases: &[Case], answers: &mut [Answer]) -> Vec<Amendment> {
         let Some((what, expected, actual)) = disagreement(sync, stream) else {
             continue;
         };
-        let finding = Finding::should(
+        let finding = Finding::new(
             ids::MESSAGE_MODES_DISAGREE,
             "",
             format!(

@@ -31,7 +31,7 @@ pub(super) fn note(cases: &[Case], ids_seen: &mut [(usize, StepId, String)]) -> 
             first.insert(key, (*i, step));
             continue;
         };
-        let finding = Finding::should(
+        let finding = Finding::new(
             ids::MESSAGE_ID_REUSED,
             "/id",
             format!(

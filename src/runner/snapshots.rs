@@ -2,8 +2,8 @@
 //! it with `snapshots/<target>/<scenario-id>@<mode>.snap`.
 
 use super::case::CaseRun;
-use crate::check::Finding;
 use crate::check::catalogue::ids;
+use crate::check::{Finding, Severity};
 use crate::report::model::{SnapshotInfo, SnapshotStatus as ReportStatus};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
@@ -73,11 +73,12 @@ impl Snapshots {
             return None;
         }
         let Some(store) = &self.store else {
-            let f = Finding::info(
+            let f = Finding::new(
                 ids::SNAPSHOT_ERROR,
                 "snapshots",
                 self.setup_error.clone().unwrap_or_default(),
-            );
+            )
+            .with_exception(Severity::Info);
             return Some((
                 SnapshotInfo {
                     status: ReportStatus::Same,
@@ -119,7 +120,7 @@ impl Snapshots {
                     status: ReportStatus::Same,
                     diff: None,
                 },
-                Some(Finding::should(
+                Some(Finding::new(
                     ids::SNAPSHOT_ERROR,
                     "snapshots",
                     format!("the snapshot could not be compared: {e}"),

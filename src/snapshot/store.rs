@@ -139,7 +139,7 @@ impl SnapshotOutcome {
             // Accepting on purpose (`--update-snapshots`, `INSTA_UPDATE=always`) is not a
             // deviation: the change is recorded for the report, not held against the result.
             SnapshotStatus::Changed { diff } if self.written == Written::Accepted => Some(
-                Finding::info(
+                Finding::new(
                     ids::SNAPSHOT_UPDATED,
                     loc,
                     "the normalised response shape changed; the snapshot was updated",
@@ -147,14 +147,14 @@ impl SnapshotOutcome {
                 .actual(diff.clone()),
             ),
             SnapshotStatus::Changed { diff } => Some(
-                Finding::should(
+                Finding::new(
                     ids::SNAPSHOT_CHANGED,
                     loc,
                     format!("the normalised response shape changed since the accepted snapshot{what_next}"),
                 )
                 .actual(diff.clone()),
             ),
-            SnapshotStatus::New => Some(Finding::info(
+            SnapshotStatus::New => Some(Finding::new(
                 ids::SNAPSHOT_NEW,
                 loc,
                 format!("no accepted snapshot yet{what_next}"),

@@ -39,6 +39,18 @@ fn explain_json_is_the_entry() {
     assert_eq!(v["doc"], "https://platform.claude.com/docs/en/api/overview");
     assert!(v["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(v["impact"]["python_sdk"].is_string());
+    assert!(v.get("exceptions").is_none(), "{v}");
+    // A declared exception: its severity and when it applies.
+    let o = explain(&["stream.grammar.unclosed-block", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["severity"], "must");
+    assert_eq!(v["exceptions"][0]["severity"], "info");
+    assert!(
+        v["exceptions"][0]["when"]
+            .as_str()
+            .is_some_and(|w| w.contains("max_tokens")),
+        "{v}"
+    );
 }
 
 #[test]

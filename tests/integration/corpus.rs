@@ -41,7 +41,7 @@ fn genuine_anthropic_traffic_gives_no_must_finding() {
             for f in report
                 .findings
                 .iter()
-                .filter(|f| f.severity == Severity::Must)
+                .filter(|f| f.severity() == Severity::Must)
             {
                 failures.push(format!("{file}: {f}"));
             }
@@ -62,7 +62,7 @@ fn genuine_streams_also_pass_the_tolerant_profile() {
         if provider == "anthropic" && file.ends_with(".sse") {
             for r in check_path(&dir.join(&file), None, Profile::Tolerant) {
                 assert!(
-                    r.findings.iter().all(|f| f.severity != Severity::Must),
+                    r.findings.iter().all(|f| f.severity() != Severity::Must),
                     "{file}"
                 );
             }
@@ -257,7 +257,7 @@ fn the_live_path_judges_every_corpus_stream_like_conform_check() {
             .validation
             .findings
             .iter()
-            .filter(|f| !live_only(&f.check))
+            .filter(|f| !live_only(f.check.as_str()))
             .map(|f| format!("{} {}", f.check, f.message))
             .collect();
         // The file judged by `conform check`, with the same request.
@@ -267,7 +267,7 @@ fn the_live_path_judges_every_corpus_stream_like_conform_check() {
             .remove(0)
             .findings
             .iter()
-            .filter(|f| !live_only(&f.check))
+            .filter(|f| !live_only(f.check.as_str()))
             .map(|f| format!("{} {}", f.check, f.message))
             .collect();
         assert_eq!(live, offline, "{name}: live vs conform check of the file");

@@ -91,7 +91,10 @@ fn response_findings(dir: &Path, row: &Row) -> Vec<Finding> {
     let findings = schema::validate(shape, &value);
     assert_eq!(
         schema::is_valid(shape, &value),
-        !findings.iter().any(|f| f.severity == Severity::Must),
+        // The main variant's findings: `must`, or `schema.error`, which the catalogue makes
+        // `should` (the clients raise on an error status whatever the body).
+        !findings.iter().any(|f| f.severity() == Severity::Must
+            || f.check == conform::check::catalogue::ids::SCHEMA_ERROR),
         "{}: is_valid disagrees with validate",
         row.file
     );
@@ -114,16 +117,16 @@ fn request_path(dir: &Path, row: &Row) -> PathBuf {
 fn count(findings: &[Finding]) -> BTreeMap<(String, String), usize> {
     let mut m = BTreeMap::new();
     for f in findings {
-        *m.entry((f.severity.to_string(), f.check.clone()))
+        *m.entry((f.severity().to_string(), f.check.to_string()))
             .or_insert(0) += 1;
     }
     m
 }
 
 fn has(findings: &[Finding], severity: Severity, check: &str, location: &str) -> bool {
-    findings
-        .iter()
-        .any(|f| f.severity == severity && f.check == check && f.location.ends_with(location))
+    findings.iter().any(|f| {
+        f.severity() == severity && f.check.as_str() == check && f.location.ends_with(location)
+    })
 }
 
 #[test]
@@ -166,14 +169,14 @@ fn genuine_anthropic_traffic_has_no_must_finding() {
     for f in responses
         .iter()
         .chain(&requests)
-        .filter(|f| f.severity != Severity::Info)
+        .filter(|f| f.severity() != Severity::Info)
     {
         println!("  {f}");
     }
     let musts: Vec<String> = responses
         .iter()
         .chain(&requests)
-        .filter(|f| f.severity == Severity::Must)
+        .filter(|f| f.severity() == Severity::Must)
         .map(|f| f.to_string())
         .collect();
     assert!(
@@ -196,7 +199,7 @@ fn a_request_anthropic_rejected_for_its_shape_is_rejected_by_the_schema() {
     assert!(
         findings
             .iter()
-            .any(|f| f.severity == Severity::Must && f.location.starts_with("/messages/0")),
+            .any(|f| f.severity() == Severity::Must && f.location.starts_with("/messages/0")),
         "{findings:?}"
     );
 }
@@ -242,7 +245,10 @@ fn non_anthropic_rows_show_their_documented_differences() {
         ),
         "{glm:?}"
     );
-    assert!(!glm.iter().any(|f| f.severity == Severity::Must), "{glm:?}");
+    assert!(
+        !glm.iter().any(|f| f.severity() == Severity::Must),
+        "{glm:?}"
+    );
 
     // Bedrock InvokeModel (2024): usage has only input/output tokens.
     let bedrock = get("dd__anthropic_message_invoke__0.json");
@@ -256,7 +262,7 @@ fn non_anthropic_rows_show_their_documented_differences() {
         "{bedrock:?}"
     );
     assert!(
-        !bedrock.iter().any(|f| f.severity == Severity::Must),
+        !bedrock.iter().any(|f| f.severity() == Severity::Must),
         "{bedrock:?}"
     );
 
@@ -283,11 +289,15 @@ fn non_anthropic_rows_show_their_documented_differences() {
         "{ct:?}"
     );
 
-    // Bedrock errors are {"message": "..."} without the {type, error} envelope.
+    // Bedrock errors are {"message": "..."} without the {type, error} envelope: `schema.error`,
+    // `should` as the catalogue says (the clients raise on the error status anyway).
     let err = get("pyd__test_anthropic_bedrock_count_tokens_rejects_server_tools__0.error.json");
-    assert!(has(err, Severity::Must, "schema.error", "/"), "{err:?}");
+    assert!(has(err, Severity::Should, "schema.error", "/"), "{err:?}");
     assert!(
-        err.iter().filter(|f| f.severity == Severity::Must).count() >= 2,
+        err.iter()
+            .filter(|f| f.check == conform::check::catalogue::ids::SCHEMA_ERROR)
+            .count()
+            >= 2,
         "{err:?}"
     );
 }
@@ -334,7 +344,7 @@ fn validation_speed_on_corpus_events() {
         for e in &events {
             musts += schema::validate(Shape::Event, e)
                 .iter()
-                .filter(|f| f.severity == Severity::Must)
+                .filter(|f| f.severity() == Severity::Must)
                 .count();
         }
     }
@@ -344,7 +354,7 @@ fn validation_speed_on_corpus_events() {
         for m in &messages {
             musts += schema::validate(Shape::Message, m)
                 .iter()
-                .filter(|f| f.severity == Severity::Must)
+                .filter(|f| f.severity() == Severity::Must)
                 .count();
         }
     }

@@ -436,7 +436,7 @@ fn describe(r: &ResultRecord) -> String {
     let checks: Vec<String> = r
         .findings
         .iter()
-        .map(|f| format!("{:?} {}", f.severity, f.check))
+        .map(|f| format!("{:?} {}", f.severity(), f.check))
         .collect();
     format!(
         "{}@{} {} [{}]",
@@ -463,9 +463,9 @@ fn judge_row(
         for r in selected {
             let verdict_ok = want.verdict.is_none_or(|v| r.verdict == v);
             let check_ok = want.check.is_none_or(|c| {
-                r.findings
-                    .iter()
-                    .any(|f| f.check == c && f.severity != conform::check::Severity::Info)
+                r.findings.iter().any(|f| {
+                    f.check.as_str() == c && f.severity() != conform::check::Severity::Info
+                })
             });
             if !(verdict_ok && check_ok && r.verdict != Verdict::Pass) {
                 problems.push(format!(

@@ -3,6 +3,7 @@
 //! with `report.json`; and a canary secret that never reaches any written file.
 
 use conform::check::Finding;
+use conform::check::catalogue::ids;
 use conform::report::{
     self, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
 };
@@ -63,15 +64,15 @@ fn sample() -> RunReport {
         Verdict::Fail,
     );
     fail.findings = vec![
-        Finding::must(
-            "implied.stop-sequence",
+        Finding::new(
+            ids::IMPLIED_STOP_SEQUENCE,
             "$.content[0].text",
             format!("echoed key {CANARY}"),
         )
         .expected("text without \"END\"")
         .actual(format!("...END {CANARY}"))
         .reference("Messages API; stop_sequences"),
-        Finding::should("headers.request-id", "request-id", "missing"),
+        Finding::new(ids::HEADERS_REQUEST_ID, "request-id", "missing"),
     ];
     fail.attempts = 2;
     fail.timing = Timing {
@@ -87,8 +88,8 @@ fn sample() -> RunReport {
         "stream",
         Verdict::Ignored,
     );
-    ignored.findings = vec![Finding::must(
-        "effect.stop-sequences",
+    ignored.findings = vec![Finding::new(
+        ids::EFFECT_STOP_SEQUENCES,
         "$.stop_reason",
         "not honoured",
     )];

@@ -39,6 +39,7 @@ mod scenario_assert;
 mod scenario_lint;
 mod scenario_load;
 mod scenario_props;
+mod severities;
 mod snapshot_cargo_insta;
 mod snapshot_diff;
 mod snapshot_normalise;

@@ -219,7 +219,7 @@ async fn clean_traffic_has_no_must_or_should_findings() {
         let bad: Vec<_> = v
             .findings
             .iter()
-            .filter(|f| f.severity >= Severity::Should)
+            .filter(|f| f.severity() >= Severity::Should)
             .collect();
         assert!(bad.is_empty(), "{} {:?}: {bad:#?}", x.label, x.request.body);
     }
@@ -245,8 +245,8 @@ async fn single_exchange_faults_are_flagged() {
         for x in traffic(&m.base_url()).await {
             let v = judge_exchange(&x, opts()).validation;
             flagged |= v.findings.iter().any(|f| {
-                f.severity >= Severity::Should
-                    || (f.severity == Severity::Info
+                f.severity() >= Severity::Should
+                    || (f.severity() == Severity::Info
                         && matches!(info.fault, Fault::ModelRewrite | Fault::ExtraFields))
             });
         }

@@ -105,11 +105,11 @@ fn problem(seed: u64, r: &ResultRecord) -> Option<String> {
     for f in r
         .findings
         .iter()
-        .filter(|f| f.severity != conform::check::Severity::Info)
+        .filter(|f| f.severity() != conform::check::Severity::Info)
     {
         lines.push(format!(
             "    {:?} {}: {}",
-            f.severity,
+            f.severity(),
             f.check,
             f.message.trim()
         ));

@@ -188,7 +188,7 @@ fn request_schema_accepts_every_sdk_param_field() {
     let mut failures = Vec::new();
     for r in requests {
         for f in validate(Shape::Request, &r["body"]) {
-            if f.severity == Severity::Must {
+            if f.severity() == Severity::Must {
                 failures.push(format!("{}: {} {}", r["name"], f.location, f.message));
             }
         }

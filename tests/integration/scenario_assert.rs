@@ -54,8 +54,8 @@ fn run_with(
             if v.get("type") == Some(&json!("message")) {
                 vec![]
             } else {
-                vec![conform::check::Finding::must(
-                    "schema.message",
+                vec![conform::check::Finding::new(
+                    conform::check::catalogue::ids::SCHEMA_MESSAGE,
                     "/type",
                     "is not \"message\"",
                 )]
@@ -224,18 +224,18 @@ fn outcomes_become_findings() {
         "        - {path: $.stop_reason, equals: end_turn}\n        - {path: $.stop_reason, equals: end_turn, effect: true, message: \"tool_choice was ignored\"}\n        - {path: $.id, matches: \"^x\", severity: info}\n",
     );
     let f = out[0].to_finding(Feature::Tools, "Tool use; tool_choice");
-    assert_eq!(f.check, "assert.equals");
-    assert_eq!(f.severity, Severity::Must);
+    assert_eq!(f.check.as_str(), "assert.equals");
+    assert_eq!(f.severity(), Severity::Must);
     assert_eq!(f.location, "$.stop_reason (scenarios/t.yaml:10:11)");
     assert_eq!(f.expected.as_deref(), Some("equals \"end_turn\""));
     assert_eq!(f.actual.as_deref(), Some("\"tool_use\""));
     assert_eq!(f.reference, "Tool use; tool_choice");
     let f = out[1].to_finding(Feature::Tools, "ref");
-    assert_eq!(f.check, "effect.tools");
+    assert_eq!(f.check.as_str(), "effect.tools");
     assert_eq!(f.message, "tool_choice was ignored");
     let f = out[2].to_finding(Feature::Tools, "ref");
     assert_eq!(
-        (f.check.as_str(), f.severity),
+        (f.check.as_str(), f.severity()),
         ("assert.matches", Severity::Info)
     );
 }

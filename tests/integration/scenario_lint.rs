@@ -2,6 +2,7 @@
 //! hints; request bodies checked through a validator callback; exit codes of the CLI entry.
 
 use conform::check::Finding;
+use conform::check::catalogue::ids;
 use conform::scenario::{self, Diagnostic, Pos};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -165,8 +166,8 @@ fn validator(path: &str, body: &Value) -> Vec<Finding> {
         return out;
     }
     if !body["max_tokens"].is_u64() {
-        out.push(Finding::must(
-            "schema.request",
+        out.push(Finding::new(
+            ids::SCHEMA_REQUEST,
             "/max_tokens",
             "is not an integer",
         ));
@@ -178,16 +179,16 @@ fn validator(path: &str, body: &Value) -> Vec<Finding> {
         .enumerate()
     {
         if !(m["content"].is_string() || m["content"].is_array()) {
-            out.push(Finding::must(
-                "schema.request",
+            out.push(Finding::new(
+                ids::SCHEMA_REQUEST,
                 format!("/messages/{i}/content"),
                 "is not a string or array",
             ));
         }
     }
     if body.get("extra").is_some() {
-        out.push(Finding::must(
-            "schema.request",
+        out.push(Finding::new(
+            ids::SCHEMA_REQUEST,
             "",
             "additional property `extra`",
         ));

@@ -39,7 +39,7 @@ fn new_accept_same_changed() {
     assert!(pending.exists() && !snap.exists());
     let f = out.finding().unwrap();
     assert_eq!(
-        (f.severity, f.check.as_str()),
+        (f.severity(), f.check.as_str()),
         (Severity::Info, "snapshot.new")
     );
 
@@ -61,7 +61,7 @@ fn new_accept_same_changed() {
     assert!(pending.exists());
     let f = out.finding().unwrap();
     assert_eq!(
-        (f.severity, f.check.as_str()),
+        (f.severity(), f.check.as_str()),
         (Severity::Should, "snapshot.changed")
     );
     assert_eq!(f.actual.as_deref(), Some(diff.as_str()));
@@ -126,7 +126,7 @@ fn insta_update_modes() {
     assert_eq!(out.written, Written::Accepted);
     let f = out.finding().unwrap();
     assert_eq!(
-        (f.severity, f.check.as_str()),
+        (f.severity(), f.check.as_str()),
         (Severity::Info, "snapshot.updated")
     );
     assert!(f.actual.unwrap().contains("-one\n+one!\n"));

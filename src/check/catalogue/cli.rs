@@ -56,13 +56,13 @@ pub(super) fn list(format: OutputFormat) -> String {
     if format == OutputFormat::Json {
         return to_json(&all().collect::<Vec<_>>());
     }
-    let width = all().map(|e| e.id.as_str().len()).max().unwrap_or(0);
+    let width = all().map(|e| e.id.len()).max().unwrap_or(0);
     let mut s = String::new();
     for e in all() {
         let _ = writeln!(
             s,
             "{:<width$}  {:<6}  {}",
-            e.id.as_str(),
+            e.id,
             e.severity.to_string(),
             e.title
         );
@@ -112,11 +112,14 @@ fn render(e: &Entry, asked: &str) -> String {
         let _ = writeln!(s, "  family    {} — one of: {}", e.id, members.join(", "));
     }
     let _ = write!(s, "  severity  {}", e.severity);
-    match e.severity_note {
-        Some(note) => {
-            let _ = writeln!(s, " by default; {note}");
-        }
-        None => s.push('\n'),
+    let exceptions = exceptions_text(e);
+    if exceptions.is_empty() {
+        s.push('\n');
+    } else {
+        let _ = writeln!(s, " by default; {exceptions}");
+    }
+    if let Some(note) = e.note {
+        let _ = writeln!(s, "  note      {note}");
     }
     let _ = writeln!(s, "  doc       {}", e.doc);
     let _ = writeln!(s, "  fix       {}", e.fix);
@@ -147,12 +150,29 @@ fn render(e: &Entry, asked: &str) -> String {
     s
 }
 
+/// The declared exceptions as `info when …; should when …`; exceptions with the same
+/// condition share it (`should or info when …`).
+fn exceptions_text(e: &Entry) -> String {
+    let mut groups: Vec<(Vec<String>, &str)> = Vec::new();
+    for x in e.exceptions {
+        match groups.iter_mut().find(|(_, when)| *when == x.when) {
+            Some((severities, _)) => severities.push(x.severity.to_string()),
+            None => groups.push((vec![x.severity.to_string()], x.when)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(severities, when)| format!("{} when {when}", severities.join(" or ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The declared ids (families by pattern) nearest to `id`: ids containing it or contained
 /// in it first, then by edit distance, at most `n`.
 pub(super) fn closest(id: &str, n: usize) -> Vec<&'static str> {
     let mut scored: Vec<(usize, &'static str)> = all()
         .map(|e| {
-            let cand = e.id.as_str();
+            let cand = e.id;
             let stem = match e.kind {
                 Kind::Family { prefix, .. } => prefix,
                 Kind::Check => cand,
@@ -219,13 +239,16 @@ mod tests {
     }
 
     #[test]
-    fn explain_renders_severity_note_family_members_and_impact() {
+    fn explain_renders_exceptions_family_members_and_impact() {
         let text = explain("stream.grammar.unclosed-block", OutputFormat::Text).unwrap();
         assert!(
             text.starts_with("stream.grammar.unclosed-block (must)\n"),
             "{text}"
         );
-        assert!(text.contains("must by default; info when"), "{text}");
+        assert!(
+            text.contains("  severity  must by default; info when the stop reason is `max_tokens`"),
+            "{text}"
+        );
         // The measured impact (impact.json) and the cases it comes from.
         let m = measured("stream.grammar.unclosed-block").expect("a case targets it");
         let i = m.impact;
@@ -244,12 +267,37 @@ mod tests {
             fam.contains("family    assert.<operator> — one of: status, equals"),
             "{fam}"
         );
+        assert!(
+            fam.contains("  severity  must by default; should or info when the scenario's own severity says so"),
+            "{fam}"
+        );
+        let effect = explain("effect.tools", OutputFormat::Text).unwrap();
+        assert!(
+            effect.contains("  note      a failed effect check makes the verdict `ignored`"),
+            "{effect}"
+        );
+        let plain = explain("headers.request-id", OutputFormat::Text).unwrap();
+        assert!(plain.contains("  severity  should\n"), "{plain}");
         let json: serde_json::Value =
             serde_json::from_str(&explain("effect.tools", OutputFormat::Json).unwrap()).unwrap();
         assert_eq!(json["id"], "effect.<feature>");
         assert_eq!(json["kind"], "family");
         assert_eq!(json["prefix"], "effect.");
         assert_eq!(json["impact"]["claude_code"], "unknown");
+        assert_eq!(json["exceptions"][0]["severity"], "should");
+        assert!(json["exceptions"][1]["when"].is_string());
+        assert!(json.get("ids").is_none(), "{json}");
+        let status: serde_json::Value =
+            serde_json::from_str(&explain("error.status-type", OutputFormat::Json).unwrap())
+                .unwrap();
+        assert_eq!(
+            status["exceptions"],
+            serde_json::json!([{"severity": "should", "when": status["exceptions"][0]["when"]}])
+        );
+        let plain: serde_json::Value =
+            serde_json::from_str(&explain("headers.request-id", OutputFormat::Json).unwrap())
+                .unwrap();
+        assert!(plain.get("exceptions").is_none(), "{plain}");
         let err = explain("stream.grammar.nonsense", OutputFormat::Text).unwrap_err();
         assert!(
             err.contains("unknown check id `stream.grammar.nonsense`"),

@@ -11,50 +11,24 @@
 //! UX; `info` = cosmetic. A `must` the clients cope with carries a [`Entry::contract`] reason:
 //! the documented contract it breaks, citing the entry's `doc`. The measured impact is
 //! `impact.json` (`docs/client-impact.md`); `severities_agree_with_the_measured_impact` in the
-//! calibration tests fails when a severity contradicts it. Where the code picks another
-//! severity by context (a tolerated variant, a scenario's own `severity:`), the entry's
-//! `severity_note` says when.
+//! calibration tests fails when a severity contradicts it.
+//!
+//! A finding takes its entry's severity ([`crate::check::Finding::new`]). Where the code picks
+//! another severity by context (a tolerated variant, a scenario's own `severity:`), the entry
+//! declares it as an [`Exception`] with the condition, and the code names the exception
+//! ([`crate::check::Finding::with_exception`]); an undeclared one is refused.
 //!
 //! Most ids are fixed strings, available as typed constants in [`ids`]. A few are built at run
-//! time from a closed or open set of names — scenario assertions (`assert.<operator>`), effect
-//! checks (`effect.<feature>`), event payload schemas (`schema.event.<type>`) — and are
-//! declared as *families* with a pattern. [`get`] resolves both.
+//! time from a closed set of names — scenario assertions (`assert.<operator>`), effect checks
+//! (`effect.<feature>`), event payload schemas (`schema.event.<type>`) — and are declared as
+//! *families* ([`families`]) whose members are [`CheckId`]s too. [`get`] resolves both.
 
 pub use cli::{ExplainArgs, OutputFormat, run_cli};
+pub use id::{CheckId, Family};
 pub use impact::{Measured, impact_of, measured};
 
 use crate::check::Severity;
 use serde::Serialize;
-use std::fmt;
-
-/// A check id from the catalogue, e.g. [`ids::STREAM_GRAMMAR_BLOCK_ORDER`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct CheckId(&'static str);
-
-impl CheckId {
-    pub const fn as_str(self) -> &'static str {
-        self.0
-    }
-}
-
-impl fmt::Display for CheckId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl From<CheckId> for String {
-    fn from(id: CheckId) -> String {
-        id.0.to_string()
-    }
-}
-
-impl PartialEq<str> for CheckId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
 
 /// What one official client does with traffic that has this finding, in increasing order of
 /// harm (`Ord` gives the worst of several: hangs > raises > data-lost > ok > unknown).
@@ -130,21 +104,35 @@ pub enum Kind {
     Family {
         prefix: &'static str,
         members: &'static [&'static str],
+        /// The full ids, `prefix` + member, in member order (see `family_ids!`).
+        #[serde(skip)]
+        ids: &'static [&'static str],
     },
+}
+
+/// A declared severity other than the entry's default, and when the code gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    pub severity: Severity,
+    /// The condition, worded to follow "<severity> when …".
+    pub when: &'static str,
 }
 
 /// One catalogue entry.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Entry {
     /// The id, or for a family its pattern (`assert.<operator>`).
-    pub id: CheckId,
+    pub id: &'static str,
     #[serde(flatten)]
     pub kind: Kind,
-    /// The severity the code gives it unless `severity_note` says otherwise.
+    /// The severity a finding of this check has unless one of `exceptions` applies.
     pub severity: Severity,
-    /// When the severity depends on context: which other severity, and when.
+    /// The other severities the code may give it, each with its condition.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub exceptions: &'static [Exception],
+    /// Anything else to know about when the check is reported.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub severity_note: Option<&'static str>,
+    pub note: Option<&'static str>,
     /// What is wrong, in one sentence (a report headline).
     pub title: &'static str,
     /// The public document the rule comes from.
@@ -161,10 +149,11 @@ pub struct Entry {
 impl Entry {
     /// The defaults of the optional fields, for the declarations (`..Entry::DEFAULT`).
     const DEFAULT: Entry = Entry {
-        id: CheckId(""),
+        id: "",
         kind: Kind::Check,
         severity: Severity::Must,
-        severity_note: None,
+        exceptions: &[],
+        note: None,
         title: "",
         doc: "",
         fix: "",
@@ -175,35 +164,43 @@ impl Entry {
         matches!(self.kind, Kind::Family { .. })
     }
 
-    /// Whether `id` is this entry's id or a member of its family.
-    pub fn matches(&self, id: &str) -> bool {
-        match self.kind {
-            Kind::Check => self.id.0 == id,
-            Kind::Family { prefix, members } => id
-                .strip_prefix(prefix)
-                .is_some_and(|rest| members.contains(&rest)),
-        }
+    /// Whether a finding of this check may have `severity`: the default or a declared
+    /// exception.
+    pub fn allows(&self, severity: Severity) -> bool {
+        severity == self.severity || self.exceptions.iter().any(|x| x.severity == severity)
     }
 }
 
-/// Declares entries: a typed constant per id (in a nested `ids` module) and the `ENTRIES`
-/// table. Fields not given take the values of [`Entry::DEFAULT`].
+/// Declares entries: an [`Entry`] constant per id (in a nested `entry` module), a typed
+/// [`CheckId`] constant per id (in a nested `ids` module) and the `ENTRIES` table. Fields not
+/// given take the values of [`Entry::DEFAULT`].
 macro_rules! declare {
     ($( $konst:ident = $id:literal { $($field:ident : $value:expr),* $(,)? } )*) => {
+        mod entry {
+            use super::*;
+            $( pub(super) const $konst: super::super::Entry =
+                super::super::Entry { id: $id, $($field: $value,)* ..super::super::Entry::DEFAULT }; )*
+        }
         /// Typed constants for the ids declared here.
         pub(super) mod ids {
             use super::super::CheckId;
-            $( pub const $konst: CheckId = CheckId($id); )*
+            $( pub const $konst: CheckId = CheckId::fixed(&super::entry::$konst); )*
         }
-        pub(super) static ENTRIES: &[super::Entry] = &[
-            $( super::Entry { id: super::CheckId($id), $($field: $value,)* ..super::Entry::DEFAULT }, )*
-        ];
+        pub(super) static ENTRIES: &[super::Entry] = &[ $( entry::$konst, )* ];
     };
 }
 
-// The data modules come after the macro they use.
+/// A family's member names and full ids (`prefix` + name) from one list of literals.
+macro_rules! family_ids {
+    ($prefix:literal: $($member:literal),* $(,)?) => {
+        (&[$($member),*], &[$(concat!($prefix, $member)),*])
+    };
+}
+
+// The data modules come after the macros they use.
 mod cli;
-mod families;
+pub mod families;
+mod id;
 mod impact;
 mod response;
 mod stream;
@@ -226,9 +223,7 @@ pub fn all() -> impl Iterator<Item = &'static Entry> {
 
 /// The entry for a check id: the id's own entry, else the family it belongs to.
 pub fn get(id: &str) -> Option<&'static Entry> {
-    all()
-        .find(|e| !e.is_family() && e.matches(id))
-        .or_else(|| all().find(|e| e.is_family() && e.matches(id)))
+    CheckId::parse(id).map(CheckId::entry)
 }
 
 /// The public documents the entries cite.

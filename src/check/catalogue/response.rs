@@ -3,10 +3,12 @@
 //! (`implied.*`, `effect.*` checks made on every exchange), and conform's own scenario and
 //! snapshot machinery.
 
+use super::Exception;
 use super::docs::{
     CACHING, CLAUDE_CODE_GATEWAY, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS,
     OVERVIEW, PREFILL, RATE_LIMITS, STOP_REASONS, STREAMING, STRUCTURED, THINKING, TOOL_USE,
 };
+use super::families::SCENARIO_SEVERITY;
 use crate::check::Severity::{Info, Must, Should};
 
 declare! {
@@ -42,7 +44,7 @@ declare! {
     }
     ERROR_STATUS_TYPE = "error.status-type" {
         severity: Must,
-        severity_note: Some("should for a 5xx status the Anthropic API does not document; must for a wrong type or an undocumented 4xx"),
+        exceptions: &[Exception { severity: Should, when: "the status is a 5xx the Anthropic API does not document (a wrong type or an undocumented 4xx stays must)" }],
         title: "The HTTP status and the error `type` do not go together, or the status is not one the API uses.",
         doc: ERRORS,
         fix: "Pair statuses and types as documented: 400 invalid_request_error, 401 authentication_error, 403 permission_error, 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500 api_error, 529 overloaded_error.",
@@ -207,7 +209,7 @@ declare! {
     }
     IMPLIED_TOOL_INPUT_SCHEMA = "implied.tool-input-schema" {
         severity: Must,
-        severity_note: Some("info when the tool's `input_schema` itself does not compile (the input is then not checked)"),
+        exceptions: &[Exception { severity: Info, when: "the tool's `input_schema` itself does not compile (the input is then not checked)" }],
         title: "A tool call's input does not validate against the tool's `input_schema`.",
         doc: TOOL_USE,
         fix: "Return tool inputs that satisfy the tool's `input_schema` (constrain decoding or validate before answering).",
@@ -227,7 +229,7 @@ declare! {
     }
     IMPLIED_THINKING_UNREQUESTED = "implied.thinking-unrequested" {
         severity: Should,
-        severity_note: Some("info when the request had no `thinking` field (newer models may think on their own); should when thinking was explicitly disabled"),
+        exceptions: &[Exception { severity: Info, when: "the request had no `thinking` field (newer models may think on their own; a request that disables thinking keeps should)" }],
         title: "A thinking block came back although thinking was not requested.",
         doc: THINKING,
         fix: "Return no thinking blocks when the request disables thinking.",
@@ -240,7 +242,7 @@ declare! {
     }
     IMPLIED_STRUCTURED_OUTPUT_SCHEMA = "implied.structured-output-schema" {
         severity: Must,
-        severity_note: Some("info when the requested schema itself does not compile (the output is then not checked)"),
+        exceptions: &[Exception { severity: Info, when: "the requested schema itself does not compile (the output is then not checked)" }],
         title: "The JSON text does not validate against the requested output schema.",
         doc: STRUCTURED,
         fix: "Return text that validates against `output_config.format.schema` (constrained decoding).",
@@ -273,6 +275,8 @@ declare! {
     }
     EFFECT_THINKING = "effect.thinking" {
         severity: Must,
+        // Also the id of the scenario effect checks of the feature of the same name.
+        exceptions: SCENARIO_SEVERITY,
         title: "Thinking was enabled but no thinking block came back.",
         doc: THINKING,
         fix: "Forward the `thinking` parameter to the model and return its thinking blocks.",
@@ -280,6 +284,8 @@ declare! {
     }
     EFFECT_STOP_SEQUENCES = "effect.stop-sequences" {
         severity: Must,
+        // Also the id of the scenario effect checks of the feature of the same name.
+        exceptions: SCENARIO_SEVERITY,
         title: "The text runs through a requested stop sequence: `stop_sequences` had no effect.",
         doc: MESSAGES,
         fix: "Forward `stop_sequences` to generation and stop at the first match with `stop_reason: stop_sequence`.",
@@ -287,6 +293,8 @@ declare! {
     }
     EFFECT_STRUCTURED_OUTPUT = "effect.structured-output" {
         severity: Must,
+        // Also the id of the scenario effect checks of the feature of the same name.
+        exceptions: SCENARIO_SEVERITY,
         title: "Structured output was requested but the text is not JSON.",
         doc: STRUCTURED,
         fix: "Honour `output_config.format`: return only the JSON document, with no prose around it.",
@@ -294,6 +302,8 @@ declare! {
     }
     EFFECT_MAX_TOKENS = "effect.max-tokens" {
         severity: Must,
+        // Also the id of the scenario effect checks of the feature of the same name.
+        exceptions: SCENARIO_SEVERITY,
         title: "More output tokens than `max_tokens` allows.",
         doc: MESSAGES,
         fix: "Stop generation at `max_tokens` and report `stop_reason: max_tokens`.",
@@ -367,7 +377,7 @@ declare! {
     }
     SNAPSHOT_ERROR = "snapshot.error" {
         severity: Should,
-        severity_note: Some("info when the snapshot store could not be set up for the run; should when one case's snapshot could not be compared"),
+        exceptions: &[Exception { severity: Info, when: "the snapshot store could not be set up for the run (one case's snapshot that could not be compared stays should)" }],
         title: "The snapshot could not be read, compared or written.",
         doc: MESSAGES,
         fix: "Check the snapshot directory (permissions, a malformed .snap file); this is a conform setup problem.",

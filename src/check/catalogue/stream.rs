@@ -2,6 +2,7 @@
 //! the event grammar (`stream.grammar.*`), stream-only behaviours, and how the exchange
 //! travelled (`http.*`, `transport.*`).
 
+use super::Exception;
 use super::docs::{ERRORS, RATE_LIMITS, STREAMING, THINKING, TOOL_USE};
 use crate::check::Severity::{Info, Must, Should};
 
@@ -93,6 +94,7 @@ declare! {
     }
     STREAM_GRAMMAR_PARTIAL_JSON = "stream.grammar.partial-json" {
         severity: Must,
+        exceptions: &[Exception { severity: Info, when: "the block is the last one and the stop reason is `max_tokens`, which cut its input short" }],
         title: "The `partial_json` pieces of a tool block do not join into a JSON object.",
         doc: TOOL_USE,
         fix: "Emit `input_json_delta` pieces whose concatenation is exactly the tool input's JSON object.",
@@ -159,7 +161,7 @@ declare! {
     }
     STREAM_GRAMMAR_BLOCK_ORDER = "stream.grammar.block-order" {
         severity: Should,
-        severity_note: Some("reported only under the strict profile; `--profile tolerant` allows interleaved blocks"),
+        note: Some("reported only under the strict profile; `--profile tolerant` allows interleaved blocks"),
         title: "A content block starts while another one is still open.",
         doc: STREAMING,
         fix: "Stop each block with `content_block_stop` before starting the next; blocks do not interleave.",
@@ -197,7 +199,7 @@ declare! {
     }
     STREAM_GRAMMAR_UNCLOSED_BLOCK = "stream.grammar.unclosed-block" {
         severity: Must,
-        severity_note: Some("info when the stop reason is `max_tokens`: Anthropic itself leaves a block cut by max_tokens unstopped"),
+        exceptions: &[Exception { severity: Info, when: "the stop reason is `max_tokens`: Anthropic itself leaves a block cut by max_tokens unstopped" }],
         title: "`message_delta` arrives while content blocks are still open.",
         doc: STREAMING,
         fix: "Send `content_block_stop` for every open block before `message_delta`.",

@@ -102,7 +102,7 @@ impl Grammar {
                 self.seen_stop = true;
                 if !self.seen_message_delta {
                     out.push(
-                        Finding::must(
+                        Finding::new(
                             ids::STREAM_GRAMMAR_MESSAGE_DELTA_MISSING,
                             loc,
                             "`message_stop` without a preceding `message_delta`: the stop reason and final usage never arrived",
@@ -113,7 +113,7 @@ impl Grammar {
             }
             "error" => self.seen_error = true,
             other => out.push(
-                Finding::info(
+                Finding::new(
                     ids::STREAM_GRAMMAR_UNKNOWN_EVENT,
                     loc,
                     format!("unknown event type `{other}`; clients ignore it"),
@@ -136,24 +136,21 @@ impl Grammar {
                 self.after_end_reported = true;
                 // After an error event the clients have already stopped reading (they raise
                 // on it), so what follows is ignored: should. After message_stop: must.
-                let (severity, check, what, reference) = if self.seen_error {
+                let (check, what, reference) = if self.seen_error {
                     (
-                        Severity::Should,
-                        ids::STREAM_GRAMMAR_AFTER_ERROR.as_str(),
+                        ids::STREAM_GRAMMAR_AFTER_ERROR,
                         "an `error` event, which ends the stream",
                         refs::STREAM_ERRORS,
                     )
                 } else {
                     (
-                        Severity::Must,
-                        ids::STREAM_GRAMMAR_AFTER_STOP.as_str(),
+                        ids::STREAM_GRAMMAR_AFTER_STOP,
                         "`message_stop`, which must be the last event",
                         refs::STREAM_GRAMMAR,
                     )
                 };
                 out.push(
                     Finding::new(
-                        severity,
                         check,
                         location(frame, kind),
                         format!("`{kind}` arrives after {what}"),
@@ -172,7 +169,7 @@ impl Grammar {
         {
             self.missing_start_reported = true;
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_FIRST_EVENT,
                     location(frame, kind),
                     "the first event (pings aside) must be `message_start`",
@@ -202,7 +199,7 @@ impl Grammar {
     fn on_message_start(&mut self, event: &Value, loc: &str, out: &mut Vec<Finding>) {
         if self.seen_start {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_MESSAGE_START_ONCE,
                     loc,
                     "a second `message_start`",
@@ -217,7 +214,7 @@ impl Grammar {
             && !content.is_empty()
         {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_MESSAGE_START,
                     format!("{loc} /message/content"),
                     "`message_start` must carry an empty `content`; blocks arrive as events",
@@ -232,7 +229,7 @@ impl Grammar {
             .filter(|v| !v.is_null())
         {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_MESSAGE_START,
                     format!("{loc} /message/stop_reason"),
                     "`message_start` must have `stop_reason: null`; it is set by `message_delta`",
@@ -261,7 +258,7 @@ impl Grammar {
             .to_string();
         if self.seen_message_delta {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_BLOCK_AFTER_MESSAGE_DELTA,
                     loc,
                     "a content block starts after `message_delta`",
@@ -271,7 +268,7 @@ impl Grammar {
         }
         if index != self.next_index {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_BLOCK_INDEX,
                     loc,
                     "block indices must be 0, 1, 2, … in order, each the block's position in `content`",
@@ -283,7 +280,7 @@ impl Grammar {
         }
         if self.open.contains(index) || index < self.next_index {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_BLOCK_START_ONCE,
                     loc,
                     format!("block {index} is started twice"),
@@ -295,7 +292,7 @@ impl Grammar {
             && let Some(prev) = self.open.last()
         {
             out.push(
-                    Finding::should(
+                    Finding::new(
                         ids::STREAM_GRAMMAR_BLOCK_ORDER,
                         loc,
                         format!(
@@ -336,7 +333,7 @@ impl Grammar {
         let loc = || location(frame, "content_block_delta");
         let Some(block) = self.open.get_mut(index) else {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_DELTA_OUTSIDE_BLOCK,
                     loc(),
                     format!("a delta for block {index}, which is not open"),
@@ -361,7 +358,7 @@ impl Grammar {
         );
         if known_delta && !allowed.contains(&dtype) {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_DELTA_TYPE,
                     loc(),
                     format!(
@@ -383,7 +380,7 @@ impl Grammar {
                 block.signature_seen = true;
             } else if block.signature_seen && dtype == "thinking_delta" {
                 out.push(
-                    Finding::should(
+                    Finding::new(
                         ids::STREAM_GRAMMAR_SIGNATURE_ORDER,
                         loc(),
                         "thinking continues after `signature_delta`, which comes once, just before the block stops",
@@ -400,7 +397,7 @@ impl Grammar {
         };
         let Some(block) = self.open.remove(index) else {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_BLOCK_STOP,
                     loc,
                     format!("`content_block_stop` for block {index}, which is not open"),
@@ -411,7 +408,7 @@ impl Grammar {
         };
         if block.block_type == "thinking" && !block.signature_seen && !block.signature_in_start {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_SIGNATURE,
                     loc,
                     "a thinking block stops without a `signature_delta`; clients cannot pass it back",
@@ -433,15 +430,16 @@ impl Grammar {
             // Anthropic leaving a tool block unstopped when max_tokens cuts its input short,
             // so the rule is only a note there.
             let f = if stop_reason.as_str() == Some("max_tokens") {
-                Finding::info(
+                Finding::new(
                     ids::STREAM_GRAMMAR_UNCLOSED_BLOCK,
                     loc,
                     format!(
                         "block(s) {indices} never stopped; tolerated because max_tokens cut the output"
                     ),
                 )
+                .with_exception(Severity::Info)
             } else {
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_UNCLOSED_BLOCK,
                     loc,
                     format!("`message_delta` arrives while block(s) {indices} are still open"),
@@ -454,7 +452,7 @@ impl Grammar {
         self.seen_message_delta = true;
         if stop_reason.is_null() {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_STOP_REASON,
                     loc,
                     "`message_delta` must carry a non-null `stop_reason`",
@@ -472,7 +470,7 @@ impl Grammar {
         ) && first != last
         {
             out.push(
-                Finding::should(
+                Finding::new(
                     ids::STREAM_USAGE_INPUT_TOKENS_LATE,
                     format!("{loc} /usage/input_tokens"),
                     "`input_tokens` in `message_start` differs from the count in `message_delta`: clients that read usage as the stream starts see a wrong prompt size",
@@ -489,7 +487,7 @@ impl Grammar {
             let floor = self.last_output_tokens.or(self.start_output_tokens);
             if let Some(prev) = floor.filter(|p| tokens < *p) {
                 out.push(
-                    Finding::must(
+                    Finding::new(
                         ids::STREAM_USAGE_CUMULATIVE,
                         format!("{loc} /usage/output_tokens"),
                         "`output_tokens` in `message_delta` is a cumulative total and cannot fall below the previous value",
@@ -510,7 +508,7 @@ impl Grammar {
         }
         if events_total == 0 {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_EMPTY,
                     "end of stream",
                     "the stream carried no events at all",
@@ -526,7 +524,7 @@ impl Grammar {
                 format!(" (block(s) {} still open)", self.open.describe())
             };
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_GRAMMAR_TRUNCATED,
                     "end of stream",
                     format!("the stream ended without `message_stop`{detail}; SDKs raise on it or return a partial message"),
@@ -538,7 +536,7 @@ impl Grammar {
         }
         if !self.ping_seen && self.next_index > 0 {
             out.push(
-                Finding::should(
+                Finding::new(
                     ids::STREAM_PING_MISSING,
                     "whole stream",
                     "no `ping` event; Anthropic sends one after the first content_block_start",

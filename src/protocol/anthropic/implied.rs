@@ -6,8 +6,8 @@
 
 use super::refs;
 use super::schema;
-use crate::check::Finding;
 use crate::check::catalogue::ids;
+use crate::check::{CheckId, Finding, Severity};
 use serde_json::Value;
 
 /// Check the final message `m` against what `request` asked for.
@@ -60,7 +60,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
         else {
             if !tools.is_empty() || request.get("tools").is_none() {
                 out.push(
-                    Finding::must(
+                    Finding::new(
                         ids::IMPLIED_TOOL_NAME,
                         format!("/content/{i}/name"),
                         format!("the model called `{name}`, which the request did not define"),
@@ -79,24 +79,24 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
         match schema::validate_against(schema_v, input) {
             Ok(findings) => {
                 for f in findings {
-                    out.push(Finding {
-                        check: ids::IMPLIED_TOOL_INPUT_SCHEMA.as_str().into(),
-                        location: format!("/content/{i}/input{}", f.location.trim_end_matches('/')),
-                        message: format!(
-                            "tool `{name}` input does not match its input_schema: {}",
-                            f.message
-                        ),
-                        reference: refs::TOOLS.into(),
-                        ..f
-                    });
+                    let location =
+                        format!("/content/{i}/input{}", f.location.trim_end_matches('/'));
+                    out.push(restated(
+                        f,
+                        ids::IMPLIED_TOOL_INPUT_SCHEMA,
+                        location,
+                        &format!("tool `{name}` input does not match its input_schema"),
+                        refs::TOOLS,
+                    ));
                 }
             }
             Err(e) => out.push(
-                Finding::info(
+                Finding::new(
                     ids::IMPLIED_TOOL_INPUT_SCHEMA,
                     format!("/tools/{name}"),
                     format!("the tool's input_schema does not compile, input not checked: {e}"),
                 )
+                .with_exception(Severity::Info)
                 .reference(refs::TOOLS),
             ),
         }
@@ -109,7 +109,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
     }
     let ctype = choice.get("type").and_then(Value::as_str).unwrap_or("");
     let effect = |msg: String, expected: &str, actual: String| {
-        Finding::must(ids::EFFECT_TOOL_CHOICE, "/content", msg)
+        Finding::new(ids::EFFECT_TOOL_CHOICE, "/content", msg)
             .expected(expected)
             .actual(actual)
             .reference(refs::TOOLS)
@@ -148,7 +148,7 @@ fn check_tools(request: &Value, blocks: &[Value], truncated: bool, out: &mut Vec
         && called.len() > 1
     {
         out.push(
-            Finding::must(
+            Finding::new(
                 ids::EFFECT_PARALLEL_TOOL_USE,
                 "/content",
                 "`disable_parallel_tool_use` allows at most one tool call",
@@ -179,7 +179,7 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                     && !(truncated && blocks.is_empty())
                 {
                     out.push(
-                        Finding::must(
+                        Finding::new(
                             ids::EFFECT_THINKING,
                             "/content",
                             "thinking was enabled but no thinking block came back",
@@ -202,7 +202,7 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                 && !request_has_tool_results(request)
             {
                 out.push(
-                    Finding::must(
+                    Finding::new(
                         ids::IMPLIED_THINKING_ORDER,
                         format!("/content/{first_other}"),
                         "thinking blocks must come before text and tool blocks",
@@ -218,7 +218,7 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                 let sig = b.get("signature").and_then(Value::as_str).unwrap_or("");
                 if sig.is_empty() {
                     out.push(
-                        Finding::must(
+                        Finding::new(
                             ids::IMPLIED_THINKING_SIGNATURE,
                             format!("/content/{i}/signature"),
                             "a thinking block without a signature cannot be passed back in a tool round trip",
@@ -238,17 +238,18 @@ fn check_thinking(request: &Value, blocks: &[Value], truncated: bool, out: &mut 
                 let at = format!("/content/{}", thinking[0]);
                 out.push(
                     if mode == Some("disabled") {
-                        Finding::should(
+                        Finding::new(
                             ids::IMPLIED_THINKING_UNREQUESTED,
                             at,
                             "thinking was disabled, yet a thinking block came back",
                         )
                     } else {
-                        Finding::info(
+                        Finding::new(
                             ids::IMPLIED_THINKING_UNREQUESTED,
                             at,
                             "thinking was not requested, yet a thinking block came back",
                         )
+                        .with_exception(Severity::Info)
                     }
                     .reference(refs::THINKING),
                 );
@@ -333,7 +334,7 @@ fn check_stop_sequences(
         let got = m.get("stop_sequence").and_then(Value::as_str).unwrap_or("");
         if !seqs.contains(&got) {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::IMPLIED_STOP_SEQUENCE,
                     "/stop_sequence",
                     "`stop_sequence` must be one of the request's `stop_sequences`",
@@ -345,7 +346,7 @@ fn check_stop_sequences(
         }
         if !got.is_empty() && text.contains(got) {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::IMPLIED_STOP_SEQUENCE,
                     "/content",
                     "the matched stop sequence must not appear in the text",
@@ -356,7 +357,7 @@ fn check_stop_sequences(
         }
     } else if let Some(hit) = seqs.iter().find(|s| text.contains(**s)) {
         out.push(
-            Finding::must(
+            Finding::new(
                 ids::EFFECT_STOP_SEQUENCES,
                 "/content",
                 format!(
@@ -382,7 +383,7 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
         Ok(v) => v,
         Err(e) => {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::EFFECT_STRUCTURED_OUTPUT,
                     "/content",
                     format!("structured output was requested but the text is not JSON ({e})"),
@@ -400,22 +401,24 @@ fn check_structured_output(request: &Value, blocks: &[Value], out: &mut Vec<Find
     match schema::validate_against(schema_v, &parsed) {
         Ok(findings) => {
             for f in findings {
-                out.push(Finding {
-                    check: ids::IMPLIED_STRUCTURED_OUTPUT_SCHEMA.as_str().into(),
-                    message: format!(
-                        "the JSON text does not match the requested schema: {}",
-                        f.message
-                    ),
-                    reference: refs::STRUCTURED.into(),
-                    ..f
-                });
+                let location = f.location.clone();
+                out.push(restated(
+                    f,
+                    ids::IMPLIED_STRUCTURED_OUTPUT_SCHEMA,
+                    location,
+                    "the JSON text does not match the requested schema",
+                    refs::STRUCTURED,
+                ));
             }
         }
-        Err(e) => out.push(Finding::info(
-            ids::IMPLIED_STRUCTURED_OUTPUT_SCHEMA,
-            "/output_config/format/schema",
-            format!("the schema does not compile: {e}"),
-        )),
+        Err(e) => out.push(
+            Finding::new(
+                ids::IMPLIED_STRUCTURED_OUTPUT_SCHEMA,
+                "/output_config/format/schema",
+                format!("the schema does not compile: {e}"),
+            )
+            .with_exception(Severity::Info),
+        ),
     }
 }
 
@@ -428,7 +431,7 @@ fn check_max_tokens(request: &Value, m: &Value, out: &mut Vec<Finding>) {
     };
     if max > 0 && used > max {
         out.push(
-            Finding::must(
+            Finding::new(
                 ids::EFFECT_MAX_TOKENS,
                 "/usage/output_tokens",
                 "more output tokens than `max_tokens` allows",
@@ -449,7 +452,7 @@ fn check_model(request: &Value, m: &Value, out: &mut Vec<Finding>) {
     };
     if asked != got && !got.starts_with(asked) {
         out.push(
-            Finding::info(
+            Finding::new(
                 ids::IMPLIED_MODEL_REWRITE,
                 "/model",
                 "the response names another model than the request",
@@ -484,7 +487,7 @@ fn check_prefill(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
     let text = all_text(blocks);
     if text.trim_start().starts_with(prefill) {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::IMPLIED_PREFILL_REPEATED,
                 "/content",
                 "the answer repeats the assistant prefill instead of continuing it",
@@ -493,6 +496,16 @@ fn check_prefill(request: &Value, blocks: &[Value], out: &mut Vec<Finding>) {
             .reference(refs::SEMANTICS),
         );
     }
+}
+
+/// A `schema.user` finding of a request-supplied schema, restated as `check`: the location
+/// and reference given, the message prefixed with `what`, expected and actual kept.
+fn restated(f: Finding, check: CheckId, location: String, what: &str, reference: &str) -> Finding {
+    let mut out =
+        Finding::new(check, location, format!("{what}: {}", f.message)).reference(reference);
+    out.expected = f.expected;
+    out.actual = f.actual;
+    out
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
         // client will notice.
         let causes: Vec<&str> = x.retries.iter().map(|r| r.cause.as_str()).collect();
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::HTTP_RETRIED,
                 "",
                 format!(
@@ -235,7 +235,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
     match t.kind {
         FailureKind::Interrupted => {
             out.push(
-                Finding::must(
+                Finding::new(
                     ids::TRANSPORT_INCOMPLETE,
                     "",
                     format!("the response was cut off: {}", t.message),
@@ -246,7 +246,7 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
         }
         FailureKind::BodyLimit => {
             out.push(
-                Finding::should(ids::TRANSPORT_BODY_LIMIT, "", t.message.clone())
+                Finding::new(ids::TRANSPORT_BODY_LIMIT, "", t.message.clone())
                     .expected("a response within conform's body limit (--max-body-mb)"),
             );
             Some(t.message.clone())

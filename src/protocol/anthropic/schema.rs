@@ -6,7 +6,9 @@
 //! Each shape gets a validator that `$ref`s into that document, compiled once on first use.
 //!
 //! Two variants of the document are compiled:
-//! * **main** — what the protocol requires. Its errors are `must` findings.
+//! * **main** — what the protocol requires. Its errors are findings of the shape's check,
+//!   `schema.<shape>` (`must`, except `schema.error`: the clients raise on an error status
+//!   whatever its body, so a broken error body is `should`).
 //! * **strict** — built from main by three rewrites marked in the schema files:
 //!   `additionalProperties: true` → `false` (an unknown response field ⇒ `info`
 //!   `schema.unknown-field`), `x-later-required` → added to `required` (a field Anthropic
@@ -18,8 +20,8 @@
 //!
 //! A value that passes the strict variant has no finding at all; that is the fast path.
 
-use crate::check::Finding;
-use crate::check::catalogue::ids;
+use crate::check::catalogue::{families, ids};
+use crate::check::{CheckId, Finding};
 use jsonschema::Validator;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -31,8 +33,7 @@ mod errors;
 use compile::compiled;
 pub use compile::warm_up;
 use errors::{
-    USER_CHECK, json_type, push_must, push_soft, push_violation, remember, short_json,
-    truncate_sized,
+    json_type, push_main, push_soft, push_violation, remember, short_json, truncate_sized,
 };
 
 const SCHEMA_FILES: &[(&str, &str)] = &[
@@ -99,6 +100,23 @@ impl Shape {
             Shape::Model => "model",
             Shape::Event => "event",
             Shape::MessageStartMessage => "message_start_message",
+        }
+    }
+
+    /// The check a violation of the shape reports: `schema.<name>`.
+    pub fn check(&self) -> CheckId {
+        match self {
+            Shape::Request => ids::SCHEMA_REQUEST,
+            Shape::CountTokensRequest => ids::SCHEMA_COUNT_TOKENS_REQUEST,
+            Shape::Message => ids::SCHEMA_MESSAGE,
+            Shape::ContentBlock => ids::SCHEMA_CONTENT_BLOCK,
+            Shape::Usage => ids::SCHEMA_USAGE,
+            Shape::Error => ids::SCHEMA_ERROR,
+            Shape::CountTokens => ids::SCHEMA_COUNT_TOKENS,
+            Shape::ModelList => ids::SCHEMA_MODEL_LIST,
+            Shape::Model => ids::SCHEMA_MODEL,
+            Shape::Event => ids::SCHEMA_EVENT,
+            Shape::MessageStartMessage => ids::SCHEMA_MESSAGE_START_MESSAGE,
         }
     }
 
@@ -220,17 +238,12 @@ impl Target {
 /// `validate::validate_body`.)
 pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     if shape != Shape::Event {
-        return validate_target(
-            shape.def(),
-            value,
-            &format!("schema.{}", shape.name()),
-            shape.reference(),
-        );
+        return validate_target(shape.def(), value, shape.check(), shape.reference());
     }
     let reference = shape.reference();
     let Some(obj) = value.as_object() else {
         return vec![
-            Finding::must(
+            Finding::new(
                 ids::SCHEMA_EVENT,
                 "/",
                 "an event payload must be a JSON object",
@@ -242,14 +255,14 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     };
     match obj.get("type") {
         None => vec![
-            Finding::must(ids::SCHEMA_EVENT, "/", "the event has no \"type\"")
+            Finding::new(ids::SCHEMA_EVENT, "/", "the event has no \"type\"")
                 .expected("\"type\": one of the event names of §4.2")
                 .reference(reference),
         ],
-        Some(Value::String(t)) => match Target::event(t) {
-            Some(target) => validate_target(target, value, &format!("schema.event.{t}"), reference),
-            None => vec![
-                Finding::info(
+        Some(Value::String(t)) => match (Target::event(t), families::SCHEMA_EVENT.member(t)) {
+            (Some(target), Some(check)) => validate_target(target, value, check, reference),
+            _ => vec![
+                Finding::new(
                     ids::SCHEMA_UNKNOWN_TYPE,
                     "/type",
                     format!("unknown event type \"{}\"", truncate_sized(t, 80)),
@@ -258,7 +271,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
             ],
         },
         Some(other) => vec![
-            Finding::must(
+            Finding::new(
                 ids::SCHEMA_EVENT,
                 "/type",
                 "the event \"type\" must be a string",
@@ -270,7 +283,8 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
     }
 }
 
-/// Fast path: true when `value` has no `must` finding as `shape`.
+/// Fast path: true when `value` breaks none of the protocol's rules for `shape` (no finding of
+/// the main variant: `must`, or `should` for an error body).
 pub fn is_valid(shape: Shape, value: &Value) -> bool {
     if shape != Shape::Event {
         return compiled(shape.def(), false).is_valid(value);
@@ -351,17 +365,17 @@ pub fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, S
     }
     let mut out = Vec::new();
     for e in validator.iter_errors(value) {
-        push_must(
+        push_main(
             &mut out,
             &e,
-            USER_CHECK,
+            ids::SCHEMA_USER,
             "the request's schema (tools input_schema, output_config.format)",
         );
     }
     Ok(out)
 }
 
-fn validate_target(target: Target, value: &Value, check: &str, reference: &str) -> Vec<Finding> {
+fn validate_target(target: Target, value: &Value, check: CheckId, reference: &str) -> Vec<Finding> {
     let strict = compiled(target, true);
     if strict.is_valid(value) {
         return Vec::new();
@@ -371,7 +385,7 @@ fn validate_target(target: Target, value: &Value, check: &str, reference: &str) 
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for e in compiled(target, false).iter_errors(value) {
         remember(&mut seen, &e);
-        push_must(&mut out, &e, check, reference);
+        push_main(&mut out, &e, check, reference);
     }
     for e in strict.iter_errors(value) {
         push_soft(&mut out, &seen, &e, reference);

@@ -13,7 +13,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
     let stop_sequence = m.get("stop_sequence").filter(|v| !v.is_null());
     match (stop_reason, stop_sequence) {
         (Some("stop_sequence"), None) => out.push(
-            Finding::must(
+            Finding::new(
                 ids::MESSAGE_STOP_SEQUENCE,
                 "/stop_sequence",
                 "`stop_reason` is `stop_sequence` but `stop_sequence` does not say which one matched",
@@ -23,7 +23,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
             .reference(refs::MESSAGE),
         ),
         (Some(sr), Some(seq)) if sr != "stop_sequence" => out.push(
-            Finding::must(
+            Finding::new(
                 ids::MESSAGE_STOP_SEQUENCE,
                 "/stop_sequence",
                 format!("`stop_sequence` is set although `stop_reason` is `{sr}`"),
@@ -45,7 +45,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
         .count();
     if stop_reason == Some("tool_use") && tool_uses == 0 {
         out.push(
-            Finding::must(
+            Finding::new(
                 ids::MESSAGE_STOP_REASON_TOOL_USE,
                 "/stop_reason",
                 "`stop_reason` is `tool_use` but the message has no `tool_use` block",
@@ -60,7 +60,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
         )
     {
         out.push(
-            Finding::must(
+            Finding::new(
                 ids::MESSAGE_STOP_REASON_TOOL_USE,
                 "/stop_reason",
                 "the message has a `tool_use` block, so `stop_reason` must be `tool_use`; clients look at it to run the tool",
@@ -74,7 +74,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
         && !id.starts_with("msg_")
     {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::MESSAGE_ID_PREFIX,
                 "/id",
                 "message ids start with `msg_` on Anthropic",
@@ -89,7 +89,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
         && !id_body_looks_like_anthropic(rest)
     {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::MESSAGE_ID_FORM,
                 "/id",
                 "message ids on Anthropic are `msg_` and 20 or more base-62 characters; a uuid with dashes or a timestamp is another system's id",
@@ -107,7 +107,7 @@ pub fn check_message(m: &Value) -> Vec<Finding> {
             && !id.starts_with("toolu_")
         {
             out.push(
-                Finding::should(
+                Finding::new(
                     ids::MESSAGE_TOOL_ID_PREFIX,
                     format!("/content/{i}/id"),
                     "tool_use ids start with `toolu_` on Anthropic",
@@ -130,7 +130,7 @@ fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
     for key in ["cache_creation_input_tokens", "cache_read_input_tokens"] {
         if u.get(key).is_some_and(Value::is_null) {
             out.push(
-                Finding::should(
+                Finding::new(
                     ids::MESSAGE_USAGE_NULL_COUNT,
                     format!("/usage/{key}"),
                     format!(
@@ -155,7 +155,7 @@ fn check_usage_consistency(u: &Value, out: &mut Vec<Finding>) {
         && total != parts
     {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::MESSAGE_USAGE_CACHE_CREATION_SPLIT,
                 "/usage/cache_creation",
                 "`cache_creation` 5m + 1h should add up to `cache_creation_input_tokens`",
@@ -183,7 +183,7 @@ mod tests {
     fn checks(m: Value) -> Vec<String> {
         check_message(&m)
             .into_iter()
-            .map(|f| format!("{}:{}", f.severity, f.check))
+            .map(|f| format!("{}:{}", f.severity(), f.check))
             .collect()
     }
 

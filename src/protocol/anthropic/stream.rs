@@ -12,7 +12,7 @@ use super::grammar::{Ending, Grammar, Profile, location};
 use super::refs;
 use super::schema::{self, Shape};
 use crate::check::catalogue::ids;
-use crate::check::{Finding, Severity};
+use crate::check::{CheckId, Finding, Severity};
 use crate::http::sse::{Frame, SseDecoder, SseStats};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -85,12 +85,12 @@ pub struct StreamOutcome {
 #[derive(Debug, Default)]
 struct Sink {
     findings: Vec<Finding>,
-    counts: HashMap<String, usize>,
+    counts: HashMap<CheckId, usize>,
 }
 
 impl Sink {
     fn push(&mut self, f: Finding) {
-        let n = self.counts.entry(f.check.clone()).or_insert(0);
+        let n = self.counts.entry(f.check).or_insert(0);
         *n += 1;
         if *n <= PER_CHECK_CAP {
             self.findings.push(f);
@@ -104,28 +104,26 @@ impl Sink {
     }
 
     fn finish(mut self) -> Vec<Finding> {
-        let mut extra: Vec<(String, usize, Severity)> = self
+        // One summary per capped check, with the severity of its first listed finding.
+        let mut extra: Vec<(CheckId, usize, Severity)> = self
             .counts
             .iter()
             .filter(|(_, n)| **n > PER_CHECK_CAP)
-            .map(|(c, n)| {
-                let sev = self
-                    .findings
-                    .iter()
-                    .find(|f| &f.check == c)
-                    .map(|f| f.severity)
-                    .unwrap_or(Severity::Info);
-                (c.clone(), *n - PER_CHECK_CAP, sev)
+            .filter_map(|(c, n)| {
+                let first = self.findings.iter().find(|f| f.check == *c)?;
+                Some((*c, *n - PER_CHECK_CAP, first.severity()))
             })
             .collect();
         extra.sort();
         for (check, more, severity) in extra {
-            self.findings.push(Finding::new(
-                severity,
-                check,
-                "whole stream",
-                format!("{more} more finding(s) of this check not listed"),
-            ));
+            self.findings.push(
+                Finding::new(
+                    check,
+                    "whole stream",
+                    format!("{more} more finding(s) of this check not listed"),
+                )
+                .with_exception(severity),
+            );
         }
         self.findings
     }
@@ -248,7 +246,7 @@ impl StreamCheck {
         let loc = location(frame.index, shown);
         if frame.data.trim() == "[DONE]" {
             self.sink.push(
-                Finding::should(
+                Finding::new(
                     ids::STREAM_SSE_DONE_SENTINEL,
                     loc,
                     "`data: [DONE]` is an OpenAI convention; the Anthropic stream ends after `message_stop`",
@@ -260,7 +258,7 @@ impl StreamCheck {
         if name.is_none() && !self.data_only_seen {
             self.data_only_seen = true;
             self.sink.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_SSE_DATA_ONLY,
                     loc.clone(),
                     "events carry no `event:` line; both official SDKs drop such events, so the stream is unusable with them",
@@ -276,7 +274,7 @@ impl StreamCheck {
                 return;
             }
             self.sink.push(
-                Finding::must(ids::STREAM_EVENT_JSON, loc, "the event has no data")
+                Finding::new(ids::STREAM_EVENT_JSON, loc, "the event has no data")
                     .expected("a JSON object")
                     .reference(refs::STREAM_EVENTS),
             );
@@ -286,7 +284,7 @@ impl StreamCheck {
             Ok(v) => v,
             Err(e) => {
                 self.sink.push(
-                    Finding::must(
+                    Finding::new(
                         ids::STREAM_EVENT_JSON,
                         loc,
                         format!("the event data is not JSON: {e}"),
@@ -307,7 +305,7 @@ impl StreamCheck {
             && n != kind
         {
             self.sink.push(
-                Finding::must(
+                Finding::new(
                     ids::STREAM_SSE_EVENT_NAME,
                     loc.clone(),
                     "the `event:` name must equal the data's `type`; SDKs dispatch on the name",
@@ -364,7 +362,7 @@ impl StreamCheck {
             // as for every event.)
             if kind == "message_delta" {
                 for f in schema::validate(Shape::Event, event) {
-                    if f.check == ids::SCHEMA_MISSING_FIELD.as_str() {
+                    if f.check == ids::SCHEMA_MISSING_FIELD {
                         self.sink.push(f.located_in(loc));
                     }
                 }
@@ -391,7 +389,7 @@ impl StreamCheck {
     fn note_content_delta(&mut self, frame: usize, dtype: &str, empty_text: bool, t_ms: f64) {
         if empty_text {
             self.sink.push(
-                Finding::should(
+                Finding::new(
                     ids::STREAM_EMPTY_DELTA,
                     location(frame, "content_block_delta"),
                     "an empty `text_delta`; Anthropic never sends one and some clients render it as a blank chunk",
@@ -456,7 +454,7 @@ impl StreamCheck {
         let Some(raw) = self.acc.take_invalid_input(i as usize) else {
             return;
         };
-        let finding = Finding::must(
+        let finding = Finding::new(
             ids::STREAM_GRAMMAR_PARTIAL_JSON,
             loc,
             "the `partial_json` pieces of this tool block do not join into a JSON object",
@@ -471,7 +469,7 @@ impl StreamCheck {
     fn judge_partial_inputs(&mut self, stop_reason: Option<&str>) {
         for (index, mut f) in std::mem::take(&mut self.pending_partial) {
             if stop_reason == Some("max_tokens") && Some(index) == self.last_block_index {
-                f.severity = Severity::Info;
+                f = f.with_exception(Severity::Info);
                 f.message =
                     "the last tool input is incomplete JSON: max_tokens cut it short (legal)"
                         .into();
@@ -513,7 +511,7 @@ impl StreamCheck {
     fn check_incremental(&mut self) {
         if self.timing.content_deltas >= 3 && self.timing.delta_arrivals <= 1 {
             self.sink.push(
-                Finding::should(
+                Finding::new(
                     ids::STREAM_INCREMENTAL,
                     "whole stream",
                     format!(

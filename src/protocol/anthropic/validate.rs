@@ -98,7 +98,7 @@ pub fn validate_stream_outcome(
     if let Some(e) = &o.error_event {
         check_error_type(e, "error event /error/type", &mut findings);
         findings.push(
-            Finding::info(
+            Finding::new(
                 ids::STREAM_ERROR_EVENT,
                 "end of stream",
                 format!(
@@ -139,7 +139,7 @@ pub fn validate_body(
     let status = status.unwrap_or(0);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         findings.push(
-            Finding::must(ids::BODY_EMPTY, "body", "the response has no body")
+            Finding::new(ids::BODY_EMPTY, "body", "the response has no body")
                 .expected(if status >= 400 {
                     "an error object"
                 } else {
@@ -167,7 +167,7 @@ pub fn validate_body(
             // only its type and message are lost: should. A success body that does not parse
             // is no answer at all: must.
             let finding = if status >= 400 {
-                Finding::should(
+                Finding::new(
                     ids::BODY_ERROR_JSON,
                     "body",
                     format!("the error body is not JSON: {e}"),
@@ -175,7 +175,7 @@ pub fn validate_body(
                 .expected("{\"type\":\"error\",\"error\":{…}}")
                 .reference(refs::ERRORS)
             } else {
-                Finding::must(ids::BODY_JSON, "body", format!("the body is not JSON: {e}"))
+                Finding::new(ids::BODY_JSON, "body", format!("the body is not JSON: {e}"))
                     .expected("a JSON object")
                     .reference(refs::MESSAGE)
             };
@@ -194,7 +194,7 @@ pub fn validate_body(
         Shape::Error
     } else if is_error_shape {
         findings.push(
-            Finding::must(
+            Finding::new(
                 ids::ERROR_STATUS,
                 "status",
                 "an error body with a success status; clients treat it as a result and fail to parse it",
@@ -211,7 +211,7 @@ pub fn validate_body(
                 let (shape, exact) = recognise(&body, file_hint);
                 if !exact {
                     findings.push(
-                Finding::must(
+                Finding::new(
                     ids::SHAPE_UNKNOWN,
                     "/",
                         format!(
@@ -229,19 +229,9 @@ pub fn validate_body(
     if status >= 400 {
         check_error_status(status, &body, &mut findings);
     }
-    let schema_findings = schema::validate(shape, &body);
-    if shape == Shape::Error {
-        // The clients raise on the error status whatever the body says (measured, see
-        // docs/client-impact.md): an error body that breaks its schema is `should`.
-        findings.extend(schema_findings.into_iter().map(|mut f| {
-            if f.severity == Severity::Must {
-                f.severity = Severity::Should;
-            }
-            f
-        }));
-    } else {
-        findings.extend(schema_findings);
-    }
+    // An error body's schema is `schema.error`, `should` in the catalogue: the clients raise
+    // on the error status whatever the body says (measured, see docs/client-impact.md).
+    findings.extend(schema::validate(shape, &body));
     let mut message = None;
     if shape == Shape::Message && body.is_object() {
         findings.extend(semantics::check_message(&body));
@@ -352,7 +342,7 @@ pub(crate) fn check_error_type(error: &Value, location: &str, out: &mut Vec<Find
         && !ERROR_TYPES.contains(&t)
     {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::ERROR_TYPE_UNKNOWN,
                 location,
                 "an error type Anthropic does not use",
@@ -369,7 +359,7 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
     let etype = body.pointer("/error/type").and_then(Value::as_str);
     match (error_types_for_status(status), etype) {
         (Some(allowed), Some(t)) if !allowed.contains(&t) => out.push(
-            Finding::must(
+            Finding::new(
                 ids::ERROR_STATUS_TYPE,
                 "/error/type",
                 format!("HTTP {status} goes with a different error type; SDKs pick the exception by status"),
@@ -381,13 +371,14 @@ fn check_error_status(status: u16, body: &Value, out: &mut Vec<Finding>) {
         (None, _) => {
             let sev_must = (400..500).contains(&status);
             let f = if sev_must {
-                Finding::must(
+                Finding::new(
                     ids::ERROR_STATUS_TYPE,
                     "status",
                     format!("HTTP {status} is not a status the Anthropic API uses; validation errors are 400 `invalid_request_error`"),
                 )
             } else {
-                Finding::should(ids::ERROR_STATUS_TYPE, "status", format!("HTTP {status} is not a status the Anthropic API documents"))
+                Finding::new(ids::ERROR_STATUS_TYPE, "status", format!("HTTP {status} is not a status the Anthropic API documents"))
+                    .with_exception(Severity::Should)
             };
             out.push(f.actual(status.to_string()).reference("https://platform.claude.com/docs/en/api/errors (HTTP errors)"));
         }
@@ -402,7 +393,7 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
     }
     if resp.header("request-id").is_none() {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::HEADERS_REQUEST_ID,
                 "request-id",
                 "no `request-id` header; SDKs expose it for support requests",
@@ -421,13 +412,13 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
         // Measured (docs/client-impact.md): on an error status the clients raise the status's
         // error whatever the label; a success's label is the catalogue's severity.
         let f = if (200..300).contains(&resp.status) {
-            Finding::must(
+            Finding::new(
                 ids::HEADERS_CONTENT_TYPE,
                 "content-type",
                 "the content type does not match the body the request implies",
             )
         } else {
-            Finding::should(
+            Finding::new(
                 ids::HEADERS_ERROR_CONTENT_TYPE,
                 "content-type",
                 "an error response that is not labelled `application/json`",
@@ -448,7 +439,7 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
         && resp.header("retry-after-ms").is_none()
     {
         out.push(
-            Finding::should(
+            Finding::new(
                 ids::HEADERS_RETRY_AFTER,
                 "retry-after",
                 "a 429 without `retry-after`; clients cannot pace their retries",
@@ -462,12 +453,13 @@ pub(crate) fn check_headers(resp: &Head, wants_stream: bool) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CheckId;
 
-    fn found(bytes: &[u8], status: u16) -> Vec<(Severity, String)> {
+    fn found(bytes: &[u8], status: u16) -> Vec<(Severity, CheckId)> {
         validate_body(bytes, Some(status), ShapeHint::Known(Shape::Message), None)
             .findings
             .into_iter()
-            .map(|f| (f.severity, f.check))
+            .map(|f| (f.severity(), f.check))
             .collect()
     }
 
@@ -476,7 +468,7 @@ mod tests {
         // Measured (docs/client-impact.md): the TypeScript SDK hands a `text/plain` Message to
         // the application as a string; on an error status every client raises the status's
         // error whatever the label.
-        let labelled = |status: u16, media: &str, stream: bool| -> Vec<(Severity, String)> {
+        let labelled = |status: u16, media: &str, stream: bool| -> Vec<(Severity, CheckId)> {
             let head = Head {
                 status,
                 headers: vec![
@@ -487,18 +479,15 @@ mod tests {
             };
             check_headers(&head, stream)
                 .into_iter()
-                .map(|f| (f.severity, f.check))
+                .map(|f| (f.severity(), f.check))
                 .collect()
         };
-        let must = vec![(Severity::Must, ids::HEADERS_CONTENT_TYPE.to_string())];
+        let must = vec![(Severity::Must, ids::HEADERS_CONTENT_TYPE)];
         assert_eq!(labelled(200, "text/plain", false), must);
         assert_eq!(labelled(200, "application/json", true), must);
         assert_eq!(
             labelled(400, "text/plain", false),
-            vec![(
-                Severity::Should,
-                ids::HEADERS_ERROR_CONTENT_TYPE.to_string()
-            )]
+            vec![(Severity::Should, ids::HEADERS_ERROR_CONTENT_TYPE)]
         );
         assert!(labelled(200, "text/event-stream; charset=utf-8", true).is_empty());
         assert!(labelled(529, "application/json", true).is_empty());
@@ -510,11 +499,11 @@ mod tests {
         // on an error status they raise the status's error whatever the body.
         assert_eq!(
             found(b"<html>welcome</html>", 200),
-            vec![(Severity::Must, ids::BODY_JSON.to_string())]
+            vec![(Severity::Must, ids::BODY_JSON)]
         );
         assert_eq!(
             found(b"model not found", 404),
-            vec![(Severity::Should, ids::BODY_ERROR_JSON.to_string())]
+            vec![(Severity::Should, ids::BODY_ERROR_JSON)]
         );
     }
 
@@ -524,10 +513,7 @@ mod tests {
             br#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":null}}"#,
             400,
         );
-        assert!(
-            f.contains(&(Severity::Should, ids::SCHEMA_ERROR.to_string())),
-            "{f:?}"
-        );
+        assert!(f.contains(&(Severity::Should, ids::SCHEMA_ERROR)), "{f:?}");
         assert!(!f.iter().any(|(s, _)| *s == Severity::Must), "{f:?}");
     }
 }

@@ -22,8 +22,8 @@
 //! `thinking-signature`, `thinking`, `signature`), leaving out words too general to name a
 //! cause (`missing`, `request`, `type`, …).
 
-use crate::check::catalogue::ids;
-use crate::check::{Finding, Severity};
+use crate::check::catalogue::{families, ids};
+use crate::check::{CheckId, Finding, Severity};
 
 /// A finding that is a cause, with the indices of the findings folded under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,12 +41,12 @@ const GENERAL: &[&str] = &[
 
 /// Protocol checks that say the body is not the one the step asked for: what follows in the
 /// step (assertions on that body) is a consequence.
-fn is_body_mismatch(check: &str) -> bool {
-    check == "assert.status"
-        || check == ids::SCHEMA_ERROR.as_str()
-        || check.starts_with("body.")
-        || check == ids::SHAPE_UNKNOWN.as_str()
-        || check.starts_with("error.")
+fn is_body_mismatch(check: CheckId) -> bool {
+    check == families::ASSERT_STATUS
+        || check == ids::SCHEMA_ERROR
+        || check.namespace() == "body"
+        || check == ids::SHAPE_UNKNOWN
+        || check.namespace() == "error"
 }
 
 /// The key terms of a check id.
@@ -80,7 +80,7 @@ fn field_key(f: &Finding) -> Option<String> {
 
 /// The key terms and field of a protocol finding.
 fn keys(f: &Finding) -> Vec<String> {
-    let mut k = terms(&f.check);
+    let mut k = terms(f.check.as_str());
     k.extend(field_key(f));
     k
 }
@@ -130,13 +130,13 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
     // a snapshot diff that names a primary's key goes under it.
     let (snaps, rest): (Vec<usize>, Vec<usize>) = loose
         .into_iter()
-        .partition(|i| findings[*i].check.starts_with("snapshot."));
+        .partition(|i| findings[*i].check.namespace() == "snapshot");
     out.extend(fold_step(findings, &rest));
     for i in snaps {
         let text = assertion_text(&findings[i]);
         let host = out.iter().position(|p| {
             let q = &findings[p.index];
-            !q.check.starts_with("snapshot.") && keys(q).iter().any(|k| text.contains(k.as_str()))
+            q.check.namespace() != "snapshot" && keys(q).iter().any(|k| text.contains(k.as_str()))
         });
         match host {
             Some(p) => out[p].folded.push(i),
@@ -151,24 +151,24 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
 }
 
 fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
-    let is_assert = |i: &usize| findings[*i].check.starts_with("assert.");
+    let is_assert = |i: &usize| families::ASSERT.contains(findings[*i].check);
     let mut protocol: Vec<usize> = idx.iter().copied().filter(|i| !is_assert(i)).collect();
     protocol.sort_by_key(|i| {
         let f = &findings[*i];
         (
-            std::cmp::Reverse(sev_rank(f.severity)),
-            std::cmp::Reverse(super::impact_score(&f.check)),
-            f.check.starts_with("stream."),
+            std::cmp::Reverse(sev_rank(f.severity())),
+            std::cmp::Reverse(super::impact_score(f.check.as_str())),
+            f.check.namespace() == "stream",
             *i,
         )
     });
     let mut out: Vec<Primary> = Vec::new();
     for i in protocol {
         let f = &findings[i];
-        let mine = terms(&f.check);
+        let mine = terms(f.check.as_str());
         let host = out.iter_mut().find(|p| {
             let q = &findings[p.index];
-            q.check != f.check && terms(&q.check).iter().any(|t| mine.contains(t))
+            q.check != f.check && terms(q.check.as_str()).iter().any(|t| mine.contains(t))
         });
         match host {
             Some(p) => p.folded.push(i),
@@ -180,16 +180,16 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     }
     // Assertions: the status assertion first, so the others can fold under it.
     let mut asserts: Vec<usize> = idx.iter().copied().filter(is_assert).collect();
-    asserts.sort_by_key(|i| (findings[*i].check != "assert.status", *i));
+    asserts.sort_by_key(|i| (findings[*i].check != families::ASSERT_STATUS, *i));
     for i in asserts {
         let text = assertion_text(&findings[i]);
         let named = out.iter().position(|p| {
             let q = &findings[p.index];
-            !q.check.starts_with("assert.") && keys(q).iter().any(|t| text.contains(t.as_str()))
+            !families::ASSERT.contains(q.check) && keys(q).iter().any(|t| text.contains(t.as_str()))
         });
         let body = || {
             out.iter()
-                .position(|p| is_body_mismatch(&findings[p.index].check))
+                .position(|p| is_body_mismatch(findings[p.index].check))
         };
         match named.or_else(body) {
             Some(p) => out[p].folded.push(i),
@@ -207,7 +207,7 @@ mod tests {
     use super::*;
 
     fn f(check: &str, location: &str, message: &str) -> Finding {
-        Finding::must(check, location, message)
+        Finding::new(CheckId::parse(check).unwrap(), location, message)
     }
 
     #[test]
@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn assertions_on_a_404_body_fold_under_the_error_schema() {
         let fs = vec![
-            Finding::should("headers.request-id", "step get: request-id", "no header"),
+            f("headers.request-id", "step get: request-id", "no header"),
             f(
                 "schema.error",
                 "step get: /",
@@ -257,13 +257,13 @@ mod tests {
     #[test]
     fn one_missing_thing_seen_by_several_checks_is_one_cause() {
         let fs = vec![
-            Finding::should("headers.request-id", "step send: request-id", "no header"),
-            Finding::should(
+            f("headers.request-id", "step send: request-id", "no header"),
+            f(
                 "assert.exists",
                 "step send: header request-id (e.yaml:21:21)",
                 "expected at least one node",
             ),
-            Finding::should(
+            f(
                 "assert.type",
                 "step send: $.request_id (e.yaml:26:11)",
                 "type",
@@ -294,13 +294,12 @@ mod tests {
 
     #[test]
     fn an_extra_field_seen_by_an_assertion_and_a_snapshot_is_one_cause() {
-        let mut snap = Finding::should("snapshot.changed", "snapshots/t/a@sync.snap", "changed");
+        let mut snap = f("snapshot.changed", "snapshots/t/a@sync.snap", "changed");
         snap.actual = Some("+  \"system_fingerprint\": \"[string]\"".into());
-        let mut schema =
-            Finding::should("assert.schema", "step ask: $ (a.yaml:3:1)", "extra fields");
+        let mut schema = f("assert.schema", "step ask: $ (a.yaml:3:1)", "extra fields");
         schema.actual = Some(": \"system_fingerprint\" is not one of \"id\"".into());
         let fs = vec![
-            Finding::info(
+            f(
                 "schema.unknown-field",
                 "step ask: /system_fingerprint",
                 "field",
@@ -321,7 +320,7 @@ mod tests {
     #[test]
     fn unrelated_assertions_and_other_steps_stay_causes() {
         let fs = vec![
-            Finding::should("headers.request-id", "step a: request-id", "no header"),
+            f("headers.request-id", "step a: request-id", "no header"),
             f(
                 "assert.equals",
                 "step a: $.stop_reason (s.yaml)",

@@ -10,7 +10,13 @@
 //! own. A deviation that touches every judged result of its target is marked target-wide and
 //! reported once.
 //!
-//! Ranking: severity (`must` > `should` > `info`), then the catalogue's measured client impact
+//! A deviation's severity is that of its own check's findings — the catalogue's, or an
+//! exception the entry declares — never that of the findings folded under it, so the report
+//! and `conform explain` agree on every check. What the follow-ons cost counts in the rank.
+//!
+//! Ranking: the worst severity of the cause and its follow-ons (`must` > `should` > `info`;
+//! assertions on a 404 body that fail a result rank their cause with them), then the
+//! catalogue's measured client impact
 //! (hangs > raises > data lost > not measured > ok), then the number of features touched,
 //! then the number of results. Evidence (an excerpt of the exchange record) and the `curl`
 //! repro are attached by [`evidence`] when the exchange files are at hand.
@@ -160,7 +166,11 @@ pub fn result_key(r: &ResultRecord) -> String {
 pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<String>>) {
     #[derive(Default)]
     struct Acc {
+        /// The worst severity of the cause's own findings: the label, one the catalogue
+        /// declares for the check.
         severity: Option<Severity>,
+        /// The worst severity of the cause and the findings folded under it: the rank.
+        cost: Option<Severity>,
         occurrences: usize,
         results: BTreeSet<String>,
         features: BTreeSet<String>,
@@ -179,19 +189,22 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             let f = &r.findings[p.index];
             let key = (
                 r.target.clone(),
-                f.check.clone(),
-                normalise_reason(&f.check, &f.message),
+                f.check.to_string(),
+                normalise_reason(f.check.as_str(), &f.message),
             );
             let acc = groups.entry(key.clone()).or_default();
-            acc.severity = acc.severity.max(Some(f.severity));
+            acc.severity = acc.severity.max(Some(f.severity()));
+            acc.cost = acc.cost.max(Some(f.severity()));
             for i in &p.folded {
-                acc.severity = acc.severity.max(Some(r.findings[*i].severity));
+                acc.cost = acc.cost.max(Some(r.findings[*i].severity()));
             }
             acc.occurrences += 1;
             acc.results.insert(r.case_name());
             acc.features.insert(r.feature.clone());
             for i in &p.folded {
-                *acc.folded.entry(r.findings[*i].check.clone()).or_default() += 1;
+                *acc.folded
+                    .entry(r.findings[*i].check.to_string())
+                    .or_default() += 1;
             }
             if acc.first.is_none() {
                 acc.first = Some((r.case_id(), f.clone()));
@@ -213,7 +226,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             (t.name.as_str(), n)
         })
         .collect();
-    let mut out: Vec<Deviation> = groups
+    let mut ranked: Vec<(Severity, Deviation)> = groups
         .into_iter()
         .filter_map(|((target, check, reason), acc)| {
             let (case, f) = acc.first?;
@@ -222,53 +235,58 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             features.sort_by_key(|f| (feature_rank(f), f.clone()));
             let n = acc.results.len();
             let all = judged.get(target.as_str()).copied().unwrap_or(0);
-            Some(Deviation {
-                id: String::new(),
-                target_wide: all >= 3 && n >= all,
-                sentence: entry
-                    .map(|e| e.title.to_string())
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or_else(|| sentence_from(&f.message)),
-                impact: impact_text(&check),
-                fix: entry.map(|e| e.fix.to_string()).unwrap_or_default(),
-                doc: entry.map(|e| e.doc.to_string()).unwrap_or_default(),
-                severity: acc.severity.unwrap_or(f.severity),
-                results: n,
-                occurrences: acc.occurrences,
-                features,
-                cases: acc.results.into_iter().collect(),
-                folded: acc.folded.into_iter().collect(),
-                example: Example {
-                    case: case.name(),
-                    step: f.step.as_ref().map(|s| s.to_string()).unwrap_or_default(),
-                    location: f.location.clone(),
-                    message: f.message.clone(),
-                    expected: f.expected.clone(),
-                    actual: f.actual.clone(),
+            let cost = acc.cost.unwrap_or(f.severity());
+            Some((
+                cost,
+                Deviation {
+                    id: String::new(),
+                    target_wide: all >= 3 && n >= all,
+                    sentence: entry
+                        .map(|e| e.title.to_string())
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or_else(|| sentence_from(&f.message)),
+                    impact: impact_text(&check),
+                    fix: entry.map(|e| e.fix.to_string()).unwrap_or_default(),
+                    doc: entry.map(|e| e.doc.to_string()).unwrap_or_default(),
+                    severity: acc.severity.unwrap_or(f.severity()),
+                    results: n,
+                    occurrences: acc.occurrences,
+                    features,
+                    cases: acc.results.into_iter().collect(),
+                    folded: acc.folded.into_iter().collect(),
+                    example: Example {
+                        case: case.name(),
+                        step: f.step.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                        location: f.location.clone(),
+                        message: f.message.clone(),
+                        expected: f.expected.clone(),
+                        actual: f.actual.clone(),
+                    },
+                    evidence: None,
+                    example_of: Some((case, f.step.clone())),
+                    target,
+                    check,
+                    reason,
                 },
-                evidence: None,
-                example_of: Some((case, f.step.clone())),
-                target,
-                check,
-                reason,
-            })
+            ))
         })
         .collect();
     let target_order = |t: &str| report.targets.iter().position(|x| x.name == t);
-    out.sort_by(|a, b| {
-        let key = |d: &Deviation| {
+    ranked.sort_by(|(a_cost, a), (b_cost, b)| {
+        let key = |d: &Deviation, cost: Severity| {
             (
                 target_order(&d.target),
-                std::cmp::Reverse(d.severity),
+                std::cmp::Reverse(cost),
                 std::cmp::Reverse(impact_score(&d.check)),
                 std::cmp::Reverse(d.features.len()),
                 std::cmp::Reverse(d.results),
             )
         };
-        key(a)
-            .cmp(&key(b))
+        key(a, *a_cost)
+            .cmp(&key(b, *b_cost))
             .then_with(|| (&a.check, &a.reason).cmp(&(&b.check, &b.reason)))
     });
+    let mut out: Vec<Deviation> = ranked.into_iter().map(|(_, d)| d).collect();
     let mut ids: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for (i, d) in out.iter_mut().enumerate() {
         d.id = format!("D{}", i + 1);

@@ -16,8 +16,16 @@ fn result(
     }
 }
 
+fn finding(check: &str, location: impl Into<String>, message: &str) -> Finding {
+    Finding::new(
+        crate::check::CheckId::parse(check).unwrap(),
+        location,
+        message,
+    )
+}
+
 fn rid(step: &str) -> Finding {
-    Finding::should(
+    finding(
         "headers.request-id",
         format!("step {step}: request-id"),
         "no `request-id` header",
@@ -38,7 +46,7 @@ fn report() -> RunReport {
         Verdict::Warn,
         vec![
             rid("ask"),
-            Finding::info(
+            finding(
                 "schema.unknown-field",
                 "step ask: /timings",
                 "field /timings is not in the protocol",
@@ -52,7 +60,7 @@ fn report() -> RunReport {
         Verdict::Warn,
         vec![
             rid("ask"),
-            Finding::info(
+            finding(
                 "schema.unknown-field",
                 "step ask: /system_fingerprint",
                 "field /system_fingerprint is not in the protocol",
@@ -66,7 +74,7 @@ fn report() -> RunReport {
         Verdict::Ignored,
         vec![
             rid("ask"),
-            Finding::must(
+            finding(
                 "effect.stop-sequences",
                 "step ask: /content",
                 "the text contains the stop sequence \"[[END]]\" yet generation did not stop there",
@@ -80,7 +88,7 @@ fn report() -> RunReport {
         Verdict::Ignored,
         vec![
             rid("ask"),
-            Finding::must(
+            finding(
                 "effect.stop-sequences",
                 "step ask: /content",
                 "the text contains the stop sequence \"STOP\" yet generation did not stop there",
@@ -94,17 +102,17 @@ fn report() -> RunReport {
         Verdict::Fail,
         vec![
             rid("list"),
-            Finding::must(
+            finding(
                 "schema.error",
                 "step list: /",
                 "required field \"type\" is missing",
             ),
-            Finding::must(
+            finding(
                 "assert.status",
                 "step list: status (m.yaml)",
                 "expected 200",
             ),
-            Finding::must(
+            finding(
                 "assert.type",
                 "step list: $.data (m.yaml:15:11)",
                 "expected type array",
@@ -112,6 +120,26 @@ fn report() -> RunReport {
         ],
     ));
     r
+}
+
+#[test]
+fn a_deviation_shows_its_own_check_s_severity_and_ranks_with_its_follow_ons() {
+    // The models 404: `schema.error` is should in the catalogue; the must assertions folded
+    // under it rank it above the should causes but do not relabel it (a newcomer saw
+    // `schema.error` as must in a report while `conform explain` said should).
+    let (devs, _) = analyse(&report());
+    let models = devs.iter().find(|d| d.check == "schema.error").unwrap();
+    assert_eq!(models.severity, Severity::Should);
+    assert_eq!(models.id, "D2");
+    for d in &devs {
+        let entry = catalogue::get(&d.check).unwrap();
+        assert!(
+            entry.allows(d.severity),
+            "{} shown as {}",
+            d.check,
+            d.severity
+        );
+    }
 }
 
 #[test]
@@ -173,7 +201,14 @@ fn reasons_blank_values_paths_and_numbers() {
         normalise_reason("effect.tools", "expected equals \"x\""),
         "the feature had no effect"
     );
-    let f = Finding::must("assert.equals", "/content", "x").in_step(&"ask".into());
+    let f = Finding::new(
+        crate::check::catalogue::families::ASSERT
+            .member("equals")
+            .unwrap(),
+        "/content",
+        "x",
+    )
+    .in_step(&"ask".into());
     assert_eq!(f.step, Some(crate::run::StepId::new("ask")));
     assert_eq!(f.location, "step ask: /content");
 }

@@ -282,14 +282,14 @@ fn result(report: &RunReport, r: &ResultRecord, out: &mut String) {
     let _ = write!(out, "<ul>");
     for f in sorted_findings(&r.findings)
         .into_iter()
-        .filter(|f| f.severity != crate::check::Severity::Info)
+        .filter(|f| f.severity() != crate::check::Severity::Info)
         .take(12)
     {
         let _ = write!(
             out,
             "<li><b>{}</b> <code>{}</code> at <code>{}</code>: {}</li>",
-            f.severity,
-            esc(&f.check),
+            f.severity(),
+            esc(f.check.as_str()),
             esc(&f.location),
             esc(&f.message)
         );

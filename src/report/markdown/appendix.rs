@@ -145,13 +145,13 @@ fn result(report: &RunReport, r: &ResultRecord, several: bool, out: &mut String)
     }
     let notable: Vec<_> = sorted_findings(&r.findings)
         .into_iter()
-        .filter(|f| f.severity == crate::check::Severity::Must)
+        .filter(|f| f.severity() == crate::check::Severity::Must)
         .collect();
     for f in notable.iter().take(MAX_FINDINGS) {
         let mut l = format!(
             "  - **{}** {} at {}: {}",
-            f.severity,
-            code(&f.check),
+            f.severity(),
+            code(f.check.as_str()),
             code(&f.location),
             one_line(&f.message)
         );

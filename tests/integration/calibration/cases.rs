@@ -211,7 +211,7 @@ pub fn judge(path: &str, body: Option<&Value>, captured: &Captured) -> Judged {
     }
     let j = judge_exchange(&x, Options::default());
     let v = &j.validation;
-    let checks = v.findings.iter().map(|f| f.check.clone()).collect();
+    let checks = v.findings.iter().map(|f| f.check.to_string()).collect();
     let status = captured.status;
     let retryable = status == 429 || status >= 500;
     let truth = if let Some(s) = &v.stream {

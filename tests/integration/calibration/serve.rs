@@ -247,7 +247,7 @@ async fn messages(State(cases): State<Cases>, Path(name): Path<String>, body: By
         let req = own_extensions_removed(req);
         let rejected: Vec<String> = validate(Shape::Request, &req)
             .into_iter()
-            .filter(|f| f.severity == Severity::Must)
+            .filter(|f| f.severity() == Severity::Must)
             .map(|f| format!("{}: {}", f.location, f.message))
             .collect();
         if !rejected.is_empty() {
@@ -279,7 +279,7 @@ fn a_vendors_own_extensions_are_accepted_back_but_nothing_else() {
     let must = |req: &Value| {
         validate(Shape::Request, req)
             .into_iter()
-            .filter(|f| f.severity == Severity::Must)
+            .filter(|f| f.severity() == Severity::Must)
             .count()
     };
     // An extra field and a block of an unknown type: dropped, the turn is then valid.

@@ -11,7 +11,7 @@ fn checks(events: &[Value], profile: Profile) -> Vec<String> {
     }
     g.finish(events.len(), &mut out);
     out.into_iter()
-        .map(|f| format!("{}:{}", f.severity, f.check))
+        .map(|f| format!("{}:{}", f.severity(), f.check))
         .collect()
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 fn checks(req: Value, m: Value) -> Vec<String> {
     check(&req, &m)
         .into_iter()
-        .map(|f| format!("{}:{}", f.severity, f.check))
+        .map(|f| format!("{}:{}", f.severity(), f.check))
         .collect()
 }
 

@@ -31,7 +31,7 @@ fn checks(j: &Judgement) -> Vec<String> {
     j.validation
         .findings
         .iter()
-        .map(|f| f.check.clone())
+        .map(|f| f.check.to_string())
         .collect()
 }
 
@@ -97,7 +97,7 @@ fn retries_are_judged_with_the_exchange() {
         .validation
         .findings
         .iter()
-        .find(|f| f.check == "http.retried")
+        .find(|f| f.check.as_str() == "http.retried")
         .expect("retried");
     assert_eq!(f.actual.as_deref(), Some("HTTP 529"));
 }
@@ -135,7 +135,7 @@ fn a_long_text_is_not_a_schema_violation() {
         .validation
         .findings
         .iter()
-        .filter(|f| f.severity == crate::check::Severity::Must)
+        .filter(|f| f.severity() == crate::check::Severity::Must)
         .collect();
     assert!(musts.is_empty(), "{musts:?}");
 }

@@ -1,16 +1,14 @@
-//! From `jsonschema` errors to what conform reports: `must` findings, the strict variant's
+//! From `jsonschema` errors to what conform reports: findings of the shape's check, the strict variant's
 //! softer findings (unknown fields and types, fields clients cope without), and the
 //! [`Violation`]s the reference server words its 400s with.
 
 use super::{Violation, ViolationKind};
-use crate::check::Finding;
 use crate::check::catalogue::ids;
+use crate::check::{CheckId, Finding};
 use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::collections::HashSet;
-
-pub(super) const USER_CHECK: &str = ids::SCHEMA_USER.as_str();
 
 /// For an `anyOf`/`oneOf` error: the errors of the one branch that failed on more than the
 /// value's type (a nullable reference whose other branch is `null`), when there is exactly one.
@@ -101,29 +99,29 @@ pub(super) fn error_key(e: &ValidationError<'_>) -> (String, String) {
     (e.instance_path().as_str().to_string(), what)
 }
 
-/// Turn one main-variant error into `must` findings. An `anyOf` whose only other branch is
+/// Turn one main-variant error into findings of `check`. An `anyOf` whose only other branch is
 /// `null` (a nullable reference) reports the errors of the real branch instead of "not valid
 /// under any of the schemas".
-pub(super) fn push_must(
+pub(super) fn push_main(
     out: &mut Vec<Finding>,
     e: &ValidationError<'_>,
-    check: &str,
+    check: CheckId,
     reference: &str,
 ) {
     if let Some(branch) = only_specific_branch(e) {
         for sub in branch {
-            push_must(out, sub, check, reference);
+            push_main(out, sub, check, reference);
         }
         return;
     }
     let location = pointer(e.instance_path().as_str());
     // User schemas keep their reference; protocol shapes get the section of the failing part.
-    let reference = if check == USER_CHECK {
+    let reference = if check == ids::SCHEMA_USER {
         reference.to_string()
     } else {
         section_for(e.instance_path().as_str(), reference)
     };
-    let mut f = Finding::must(check, location, describe(e)).reference(reference);
+    let mut f = Finding::new(check, location, describe(e)).reference(reference);
     if let Some(expected) = expected_of(e) {
         f = f.expected(expected);
     }
@@ -148,7 +146,7 @@ pub(super) fn push_soft(
             for name in unexpected {
                 let at = format!("{path}/{}", escape_pointer(name));
                 out.push(
-                    Finding::info(
+                    Finding::new(
                         ids::SCHEMA_UNKNOWN_FIELD,
                         at.clone(),
                         format!("field {at} is not in the protocol"),
@@ -161,7 +159,7 @@ pub(super) fn push_soft(
             let name = property.as_str().unwrap_or_default();
             let at = format!("{path}/{}", escape_pointer(name));
             out.push(
-                Finding::should(
+                Finding::new(
                     ids::SCHEMA_MISSING_FIELD,
                     at,
                     format!("\"{name}\" is missing; Anthropic always sends it, though the official clients cope without it"),
@@ -172,7 +170,7 @@ pub(super) fn push_soft(
         }
         ValidationErrorKind::Enum { options } => {
             out.push(
-                Finding::info(
+                Finding::new(
                     ids::SCHEMA_UNKNOWN_TYPE,
                     pointer(path),
                     format!("unknown type {}", short_json(e.instance())),

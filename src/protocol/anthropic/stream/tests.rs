@@ -33,7 +33,7 @@ fn stream(stop_reason: &str, second_piece: &str) -> String {
 fn checks(o: &StreamOutcome) -> Vec<String> {
     o.findings
         .iter()
-        .map(|f| format!("{}:{}", f.severity, f.check))
+        .map(|f| format!("{}:{}", f.severity(), f.check))
         .collect()
 }
 
