@@ -1,32 +1,119 @@
 //! conform — a conformance harness for endpoints that claim to speak the Anthropic Messages API.
 //!
-//! The pipeline (ARCHITECTURE.md, "Bird's-eye view") flows one way:
-//! scenario files → plan → **execute** (an [`exchange::Exchange`] per request) → **validate**
-//! ([`check::Finding`]s from schemas, the stream grammar and request-implied checks) → verdict
-//! → snapshot → report sinks.
+//! The pipeline flows one way (see ARCHITECTURE.md): scenario files → plan → **execute** (an
+//! [`Exchange`] per request) → **judge** ([`Finding`]s from schemas, the stream grammar and
+//! request-implied checks, live, once) → verdict → snapshot → the run's events → sinks.
+//!
+//! Every module is private; the library's API is what this file re-exports: running scenarios
+//! and observing a run ([`execute`], [`run_case`], the run model and its sinks), the results
+//! ([`RunReport`], [`Verdict`], [`Finding`]), targets and scenarios, recorded traffic and the
+//! judge ([`judge`]), the check catalogue ([`catalogue`]), the reference server
+//! ([`reference_server`]), snapshots ([`snapshots`]), report files ([`reports`]), and the command
+//! line ([`cli`], [`exit`]).
 
 #![warn(unreachable_pub)]
 
-pub mod bench;
-pub mod check;
-pub mod clients;
-pub mod diff;
-pub mod exchange;
+mod bench;
+mod check;
+mod clients;
+pub mod cli;
+mod diff;
+mod exchange;
 pub mod exit;
-pub mod fsutil;
-pub mod http;
+mod fsutil;
+mod http;
 mod memo;
-pub mod mock;
-pub mod offline;
-pub mod protocol;
-pub mod providers;
-pub mod proxy;
-pub mod report;
-pub mod run;
-pub mod runner;
-pub mod scenario;
-pub mod secrets;
-pub mod snapshot;
-pub mod target;
+mod mock;
+mod offline;
+mod protocol;
+mod providers;
+mod proxy;
+mod report;
+mod run;
+mod runner;
+mod scenario;
+mod secrets;
+mod snapshot;
+mod target;
 mod text;
-pub mod verdict;
+mod verdict;
+
+// Running scenarios, and observing a run.
+pub use report::sinks::{ExchangeSink, ProgressSink, ReportSink};
+pub use run::{CaseId, Dispatch, RunEvent, Sink, SinkError, StepId};
+pub use runner::args::Settings;
+pub use runner::case::{CaseRun, run_case};
+pub use runner::snapshots::Snapshots;
+pub use runner::{ReplayError, RunError, RunOutcome, Transport, execute};
+
+// What a run produced.
+pub use check::{CheckId, Finding, Severity};
+pub use report::model::Baseline;
+pub use report::{ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing};
+pub use verdict::Verdict;
+
+// Targets and scenarios.
+pub use scenario::{Diagnostic, Feature, Mode, Pos, Scenario, load_dir, load_text};
+pub use secrets::Redactor;
+pub use target::{AdHoc, AuthStyle, Config, Target, redactor};
+
+// Recorded traffic and the HTTP client that records it.
+pub use exchange::{
+    Chunk, Collector, Exchange, FailureKind, Observer, RecordedRequest, RecordedResponse,
+    Recorder, TransportFailure, for_each_exchange, parse_ndjson, write_ndjson,
+};
+pub use http::client::{
+    Client, DEFAULT_MAX_BODY, ExecPolicy, RateLimiter, Request, RetryPolicy, Timeouts,
+};
+
+/// The judge: an exchange (or a body, a stream, a file) in, findings out — the same whether
+/// the traffic is live, replayed or read from a file.
+pub mod judge {
+    pub use crate::http::sse::{Frame, SseDecoder, decode_all};
+    pub use crate::offline::check_path;
+    pub use crate::protocol::anthropic::grammar::{Ending, Profile};
+    pub use crate::protocol::anthropic::judge::{Judge, Judgement, Options, judge_exchange};
+    pub use crate::protocol::anthropic::schema::{Shape, ViolationKind, validate, violations};
+    pub use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions, check_bytes};
+    pub use crate::protocol::anthropic::validate::{ShapeHint, Validation, validate_body};
+}
+
+/// The check catalogue: every check id, its severity and declared exceptions, its document,
+/// fix and measured impact on the official clients (`conform explain`).
+pub mod catalogue {
+    pub use crate::check::catalogue::{
+        ClientImpact, Entry, Exception, Impact, Kind, all, families, get, ids, impact_of,
+    };
+}
+
+/// The reference server (`conform mock`): a faithful, deterministic Anthropic Messages
+/// endpoint with injectable faults.
+pub mod reference_server {
+    pub use crate::mock::{
+        Behaviour, Fault, FaultInfo, Limits, MockConfig, MockHandle, fault_catalogue, spawn,
+    };
+    pub use crate::runner::embedded::{start, start_with};
+}
+
+/// Snapshots of normalised response shapes, stored in insta's format.
+pub mod snapshots {
+    pub use crate::snapshot::{
+        MetaData, SnapshotEnv, SnapshotFile, SnapshotOutcome, SnapshotStatus, SnapshotStore,
+        UpdateMode, Written, normalise, normalise_pinned, pending_path, render,
+    };
+}
+
+/// Report files from a [`RunReport`].
+pub mod reports {
+    pub use crate::report::causes::{EvidenceIndex, analyse};
+    pub use crate::report::deviation::{Deviation, Evidence, Example};
+    pub use crate::report::html::render as render_html;
+    pub use crate::report::json::read_report;
+    pub use crate::report::markdown::render as render_markdown;
+    pub use crate::report::write_all;
+}
+
+/// Claude Code as a live client (`conform run --client claude-code`).
+pub mod claude_code {
+    pub use crate::clients::claude_code::{DISALLOWED_TOOLS, FEATURE, PROMPTS};
+}

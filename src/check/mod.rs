@@ -1,9 +1,9 @@
 //! Checking: the finding type shared by every validator, the catalogue that declares every
 //! check id, and the scenario assertion engine that reduces each assertion to one outcome shape.
 
-pub mod assert;
-pub mod catalogue;
-pub mod finding;
+pub(crate) mod assert;
+pub(crate) mod catalogue;
+pub(crate) mod finding;
 
 pub use catalogue::CheckId;
 pub use finding::{Finding, Severity, worst};

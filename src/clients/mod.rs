@@ -12,7 +12,7 @@
 //! Files: this one plans and judges client cases; [`claude_code`] knows Claude Code (finding
 //! it, its sandbox, its prompts).
 
-pub mod claude_code;
+pub(crate) mod claude_code;
 
 use crate::check::Finding;
 use crate::check::catalogue::ids;

@@ -15,7 +15,7 @@
 //! [`compare_reports`] and [`render`] are public so `conform run --baseline` can embed the
 //! comparison in its own report.
 
-pub mod render;
+pub(crate) mod render;
 
 pub use render::{Format, render};
 

@@ -11,9 +11,9 @@
 //! reading ever holds a whole body in memory; secrets are redacted before anything is written,
 //! across chunk boundaries too.
 
-pub mod read;
-pub mod spool;
-pub mod write;
+pub(crate) mod read;
+pub(crate) mod spool;
+pub(crate) mod write;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

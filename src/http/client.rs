@@ -14,8 +14,8 @@
 //! so it is not used; the idle gap is enforced here with tokio timers around every chunk, which
 //! also lets the error say which limit was hit and after how many chunks.
 
-pub mod limit;
-pub mod retry;
+pub(crate) mod limit;
+pub(crate) mod retry;
 
 pub use limit::RateLimiter;
 pub use retry::{AttemptOutcome, RetryPolicy, is_retryable_status, retry_decision};

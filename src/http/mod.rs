@@ -2,6 +2,6 @@
 //! before the first request ([`preflight`]), and the SSE decoder (WHATWG event-stream rules,
 //! incremental, with offsets and arrival times of every frame).
 
-pub mod client;
+pub(crate) mod client;
 pub(crate) mod preflight;
-pub mod sse;
+pub(crate) mod sse;

@@ -9,18 +9,18 @@
 //! body and SSE events), [`stream`] (framing and timing), [`faults`] (the catalogue).
 
 mod body;
-pub mod cache;
-pub mod faults;
-pub mod generate;
-pub mod hash;
+pub(crate) mod cache;
+pub(crate) mod faults;
+pub(crate) mod generate;
+pub(crate) mod hash;
 mod limits;
-pub mod listen;
-pub mod render;
-pub mod server;
-pub mod stream;
+pub(crate) mod listen;
+pub(crate) mod render;
+pub(crate) mod server;
+pub(crate) mod stream;
 mod timed;
-pub mod tokenize;
-pub mod validate;
+pub(crate) mod tokenize;
+pub(crate) mod validate;
 
 use std::io::Write;
 use std::net::SocketAddr;

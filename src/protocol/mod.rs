@@ -1,3 +1,3 @@
 //! Protocol knowledge. Everything the harness knows about a wire protocol lives under here.
 
-pub mod anthropic;
+pub(crate) mod anthropic;

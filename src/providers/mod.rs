@@ -12,7 +12,7 @@
 //! [`table`] builds the report's "documented vs observed" list per target.
 
 mod docs;
-pub mod init;
+pub(crate) mod init;
 
 pub use docs::{ClaimStatus, DeviationStatus, DocRow, ProviderDocs, mark, table};
 

@@ -9,19 +9,19 @@
 //! and written atomically. [`write_all`] can be called at any time, at the end of a run or on
 //! Ctrl-C with what has run so far (after [`RunReport::finish`] with `interrupted = true`).
 
-pub mod badge;
-pub mod causes;
-pub mod deviation;
+pub(crate) mod badge;
+pub(crate) mod causes;
+pub(crate) mod deviation;
 mod facts;
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod markdown;
-pub mod merge;
-pub mod model;
-pub mod score;
-pub mod sinks;
-pub mod terminal;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod merge;
+pub(crate) mod model;
+pub(crate) mod score;
+pub(crate) mod sinks;
+pub(crate) mod terminal;
 
 pub use model::{ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing};
 

@@ -5,16 +5,16 @@
 //! The runner only produces results; the report sinks under [`crate::report`] turn them into
 //! files, and the terminal summary is one more sink.
 
-pub mod args;
+pub(crate) mod args;
 pub(crate) mod bench;
-pub mod case;
+pub(crate) mod case;
 mod cli;
-pub mod embedded;
+pub(crate) mod embedded;
 mod live;
 mod mode_agreement;
-pub mod request;
+pub(crate) mod request;
 mod reused_ids;
-pub mod snapshots;
+pub(crate) mod snapshots;
 mod transport;
 
 pub use args::RunArgs;

@@ -55,15 +55,15 @@
 //! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
 
-pub mod compiled;
-pub mod diagnostics;
-pub mod jsonpath;
-pub mod library;
-pub mod lint;
-pub mod load;
-pub mod model;
-pub mod render;
-pub mod template;
+pub(crate) mod compiled;
+pub(crate) mod diagnostics;
+pub(crate) mod jsonpath;
+pub(crate) mod library;
+pub(crate) mod lint;
+pub(crate) mod load;
+pub(crate) mod model;
+pub(crate) mod render;
+pub(crate) mod template;
 
 pub use diagnostics::{Diagnostic, Level, Pos};
 pub use lint::RequestValidator;

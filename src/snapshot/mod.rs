@@ -21,10 +21,10 @@
 //! # Ok(()) }
 //! ```
 
-pub mod cli;
-pub mod file;
-pub mod normalise;
-pub mod store;
+pub(crate) mod cli;
+pub(crate) mod file;
+pub(crate) mod normalise;
+pub(crate) mod store;
 mod varies;
 
 pub use cli::{SnapshotsArgs, run_cli};

@@ -9,9 +9,9 @@
 //! `server.rs`), [`answer`] (the generated message), [`events`] (the SSE event sequence and the
 //! message body) or the HTTP framing (`stream.rs`; error bodies and statuses in `server.rs`).
 
-pub mod answer;
-pub mod events;
-pub mod request;
+pub(crate) mod answer;
+pub(crate) mod events;
+pub(crate) mod request;
 
 use std::fmt;
 use std::str::FromStr;

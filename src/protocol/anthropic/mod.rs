@@ -1,13 +1,13 @@
 //! The Anthropic Messages protocol: schemas, the stream grammar, the accumulator and the
 //! request-implied checks.
 
-pub mod accumulate;
-pub mod grammar;
-pub mod implied;
-pub mod judge;
-pub mod refs;
-pub mod schema;
-pub mod semantics;
-pub mod stream;
-pub mod validate;
-pub mod wire;
+pub(crate) mod accumulate;
+pub(crate) mod grammar;
+pub(crate) mod implied;
+pub(crate) mod judge;
+pub(crate) mod refs;
+pub(crate) mod schema;
+pub(crate) mod semantics;
+pub(crate) mod stream;
+pub(crate) mod validate;
+pub(crate) mod wire;

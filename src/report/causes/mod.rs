@@ -21,7 +21,7 @@
 //! then the number of results. Evidence (an excerpt of the exchange record) and the `curl`
 //! repro are attached by [`evidence`] when the exchange files are at hand.
 
-pub mod evidence;
+pub(crate) mod evidence;
 mod fold;
 
 pub use crate::report::deviation::{Deviation, Example};
