@@ -38,29 +38,41 @@ mod target;
 mod text;
 mod verdict;
 
-// Running scenarios, and observing a run.
-pub use report::sinks::{ExchangeSink, ProgressSink, ReportSink};
-pub use run::{CaseId, Dispatch, RunEvent, Sink, SinkError, StepId};
+// Running scenarios, and observing a run. (Each name is re-exported from where it is defined.)
+pub use report::sinks::exchanges::ExchangeSink;
+pub use report::sinks::files::ReportSink;
+pub use report::sinks::progress::ProgressSink;
+pub use run::dispatch::Dispatch;
+pub use run::events::{RunEvent, Sink, SinkError};
+pub use run::ids::{CaseId, StepId};
 pub use runner::args::Settings;
 pub use runner::case::{CaseRun, run_case};
 pub use runner::snapshots::Snapshots;
-pub use runner::{ReplayError, RunError, RunOutcome, Transport, execute};
+pub use runner::transport::{ReplayError, Transport};
+pub use runner::{RunError, RunOutcome, execute};
 
 // What a run produced.
-pub use check::{CheckId, Finding, Severity};
-pub use report::model::Baseline;
-pub use report::{ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing};
+pub use check::catalogue::id::CheckId;
+pub use check::finding::{Finding, Severity};
+pub use report::model::{
+    Baseline, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
+};
 pub use verdict::Verdict;
 
 // Targets and scenarios.
-pub use scenario::{Diagnostic, Feature, Mode, Pos, Scenario, load_dir, load_text};
+pub use protocol::anthropic::wire::AuthStyle;
+pub use scenario::diagnostics::{Diagnostic, Pos};
+pub use scenario::load::{load_dir, load_text};
+pub use scenario::model::{Feature, Mode, Scenario};
 pub use secrets::Redactor;
-pub use target::{AdHoc, AuthStyle, Config, Target, redactor};
+pub use target::{AdHoc, Config, Target, redactor};
 
 // Recorded traffic and the HTTP client that records it.
+pub use exchange::read::{for_each_exchange, parse_ndjson};
+pub use exchange::write::{Recorder, write_ndjson};
 pub use exchange::{
     Chunk, Collector, Exchange, FailureKind, Observer, RecordedRequest, RecordedResponse,
-    Recorder, TransportFailure, for_each_exchange, parse_ndjson, write_ndjson,
+    TransportFailure,
 };
 pub use http::client::{
     Client, DEFAULT_MAX_BODY, ExecPolicy, RateLimiter, Request, RetryPolicy, Timeouts,
@@ -81,25 +93,29 @@ pub mod judge {
 /// The check catalogue: every check id, its severity and declared exceptions, its document,
 /// fix and measured impact on the official clients (`conform explain`).
 pub mod catalogue {
+    pub use crate::check::catalogue::impact::impact_of;
     pub use crate::check::catalogue::{
-        ClientImpact, Entry, Exception, Impact, Kind, all, families, get, ids, impact_of,
+        ClientImpact, Entry, Exception, Impact, Kind, all, families, get, ids,
     };
 }
 
 /// The reference server (`conform mock`): a faithful, deterministic Anthropic Messages
 /// endpoint with injectable faults.
 pub mod reference_server {
-    pub use crate::mock::{
-        Behaviour, Fault, FaultInfo, Limits, MockConfig, MockHandle, fault_catalogue, spawn,
-    };
+    pub use crate::mock::faults::{Fault, FaultInfo, fault_catalogue};
+    pub use crate::mock::generate::realistic::Behaviour;
+    pub use crate::mock::limits::Limits;
+    pub use crate::mock::{MockConfig, MockHandle, spawn};
     pub use crate::runner::embedded::{start, start_with};
 }
 
 /// Snapshots of normalised response shapes, stored in insta's format.
 pub mod snapshots {
-    pub use crate::snapshot::{
-        MetaData, SnapshotEnv, SnapshotFile, SnapshotOutcome, SnapshotStatus, SnapshotStore,
-        UpdateMode, Written, normalise, normalise_pinned, pending_path, render,
+    pub use crate::snapshot::file::{MetaData, SnapshotFile};
+    pub use crate::snapshot::normalise::{normalise, normalise_pinned, render};
+    pub use crate::snapshot::store::{
+        SnapshotEnv, SnapshotOutcome, SnapshotStatus, SnapshotStore, UpdateMode, Written,
+        pending_path,
     };
 }
 

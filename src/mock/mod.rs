@@ -13,7 +13,7 @@ pub(crate) mod cache;
 pub(crate) mod faults;
 pub(crate) mod generate;
 pub(crate) mod hash;
-mod limits;
+pub(crate) mod limits;
 pub(crate) mod listen;
 pub(crate) mod render;
 pub(crate) mod server;

@@ -4,9 +4,9 @@
 //! themselves live with what they write ([`crate::report::sinks`]).
 
 mod aggregate;
-mod dispatch;
-mod events;
-mod ids;
+pub(crate) mod dispatch;
+pub(crate) mod events;
+pub(crate) mod ids;
 
 pub use dispatch::Dispatch;
 pub use events::{RunEvent, Sink, SinkError};

@@ -15,7 +15,7 @@ mod mode_agreement;
 pub(crate) mod request;
 mod reused_ids;
 pub(crate) mod snapshots;
-mod transport;
+pub(crate) mod transport;
 
 pub use args::RunArgs;
 pub use cli::run_cli;

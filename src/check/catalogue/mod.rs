@@ -200,8 +200,8 @@ macro_rules! family_ids {
 // The data modules come after the macros they use.
 mod cli;
 pub mod families;
-mod id;
-mod impact;
+pub(crate) mod id;
+pub(crate) mod impact;
 mod response;
 mod stream;
 #[cfg(test)]

@@ -38,7 +38,7 @@
 //! [`values`] builds JSON values from schemas.
 
 mod conversation;
-mod realistic;
+pub(crate) mod realistic;
 mod text;
 mod tools;
 mod values;

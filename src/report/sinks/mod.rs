@@ -2,9 +2,9 @@
 //! the exchange files ([`ExchangeSink`]), the report files with their evidence
 //! ([`ReportSink`]), and the progress display ([`ProgressSink`]).
 
-mod exchanges;
-mod files;
-mod progress;
+pub(crate) mod exchanges;
+pub(crate) mod files;
+pub(crate) mod progress;
 
 pub use exchanges::ExchangeSink;
 pub use files::ReportSink;
