@@ -11,14 +11,14 @@
 
 mod proxy;
 
-pub use proxy::ProxyBenchArgs;
+pub(crate) use proxy::ProxyBenchArgs;
 
 use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions};
 use std::time::Instant;
 
 /// What `conform bench` measures besides the validation core.
 #[derive(Debug, Clone, clap::Subcommand)]
-pub enum BenchMode {
+pub(crate) enum BenchMode {
     /// The per-event delay `conform proxy` adds to a stream, direct vs through the proxy
     /// (goal: p50 < 1 ms, p99 < 5 ms).
     Proxy(ProxyBenchArgs),
@@ -30,7 +30,7 @@ pub enum BenchMode {
 /// Arguments of `conform bench`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     #[command(subcommand)]
     pub mode: Option<BenchMode>,
     /// Size of the generated stream in MB.
@@ -50,7 +50,7 @@ pub struct BenchArgs {
 
 /// Arguments of `conform bench library`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct LibraryBenchArgs {
+pub(crate) struct LibraryBenchArgs {
     /// Scenarios at once (as `conform run --jobs`).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: u64,
@@ -60,7 +60,7 @@ pub struct LibraryBenchArgs {
 }
 
 /// The generated stream: a prologue, a repeated body of events, an epilogue.
-pub struct Generated {
+pub(crate) struct Generated {
     pub prologue: String,
     pub unit: String,
     pub epilogue: String,
@@ -73,7 +73,7 @@ fn frame(event: &str, data: &str) -> String {
 
 /// Build a stream of about `size` bytes: a thinking block, then a long text block, then a
 /// tool block whose input is a long JSON string split across deltas.
-pub fn generate(size: usize) -> Generated {
+pub(crate) fn generate(size: usize) -> Generated {
     let start = r#"{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant","model":"claude-bench","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}"#;
     let mut prologue = frame("message_start", start);
     prologue += &frame(
@@ -140,12 +140,12 @@ pub fn generate(size: usize) -> Generated {
 }
 
 impl Generated {
-    pub fn total_bytes(&self) -> usize {
+    pub(crate) fn total_bytes(&self) -> usize {
         self.prologue.len() + self.unit.len() * self.repeats + self.epilogue.len()
     }
 
     /// Visit the stream in chunks of `chunk` bytes without building it whole.
-    pub fn for_each_chunk(&self, chunk: usize, mut f: impl FnMut(&[u8])) {
+    pub(crate) fn for_each_chunk(&self, chunk: usize, mut f: impl FnMut(&[u8])) {
         let mut buf: Vec<u8> = Vec::with_capacity(chunk * 2);
         let mut push = |bytes: &[u8], buf: &mut Vec<u8>| {
             buf.extend_from_slice(bytes);
@@ -165,7 +165,7 @@ impl Generated {
     }
 
     /// The data payloads of every event, in order (for the serde_json baseline).
-    pub fn for_each_payload(&self, mut f: impl FnMut(&str)) {
+    pub(crate) fn for_each_payload(&self, mut f: impl FnMut(&str)) {
         let each = |s: &str, f: &mut dyn FnMut(&str)| {
             for line in s.lines() {
                 if let Some(d) = line.strip_prefix("data: ") {
@@ -189,14 +189,14 @@ impl Generated {
 }
 
 /// Peak resident memory of this process in KiB (Linux), if known.
-pub fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Run the benchmark and print its figures; returns the exit code.
-pub fn run_cli(args: &BenchArgs) -> i32 {
+pub(crate) fn run_cli(args: &BenchArgs) -> i32 {
     match &args.mode {
         Some(BenchMode::Proxy(p)) => return proxy::run_cli(p),
         Some(BenchMode::Library(l)) => {

@@ -9,7 +9,7 @@ use std::path::Path;
 /// Not fsynced: every file conform writes (reports, snapshots, recordings) can be made again
 /// by running again, and an fsync per file cost 10–60 ms each on a busy CI disk — most of a
 /// run against a fast endpoint. Replace-by-rename still never exposes a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -28,7 +28,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// `s` with every character other than ASCII letters, digits and those in `also` replaced by
 /// `_` (target names, models and scenario ids turned into file names).
-pub fn safe_name(s: &str, also: &str) -> String {
+pub(crate) fn safe_name(s: &str, also: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || also.contains(c) {

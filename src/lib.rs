@@ -74,9 +74,9 @@ pub use exchange::{
     Chunk, Collector, Exchange, FailureKind, Observer, RecordedRequest, RecordedResponse,
     TransportFailure,
 };
-pub use http::client::{
-    Client, DEFAULT_MAX_BODY, ExecPolicy, RateLimiter, Request, RetryPolicy, Timeouts,
-};
+pub use http::client::limit::RateLimiter;
+pub use http::client::retry::RetryPolicy;
+pub use http::client::{Client, DEFAULT_MAX_BODY, ExecPolicy, Request, Timeouts};
 
 /// The judge: an exchange (or a body, a stream, a file) in, findings out — the same whether
 /// the traffic is live, replayed or read from a file.
@@ -121,7 +121,8 @@ pub mod snapshots {
 
 /// Report files from a [`RunReport`].
 pub mod reports {
-    pub use crate::report::causes::{EvidenceIndex, analyse};
+    pub use crate::report::causes::analyse;
+    pub use crate::report::causes::evidence::EvidenceIndex;
     pub use crate::report::deviation::{Deviation, Evidence, Example};
     pub use crate::report::html::render as render_html;
     pub use crate::report::json::read_report;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// Output format of `conform check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Text,
     Json,
@@ -28,7 +28,7 @@ pub enum Format {
 
 /// Arguments of `conform check`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Files to check: .sse streams, .json bodies, conform exchange files (.ndjson).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -302,7 +302,7 @@ fn sibling_request(path: &Path) -> Result<Option<Value>, String> {
 }
 
 /// Run `conform check`; returns the exit code.
-pub fn run_cli(args: &CheckArgs) -> i32 {
+pub(crate) fn run_cli(args: &CheckArgs) -> i32 {
     let request = match &args.request {
         Some(p) => match std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
@@ -338,7 +338,7 @@ pub fn run_cli(args: &CheckArgs) -> i32 {
 }
 
 /// 2 when a file could not be checked at all, else 1 when any `must` finding, else 0.
-pub fn exit_code(reports: &[FileReport]) -> i32 {
+pub(crate) fn exit_code(reports: &[FileReport]) -> i32 {
     if reports
         .iter()
         .any(|r| r.error.is_some() && r.kind == "unreadable")

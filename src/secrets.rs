@@ -19,7 +19,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use memchr::memmem;
 use std::sync::Arc;
 
-pub const REDACTED: &str = "[REDACTED]";
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 /// Secrets shorter than this are ignored: redacting them would mangle ordinary text.
 const MIN_SECRET_LEN: usize = 4;
@@ -289,7 +289,7 @@ impl StreamRedactor {
 /// — except Anthropic's rate-limit counters (`anthropic-ratelimit-tokens-*`,
 /// `anthropic-ratelimit-input-tokens-*`, `anthropic-ratelimit-output-tokens-*`), which hold
 /// numbers and dates, never a credential.
-pub fn is_sensitive_header(name: &str) -> bool {
+pub(crate) fn is_sensitive_header(name: &str) -> bool {
     let n = name.trim().to_ascii_lowercase();
     if n == "authorization" || n == "proxy-authorization" {
         return true;

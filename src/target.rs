@@ -22,7 +22,7 @@
 //! target name is not empty.
 
 use crate::http::client::{ExecPolicy, RateLimiter, RetryPolicy, Timeouts};
-pub use crate::protocol::anthropic::wire::AuthStyle;
+pub(crate) use crate::protocol::anthropic::wire::AuthStyle;
 use crate::secrets::Redactor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -33,13 +33,13 @@ use std::time::Duration;
 mod build;
 mod checks;
 
-pub use crate::text::glob_match;
-pub use build::with_profile;
+pub(crate) use crate::text::glob_match;
+pub(crate) use build::with_profile;
 use build::{build_targets, overlay};
 use checks::{bad_name, check_base_url, check_expectation, check_header, parse_message, sanitize};
 
 /// The `anthropic-version` sent unless a target sets its own.
-pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+pub(crate) const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// An API key. Its `Debug` and `Display` print `[REDACTED]`; [`Secret::expose`] gives the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -455,6 +455,6 @@ fn with_default_version(headers: &mut Vec<(String, String)>) {
 mod tests;
 
 /// The JSON Schema of conform.toml (`conform schema config`, `schemas/conform.schema.json`).
-pub fn config_json_schema() -> serde_json::Value {
+pub(crate) fn config_json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or(serde_json::Value::Null)
 }

@@ -22,7 +22,7 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 
 /// Whole-string glob with `*` only (scenario ids and features in `expect_unsupported` and
 /// provider profiles).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;

@@ -165,7 +165,7 @@ impl std::str::FromStr for Verdict {
 
 /// What [`judge`] needs to know about one (scenario, target, mode).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct JudgeInputs<'a> {
+pub(crate) struct JudgeInputs<'a> {
     /// Every finding of every step.
     pub findings: &'a [Finding],
     /// No conformance statement could be made: a step got no usable response (connect error,
@@ -182,12 +182,12 @@ pub struct JudgeInputs<'a> {
 }
 
 /// Whether a finding comes from an effect check (`effect.*`).
-pub fn is_effect_check(f: &Finding) -> bool {
+pub(crate) fn is_effect_check(f: &Finding) -> bool {
     f.check.namespace() == "effect" && f.severity() != Severity::Info
 }
 
 /// The verdict, with the precedence described in the module doc.
-pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
+pub(crate) fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
     let has = |pred: &dyn Fn(&Finding) -> bool| inputs.findings.iter().any(pred);
     if inputs.infra_error {
         return Verdict::Error;
@@ -223,7 +223,7 @@ pub fn judge(inputs: &JudgeInputs<'_>) -> Verdict {
 
 /// One verdict from the verdicts of `--repeat N` runs: all equal → that verdict; any
 /// disagreement → `flaky`; no runs → `skip`.
-pub fn combine_repeats(verdicts: &[Verdict]) -> Verdict {
+pub(crate) fn combine_repeats(verdicts: &[Verdict]) -> Verdict {
     match verdicts.split_first() {
         None => Verdict::Skip,
         Some((first, rest)) if rest.iter().all(|v| v == first) => *first,
@@ -234,7 +234,7 @@ pub fn combine_repeats(verdicts: &[Verdict]) -> Verdict {
 /// Whether a result is a conformance failure of the run (exit code 1). `expected` is true
 /// when the target declared the scenario or its feature in `expect_unsupported`: a declared
 /// result never fails the run. `error` is never a conformance failure (see [`exit_code`]).
-pub fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
+pub(crate) fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
     if expected {
         return false;
     }
@@ -247,7 +247,7 @@ pub fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
 
 /// The exit code of a run from its results `(verdict, expected)`: conformance failures → 1,
 /// else any error → 3, else 0 (constants in [`crate::exit`]).
-pub fn exit_code(results: impl IntoIterator<Item = (Verdict, bool)>, strict: bool) -> i32 {
+pub(crate) fn exit_code(results: impl IntoIterator<Item = (Verdict, bool)>, strict: bool) -> i32 {
     let mut errors = false;
     for (verdict, expected) in results {
         if is_failure(verdict, expected, strict) {

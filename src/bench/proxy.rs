@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// Arguments of `conform bench proxy`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ProxyBenchArgs {
+pub(crate) struct ProxyBenchArgs {
     /// Text delta events in the stream (plus the events that open and close it).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub events: u64,

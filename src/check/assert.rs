@@ -23,16 +23,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Resolves a named protocol schema: `Some(findings)` (empty = valid) or `None` if unknown.
-pub type SchemaResolver<'a> = &'a dyn Fn(&str, &Value) -> Option<Vec<Finding>>;
+pub(crate) type SchemaResolver<'a> = &'a dyn Fn(&str, &Value) -> Option<Vec<Finding>>;
 
 /// A resolver that knows no schema names.
-pub fn no_schemas(_: &str, _: &Value) -> Option<Vec<Finding>> {
+pub(crate) fn no_schemas(_: &str, _: &Value) -> Option<Vec<Finding>> {
     None
 }
 
 /// What the assertions are evaluated against.
 #[derive(Debug, Clone, Copy)]
-pub struct Subject<'a> {
+pub(crate) struct Subject<'a> {
     pub status: u16,
     /// Header names and values in arrival order (names compared case-insensitively).
     pub headers: &'a [(String, String)],
@@ -40,7 +40,7 @@ pub struct Subject<'a> {
 }
 
 /// Everything an evaluation needs besides the response.
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     /// Variables for templates in operands.
     pub ctx: &'a Context,
     pub schemas: SchemaResolver<'a>,
@@ -50,7 +50,7 @@ pub struct Env<'a> {
 
 /// The result of one assertion.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub success: bool,
     /// The operator: `equals`, `matches`, …, or `status`.
     pub op: String,
@@ -72,7 +72,7 @@ impl Outcome {
     /// The finding of a failed assertion: check `assert.<op>`, or `effect.<feature>` for an
     /// effect check, with the assertion's own severity (the families declare every severity
     /// a scenario may give); reference = the scenario's reference.
-    pub fn to_finding(&self, feature: Feature, reference: &str) -> Finding {
+    pub(crate) fn to_finding(&self, feature: Feature, reference: &str) -> Finding {
         let assert = || {
             families::ASSERT
                 .member(&self.op)
@@ -139,7 +139,7 @@ fn show(v: &Value) -> String {
 }
 
 /// Evaluate a step's whole `expect`: status, then headers, then `assert`, in file order.
-pub fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>) -> Vec<Outcome> {
+pub(crate) fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>) -> Vec<Outcome> {
     let mut out = vec![check_status(expect, subject.status, env)];
     for (name, a) in &expect.headers {
         out.push(check_header(name, a, subject.headers, env));
@@ -151,7 +151,7 @@ pub fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>) -> Ve
 }
 
 /// The status check (default 200).
-pub fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outcome {
+pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outcome {
     let accepted = expect.statuses();
     let expected = match accepted.as_slice() {
         [one] => one.to_string(),
@@ -172,7 +172,7 @@ pub fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outcome {
 }
 
 /// One header assertion: the nodes are the header's values (none when it is absent).
-pub fn check_header(
+pub(crate) fn check_header(
     name: &str,
     a: &Located<Assertion>,
     headers: &[(String, String)],
@@ -193,7 +193,7 @@ pub fn check_header(
 }
 
 /// One body assertion with a JSONPath.
-pub fn check_body(a: &Located<Assertion>, body: &Value, env: &Env<'_>) -> Outcome {
+pub(crate) fn check_body(a: &Located<Assertion>, body: &Value, env: &Env<'_>) -> Outcome {
     if let Some(cond) = &a.value.when {
         let c = check_body(cond, body, env);
         if !c.success {
@@ -529,7 +529,7 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Run a step's captures on a response body: each JSONPath's first node, with its type.
 /// A path that selects nothing is an error naming the capture.
-pub fn capture(step: &Step, body: &Value) -> Result<BTreeMap<String, Value>, String> {
+pub(crate) fn capture(step: &Step, body: &Value) -> Result<BTreeMap<String, Value>, String> {
     let mut out = BTreeMap::new();
     for (name, path) in &step.capture {
         let jp = compile_path(&path.value)

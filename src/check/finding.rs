@@ -153,7 +153,7 @@ impl fmt::Display for Finding {
 }
 
 /// The most severe finding in a list, if any.
-pub fn worst(findings: &[Finding]) -> Option<Severity> {
+pub(crate) fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()
 }
 

@@ -5,5 +5,5 @@ pub(crate) mod assert;
 pub(crate) mod catalogue;
 pub(crate) mod finding;
 
-pub use catalogue::CheckId;
-pub use finding::{Finding, Severity, worst};
+pub(crate) use catalogue::CheckId;
+pub(crate) use finding::{Finding, Severity};

@@ -48,14 +48,14 @@ pub const DISALLOWED_TOOLS: &[&str] = &[
 ];
 
 /// Startup notices on stderr that say nothing about the answer (left out of the evidence).
-pub const NOTICES: &[&str] = &[
+pub(crate) const NOTICES: &[&str] = &[
     "Permission deny rule",
     "doesn't recognize the model",
     "[claude-code:unrecognized_model]",
 ];
 
 /// Model turns per prompt at most (a tool round trip needs two).
-pub const MAX_TURNS: u32 = 3;
+pub(crate) const MAX_TURNS: u32 = 3;
 
 /// The fixed prompts: a plain answer, a read-only tool round trip on a file of the throw-away
 /// working directory, and reasoning (Claude Code requests thinking on every turn).
@@ -85,7 +85,7 @@ pub const PROMPTS: &[Prompt] = &[
 
 /// The binary: `--claude-bin` / `CONFORM_CLAUDE_BIN` when given, else `claude` on PATH; the
 /// skip reason otherwise.
-pub fn locate(given: Option<&Path>) -> Result<PathBuf, String> {
+pub(crate) fn locate(given: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(p) = given {
         return if p.is_file() {
             Ok(p.to_path_buf())

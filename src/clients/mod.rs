@@ -68,7 +68,7 @@ pub struct Prompt {
 
 /// One client case: a prompt through a client against a target.
 #[derive(Clone)]
-pub struct ClientCase {
+pub(crate) struct ClientCase {
     pub kind: ClientKind,
     pub prompt: &'static Prompt,
     pub target: Arc<Target>,
@@ -76,32 +76,32 @@ pub struct ClientCase {
 
 impl ClientCase {
     /// The feature row of the report.
-    pub fn feature(&self) -> &'static str {
+    pub(crate) fn feature(&self) -> &'static str {
         match self.kind {
             ClientKind::ClaudeCode => claude_code::FEATURE,
         }
     }
 
     /// The mode of the result: Claude Code always streams.
-    pub fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         Mode::Stream
     }
 
     /// The case this is.
-    pub fn id(&self) -> CaseId {
+    pub(crate) fn id(&self) -> CaseId {
         CaseId::new(&self.target.name, self.prompt.id, self.mode())
     }
 }
 
 /// The client's name on the command line.
-pub fn name(kind: ClientKind) -> &'static str {
+pub(crate) fn name(kind: ClientKind) -> &'static str {
     match kind {
         ClientKind::ClaudeCode => "claude-code",
     }
 }
 
 /// The prompts of a client.
-pub fn prompts(kind: ClientKind) -> &'static [Prompt] {
+pub(crate) fn prompts(kind: ClientKind) -> &'static [Prompt] {
     match kind {
         ClientKind::ClaudeCode => claude_code::PROMPTS,
     }
@@ -109,7 +109,7 @@ pub fn prompts(kind: ClientKind) -> &'static [Prompt] {
 
 /// Every client case of a run: each client's prompts against each target, those the
 /// `selects` filter keeps.
-pub fn plan(
+pub(crate) fn plan(
     settings: &ClientSettings,
     targets: &[Arc<Target>],
     selects: &dyn Fn(&str) -> bool,
@@ -132,7 +132,7 @@ pub fn plan(
 }
 
 /// Where the client's binary is, or why there is none (the text of the skip line).
-pub fn locate(kind: ClientKind, settings: &ClientSettings) -> Result<PathBuf, String> {
+pub(crate) fn locate(kind: ClientKind, settings: &ClientSettings) -> Result<PathBuf, String> {
     match kind {
         ClientKind::ClaudeCode => claude_code::locate(settings.claude_bin.as_deref()),
     }
@@ -150,11 +150,11 @@ pub(crate) struct Process {
 }
 
 /// A finished client case: its result, and each exchange's records with its step.
-pub type ClientDone = (ResultRecord, Vec<(StepId, Spool)>);
+pub(crate) type ClientDone = (ResultRecord, Vec<(StepId, Spool)>);
 
 /// Run one client case: the proxy in front of the target, the client through it, the
 /// exchanges judged. `bin` is the located client (a skip result without it).
-pub async fn run_case(
+pub(crate) async fn run_case(
     case: &ClientCase,
     bin: Result<&std::path::Path, &str>,
     settings: &ClientSettings,

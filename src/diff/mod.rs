@@ -17,7 +17,7 @@
 
 pub(crate) mod render;
 
-pub use render::{Format, render};
+pub(crate) use render::{Format, render};
 
 use crate::exit;
 use crate::verdict::Verdict;
@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The baseline report.json.
     pub base: PathBuf,
     /// The new report.json.
@@ -39,7 +39,7 @@ pub struct DiffArgs {
 }
 
 /// Run `conform diff`: 1 when there is a regression, 0 otherwise, 2 on unreadable input.
-pub fn run_cli(args: &DiffArgs) -> i32 {
+pub(crate) fn run_cli(args: &DiffArgs) -> i32 {
     let base = match read_report(&args.base) {
         Ok(v) => v,
         Err(e) => {
@@ -64,7 +64,7 @@ pub fn run_cli(args: &DiffArgs) -> i32 {
 }
 
 /// Read a report.json: it must be JSON with a `results` list.
-pub fn read_report(path: &Path) -> Result<Value, String> {
+pub(crate) fn read_report(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: Value =
@@ -223,13 +223,13 @@ fn meta(report: &Value, n: usize) -> ReportMeta {
 
 /// The rank of a verdict, lower is better ([`Verdict::regression_rank`]); None for verdicts
 /// outside the regression tiers (`skip`, `ignored`) or unknown.
-pub fn verdict_rank(verdict: &str) -> Option<u8> {
+pub(crate) fn verdict_rank(verdict: &str) -> Option<u8> {
     verdict.parse::<Verdict>().ok()?.regression_rank()
 }
 
 /// Verdicts that mean a feature no longer works although the answer was accepted: a move to
 /// one of them from `pass` or `warn` is a regression.
-pub const LOST_EFFECT: [&str; 2] = ["ignored", "inconclusive"];
+pub(crate) const LOST_EFFECT: [&str; 2] = ["ignored", "inconclusive"];
 
 /// Whether `before → after` is a regression to a verdict outside the ranked tiers.
 fn lost_effect(before: &str, after: &str) -> bool {
@@ -237,7 +237,7 @@ fn lost_effect(before: &str, after: &str) -> bool {
 }
 
 /// Compare two report.json values.
-pub fn compare_reports(base: &Value, new: &Value) -> Comparison {
+pub(crate) fn compare_reports(base: &Value, new: &Value) -> Comparison {
     let b = rows(base);
     let n = rows(new);
     let mut c = Comparison {

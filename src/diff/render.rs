@@ -6,14 +6,14 @@ use std::fmt::Write as _;
 
 /// Output format of `conform diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Md,
     Text,
     Json,
 }
 
 /// Render a comparison; the text ends with a newline.
-pub fn render(c: &Comparison, format: Format) -> String {
+pub(crate) fn render(c: &Comparison, format: Format) -> String {
     match format {
         Format::Md => markdown(c),
         Format::Text => text(c),

@@ -18,8 +18,8 @@ pub(crate) mod write;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use read::{ReadError, for_each_exchange, parse_ndjson, read_ndjson};
-pub use write::{Recorder, write_ndjson};
+pub(crate) use read::{ReadError, for_each_exchange};
+pub(crate) use write::Recorder;
 
 /// One request and what came back (or the transport failure that came instead), held whole.
 /// The runner never holds these whole for a run: it streams records to disk and keeps the
@@ -263,7 +263,7 @@ impl RecordedResponse {
 }
 
 /// The value of the first header with this name (case-insensitive).
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -325,7 +325,7 @@ impl Chunk {
 /// One line of an exchange file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rec", rename_all = "snake_case")]
-pub enum Record {
+pub(crate) enum Record {
     Begin {
         #[serde(default)]
         label: String,

@@ -178,7 +178,7 @@ pub fn parse_ndjson(bytes: &[u8]) -> Result<Vec<Exchange>, ReadError> {
 }
 
 /// Read a whole exchange file into memory (small files; the runner and `conform check` stream).
-pub fn read_ndjson(path: &Path) -> Result<Vec<Exchange>, ReadError> {
+pub(crate) fn read_ndjson(path: &Path) -> Result<Vec<Exchange>, ReadError> {
     let f = std::fs::File::open(path)?;
     let mut c = Collector::default();
     for_each_exchange(io::BufReader::new(f), &mut c)?;
@@ -187,7 +187,7 @@ pub fn read_ndjson(path: &Path) -> Result<Vec<Exchange>, ReadError> {
 
 /// Where each exchange of a file starts, for replaying exchanges one at a time.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub label: String,
     pub request: RecordedRequest,
     offset: u64,
@@ -195,7 +195,7 @@ pub struct Entry {
 }
 
 /// An index of an exchange file: the label and request of every exchange, and where it is.
-pub struct Index {
+pub(crate) struct Index {
     path: std::path::PathBuf,
     pub entries: Vec<Entry>,
 }
@@ -224,14 +224,14 @@ impl Observer for Indexer<'_> {
 
 impl Entry {
     /// The 0-based line where this exchange starts.
-    pub fn line(&self) -> usize {
+    pub(crate) fn line(&self) -> usize {
         self.line
     }
 }
 
 impl Index {
     /// Index a file in one pass, holding one line at a time.
-    pub fn build(path: &Path) -> Result<Index, ReadError> {
+    pub(crate) fn build(path: &Path) -> Result<Index, ReadError> {
         let f = std::fs::File::open(path)?;
         let mut r = io::BufReader::new(f);
         let mut entries = Vec::new();
@@ -270,7 +270,7 @@ impl Index {
     }
 
     /// Feed the exchange of `entry` to `obs`.
-    pub fn replay(&self, entry: &Entry, obs: &mut impl Observer) -> Result<(), ReadError> {
+    pub(crate) fn replay(&self, entry: &Entry, obs: &mut impl Observer) -> Result<(), ReadError> {
         let mut f = std::fs::File::open(&self.path)?;
         f.seek(SeekFrom::Start(entry.offset))?;
         feed(&mut io::BufReader::new(f), obs, entry.line, Some(1))?;

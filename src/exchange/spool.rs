@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 
 /// Bytes kept in memory before the spool moves to a temporary file.
-pub const IN_MEMORY_LIMIT: usize = 1 << 20;
+pub(crate) const IN_MEMORY_LIMIT: usize = 1 << 20;
 
 /// Where a case's exchange records are written until its result is announced.
 #[derive(Debug, Default)]

@@ -17,8 +17,8 @@
 pub(crate) mod limit;
 pub(crate) mod retry;
 
-pub use limit::RateLimiter;
-pub use retry::{AttemptOutcome, RetryPolicy, is_retryable_status, retry_decision};
+pub(crate) use limit::RateLimiter;
+pub(crate) use retry::{AttemptOutcome, RetryPolicy, retry_decision};
 
 use crate::exchange::{
     Collector, End, Exchange, FailureKind, Head, Observer, RecordedRequest, Retry, TransportFailure,
@@ -128,7 +128,7 @@ pub struct Client {
 
 /// Install rustls' ring crypto provider, once per process (an already installed provider is
 /// fine). Without a provider reqwest's builder panics.
-pub fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -136,7 +136,7 @@ pub fn install_crypto_provider() {
 }
 
 /// Whether a URL points at this machine (`localhost`, `127.0.0.0/8`, `::1`).
-pub fn is_loopback(url: &str) -> bool {
+pub(crate) fn is_loopback(url: &str) -> bool {
     let Ok(u) = reqwest::Url::parse(url) else {
         return false;
     };

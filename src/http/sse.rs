@@ -333,7 +333,7 @@ impl SseDecoder {
 
 /// Whether a body starts like an event stream (a field or a comment line, after an optional
 /// BOM and blank lines): used to recognise captured streams and mislabelled responses.
-pub fn looks_like_event_stream(bytes: &[u8]) -> bool {
+pub(crate) fn looks_like_event_stream(bytes: &[u8]) -> bool {
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let start = b
         .iter()

@@ -24,9 +24,9 @@ use super::tokenize;
 use crate::protocol::anthropic::wire::output_format;
 
 /// Minimum prefix length for a cache write (the seed provider and Sonnet-class models).
-pub const MIN_CACHEABLE_TOKENS: u64 = 1024;
+pub(crate) const MIN_CACHEABLE_TOKENS: u64 = 1024;
 /// How many segments before a breakpoint are checked for an earlier write.
-pub const LOOKBACK: usize = 20;
+pub(crate) const LOOKBACK: usize = 20;
 /// Per-message overhead (role markers).
 const MESSAGE_OVERHEAD: u64 = 3;
 /// Overhead when tools are present (the tool-use system prompt, much smaller than Anthropic's).
@@ -37,7 +37,7 @@ const VIDEO_TOKENS: u64 = 1200;
 
 /// Cache lifetime of a breakpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ttl {
+pub(crate) enum Ttl {
     FiveMinutes,
     OneHour,
 }
@@ -53,7 +53,7 @@ impl Ttl {
 
 /// One cacheable unit of the prompt.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub tokens: u64,
     /// Hash of the whole prefix up to and including this segment.
     pub prefix_hash: u64,
@@ -61,7 +61,7 @@ pub struct Segment {
 }
 
 /// Cuts a (validated) request body into segments.
-pub fn segments(body: &Value) -> Vec<Segment> {
+pub(crate) fn segments(body: &Value) -> Vec<Segment> {
     let mut out = Vec::new();
     let model = body.get("model").and_then(Value::as_str).unwrap_or("");
     let mut h = fnv(0xcbf2_9ce4_8422_2325, model.as_bytes());
@@ -146,7 +146,7 @@ fn ttl_of(part: &Value) -> Option<Ttl> {
 }
 
 /// Tokens of one content block (request side).
-pub fn block_tokens(b: &Value) -> u64 {
+pub(crate) fn block_tokens(b: &Value) -> u64 {
     let kind = b.get("type").and_then(Value::as_str).unwrap_or("");
     match kind {
         "text" => b
@@ -210,7 +210,7 @@ pub fn block_tokens(b: &Value) -> u64 {
 
 /// The input side of `usage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct InputUsage {
+pub(crate) struct InputUsage {
     pub input_tokens: u64,
     pub cache_creation_input_tokens: u64,
     pub cache_read_input_tokens: u64,
@@ -220,19 +220,19 @@ pub struct InputUsage {
 
 impl InputUsage {
     /// No caching: everything is plain input.
-    pub fn uncached(segments: &[Segment]) -> Self {
+    pub(crate) fn uncached(segments: &[Segment]) -> Self {
         InputUsage {
             input_tokens: segments.iter().map(|s| s.tokens).sum(),
             ..Default::default()
         }
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
     }
 
     /// The `cache_creation` object.
-    pub fn cache_creation_json(&self) -> Value {
+    pub(crate) fn cache_creation_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("ephemeral_5m_input_tokens".into(), json!(self.ephemeral_5m));
         m.insert("ephemeral_1h_input_tokens".into(), json!(self.ephemeral_1h));
@@ -248,13 +248,13 @@ struct Entry {
 
 /// The prompt cache of one server.
 #[derive(Debug, Default)]
-pub struct CacheStore {
+pub(crate) struct CacheStore {
     entries: Mutex<HashMap<u64, Entry>>,
 }
 
 impl CacheStore {
     /// Accounts a request at `now`, reading and writing the cache.
-    pub fn account(&self, segments: &[Segment], now: Instant) -> InputUsage {
+    pub(crate) fn account(&self, segments: &[Segment], now: Instant) -> InputUsage {
         let mut cum = Vec::with_capacity(segments.len());
         let mut total = 0;
         for s in segments {

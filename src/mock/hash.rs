@@ -2,7 +2,7 @@
 //! signature of thinking blocks. Shared by generation, accounting, rendering and validation.
 
 /// FNV-1a over `bytes`, continuing from `h`.
-pub fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -11,7 +11,7 @@ pub fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 }
 
 /// The splitmix64 finaliser.
-pub fn mix64(mut z: u64) -> u64 {
+pub(crate) fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -19,36 +19,36 @@ pub fn mix64(mut z: u64) -> u64 {
 
 /// A small deterministic PRNG (splitmix64).
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(mix64(seed ^ 0x5851_f42d_4c95_7f2d))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         mix64(self.0)
     }
 
     /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {
             return lo;
         }
         lo + self.next_u64() % (hi - lo + 1)
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next_u64() % items.len() as u64) as usize]
     }
 
-    pub fn coin(&mut self) -> bool {
+    pub(crate) fn coin(&mut self) -> bool {
         self.next_u64() & 1 == 1
     }
 
     /// `n` base62 characters.
-    pub fn base62(&mut self, n: usize) -> String {
+    pub(crate) fn base62(&mut self, n: usize) -> String {
         const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         (0..n)
             .map(|_| A[(self.next_u64() % 62) as usize] as char)
@@ -60,7 +60,7 @@ const SIGNING_KEY: u64 = 0x636f_6e66_6f72_6d21; // "conform!"
 
 /// The signature of a thinking text: a keyed hash the server can recompute to verify a thinking
 /// block passed back (a tampered text or signature gets a 400).
-pub fn sign_thinking(seed: u64, thinking: &str) -> String {
+pub(crate) fn sign_thinking(seed: u64, thinking: &str) -> String {
     use base64::Engine;
     let mut bytes = vec![0x12, 0x44, 0x0a, 0x40];
     for lane in 0..8u64 {

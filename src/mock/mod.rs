@@ -29,19 +29,19 @@ use std::sync::atomic::AtomicU64;
 
 use tokio::sync::oneshot;
 
-pub use faults::{Fault, FaultInfo, FaultSet, UnknownFault, fault_catalogue};
-pub use generate::Behaviour;
-pub use limits::Limits;
+pub(crate) use faults::{Fault, FaultSet, UnknownFault, fault_catalogue};
+pub(crate) use generate::Behaviour;
+pub(crate) use limits::Limits;
 
 /// The model every mock serves.
-pub const DEFAULT_MODEL: &str = "conform-mock";
+pub(crate) const DEFAULT_MODEL: &str = "conform-mock";
 /// The key the mock accepts unless told otherwise.
-pub const DEFAULT_API_KEY: &str = "conform-test-key";
+pub(crate) const DEFAULT_API_KEY: &str = "conform-test-key";
 /// `--api-key any`: every key is accepted (a request without a key still gets 401).
-pub const ANY_API_KEY: &str = "any";
+pub(crate) const ANY_API_KEY: &str = "any";
 /// Model names with this prefix are served besides the configured ones, so clients with a
 /// built-in model list (Claude Code, the SDK examples) work unchanged.
-pub const SERVED_PREFIX: &str = "claude-";
+pub(crate) const SERVED_PREFIX: &str = "claude-";
 
 /// How a mock server behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +173,7 @@ pub async fn spawn(config: MockConfig, addr: SocketAddr) -> std::io::Result<Mock
 
 /// Arguments of `conform mock`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct MockArgs {
+pub(crate) struct MockArgs {
     /// Address to bind (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
@@ -224,7 +224,7 @@ pub struct MockArgs {
 
 impl MockArgs {
     /// The configuration these arguments describe.
-    pub fn config(&self) -> Result<MockConfig, UnknownFault> {
+    pub(crate) fn config(&self) -> Result<MockConfig, UnknownFault> {
         let faults = self
             .faults
             .iter()
@@ -256,7 +256,7 @@ impl MockArgs {
 }
 
 /// Runs `conform mock` until interrupted; returns the exit code.
-pub fn run_cli(args: MockArgs) -> i32 {
+pub(crate) fn run_cli(args: MockArgs) -> i32 {
     if args.list_faults {
         let mut out = std::io::stdout().lock();
         for info in fault_catalogue() {

@@ -12,7 +12,7 @@ use super::tokenize;
 
 /// Everything a response needs.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub generated: Generated,
     pub model: String,
     pub usage: InputUsage,
@@ -69,20 +69,20 @@ fn envelope(a: &Answer, content: Vec<Value>, stop: bool, output_tokens: u64) -> 
 }
 
 /// The non-streaming `Message` body.
-pub fn message_json(a: &Answer) -> Value {
+pub(crate) fn message_json(a: &Answer) -> Value {
     let content = a.generated.blocks.iter().map(block_json).collect();
     envelope(a, content, true, a.generated.output_tokens)
 }
 
 /// One SSE event before framing: its name and its JSON data.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     pub name: String,
     pub data: Value,
 }
 
 impl Event {
-    pub fn new(name: &str, data: Value) -> Self {
+    pub(crate) fn new(name: &str, data: Value) -> Self {
         Event {
             name: name.to_string(),
             data,
@@ -90,7 +90,7 @@ impl Event {
     }
 
     /// The `index` of a `content_block_*` event.
-    pub fn index(&self) -> Option<u64> {
+    pub(crate) fn index(&self) -> Option<u64> {
         self.data.get("index").and_then(Value::as_u64)
     }
 }
@@ -167,7 +167,7 @@ fn deltas(b: &Block, rng: &mut Rng) -> Vec<Value> {
 
 /// The SSE events of a streamed answer: `message_start`, each block's start, deltas and stop
 /// (a `ping` after the first start), `message_delta` with cumulative usage, `message_stop`.
-pub fn events(a: &Answer) -> Vec<Event> {
+pub(crate) fn events(a: &Answer) -> Vec<Event> {
     // Seeded by the content, not the id (ids are unique per answer): the same answer is
     // always cut into the same deltas, whatever order requests arrive in.
     let content = format!("{:?}{}", a.generated.blocks, a.generated.stop_reason);

@@ -32,7 +32,7 @@ const DRAIN_IDLE: Duration = Duration::from_millis(500);
 
 /// Shared state of one server.
 #[derive(Debug)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub config: MockConfig,
     pub faults: FaultSet,
     pub cache: CacheStore,
@@ -45,14 +45,14 @@ pub struct AppState {
 
 /// An error answer before it is shaped (and possibly mangled by faults).
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub kind: &'static str,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             kind,
@@ -379,7 +379,7 @@ impl Ctx {
 }
 
 /// Builds the router.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))

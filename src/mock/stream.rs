@@ -27,7 +27,7 @@ fn padded(data: &str) -> String {
 }
 
 /// The raw frames of `events`.
-pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
+pub(crate) fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
     let mut out: Vec<Bytes> = events
         .iter()
         .map(|e| {
@@ -67,7 +67,7 @@ pub fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
 
 /// Timing of a stream.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Timing {
+pub(crate) struct Timing {
     pub ttft: Duration,
     pub gap: Duration,
 }
@@ -78,7 +78,7 @@ enum Step {
 }
 
 /// The response body delivering `frames` with `timing`.
-pub fn body(frames: Vec<Bytes>, timing: Timing, faults: &FaultSet) -> Body {
+pub(crate) fn body(frames: Vec<Bytes>, timing: Timing, faults: &FaultSet) -> Body {
     let mut steps: Vec<Step> = Vec::new();
     if faults.has(Fault::FakeStreaming) {
         let wait = timing.ttft + timing.gap * frames.len() as u32;

@@ -8,7 +8,7 @@
 //! a token (CJK text is about one token a character).
 
 /// Byte ranges `[start, end)` of the tokens of `s`, in order.
-pub fn spans(s: &str) -> Vec<(usize, usize)> {
+pub(crate) fn spans(s: &str) -> Vec<(usize, usize)> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -72,12 +72,12 @@ fn word(b: &[u8], start: usize, i: &mut usize, out: &mut Vec<(usize, usize)>) {
 }
 
 /// Number of tokens in `s`.
-pub fn count(s: &str) -> u64 {
+pub(crate) fn count(s: &str) -> u64 {
     spans(s).len() as u64
 }
 
 /// The longest prefix of `s` with at most `n` tokens.
-pub fn truncate(s: &str, n: u64) -> &str {
+pub(crate) fn truncate(s: &str, n: u64) -> &str {
     let sp = spans(s);
     if (sp.len() as u64) <= n {
         return s;
@@ -89,7 +89,7 @@ pub fn truncate(s: &str, n: u64) -> &str {
 }
 
 /// The pieces of `s` as strings (for streaming text in token-sized deltas).
-pub fn pieces(s: &str) -> Vec<&str> {
+pub(crate) fn pieces(s: &str) -> Vec<&str> {
     spans(s).into_iter().map(|(a, b)| &s[a..b]).collect()
 }
 

@@ -23,7 +23,7 @@ use crate::protocol::anthropic::schema::{self, Shape, Violation, ViolationKind};
 
 /// What the validator needs besides the body.
 #[derive(Debug, Clone, Copy)]
-pub struct Rules<'a> {
+pub(crate) struct Rules<'a> {
     /// The `anthropic-version` header (None when absent).
     pub version: Option<&'a str>,
     pub video: bool,
@@ -34,13 +34,13 @@ pub struct Rules<'a> {
 
 /// The endpoint being validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     Messages,
     CountTokens,
 }
 
 /// The largest `max_tokens` the mock's models accept.
-pub const MAX_OUTPUT_TOKENS: u64 = 128_000;
+pub(crate) const MAX_OUTPUT_TOKENS: u64 = 128_000;
 /// The newest API version, which removed the sampling parameters.
 const V2026: &str = "2026-10-21";
 
@@ -51,7 +51,7 @@ fn err<T>(path: &str, msg: impl std::fmt::Display) -> Result<T, String> {
 }
 
 /// Validates a request body. `Err` holds the message of the 400.
-pub fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
+pub(crate) fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
     match rules.version {
         None | Some("2023-06-01") | Some("2023-01-01") | Some(V2026) => {}
         Some(v) => {

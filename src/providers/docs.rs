@@ -22,7 +22,7 @@ fn falls_short(v: Verdict) -> bool {
 
 /// Mark one result against the profile (see the module doc). Returns the ids of the
 /// deviations that explain it (empty when it is not documented).
-pub fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
+pub(crate) fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
     let (scenario, feature) = (r.scenario.as_str(), r.feature.as_str());
     if matches!(
         r.verdict,
@@ -92,7 +92,7 @@ pub fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
 /// How a documented deviation compares with what the run saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum DeviationStatus {
+pub(crate) enum DeviationStatus {
     /// Seen, as documented.
     Observed,
     /// The cases it concerns ran and behaved like Anthropic's API: the docs may be outdated.
@@ -104,7 +104,7 @@ pub enum DeviationStatus {
 /// How a documented claim of support compares with what the run saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ClaimStatus {
+pub(crate) enum ClaimStatus {
     Confirmed,
     /// A case failed, was ignored or rejected: a `provider.documented-claim` finding.
     Contradicted,
@@ -143,7 +143,7 @@ fn status_str<T: Serialize>(s: T) -> String {
 }
 
 /// The "documented vs observed" table of one target, from its results (already [`mark`]ed).
-pub fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -> ProviderDocs {
+pub(crate) fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -> ProviderDocs {
     let mine: Vec<&ResultRecord> = results.iter().filter(|r| r.target == target).collect();
     let mut rows = Vec::new();
     for d in &profile.deviations {

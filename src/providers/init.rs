@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Arguments of `conform init`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// The provider profile (`conform providers` lists them).
     #[arg(long)]
     pub provider: String,
@@ -26,7 +26,7 @@ fn q(s: &str) -> String {
 }
 
 /// The commented conform.toml for `p`.
-pub fn conform_toml(p: &Profile) -> String {
+pub(crate) fn conform_toml(p: &Profile) -> String {
     let bare = p
         .name
         .bytes()
@@ -78,7 +78,7 @@ pub fn conform_toml(p: &Profile) -> String {
 }
 
 /// Run `conform init`; returns the exit code.
-pub fn run_cli(a: &InitArgs) -> i32 {
+pub(crate) fn run_cli(a: &InitArgs) -> i32 {
     let profile = match super::find(&a.provider, &Default::default()) {
         Ok(p) => p,
         Err(e) => {

@@ -14,7 +14,7 @@
 mod docs;
 pub(crate) mod init;
 
-pub use docs::{ClaimStatus, DeviationStatus, DocRow, ProviderDocs, mark, table};
+pub(crate) use docs::{ProviderDocs, mark, table};
 
 use crate::protocol::anthropic::wire::AuthStyle;
 use crate::text::glob_match;
@@ -113,13 +113,13 @@ impl Claim {
 /// A profile file that does not parse.
 #[derive(Debug, thiserror::Error)]
 #[error("{origin}: {message}")]
-pub struct ProfileError {
+pub(crate) struct ProfileError {
     pub origin: String,
     pub message: String,
 }
 
 /// Parse one profile (TOML); `origin` names it in errors.
-pub fn parse(origin: &str, text: &str) -> Result<Profile, ProfileError> {
+pub(crate) fn parse(origin: &str, text: &str) -> Result<Profile, ProfileError> {
     let p: Profile = toml::from_str(text).map_err(|e| ProfileError {
         origin: origin.to_string(),
         message: e.message().trim_end().to_string(),
@@ -142,7 +142,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Profile, ProfileError> {
 }
 
 /// The built-in profiles, sorted by name.
-pub fn builtin() -> Vec<Profile> {
+pub(crate) fn builtin() -> Vec<Profile> {
     let mut out: Vec<Profile> = crate::scenario::library::provider_files()
         .iter()
         .filter(|(path, _)| path.ends_with(".toml"))
@@ -157,7 +157,7 @@ pub fn builtin() -> Vec<Profile> {
 }
 
 /// The built-in profiles with those of conform.toml on top (same name: replaced).
-pub fn all(overrides: &BTreeMap<String, Profile>) -> Vec<Profile> {
+pub(crate) fn all(overrides: &BTreeMap<String, Profile>) -> Vec<Profile> {
     let mut out = builtin();
     for (name, p) in overrides {
         let mut p = p.clone();
@@ -172,7 +172,7 @@ pub fn all(overrides: &BTreeMap<String, Profile>) -> Vec<Profile> {
 }
 
 /// A profile by name, or an error naming the known ones.
-pub fn find(name: &str, overrides: &BTreeMap<String, Profile>) -> Result<Profile, String> {
+pub(crate) fn find(name: &str, overrides: &BTreeMap<String, Profile>) -> Result<Profile, String> {
     let all = all(overrides);
     all.iter().find(|p| p.name == name).cloned().ok_or_else(|| {
         let known: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
@@ -184,7 +184,7 @@ pub fn find(name: &str, overrides: &BTreeMap<String, Profile>) -> Result<Profile
 }
 
 /// `conform providers`: one line per profile, or JSON.
-pub fn run_list_cli(json: bool) -> i32 {
+pub(crate) fn run_list_cli(json: bool) -> i32 {
     let profiles = builtin();
     if json {
         match serde_json::to_string_pretty(&profiles) {

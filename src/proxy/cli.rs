@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// Arguments of `conform proxy`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ProxyArgs {
+pub(crate) struct ProxyArgs {
     /// The endpoint to forward to (e.g. https://dashscope-intl.aliyuncs.com/apps/anthropic).
     #[arg(long)]
     pub upstream: String,
@@ -95,7 +95,7 @@ pub(crate) fn result(n: usize, method: &str, path: &str, judged: &Judgement) -> 
 }
 
 /// Run `conform proxy`; returns the exit code.
-pub fn run_cli(a: &ProxyArgs) -> i32 {
+pub(crate) fn run_cli(a: &ProxyArgs) -> i32 {
     crate::exit::block_on(run(a))
 }
 

@@ -13,7 +13,7 @@
 mod cli;
 mod forward;
 
-pub use cli::{ProxyArgs, run_cli};
+pub(crate) use cli::{ProxyArgs, run_cli};
 
 use crate::protocol::anthropic::judge::Judgement;
 use crate::secrets::Redactor;

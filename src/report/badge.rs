@@ -8,7 +8,7 @@ use crate::secrets::Redactor;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub const FILE_NAME: &str = "badge.svg";
+pub(crate) const FILE_NAME: &str = "badge.svg";
 const LABEL: &str = "anthropic compat";
 
 /// Approximate width in pixels of `text` in 11px Verdana (shields' font).
@@ -36,7 +36,7 @@ fn colour(p: Option<u32>) -> &'static str {
 }
 
 /// The SVG of a badge for a percentage (`None`: nothing judged).
-pub fn svg(percent: Option<u32>) -> String {
+pub(crate) fn svg(percent: Option<u32>) -> String {
     let value = percent
         .map(|p| format!("{p}%"))
         .unwrap_or_else(|| "n/a".into());
@@ -53,7 +53,7 @@ pub fn svg(percent: Option<u32>) -> String {
 }
 
 /// Write `DIR/badge.svg` (and `badge-TARGET.svg` per target when there are several).
-pub fn write_badge(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+pub(crate) fn write_badge(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
     let scores = score::scores(report);
     let path = dir.join(FILE_NAME);
     let first = scores.first().and_then(|s| s.percent());

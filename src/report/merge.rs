@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `conform merge`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// The shards' report.json files.
     #[arg(required = true)]
     pub reports: Vec<PathBuf>,
@@ -21,7 +21,7 @@ pub struct MergeArgs {
 
 /// A merge that could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum MergeError {
+pub(crate) enum MergeError {
     #[error("{0}")]
     Read(io::Error),
     #[error("writing {dir}: {source}")]
@@ -29,7 +29,7 @@ pub enum MergeError {
 }
 
 /// Merge the shards' reports (read from disk) into one.
-pub fn merge(shards: &[RunReport]) -> RunReport {
+pub(crate) fn merge(shards: &[RunReport]) -> RunReport {
     let mut targets = Vec::new();
     let mut out = RunReport::started_at(
         shards
@@ -71,7 +71,7 @@ pub fn merge(shards: &[RunReport]) -> RunReport {
 }
 
 /// Run `conform merge`; returns the exit code (that of the merged run: 0, 1 or 3).
-pub fn run_cli(a: &MergeArgs) -> i32 {
+pub(crate) fn run_cli(a: &MergeArgs) -> i32 {
     match merge_files(&a.reports, &a.report_dir) {
         Ok(r) => {
             eprintln!(
@@ -94,7 +94,7 @@ pub fn run_cli(a: &MergeArgs) -> i32 {
 }
 
 /// Read the shards, merge them, copy their exchanges and write the reports into `dir`.
-pub fn merge_files(paths: &[PathBuf], dir: &Path) -> Result<RunReport, MergeError> {
+pub(crate) fn merge_files(paths: &[PathBuf], dir: &Path) -> Result<RunReport, MergeError> {
     let shards = paths
         .iter()
         .map(|p| super::json::read_report(p))

@@ -23,7 +23,7 @@ pub(crate) mod score;
 pub(crate) mod sinks;
 pub(crate) mod terminal;
 
-pub use model::{ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing};
+pub(crate) use model::{ResultRecord, RunReport};
 
 use crate::secrets::Redactor;
 use std::io;
@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 /// A copy of `report`, redacted, with its deviations, their evidence and the repros of
 /// failing results (from `evidence`, when given).
-pub fn prepare(
+pub(crate) fn prepare(
     report: &RunReport,
     evidence: Option<&causes::EvidenceIndex>,
     redactor: &Redactor,

@@ -380,7 +380,7 @@ fn redact_value(v: &mut serde_json::Value, redactor: &Redactor) {
 }
 
 /// The most severe findings first.
-pub fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
+pub(crate) fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
     let mut out: Vec<&Finding> = findings.iter().collect();
     out.sort_by_key(|f| std::cmp::Reverse(f.severity()));
     out

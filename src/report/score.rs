@@ -12,11 +12,11 @@ use crate::scenario::Mode;
 use crate::verdict::Verdict;
 
 /// How the score is computed, for the reports.
-pub const HOW: &str = "Each feature takes the state of its worst result (errors and skips left out): all pass = conformant, warn = degraded (clients cope), then ignored, unsupported, failing (fail or flaky). Compat % = (conformant + degraded) / features judged, rounded down.";
+pub(crate) const HOW: &str = "Each feature takes the state of its worst result (errors and skips left out): all pass = conformant, warn = degraded (clients cope), then ignored, unsupported, failing (fail or flaky). Compat % = (conformant + degraded) / features judged, rounded down.";
 
 /// The state of one feature on one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FeatureState {
+pub(crate) enum FeatureState {
     Failing,
     Ignored,
     Unsupported,
@@ -26,7 +26,7 @@ pub enum FeatureState {
 }
 
 impl FeatureState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FeatureState::Failing => "failing",
             FeatureState::Ignored => "ignored",
@@ -38,7 +38,7 @@ impl FeatureState {
     }
 
     /// The state of a set of results.
-    pub fn of(results: &[&ResultRecord]) -> FeatureState {
+    pub(crate) fn of(results: &[&ResultRecord]) -> FeatureState {
         let judged = results
             .iter()
             .filter(|r| !matches!(r.verdict, Verdict::Error | Verdict::Skip));
@@ -56,7 +56,7 @@ impl FeatureState {
 
 /// The score of one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetScore {
+pub(crate) struct TargetScore {
     pub target: String,
     pub conformant: usize,
     pub degraded: usize,
@@ -69,25 +69,25 @@ pub struct TargetScore {
 }
 
 impl TargetScore {
-    pub fn judged(&self) -> usize {
+    pub(crate) fn judged(&self) -> usize {
         self.conformant + self.degraded + self.ignored + self.unsupported + self.failing
     }
 
     /// The compatibility percentage; `None` when nothing was judged.
-    pub fn percent(&self) -> Option<u32> {
+    pub(crate) fn percent(&self) -> Option<u32> {
         let j = self.judged();
         (j > 0).then(|| ((self.conformant + self.degraded) * 100 / j) as u32)
     }
 
     /// `83%` or `n/a`.
-    pub fn percent_text(&self) -> String {
+    pub(crate) fn percent_text(&self) -> String {
         self.percent()
             .map(|p| format!("{p}%"))
             .unwrap_or_else(|| "n/a".to_string())
     }
 
     /// `0 conformant · 15 degraded · 1 ignored · 0 unsupported · 2 failing`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = format!(
             "{} conformant · {} degraded · {} ignored · {} unsupported · {} failing",
             self.conformant, self.degraded, self.ignored, self.unsupported, self.failing
@@ -100,7 +100,7 @@ impl TargetScore {
 }
 
 /// The score of every target of the report, in target order.
-pub fn scores(report: &RunReport) -> Vec<TargetScore> {
+pub(crate) fn scores(report: &RunReport) -> Vec<TargetScore> {
     let features = report.features();
     report
         .targets
@@ -143,7 +143,7 @@ pub fn scores(report: &RunReport) -> Vec<TargetScore> {
 
 /// One matrix cell: the results of a feature × target × mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// The worst verdict, `None` when there is no result.
     pub worst: Option<Verdict>,
     /// Results that pass or warn.
@@ -154,7 +154,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    pub fn of(results: &[&ResultRecord]) -> Cell {
+    pub(crate) fn of(results: &[&ResultRecord]) -> Cell {
         Cell {
             worst: results.iter().map(|r| r.verdict).min(),
             ok: results
@@ -169,7 +169,7 @@ impl Cell {
     }
 
     /// `✅ 4/4`, `⚠ 3/4`, `❌ 1/2`; `—` when empty.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self.worst {
             None => "—".to_string(),
             Some(v) => format!(
@@ -184,7 +184,7 @@ impl Cell {
 }
 
 /// The icon of a verdict in cells and lists.
-pub fn icon(v: Verdict) -> &'static str {
+pub(crate) fn icon(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "✅",
         Verdict::Warn => "⚠",
@@ -199,7 +199,7 @@ pub fn icon(v: Verdict) -> &'static str {
 }
 
 /// The results of one cell.
-pub fn cell_results<'a>(
+pub(crate) fn cell_results<'a>(
     report: &'a RunReport,
     target: &str,
     feature: &str,
@@ -213,7 +213,7 @@ pub fn cell_results<'a>(
 }
 
 /// The modes of the run, `sync` before `stream`.
-pub fn modes(report: &RunReport) -> Vec<Mode> {
+pub(crate) fn modes(report: &RunReport) -> Vec<Mode> {
     let m: std::collections::BTreeSet<Mode> = report.results.iter().map(|r| r.mode).collect();
     m.into_iter().collect()
 }

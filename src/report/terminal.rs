@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// How to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TerminalOptions {
+pub(crate) struct TerminalOptions {
     pub quiet: bool,
     pub color: bool,
 }
@@ -21,7 +21,7 @@ pub struct TerminalOptions {
 impl TerminalOptions {
     /// From `--quiet` and the environment: colour when stdout is a terminal and `NO_COLOR` is
     /// unset or empty.
-    pub fn detect(quiet: bool) -> TerminalOptions {
+    pub(crate) fn detect(quiet: bool) -> TerminalOptions {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         TerminalOptions {
             quiet,
@@ -35,7 +35,7 @@ const TOP: usize = 5;
 
 /// The summary text: per target its score, verdict counts (worst first) and top deviations; an
 /// `interrupted` note if so; pending snapshots; where the reports were written.
-pub fn summary_text(
+pub(crate) fn summary_text(
     report: &RunReport,
     report_dir: Option<&Path>,
     opts: TerminalOptions,
@@ -127,7 +127,7 @@ fn report_paths(dir: &Path) -> String {
 }
 
 /// Print the summary to stdout, redacted; with `--quiet` only the report path.
-pub fn print_summary(
+pub(crate) fn print_summary(
     report: &RunReport,
     report_dir: Option<&Path>,
     opts: TerminalOptions,
@@ -161,7 +161,7 @@ fn paint(text: &str, v: Verdict, color: bool) -> String {
 
 /// A progress bar over `total` results on stderr; hidden with `--quiet` or when stderr is not
 /// a terminal. Use `ProgressBar::suspend` or `println` to print while it is drawn.
-pub fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     let visible = !quiet && std::io::stderr().is_terminal();
     let target = if visible {
         ProgressDrawTarget::stderr()

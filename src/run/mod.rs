@@ -8,6 +8,6 @@ pub(crate) mod dispatch;
 pub(crate) mod events;
 pub(crate) mod ids;
 
-pub use dispatch::Dispatch;
-pub use events::{RunEvent, Sink, SinkError};
-pub use ids::{CaseId, StepId};
+pub(crate) use dispatch::Dispatch;
+pub(crate) use events::{RunEvent, Sink, SinkError};
+pub(crate) use ids::{CaseId, StepId};

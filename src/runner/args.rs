@@ -239,19 +239,19 @@ impl Settings {
 }
 
 /// The SDKs' variables that define a target when no target flag is given.
-pub const ENV_BASE_URL: &str = "ANTHROPIC_BASE_URL";
-pub const ENV_API_KEY: &str = "ANTHROPIC_API_KEY";
-pub const ENV_AUTH_TOKEN: &str = "ANTHROPIC_AUTH_TOKEN";
-pub const ENV_MODEL: &str = "ANTHROPIC_MODEL";
+pub(crate) const ENV_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+pub(crate) const ENV_API_KEY: &str = "ANTHROPIC_API_KEY";
+pub(crate) const ENV_AUTH_TOKEN: &str = "ANTHROPIC_AUTH_TOKEN";
+pub(crate) const ENV_MODEL: &str = "ANTHROPIC_MODEL";
 
 /// The targets of a run and the line that says where they come from (the run's first line).
 /// Empty targets: start the built-in reference server.
-pub fn resolve_targets(a: &RunArgs) -> Result<(Vec<Target>, String), String> {
+pub(crate) fn resolve_targets(a: &RunArgs) -> Result<(Vec<Target>, String), String> {
     resolve_targets_with(a, &|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
 }
 
 /// [`resolve_targets`] with an explicit environment (for tests).
-pub fn resolve_targets_with(
+pub(crate) fn resolve_targets_with(
     a: &RunArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Target>, String), String> {
@@ -418,7 +418,7 @@ fn provider_target(
 
 /// Load scenarios (see [`crate::scenario::library::load_library`]); file errors are printed
 /// and counted, never stop the others.
-pub fn load_scenarios(
+pub(crate) fn load_scenarios(
     a: &RunArgs,
 ) -> Result<
     (

@@ -115,7 +115,7 @@ fn named_schema(name: &str, value: &Value) -> Option<Vec<Finding>> {
 }
 
 /// The template context of a target.
-pub fn target_context(scenario: &Scenario, target: &Target) -> Context {
+pub(crate) fn target_context(scenario: &Scenario, target: &Target) -> Context {
     let mut t = BTreeMap::new();
     t.insert("model".to_string(), target.model.clone());
     t.insert("base_url".to_string(), target.base_url.clone());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Run `conform run`; returns the exit code.
-pub fn run_cli(a: &RunArgs) -> i32 {
+pub(crate) fn run_cli(a: &RunArgs) -> i32 {
     exit::block_on(run(a))
 }
 

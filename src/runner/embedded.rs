@@ -6,7 +6,7 @@ use crate::target::{AdHoc, Target};
 use std::net::{Ipv4Addr, SocketAddr};
 
 /// The name of the embedded target in reports and snapshots.
-pub const TARGET_NAME: &str = "reference";
+pub(crate) const TARGET_NAME: &str = "reference";
 const KEY_VAR: &str = "CONFORM_REFERENCE_KEY";
 
 /// Start the reference server (with optional faults) and return it with its target.

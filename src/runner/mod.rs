@@ -17,9 +17,9 @@ mod reused_ids;
 pub(crate) mod snapshots;
 pub(crate) mod transport;
 
-pub use args::RunArgs;
-pub use cli::run_cli;
-pub use transport::{ReplayError, Replayer, Transport};
+pub(crate) use args::RunArgs;
+pub(crate) use cli::run_cli;
+pub(crate) use transport::{ReplayError, Replayer, Transport};
 
 use crate::check::Finding;
 use crate::http::client::Client;
@@ -375,7 +375,7 @@ pub enum RunError {
 }
 
 /// The transport of each target: the network, or with `--replay` the recorded exchanges.
-pub fn transports(
+pub(crate) fn transports(
     targets: &[Target],
     settings: &args::Settings,
 ) -> Result<BTreeMap<String, Transport>, RunError> {

@@ -8,7 +8,7 @@ use crate::scenario::render::{RenderedRequest, RequestBody};
 use crate::target::Target;
 
 /// The request to send for `rendered` against `target`.
-pub fn build(rendered: &RenderedRequest, target: &Target) -> Request {
+pub(crate) fn build(rendered: &RenderedRequest, target: &Target) -> Request {
     let mut headers = target.default_headers();
     if let Some(auth) = &rendered.auth {
         headers.retain(|(k, _)| !CREDENTIAL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c)));

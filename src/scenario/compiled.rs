@@ -14,10 +14,10 @@ use serde_json_path::JsonPath;
 use std::sync::{Arc, OnceLock};
 
 /// The most patterns of each kind kept compiled.
-pub const MAX_ENTRIES: usize = 4096;
+pub(crate) const MAX_ENTRIES: usize = 4096;
 
 /// The JSONPath `text`, compiled through [`super::jsonpath::compile`] (with its input budget).
-pub fn path(text: &str) -> Result<Arc<JsonPath>, PathError> {
+pub(crate) fn path(text: &str) -> Result<Arc<JsonPath>, PathError> {
     static PATHS: OnceLock<Memo<JsonPath, PathError>> = OnceLock::new();
     PATHS
         .get_or_init(|| Memo::new(MAX_ENTRIES))
@@ -25,7 +25,7 @@ pub fn path(text: &str) -> Result<Arc<JsonPath>, PathError> {
 }
 
 /// The regular expression `text`; the error is the regex crate's message.
-pub fn regex(text: &str) -> Result<Arc<regex::Regex>, String> {
+pub(crate) fn regex(text: &str) -> Result<Arc<regex::Regex>, String> {
     static REGEXES: OnceLock<Memo<regex::Regex, String>> = OnceLock::new();
     REGEXES
         .get_or_init(|| Memo::new(MAX_ENTRIES))

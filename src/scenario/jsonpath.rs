@@ -11,17 +11,17 @@
 use serde_json_path::JsonPath;
 
 /// The longest JSONPath accepted, in bytes.
-pub const MAX_LEN: usize = 4096;
+pub(crate) const MAX_LEN: usize = 4096;
 /// The deepest nesting of `[...]` and `(...)` accepted.
-pub const MAX_DEPTH: usize = 16;
+pub(crate) const MAX_DEPTH: usize = 16;
 /// The deepest nesting of filter selectors (`[?...]` inside a filter) accepted. Parsing time
 /// grows about twofold per level; 8 levels parse in about a millisecond.
-pub const MAX_FILTER_DEPTH: usize = 8;
+pub(crate) const MAX_FILTER_DEPTH: usize = 8;
 
 /// Why a JSONPath was refused or did not parse; `offset` is the byte offset in the path where
 /// the problem was found (0 when unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathError {
+pub(crate) struct PathError {
     pub offset: usize,
     pub message: String,
 }
@@ -33,7 +33,7 @@ impl std::fmt::Display for PathError {
 }
 
 /// The budget check alone, in one pass over the bytes.
-pub fn guard(path: &str) -> Result<(), PathError> {
+pub(crate) fn guard(path: &str) -> Result<(), PathError> {
     // One frame per open bracket or parenthesis: whether it is a bracket holding a filter.
     let mut frames: Vec<(u8, bool)> = Vec::new();
     let mut filters = 0usize;
@@ -97,7 +97,7 @@ pub fn guard(path: &str) -> Result<(), PathError> {
 }
 
 /// [`guard`], then the RFC 9535 parser.
-pub fn compile(path: &str) -> Result<JsonPath, PathError> {
+pub(crate) fn compile(path: &str) -> Result<JsonPath, PathError> {
     guard(path)?;
     JsonPath::parse(path).map_err(|e| PathError {
         offset: e.position(),

@@ -21,12 +21,12 @@ mod embedded {
 }
 
 /// Every embedded library file: `(virtual path, bytes)`, sorted by path.
-pub fn files() -> &'static [(&'static str, &'static [u8])] {
+pub(crate) fn files() -> &'static [(&'static str, &'static [u8])] {
     embedded::LIBRARY
 }
 
 /// Every embedded provider profile: `(virtual path, bytes)`, sorted by path.
-pub fn provider_files() -> &'static [(&'static str, &'static [u8])] {
+pub(crate) fn provider_files() -> &'static [(&'static str, &'static [u8])] {
     embedded::PROVIDERS
 }
 
@@ -60,7 +60,7 @@ fn matches_on_disk(dir: &Path) -> bool {
 }
 
 /// The directory holding the embedded fixtures, written on first use.
-pub fn fixtures_dir() -> std::io::Result<PathBuf> {
+pub(crate) fn fixtures_dir() -> std::io::Result<PathBuf> {
     static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
     DIR.get_or_init(|| materialise_fixtures().map_err(|e| e.to_string()))
         .clone()
@@ -112,7 +112,7 @@ fn write_files<'a>(
 }
 
 /// Load the built-in scenarios (diagnostics carry their virtual paths).
-pub fn load_builtin() -> (Vec<Scenario>, Vec<Diagnostic>) {
+pub(crate) fn load_builtin() -> (Vec<Scenario>, Vec<Diagnostic>) {
     let fixtures = match fixtures_dir() {
         Ok(d) => Some(d),
         Err(e) => {
@@ -157,7 +157,7 @@ pub fn load_builtin() -> (Vec<Scenario>, Vec<Diagnostic>) {
 
 /// Where a run's scenarios come from, for the run's first lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The library embedded in the binary.
     Builtin,
     /// A directory that replaces the built-in library (`./scenarios` of a checkout or of an
@@ -192,7 +192,7 @@ impl std::fmt::Display for Source {
 /// The scenarios of a run: `extra` (`--scenarios DIR`) added to the built-in library or
 /// overriding it by id; with `only_extra`, `extra` alone. Without `extra`, `./scenarios` when it
 /// exists (a checkout, or a library exported for editing), else the built-in library.
-pub fn load_library(
+pub(crate) fn load_library(
     extra: Option<&Path>,
     only_extra: bool,
 ) -> Result<(Vec<Scenario>, Vec<Diagnostic>, Source), String> {
@@ -241,7 +241,7 @@ pub fn load_library(
 /// Write the built-in library into `dir` (`DIR/anthropic/...`, `DIR/fixtures/...`), ready for
 /// `conform run --scenarios DIR`. Existing files are left alone unless `force`; the error
 /// names the first one.
-pub fn export(dir: &Path, force: bool) -> Result<usize, String> {
+pub(crate) fn export(dir: &Path, force: bool) -> Result<usize, String> {
     let entries = || {
         files()
             .iter()

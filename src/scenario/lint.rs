@@ -17,10 +17,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Validates a request body for a request path; findings carry a JSON pointer as location.
-pub type RequestValidator<'a> = &'a dyn Fn(&str, &Value) -> Vec<Finding>;
+pub(crate) type RequestValidator<'a> = &'a dyn Fn(&str, &Value) -> Vec<Finding>;
 
 /// Target fields a template may name (besides `target.headers.NAME`).
-pub const TARGET_FIELDS: &[&str] = &["model", "base_url", "name"];
+pub(crate) const TARGET_FIELDS: &[&str] = &["model", "base_url", "name"];
 
 struct Checker<'a> {
     scenario: &'a Scenario,
@@ -428,7 +428,7 @@ fn may_select_several(path: &str) -> bool {
 }
 
 /// The semantic checks of one parsed scenario (`text` is the file's source, for snippets).
-pub fn check_scenario(scenario: &Scenario, text: &str) -> Vec<Diagnostic> {
+pub(crate) fn check_scenario(scenario: &Scenario, text: &str) -> Vec<Diagnostic> {
     let mut c = Checker {
         scenario,
         text,
@@ -471,7 +471,7 @@ pub fn check_scenario(scenario: &Scenario, text: &str) -> Vec<Diagnostic> {
 /// Check request bodies against the protocol's request schema. Bodies of steps that expect
 /// only error statuses (≥ 400) are skipped: they are invalid on purpose. Findings at or under
 /// a whole-value template are skipped: the value is only known at run time.
-pub fn check_bodies(
+pub(crate) fn check_bodies(
     scenario: &Scenario,
     text: Option<&str>,
     validate: RequestValidator<'_>,

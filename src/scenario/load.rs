@@ -11,7 +11,7 @@ use super::model::{Scenario, ScenarioFile};
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused before parsing.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
@@ -31,7 +31,7 @@ fn options() -> serde_saphyr::Options {
 const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// The deepest YAML nesting accepted (sequences and mappings).
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 thread_local! {
     /// Whether this thread is one [`on_parse_stack`] started.
@@ -118,7 +118,7 @@ pub(crate) fn map_on_parse_stacks<T: Sync, R: Send>(
 }
 
 /// Parse a file's text into the typed model (no semantic checks).
-pub fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnostic> {
+pub(crate) fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnostic> {
     let parse = || {
         serde_saphyr::from_str_with_options::<ScenarioFile>(text, options())
             .map_err(|e| yaml_diagnostic(file, text, &e))
@@ -188,7 +188,7 @@ fn hint_for(message: &str) -> Option<String> {
 }
 
 /// The nearest `fixtures/` directory beside the file or in a parent directory.
-pub fn find_fixtures_dir(file: &Path) -> Option<PathBuf> {
+pub(crate) fn find_fixtures_dir(file: &Path) -> Option<PathBuf> {
     file.parent()?
         .ancestors()
         .map(|a| a.join("fixtures"))
@@ -197,7 +197,7 @@ pub fn find_fixtures_dir(file: &Path) -> Option<PathBuf> {
 
 /// Read, parse and check one file. Returns the scenario when it has no errors, and every
 /// diagnostic found (errors and warnings).
-pub fn load_file(file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
+pub(crate) fn load_file(file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
     let text = match read_text(file) {
         Ok(t) => t,
         Err(d) => return (None, vec![d]),
@@ -212,7 +212,7 @@ pub fn load_text(file: &Path, text: &str) -> (Option<Scenario>, Vec<Diagnostic>)
 
 /// [`load_text`] with the fixtures directory given: for the built-in library, whose files
 /// have virtual paths (`scenarios/anthropic/...`) that name no directory on disk.
-pub fn load_text_with_fixtures(
+pub(crate) fn load_text_with_fixtures(
     file: &Path,
     text: &str,
     fixtures_dir: Option<PathBuf>,
@@ -248,7 +248,7 @@ pub(crate) fn read_text(file: &Path) -> Result<String, Diagnostic> {
 
 /// Every `*.yaml` / `*.yml` file under `dir` (skipping `fixtures/` and hidden directories),
 /// sorted; a file path is returned as is.
-pub fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+pub(crate) fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }

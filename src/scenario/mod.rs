@@ -65,31 +65,29 @@ pub(crate) mod model;
 pub(crate) mod render;
 pub(crate) mod template;
 
-pub use diagnostics::{Diagnostic, Level, Pos};
-pub use lint::RequestValidator;
-pub use load::{load_dir, load_file, load_text};
-pub use model::Scenario;
-pub use model::{
-    Assertion, Auth, Expect, Feature, JsonType, Located, Measure, Mode, Node, Request,
-    ScenarioFile, Step,
+pub(crate) use diagnostics::{Diagnostic, Pos};
+pub(crate) use lint::RequestValidator;
+pub(crate) use load::load_dir;
+pub(crate) use model::Scenario;
+pub(crate) use model::{
+    Feature, Mode,
+    ScenarioFile,
 };
-pub use render::{RenderError, RenderedRequest, RequestBody, render_request};
-pub use template::Context;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The default scenario directory.
-pub const DEFAULT_DIR: &str = "scenarios";
+pub(crate) const DEFAULT_DIR: &str = "scenarios";
 
 /// `conform lint [PATH]...`: print every diagnostic to stderr and a summary; exit 0 when no
 /// errors (warnings allowed), 2 otherwise. No paths means `scenarios/`.
-pub fn run_lint_cli(paths: &[PathBuf]) -> i32 {
+pub(crate) fn run_lint_cli(paths: &[PathBuf]) -> i32 {
     run_lint_cli_with(paths, None)
 }
 
 /// [`run_lint_cli`] with a request-body validator.
-pub fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestValidator<'_>>) -> i32 {
+pub(crate) fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestValidator<'_>>) -> i32 {
     let default = [PathBuf::from(DEFAULT_DIR)];
     let paths = if paths.is_empty() {
         &default[..]
@@ -125,7 +123,7 @@ pub fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestValidator<'
 
 /// One row of `conform list`.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ListEntry {
+pub(crate) struct ListEntry {
     pub id: String,
     pub feature: Feature,
     pub title: String,
@@ -134,7 +132,7 @@ pub struct ListEntry {
 }
 
 /// The rows of `conform list`, sorted by feature then id.
-pub fn list_entries(scenarios: &[Scenario]) -> Vec<ListEntry> {
+pub(crate) fn list_entries(scenarios: &[Scenario]) -> Vec<ListEntry> {
     let mut rows: Vec<ListEntry> = scenarios
         .iter()
         .map(|s| ListEntry {
@@ -150,7 +148,7 @@ pub fn list_entries(scenarios: &[Scenario]) -> Vec<ListEntry> {
 }
 
 /// Render the rows as an aligned text table.
-pub fn list_table(rows: &[ListEntry]) -> String {
+pub(crate) fn list_table(rows: &[ListEntry]) -> String {
     let cells: Vec<[String; 4]> = rows
         .iter()
         .map(|r| {
@@ -195,7 +193,7 @@ pub fn list_table(rows: &[ListEntry]) -> String {
 
 /// `conform list [--json]`: the valid scenarios on stdout (table or JSON array), diagnostics
 /// of the invalid ones on stderr; exit 2 when any file has errors.
-pub fn run_list_cli(dir: &Path, json: bool) -> i32 {
+pub(crate) fn run_list_cli(dir: &Path, json: bool) -> i32 {
     let (scenarios, diagnostics) = load_dir(dir);
     let rows = list_entries(&scenarios);
     let stdout = std::io::stdout();
@@ -224,18 +222,18 @@ pub fn run_list_cli(dir: &Path, json: bool) -> i32 {
 }
 
 /// The JSON Schema of the scenario format, for editors (`conform schema scenario`).
-pub fn scenario_json_schema() -> serde_json::Value {
+pub(crate) fn scenario_json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(ScenarioFile);
     serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
 }
 
 /// Lint a file or every scenario under a directory.
-pub fn lint(path: &Path) -> Vec<Diagnostic> {
+pub(crate) fn lint(path: &Path) -> Vec<Diagnostic> {
     lint_with(path, None)
 }
 
 /// [`lint`] with a request-body validator (the protocol's request schema).
-pub fn lint_with(path: &Path, validator: Option<RequestValidator<'_>>) -> Vec<Diagnostic> {
+pub(crate) fn lint_with(path: &Path, validator: Option<RequestValidator<'_>>) -> Vec<Diagnostic> {
     let (scenarios, mut diagnostics) = load::load_dir(path);
     if let Some(validate) = validator {
         for s in &scenarios {

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 mod node;
 
-pub use node::{Located, Node};
+pub(crate) use node::{Located, Node};
 
 /// The features of the compatibility matrix.
 #[derive(

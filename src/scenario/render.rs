@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// The body to send.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RequestBody {
+pub(crate) enum RequestBody {
     Json(Value),
     /// Sent verbatim (malformed JSON on purpose).
     Raw(String),
@@ -18,7 +18,7 @@ pub enum RequestBody {
 
 /// A step's request with every template resolved.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RenderedRequest {
+pub(crate) struct RenderedRequest {
     pub method: String,
     /// Path relative to the target's base URL, e.g. `/v1/messages`.
     pub path: String,
@@ -36,7 +36,7 @@ pub struct RenderedRequest {
 /// A template error with the place it was written.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field} ({pos}): {error}")]
-pub struct RenderError {
+pub(crate) struct RenderError {
     /// Which part of the request: `request.path`, `request.headers.x-api-key`, `request.body`.
     pub field: String,
     pub pos: Pos,
@@ -63,7 +63,7 @@ fn fail(field: &str, pos: Pos) -> impl Fn(TemplateError) -> RenderError + '_ {
 /// (`count_tokens`, models) cannot stream and are sent as written in every mode. A step's
 /// `stream:` overrides the mode in both directions, on any path; in sync mode the body is sent
 /// as written.
-pub fn render_request(
+pub(crate) fn render_request(
     step: &Step,
     mode: Mode,
     ctx: &Context,

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 /// What a template refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expr {
+pub(crate) enum Expr {
     /// A dotted variable, e.g. `["steps", "call", "content"]`.
     Var(Vec<String>),
     /// A fixture file (relative to the fixtures directory), inserted as base64.
@@ -30,7 +30,7 @@ pub enum Expr {
 
 impl Expr {
     /// The expression as a user wrote it, for messages.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             Expr::Var(parts) => parts.join("."),
             Expr::Fixture(name) => format!("fixtures.{name}"),
@@ -40,14 +40,14 @@ impl Expr {
 
 /// A piece of a parsed string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     Text(String),
     /// An expression and its byte offset in the string.
     Expr(Expr, usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
+pub(crate) enum TemplateError {
     #[error("unclosed template: `{{{{` without `}}}}`")]
     Unclosed { offset: usize },
     #[error("invalid template expression `{text}`")]
@@ -59,7 +59,7 @@ pub enum TemplateError {
 }
 
 /// Split a string into text and template expressions.
-pub fn parse(s: &str) -> Result<Vec<Piece>, TemplateError> {
+pub(crate) fn parse(s: &str) -> Result<Vec<Piece>, TemplateError> {
     let mut pieces = Vec::new();
     let mut rest = s;
     let mut base = 0;
@@ -121,13 +121,13 @@ fn parse_expr(inner: &str, offset: usize) -> Result<Expr, TemplateError> {
 }
 
 /// True when the string contains at least one `{{`.
-pub fn has_template(s: &str) -> bool {
+pub(crate) fn has_template(s: &str) -> bool {
     s.contains("{{")
 }
 
 /// The values templates are resolved against.
 #[derive(Debug, Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     /// `model`, `base_url`, `name`.
     pub target: BTreeMap<String, String>,
     /// The target's headers (`target.headers.NAME`; names are matched case-insensitively).
@@ -140,7 +140,7 @@ pub struct Context {
 
 impl Context {
     /// Resolve one expression to its value.
-    pub fn lookup(&self, expr: &Expr) -> Result<Value, TemplateError> {
+    pub(crate) fn lookup(&self, expr: &Expr) -> Result<Value, TemplateError> {
         let missing = || TemplateError::Missing {
             name: expr.display(),
         };
@@ -198,7 +198,7 @@ impl Context {
     }
 
     /// Render a string: one whole template keeps the value's type, otherwise text.
-    pub fn render_str(&self, s: &str) -> Result<Value, TemplateError> {
+    pub(crate) fn render_str(&self, s: &str) -> Result<Value, TemplateError> {
         let pieces = parse(s)?;
         if let [Piece::Expr(expr, _)] = pieces.as_slice() {
             return self.lookup(expr);
@@ -217,7 +217,7 @@ impl Context {
     }
 
     /// Render a string that must stay text (a header, a path, a raw body).
-    pub fn render_text(&self, s: &str) -> Result<String, TemplateError> {
+    pub(crate) fn render_text(&self, s: &str) -> Result<String, TemplateError> {
         Ok(match self.render_str(s)? {
             Value::String(s) => s,
             other => other.to_string(),
@@ -225,7 +225,7 @@ impl Context {
     }
 
     /// Render a YAML value tree into JSON, resolving templates in every string.
-    pub fn render_node(&self, node: &super::model::Node) -> Result<Value, TemplateError> {
+    pub(crate) fn render_node(&self, node: &super::model::Node) -> Result<Value, TemplateError> {
         use super::model::Node;
         Ok(match node {
             Node::String(s) => self.render_str(s)?,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
-pub struct SnapshotsArgs {
+pub(crate) struct SnapshotsArgs {
     /// The snapshot directory.
     #[arg(long, global = true, default_value = "snapshots", value_name = "DIR")]
     pub snapshots: PathBuf,
@@ -18,7 +18,7 @@ pub struct SnapshotsArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SnapshotsAction {
+pub(crate) enum SnapshotsAction {
     /// Accept pending snapshots (`X.snap.new` replaces `X.snap`).
     Accept {
         /// Only those whose `target/scenario@mode` contains this text.
@@ -51,7 +51,7 @@ pub enum SnapshotsAction {
 
 /// Run `conform snapshots`; returns the exit code. `prune` takes the existing scenarios from
 /// `--keep FILE`; [`run_cli_with`] lets the caller supply them (from the scenario loader).
-pub fn run_cli(args: &SnapshotsArgs) -> i32 {
+pub(crate) fn run_cli(args: &SnapshotsArgs) -> i32 {
     run_cli_with(args, &|| {
         Err("pass --keep FILE with the existing `scenario-id@mode` pairs".to_string())
     })
@@ -59,7 +59,7 @@ pub fn run_cli(args: &SnapshotsArgs) -> i32 {
 
 /// Like [`run_cli`], with a source of the existing `(scenario-id, mode)` pairs for `prune`
 /// when `--keep` is not given.
-pub fn run_cli_with(
+pub(crate) fn run_cli_with(
     args: &SnapshotsArgs,
     existing: &dyn Fn() -> Result<BTreeSet<(String, String)>, String>,
 ) -> i32 {

@@ -119,7 +119,7 @@ fn split(text: &str) -> Result<(String, String), String> {
 }
 
 /// Insta's comparison form of a body: trailing whitespace trimmed, CRLF → LF.
-pub fn normalise_contents(s: &str) -> String {
+pub(crate) fn normalise_contents(s: &str) -> String {
     s.trim_end().replace("\r\n", "\n")
 }
 

@@ -27,13 +27,11 @@ pub(crate) mod normalise;
 pub(crate) mod store;
 mod varies;
 
-pub use cli::{SnapshotsArgs, run_cli};
-pub use file::{MetaData, SnapshotFile};
-pub use normalise::{check_redactions, normalise, normalise_pinned, render};
-pub use store::pending_path;
-pub use store::{
-    Entry, SnapshotEnv, SnapshotKey, SnapshotOutcome, SnapshotStatus, SnapshotStore, UpdateMode,
-    Written,
+pub(crate) use cli::SnapshotsArgs;
+pub(crate) use file::SnapshotFile;
+pub(crate) use normalise::{normalise_pinned, render};
+pub(crate) use store::{
+    SnapshotEnv, SnapshotStatus, SnapshotStore,
 };
 
 use std::path::{Path, PathBuf};
@@ -65,20 +63,20 @@ impl SnapshotError {
 
 /// The `info` block of a snapshot header.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SnapshotInfo {
+pub(crate) struct SnapshotInfo {
     pub target: String,
     pub model: String,
     pub feature: String,
 }
 
 impl SnapshotInfo {
-    pub fn to_value(&self) -> serde_json::Value {
+    pub(crate) fn to_value(&self) -> serde_json::Value {
         serde_json::json!({"target": self.target, "model": self.model, "feature": self.feature})
     }
 }
 
 /// A unified diff of two snapshot bodies (three lines of context), `old` → `new`.
-pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+pub(crate) fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
     let old = format!("{old}\n");
     let new = format!("{new}\n");
     similar::TextDiff::from_lines(&old, &new)
@@ -90,7 +88,7 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Str
 
 /// A Markdown "Changed since snapshot" section for report.md: one collapsible diff per
 /// changed result, given as `(label, unified diff)`. Empty when nothing changed.
-pub fn changed_section(changes: &[(String, String)]) -> String {
+pub(crate) fn changed_section(changes: &[(String, String)]) -> String {
     if changes.is_empty() {
         return String::new();
     }

@@ -140,7 +140,7 @@ pub fn render(shape: &Value) -> String {
 }
 
 /// Check that every redaction is a valid JSONPath; the error names the first bad one.
-pub fn check_redactions(redactions: &[String]) -> Result<(), String> {
+pub(crate) fn check_redactions(redactions: &[String]) -> Result<(), String> {
     for r in redactions {
         if let Err(e) = crate::scenario::jsonpath::compile(r) {
             return Err(format!("redaction `{r}` is not a valid JSONPath: {e}"));
@@ -152,7 +152,7 @@ pub fn check_redactions(redactions: &[String]) -> Result<(), String> {
 /// Redact secrets (every form the redactor knows) in the keys and string values of a
 /// normalised shape, in place. Iterative: any depth is fine. Two keys that become the same
 /// after redaction are both kept (`[REDACTED]`, `[REDACTED] (2)`, …).
-pub fn redact_shape(value: &mut Value, redactor: &Redactor) {
+pub(crate) fn redact_shape(value: &mut Value, redactor: &Redactor) {
     if redactor.is_empty() {
         return;
     }
@@ -299,7 +299,7 @@ fn string_placeholder(key: Option<&str>, s: &str) -> Value {
 ///
 /// The prefix is the longest run of leading `lowercase_` segments that leaves a non-empty rest;
 /// random parts (base62, digits, uuids) never match, so the placeholder is stable.
-pub fn id_placeholder(id: &str) -> String {
+pub(crate) fn id_placeholder(id: &str) -> String {
     let mut prefix_len = 0;
     let mut rest = id;
     while let Some(pos) = rest.find('_') {

@@ -48,7 +48,7 @@ pub(super) fn overlay(base: RawTarget, child: RawTarget) -> RawTarget {
 }
 
 /// A target table with the gaps filled from a provider profile.
-pub fn with_profile(mut t: RawTarget, p: &crate::providers::Profile) -> RawTarget {
+pub(crate) fn with_profile(mut t: RawTarget, p: &crate::providers::Profile) -> RawTarget {
     t.base_url = t.base_url.or_else(|| Some(p.base_url.clone()));
     t.api_key_env = t.api_key_env.or_else(|| p.key_env.clone());
     t.auth = t.auth.or(Some(p.auth));

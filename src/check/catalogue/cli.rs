@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 /// How `conform explain` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     #[default]
     Text,
     Json,
@@ -14,7 +14,7 @@ pub enum OutputFormat {
 
 /// Arguments of `conform explain`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The check id to explain, e.g. `stream.grammar.block-order` or `assert.equals`.
     #[arg(required_unless_present = "list", conflicts_with = "list")]
     pub check: Option<String>,
@@ -26,7 +26,7 @@ pub struct ExplainArgs {
 }
 
 /// Run `conform explain`; returns the exit code (2 for an unknown check id).
-pub fn run_cli(args: &ExplainArgs) -> i32 {
+pub(crate) fn run_cli(args: &ExplainArgs) -> i32 {
     let out = if args.list {
         Ok(list(args.format))
     } else {

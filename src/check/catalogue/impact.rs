@@ -15,7 +15,7 @@ const MEASURED: &str = include_str!("impact.json");
 
 /// The measured impact of one check, and the calibration cases it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     #[serde(flatten)]
     pub impact: Impact,
     /// The calibration cases that target the check (names in docs/client-impact.md).
@@ -40,7 +40,7 @@ fn table() -> &'static BTreeMap<String, Measured> {
 
 /// The measurement of a check id (a family member by its own id, e.g.
 /// `schema.event.message_delta`), when some calibration case targets it.
-pub fn measured(id: &str) -> Option<&'static Measured> {
+pub(crate) fn measured(id: &str) -> Option<&'static Measured> {
     table().get(id)
 }
 

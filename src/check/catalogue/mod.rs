@@ -23,9 +23,9 @@
 //! (`effect.<feature>`), event payload schemas (`schema.event.<type>`) — and are declared as
 //! *families* ([`families`]) whose members are [`CheckId`]s too. [`get`] resolves both.
 
-pub use cli::{ExplainArgs, OutputFormat, run_cli};
-pub use id::{CheckId, Family};
-pub use impact::{Measured, impact_of, measured};
+pub(crate) use cli::{ExplainArgs, run_cli};
+pub(crate) use id::{CheckId, Family};
+pub(crate) use impact::{impact_of, measured};
 
 use crate::check::Severity;
 use serde::Serialize;

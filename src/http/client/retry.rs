@@ -38,7 +38,7 @@ impl Default for RetryPolicy {
 
 /// What one attempt produced, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy)]
-pub enum AttemptOutcome<'a> {
+pub(crate) enum AttemptOutcome<'a> {
     /// No response head arrived (connect error, reset, timeout before the head).
     TransportBeforeResponse,
     /// A response head arrived with this status and these headers.
@@ -49,7 +49,7 @@ pub enum AttemptOutcome<'a> {
 }
 
 /// Whether a status is worth another attempt: 408, 409, 429 and every 5xx (529 included).
-pub fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || (500..=599).contains(&status)
 }
 
@@ -57,7 +57,7 @@ pub fn is_retryable_status(status: u16) -> bool {
 ///
 /// `attempts_made` counts the attempts so far, this one included (1 after the first attempt).
 /// `now` is used to turn an HTTP-date `retry-after` into a wait.
-pub fn retry_decision(
+pub(crate) fn retry_decision(
     outcome: AttemptOutcome<'_>,
     attempts_made: u32,
     policy: &RetryPolicy,
@@ -88,7 +88,7 @@ pub fn retry_decision(
 }
 
 /// The exponential backoff before retry number `attempts_made` (1-based), capped.
-pub fn backoff(attempts_made: u32, policy: &RetryPolicy) -> Duration {
+pub(crate) fn backoff(attempts_made: u32, policy: &RetryPolicy) -> Duration {
     let exp = attempts_made.saturating_sub(1).min(16);
     policy
         .base_backoff
@@ -99,12 +99,12 @@ pub fn backoff(attempts_made: u32, policy: &RetryPolicy) -> Duration {
 /// The longest wait a server hint can express here. Larger (or absurd: `1e30`, huge integers)
 /// hints are clamped to it, which is far beyond any policy's `max_wait`, so they end the
 /// retries instead of overflowing a `Duration`.
-pub const MAX_HINT: Duration = Duration::from_secs(600);
+pub(crate) const MAX_HINT: Duration = Duration::from_secs(600);
 
 /// The wait the server asked for: `retry-after-ms`, else `retry-after` (seconds or HTTP date),
 /// at most [`MAX_HINT`]. Unparseable, negative and NaN values are ignored; infinite and huge
 /// ones are clamped. Never panics, whatever the header says.
-pub fn server_hint(headers: &[(String, String)], now: OffsetDateTime) -> Option<Duration> {
+pub(crate) fn server_hint(headers: &[(String, String)], now: OffsetDateTime) -> Option<Duration> {
     if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| parse_wait(v, 1e-3)) {
         return Some(ms);
     }
@@ -138,7 +138,7 @@ fn parse_wait(value: &str, unit: f64) -> Option<Duration> {
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates are sent in.
-pub fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );

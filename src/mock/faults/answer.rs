@@ -9,7 +9,7 @@ use crate::mock::hash::{Rng, fnv};
 use crate::mock::tokenize;
 
 /// Applies the answer-layer faults of `faults` to `g`, the answer to `body`.
-pub fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSet) {
+pub(crate) fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSet) {
     // parallel-tools-ignored: disable_parallel_tool_use is ignored, a second tool is called.
     if faults.has(Fault::ParallelToolsIgnored)
         && g.stop_reason == "tool_use"

@@ -7,7 +7,7 @@ use super::{Fault, FaultSet};
 use crate::mock::render::{Answer, Event};
 
 /// Applies the event-layer faults to a non-streaming `Message` body.
-pub fn apply_message(m: &mut Value, a: &Answer, faults: &FaultSet) {
+pub(crate) fn apply_message(m: &mut Value, a: &Answer, faults: &FaultSet) {
     let Some(o) = m.as_object_mut() else {
         return;
     };
@@ -30,7 +30,7 @@ pub fn apply_message(m: &mut Value, a: &Answer, faults: &FaultSet) {
 }
 
 /// Applies the event-layer faults to the events of a stream.
-pub fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
+pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
     if faults.has(Fault::InterleavedBlocks) {
         interleave(events);
     }

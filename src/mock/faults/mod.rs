@@ -153,25 +153,25 @@ impl FromStr for Fault {
 
 /// The faults a server runs with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FaultSet(Vec<Fault>);
+pub(crate) struct FaultSet(Vec<Fault>);
 
 impl FaultSet {
-    pub fn new(faults: impl IntoIterator<Item = Fault>) -> Self {
+    pub(crate) fn new(faults: impl IntoIterator<Item = Fault>) -> Self {
         let mut v: Vec<Fault> = faults.into_iter().collect();
         v.sort();
         v.dedup();
         FaultSet(v)
     }
 
-    pub fn has(&self, fault: Fault) -> bool {
+    pub(crate) fn has(&self, fault: Fault) -> bool {
         self.0.contains(&fault)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
         self.0.iter().copied()
     }
 }
@@ -183,7 +183,7 @@ impl FromIterator<Fault> for FaultSet {
 }
 
 /// One `--list-faults` line: `NAME<TAB>description (seen in: who)`.
-pub fn list_line(info: &FaultInfo) -> String {
+pub(crate) fn list_line(info: &FaultInfo) -> String {
     format!(
         "{}\t{} (seen in: {})",
         info.name, info.description, info.seen_in

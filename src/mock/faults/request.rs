@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Fault, FaultSet};
 
 /// The request as the generator sees it under `faults` (borrowed when nothing changes).
-pub fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, Value> {
+pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, Value> {
     let relevant = [
         Fault::ThinkingIgnored,
         Fault::ThinkingByDefault,

@@ -49,15 +49,15 @@ use super::hash::{Rng, fnv, mix64, sign_thinking};
 use super::tokenize;
 use crate::protocol::anthropic::wire::output_format;
 use conversation::Conversation;
-pub use realistic::Behaviour;
+pub(crate) use realistic::Behaviour;
 use realistic::Whims;
 use text::{answer_text, sentence, thinking_text};
 use tools::{ToolDef, choice_type, tool_calls};
-pub use values::value_for;
+pub(crate) use values::value_for;
 
 /// One generated content block.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Block {
+pub(crate) enum Block {
     Thinking {
         thinking: String,
         signature: String,
@@ -77,7 +77,7 @@ pub enum Block {
 
 /// The generated answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Generated {
+pub(crate) struct Generated {
     pub id: String,
     pub blocks: Vec<Block>,
     pub stop_reason: &'static str,
@@ -89,7 +89,7 @@ pub struct Generated {
 }
 
 /// Hash of a request for the random streams (`stream` excluded so both modes agree).
-pub fn request_hash(body: &Value) -> u64 {
+pub(crate) fn request_hash(body: &Value) -> u64 {
     let mut b = body.clone();
     if let Some(o) = b.as_object_mut() {
         o.remove("stream");
@@ -98,19 +98,19 @@ pub fn request_hash(body: &Value) -> u64 {
 }
 
 /// Generates the answer to a validated request.
-pub fn generate(body: &Value, seed: u64) -> Generated {
+pub(crate) fn generate(body: &Value, seed: u64) -> Generated {
     generate_hashed(body, request_hash(body), seed)
 }
 
 /// [`generate`] with the random streams seeded by `hash` (a fault that rewrites the request
 /// keeps the original request's hash, so the words stay those of the clean answer).
-pub fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
+pub(crate) fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
     generate_as(body, hash, seed, Behaviour::Deterministic)
 }
 
 /// [`generate_hashed`] by a model of the given [`Behaviour`]: realistic draws the shape stream
 /// and the model's choices from `seed` too.
-pub fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behaviour) -> Generated {
+pub(crate) fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behaviour) -> Generated {
     let h = hash;
     let mut shape = match behaviour {
         Behaviour::Deterministic => Rng::new(h),
@@ -366,7 +366,7 @@ fn tool_use(tool: &ToolDef, prompt: &str, shape: &mut Rng, words: &mut Rng) -> B
 
 /// One more call, of the first custom tool of the request the answer does not call yet (the
 /// `parallel-tools-ignored` fault); `None` when every tool is called already.
-pub fn extra_tool_call(body: &Value, answer: &Generated, seed: u64) -> Option<Block> {
+pub(crate) fn extra_tool_call(body: &Value, answer: &Generated, seed: u64) -> Option<Block> {
     let called: Vec<&str> = answer
         .blocks
         .iter()

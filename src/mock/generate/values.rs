@@ -128,7 +128,7 @@ const MAX_STRING_CHARS: u64 = 10_000;
 
 /// A JSON value valid against `schema` (objects, arrays, enums, numbers, nested, optional
 /// fields, `$ref` to local definitions, `anyOf`/`oneOf`). `pattern` is not honoured.
-pub fn value_for(
+pub(crate) fn value_for(
     schema: &Value,
     root: &Value,
     key: &str,

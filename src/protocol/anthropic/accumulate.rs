@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 /// and written into the message when the block stops (or at the end), so each delta costs an
 /// append, not a walk through the JSON tree.
 #[derive(Debug, Default)]
-pub struct Accumulator {
+pub(crate) struct Accumulator {
     message: Option<Value>,
     blocks: Vec<BlockState>,
     invalid_inputs: std::collections::HashMap<usize, String>,
@@ -34,18 +34,18 @@ struct BlockState {
 }
 
 /// Block types whose input arrives as `input_json_delta`.
-pub fn is_tool_block(block_type: &str) -> bool {
+pub(crate) fn is_tool_block(block_type: &str) -> bool {
     matches!(block_type, "tool_use" | "server_tool_use" | "mcp_tool_use")
 }
 
 impl Accumulator {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Finish: parse the inputs of tool blocks that were never stopped (their JSON may be cut
     /// short by `max_tokens`: completed like the SDKs' partial parsers do), return the message.
-    pub fn finish(mut self) -> Option<Value> {
+    pub(crate) fn finish(mut self) -> Option<Value> {
         for i in 0..self.blocks.len() {
             self.finalize_block(i);
         }
@@ -53,7 +53,7 @@ impl Accumulator {
     }
 
     /// Apply one event (already parsed JSON with a `type`).
-    pub fn apply(&mut self, event: &Value) {
+    pub(crate) fn apply(&mut self, event: &Value) {
         let Some(kind) = event.get("type").and_then(Value::as_str) else {
             return;
         };
@@ -100,7 +100,7 @@ impl Accumulator {
     /// Apply a text, thinking or tool-input delta given by its parts (the fast path; same
     /// effect as [`Accumulator::apply`] on the equivalent event). Mismatched deltas are
     /// dropped, as the SDKs drop them.
-    pub fn append_delta(&mut self, index: usize, dtype: &str, piece: &str) {
+    pub(crate) fn append_delta(&mut self, index: usize, dtype: &str, piece: &str) {
         let Some(state) = self.blocks.get_mut(index) else {
             return;
         };
@@ -212,7 +212,7 @@ impl Accumulator {
     }
 
     /// The raw `partial_json` of block `i` if it did not join into a JSON object.
-    pub fn take_invalid_input(&mut self, i: usize) -> Option<String> {
+    pub(crate) fn take_invalid_input(&mut self, i: usize) -> Option<String> {
         self.invalid_inputs.remove(&i)
     }
 
@@ -254,7 +254,7 @@ impl Accumulator {
 ///
 /// Linear in the input: only the last [`MAX_CUTS`] cut points are tried (each try parses a
 /// prefix), so a hostile `partial_json` with a million commas costs a few parses, not a million.
-pub fn complete_partial_json(buf: &str) -> Option<Value> {
+pub(crate) fn complete_partial_json(buf: &str) -> Option<Value> {
     if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(buf) {
         return Some(v);
     }
@@ -336,10 +336,10 @@ fn scan_partial(buf: &str) -> PartialScan {
 }
 
 /// How many cut points [`complete_partial_json`] tries, from the end.
-pub const MAX_CUTS: usize = 16;
+pub(crate) const MAX_CUTS: usize = 16;
 
 /// The `index` of a content-block event.
-pub fn event_index(event: &Value) -> Option<usize> {
+pub(crate) fn event_index(event: &Value) -> Option<usize> {
     event
         .get("index")
         .and_then(Value::as_u64)

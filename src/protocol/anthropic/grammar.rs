@@ -43,7 +43,7 @@ use open_blocks::{OpenBlock, OpenBlocks};
 
 /// The state machine. Feed it every event in order, then call [`Grammar::finish`].
 #[derive(Debug, Default)]
-pub struct Grammar {
+pub(crate) struct Grammar {
     profile: Profile,
     events: usize,
     seen_start: bool,
@@ -73,12 +73,12 @@ pub enum Ending {
     Truncated,
 }
 
-pub fn location(frame_index: usize, name: &str) -> String {
+pub(crate) fn location(frame_index: usize, name: &str) -> String {
     format!("event #{frame_index} ({name})")
 }
 
 impl Grammar {
-    pub fn new(profile: Profile) -> Self {
+    pub(crate) fn new(profile: Profile) -> Self {
         Grammar {
             profile,
             ..Default::default()
@@ -86,7 +86,7 @@ impl Grammar {
     }
 
     /// Check one event. `frame` is the position in the stream, `event` the parsed data.
-    pub fn on_event(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
+    pub(crate) fn on_event(&mut self, frame: usize, event: &Value, out: &mut Vec<Finding>) {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         if !self.prelude(frame, kind, out) {
             return;
@@ -184,7 +184,7 @@ impl Grammar {
 
     /// Check a `content_block_delta` known by its block index and delta type only (the fast
     /// path of the stream checker; same rules as [`Grammar::on_event`]).
-    pub fn on_delta_parts(
+    pub(crate) fn on_delta_parts(
         &mut self,
         frame: usize,
         index: usize,
@@ -502,7 +502,7 @@ impl Grammar {
     }
 
     /// The stream ended. Returns how.
-    pub fn finish(&mut self, events_total: usize, out: &mut Vec<Finding>) -> Ending {
+    pub(crate) fn finish(&mut self, events_total: usize, out: &mut Vec<Finding>) -> Ending {
         if self.seen_error {
             return Ending::Error;
         }
@@ -547,7 +547,7 @@ impl Grammar {
         Ending::Complete
     }
 
-    pub fn stop_reason(&self) -> Option<&Value> {
+    pub(crate) fn stop_reason(&self) -> Option<&Value> {
         self.last_stop_reason.as_ref()
     }
 }

@@ -11,7 +11,7 @@ use crate::check::{CheckId, Finding, Severity};
 use serde_json::Value;
 
 /// Check the final message `m` against what `request` asked for.
-pub fn check(request: &Value, m: &Value) -> Vec<Finding> {
+pub(crate) fn check(request: &Value, m: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     let blocks = m
         .get("content")

@@ -31,7 +31,7 @@ mod compile;
 mod errors;
 
 use compile::compiled;
-pub use compile::warm_up;
+pub(crate) use compile::warm_up;
 use errors::{
     json_type, push_main, push_soft, push_violation, remember, short_json, truncate_sized,
 };
@@ -285,7 +285,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
 
 /// Fast path: true when `value` breaks none of the protocol's rules for `shape` (no finding of
 /// the main variant: `must`, or `should` for an error body).
-pub fn is_valid(shape: Shape, value: &Value) -> bool {
+pub(crate) fn is_valid(shape: Shape, value: &Value) -> bool {
     if shape != Shape::Event {
         return compiled(shape.def(), false).is_valid(value);
     }
@@ -350,7 +350,7 @@ const USER_SCHEMAS_KEPT: usize = 256;
 /// `output_config.format.schema`). Every violation is a `must` with check `schema.user`.
 /// `Err` when the schema itself does not compile. Each schema is compiled once per process
 /// (keyed by its JSON text): compiling it per response was ~2% of a library run's CPU.
-pub fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, String> {
+pub(crate) fn validate_against(schema: &Value, value: &Value) -> Result<Vec<Finding>, String> {
     static USER: OnceLock<crate::memo::Memo<Validator, String>> = OnceLock::new();
     let validator = USER
         .get_or_init(|| crate::memo::Memo::new(USER_SCHEMAS_KEPT))

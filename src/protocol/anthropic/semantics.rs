@@ -7,7 +7,7 @@ use crate::check::catalogue::ids;
 use serde_json::Value;
 
 /// Check a final message (a non-streamed body or the accumulated stream).
-pub fn check_message(m: &Value) -> Vec<Finding> {
+pub(crate) fn check_message(m: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     let stop_reason = m.get("stop_reason").and_then(Value::as_str);
     let stop_sequence = m.get("stop_sequence").filter(|v| !v.is_null());

@@ -74,7 +74,7 @@ impl Validation {
 }
 
 /// Judge a finished stream: its findings plus the message-level and request-implied checks.
-pub fn validate_stream_outcome(
+pub(crate) fn validate_stream_outcome(
     o: super::stream::StreamOutcome,
     request: Option<&Value>,
 ) -> Validation {
@@ -269,7 +269,7 @@ pub enum ShapeHint {
 
 /// Recognise a body's shape: `(shape, exact)`; when nothing matches exactly, the closest shape
 /// by its `type`, else by the fields it has, else by the file-name hint.
-pub fn recognise(body: &Value, file_hint: Option<Shape>) -> (Shape, bool) {
+pub(crate) fn recognise(body: &Value, file_hint: Option<Shape>) -> (Shape, bool) {
     let t = body.get("type").and_then(Value::as_str);
     let has = |k: &str| body.get(k).is_some();
     match t {
@@ -303,7 +303,7 @@ pub fn recognise(body: &Value, file_hint: Option<Shape>) -> (Shape, bool) {
 }
 
 /// The `error.type` values Anthropic uses with each status (docs/protocol.md §5.2).
-pub fn error_types_for_status(status: u16) -> Option<&'static [&'static str]> {
+pub(crate) fn error_types_for_status(status: u16) -> Option<&'static [&'static str]> {
     Some(match status {
         400 => &["invalid_request_error"],
         401 => &["authentication_error"],
@@ -321,7 +321,7 @@ pub fn error_types_for_status(status: u16) -> Option<&'static [&'static str]> {
 }
 
 /// The `error.type` values Anthropic documents.
-pub const ERROR_TYPES: [&str; 11] = [
+pub(crate) const ERROR_TYPES: [&str; 11] = [
     "invalid_request_error",
     "authentication_error",
     "billing_error",

@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::fmt;
 
 /// Headers that carry a credential.
-pub const CREDENTIAL_HEADERS: [&str; 2] = [
+pub(crate) const CREDENTIAL_HEADERS: [&str; 2] = [
     AuthStyle::XApiKey.header_name(),
     AuthStyle::Bearer.header_name(),
 ];
@@ -69,7 +69,7 @@ impl std::str::FromStr for AuthStyle {
 
 /// The endpoints of the API that conform knows, told apart by a request's method and path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     /// `POST /v1/messages`, the only endpoint that streams.
     Messages,
     /// `POST /v1/messages/count_tokens`.
@@ -85,7 +85,7 @@ impl Endpoint {
     /// trailing slash, by its end (a base URL may add a prefix such as `/apps/anthropic`); the
     /// API's paths all start with `/v1`. The models endpoints answer `GET` only; the others are
     /// known by their path whatever the method.
-    pub fn of(method: &str, path: &str) -> Option<Endpoint> {
+    pub(crate) fn of(method: &str, path: &str) -> Option<Endpoint> {
         let path = path
             .split(['?', '#'])
             .next()
@@ -106,12 +106,12 @@ impl Endpoint {
     }
 
     /// Whether a request to this endpoint can ask for a stream (`"stream": true`).
-    pub fn streams(self) -> bool {
+    pub(crate) fn streams(self) -> bool {
         self == Endpoint::Messages
     }
 
     /// The shape of a request body this endpoint takes (none for the `GET` endpoints).
-    pub fn request_shape(self) -> Option<Shape> {
+    pub(crate) fn request_shape(self) -> Option<Shape> {
         match self {
             Endpoint::Messages => Some(Shape::Request),
             Endpoint::CountTokens => Some(Shape::CountTokensRequest),
@@ -120,7 +120,7 @@ impl Endpoint {
     }
 
     /// The shape of this endpoint's successful non-streamed answer.
-    pub fn response_shape(self) -> Shape {
+    pub(crate) fn response_shape(self) -> Shape {
         match self {
             Endpoint::Messages => Shape::Message,
             Endpoint::CountTokens => Shape::CountTokens,
@@ -133,7 +133,7 @@ impl Endpoint {
 /// Request-body validation for `conform lint`: a scenario's body must be a valid request for
 /// its path (the protocol's request schema), except for `video` blocks, the seed provider's
 /// extension that scenarios send on purpose.
-pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
+pub(crate) fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
     // A step with a body sends it with POST, the method of every endpoint that takes one.
     let Some(shape) = Endpoint::of("POST", path).and_then(Endpoint::request_shape) else {
         return Vec::new();
@@ -153,7 +153,7 @@ pub fn lint_request_body(path: &str, body: &Value) -> Vec<Finding> {
 /// credentials were rejected, or the endpoint was still rate limited, failed or overloaded
 /// when the retries ran out. Such a step is `error`, not a conformance statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InfrastructureStatus {
+pub(crate) enum InfrastructureStatus {
     /// 401 or 403.
     CredentialsRejected { status: u16 },
     /// 429, after `attempts` attempts.
@@ -166,7 +166,7 @@ impl InfrastructureStatus {
     /// What an answer with `status` after `attempts` attempts says about the infrastructure,
     /// when it is about the infrastructure. The statuses a client retries
     /// ([`is_retryable_status`]) are about the infrastructure once the retries ran out.
-    pub fn of(status: u16, attempts: u32) -> Option<InfrastructureStatus> {
+    pub(crate) fn of(status: u16, attempts: u32) -> Option<InfrastructureStatus> {
         match status {
             401 | 403 => Some(InfrastructureStatus::CredentialsRejected { status }),
             429 => Some(InfrastructureStatus::RateLimited { attempts }),
@@ -210,7 +210,7 @@ impl fmt::Display for InfrastructureStatus {
 /// `output_format` (deprecated, still sent by clients). A `null` in either place is the same as
 /// leaving it out, as in the SDKs (they move a non-null `output_format` into a null
 /// `output_config.format`): it asks for no structured output by itself.
-pub fn output_format(request: &Value) -> Option<&Value> {
+pub(crate) fn output_format(request: &Value) -> Option<&Value> {
     request
         .pointer("/output_config/format")
         .filter(|f| !f.is_null())
@@ -222,7 +222,7 @@ pub fn output_format(request: &Value) -> Option<&Value> {
 /// A status about the infrastructure ([`InfrastructureStatus`]: 401, 403, 408, 409, 429) says
 /// nothing about the feature and is not a rejection. The caller still passes `rejected` only
 /// for steps the scenario expected to succeed.
-pub fn is_rejection(status: u16, body: Option<&Value>) -> bool {
+pub(crate) fn is_rejection(status: u16, body: Option<&Value>) -> bool {
     if !(400..500).contains(&status) || InfrastructureStatus::of(status, 1).is_some() {
         return false;
     }
@@ -234,7 +234,7 @@ pub fn is_rejection(status: u16, body: Option<&Value>) -> bool {
 
 /// A file name says what a captured body should be when its content does not
 /// (e.g. `x.error.json`).
-pub fn shape_hint_from_file_name(file_name: &str) -> Option<Shape> {
+pub(crate) fn shape_hint_from_file_name(file_name: &str) -> Option<Shape> {
     let n = file_name.to_ascii_lowercase();
     if n.ends_with(".error.json") {
         Some(Shape::Error)

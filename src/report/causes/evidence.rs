@@ -11,7 +11,7 @@ use super::Deviation;
 use crate::exchange::read::Index;
 use crate::exchange::spool::Spool;
 use crate::exchange::{End, Head, Observer, RecordedRequest, Retry};
-pub use crate::report::deviation::{Evidence, TimedLine};
+pub(crate) use crate::report::deviation::{Evidence, TimedLine};
 use crate::run::{CaseId, StepId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -78,7 +78,7 @@ fn sh(s: &str) -> String {
 /// A `curl` command that sends `request` again. Secret headers (redacted in the record) take
 /// `$API_KEY`; a large body is read from the exchange file (`file`, relative to the report
 /// dir) by its label.
-pub fn curl_for(request: &RecordedRequest, file: &str, label: &str) -> String {
+pub(crate) fn curl_for(request: &RecordedRequest, file: &str, label: &str) -> String {
     let mut lines = vec![format!(
         "curl -sS -N -X {} {}",
         request.method,
@@ -338,7 +338,7 @@ impl<R: std::io::Read> std::io::Read for LineCount<'_, R> {
 }
 
 /// Attach evidence to each deviation and a repro to each failing result, from `index`.
-pub fn attach_evidence(
+pub(crate) fn attach_evidence(
     deviations: &mut [Deviation],
     results: &[super::super::ResultRecord],
     index: &EvidenceIndex,
@@ -360,7 +360,7 @@ pub fn attach_evidence(
 }
 
 /// Results that fail the run (or could not be judged) get a repro.
-pub fn needs_repro(r: &super::super::ResultRecord) -> bool {
+pub(crate) fn needs_repro(r: &super::super::ResultRecord) -> bool {
     use crate::verdict::Verdict::*;
     matches!(r.verdict, Fail | Ignored | Flaky | Error | Unsupported) && !r.expected
 }

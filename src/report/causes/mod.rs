@@ -24,8 +24,8 @@
 pub(crate) mod evidence;
 mod fold;
 
-pub use crate::report::deviation::{Deviation, Example};
-pub use evidence::{Evidence, EvidenceIndex, TimedLine, attach_evidence, curl_for};
+pub(crate) use crate::report::deviation::{Deviation, Example};
+pub(crate) use evidence::{Evidence, EvidenceIndex, attach_evidence};
 
 use super::model::{ResultRecord, RunReport};
 use crate::check::catalogue::{self, ClientImpact};
@@ -35,12 +35,12 @@ use crate::verdict::Verdict;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The order of a feature in the matrix (`conform list` order); unknown features last.
-pub fn feature_rank(feature: &str) -> usize {
+pub(crate) fn feature_rank(feature: &str) -> usize {
     crate::scenario::Feature::rank_of(feature)
 }
 
 /// A number for the worst client impact of a check (higher is worse).
-pub fn impact_score(check: &str) -> u8 {
+pub(crate) fn impact_score(check: &str) -> u8 {
     if catalogue::get(check).is_none() {
         return 1;
     }
@@ -85,7 +85,7 @@ fn impact_text(check: &str) -> String {
 /// The reason of a finding, the grouping key next to its check: for an `effect.*` check the
 /// feature had no effect whatever the assertion that showed it; otherwise the message with
 /// what varies between occurrences blanked ([`normalise_message`]).
-pub fn normalise_reason(check: &str, message: &str) -> String {
+pub(crate) fn normalise_reason(check: &str, message: &str) -> String {
     if check.starts_with("effect.") {
         return "the feature had no effect".to_string();
     }
@@ -94,7 +94,7 @@ pub fn normalise_reason(check: &str, message: &str) -> String {
 
 /// Blank what varies between occurrences of one cause: quoted values, paths and JSON pointers
 /// (any word with a `/`), numbers.
-pub fn normalise_message(message: &str) -> String {
+pub(crate) fn normalise_message(message: &str) -> String {
     let mut unquoted = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {
@@ -157,7 +157,7 @@ pub fn normalise_message(message: &str) -> String {
 }
 
 /// A result's key in maps: `target scenario@mode`.
-pub fn result_key(r: &ResultRecord) -> String {
+pub(crate) fn result_key(r: &ResultRecord) -> String {
     r.case_id().to_string()
 }
 
@@ -320,7 +320,7 @@ fn sentence_from(message: &str) -> String {
 }
 
 /// The deviations `key` (a [`result_key`]) shows, looked up in the report.
-pub fn of_result<'a>(report: &'a RunReport, r: &ResultRecord) -> Vec<&'a Deviation> {
+pub(crate) fn of_result<'a>(report: &'a RunReport, r: &ResultRecord) -> Vec<&'a Deviation> {
     let ids = report.deviation_ids.get(&result_key(r));
     ids.into_iter()
         .flatten()
@@ -329,7 +329,7 @@ pub fn of_result<'a>(report: &'a RunReport, r: &ResultRecord) -> Vec<&'a Deviati
 }
 
 /// Fill `report.deviations` and `report.deviation_ids` from its results.
-pub fn attach(report: &mut RunReport) {
+pub(crate) fn attach(report: &mut RunReport) {
     let (devs, ids) = analyse(report);
     report.deviations = devs;
     report.deviation_ids = ids;
@@ -337,7 +337,7 @@ pub fn attach(report: &mut RunReport) {
 
 /// `report` itself when its deviations are filled (or it has no findings), else a copy with
 /// them: renderers called on a bare report still lead with causes.
-pub fn ensured(report: &RunReport) -> std::borrow::Cow<'_, RunReport> {
+pub(crate) fn ensured(report: &RunReport) -> std::borrow::Cow<'_, RunReport> {
     let has_findings = report.results.iter().any(|r| !r.findings.is_empty());
     if !report.deviations.is_empty() || !has_findings {
         return std::borrow::Cow::Borrowed(report);

@@ -17,7 +17,7 @@ use super::model::RunReport;
 use super::score::{self, Cell};
 use std::fmt::Write as _;
 
-pub const FILE_NAME: &str = "report.html";
+pub(crate) const FILE_NAME: &str = "report.html";
 
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");

@@ -7,15 +7,15 @@ use crate::secrets::Redactor;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub const FILE_NAME: &str = "report.json";
+pub(crate) const FILE_NAME: &str = "report.json";
 
 /// Write `DIR/report.json` atomically, redacted.
-pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+pub(crate) fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
     super::write_format(&report.redacted(redactor), dir, FILE_NAME, render, redactor)
 }
 
 /// Pretty-printed JSON with a final newline.
-pub fn render(report: &RunReport) -> io::Result<String> {
+pub(crate) fn render(report: &RunReport) -> io::Result<String> {
     let mut text = serde_json::to_string_pretty(report)?;
     text.push('\n');
     Ok(text)

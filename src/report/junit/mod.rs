@@ -20,15 +20,15 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const FILE_NAME: &str = "junit.xml";
+pub(crate) const FILE_NAME: &str = "junit.xml";
 
 /// Render and write `DIR/junit.xml` atomically, redacted.
-pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+pub(crate) fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
     super::write_format(&report.redacted(redactor), dir, FILE_NAME, render, redactor)
 }
 
 /// The XML text of a report.
-pub fn render(report: &RunReport) -> io::Result<String> {
+pub(crate) fn render(report: &RunReport) -> io::Result<String> {
     let report = &*causes::ensured(report);
     let mut junit = Report::new("conform");
     junit.set_time(Duration::from_secs_f64(

@@ -20,10 +20,10 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub const FILE_NAME: &str = "report.md";
+pub(crate) const FILE_NAME: &str = "report.md";
 
 /// Render and write `DIR/report.md` atomically, redacted.
-pub fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+pub(crate) fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
     super::write_format(
         &report.redacted(redactor),
         dir,
@@ -267,7 +267,7 @@ fn render_timings(report: &RunReport, out: &mut String) {
 }
 
 /// Nearest-rank percentile of unsorted values; `None` when empty.
-pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }

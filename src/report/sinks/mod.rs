@@ -6,15 +6,15 @@ pub(crate) mod exchanges;
 pub(crate) mod files;
 pub(crate) mod progress;
 
-pub use exchanges::ExchangeSink;
-pub use files::ReportSink;
-pub use progress::ProgressSink;
+pub(crate) use exchanges::ExchangeSink;
+pub(crate) use files::ReportSink;
+pub(crate) use progress::ProgressSink;
 
 use std::path::{Path, PathBuf};
 
 /// Where the exchanges of `target` are written under a report dir
 /// (`exchanges/TARGET.ndjson`).
-pub fn exchange_file(report_dir: &Path, target: &str) -> PathBuf {
+pub(crate) fn exchange_file(report_dir: &Path, target: &str) -> PathBuf {
     let safe = crate::fsutil::safe_name(target, "._-");
     report_dir.join("exchanges").join(format!("{safe}.ndjson"))
 }

@@ -125,7 +125,7 @@ pub(super) fn compiled(target: Target, strict: bool) -> &'static Validator {
 /// Compile ahead of use the validators that judging responses needs (messages, errors, stream
 /// events), e.g. on a thread of its own while scenarios load, so the first responses of a run
 /// do not wait for them. Any thread may call it, any number of times.
-pub fn warm_up() {
+pub(crate) fn warm_up() {
     // Stream events take the main variant's fast path (`is_valid`); bodies, and message_delta
     // for its soft findings, start with the strict variant.
     for event in [
