@@ -1,10 +1,7 @@
 //! The `conform` command line: parses arguments, calls the library, maps results to the exit
-//! codes of `crate::exit`.
+//! codes of [`crate::exit`]. The binary's `main` calls [`main`].
 
 use clap::{Parser, Subcommand};
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -177,7 +174,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let code = match cli.command {
+    match cli.command {
         Command::Run(args) => crate::runner::run_cli(&args),
         Command::Check(args) => crate::offline::run_cli(&args),
         Command::Mock(args) => crate::mock::run_cli(args),
@@ -240,6 +237,5 @@ pub fn main() -> i32 {
         Command::Diff(args) => crate::diff::run_cli(&args),
         Command::Bench(args) => crate::bench::run_cli(&args),
         Command::Explain(args) => crate::check::catalogue::run_cli(&args),
-    };
-    code
+    }
 }

@@ -15,8 +15,8 @@
 
 mod bench;
 mod check;
-mod clients;
 pub mod cli;
+mod clients;
 mod diff;
 mod exchange;
 pub mod exit;
@@ -57,7 +57,7 @@ pub use check::finding::{Finding, Severity};
 pub use report::model::{
     Baseline, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
 };
-pub use verdict::Verdict;
+pub use verdict::{Verdict, is_failure};
 
 // Targets and scenarios.
 pub use protocol::anthropic::wire::AuthStyle;
@@ -85,7 +85,9 @@ pub mod judge {
     pub use crate::offline::check_path;
     pub use crate::protocol::anthropic::grammar::{Ending, Profile};
     pub use crate::protocol::anthropic::judge::{Judge, Judgement, Options, judge_exchange};
-    pub use crate::protocol::anthropic::schema::{Shape, ViolationKind, validate, violations};
+    pub use crate::protocol::anthropic::schema::{
+        Shape, ViolationKind, is_valid, validate, violations,
+    };
     pub use crate::protocol::anthropic::stream::{StreamCheck, StreamOptions, check_bytes};
     pub use crate::protocol::anthropic::validate::{ShapeHint, Validation, validate_body};
 }
@@ -127,6 +129,7 @@ pub mod reports {
     pub use crate::report::html::render as render_html;
     pub use crate::report::json::read_report;
     pub use crate::report::markdown::render as render_markdown;
+    pub use crate::report::score::{FeatureState, TargetScore, scores};
     pub use crate::report::write_all;
 }
 

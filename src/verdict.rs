@@ -234,7 +234,7 @@ pub(crate) fn combine_repeats(verdicts: &[Verdict]) -> Verdict {
 /// Whether a result is a conformance failure of the run (exit code 1). `expected` is true
 /// when the target declared the scenario or its feature in `expect_unsupported`: a declared
 /// result never fails the run. `error` is never a conformance failure (see [`exit_code`]).
-pub(crate) fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
+pub fn is_failure(verdict: Verdict, expected: bool, strict: bool) -> bool {
     if expected {
         return false;
     }

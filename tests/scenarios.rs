@@ -6,14 +6,15 @@
 //! test also compares the result's normalised shape with `snapshots/<target>/…` and honours
 //! `INSTA_UPDATE` and `CI` like insta does (no `.snap.new` files in CI).
 
-use conform::http::client::Client;
-use conform::protocol::anthropic::grammar::Profile;
-use conform::runner::Transport;
-use conform::runner::case::run_case;
-use conform::runner::snapshots::Snapshots;
-use conform::scenario::model::Mode;
-use conform::target::{Config, Target};
-use conform::verdict;
+use conform::Client;
+use conform::Config;
+use conform::Mode;
+use conform::Snapshots;
+use conform::Target;
+use conform::Transport;
+use conform::Verdict;
+use conform::judge::Profile;
+use conform::run_case;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ fn root() -> PathBuf {
 /// The target of this test run and, for the embedded one, the server that must stay alive.
 fn target(
     rt: &tokio::runtime::Runtime,
-) -> Result<(Target, Option<conform::mock::MockHandle>), String> {
+) -> Result<(Target, Option<conform::reference_server::MockHandle>), String> {
     match std::env::var("CONFORM_TARGET") {
         Ok(name) => {
             let file = std::env::var_os("CONFORM_CONFIG")
@@ -37,7 +38,7 @@ fn target(
         }
         Err(_) => {
             let (handle, target) = rt
-                .block_on(conform::runner::embedded::start(Vec::new()))
+                .block_on(conform::reference_server::start(Vec::new()))
                 .map_err(|e| e.to_string())?;
             Ok((target, Some(handle)))
         }
@@ -53,7 +54,7 @@ fn main() {
             .build()
             .expect("tokio runtime"),
     );
-    let (scenarios, diagnostics) = conform::scenario::load_dir(&root().join("scenarios"));
+    let (scenarios, diagnostics) = conform::load_dir(&root().join("scenarios"));
     let mut trials = Vec::new();
     for d in diagnostics.iter().filter(|d| d.is_error()) {
         let message = d.to_string();
@@ -75,7 +76,7 @@ fn main() {
         client: Arc::new(
             Client::for_base_url(&target.base_url, &target.timeouts).expect("HTTP client"),
         ),
-        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        max_body: conform::DEFAULT_MAX_BODY,
     };
     let target = Arc::new(target);
     let snapshots = Arc::new(Snapshots::new(root().join("snapshots"), false));
@@ -105,11 +106,11 @@ fn run_trial(
     rt: &tokio::runtime::Runtime,
     client: &Transport,
     target: &Target,
-    scenario: &conform::scenario::Scenario,
+    scenario: &conform::Scenario,
     mode: Mode,
     snapshots: &Snapshots,
 ) -> Result<(), Failed> {
-    let redactor = conform::target::redactor(std::slice::from_ref(target));
+    let redactor = conform::redactor(std::slice::from_ref(target));
     let run = rt.block_on(run_case(
         scenario,
         target,
@@ -121,7 +122,7 @@ fn run_trial(
     let expected = target.expects_unsupported(scenario.id(), scenario.feature().as_str());
     let mut problems = Vec::new();
     let v = run.verdict();
-    if verdict::is_failure(v, expected, false) || v == verdict::Verdict::Error {
+    if conform::is_failure(v, expected, false) || v == Verdict::Error {
         problems.push(format!(
             "verdict {}{}",
             v,
@@ -133,14 +134,13 @@ fn run_trial(
         problems.extend(
             run.findings
                 .iter()
-                .filter(|f| f.severity() != conform::check::Severity::Info)
+                .filter(|f| f.severity() != conform::Severity::Info)
                 .map(|f| format!("  {f}")),
         );
     }
     if let Some((_, Some(f))) = snapshots.compare(scenario, target, mode, &run)
-        && (f.severity() != conform::check::Severity::Info
-            || f.check == conform::check::catalogue::ids::SNAPSHOT_NEW
-                && std::env::var_os("CI").is_some())
+        && (f.severity() != conform::Severity::Info
+            || f.check == conform::catalogue::ids::SNAPSHOT_NEW && std::env::var_os("CI").is_some())
     {
         problems.push(format!(
             "{}: {}\n{}\n(accept with `conform run --update-snapshots` or \
@@ -162,7 +162,7 @@ fn run_trial(
     }
 }
 
-fn file_of(s: &conform::scenario::Scenario) -> String {
+fn file_of(s: &conform::Scenario) -> String {
     s.file
         .strip_prefix(root())
         .unwrap_or(Path::new(&s.file))

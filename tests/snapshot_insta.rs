@@ -4,7 +4,11 @@
 //! This binary holds a single test because it sets `INSTA_UPDATE` for the process before insta
 //! reads its configuration.
 
-use conform::snapshot::{MetaData, SnapshotEnv, SnapshotFile, SnapshotStore, UpdateMode};
+use conform::snapshots::MetaData;
+use conform::snapshots::SnapshotEnv;
+use conform::snapshots::SnapshotFile;
+use conform::snapshots::SnapshotStore;
+use conform::snapshots::UpdateMode;
 use serde_json::json;
 
 #[derive(serde::Serialize)]
@@ -91,7 +95,7 @@ fn insta_and_conform_agree() {
     let pending = root.join("reference/basic/hello@sync.snap.new");
     assert_eq!(
         out.written,
-        conform::snapshot::Written::Pending(pending.clone())
+        conform::snapshots::Written::Pending(pending.clone())
     );
     let snap = insta::Snapshot::from_file(&pending).unwrap();
     assert_eq!(

@@ -152,11 +152,6 @@ impl fmt::Display for Finding {
     }
 }
 
-/// The most severe finding in a list, if any.
-pub(crate) fn worst(findings: &[Finding]) -> Option<Severity> {
-    findings.iter().map(|f| f.severity).max()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,17 +168,6 @@ mod tests {
             s,
             "must [schema.message] /usage/input_tokens: is negative (expected integer >= 0, got -1) — see https://platform.claude.com/docs/en/api/messages (usage)"
         );
-    }
-
-    #[test]
-    fn worst_orders_must_above_should_above_info() {
-        let fs = vec![
-            Finding::new(ids::SCHEMA_UNKNOWN_FIELD, "", ""),
-            Finding::new(ids::SCHEMA_MESSAGE, "", ""),
-            Finding::new(ids::HEADERS_REQUEST_ID, "", ""),
-        ];
-        assert_eq!(worst(&fs), Some(Severity::Must));
-        assert_eq!(worst(&[]), None);
     }
 
     #[test]

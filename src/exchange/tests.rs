@@ -1,3 +1,5 @@
+use super::read::{parse_ndjson, read_ndjson};
+use super::write::write_ndjson;
 use super::*;
 use crate::secrets::Redactor;
 

@@ -53,7 +53,11 @@ pub(crate) fn svg(percent: Option<u32>) -> String {
 }
 
 /// Write `DIR/badge.svg` (and `badge-TARGET.svg` per target when there are several).
-pub(crate) fn write_badge(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
+pub(crate) fn write_badge(
+    report: &RunReport,
+    dir: &Path,
+    redactor: &Redactor,
+) -> io::Result<PathBuf> {
     let scores = score::scores(report);
     let path = dir.join(FILE_NAME);
     let first = scores.first().and_then(|s| s.percent());

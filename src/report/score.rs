@@ -16,7 +16,7 @@ pub(crate) const HOW: &str = "Each feature takes the state of its worst result (
 
 /// The state of one feature on one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum FeatureState {
+pub enum FeatureState {
     Failing,
     Ignored,
     Unsupported,
@@ -26,17 +26,6 @@ pub(crate) enum FeatureState {
 }
 
 impl FeatureState {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            FeatureState::Failing => "failing",
-            FeatureState::Ignored => "ignored",
-            FeatureState::Unsupported => "unsupported",
-            FeatureState::Degraded => "degraded",
-            FeatureState::Conformant => "conformant",
-            FeatureState::NotJudged => "not judged",
-        }
-    }
-
     /// The state of a set of results.
     pub(crate) fn of(results: &[&ResultRecord]) -> FeatureState {
         let judged = results
@@ -56,7 +45,7 @@ impl FeatureState {
 
 /// The score of one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TargetScore {
+pub struct TargetScore {
     pub target: String,
     pub conformant: usize,
     pub degraded: usize,
@@ -69,25 +58,25 @@ pub(crate) struct TargetScore {
 }
 
 impl TargetScore {
-    pub(crate) fn judged(&self) -> usize {
+    pub fn judged(&self) -> usize {
         self.conformant + self.degraded + self.ignored + self.unsupported + self.failing
     }
 
     /// The compatibility percentage; `None` when nothing was judged.
-    pub(crate) fn percent(&self) -> Option<u32> {
+    pub fn percent(&self) -> Option<u32> {
         let j = self.judged();
         (j > 0).then(|| ((self.conformant + self.degraded) * 100 / j) as u32)
     }
 
     /// `83%` or `n/a`.
-    pub(crate) fn percent_text(&self) -> String {
+    pub fn percent_text(&self) -> String {
         self.percent()
             .map(|p| format!("{p}%"))
             .unwrap_or_else(|| "n/a".to_string())
     }
 
     /// `0 conformant · 15 degraded · 1 ignored · 0 unsupported · 2 failing`.
-    pub(crate) fn line(&self) -> String {
+    pub fn line(&self) -> String {
         let mut s = format!(
             "{} conformant · {} degraded · {} ignored · {} unsupported · {} failing",
             self.conformant, self.degraded, self.ignored, self.unsupported, self.failing
@@ -100,7 +89,7 @@ impl TargetScore {
 }
 
 /// The score of every target of the report, in target order.
-pub(crate) fn scores(report: &RunReport) -> Vec<TargetScore> {
+pub fn scores(report: &RunReport) -> Vec<TargetScore> {
     let features = report.features();
     report
         .targets

@@ -181,7 +181,7 @@ mod scenario_tests {
     #[test]
     fn the_loader_refuses_hostile_paths_with_file_line_and_column() {
         let p = format!("$[?{}@.x{}]", "(".repeat(5000), ")".repeat(5000));
-        let (s, d) = crate::scenario::load_text(Path::new("deep.yaml"), &scenario(&p));
+        let (s, d) = crate::scenario::load::load_text(Path::new("deep.yaml"), &scenario(&p));
         assert!(s.is_none());
         let shown: Vec<String> = d
             .iter()
@@ -206,7 +206,7 @@ mod scenario_tests {
 
         let p = format!("$.a{}{}", "[?@.b".repeat(25), "]".repeat(25));
         let started = std::time::Instant::now();
-        let (s, d) = crate::scenario::load_text(Path::new("filters.yaml"), &scenario(&p));
+        let (s, d) = crate::scenario::load::load_text(Path::new("filters.yaml"), &scenario(&p));
         assert!(s.is_none());
         assert!(
             d.iter()

@@ -69,22 +69,13 @@ pub(crate) use diagnostics::{Diagnostic, Pos};
 pub(crate) use lint::RequestValidator;
 pub(crate) use load::load_dir;
 pub(crate) use model::Scenario;
-pub(crate) use model::{
-    Feature, Mode,
-    ScenarioFile,
-};
+pub(crate) use model::{Feature, Mode, ScenarioFile};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The default scenario directory.
 pub(crate) const DEFAULT_DIR: &str = "scenarios";
-
-/// `conform lint [PATH]...`: print every diagnostic to stderr and a summary; exit 0 when no
-/// errors (warnings allowed), 2 otherwise. No paths means `scenarios/`.
-pub(crate) fn run_lint_cli(paths: &[PathBuf]) -> i32 {
-    run_lint_cli_with(paths, None)
-}
 
 /// [`run_lint_cli`] with a request-body validator.
 pub(crate) fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestValidator<'_>>) -> i32 {
@@ -228,6 +219,7 @@ pub(crate) fn scenario_json_schema() -> serde_json::Value {
 }
 
 /// Lint a file or every scenario under a directory.
+#[cfg(test)]
 pub(crate) fn lint(path: &Path) -> Vec<Diagnostic> {
     lint_with(path, None)
 }
@@ -244,3 +236,6 @@ pub(crate) fn lint_with(path: &Path, validator: Option<RequestValidator<'_>>) ->
     diagnostics.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
     diagnostics
 }
+
+#[cfg(test)]
+mod tests;

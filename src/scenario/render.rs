@@ -140,7 +140,7 @@ mod tests {
         let text = format!(
             "id: x\nfeature: basic\ntitle: t\nreference: r\nmodes: [sync, stream]\nsteps:\n{yaml}"
         );
-        let (s, d) = super::super::load_text(Path::new("x.yaml"), &text);
+        let (s, d) = super::super::load::load_text(Path::new("x.yaml"), &text);
         assert!(d.is_empty(), "{d:?}");
         s.unwrap().doc.steps[0].value.clone()
     }

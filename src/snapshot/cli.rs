@@ -49,14 +49,6 @@ pub(crate) enum SnapshotsAction {
     },
 }
 
-/// Run `conform snapshots`; returns the exit code. `prune` takes the existing scenarios from
-/// `--keep FILE`; [`run_cli_with`] lets the caller supply them (from the scenario loader).
-pub(crate) fn run_cli(args: &SnapshotsArgs) -> i32 {
-    run_cli_with(args, &|| {
-        Err("pass --keep FILE with the existing `scenario-id@mode` pairs".to_string())
-    })
-}
-
 /// Like [`run_cli`], with a source of the existing `(scenario-id, mode)` pairs for `prune`
 /// when `--keep` is not given.
 pub(crate) fn run_cli_with(

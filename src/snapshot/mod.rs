@@ -30,9 +30,7 @@ mod varies;
 pub(crate) use cli::SnapshotsArgs;
 pub(crate) use file::SnapshotFile;
 pub(crate) use normalise::{normalise_pinned, render};
-pub(crate) use store::{
-    SnapshotEnv, SnapshotStatus, SnapshotStore,
-};
+pub(crate) use store::{SnapshotEnv, SnapshotStatus, SnapshotStore};
 
 use std::path::{Path, PathBuf};
 
@@ -61,20 +59,6 @@ impl SnapshotError {
     }
 }
 
-/// The `info` block of a snapshot header.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct SnapshotInfo {
-    pub target: String,
-    pub model: String,
-    pub feature: String,
-}
-
-impl SnapshotInfo {
-    pub(crate) fn to_value(&self) -> serde_json::Value {
-        serde_json::json!({"target": self.target, "model": self.model, "feature": self.feature})
-    }
-}
-
 /// A unified diff of two snapshot bodies (three lines of context), `old` → `new`.
 pub(crate) fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
     let old = format!("{old}\n");
@@ -86,42 +70,8 @@ pub(crate) fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str)
         .to_string()
 }
 
-/// A Markdown "Changed since snapshot" section for report.md: one collapsible diff per
-/// changed result, given as `(label, unified diff)`. Empty when nothing changed.
-pub(crate) fn changed_section(changes: &[(String, String)]) -> String {
-    if changes.is_empty() {
-        return String::new();
-    }
-    let mut out = format!("## Changed since snapshot ({})\n\n", changes.len());
-    for (label, diff) in changes {
-        let fence = if diff.contains("```") { "~~~~" } else { "```" };
-        out.push_str(&format!(
-            "<details><summary><code>{}</code></summary>\n\n{fence}diff\n{}{}{fence}\n\n</details>\n\n",
-            html_escape(label),
-            diff,
-            if diff.ends_with('\n') { "" } else { "\n" }
-        ));
-    }
-    out
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn changed_section_wraps_diffs() {
-        assert_eq!(super::changed_section(&[]), "");
-        let s = super::changed_section(&[("ref/a<b>@sync".into(), "-x\n+y\n".into())]);
-        assert!(s.starts_with("## Changed since snapshot (1)\n"), "{s}");
-        assert!(s.contains("<code>ref/a&lt;b&gt;@sync</code>"), "{s}");
-        assert!(s.contains("```diff\n-x\n+y\n```\n"), "{s}");
-    }
-
     #[test]
     fn diff_marks_changed_lines() {
         let d = super::unified_diff("a\nb\nc", "a\nB\nc", "old", "new");

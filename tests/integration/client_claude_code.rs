@@ -47,7 +47,7 @@ fn live(report: &serde_json::Value) -> Vec<serde_json::Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["feature"] == conform::clients::claude_code::FEATURE)
+        .filter(|r| r["feature"] == conform::claude_code::FEATURE)
         .cloned()
         .collect()
 }
@@ -83,10 +83,7 @@ fn claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged() {
         .iter()
         .map(|r| r["scenario"].as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = conform::clients::claude_code::PROMPTS
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let expected: Vec<&str> = conform::claude_code::PROMPTS.iter().map(|p| p.id).collect();
     assert_eq!(ids, expected, "one result per prompt");
     for r in &results {
         assert_eq!(r["verdict"], "pass", "{r}");
@@ -94,7 +91,7 @@ fn claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged() {
     }
     // Every exchange went through the judge into the run's recording, labelled by prompt.
     let recording = read(&dir.path().join("rep/exchanges/reference.ndjson"));
-    for p in conform::clients::claude_code::PROMPTS {
+    for p in conform::claude_code::PROMPTS {
         assert!(
             recording.contains(&format!("\"label\":\"{}/0001 POST /v1/messages", p.id)),
             "{}: no exchange recorded",
@@ -133,7 +130,11 @@ fn claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged() {
     // The reference server's key never reached an output.
     for (path, text) in all_files(&dir.path().join("rep")) {
         assert!(
-            !text.contains(conform::mock::MockConfig::default().api_key.as_str()),
+            !text.contains(
+                conform::reference_server::MockConfig::default()
+                    .api_key
+                    .as_str()
+            ),
             "the key leaked into {}",
             path.display()
         );
@@ -212,7 +213,7 @@ fn without_claude_code_the_cases_are_skipped_with_a_clear_line() {
         "{stderr}"
     );
     let results = live(&report(dir.path()));
-    assert_eq!(results.len(), conform::clients::claude_code::PROMPTS.len());
+    assert_eq!(results.len(), conform::claude_code::PROMPTS.len());
     for r in &results {
         assert_eq!(r["verdict"], "skip", "{r}");
     }

@@ -4,9 +4,9 @@
 //! finding; the non-Anthropic rows must show their documented differences. The corpus is test
 //! data of the repository, in `tests/corpus/` (its README gives the sources and fidelity notes).
 
-use conform::check::Severity;
-use conform::offline::check_path;
-use conform::protocol::anthropic::grammar::Profile;
+use conform::Severity;
+use conform::judge::Profile;
+use conform::judge::check_path;
 use std::path::PathBuf;
 
 /// `tests/corpus/`: the recorded traffic, with `MANIFEST.tsv` and `README.md`.
@@ -103,7 +103,8 @@ fn glm_shows_its_documented_differences() {
 #[test]
 fn every_genuine_stream_decodes_identically_at_every_split() {
     let dir = corpus_dir();
-    use conform::http::sse::{SseDecoder, decode_all};
+    use conform::judge::SseDecoder;
+    use conform::judge::decode_all;
     let mut streams = 0;
     for (file, provider) in manifest(&dir) {
         if provider != "anthropic" || !file.ends_with(".sse") {
@@ -197,10 +198,14 @@ async fn serve_split(listener: tokio::net::TcpListener, body: Vec<u8>, seed: u64
 /// the live run recorded.
 #[test]
 fn the_live_path_judges_every_corpus_stream_like_conform_check() {
-    use conform::exchange::{Collector, Recorder};
-    use conform::http::client::{Client, ExecPolicy, Request};
-    use conform::protocol::anthropic::judge::{Judge, Options};
-    use conform::secrets::Redactor;
+    use conform::Client;
+    use conform::Collector;
+    use conform::ExecPolicy;
+    use conform::Recorder;
+    use conform::Redactor;
+    use conform::Request;
+    use conform::judge::Judge;
+    use conform::judge::Options;
     let dir = corpus_dir();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = Client::new(std::time::Duration::from_secs(5), true).unwrap();
@@ -280,7 +285,7 @@ fn the_live_path_judges_every_corpus_stream_like_conform_check() {
             "{name}: live vs conform check of the recorded exchange"
         );
         let mut c = Collector::default();
-        conform::exchange::for_each_exchange(&recorded[..], &mut c).unwrap();
+        conform::for_each_exchange(&recorded[..], &mut c).unwrap();
         assert_eq!(
             c.into_exchanges()[0]
                 .response

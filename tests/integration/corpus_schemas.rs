@@ -23,8 +23,10 @@
 //!   invalid, and the one Anthropic rejected for its shape must be rejected by the schema too.
 
 use super::corpus::corpus_dir;
-use conform::check::{Finding, Severity};
-use conform::protocol::anthropic::schema::{self, Shape};
+use conform::Finding;
+use conform::Severity;
+use conform::judge;
+use conform::judge::Shape;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,7 +65,7 @@ fn response_findings(dir: &Path, row: &Row) -> Vec<Finding> {
     let path = dir.join(&row.file);
     if row.file.ends_with(".sse") {
         let bytes = std::fs::read(&path).unwrap();
-        let (frames, _) = conform::http::sse::decode_all(&bytes);
+        let (frames, _) = conform::judge::decode_all(&bytes);
         let mut out = Vec::new();
         for frame in frames
             .iter()
@@ -73,7 +75,7 @@ fn response_findings(dir: &Path, row: &Row) -> Vec<Finding> {
                 .unwrap_or_else(|e| panic!("{} event #{}: {e}", row.file, frame.index));
             let at = format!("{} event #{}", row.file, frame.index);
             out.extend(
-                schema::validate(Shape::Event, &value)
+                judge::validate(Shape::Event, &value)
                     .into_iter()
                     .map(|f| f.located_in(&at)),
             );
@@ -88,13 +90,15 @@ fn response_findings(dir: &Path, row: &Row) -> Vec<Finding> {
         Shape::Message
     };
     let value = read_json(&path);
-    let findings = schema::validate(shape, &value);
+    let findings = judge::validate(shape, &value);
     assert_eq!(
-        schema::is_valid(shape, &value),
+        judge::is_valid(shape, &value),
         // The main variant's findings: `must`, or `schema.error`, which the catalogue makes
         // `should` (the clients raise on an error status whatever the body).
-        !findings.iter().any(|f| f.severity() == Severity::Must
-            || f.check == conform::check::catalogue::ids::SCHEMA_ERROR),
+        !findings
+            .iter()
+            .any(|f| f.severity() == Severity::Must
+                || f.check == conform::catalogue::ids::SCHEMA_ERROR),
         "{}: is_valid disagrees with validate",
         row.file
     );
@@ -153,7 +157,7 @@ fn genuine_anthropic_traffic_has_no_must_finding() {
             let value = read_json(&req);
             let name = req.file_name().unwrap().to_string_lossy().to_string();
             requests.extend(
-                schema::validate(shape, &value)
+                judge::validate(shape, &value)
                     .into_iter()
                     .map(|f| f.located_in(&name)),
             );
@@ -195,7 +199,7 @@ fn a_request_anthropic_rejected_for_its_shape_is_rejected_by_the_schema() {
     // dd__anthropic_completion_error: Anthropic answered 400 "messages.0: Input does not match
     // the expected shape." — the message is a bare string.
     let path = corpus_dir().join("dd__anthropic_completion_error__0.request.json");
-    let findings = schema::validate(Shape::Request, &read_json(&path));
+    let findings = judge::validate(Shape::Request, &read_json(&path));
     assert!(
         findings
             .iter()
@@ -295,7 +299,7 @@ fn non_anthropic_rows_show_their_documented_differences() {
     assert!(has(err, Severity::Should, "schema.error", "/"), "{err:?}");
     assert!(
         err.iter()
-            .filter(|f| f.check == conform::check::catalogue::ids::SCHEMA_ERROR)
+            .filter(|f| f.check == conform::catalogue::ids::SCHEMA_ERROR)
             .count()
             >= 2,
         "{err:?}"
@@ -316,7 +320,7 @@ fn validation_speed_on_corpus_events() {
         .filter(|r| r.provider == "anthropic" && r.file.ends_with(".sse"))
     {
         let raw = std::fs::read(dir.join(&row.file)).unwrap();
-        let (frames, _) = conform::http::sse::decode_all(&raw);
+        let (frames, _) = conform::judge::decode_all(&raw);
         for f in frames
             .iter()
             .filter(|f| f.has_data && !f.data.trim().is_empty())
@@ -332,17 +336,17 @@ fn validation_speed_on_corpus_events() {
         .collect();
     // Warm up (compiles the validators), then measure.
     for e in &events {
-        schema::validate(Shape::Event, e);
+        judge::validate(Shape::Event, e);
     }
     for m in &messages {
-        schema::validate(Shape::Message, m);
+        judge::validate(Shape::Message, m);
     }
     let rounds = 20;
     let start = std::time::Instant::now();
     let mut musts = 0;
     for _ in 0..rounds {
         for e in &events {
-            musts += schema::validate(Shape::Event, e)
+            musts += judge::validate(Shape::Event, e)
                 .iter()
                 .filter(|f| f.severity() == Severity::Must)
                 .count();
@@ -352,7 +356,7 @@ fn validation_speed_on_corpus_events() {
     let start = std::time::Instant::now();
     for _ in 0..rounds {
         for m in &messages {
-            musts += schema::validate(Shape::Message, m)
+            musts += judge::validate(Shape::Message, m)
                 .iter()
                 .filter(|f| f.severity() == Severity::Must)
                 .count();

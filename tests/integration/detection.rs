@@ -1,7 +1,7 @@
 //! The fault-detection matrix (issue 5): the scenario library under `scenarios/` must catch
 //! every fault of the reference server.
 //!
-//! [`MATRIX`] states, for every fault of `conform::mock::fault_catalogue()`, which results must
+//! [`MATRIX`] states, for every fault of `conform::reference_server::fault_catalogue()`, which results must
 //! leave `pass` and how: a row is `(scenario glob, expectation)` where the glob matches
 //! `SCENARIO-ID@MODE` (`*` matches any run of characters; without `@` both modes match) and the
 //! expectation is a verdict, a check id, or both. Every result the glob selects must meet it,
@@ -17,12 +17,15 @@
 //! not a statement about the feature.) Its row runs one case at a time in sync mode, so the
 //! first request — the one the fault answers with 429 — belongs to the case the row names.
 
-use conform::mock::{Fault, fault_catalogue};
-use conform::report::model::ResultRecord;
-use conform::report::sinks::ExchangeSink;
-use conform::runner::args::Settings;
-use conform::scenario::{Mode, Scenario, load_dir};
-use conform::verdict::{self, Verdict};
+use conform::ExchangeSink;
+use conform::Mode;
+use conform::ResultRecord;
+use conform::Scenario;
+use conform::Settings;
+use conform::Verdict;
+use conform::load_dir;
+use conform::reference_server::Fault;
+use conform::reference_server::fault_catalogue;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -354,7 +357,7 @@ fn settings() -> Settings {
         jobs: 4,
         repeat: 1,
         quiet: true,
-        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        max_body: conform::DEFAULT_MAX_BODY,
         ..Settings::default()
     }
 }
@@ -381,19 +384,19 @@ fn library() -> Vec<Scenario> {
 
 /// Run `scenarios` against a fresh reference server with `faults`.
 async fn run(scenarios: Vec<Scenario>, faults: Vec<Fault>, serial: bool) -> Vec<ResultRecord> {
-    let (handle, target) = conform::runner::embedded::start(faults)
+    let (handle, target) = conform::reference_server::start(faults)
         .await
         .expect("the reference server starts");
     let mut settings = settings();
     if serial {
         // One case at a time in sync mode: the server's first request is the 429.
         settings.jobs = 1;
-        settings.mode = Some(conform::scenario::Mode::Sync);
+        settings.mode = Some(conform::Mode::Sync);
     }
     // Live, recording the exchanges ...
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut exchanges = ExchangeSink::new(dir.path());
-    let live = conform::runner::execute(
+    let live = conform::execute(
         scenarios.clone(),
         vec![target.clone()],
         &settings,
@@ -405,7 +408,7 @@ async fn run(scenarios: Vec<Scenario>, faults: Vec<Fault>, serial: bool) -> Vec<
     drop(handle);
     // ... then judged again from the recording, with no server: the same verdicts and findings.
     settings.replay = Some(dir.path().to_path_buf());
-    let replayed = conform::runner::execute(
+    let replayed = conform::execute(
         scenarios,
         vec![target],
         &settings,
@@ -463,9 +466,9 @@ fn judge_row(
         for r in selected {
             let verdict_ok = want.verdict.is_none_or(|v| r.verdict == v);
             let check_ok = want.check.is_none_or(|c| {
-                r.findings.iter().any(|f| {
-                    f.check.as_str() == c && f.severity() != conform::check::Severity::Info
-                })
+                r.findings
+                    .iter()
+                    .any(|f| f.check.as_str() == c && f.severity() != conform::Severity::Info)
             });
             if !(verdict_ok && check_ok && r.verdict != Verdict::Pass) {
                 problems.push(format!(
@@ -477,7 +480,7 @@ fn judge_row(
     }
     if !results
         .iter()
-        .any(|r| verdict::is_failure(r.verdict, r.expected, true))
+        .any(|r| conform::is_failure(r.verdict, r.expected, true))
     {
         problems.push(format!("{fault}: no result fails a --strict run"));
     }
@@ -609,7 +612,7 @@ async fn faults_that_break_claude_code_fail_its_scenarios() {
         assert!(
             results
                 .iter()
-                .any(|r| verdict::is_failure(r.verdict, false, false)),
+                .any(|r| conform::is_failure(r.verdict, false, false)),
             "{fault}: no claude-code scenario failed: {:?}",
             results.iter().map(describe).collect::<Vec<_>>()
         );

@@ -178,7 +178,7 @@ fn a_million_levels_of_yaml_or_json_in_a_scenario_is_a_clear_error() {
                 "id: basic/deep\nfeature: basic\ntitle: t\nreference: r\nsteps:\n  - id: a\n    request:\n      body: {nested}\n"
             ),
         ] {
-            let (s, d) = conform::scenario::load_text(file, &text);
+            let (s, d) = conform::load_text(file, &text);
             assert!(s.is_none(), "{name}");
             assert!(d.iter().any(|d| d.is_error()), "{name}: {d:?}");
             let shown = format!("{}", d[0]);
@@ -192,7 +192,7 @@ fn a_million_levels_of_yaml_or_json_in_a_scenario_is_a_clear_error() {
         block.push_str(&" ".repeat(i + 1));
         block.push_str("a:\n");
     }
-    let (s, d) = conform::scenario::load_text(file, &block);
+    let (s, d) = conform::load_text(file, &block);
     assert!(s.is_none() && d.iter().any(|d| d.is_error()));
 }
 
@@ -215,9 +215,7 @@ fn a_million_levels_in_conform_toml_is_a_clear_error() {
             (0..DEEP).map(|_| "a").collect::<Vec<_>>().join(".") + " = 1"
         ),
     ] {
-        let e = conform::target::Config::parse(&text, file)
-            .unwrap_err()
-            .to_string();
+        let e = conform::Config::parse(&text, file).unwrap_err().to_string();
         assert!(e.starts_with("conform.toml:"), "{}", &e[..e.len().min(300)]);
         assert!(e.len() < 2000, "the input is not echoed whole");
     }

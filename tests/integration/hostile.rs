@@ -4,12 +4,14 @@
 //! header values, header names, SSE events and split across frames — is in none of the
 //! outputs (reports, exchanges).
 
-use conform::report::sinks::{ExchangeSink, ReportSink};
-use conform::run::Sink;
-use conform::runner::args::Settings;
-use conform::scenario::load_dir;
-use conform::target::{AdHoc, Target};
-use conform::verdict::Verdict;
+use conform::AdHoc;
+use conform::ExchangeSink;
+use conform::ReportSink;
+use conform::Settings;
+use conform::Sink;
+use conform::Target;
+use conform::Verdict;
+use conform::load_dir;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -336,7 +338,7 @@ async fn every_hostile_endpoint_ends_in_a_clear_verdict_without_leaking_the_key(
             repeat: 1,
             quiet: true,
             max_body: 1 << 20,
-            redactor: conform::target::redactor(std::slice::from_ref(&target)),
+            redactor: conform::redactor(std::slice::from_ref(&target)),
             ..Settings::default()
         };
         let mut exchanges = ExchangeSink::new(&out_dir);
@@ -345,7 +347,7 @@ async fn every_hostile_endpoint_ends_in_a_clear_verdict_without_leaking_the_key(
         let start = Instant::now();
         let outcome = tokio::time::timeout(
             Duration::from_secs(15),
-            conform::runner::execute(
+            conform::execute(
                 scenarios.clone(),
                 vec![target],
                 &settings,

@@ -9,8 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
-use conform::http::client::{Client, ExecPolicy, RetryPolicy, Timeouts};
-use conform::http::client::{RateLimiter, Request};
+use conform::Client;
+use conform::ExecPolicy;
+use conform::RateLimiter;
+use conform::Request;
+use conform::RetryPolicy;
+use conform::Timeouts;
 use futures_util::StreamExt;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -133,7 +137,7 @@ fn policy(first_byte_ms: u64, idle_ms: u64, total_ms: u64, retries: u32) -> Exec
             max_wait: Duration::from_secs(2),
         },
         limiter: None,
-        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        max_body: conform::DEFAULT_MAX_BODY,
     }
 }
 
@@ -159,7 +163,7 @@ async fn bounded<F: std::future::Future>(f: F) -> F::Output {
 async fn records_each_chunk_with_its_arrival_time() {
     bounded(async {
         let (base, _) = server().await;
-        let mut seen = conform::exchange::Collector::default();
+        let mut seen = conform::Collector::default();
         client()
             .execute(
                 &req(&base, "/stream"),

@@ -2,13 +2,17 @@
 //! non-pass section, timings and snapshot diffs; `report.json` fields; `junit.xml` agreeing
 //! with `report.json`; and a canary secret that never reaches any written file.
 
-use conform::check::Finding;
-use conform::check::catalogue::ids;
-use conform::report::{
-    self, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
-};
-use conform::secrets::Redactor;
-use conform::verdict::Verdict;
+use conform::Finding;
+use conform::Redactor;
+use conform::ResultRecord;
+use conform::RunReport;
+use conform::SnapshotInfo;
+use conform::SnapshotStatus;
+use conform::TargetInfo;
+use conform::Timing;
+use conform::Verdict;
+use conform::catalogue::ids;
+use conform::reports;
 use quick_junit::{NonSuccessKind, TestCaseStatus};
 
 const CANARY: &str = "sk-canary-7f3e9a1b2c";
@@ -131,7 +135,8 @@ fn redactor() -> Redactor {
 #[test]
 fn markdown_has_a_features_by_targets_matrix_and_details() {
     let dir = tempfile::tempdir().unwrap();
-    let path = report::markdown::write_report(&sample(), dir.path(), &redactor()).unwrap();
+    reports::write_all(&sample(), dir.path(), &redactor(), &Default::default()).unwrap();
+    let path = dir.path().join("report.md");
     let md = std::fs::read_to_string(path).unwrap();
     let table: Vec<&str> = md
         .lines()
@@ -203,7 +208,8 @@ fn markdown_has_a_features_by_targets_matrix_and_details() {
 #[test]
 fn json_has_the_documented_fields() {
     let dir = tempfile::tempdir().unwrap();
-    let path = report::json::write_report(&sample(), dir.path(), &redactor()).unwrap();
+    reports::write_all(&sample(), dir.path(), &redactor(), &Default::default()).unwrap();
+    let path = dir.path().join("report.json");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(v["conform_version"], env!("CARGO_PKG_VERSION"));
@@ -236,7 +242,7 @@ fn json_has_the_documented_fields() {
         serde_json::json!({"pass": 2, "fail": 1, "ignored": 1, "error": 1})
     );
     assert_eq!(v["summary"]["alpha"]["unsupported"], 1);
-    let back = report::json::read_report(&path).unwrap();
+    let back = reports::read_report(&path).unwrap();
     assert_eq!(back.results.len(), 11);
     assert_eq!(back.exit_code(false), conform::exit::FAILURES);
 }
@@ -244,7 +250,8 @@ fn json_has_the_documented_fields() {
 #[test]
 fn junit_agrees_with_json() {
     let dir = tempfile::tempdir().unwrap();
-    let paths = report::write_all(&sample(), dir.path(), &redactor(), &Default::default()).unwrap();
+    let paths =
+        reports::write_all(&sample(), dir.path(), &redactor(), &Default::default()).unwrap();
     assert_eq!(paths.len(), 5, "md, html, json, junit, badge");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
@@ -317,11 +324,11 @@ fn junit_agrees_with_json() {
 fn a_canary_secret_never_reaches_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = sample();
-    r.baseline = Some(conform::report::model::Baseline {
+    r.baseline = Some(conform::Baseline {
         file: format!("old/{CANARY}/report.json"),
         comparison: Default::default(),
     });
-    report::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
+    reports::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
     let mut checked = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -348,7 +355,7 @@ fn an_interrupted_run_still_writes_what_it_has() {
         model: "m".into(),
     }];
     let mut r = RunReport::new(targets);
-    report::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
+    reports::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("No results."));
     r.push(result(
@@ -359,11 +366,11 @@ fn an_interrupted_run_still_writes_what_it_has() {
         Verdict::Pass,
     ));
     r.finish(std::time::Duration::from_millis(5), true);
-    report::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
+    reports::write_all(&r, dir.path(), &redactor(), &Default::default()).unwrap();
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("interrupted: partial results"));
     assert!(md.contains("| basic | ✅ 1/1 |"), "{md}");
-    let json = report::json::read_report(&dir.path().join("report.json")).unwrap();
+    let json = reports::read_report(&dir.path().join("report.json")).unwrap();
     assert!(json.interrupted);
     assert_eq!(json.results.len(), 1);
     assert_eq!(json.exit_code(false), conform::exit::OK);

@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::mock_support::*;
-use conform::mock::{Limits, MockConfig};
+use conform::reference_server::Limits;
+use conform::reference_server::MockConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -5,10 +5,15 @@
 use std::time::Instant;
 
 use crate::mock_support::*;
-use conform::check::Severity;
-use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-use conform::mock::{Fault, MockConfig};
-use conform::protocol::anthropic::judge::{Options, judge_exchange};
+use conform::Chunk;
+use conform::Exchange;
+use conform::RecordedRequest;
+use conform::RecordedResponse;
+use conform::Severity;
+use conform::judge::Options;
+use conform::judge::judge_exchange;
+use conform::reference_server::Fault;
+use conform::reference_server::MockConfig;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -68,8 +73,8 @@ async fn record(base: &str, method: &str, path: &str, body: Option<&Value>) -> E
             total_ms: t0.elapsed().as_secs_f64() * 1000.0,
         }),
         retries: vec![],
-        transport: transport_error.map(|message| conform::exchange::TransportFailure {
-            kind: conform::exchange::FailureKind::Interrupted,
+        transport: transport_error.map(|message| conform::TransportFailure {
+            kind: conform::FailureKind::Interrupted,
             message,
         }),
     }
@@ -236,7 +241,7 @@ async fn single_exchange_faults_are_flagged() {
         Fault::SignatureUnchecked,
         Fault::UnknownModelRemap,
     ];
-    for info in conform::mock::fault_catalogue() {
+    for info in conform::reference_server::fault_catalogue() {
         if multi.contains(&info.fault) {
             continue;
         }

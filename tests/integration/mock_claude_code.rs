@@ -11,7 +11,7 @@ use crate::support::claude::{claude_or_skip, run_claude, sandboxed};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use conform::mock::MockConfig;
+use conform::reference_server::MockConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_code_says_hello_to_the_clean_mock() {

@@ -117,7 +117,10 @@ fn list_faults_prints_name_tab_description() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), conform::mock::fault_catalogue().len());
+    assert_eq!(
+        lines.len(),
+        conform::reference_server::fault_catalogue().len()
+    );
     for l in &lines {
         let (name, desc) = l.split_once('\t').expect("NAME<TAB>description");
         assert!(!name.is_empty() && desc.contains("seen in"), "{l}");

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::mock_support::*;
-use conform::mock::{Fault, MockConfig, fault_catalogue};
+use conform::reference_server::Fault;
+use conform::reference_server::MockConfig;
+use conform::reference_server::fault_catalogue;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -16,8 +18,8 @@ fn names(r: &Resp) -> Vec<String> {
     r.event_names()
 }
 
-fn raw_frames(r: &Resp) -> Vec<conform::http::sse::Frame> {
-    conform::http::sse::decode_all(&r.body).0
+fn raw_frames(r: &Resp) -> Vec<conform::judge::Frame> {
+    conform::judge::decode_all(&r.body).0
 }
 
 fn tool_calls(j: &Value) -> Vec<Value> {

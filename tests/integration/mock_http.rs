@@ -2,7 +2,7 @@
 //! caching, streaming shape and the observable effect of each feature.
 
 use crate::mock_support::*;
-use conform::mock::MockConfig;
+use conform::reference_server::MockConfig;
 use serde_json::{Value, json};
 
 fn assert_invalid(r: &Resp, field: &str) {
@@ -671,7 +671,7 @@ async fn stream_shape_matches_real_traffic_and_the_sync_answer() {
                 .header("anthropic-ratelimit-requests-limit")
                 .is_some()
         );
-        let (_, findings) = conform::http::sse::decode_all(&stream.body);
+        let (_, findings) = conform::judge::decode_all(&stream.body);
         assert!(findings.is_empty(), "{findings:?}");
         let events = stream.events();
         let text_deltas = events
@@ -898,7 +898,7 @@ async fn ttft_and_chunk_delay_shape_timing() {
         arrivals.push(t0.elapsed());
         body.extend_from_slice(&c);
     }
-    let frames = conform::http::sse::decode_all(&body).0.len();
+    let frames = conform::judge::decode_all(&body).0.len();
     assert!(arrivals[0] >= Duration::from_millis(150), "{arrivals:?}");
     assert!(arrivals.len() >= 5, "events arrive incrementally");
     let total = *arrivals.last().unwrap();

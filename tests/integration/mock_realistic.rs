@@ -9,11 +9,14 @@
 //! deterministic server): a snapshot keeps what a conformant endpoint determines, not what a
 //! model varies. Snapshots are compared in a copy, so no pending file reaches the repository.
 
-use conform::mock::{Behaviour, MockConfig};
-use conform::report::model::{ResultRecord, SnapshotStatus};
-use conform::runner::args::Settings;
-use conform::scenario::{Scenario, load_dir};
-use conform::verdict::Verdict;
+use conform::ResultRecord;
+use conform::Scenario;
+use conform::Settings;
+use conform::SnapshotStatus;
+use conform::Verdict;
+use conform::load_dir;
+use conform::reference_server::Behaviour;
+use conform::reference_server::MockConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -51,7 +54,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// The library against a realistic server with `seed`, snapshots compared with a copy of the
 /// accepted ones.
 async fn run(scenarios: Vec<Scenario>, seed: u64) -> Vec<ResultRecord> {
-    let (handle, target) = conform::runner::embedded::start_with(MockConfig {
+    let (handle, target) = conform::reference_server::start_with(MockConfig {
         seed,
         behaviour: Behaviour::Realistic,
         ..MockConfig::default()
@@ -64,11 +67,11 @@ async fn run(scenarios: Vec<Scenario>, seed: u64) -> Vec<ResultRecord> {
         jobs: 4,
         repeat: 1,
         quiet: true,
-        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        max_body: conform::DEFAULT_MAX_BODY,
         snapshots_dir: Some(snaps.path().to_path_buf()),
         ..Settings::default()
     };
-    let outcome = conform::runner::execute(
+    let outcome = conform::execute(
         scenarios,
         vec![target],
         &settings,
@@ -105,7 +108,7 @@ fn problem(seed: u64, r: &ResultRecord) -> Option<String> {
     for f in r
         .findings
         .iter()
-        .filter(|f| f.severity() != conform::check::Severity::Info)
+        .filter(|f| f.severity() != conform::Severity::Info)
     {
         lines.push(format!(
             "    {:?} {}: {}",

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::mock_support::*;
-use conform::mock::MockConfig;
+use conform::reference_server::MockConfig;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -198,7 +198,7 @@ async fn two_hundred_concurrent_streams() {
                 .expect("sent");
             assert_eq!(r.status(), 200);
             let bytes = r.bytes().await.expect("whole stream");
-            let (frames, _) = conform::http::sse::decode_all(&bytes);
+            let (frames, _) = conform::judge::decode_all(&bytes);
             let last: Value = serde_json::from_str(&frames.last().unwrap().data).unwrap();
             assert_eq!(last["type"], "message_stop");
         }));

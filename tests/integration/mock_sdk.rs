@@ -8,7 +8,7 @@
 use crate::mock_support;
 use std::process::Command;
 
-use conform::mock::MockConfig;
+use conform::reference_server::MockConfig;
 
 /// An SDK script run against the mock at `base`, with no proxy in the way of loopback.
 fn sdk_command(program: &str, base: &str) -> Command {
@@ -161,8 +161,9 @@ async fn typescript_sdk_0x_runs_the_seed_examples() {
 /// every key of every TypedDict reachable from `MessageCreateParams` (and the beta one).
 #[test]
 fn request_schema_accepts_every_sdk_param_field() {
-    use conform::check::Severity;
-    use conform::protocol::anthropic::schema::{Shape, validate};
+    use conform::Severity;
+    use conform::judge::Shape;
+    use conform::judge::validate;
     let py = python();
     let available = python_has_sdk(&py);
     assert!(

@@ -5,8 +5,9 @@
 //! click-through from a cell to its results, no external request, no console error, a
 //! screenshot. The browser part says SKIP when chromium is missing, except under `CI`.
 
-use conform::check::Severity;
-use conform::report::{self, RunReport};
+use conform::RunReport;
+use conform::Severity;
+use conform::reports;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -66,7 +67,7 @@ fn faulty() -> &'static Run {
 }
 
 fn read_report(dir: &Path) -> RunReport {
-    report::json::read_report(&dir.join("report.json")).unwrap()
+    reports::read_report(&dir.join("report.json")).unwrap()
 }
 
 /// The run's report with what varies between runs fixed: start, duration, port, timings.
@@ -81,8 +82,7 @@ fn stable(mut r: RunReport) -> RunReport {
     for (i, x) in r.results.iter_mut().enumerate() {
         let i = i as f64;
         x.timing.ttfb_ms = Some(2.0 + i % 5.0);
-        x.timing.ttft_ms =
-            (x.mode == conform::scenario::Mode::Stream).then_some(3.0 + (i * 7.0) % 40.0);
+        x.timing.ttft_ms = (x.mode == conform::Mode::Stream).then_some(3.0 + (i * 7.0) % 40.0);
         x.timing.total_ms = Some(5.0 + (i * 13.0) % 90.0);
     }
     r
@@ -210,7 +210,7 @@ fn terminal_junit_and_badge_name_the_causes() {
     );
     assert!(junit.contains("x-api-key: $API_KEY"));
     let badge = std::fs::read_to_string(run.dir.path().join("badge.svg")).unwrap();
-    let pct = report::score::scores(&read_report(run.dir.path()))[0].percent_text();
+    let pct = reports::scores(&read_report(run.dir.path()))[0].percent_text();
     assert!(
         badge.contains(&format!("anthropic compat: {pct}")),
         "{badge}"
@@ -220,7 +220,7 @@ fn terminal_junit_and_badge_name_the_causes() {
 #[test]
 fn golden_report_md() {
     let r = stable(read_report(faulty().dir.path()));
-    let md = report::markdown::render(&r);
+    let md = reports::render_markdown(&r);
     let before_appendix = md.split("## Appendix A").next().unwrap();
     assert!(
         before_appendix.lines().count() <= 150,
@@ -241,7 +241,7 @@ fn golden_report_md() {
 #[test]
 fn golden_report_html() {
     let r = stable(read_report(faulty().dir.path()));
-    let html = report::html::render(&r);
+    let html = reports::render_html(&r);
     for bad in [
         "<link",
         "<img",
@@ -346,7 +346,7 @@ fn report_html_in_a_headless_browser() {
         let mut v: Vec<String> = r
             .results
             .iter()
-            .filter(|x| x.feature == "models" && x.mode == conform::scenario::Mode::Sync)
+            .filter(|x| x.feature == "models" && x.mode == conform::Mode::Sync)
             .map(|x| x.case_name())
             .collect();
         v.sort();

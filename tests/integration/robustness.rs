@@ -2,10 +2,14 @@
 //! validators, and chunking never changes what is decoded.
 
 use crate::support::chunked;
-use conform::http::sse::{SseDecoder, decode_all};
-use conform::protocol::anthropic::grammar::Profile;
-use conform::protocol::anthropic::stream::{StreamCheck, StreamOptions, check_bytes};
-use conform::protocol::anthropic::validate::{ShapeHint, validate_body};
+use conform::judge::Profile;
+use conform::judge::ShapeHint;
+use conform::judge::SseDecoder;
+use conform::judge::StreamCheck;
+use conform::judge::StreamOptions;
+use conform::judge::check_bytes;
+use conform::judge::decode_all;
+use conform::judge::validate_body;
 use proptest::prelude::*;
 
 const CLEAN: &str = concat!(

@@ -3,17 +3,21 @@
 //! stops the run with its error, leaving no stale evidence in a report.
 
 use crate::support::*;
-use conform::report::model::{ResultRecord, RunReport};
-use conform::run::{CaseId, RunEvent, Sink, SinkError};
-use conform::runner::args::Settings;
-use conform::scenario::load_dir;
+use conform::CaseId;
+use conform::ResultRecord;
+use conform::RunEvent;
+use conform::RunReport;
+use conform::Settings;
+use conform::Sink;
+use conform::SinkError;
+use conform::load_dir;
 use std::path::Path;
 
 /// Keeps what it was told: each finished record as it was seen, and each amendment.
 #[derive(Default)]
 struct Witness {
     finished: Vec<ResultRecord>,
-    amended: Vec<(CaseId, conform::check::Finding, conform::verdict::Verdict)>,
+    amended: Vec<(CaseId, conform::Finding, conform::Verdict)>,
     exchanges: usize,
     final_report: Option<RunReport>,
     /// Fail on the nth finished case.
@@ -47,7 +51,7 @@ impl Sink for Witness {
     }
 }
 
-fn scenarios(filter: &str) -> Vec<conform::scenario::Scenario> {
+fn scenarios(filter: &str) -> Vec<conform::Scenario> {
     let (all, _) = load_dir(Path::new("scenarios"));
     all.into_iter()
         .filter(|s| s.id().starts_with(filter))
@@ -59,7 +63,7 @@ fn settings() -> Settings {
         jobs: 2,
         repeat: 1,
         quiet: true,
-        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        max_body: conform::DEFAULT_MAX_BODY,
         ..Settings::default()
     }
 }
@@ -70,12 +74,12 @@ fn settings() -> Settings {
 async fn the_report_is_the_finished_records_plus_their_amendments() {
     let faults = vec![
         "usage-not-cumulative"
-            .parse::<conform::mock::Fault>()
+            .parse::<conform::reference_server::Fault>()
             .unwrap(),
     ];
-    let (_handle, target) = conform::runner::embedded::start(faults).await.unwrap();
+    let (_handle, target) = conform::reference_server::start(faults).await.unwrap();
     let mut w = Witness::default();
-    let out = conform::runner::execute(
+    let out = conform::execute(
         scenarios("thinking/"),
         vec![target],
         &settings(),
@@ -109,13 +113,13 @@ async fn the_report_is_the_finished_records_plus_their_amendments() {
 /// A sink error ends the run early with that error; cases not yet started never run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_that_cannot_write_stops_the_run() {
-    let (_handle, target) = conform::runner::embedded::start(Vec::new()).await.unwrap();
+    let (_handle, target) = conform::reference_server::start(Vec::new()).await.unwrap();
     let library = scenarios("");
     let mut w = Witness {
         fail_at: Some(3),
         ..Witness::default()
     };
-    let out = conform::runner::execute(
+    let out = conform::execute(
         library.clone(),
         vec![target],
         &Settings {
@@ -127,7 +131,7 @@ async fn a_sink_that_cannot_write_stops_the_run() {
     )
     .await;
     match out {
-        Err(conform::runner::RunError::Sink(e)) => {
+        Err(conform::RunError::Sink(e)) => {
             assert!(e.to_string().contains("disk full"), "{e}");
         }
         Err(e) => panic!("another error: {e}"),

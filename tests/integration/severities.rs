@@ -7,13 +7,15 @@
 //! (the offline judge, in-process) over every exchange file those runs recorded, under both
 //! profiles, and over the captured bodies and streams of `tests/calibration/violations`.
 
-use conform::check::Finding;
-use conform::mock::{Fault, fault_catalogue};
-use conform::offline::check_path;
-use conform::protocol::anthropic::grammar::Profile;
-use conform::report::sinks::ExchangeSink;
-use conform::runner::args::Settings;
-use conform::scenario::{Scenario, load_dir};
+use conform::ExchangeSink;
+use conform::Finding;
+use conform::Scenario;
+use conform::Settings;
+use conform::judge::Profile;
+use conform::judge::check_path;
+use conform::load_dir;
+use conform::reference_server::Fault;
+use conform::reference_server::fault_catalogue;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -55,18 +57,18 @@ async fn run(
     let name = faults
         .first()
         .map_or("clean".to_string(), |f| f.info().name.to_string());
-    let (handle, target) = conform::runner::embedded::start(faults)
+    let (handle, target) = conform::reference_server::start(faults)
         .await
         .expect("the reference server starts");
     let settings = Settings {
         jobs: 8,
         repeat: 1,
         quiet: true,
-        max_body: conform::http::client::DEFAULT_MAX_BODY,
+        max_body: conform::DEFAULT_MAX_BODY,
         ..Settings::default()
     };
     let mut exchanges = ExchangeSink::new(&dir);
-    let run = conform::runner::execute(
+    let run = conform::execute(
         scenarios,
         vec![target],
         &settings,
@@ -80,9 +82,9 @@ async fn run(
     let mut seen = BTreeSet::new();
     // The report's deviations are labelled with their own check's severity, not with that
     // of the findings folded under them.
-    let (deviations, _) = conform::report::causes::analyse(&run.report);
+    let (deviations, _) = conform::reports::analyse(&run.report);
     for d in &deviations {
-        let entry = conform::check::catalogue::get(&d.check).expect("a catalogue check");
+        let entry = conform::catalogue::get(&d.check).expect("a catalogue check");
         if !entry.allows(d.severity) {
             problems.push(format!(
                 "{name}: deviation {} `{}` is shown as {}, which its entry does not allow",

@@ -5,7 +5,10 @@
 //! Needs `cargo-insta` 1.49 on PATH (`cargo install cargo-insta --locked`, about a minute), so it
 //! is ignored by default: run with `cargo test --test snapshot_cargo_insta -- --ignored`.
 
-use conform::snapshot::{SnapshotEnv, SnapshotFile, SnapshotStore, UpdateMode};
+use conform::snapshots::SnapshotEnv;
+use conform::snapshots::SnapshotFile;
+use conform::snapshots::SnapshotStore;
+use conform::snapshots::UpdateMode;
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
@@ -57,7 +60,7 @@ fn cargo_insta_finds_and_accepts_conform_snapshots() {
             body,
         )
         .unwrap();
-    let pending = conform::snapshot::pending_path(&out.path);
+    let pending = conform::snapshots::pending_path(&out.path);
     let ours = SnapshotFile::read(&pending).unwrap();
 
     let listed = cargo_insta(dir.path(), &["pending-snapshots", "--as-json"]);

@@ -2,9 +2,15 @@
 //! stop_reason give the same snapshot; a change of a pinned stop_reason, field set, block types
 //! or event order does not.
 
-use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-use conform::protocol::anthropic::judge::{Options, judge_exchange};
-use conform::snapshot::{normalise, normalise_pinned, render};
+use conform::Chunk;
+use conform::Exchange;
+use conform::RecordedRequest;
+use conform::RecordedResponse;
+use conform::judge::Options;
+use conform::judge::judge_exchange;
+use conform::snapshots::normalise;
+use conform::snapshots::normalise_pinned;
+use conform::snapshots::render;
 use serde_json::{Value, json};
 
 /// A tiny deterministic generator so "seeds" differ without a dependency.

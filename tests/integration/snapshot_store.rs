@@ -2,10 +2,13 @@
 //! nothing written; `--update-snapshots` and `INSTA_UPDATE` modes; reject, list, prune; and the
 //! `conform snapshots` command line.
 
-use conform::check::Severity;
-use conform::snapshot::{
-    SnapshotEnv, SnapshotStatus, SnapshotStore, UpdateMode, Written, store::pending_path,
-};
+use conform::Severity;
+use conform::snapshots::SnapshotEnv;
+use conform::snapshots::SnapshotStatus;
+use conform::snapshots::SnapshotStore;
+use conform::snapshots::UpdateMode;
+use conform::snapshots::Written;
+use conform::snapshots::pending_path;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -19,7 +22,7 @@ fn env(update: UpdateMode, ci: bool) -> SnapshotEnv {
     SnapshotEnv { update, ci }
 }
 
-fn check(store: &SnapshotStore, scenario: &str, body: &str) -> conform::snapshot::SnapshotOutcome {
+fn check(store: &SnapshotStore, scenario: &str, body: &str) -> conform::snapshots::SnapshotOutcome {
     store
         .check("ref", scenario, "sync", "scenarios/x.yaml", &info(), body)
         .unwrap()

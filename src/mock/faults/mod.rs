@@ -166,14 +166,6 @@ impl FaultSet {
     pub(crate) fn has(&self, fault: Fault) -> bool {
         self.0.contains(&fault)
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
-        self.0.iter().copied()
-    }
 }
 
 impl FromIterator<Fault> for FaultSet {

@@ -98,12 +98,14 @@ pub(crate) fn request_hash(body: &Value) -> u64 {
 }
 
 /// Generates the answer to a validated request.
+#[cfg(test)]
 pub(crate) fn generate(body: &Value, seed: u64) -> Generated {
     generate_hashed(body, request_hash(body), seed)
 }
 
 /// [`generate`] with the random streams seeded by `hash` (a fault that rewrites the request
 /// keeps the original request's hash, so the words stay those of the clean answer).
+#[cfg(test)]
 pub(crate) fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
     generate_as(body, hash, seed, Behaviour::Deterministic)
 }

@@ -546,10 +546,6 @@ impl Grammar {
         }
         Ending::Complete
     }
-
-    pub(crate) fn stop_reason(&self) -> Option<&Value> {
-        self.last_stop_reason.as_ref()
-    }
 }
 
 #[cfg(test)]

@@ -285,7 +285,7 @@ pub fn validate(shape: Shape, value: &Value) -> Vec<Finding> {
 
 /// Fast path: true when `value` breaks none of the protocol's rules for `shape` (no finding of
 /// the main variant: `must`, or `should` for an error body).
-pub(crate) fn is_valid(shape: Shape, value: &Value) -> bool {
+pub fn is_valid(shape: Shape, value: &Value) -> bool {
     if shape != Shape::Event {
         return compiled(shape.def(), false).is_valid(value);
     }

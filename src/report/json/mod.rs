@@ -3,16 +3,10 @@
 //! and attempts, `summary` of verdict counts per target).
 
 use super::model::RunReport;
-use crate::secrets::Redactor;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub(crate) const FILE_NAME: &str = "report.json";
-
-/// Write `DIR/report.json` atomically, redacted.
-pub(crate) fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    super::write_format(&report.redacted(redactor), dir, FILE_NAME, render, redactor)
-}
 
 /// Pretty-printed JSON with a final newline.
 pub(crate) fn render(report: &RunReport) -> io::Result<String> {

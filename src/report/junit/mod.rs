@@ -13,19 +13,12 @@
 
 use super::causes;
 use super::model::{ResultRecord, RunReport, sorted_findings};
-use crate::secrets::Redactor;
 use crate::verdict::Verdict;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::io;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub(crate) const FILE_NAME: &str = "junit.xml";
-
-/// Render and write `DIR/junit.xml` atomically, redacted.
-pub(crate) fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    super::write_format(&report.redacted(redactor), dir, FILE_NAME, render, redactor)
-}
 
 /// The XML text of a report.
 pub(crate) fn render(report: &RunReport) -> io::Result<String> {

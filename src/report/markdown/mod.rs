@@ -14,24 +14,10 @@ mod appendix;
 use super::causes::{self, Deviation};
 use super::model::{ResultRecord, RunReport};
 use super::score::{self, Cell};
-use crate::secrets::Redactor;
 use crate::verdict::Verdict;
 use std::fmt::Write as _;
-use std::io;
-use std::path::{Path, PathBuf};
 
 pub(crate) const FILE_NAME: &str = "report.md";
-
-/// Render and write `DIR/report.md` atomically, redacted.
-pub(crate) fn write_report(report: &RunReport, dir: &Path, redactor: &Redactor) -> io::Result<PathBuf> {
-    super::write_format(
-        &report.redacted(redactor),
-        dir,
-        FILE_NAME,
-        |r| Ok(render(r)),
-        redactor,
-    )
-}
 
 /// The markdown text of a report.
 pub fn render(report: &RunReport) -> String {

@@ -11,9 +11,13 @@
 //! the client returned a message, it retried as invited, so its message is compared with the
 //! clean server's answer to the same request.
 
-use conform::exchange::{Chunk, Exchange, RecordedRequest, RecordedResponse};
-use conform::protocol::anthropic::grammar::Ending;
-use conform::protocol::anthropic::judge::{Options, judge_exchange};
+use conform::Chunk;
+use conform::Exchange;
+use conform::RecordedRequest;
+use conform::RecordedResponse;
+use conform::judge::Ending;
+use conform::judge::Options;
+use conform::judge::judge_exchange;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -204,8 +208,8 @@ pub fn judge(path: &str, body: Option<&Value>, captured: &Captured) -> Judged {
         total_ms: 0.0,
     });
     if captured.cut {
-        x.transport = Some(conform::exchange::TransportFailure {
-            kind: conform::exchange::FailureKind::Interrupted,
+        x.transport = Some(conform::TransportFailure {
+            kind: conform::FailureKind::Interrupted,
             message: "connection closed mid-body".into(),
         });
     }

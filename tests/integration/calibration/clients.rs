@@ -4,7 +4,7 @@
 
 use super::cases::{Summary, Truth, clip};
 use crate::support::claude::Outcome;
-use conform::check::catalogue::ClientImpact;
+use conform::catalogue::ClientImpact;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

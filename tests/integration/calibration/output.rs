@@ -3,7 +3,8 @@
 //! what each client said).
 
 use super::clients::Cell;
-use conform::check::catalogue::{self, ClientImpact};
+use conform::catalogue;
+use conform::catalogue::ClientImpact;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -6,7 +6,8 @@ use super::cases::{self, Captured, Judged, Truth, judge};
 use super::clients::ClaudeExpect;
 use super::serve;
 use crate::mock_support;
-use conform::mock::{Fault, MockConfig};
+use conform::reference_server::Fault;
+use conform::reference_server::MockConfig;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,7 +29,7 @@ pub struct Case {
     pub judged: BTreeMap<String, (Judged, Option<Truth>)>,
     pub claude: ClaudeExpect,
     /// Mocks (fault cases) kept alive while the clients run.
-    pub _mock: Option<conform::mock::MockHandle>,
+    pub _mock: Option<conform::reference_server::MockHandle>,
 }
 
 impl Case {
@@ -234,12 +235,9 @@ pub fn fixture_case(
         claude_truth = Some(j.truth.clone());
         // A stream-only case answers a non-streaming request with its accumulation.
         if decl.message.is_none() {
-            let acc = conform::protocol::anthropic::judge::judge_exchange(
-                &exchange_of(&body, &got),
-                Default::default(),
-            )
-            .validation
-            .message;
+            let acc = conform::judge::judge_exchange(&exchange_of(&body, &got), Default::default())
+                .validation
+                .message;
             if let Some(m) = acc {
                 entry.json = Some(serve::Answer {
                     status: 200,
@@ -298,21 +296,21 @@ fn fixture_headers() -> Vec<(String, String)> {
     vec![("request-id".into(), serve::ID.into())]
 }
 
-fn exchange_of(body: &Value, got: &Captured) -> conform::exchange::Exchange {
-    let mut x = conform::exchange::Exchange::new(
+fn exchange_of(body: &Value, got: &Captured) -> conform::Exchange {
+    let mut x = conform::Exchange::new(
         "fixture",
-        conform::exchange::RecordedRequest {
+        conform::RecordedRequest {
             method: "POST".into(),
             url: "http://127.0.0.1/v1/messages".into(),
             headers: vec![],
             body: Some(body.to_string()),
         },
     );
-    x.response = Some(conform::exchange::RecordedResponse {
+    x.response = Some(conform::RecordedResponse {
         status: got.status,
         headers: vec![("content-type".into(), got.content_type.clone())],
         head_ms: 0.0,
-        chunks: vec![conform::exchange::Chunk::new(0.0, &got.body)],
+        chunks: vec![conform::Chunk::new(0.0, &got.body)],
         total_ms: 0.0,
     });
     x

@@ -4,7 +4,10 @@
 
 use std::net::SocketAddr;
 
-use conform::mock::{Fault, MockConfig, MockHandle, spawn};
+use conform::reference_server::Fault;
+use conform::reference_server::MockConfig;
+use conform::reference_server::MockHandle;
+use conform::reference_server::spawn;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
@@ -58,7 +61,7 @@ impl Resp {
 
     /// The SSE events as (event name, data JSON or Null).
     pub fn events(&self) -> Vec<(Option<String>, Value)> {
-        let (frames, _) = conform::http::sse::decode_all(&self.body);
+        let (frames, _) = conform::judge::decode_all(&self.body);
         frames
             .into_iter()
             .map(|f| {

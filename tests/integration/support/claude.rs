@@ -17,7 +17,7 @@ pub const MODEL: &str = "claude-sonnet-4-5";
 pub const PROMPT: &str = "Say hello";
 /// Tools that write, execute, spawn agents or reach the network (the list `conform run
 /// --client claude-code` uses; unknown names are ignored by Claude Code with a notice).
-pub const DISALLOWED: &[&str] = conform::clients::claude_code::DISALLOWED_TOOLS;
+pub const DISALLOWED: &[&str] = conform::claude_code::DISALLOWED_TOOLS;
 /// Startup notices that say nothing about the answer.
 const NOTICES: &[&str] = &["Permission deny rule", "⚠ Claude Sonnet 4.5 was retired"];
 

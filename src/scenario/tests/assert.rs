@@ -1,9 +1,10 @@
 //! The assertion engine: every operator, negation, node-list rules, status and headers,
 //! schemas, templates in operands, captures, and the conversion into findings.
 
-use conform::check::Severity;
-use conform::check::assert::{self, Env, Outcome, Subject};
-use conform::scenario::{self, Context, Feature};
+use crate::check::Severity;
+use crate::check::assert::{self, Env, Outcome, Subject};
+use crate::scenario::template::Context;
+use crate::scenario::{self, Feature};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -12,7 +13,7 @@ fn scenario_with(expect: &str) -> scenario::Scenario {
     let text = format!(
         "id: t\nfeature: tools\ntitle: t\nreference: \"Tool use; tool_choice\"\nsteps:\n  - id: s\n    capture: {{first: \"$.content[0]\"}}\n    expect:\n{expect}"
     );
-    let (s, d) = scenario::load_text(Path::new("scenarios/t.yaml"), &text);
+    let (s, d) = scenario::load::load_text(Path::new("scenarios/t.yaml"), &text);
     // Warnings (a path that may select several nodes) are expected in the node-list tests.
     assert!(
         d.iter().all(|d| !d.is_error()),
@@ -49,13 +50,13 @@ fn run_with(
 ) -> Vec<Outcome> {
     let s = scenario_with(expect);
     let step = &s.doc.steps[0].value;
-    let schemas = |name: &str, v: &Value| -> Option<Vec<conform::check::Finding>> {
+    let schemas = |name: &str, v: &Value| -> Option<Vec<crate::check::Finding>> {
         (name == "message").then(|| {
             if v.get("type") == Some(&json!("message")) {
                 vec![]
             } else {
-                vec![conform::check::Finding::new(
-                    conform::check::catalogue::ids::SCHEMA_MESSAGE,
+                vec![crate::check::Finding::new(
+                    crate::check::catalogue::ids::SCHEMA_MESSAGE,
                     "/type",
                     "is not \"message\"",
                 )]

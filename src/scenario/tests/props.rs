@@ -1,8 +1,9 @@
 //! Properties: nothing a file or an endpoint can send makes the scenario code panic, and text
 //! without templates passes through unchanged.
 
-use conform::check::assert::{self, Env};
-use conform::scenario::{self, Context, template};
+use crate::check::assert::{self, Env};
+use crate::scenario::template::Context;
+use crate::scenario::{self, template};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::path::Path;
@@ -57,12 +58,12 @@ proptest! {
 
     #[test]
     fn loading_never_panics(s in "[a-z:{}\\[\\]\\- \n\"'#&*!|>0-9.]{0,200}") {
-        let _ = scenario::load_text(Path::new("p.yaml"), &s);
+        let _ = scenario::load::load_text(Path::new("p.yaml"), &s);
     }
 
     #[test]
     fn assertions_never_panic_on_any_body(body in json_value()) {
-        let (s, d) = scenario::load_text(Path::new("p.yaml"), ASSERTS);
+        let (s, d) = scenario::load::load_text(Path::new("p.yaml"), ASSERTS);
         prop_assert!(d.is_empty(), "{:?}", d);
         let s = s.unwrap();
         let env = Env { ctx: &Context::default(), schemas: &assert::no_schemas, file: &s.file };

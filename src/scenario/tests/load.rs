@@ -1,20 +1,21 @@
 //! Loading scenario files: the typed model with positions, YAML 1.2 values in bodies, and
 //! diagnostics with file, line and column that never stop the other files.
 
-use conform::scenario::{self, Auth, Feature, Mode, Node, Pos};
-use conform::target::AuthStyle;
+use crate::scenario::model::{Auth, Node};
+use crate::scenario::{self, Feature, Mode, Pos};
+use crate::target::AuthStyle;
 use serde_json::json;
 use std::path::Path;
 
 fn load(text: &str) -> (Option<scenario::Scenario>, Vec<scenario::Diagnostic>) {
-    scenario::load_text(Path::new("mem.yaml"), text)
+    scenario::load::load_text(Path::new("mem.yaml"), text)
 }
 
 const MINIMAL: &str = "id: x\nfeature: basic\ntitle: t\nreference: r\n";
 
 #[test]
 fn example_scenario_loads_with_positions() {
-    let (s, d) = scenario::load_file(Path::new("scenarios/anthropic/basic/hello.yaml"));
+    let (s, d) = scenario::load::load_file(Path::new("scenarios/anthropic/basic/hello.yaml"));
     assert!(d.is_empty(), "{d:?}");
     let s = s.unwrap();
     assert_eq!(s.id(), "basic/hello");
@@ -213,7 +214,7 @@ fn load_dir_skips_fixtures_and_reads_nested_dirs() {
 
 #[test]
 fn unreadable_and_missing_paths_are_diagnostics() {
-    let (s, d) = scenario::load_file(Path::new("tests/data/scenarios/does-not-exist.yaml"));
+    let (s, d) = scenario::load::load_file(Path::new("tests/data/scenarios/does-not-exist.yaml"));
     assert!(s.is_none());
     assert!(
         d[0].message.starts_with("cannot read the file"),

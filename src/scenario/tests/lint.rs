@@ -1,9 +1,9 @@
 //! `conform lint`: every scenario error found without sending anything, with positions and
 //! hints; request bodies checked through a validator callback; exit codes of the CLI entry.
 
-use conform::check::Finding;
-use conform::check::catalogue::ids;
-use conform::scenario::{self, Diagnostic, Pos};
+use crate::check::Finding;
+use crate::check::catalogue::ids;
+use crate::scenario::{self, Diagnostic, Pos};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -19,8 +19,8 @@ fn the_example_scenarios_are_clean() {
     let d = scenario::lint(Path::new("scenarios"));
     assert!(d.is_empty(), "{:#?}", summary(&d));
     assert_eq!(
-        scenario::run_lint_cli(&[PathBuf::from("scenarios/anthropic")]),
-        conform::exit::OK
+        scenario::run_lint_cli_with(&[PathBuf::from("scenarios/anthropic")], None),
+        crate::exit::OK
     );
 }
 
@@ -66,16 +66,16 @@ fn a_directory_with_broken_files_fails_the_cli() {
         ]
     );
     assert_eq!(
-        scenario::run_lint_cli(&[PathBuf::from("tests/data/scenarios")]),
-        conform::exit::USAGE
+        scenario::run_lint_cli_with(&[PathBuf::from("tests/data/scenarios")], None),
+        crate::exit::USAGE
     );
     assert_eq!(
         scenario::run_list_cli(Path::new("tests/data/scenarios"), true),
-        conform::exit::USAGE
+        crate::exit::USAGE
     );
     assert_eq!(
         scenario::run_list_cli(Path::new("scenarios"), false),
-        conform::exit::OK
+        crate::exit::OK
     );
 }
 
@@ -249,9 +249,9 @@ fn paths_that_may_select_several_nodes_warn_without_all_or_any() {
         vec![("Warning".to_string(), 9), ("Warning".to_string(), 14)]
     );
     // Warnings do not make a scenario unusable.
-    let (s, _) = scenario::load_file(&file);
+    let (s, _) = scenario::load::load_file(&file);
     assert!(s.is_some());
-    assert_eq!(scenario::run_lint_cli(&[file]), conform::exit::OK);
+    assert_eq!(scenario::run_lint_cli_with(&[file], None), crate::exit::OK);
 }
 
 #[test]
