@@ -126,7 +126,7 @@ pub struct Target {
     /// Extra header names (`secret_headers`) redacted like `x-api-key` in every output.
     pub secret_headers: Vec<String>,
     /// The provider profile, when the target uses one.
-    pub provider: Option<std::sync::Arc<crate::providers::Profile>>,
+    pub(crate) provider: Option<std::sync::Arc<crate::providers::Profile>>,
     limiter: Option<RateLimiter>,
 }
 

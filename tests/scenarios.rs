@@ -16,7 +16,7 @@ use conform::Verdict;
 use conform::judge::Profile;
 use conform::run_case;
 use libtest_mimic::{Arguments, Failed, Trial};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 fn root() -> PathBuf {
@@ -163,9 +163,9 @@ fn run_trial(
 }
 
 fn file_of(s: &conform::Scenario) -> String {
-    s.file
+    s.file()
         .strip_prefix(root())
-        .unwrap_or(Path::new(&s.file))
+        .unwrap_or(s.file())
         .display()
         .to_string()
 }

@@ -113,7 +113,7 @@ pub(crate) enum ClaimStatus {
 
 /// One row of the "documented vs observed" table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DocRow {
+pub(crate) struct DocRow {
     /// `deviation` or `supported`.
     pub kind: String,
     pub id: String,
@@ -129,7 +129,7 @@ pub struct DocRow {
 
 /// The table for one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProviderDocs {
+pub(crate) struct ProviderDocs {
     pub target: String,
     pub provider: String,
     pub rows: Vec<DocRow>,

@@ -38,7 +38,7 @@ pub struct RunReport {
     pub baseline: Option<Baseline>,
     /// Documented vs observed, per target that has a provider profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub documented: Vec<crate::providers::ProviderDocs>,
+    pub(crate) documented: Vec<crate::providers::ProviderDocs>,
     /// The root causes, ranked (see `report::causes`); filled when reports are written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deviations: Vec<crate::report::deviation::Deviation>,

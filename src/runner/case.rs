@@ -32,7 +32,7 @@ use std::io::{BufWriter, Write as _};
 
 /// One step's record: what was sent and received (without the body), what the judge made of
 /// it, and the exchange's redacted records (with the body, as they arrived) for the sinks.
-pub struct StepRecord {
+pub(crate) struct StepRecord {
     pub step: StepId,
     pub exchange: Exchange,
     pub validation: Validation,
@@ -44,7 +44,7 @@ pub struct StepRecord {
 /// later (a snapshot comparison) count like the others.
 pub struct CaseRun {
     pub findings: Vec<Finding>,
-    pub steps: Vec<StepRecord>,
+    pub(crate) steps: Vec<StepRecord>,
     pub timing: Timing,
     pub attempts: u32,
     pub error: Option<String>,

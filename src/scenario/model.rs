@@ -158,13 +158,17 @@ fn default_modes() -> Vec<Mode> {
 /// A scenario that parsed and passed the semantic checks.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// `scenarios/fixtures/` found next to the file or in one of its parents.
-    pub fixtures_dir: Option<PathBuf>,
-    pub doc: ScenarioFile,
+    pub(crate) fixtures_dir: Option<PathBuf>,
+    pub(crate) doc: ScenarioFile,
 }
 
 impl Scenario {
+    /// The scenario file.
+    pub fn file(&self) -> &std::path::Path {
+        &self.file
+    }
     pub fn id(&self) -> &str {
         &self.doc.id.value
     }
@@ -193,7 +197,7 @@ impl Scenario {
 /// A scenario file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ScenarioFile {
+pub(crate) struct ScenarioFile {
     /// Unique across all scenario files, e.g. `tools/forced-choice`.
     pub id: Located<String>,
     /// The feature row of the compatibility matrix this scenario belongs to.
@@ -217,7 +221,7 @@ pub struct ScenarioFile {
 /// One request and what must come back.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Step {
+pub(crate) struct Step {
     /// Unique within the scenario; captures are read as `{{ steps.ID.NAME }}`.
     pub id: Located<String>,
     /// Run this step only in these modes (default: every mode of the scenario).
@@ -247,7 +251,7 @@ fn default_path() -> Located<String> {
 /// The HTTP request of a step. Strings may hold templates.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Request {
+pub(crate) struct Request {
     #[serde(default = "default_method")]
     pub method: Located<String>,
     #[serde(default = "default_path")]
@@ -282,7 +286,7 @@ impl Default for Request {
 /// Credentials of a step, overriding the target's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "spelling::Auth", into = "spelling::Auth")]
-pub enum Auth {
+pub(crate) enum Auth {
     /// Send no key.
     None,
     /// The target's key, sent in this style.
@@ -344,7 +348,7 @@ impl From<Auth> for spelling::Auth {
 /// What the response must look like.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// One status or a list of accepted ones; default 200.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Located<StatusExpect>>,
@@ -358,7 +362,7 @@ pub struct Expect {
 
 impl Expect {
     /// The accepted statuses (default `[200]`).
-    pub fn statuses(&self) -> Vec<u16> {
+    pub(crate) fn statuses(&self) -> Vec<u16> {
         match self.status.as_ref().map(|s| &s.value) {
             None => vec![200],
             Some(StatusExpect::One(s)) => vec![*s],
@@ -370,7 +374,7 @@ impl Expect {
 /// `status: 200` or `status: [400, 422]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum StatusExpect {
+pub(crate) enum StatusExpect {
     One(u16),
     Any(Vec<u16>),
 }
@@ -408,7 +412,7 @@ impl<'de> Deserialize<'de> for StatusExpect {
 /// JSON type names for the `type` operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum JsonType {
+pub(crate) enum JsonType {
     Null,
     Boolean,
     Number,
@@ -419,7 +423,7 @@ pub enum JsonType {
 }
 
 impl JsonType {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             JsonType::Null => "null",
             JsonType::Boolean => "boolean",
@@ -435,7 +439,7 @@ impl JsonType {
 /// How much a failed assertion matters (default `must`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum AssertSeverity {
+pub(crate) enum AssertSeverity {
     Must,
     Should,
     Info,
@@ -448,7 +452,7 @@ pub enum AssertSeverity {
 /// when some node passes. `exists` and `count` look at the node list itself.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Assertion {
+pub(crate) struct Assertion {
     /// RFC 9535 JSONPath; required in `assert`, absent in `headers` and inside `not`/`length`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<Located<String>>,
@@ -516,7 +520,7 @@ pub struct Assertion {
 
 impl Assertion {
     /// The names of the operators present, in a fixed order.
-    pub fn ops(&self) -> Vec<&'static str> {
+    pub(crate) fn ops(&self) -> Vec<&'static str> {
         let mut ops = Vec::new();
         let present = [
             ("equals", self.equals.is_some()),
@@ -543,7 +547,7 @@ impl Assertion {
     }
 
     /// The single operator (the first one when the file is invalid), `"none"` if absent.
-    pub fn op(&self) -> &'static str {
+    pub(crate) fn op(&self) -> &'static str {
         self.ops().first().copied().unwrap_or("none")
     }
 }
@@ -557,7 +561,7 @@ fn present_node<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Located<Node>>
 /// The operand of `length` and `count`: an exact number or a nested assertion.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Measure {
+pub(crate) enum Measure {
     Exact(u64),
     Compare(Box<Assertion>),
 }

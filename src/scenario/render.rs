@@ -45,7 +45,7 @@ pub(crate) struct RenderError {
 
 impl Step {
     /// Whether this step runs in `mode` (steps without `modes` run in every mode).
-    pub fn runs_in(&self, mode: Mode) -> bool {
+    pub(crate) fn runs_in(&self, mode: Mode) -> bool {
         self.modes.as_ref().is_none_or(|m| m.contains(&mode))
     }
 }

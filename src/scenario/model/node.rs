@@ -7,13 +7,13 @@ use std::borrow::Cow;
 
 /// A value with the position of its YAML node.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Located<T> {
+pub(crate) struct Located<T> {
     pub value: T,
     pub pos: Pos,
 }
 
 impl<T> Located<T> {
-    pub fn new(value: T, pos: Pos) -> Self {
+    pub(crate) fn new(value: T, pos: Pos) -> Self {
         Located { value, pos }
     }
 }
@@ -55,7 +55,7 @@ impl<T: JsonSchema> JsonSchema for Located<T> {
 
 /// Any YAML value (a request body, an assertion operand), with positions on every node.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -67,7 +67,7 @@ pub enum Node {
 
 impl Node {
     /// The plain JSON value, templates left as written.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match self {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),
@@ -83,13 +83,8 @@ impl Node {
         }
     }
 
-    /// The node a JSON pointer (RFC 6901) designates, if any.
-    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
-        self.pointer_located(pointer, Pos::UNKNOWN).map(|(n, _)| n)
-    }
-
     /// The node a JSON pointer designates with its position (the nearest known one).
-    pub fn pointer_located(&self, pointer: &str, here: Pos) -> Option<(&Node, Pos)> {
+    pub(crate) fn pointer_located(&self, pointer: &str, here: Pos) -> Option<(&Node, Pos)> {
         if pointer.is_empty() {
             return Some((self, here));
         }
@@ -108,7 +103,7 @@ impl Node {
     }
 
     /// Every string in the tree with its position and JSON pointer.
-    pub fn strings(&self, pos: Pos, pointer: &str, out: &mut Vec<(String, Pos, String)>) {
+    pub(crate) fn strings(&self, pos: Pos, pointer: &str, out: &mut Vec<(String, Pos, String)>) {
         match self {
             Node::String(s) => out.push((s.clone(), pos, pointer.to_string())),
             Node::Seq(items) => {
