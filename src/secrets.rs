@@ -81,7 +81,7 @@ impl Redactor {
     }
 
     /// This redactor, also treating these header names (case-insensitive) as secret headers.
-    pub fn with_secret_headers<I, S>(mut self, names: I) -> Self
+    pub(crate) fn with_secret_headers<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -95,7 +95,7 @@ impl Redactor {
         self
     }
 
-    pub fn add(&mut self, secret: impl Into<String>) {
+    pub(crate) fn add(&mut self, secret: impl Into<String>) {
         let mut all = std::mem::take(&mut self.secrets);
         all.push(secret.into());
         let headers = std::mem::take(&mut self.secret_headers);
@@ -104,19 +104,19 @@ impl Redactor {
 
     /// Every byte string redaction looks for: each secret in each of its encoded forms, longest
     /// first. A caller holding back a possible partial match at a chunk boundary checks these.
-    pub fn needles(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn needles(&self) -> Vec<Vec<u8>> {
         self.patterns.clone()
     }
 
     /// Whether there is any secret value to look for.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
 
     /// The byte length of the longest pattern searched for (0 when there is none). A caller
     /// redacting a stream chunk by chunk must hold back this many bytes minus one at the end
     /// of each chunk (and prepend them to the next) for a split secret to be found.
-    pub fn max_pattern_len(&self) -> usize {
+    pub(crate) fn max_pattern_len(&self) -> usize {
         self.patterns.first().map_or(0, Vec::len)
     }
 
@@ -205,7 +205,7 @@ impl Redactor {
     /// Header names and values redacted: the value of a sensitive header (built-in rules or
     /// this redactor's extra names) becomes `[REDACTED]`; secrets in other values and in the
     /// names themselves are redacted.
-    pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+    pub(crate) fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
         headers
             .iter()
             .map(|(k, v)| {
@@ -220,7 +220,7 @@ impl Redactor {
     }
 
     /// [`is_sensitive_header`], or one of this redactor's extra secret header names.
-    pub fn is_secret_header(&self, name: &str) -> bool {
+    pub(crate) fn is_secret_header(&self, name: &str) -> bool {
         is_sensitive_header(name)
             || self
                 .secret_headers

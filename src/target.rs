@@ -46,11 +46,8 @@ pub(crate) const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
     /// The value, for the one place that needs it: the auth header.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -261,7 +258,7 @@ impl Config {
     }
 
     /// Resolve several names (`--target` repeated), or every table when `names` is empty.
-    pub fn resolve_all(&self, names: &[String]) -> Result<Vec<Target>, TargetError> {
+    pub(crate) fn resolve_all(&self, names: &[String]) -> Result<Vec<Target>, TargetError> {
         let names = if names.is_empty() {
             self.names()
         } else {
@@ -317,12 +314,8 @@ impl Config {
 }
 
 impl Target {
-    /// A target from command-line flags; the name defaults to `default`.
-    pub fn ad_hoc(args: AdHoc) -> Result<Target, TargetError> {
-        Target::ad_hoc_with(args, &|var| std::env::var(var).ok())
-    }
-
-    /// [`Target::ad_hoc`] with an explicit environment (for tests).
+    /// A target from command-line flags, its key read through `env`; the name defaults to
+    /// `default`.
     pub fn ad_hoc_with(
         args: AdHoc,
         env: &dyn Fn(&str) -> Option<String>,
@@ -332,7 +325,7 @@ impl Target {
 
     /// [`Target::ad_hoc_with`] for `--provider`: the profile's `expect_unsupported` apply and
     /// the target carries the profile (its documented deviations mark findings).
-    pub fn ad_hoc_with_profile(
+    pub(crate) fn ad_hoc_with_profile(
         args: AdHoc,
         profile: Option<crate::providers::Profile>,
         env: &dyn Fn(&str) -> Option<String>,
@@ -374,7 +367,7 @@ impl Target {
     }
 
     /// The URL of a request path (`/v1/messages`).
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         if path.starts_with('/') {
             format!("{}{path}", self.base_url)
         } else {
@@ -383,13 +376,13 @@ impl Target {
     }
 
     /// The credential header for this target's auth style, if it has a key.
-    pub fn auth_header(&self) -> Option<(String, String)> {
+    pub(crate) fn auth_header(&self) -> Option<(String, String)> {
         Some(self.auth.header(self.api_key.as_ref()?.expose()))
     }
 
     /// Every header a request to this target carries by default: `content-type`, the target's
     /// headers (with `anthropic-version`) and the credential. Steps may override or drop them.
-    pub fn default_headers(&self) -> Vec<(String, String)> {
+    pub(crate) fn default_headers(&self) -> Vec<(String, String)> {
         let mut out = vec![("content-type".to_string(), "application/json".to_string())];
         out.retain(|(k, _)| !self.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)));
         out.extend(self.headers.iter().cloned());
@@ -406,7 +399,7 @@ impl Target {
     }
 
     /// The execution policy: timeouts, retries, and this target's shared rate limiter.
-    pub fn exec_policy(&self) -> ExecPolicy {
+    pub(crate) fn exec_policy(&self) -> ExecPolicy {
         ExecPolicy {
             timeouts: self.timeouts,
             retry: RetryPolicy {

@@ -73,7 +73,7 @@ impl Verdict {
         Verdict::Skip,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Warn => "warn",
@@ -88,7 +88,7 @@ impl Verdict {
     }
 
     /// What the word means, for legends.
-    pub fn meaning(self) -> &'static str {
+    pub(crate) fn meaning(self) -> &'static str {
         match self {
             Verdict::Pass => "behaves like the Anthropic Messages API",
             Verdict::Warn => "deviations clients may notice (`should` findings only)",
@@ -107,7 +107,7 @@ impl Verdict {
     }
 
     /// Rank in [`Verdict::ALL`] (0 = worst), for sorting.
-    pub fn rank(self) -> usize {
+    pub(crate) fn rank(self) -> usize {
         Verdict::ALL
             .iter()
             .position(|v| *v == self)
@@ -126,7 +126,7 @@ impl Verdict {
     ];
 
     /// The tier in [`Verdict::REGRESSION_TIERS`] (0 = best), `None` outside every tier.
-    pub fn regression_rank(self) -> Option<u8> {
+    pub(crate) fn regression_rank(self) -> Option<u8> {
         Verdict::REGRESSION_TIERS
             .iter()
             .position(|tier| tier.contains(&self))

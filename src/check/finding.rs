@@ -77,7 +77,7 @@ impl Finding {
     /// (or its default). An undeclared severity is a bug at the call site: debug builds
     /// panic, release builds keep the catalogue's severity, so a report never contradicts
     /// the catalogue.
-    pub fn with_exception(mut self, severity: Severity) -> Self {
+    pub(crate) fn with_exception(mut self, severity: Severity) -> Self {
         let entry = self.check.entry();
         let declared = entry.allows(severity);
         debug_assert!(
@@ -112,7 +112,7 @@ impl Finding {
     }
 
     /// The finding is about `step`: recorded as its step and named first in its location.
-    pub fn in_step(mut self, step: &StepId) -> Self {
+    pub(crate) fn in_step(mut self, step: &StepId) -> Self {
         self = self.located_in(&format!("step {step}"));
         self.step = Some(step.clone());
         self

@@ -147,7 +147,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn has_regressions(&self) -> bool {
+    pub(crate) fn has_regressions(&self) -> bool {
         !self.regressions.is_empty()
     }
 }

@@ -72,7 +72,7 @@ impl Exchange {
     }
 
     /// Deliver this exchange, record by record, to an observer.
-    pub fn replay_into(&self, obs: &mut impl Observer) {
+    pub(crate) fn replay_into(&self, obs: &mut impl Observer) {
         obs.begin(&self.label, &self.request);
         for r in &self.retries {
             obs.retry(r);
@@ -92,7 +92,8 @@ impl Exchange {
     }
 
     /// A copy with every secret and sensitive header value replaced by `[REDACTED]`.
-    pub fn redacted(&self, redactor: &crate::secrets::Redactor) -> Exchange {
+    #[cfg(test)]
+    pub(crate) fn redacted(&self, redactor: &crate::secrets::Redactor) -> Exchange {
         let mut c = Collector::default();
         let mut rec = write::Redacting::new(redactor, &mut c);
         self.replay_into(&mut rec);
@@ -113,14 +114,14 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     /// The body parsed as JSON, when it is JSON.
-    pub fn body_json(&self) -> Option<Value> {
+    pub(crate) fn body_json(&self) -> Option<Value> {
         self.body
             .as_deref()
             .and_then(|b| serde_json::from_str(b).ok())
     }
 
     /// The path and query of the URL (`/v1/messages?beta=true`).
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         let rest = self
             .url
             .split_once("://")
@@ -159,12 +160,12 @@ pub struct Head {
 
 impl Head {
     /// The value of the first header with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
     }
 
     /// The media type of `content-type` without parameters, lowercased.
-    pub fn media_type(&self) -> Option<String> {
+    pub(crate) fn media_type(&self) -> Option<String> {
         media_type(&self.headers)
     }
 }
@@ -235,7 +236,7 @@ impl RecordedResponse {
     }
 
     /// The media type of `content-type` without parameters, lowercased.
-    pub fn media_type(&self) -> Option<String> {
+    pub(crate) fn media_type(&self) -> Option<String> {
         media_type(&self.headers)
     }
 
@@ -253,7 +254,7 @@ impl RecordedResponse {
     }
 
     /// The head of this response.
-    pub fn head(&self) -> Head {
+    pub(crate) fn head(&self) -> Head {
         Head {
             status: self.status,
             headers: self.headers.clone(),
@@ -310,7 +311,7 @@ impl Chunk {
     }
 
     /// The bytes of this chunk (an undecodable `b64` yields none).
-    pub fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         use base64::Engine as _;
         if let Some(t) = &self.text {
             return t.as_bytes().to_vec();

@@ -15,12 +15,12 @@ pub struct Spool {
 }
 
 impl Spool {
-    pub fn new() -> Spool {
+    pub(crate) fn new() -> Spool {
         Spool::default()
     }
 
     /// A reader over everything written (the spool must have been flushed).
-    pub fn reader(&self) -> io::Result<Box<dyn Read + '_>> {
+    pub(crate) fn reader(&self) -> io::Result<Box<dyn Read + '_>> {
         match &self.file {
             None => Ok(Box::new(self.mem.as_slice())),
             Some((_, path)) => Ok(Box::new(std::fs::File::open(path)?)),
@@ -28,7 +28,7 @@ impl Spool {
     }
 
     /// Everything written, when it is still in memory (None once spilled to a file).
-    pub fn in_memory(&self) -> Option<&[u8]> {
+    pub(crate) fn in_memory(&self) -> Option<&[u8]> {
         self.file.is_none().then_some(self.mem.as_slice())
     }
 

@@ -23,7 +23,7 @@ pub struct Redacting<O> {
 }
 
 impl<O: Observer> Redacting<O> {
-    pub fn new(redactor: &Redactor, inner: O) -> Self {
+    pub(crate) fn new(redactor: &Redactor, inner: O) -> Self {
         Redacting {
             needles: redactor.needles(),
             redactor: redactor.clone(),
@@ -34,7 +34,7 @@ impl<O: Observer> Redacting<O> {
     }
 
     /// The wrapped observer.
-    pub fn into_inner(self) -> O {
+    pub(crate) fn into_inner(self) -> O {
         self.inner
     }
 
@@ -141,7 +141,7 @@ pub struct LineWriter<W: Write> {
 }
 
 impl<W: Write> LineWriter<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         LineWriter { out, error: None }
     }
 
@@ -158,7 +158,7 @@ impl<W: Write> LineWriter<W> {
     }
 
     /// Flush and hand back the writer, or the first error.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }

@@ -92,7 +92,7 @@ impl SseDecoder {
         }
     }
 
-    pub fn stats(&self) -> &SseStats {
+    pub(crate) fn stats(&self) -> &SseStats {
         &self.stats
     }
 

@@ -84,13 +84,13 @@ impl Default for MockConfig {
 
 impl MockConfig {
     /// Whether `model` is answered (rather than 404).
-    pub fn serves(&self, model: &str) -> bool {
+    pub(crate) fn serves(&self, model: &str) -> bool {
         self.models.iter().any(|m| m == model)
             || (model.len() > SERVED_PREFIX.len() && model.starts_with(SERVED_PREFIX))
     }
 
     /// What the startup line says about keys.
-    pub fn key_note(&self) -> String {
+    pub(crate) fn key_note(&self) -> String {
         if self.api_key == ANY_API_KEY {
             "any API key is accepted".to_string()
         } else {
@@ -118,7 +118,7 @@ impl MockHandle {
     }
 
     /// Stops accepting connections and waits for the server task to end.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }

@@ -93,19 +93,19 @@ fn matches_any(patterns: &[String], scenario: &str, feature: &str) -> bool {
 
 impl Deviation {
     /// Whether this deviation applies to a scenario (by id or feature).
-    pub fn applies_to(&self, scenario: &str, feature: &str) -> bool {
+    pub(crate) fn applies_to(&self, scenario: &str, feature: &str) -> bool {
         self.scenarios.is_empty() || matches_any(&self.scenarios, scenario, feature)
     }
 
     /// Whether it explains a finding with this check id in this scenario.
-    pub fn explains(&self, check: &str, scenario: &str, feature: &str) -> bool {
+    pub(crate) fn explains(&self, check: &str, scenario: &str, feature: &str) -> bool {
         self.applies_to(scenario, feature)
             && (self.checks.is_empty() || self.checks.iter().any(|c| glob_match(c, check)))
     }
 }
 
 impl Claim {
-    pub fn applies_to(&self, scenario: &str, feature: &str) -> bool {
+    pub(crate) fn applies_to(&self, scenario: &str, feature: &str) -> bool {
         matches_any(&self.scenarios, scenario, feature)
     }
 }

@@ -65,12 +65,12 @@ pub struct Example {
 
 impl Deviation {
     /// The anchor of the deviation in md and html (`d3`).
-    pub fn anchor(&self) -> String {
+    pub(crate) fn anchor(&self) -> String {
         self.id.to_ascii_lowercase()
     }
 
     /// `16 results · 1 feature`, or `every result (target-wide)`.
-    pub fn spread(&self) -> String {
+    pub(crate) fn spread(&self) -> String {
         let f = self.features.len();
         if self.target_wide {
             return format!("every result ({}, target-wide)", self.results);

@@ -67,7 +67,7 @@ pub struct BaselineInput {
 
 impl BaselineInput {
     /// Read and check a report.json (before the first request, so a bad path costs nothing).
-    pub fn read(path: &std::path::Path) -> Result<BaselineInput, String> {
+    pub(crate) fn read(path: &std::path::Path) -> Result<BaselineInput, String> {
         Ok(BaselineInput {
             file: path.display().to_string(),
             report: crate::diff::read_report(path)?,
@@ -75,7 +75,7 @@ impl BaselineInput {
     }
 
     /// The total time each case took in that run.
-    pub fn durations(&self) -> std::collections::HashMap<CaseId, f64> {
+    pub(crate) fn durations(&self) -> std::collections::HashMap<CaseId, f64> {
         let mut out = std::collections::HashMap::new();
         for r in self.report["results"].as_array().into_iter().flatten() {
             let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
@@ -177,7 +177,7 @@ impl ResultRecord {
 
     /// The order results are listed in when no plan gives one: by feature (`conform list`
     /// order), scenario, then sync before stream.
-    pub fn listing_order(&self) -> (usize, &str, Mode) {
+    pub(crate) fn listing_order(&self) -> (usize, &str, Mode) {
         (
             crate::scenario::Feature::rank_of(&self.feature),
             &self.scenario,
@@ -255,7 +255,7 @@ impl RunReport {
     }
 
     /// Recompute `summary` from `results` (every target appears, even with no result).
-    pub fn update_summary(&mut self) {
+    pub(crate) fn update_summary(&mut self) {
         let mut summary: BTreeMap<String, BTreeMap<Verdict, usize>> = self
             .targets
             .iter()
@@ -279,7 +279,7 @@ impl RunReport {
     }
 
     /// Compare with a previous run's report (as JSON) and keep the comparison.
-    pub fn compare_with(&mut self, base: &BaselineInput) {
+    pub(crate) fn compare_with(&mut self, base: &BaselineInput) {
         let new = serde_json::to_value(&*self).unwrap_or_default();
         self.baseline = Some(Baseline {
             file: base.file.clone(),
@@ -303,7 +303,7 @@ impl RunReport {
     }
 
     /// A copy with every secret replaced by `[REDACTED]` in every text field.
-    pub fn redacted(&self, redactor: &Redactor) -> RunReport {
+    pub(crate) fn redacted(&self, redactor: &Redactor) -> RunReport {
         let mut r = self.clone();
         let red = |s: &mut String| *s = redactor.redact(s);
         for t in &mut r.targets {

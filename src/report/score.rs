@@ -58,12 +58,12 @@ pub struct TargetScore {
 }
 
 impl TargetScore {
-    pub fn judged(&self) -> usize {
+    pub(crate) fn judged(&self) -> usize {
         self.conformant + self.degraded + self.ignored + self.unsupported + self.failing
     }
 
     /// The compatibility percentage; `None` when nothing was judged.
-    pub fn percent(&self) -> Option<u32> {
+    pub(crate) fn percent(&self) -> Option<u32> {
         let j = self.judged();
         (j > 0).then(|| ((self.conformant + self.degraded) * 100 / j) as u32)
     }
@@ -76,7 +76,7 @@ impl TargetScore {
     }
 
     /// `0 conformant · 15 degraded · 1 ignored · 0 unsupported · 2 failing`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = format!(
             "{} conformant · {} degraded · {} ignored · {} unsupported · {} failing",
             self.conformant, self.degraded, self.ignored, self.unsupported, self.failing

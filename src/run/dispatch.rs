@@ -13,12 +13,12 @@ pub struct Dispatch<'a, 'b> {
 }
 
 impl<'a, 'b> Dispatch<'a, 'b> {
-    pub fn new(report: RunReport, sinks: &'a mut [&'b mut dyn Sink]) -> Self {
+    pub(crate) fn new(report: RunReport, sinks: &'a mut [&'b mut dyn Sink]) -> Self {
         Dispatch { report, sinks }
     }
 
     /// Fold `e` into the report and hand it to every sink; the first sink error stops here.
-    pub fn emit(&mut self, e: &RunEvent<'_>) -> Result<(), SinkError> {
+    pub(crate) fn emit(&mut self, e: &RunEvent<'_>) -> Result<(), SinkError> {
         aggregate::apply(&mut self.report, e);
         for s in self.sinks.iter_mut() {
             s.event(e, &self.report)?;
@@ -27,7 +27,7 @@ impl<'a, 'b> Dispatch<'a, 'b> {
     }
 
     /// Let every sink do deferred work ([`Sink::tick`]).
-    pub fn tick(&mut self) -> Result<(), SinkError> {
+    pub(crate) fn tick(&mut self) -> Result<(), SinkError> {
         for s in self.sinks.iter_mut() {
             s.tick(&self.report)?;
         }
@@ -35,13 +35,13 @@ impl<'a, 'b> Dispatch<'a, 'b> {
     }
 
     /// The report as it stands.
-    pub fn report(&self) -> &RunReport {
+    pub(crate) fn report(&self) -> &RunReport {
         &self.report
     }
 
     /// Add the run-level facts (plan order, provider tables, duration, baseline) and emit
     /// [`RunEvent::Finished`]; the final report.
-    pub fn finish(
+    pub(crate) fn finish(
         mut self,
         facts: impl FnOnce(&mut RunReport),
     ) -> (RunReport, Result<(), SinkError>) {

@@ -19,7 +19,7 @@ pub struct CaseId {
 }
 
 impl CaseId {
-    pub fn new(target: impl Into<String>, scenario: impl Into<String>, mode: Mode) -> CaseId {
+    pub(crate) fn new(target: impl Into<String>, scenario: impl Into<String>, mode: Mode) -> CaseId {
         CaseId {
             target: target.into(),
             scenario: scenario.into(),
@@ -28,13 +28,13 @@ impl CaseId {
     }
 
     /// `scenario@mode`: the case's name within its target (JUnit test names, headings).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("{}@{}", self.scenario, self.mode)
     }
 
     /// The label of one of the case's exchanges in the exchange file
     /// (`tools/forced-choice@stream step call`); `--replay` finds a recorded exchange by it.
-    pub fn label(&self, step: &StepId) -> String {
+    pub(crate) fn label(&self, step: &StepId) -> String {
         format!("{} step {}", self.name(), step)
     }
 }
@@ -53,16 +53,16 @@ impl fmt::Display for CaseId {
 pub struct StepId(String);
 
 impl StepId {
-    pub fn new(id: impl Into<String>) -> StepId {
+    pub(crate) fn new(id: impl Into<String>) -> StepId {
         StepId(id.into())
     }
 
     /// The `n`th exchange (from 1) of a case that has no scenario steps.
-    pub fn exchange(n: usize) -> StepId {
+    pub(crate) fn exchange(n: usize) -> StepId {
         StepId(format!("exchange {n}"))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// Arguments of `conform run`.
 #[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Targets file (used when --target names a target).
     #[arg(long, default_value = "conform.toml")]
     pub config: PathBuf,
@@ -132,7 +132,7 @@ pub struct Partition {
 impl Partition {
     /// Whether a case (`target scenario@mode`) belongs to this shard: a stable hash of its
     /// name, so a case stays in its shard whatever else the library holds.
-    pub fn holds(&self, case: &str) -> bool {
+    pub(crate) fn holds(&self, case: &str) -> bool {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in case.bytes() {
             h ^= u64::from(b);
@@ -161,7 +161,7 @@ fn parse_partition(s: &str) -> Result<Partition, String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModeArg {
+pub(crate) enum ModeArg {
     Sync,
     Stream,
 }
@@ -198,7 +198,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_args(a: &RunArgs) -> Settings {
+    pub(crate) fn from_args(a: &RunArgs) -> Settings {
         Settings {
             filters: a.filter.clone(),
             mode: a.mode.map(|m| match m {
@@ -226,7 +226,7 @@ impl Settings {
     }
 
     /// Whether a scenario id passes the `--filter` patterns (all pass when there are none).
-    pub fn selects(&self, id: &str) -> bool {
+    pub(crate) fn selects(&self, id: &str) -> bool {
         self.filters.is_empty()
             || self.filters.iter().any(|p| {
                 if p.contains('*') {

@@ -58,7 +58,7 @@ pub struct CaseRun {
 
 /// What a run's verdict is judged from besides its findings.
 #[derive(Debug, Clone, Copy)]
-pub struct VerdictFlags {
+pub(crate) struct VerdictFlags {
     infra_error: bool,
     rejected: bool,
     declared_unsupported: bool,
@@ -67,7 +67,7 @@ pub struct VerdictFlags {
 
 impl VerdictFlags {
     /// The verdict with these findings (see [`verdict::judge`]).
-    pub fn judge(&self, findings: &[Finding]) -> Verdict {
+    pub(crate) fn judge(&self, findings: &[Finding]) -> Verdict {
         verdict::judge(&JudgeInputs {
             findings,
             infra_error: self.infra_error,
@@ -85,7 +85,7 @@ impl CaseRun {
     }
 
     /// What its verdict is judged from besides its findings.
-    pub fn flags(&self) -> VerdictFlags {
+    pub(crate) fn flags(&self) -> VerdictFlags {
         VerdictFlags {
             infra_error: self.error.is_some(),
             rejected: self.rejected,
@@ -95,7 +95,7 @@ impl CaseRun {
     }
 
     /// A case that could not even start (e.g. no HTTP client): an `error` verdict.
-    pub fn infra_error(error: String) -> CaseRun {
+    pub(crate) fn infra_error(error: String) -> CaseRun {
         CaseRun {
             credentials_rejected: false,
             rejected: false,

@@ -40,7 +40,7 @@ impl Snapshots {
     }
 
     /// The normalised shape of a whole case: one entry per step.
-    pub fn shape(scenario: &Scenario, run: &CaseRun) -> Value {
+    pub(crate) fn shape(scenario: &Scenario, run: &CaseRun) -> Value {
         let redactions: Vec<String> = scenario
             .doc
             .redact

@@ -22,7 +22,7 @@ pub enum Transport {
 
 impl Transport {
     /// The body limit of live exchanges.
-    pub fn max_body(&self) -> usize {
+    pub(crate) fn max_body(&self) -> usize {
         match self {
             Transport::Http { max_body, .. } => *max_body,
             Transport::Replay(_) => usize::MAX,
@@ -30,7 +30,7 @@ impl Transport {
     }
 
     /// Execute (or replay) one request, feeding `obs`.
-    pub async fn execute(
+    pub(crate) async fn execute(
         &self,
         req: &Request,
         policy: &ExecPolicy,
@@ -70,7 +70,7 @@ pub enum ReplayError {
 
 impl Replayer {
     /// The recorded exchanges of `target` in `dir` (a report dir or its `exchanges/`).
-    pub fn open(dir: &Path, target: &str, redactor: Redactor) -> Result<Replayer, ReplayError> {
+    pub(crate) fn open(dir: &Path, target: &str, redactor: Redactor) -> Result<Replayer, ReplayError> {
         let name = format!("{}.ndjson", crate::fsutil::safe_name(target, "._-"));
         let file = [dir.join(&name), dir.join("exchanges").join(&name)]
             .into_iter()

@@ -31,11 +31,11 @@ pub struct Pos {
 impl Pos {
     pub const UNKNOWN: Pos = Pos { line: 0, column: 0 };
 
-    pub fn new(line: u32, column: u32) -> Self {
+    pub(crate) fn new(line: u32, column: u32) -> Self {
         Pos { line, column }
     }
 
-    pub fn is_known(&self) -> bool {
+    pub(crate) fn is_known(&self) -> bool {
         self.line > 0
     }
 }
@@ -93,7 +93,7 @@ fn window(line: &str, column: u32) -> (String, u32) {
 
 impl Diagnostic {
     /// An error at `pos` in `file`; `source` (the file's text) supplies the quoted line.
-    pub fn error(file: &Path, source: Option<&str>, pos: Pos, message: impl Into<String>) -> Self {
+    pub(crate) fn error(file: &Path, source: Option<&str>, pos: Pos, message: impl Into<String>) -> Self {
         let shown = match source {
             Some(text) if pos.is_known() => text
                 .lines()
@@ -114,7 +114,7 @@ impl Diagnostic {
     }
 
     /// The same, as a warning.
-    pub fn warning(
+    pub(crate) fn warning(
         file: &Path,
         source: Option<&str>,
         pos: Pos,
@@ -126,13 +126,13 @@ impl Diagnostic {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// Set the hint in place.
-    pub fn set_hint(&mut self, hint: impl Into<String>) {
+    pub(crate) fn set_hint(&mut self, hint: impl Into<String>) {
         self.hint = Some(hint.into());
     }
 

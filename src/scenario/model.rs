@@ -52,7 +52,7 @@ impl Feature {
     /// Every feature, in the matrix's order.
     /// The position of the feature named `name` in [`Feature::ALL`] (`conform list` order,
     /// the matrix's rows); unknown names last.
-    pub fn rank_of(name: &str) -> usize {
+    pub(crate) fn rank_of(name: &str) -> usize {
         Feature::ALL
             .iter()
             .position(|f| f.as_str() == name)
@@ -175,17 +175,17 @@ impl Scenario {
     pub fn feature(&self) -> Feature {
         self.doc.feature.value
     }
-    pub fn title(&self) -> &str {
+    pub(crate) fn title(&self) -> &str {
         &self.doc.title
     }
-    pub fn reference(&self) -> &str {
+    pub(crate) fn reference(&self) -> &str {
         &self.doc.reference
     }
     pub fn modes(&self) -> &[Mode] {
         &self.doc.modes
     }
     /// `file:line:col` for a position in this scenario.
-    pub fn at(&self, pos: Pos) -> String {
+    pub(crate) fn at(&self, pos: Pos) -> String {
         if pos.is_known() {
             format!("{}:{pos}", self.file.display())
         } else {

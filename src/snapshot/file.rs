@@ -54,7 +54,7 @@ impl SnapshotFile {
     }
 
     /// Parse a snapshot file's text.
-    pub fn parse(text: &str) -> Result<SnapshotFile, String> {
+    pub(crate) fn parse(text: &str) -> Result<SnapshotFile, String> {
         let (header, body) = split(text)?;
         let metadata = parse_header(&header)?;
         Ok(SnapshotFile::new(metadata, &body))
@@ -71,7 +71,7 @@ impl SnapshotFile {
     /// The comparison form of the body of the file at `path`, its framing checked but its
     /// header not parsed (comparing against an accepted snapshot needs only its body; the YAML
     /// header parse was most of a comparison's cost).
-    pub fn read_contents(path: &Path) -> Result<String, SnapshotError> {
+    pub(crate) fn read_contents(path: &Path) -> Result<String, SnapshotError> {
         let text = std::fs::read_to_string(path).map_err(|e| SnapshotError::io(path, e))?;
         split(&text)
             .map(|(_, body)| normalise_contents(&body))
@@ -82,7 +82,7 @@ impl SnapshotFile {
     }
 
     /// Write atomically; the header loses `assertion_line` unless `pending`, as insta does.
-    pub fn write(&self, path: &Path, pending: bool) -> Result<(), SnapshotError> {
+    pub(crate) fn write(&self, path: &Path, pending: bool) -> Result<(), SnapshotError> {
         let mut file = self.clone();
         if !pending {
             file.metadata.assertion_line = None;

@@ -38,7 +38,7 @@ pub enum UpdateMode {
 }
 
 impl UpdateMode {
-    pub fn parse(s: &str) -> Option<UpdateMode> {
+    pub(crate) fn parse(s: &str) -> Option<UpdateMode> {
         Some(match s {
             "" | "auto" => UpdateMode::Auto,
             "new" => UpdateMode::New,
@@ -61,7 +61,7 @@ pub struct SnapshotEnv {
 
 impl SnapshotEnv {
     /// Read `INSTA_UPDATE`, `CI` and `TF_BUILD` the way insta does.
-    pub fn from_process() -> Result<SnapshotEnv, SnapshotError> {
+    pub(crate) fn from_process() -> Result<SnapshotEnv, SnapshotError> {
         let var = |k: &str| std::env::var(k).ok();
         SnapshotEnv::from_vars(var("INSTA_UPDATE"), var("CI"), var("TF_BUILD").is_some())
     }
@@ -188,7 +188,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn pending_path(&self) -> PathBuf {
+    pub(crate) fn pending_path(&self) -> PathBuf {
         pending_path(&self.path)
     }
 }
@@ -216,7 +216,7 @@ impl SnapshotStore {
 
     /// Redact the run's secrets (every encoded form, in keys and values) from every snapshot
     /// this store writes and every diff it reports.
-    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+    pub(crate) fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.redactor = redactor;
         self
     }
@@ -227,12 +227,12 @@ impl SnapshotStore {
         self
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The `.snap` path of a result.
-    pub fn path_for(&self, key: &SnapshotKey) -> Result<PathBuf, SnapshotError> {
+    pub(crate) fn path_for(&self, key: &SnapshotKey) -> Result<PathBuf, SnapshotError> {
         let mut p = self.root.join(component(&key.target)?);
         let parts: Vec<&str> = key.scenario.split('/').collect();
         let (last, dirs) = parts.split_last().unwrap_or((&"", &[]));
@@ -388,7 +388,7 @@ impl SnapshotStore {
     }
 
     /// The pending snapshots whose key contains `filter` (all when None).
-    pub fn pending(&self, filter: Option<&str>) -> Result<Vec<Entry>, SnapshotError> {
+    pub(crate) fn pending(&self, filter: Option<&str>) -> Result<Vec<Entry>, SnapshotError> {
         Ok(self
             .list()?
             .into_iter()

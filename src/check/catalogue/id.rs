@@ -47,13 +47,13 @@ impl CheckId {
     }
 
     /// The first segment of the id: `stream`, `schema`, `assert`, `effect`, …
-    pub fn namespace(self) -> &'static str {
+    pub(crate) fn namespace(self) -> &'static str {
         self.id.split('.').next().unwrap_or(self.id)
     }
 
     /// The id for `s`: a fixed id, else a member of a family; `None` if the catalogue does
     /// not declare it.
-    pub fn parse(s: &str) -> Option<CheckId> {
+    pub(crate) fn parse(s: &str) -> Option<CheckId> {
         if let Some(e) = all().find(|e| !e.is_family() && e.id == s) {
             return Some(CheckId::fixed(e));
         }
@@ -137,7 +137,7 @@ impl Family {
 
     /// The id of the member `name` (`equals` → `assert.equals`); `None` if the family does
     /// not list it. A member that is also a fixed id is the fixed id.
-    pub fn member(self, name: &str) -> Option<CheckId> {
+    pub(crate) fn member(self, name: &str) -> Option<CheckId> {
         let full = self
             .ids
             .iter()
@@ -146,7 +146,7 @@ impl Family {
     }
 
     /// Whether `id` is one of the family's members.
-    pub fn contains(self, id: CheckId) -> bool {
+    pub(crate) fn contains(self, id: CheckId) -> bool {
         self.ids.contains(&id.id)
     }
 

@@ -5,7 +5,9 @@
 //! raises > data-lost > ok); a check no case targets is `unknown`. The human table is
 //! `docs/client-impact.md`.
 
-use super::{ClientImpact, Impact};
+#[cfg(test)]
+use super::ClientImpact;
+use super::Impact;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -51,7 +53,8 @@ pub fn impact_of(id: &str) -> Impact {
 
 impl Impact {
     /// The worst impact over the clients.
-    pub fn worst(&self) -> ClientImpact {
+    #[cfg(test)]
+    pub(crate) fn worst(&self) -> ClientImpact {
         self.per_client()
             .iter()
             .map(|(_, i)| *i)

@@ -160,7 +160,7 @@ impl Entry {
         contract: None,
     };
 
-    pub fn is_family(&self) -> bool {
+    pub(crate) fn is_family(&self) -> bool {
         matches!(self.kind, Kind::Family { .. })
     }
 

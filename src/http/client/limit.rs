@@ -25,12 +25,13 @@ impl RateLimiter {
     }
 
     /// The gap between two requests.
-    pub fn interval(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn interval(&self) -> Duration {
         self.interval
     }
 
     /// Wait for the next free slot.
-    pub async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         let slot = {
             // A poisoned lock only means another task panicked while holding a timestamp.
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());

@@ -112,7 +112,7 @@ impl Fault {
             .expect("every fault is in the catalogue")
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.info().name
     }
 }

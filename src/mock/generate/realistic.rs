@@ -35,12 +35,6 @@ pub enum Behaviour {
 }
 
 impl Behaviour {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Behaviour::Deterministic => "deterministic",
-            Behaviour::Realistic => "realistic",
-        }
-    }
 }
 
 /// Under `tool_choice` `auto`: what the model does with the request's tools.

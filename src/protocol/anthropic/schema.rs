@@ -87,7 +87,7 @@ const ALL_SHAPES: [Shape; 11] = [
 
 impl Shape {
     /// The stable name, used in check ids (`schema.<name>`) and on the command line.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Shape::Request => "request",
             Shape::CountTokensRequest => "count_tokens_request",
@@ -104,7 +104,7 @@ impl Shape {
     }
 
     /// The check a violation of the shape reports: `schema.<name>`.
-    pub fn check(&self) -> CheckId {
+    pub(crate) fn check(&self) -> CheckId {
         match self {
             Shape::Request => ids::SCHEMA_REQUEST,
             Shape::CountTokensRequest => ids::SCHEMA_COUNT_TOKENS_REQUEST,
@@ -120,7 +120,7 @@ impl Shape {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Shape> {
+    pub(crate) fn from_name(name: &str) -> Option<Shape> {
         ALL_SHAPES.iter().copied().find(|s| s.name() == name)
     }
 

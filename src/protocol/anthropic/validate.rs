@@ -51,7 +51,7 @@ pub struct Validation {
 
 impl Validation {
     /// Nothing to validate (no response).
-    pub fn empty() -> Validation {
+    pub(crate) fn empty() -> Validation {
         Validation {
             kind: BodyKind::Empty,
             findings: Vec::new(),
@@ -63,7 +63,7 @@ impl Validation {
 
     /// The value assertions and captures see: the accumulated message in stream mode, the body
     /// otherwise (for a stream that ended in an `error` event, that event's payload).
-    pub fn subject(&self) -> Option<&Value> {
+    pub(crate) fn subject(&self) -> Option<&Value> {
         if let Some(s) = &self.stream
             && s.ending == Ending::Error
         {

@@ -37,7 +37,7 @@ pub enum AuthStyle {
 
 impl AuthStyle {
     /// The name of the header that carries the key in this style.
-    pub const fn header_name(self) -> &'static str {
+    pub(crate) const fn header_name(self) -> &'static str {
         match self {
             AuthStyle::XApiKey => "x-api-key",
             AuthStyle::Bearer => "authorization",
@@ -45,7 +45,7 @@ impl AuthStyle {
     }
 
     /// The header that carries `key` in this style.
-    pub fn header(self, key: &str) -> (String, String) {
+    pub(crate) fn header(self, key: &str) -> (String, String) {
         let value = match self {
             AuthStyle::XApiKey => key.to_string(),
             AuthStyle::Bearer => format!("Bearer {key}"),

@@ -228,7 +228,7 @@ pub struct EvidenceIndex {
 impl EvidenceIndex {
     /// Take the excerpt of one exchange of `case` from its records (as appended to
     /// `file`, the target's exchange file relative to the report dir).
-    pub fn exchange(
+    pub(crate) fn exchange(
         &mut self,
         case: &CaseId,
         step: &StepId,
@@ -256,7 +256,7 @@ impl EvidenceIndex {
     }
 
     /// `record`'s case ended: its excerpts are kept when it may need evidence.
-    pub fn finished(&mut self, record: &super::super::ResultRecord) {
+    pub(crate) fn finished(&mut self, record: &super::super::ResultRecord) {
         let case = record.case_id();
         let Some(excerpts) = self.pending.remove(&case) else {
             return;
@@ -267,7 +267,7 @@ impl EvidenceIndex {
     }
 
     /// The evidence of `step` of `case`, or of its first exchange when no step is named.
-    pub fn get(&self, case: &CaseId, step: Option<&StepId>) -> Option<&Evidence> {
+    pub(crate) fn get(&self, case: &CaseId, step: Option<&StepId>) -> Option<&Evidence> {
         let excerpts = self.kept.get(case).or_else(|| self.pending.get(case))?;
         match step {
             Some(s) => excerpts.iter().find(|(id, _)| id == s),
@@ -279,7 +279,7 @@ impl EvidenceIndex {
     /// The index of a recording made earlier (`conform merge`): each target's exchange file in
     /// `dir`, its exchanges matched to `results` by the label a run gives them
     /// ([`CaseId::label`]).
-    pub fn from_recordings(dir: &Path, results: &[super::super::ResultRecord]) -> EvidenceIndex {
+    pub(crate) fn from_recordings(dir: &Path, results: &[super::super::ResultRecord]) -> EvidenceIndex {
         let mut out = EvidenceIndex::default();
         let mut labels: HashMap<(String, String), (CaseId, StepId)> = HashMap::new();
         for r in results {

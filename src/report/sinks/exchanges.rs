@@ -27,7 +27,7 @@ impl ExchangeSink {
     }
 
     /// The sink of a proxy: each exchange is in the final file as soon as it ended.
-    pub fn appending(report_dir: &Path) -> ExchangeSink {
+    pub(crate) fn appending(report_dir: &Path) -> ExchangeSink {
         ExchangeSink {
             appending: true,
             ..ExchangeSink::new(report_dir)

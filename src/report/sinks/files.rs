@@ -41,7 +41,7 @@ impl ReportSink {
     }
 
     /// Files also rewritten as results come in, at most once per `every`.
-    pub fn rewritten_every(dir: &Path, redactor: Redactor, every: Duration) -> ReportSink {
+    pub(crate) fn rewritten_every(dir: &Path, redactor: Redactor, every: Duration) -> ReportSink {
         ReportSink {
             every: Some(every),
             ..ReportSink::new(dir, redactor)
@@ -49,7 +49,7 @@ impl ReportSink {
     }
 
     /// How many times the files were written.
-    pub fn writes(&self) -> usize {
+    pub(crate) fn writes(&self) -> usize {
         self.writes
     }
 

@@ -9,7 +9,7 @@ pub struct ProgressSink {
 }
 
 impl ProgressSink {
-    pub fn new(quiet: bool) -> ProgressSink {
+    pub(crate) fn new(quiet: bool) -> ProgressSink {
         ProgressSink {
             bar: crate::report::terminal::progress_bar(0, quiet),
             running: Vec::new(),
