@@ -12,13 +12,13 @@ pub const USAGE: i32 = 2;
 pub const INFRA: i32 = 3;
 
 /// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it. Partial reports are written.
-pub const SIGINT: i32 = 130;
+pub(crate) const SIGINT: i32 = 130;
 /// Interrupted by SIGTERM (what CI timeouts send): 128 + 15. Partial reports are written.
-pub const SIGTERM: i32 = 143;
+pub(crate) const SIGTERM: i32 = 143;
 
 /// Run a command's async body on a fresh multi-threaded runtime; a runtime that cannot start
 /// is an infrastructure error.
-pub fn block_on(body: impl std::future::Future<Output = i32>) -> i32 {
+pub(crate) fn block_on(body: impl std::future::Future<Output = i32>) -> i32 {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

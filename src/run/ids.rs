@@ -19,7 +19,11 @@ pub struct CaseId {
 }
 
 impl CaseId {
-    pub(crate) fn new(target: impl Into<String>, scenario: impl Into<String>, mode: Mode) -> CaseId {
+    pub(crate) fn new(
+        target: impl Into<String>,
+        scenario: impl Into<String>,
+        mode: Mode,
+    ) -> CaseId {
         CaseId {
             target: target.into(),
             scenario: scenario.into(),

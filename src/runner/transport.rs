@@ -70,7 +70,11 @@ pub enum ReplayError {
 
 impl Replayer {
     /// The recorded exchanges of `target` in `dir` (a report dir or its `exchanges/`).
-    pub(crate) fn open(dir: &Path, target: &str, redactor: Redactor) -> Result<Replayer, ReplayError> {
+    pub(crate) fn open(
+        dir: &Path,
+        target: &str,
+        redactor: Redactor,
+    ) -> Result<Replayer, ReplayError> {
         let name = format!("{}.ndjson", crate::fsutil::safe_name(target, "._-"));
         let file = [dir.join(&name), dir.join("exchanges").join(&name)]
             .into_iter()

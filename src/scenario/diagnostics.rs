@@ -93,7 +93,12 @@ fn window(line: &str, column: u32) -> (String, u32) {
 
 impl Diagnostic {
     /// An error at `pos` in `file`; `source` (the file's text) supplies the quoted line.
-    pub(crate) fn error(file: &Path, source: Option<&str>, pos: Pos, message: impl Into<String>) -> Self {
+    pub(crate) fn error(
+        file: &Path,
+        source: Option<&str>,
+        pos: Pos,
+        message: impl Into<String>,
+    ) -> Self {
         let shown = match source {
             Some(text) if pos.is_known() => text
                 .lines()

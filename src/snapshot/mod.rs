@@ -11,12 +11,12 @@
 //!
 //! A typical run step:
 //! ```no_run
-//! # use conform::snapshot::*;
-//! # fn f(x: &conform::exchange::Exchange, v: &conform::protocol::anthropic::validate::Validation) -> Result<(), SnapshotError> {
+//! # use conform::snapshots::*;
+//! # fn f(x: &conform::Exchange, v: &conform::judge::Validation) -> Result<(), Box<dyn std::error::Error>> {
 //! let store = SnapshotStore::new("snapshots", SnapshotEnv::from_process()?);
 //! let body = render(&normalise(x, v, &[]));
-//! let info = SnapshotInfo { target: "reference".into(), model: "m".into(), feature: "basic".into() };
-//! let out = store.check("reference", "basic/hello", "sync", "scenarios/basic/hello.yaml", &info.to_value(), &body)?;
+//! let info = serde_json::json!({"target": "reference", "model": "m", "feature": "basic"});
+//! let out = store.check("reference", "basic/hello", "sync", "scenarios/basic/hello.yaml", &info, &body)?;
 //! if let Some(finding) = out.finding() { /* add to the result's findings */ }
 //! # Ok(()) }
 //! ```

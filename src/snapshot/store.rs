@@ -61,7 +61,7 @@ pub struct SnapshotEnv {
 
 impl SnapshotEnv {
     /// Read `INSTA_UPDATE`, `CI` and `TF_BUILD` the way insta does.
-    pub(crate) fn from_process() -> Result<SnapshotEnv, SnapshotError> {
+    pub fn from_process() -> Result<SnapshotEnv, SnapshotError> {
         let var = |k: &str| std::env::var(k).ok();
         SnapshotEnv::from_vars(var("INSTA_UPDATE"), var("CI"), var("TF_BUILD").is_some())
     }
@@ -188,7 +188,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn pending_path(&self) -> PathBuf {
+    pub fn pending_path(&self) -> PathBuf {
         pending_path(&self.path)
     }
 }

@@ -111,16 +111,16 @@ const SCHEMA_EVENT_ENTRY: Entry = Entry {
 pub(super) static ENTRIES: &[Entry] = &[ASSERT_ENTRY, EFFECT_ENTRY, SCHEMA_EVENT_ENTRY];
 
 /// `assert.<operator>`: a failed scenario assertion, by operator.
-pub const ASSERT: Family = family(&ASSERT_ENTRY);
+pub(crate) const ASSERT: Family = family(&ASSERT_ENTRY);
 /// `effect.<feature>`: a failed scenario effect check, by feature.
-pub const EFFECT: Family = family(&EFFECT_ENTRY);
+pub(crate) const EFFECT: Family = family(&EFFECT_ENTRY);
 /// `schema.event.<type>`: an event payload against its type's schema.
-pub const SCHEMA_EVENT: Family = family(&SCHEMA_EVENT_ENTRY);
+pub(crate) const SCHEMA_EVENT: Family = family(&SCHEMA_EVENT_ENTRY);
 
 /// `assert.none`: an assertion without an operator.
-pub const ASSERT_NONE: CheckId = ASSERT.member_const("assert.none");
+pub(crate) const ASSERT_NONE: CheckId = ASSERT.member_const("assert.none");
 /// `assert.status`: the status check of a step.
-pub const ASSERT_STATUS: CheckId = ASSERT.member_const("assert.status");
+pub(crate) const ASSERT_STATUS: CheckId = ASSERT.member_const("assert.status");
 
 const fn family(entry: &'static Entry) -> Family {
     match Family::of_entry(entry) {

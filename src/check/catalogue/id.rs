@@ -119,7 +119,7 @@ impl<'de> Deserialize<'de> for CheckId {
 
 /// A family of ids built at run time: `prefix` + one of the member names.
 #[derive(Debug, Clone, Copy)]
-pub struct Family {
+pub(crate) struct Family {
     entry: &'static Entry,
     prefix: &'static str,
     /// The full ids, `prefix` + member, in member order.

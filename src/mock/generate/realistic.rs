@@ -34,8 +34,7 @@ pub enum Behaviour {
     Realistic,
 }
 
-impl Behaviour {
-}
+impl Behaviour {}
 
 /// Under `tool_choice` `auto`: what the model does with the request's tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -279,7 +279,10 @@ impl EvidenceIndex {
     /// The index of a recording made earlier (`conform merge`): each target's exchange file in
     /// `dir`, its exchanges matched to `results` by the label a run gives them
     /// ([`CaseId::label`]).
-    pub(crate) fn from_recordings(dir: &Path, results: &[super::super::ResultRecord]) -> EvidenceIndex {
+    pub(crate) fn from_recordings(
+        dir: &Path,
+        results: &[super::super::ResultRecord],
+    ) -> EvidenceIndex {
         let mut out = EvidenceIndex::default();
         let mut labels: HashMap<(String, String), (CaseId, StepId)> = HashMap::new();
         for r in results {
