@@ -30,6 +30,17 @@ fn python_sdk() -> bool {
     ok
 }
 
+/// `conform check --format json` of the proxy's recording in `dir/rep`: one entry per exchange.
+fn check_recording(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let check = Command::new(BIN)
+        .current_dir(dir)
+        .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
+        .output()
+        .unwrap();
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    checked.as_array().unwrap().clone()
+}
+
 #[test]
 fn the_python_sdk_through_the_proxy_is_judged_like_conform_check() {
     if !python_sdk() {
@@ -67,13 +78,7 @@ fn the_python_sdk_through_the_proxy_is_judged_like_conform_check() {
     let stream = results.iter().find(|r| r["mode"] == "stream").unwrap();
     assert_eq!(stream["verdict"], "ignored", "{stream}");
     // conform check of the recorded exchanges gives the same findings, exchange by exchange.
-    let check = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
-        .output()
-        .unwrap();
-    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
-    let checked = checked.as_array().unwrap();
+    let checked = check_recording(dir.path());
     assert_eq!(checked.len(), 2);
     for r in results {
         let label_no = &r["scenario"].as_str().unwrap()[6..10];
@@ -357,12 +362,6 @@ fn a_burst_of_exchanges_rewrites_the_reports_a_bounded_number_of_times() {
     let report: serde_json::Value =
         serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
     assert_eq!(report["results"].as_array().unwrap().len(), N);
-    let check = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
-        .output()
-        .unwrap();
-    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
-    assert_eq!(checked.as_array().unwrap().len(), N);
+    assert_eq!(check_recording(dir.path()).len(), N);
     assert!(!read(&dir.path().join("rep/report.md")).contains(CANARY));
 }
