@@ -70,7 +70,7 @@ proptest! {
             _ => { for b in &mut bytes[s..e] { *b = b.wrapping_add(7); } }
         }
         let whole = check_bytes(&bytes, StreamOptions::default());
-        let mut c = StreamCheck::new(StreamOptions { profile: Profile::Strict, timing_known: false });
+        let mut c = StreamCheck::new(StreamOptions { profile: Profile::Strict, ..StreamOptions::default() });
         for chunk in chunked(&bytes, &cuts) {
             c.feed(&chunk, 0.0);
         }

@@ -59,6 +59,9 @@ pub(crate) struct Grammar {
     start_input_tokens: Option<u64>,
     last_output_tokens: Option<u64>,
     ping_seen: bool,
+    /// The turn ran steps on Anthropic's side ([`is_server_step`] blocks, usage
+    /// `iterations`): their results count as input, and such streams may carry no ping.
+    server_steps: bool,
     missing_start_reported: bool,
 }
 
@@ -71,6 +74,13 @@ pub enum Ending {
     Error,
     /// The stream ended without `message_stop` or `error`.
     Truncated,
+}
+
+/// Block types that show a step run on the server during the turn: a server or MCP tool call,
+/// its result (`web_search_tool_result`, `mcp_tool_result`, …), or a context compaction.
+fn is_server_step(block_type: &str) -> bool {
+    matches!(block_type, "server_tool_use" | "mcp_tool_use" | "compaction")
+        || block_type.ends_with("_tool_result")
 }
 
 pub(crate) fn location(frame_index: usize, name: &str) -> String {
@@ -310,6 +320,7 @@ impl Grammar {
             .and_then(Value::as_str)
             .is_some_and(|s| !s.is_empty());
         self.next_index = self.next_index.max(index + 1);
+        self.server_steps |= is_server_step(&block_type);
         self.open.push(OpenBlock {
             index,
             block_type,
@@ -461,23 +472,39 @@ impl Grammar {
             );
         }
         self.last_stop_reason = Some(stop_reason);
+        // Compaction and the advisor tool report each sampling step in `usage.iterations`.
+        self.server_steps |= event
+            .pointer("/usage/iterations")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
         // Anthropic knows the prompt's size at message_start; an endpoint that sends 0 or an
         // estimate there and the real count only in message_delta misleads every client that
-        // reads usage early (Claude Code's context meter and auto-compaction).
+        // reads usage early (Claude Code's context meter and auto-compaction). The count is
+        // cumulative, though: server-side steps feed their results back as input, so a rise
+        // after them is Anthropic's own behaviour (corpus: every web search stream).
         if let (Some(first), Some(last)) = (
             self.start_input_tokens,
             event.pointer("/usage/input_tokens").and_then(Value::as_u64),
         ) && first != last
         {
-            out.push(
+            let f = if self.server_steps && last > first {
+                Finding::new(
+                    ids::STREAM_USAGE_INPUT_TOKENS_LATE,
+                    format!("{loc} /usage/input_tokens"),
+                    "`input_tokens` rose from `message_start` to `message_delta` during a turn that ran server-side steps, whose results count as input",
+                )
+                .with_exception(Severity::Info)
+            } else {
                 Finding::new(
                     ids::STREAM_USAGE_INPUT_TOKENS_LATE,
                     format!("{loc} /usage/input_tokens"),
                     "`input_tokens` in `message_start` differs from the count in `message_delta`: clients that read usage as the stream starts see a wrong prompt size",
                 )
                 .expected(format!("{last} already in message_start"))
-                .actual(format!("{first} in message_start, {last} in message_delta"))
-                .reference(refs::STREAM_EVENTS),
+            };
+            out.push(
+                f.actual(format!("{first} in message_start, {last} in message_delta"))
+                    .reference(refs::STREAM_EVENTS),
             );
         }
         if let Some(tokens) = event
@@ -535,14 +562,23 @@ impl Grammar {
             return Ending::Truncated;
         }
         if !self.ping_seen && self.next_index > 0 {
-            out.push(
+            let f = if self.server_steps {
+                // Anthropic's own server-tool streams may carry no ping (corpus:
+                // llm__test_web_search__0 and two more web search streams).
+                Finding::new(
+                    ids::STREAM_PING_MISSING,
+                    "whole stream",
+                    "no `ping` event; Anthropic's own streams that run server-side steps may have none",
+                )
+                .with_exception(Severity::Info)
+            } else {
                 Finding::new(
                     ids::STREAM_PING_MISSING,
                     "whole stream",
                     "no `ping` event; Anthropic sends one after the first content_block_start",
                 )
-                .reference(refs::STREAM_GRAMMAR),
-            );
+            };
+            out.push(f.reference(refs::STREAM_GRAMMAR));
         }
         Ending::Complete
     }

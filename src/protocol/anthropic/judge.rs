@@ -86,6 +86,8 @@ impl Judge {
         Box::new(StreamCheck::new(StreamOptions {
             profile: self.opts.profile,
             timing_known: self.opts.timing_known,
+            // A body without a real status is a captured file (`conform check NAME.sse`).
+            saved_file: self.opts.status_unknown,
         }))
     }
 }

@@ -82,6 +82,7 @@ fn streaming_that_arrives_at_once_is_a_should_when_timing_is_known() {
     let mut c = StreamCheck::new(StreamOptions {
         profile: Profile::Strict,
         timing_known: true,
+        saved_file: false,
     });
     c.feed(&body, 5.0);
     let o = c.finish(5.0);
@@ -93,6 +94,7 @@ fn streaming_that_arrives_at_once_is_a_should_when_timing_is_known() {
     let mut c = StreamCheck::new(StreamOptions {
         profile: Profile::Strict,
         timing_known: true,
+        saved_file: false,
     });
     for (i, chunk) in body.split_inclusive(|b| *b == b'\n').enumerate() {
         c.feed(chunk, i as f64);
@@ -131,6 +133,7 @@ fn many_open_blocks_are_checked_in_linear_time() {
             StreamOptions {
                 profile,
                 timing_known: false,
+                saved_file: false,
             },
         );
         let took = started.elapsed();
