@@ -293,3 +293,89 @@ fn unclosed_block_at_max_tokens_is_only_a_note() {
         vec!["info:stream.grammar.unclosed-block"]
     );
 }
+
+/// A `message_delta` that ends the turn with `input_tokens` as its usage (and `extra` merged
+/// into that usage).
+fn mdelta_input(input: u64, extra: Value) -> Value {
+    let mut usage = json!({"input_tokens": input, "output_tokens": 9});
+    if let (Some(u), Some(x)) = (usage.as_object_mut(), extra.as_object()) {
+        u.extend(x.clone());
+    }
+    json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":usage})
+}
+
+/// The blocks of a web search turn, as Anthropic streams them.
+fn web_search_blocks() -> Vec<Value> {
+    vec![
+        bstart(0, "server_tool_use"),
+        bstop(0),
+        bstart(1, "web_search_tool_result"),
+        bstop(1),
+        bstart(2, "text"),
+        bstop(2),
+    ]
+}
+
+/// Genuine web search, code execution, MCP and compaction streams (corpus
+/// pyd__test_anthropic_web_search_tool_stream__0 and 14 more) raise `input_tokens` in
+/// `message_delta`: the results of the server-side steps are input. Only a rise after such
+/// steps is excused; a rise without them, or a fall, keeps the `should`.
+#[test]
+fn input_tokens_may_rise_only_after_server_side_steps() {
+    let stream = |blocks: Vec<Value>, delta: Value| {
+        let mut ev = vec![start(), ping()];
+        ev.extend(blocks);
+        ev.extend([delta, mstop()]);
+        checks(&ev, Profile::Strict)
+    };
+    let late = |s: &str| vec![format!("{s}:stream.usage.input-tokens-late")];
+    assert_eq!(
+        stream(web_search_blocks(), mdelta_input(9000, json!({}))),
+        late("info")
+    );
+    let mcp = vec![
+        bstart(0, "mcp_tool_use"),
+        bstop(0),
+        bstart(1, "mcp_tool_result"),
+        bstop(1),
+    ];
+    assert_eq!(stream(mcp, mdelta_input(40, json!({}))), late("info"));
+    // Compaction reports its sampling steps in `usage.iterations`.
+    let iterations = json!({"iterations": [{"type": "compaction"}, {"type": "message"}]});
+    let text = vec![bstart(0, "text"), bstop(0)];
+    assert_eq!(
+        stream(text.clone(), mdelta_input(181, iterations)),
+        late("info")
+    );
+    assert_eq!(
+        stream(text.clone(), mdelta_input(181, json!({}))),
+        late("should")
+    );
+    let tool = vec![bstart(0, "tool_use"), bstop(0)];
+    assert_eq!(stream(tool, mdelta_input(181, json!({}))), late("should"));
+    assert_eq!(
+        stream(web_search_blocks(), mdelta_input(1, json!({}))),
+        late("should")
+    );
+    assert!(stream(text, mdelta_input(3, json!({}))).is_empty());
+}
+
+/// Three genuine web search streams (corpus llm__test_web_search__0 and two more) carry no
+/// ping; every other genuine stream does.
+#[test]
+fn a_missing_ping_is_only_a_note_after_server_side_steps() {
+    let without_ping = |blocks: Vec<Value>| {
+        let mut ev = vec![start()];
+        ev.extend(blocks);
+        ev.extend([mdelta("end_turn", 3), mstop()]);
+        checks(&ev, Profile::Strict)
+    };
+    assert_eq!(
+        without_ping(web_search_blocks()),
+        vec!["info:stream.ping-missing"]
+    );
+    assert_eq!(
+        without_ping(vec![bstart(0, "text"), bstop(0)]),
+        vec!["should:stream.ping-missing"]
+    );
+}

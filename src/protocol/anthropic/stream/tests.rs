@@ -74,6 +74,26 @@ fn a_tool_input_cut_by_max_tokens_is_only_a_note() {
     );
 }
 
+/// A saved `.sse` file whose last event lost its blank line (corpus: the Python SDK fixtures
+/// sdkpy__tool_use_response_orig.sse and sdkpy__incomplete_partial_json_response.sse end
+/// without a newline) gives only a note; bytes as they arrived keep the `should`.
+#[test]
+fn an_unterminated_last_event_is_only_a_note_in_a_saved_file() {
+    let body = stream("tool_use", "\"Paris\"}");
+    let cut = body.trim_end_matches('\n');
+    let judged = |saved_file| {
+        checks(&check_bytes(
+            cut.as_bytes(),
+            StreamOptions {
+                saved_file,
+                ..StreamOptions::default()
+            },
+        ))
+    };
+    assert_eq!(judged(true), vec!["info:stream.sse.unterminated-frame"]);
+    assert_eq!(judged(false), vec!["should:stream.sse.unterminated-frame"]);
+}
+
 #[test]
 fn streaming_that_arrives_at_once_is_a_should_when_timing_is_known() {
     let g = crate::bench::generate(5_000);
