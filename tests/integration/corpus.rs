@@ -1,8 +1,10 @@
 //! The recorded corpus as a regression suite: real traffic is the judge of the validators.
 //!
-//! Every genuine Anthropic file (MANIFEST.tsv provider `anthropic`) must give no `must`
-//! finding; the non-Anthropic rows must show their documented differences. The corpus is test
-//! data of the repository, in `tests/corpus/` (its README gives the sources and fidelity notes).
+//! Every genuine Anthropic file (MANIFEST.tsv provider `anthropic`) must give no finding above
+//! `info`, except `schema.missing-field` for the fields the API added after the recording
+//! ([`LATER_FIELDS`]); the non-Anthropic rows must show their documented differences. The
+//! corpus is test data of the repository, in `tests/corpus/` (its README gives the sources and
+//! fidelity notes).
 
 use conform::Severity;
 use conform::judge::Profile;
@@ -26,10 +28,82 @@ fn manifest(dir: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The only findings above `info` genuine traffic may have: a `schema.missing-field` for a
+/// usage field the API began to send after the file was recorded. A field counts as "later"
+/// when the schemas mark it `x-later-required` (src/protocol/anthropic/schemas/common.json):
+/// required by the strict variant only, so its absence is a `should` on any other endpoint.
+/// Each entry: the field's JSON pointer in the message, and why old recordings lack it.
+const LATER_FIELDS: &[(&str, &str)] = &[
+    // Prompt-caching counters: sent on every response only since prompt caching left beta
+    // (late 2024); the dd-trace cassettes (dd__anthropic_completion*) and
+    // llm__hist2024_test_claude_3_test_prompt__0 are older.
+    (
+        "/usage/cache_creation_input_tokens",
+        "prompt caching counter, later than the recording",
+    ),
+    (
+        "/usage/cache_read_input_tokens",
+        "prompt caching counter, later than the recording",
+    ),
+    // The per-TTL breakdown of the cache writes came with the 1-hour cache TTL (2025); also
+    // missing from the Python SDK fixtures (sdkpy__*) and pyd__test_stop_settings_anthropic___0.
+    (
+        "/usage/cache_creation",
+        "cache write breakdown by TTL, added with the 1-hour TTL",
+    ),
+    // The tier that served the request came with Priority Tier (2025).
+    (
+        "/usage/service_tier",
+        "service tier, added with Priority Tier",
+    ),
+];
+
+/// Every field name the schemas mark `x-later-required`.
+fn later_required_in_schemas() -> Vec<String> {
+    fn collect(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "x-later-required" {
+                        out.extend(
+                            x.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|n| n.as_str().map(String::from)),
+                        );
+                    }
+                    collect(x, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/protocol/anthropic/schemas");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        collect(&serde_json::from_str(&text).unwrap(), &mut out);
+    }
+    out
+}
+
+/// Issue 22: genuine Anthropic traffic never gets a finding above `info`, fields added after
+/// the recording aside. Checked with each file's `.request.json` beside it, as `conform check`
+/// does.
 #[test]
-fn genuine_anthropic_traffic_gives_no_must_finding() {
+fn genuine_anthropic_traffic_gives_nothing_above_info_but_later_fields() {
+    let later = later_required_in_schemas();
+    for (pointer, _) in LATER_FIELDS {
+        let name = pointer.rsplit('/').next().unwrap();
+        assert!(
+            later.iter().any(|l| l == name),
+            "{pointer} is allowed as a later field, but no schema marks it x-later-required"
+        );
+    }
     let dir = corpus_dir();
     let mut checked = 0;
+    let mut used = vec![0; LATER_FIELDS.len()];
     let mut failures = Vec::new();
     for (file, provider) in manifest(&dir) {
         if provider != "anthropic" {
@@ -41,18 +115,36 @@ fn genuine_anthropic_traffic_gives_no_must_finding() {
             for f in report
                 .findings
                 .iter()
-                .filter(|f| f.severity() == Severity::Must)
+                .filter(|f| f.severity() > Severity::Info)
             {
-                failures.push(format!("{file}: {f}"));
+                let pointer = f
+                    .location
+                    .strip_prefix("accumulated message: ")
+                    .unwrap_or(&f.location);
+                let allowed = LATER_FIELDS.iter().position(|(p, _)| {
+                    f.check.as_str() == "schema.missing-field"
+                        && f.severity() == Severity::Should
+                        && *p == pointer
+                });
+                match allowed {
+                    Some(i) => used[i] += 1,
+                    None => failures.push(format!("{file}: {f}")),
+                }
             }
         }
     }
     assert!(checked >= 100, "only {checked} genuine files checked");
     assert!(
         failures.is_empty(),
-        "must findings on genuine traffic:\n{}",
+        "findings above info on genuine traffic:\n{}",
         failures.join("\n")
     );
+    for ((pointer, _), n) in LATER_FIELDS.iter().zip(used) {
+        assert!(
+            n > 0,
+            "{pointer}: allowed, but no genuine file lacks it (drop the entry)"
+        );
+    }
 }
 
 #[test]

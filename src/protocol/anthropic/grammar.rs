@@ -79,8 +79,10 @@ pub enum Ending {
 /// Block types that show a step run on the server during the turn: a server or MCP tool call,
 /// its result (`web_search_tool_result`, `mcp_tool_result`, …), or a context compaction.
 fn is_server_step(block_type: &str) -> bool {
-    matches!(block_type, "server_tool_use" | "mcp_tool_use" | "compaction")
-        || block_type.ends_with("_tool_result")
+    matches!(
+        block_type,
+        "server_tool_use" | "mcp_tool_use" | "compaction"
+    ) || block_type.ends_with("_tool_result")
 }
 
 pub(crate) fn location(frame_index: usize, name: &str) -> String {
