@@ -5,6 +5,9 @@
 //! recognised by their shape, with the file name as a hint), and conform's own exchange files
 //! (NDJSON, one exchange per line). `NAME.request.json` beside `NAME.sse` / `NAME.json` /
 //! `NAME.error.json` (or `--request FILE`) supplies the request for the request-implied checks.
+//! A `.sse` file is judged as a saved file: a last event that lost its blank line in storage
+//! is only a note (`stream.sse.unterminated-frame` at `info`); an exchange file keeps the bytes
+//! as they arrived and is judged like live traffic.
 
 use crate::check::{Finding, Severity};
 use crate::exchange::{self, End, Head, Observer, RecordedRequest};

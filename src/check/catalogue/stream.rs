@@ -88,7 +88,7 @@ declare! {
         // 51 of the corpus's 54 genuine streams carry a ping; the three without are web-search
         // streams (pyd__test_anthropic_web_search_tool_stream__0, llm__test_web_search__0,
         // llm__test_web_search_tool_result_ordering__0), so Anthropic does not guarantee one there.
-        exceptions: &[Exception { severity: Info, when: "the turn ran server-side steps (a server or MCP tool block, a compaction block): Anthropic's own such streams may carry no ping" }],
+        exceptions: &[Exception { severity: Info, when: "the turn ran server-side steps (a server or MCP tool block, a compaction block, or usage `iterations`): Anthropic's own such streams may carry no ping" }],
         title: "The stream carries no `ping` event.",
         doc: STREAMING,
         fix: "Send a `ping` event after the first `content_block_start`, as Anthropic does.",
