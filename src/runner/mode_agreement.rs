@@ -27,6 +27,8 @@ pub(super) struct Answer {
     request: Value,
     types: Vec<String>,
     output_tokens: Option<u64>,
+    /// Every input token the answer counts: uncached, written to and read from the cache.
+    input_total: Option<u64>,
     chars: usize,
 }
 
@@ -45,12 +47,22 @@ pub(super) fn answers(i: usize, run: &case::CaseRun) -> Vec<Answer> {
                 .collect();
             let chars = blocks.iter().map(content_chars).sum();
             let output_tokens = message.pointer("/usage/output_tokens")?.as_u64();
+            let count = |k: &str| {
+                message
+                    .pointer(&format!("/usage/{k}"))
+                    .and_then(Value::as_u64)
+            };
+            let input_total = count("input_tokens").map(|n| {
+                n + count("cache_creation_input_tokens").unwrap_or(0)
+                    + count("cache_read_input_tokens").unwrap_or(0)
+            });
             Some(Answer {
                 case: i,
                 step: s.step.clone(),
                 request,
                 types,
                 output_tokens,
+                input_total,
                 chars,
             })
         })
@@ -81,6 +93,16 @@ fn forced(request: &Value) -> Vec<&'static str> {
         out.push("tool_use");
     }
     out
+}
+
+/// The answer that counts no input tokens while the other one counts some (the same request,
+/// so the same prompt): which answer, and the two counts.
+fn zero_input<'a>(sync: &'a Answer, stream: &'a Answer) -> Option<(&'a Answer, u64, u64)> {
+    match (sync.input_total?, stream.input_total?) {
+        (0, n) if n > 0 => Some((sync, 0, n)),
+        (n, 0) if n > 0 => Some((stream, 0, n)),
+        _ => None,
+    }
 }
 
 /// What differs between the sync answer and the streamed one, if anything.
@@ -143,6 +165,24 @@ pub(super) fn note(cases: &[Case], answers: &mut [Answer]) -> Vec<Amendment> {
         if sync.request != stream.request {
             continue; // not the same request (a later step built from a varying answer)
         }
+        if let Some((zero, none, counted)) = zero_input(sync, stream) {
+            let (this, other) = if std::ptr::eq(zero, sync) {
+                ("non-streamed", "streamed")
+            } else {
+                ("streamed", "non-streamed")
+            };
+            let finding = Finding::new(
+                ids::MESSAGE_INPUT_TOKENS_ZERO,
+                "/usage/input_tokens",
+                format!(
+                    "the {this} answer counts {none} input tokens; the {other} answer to the same request counts {counted}"
+                ),
+            )
+            .expected(format!("{counted} (as the {other} answer)"))
+            .actual(none.to_string())
+            .in_step(step);
+            out.push((zero.case, finding));
+        }
         let Some((what, expected, actual)) = disagreement(sync, stream) else {
             continue;
         };
@@ -173,8 +213,27 @@ mod tests {
             request,
             types: types.iter().map(|t| t.to_string()).collect(),
             output_tokens: Some(tokens),
+            input_total: Some(20),
             chars,
         }
+    }
+
+    #[test]
+    fn an_answer_that_counts_no_input_tokens_is_named_against_the_other_mode() {
+        let req = json!({"messages": [{"role": "user", "content": "hi"}]});
+        let sync = answer(&["text"], 10, 40, req.clone());
+        let mut stream = answer(&["text"], 10, 40, req);
+        stream.case = 1;
+        stream.input_total = Some(0);
+        let (zero, none, counted) = zero_input(&sync, &stream).expect("found");
+        assert_eq!((zero.case, none, counted), (1, 0, 20));
+        // Both zero (a prompt wholly uncounted in both) or both counted: no finding.
+        assert!(zero_input(&sync, &sync).is_none());
+        let mut none_counted = sync.clone();
+        none_counted.input_total = Some(0);
+        assert!(zero_input(&none_counted, &stream).is_none());
+        // A cached prompt counts through the cache fields: still counted.
+        assert!(zero_input(&sync, &answer(&["text"], 10, 40, json!({}))).is_none());
     }
 
     #[test]

@@ -134,6 +134,11 @@ const MATRIX: &[Row] = &[
         &[("streaming/text@stream", vc(Fail, "stream.usage.cumulative"))],
     ),
     (
+        // Only the other mode's answer to the same request shows the prompt had tokens.
+        "input-tokens-zero-at-start",
+        &[("basic/hello@stream", vc(Fail, "message.input-tokens-zero"))],
+    ),
+    (
         "null-optional-fields",
         &[
             ("caching/seed-system", vc(Ignored, "effect.caching")),

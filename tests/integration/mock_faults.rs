@@ -183,6 +183,28 @@ async fn check_fault(fault: Fault) {
             assert_eq!(delta["input_tokens"], 0);
             assert!(start["input_tokens"].as_u64().unwrap() > 0);
         }
+        Fault::InputTokensZeroAtStart => {
+            let ev = messages(b, &streamed(basic("Tell me about rivers.")))
+                .await
+                .events();
+            let usage = |name: &str| {
+                ev.iter()
+                    .find(|(e, _)| e.as_deref() == Some(name))
+                    .unwrap()
+                    .1
+                    .clone()
+            };
+            assert_eq!(
+                usage("message_start")["message"]["usage"]["input_tokens"],
+                0
+            );
+            let delta = usage("message_delta")["usage"].clone();
+            assert!(delta.get("input_tokens").is_none(), "{delta}");
+            assert!(delta["output_tokens"].as_u64().unwrap() > 0);
+            // The non-streamed answer counts the prompt.
+            let j = messages(b, &basic("Tell me about rivers.")).await.json();
+            assert!(j["usage"]["input_tokens"].as_u64().unwrap() > 0);
+        }
         Fault::NullOptionalFields => {
             let j = messages(b, &basic("hi")).await.json();
             assert!(

@@ -339,6 +339,13 @@ declare! {
         doc: STREAMING,
         fix: "Serve both modes from the same generation path and count output tokens the same way in both.",
     }
+    MESSAGE_INPUT_TOKENS_ZERO = "message.input-tokens-zero" {
+        severity: Must,
+        contract: Some("`usage.input_tokens` is the documented accounting of the prompt; a client that tracks its context window or cost (Claude Code compacts by it) reads 0 for a prompt that has tokens"),
+        title: "One answer counts no input tokens while the other mode's answer to the same request counts them.",
+        doc: STREAMING,
+        fix: "Send the prompt's token count in `message_start.usage.input_tokens` (and, if the stream repeats it, in `message_delta.usage`), as the non-streamed answer does.",
+    }
     PROBE_INCONCLUSIVE = "probe.inconclusive" {
         severity: Info,
         title: "The model did not produce what this probe needs, so the feature could not be judged.",

@@ -66,6 +66,11 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
                 let Some(msg) = o.get_mut("message").and_then(Value::as_object_mut) else {
                     continue;
                 };
+                if faults.has(Fault::InputTokensZeroAtStart) {
+                    msg["usage"]["input_tokens"] = json!(0);
+                    msg["usage"]["cache_creation_input_tokens"] = json!(0);
+                    msg["usage"]["cache_read_input_tokens"] = json!(0);
+                }
                 if faults.has(Fault::UsageNotCumulative) {
                     // Half the answer already counted at the start; the delta adds the rest.
                     msg["usage"]["output_tokens"] = json!(a.generated.output_tokens / 2 + 2);
@@ -78,6 +83,17 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
                 }
             }
             "message_delta" => {
+                if faults.has(Fault::InputTokensZeroAtStart)
+                    && let Some(u) = o.get_mut("usage").and_then(Value::as_object_mut)
+                {
+                    for k in [
+                        "input_tokens",
+                        "cache_creation_input_tokens",
+                        "cache_read_input_tokens",
+                    ] {
+                        u.remove(k);
+                    }
+                }
                 if faults.has(Fault::UsageNotCumulative) {
                     let n = a.generated.output_tokens;
                     o.insert(
