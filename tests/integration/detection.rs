@@ -135,7 +135,7 @@ const MATRIX: &[Row] = &[
     ),
     (
         // Only the other mode's answer to the same request shows the prompt had tokens.
-        "input-tokens-zero-at-start",
+        "stream-input-tokens-zero",
         &[("basic/hello@stream", vc(Fail, "message.input-tokens-zero"))],
     ),
     (

@@ -183,7 +183,7 @@ async fn check_fault(fault: Fault) {
             assert_eq!(delta["input_tokens"], 0);
             assert!(start["input_tokens"].as_u64().unwrap() > 0);
         }
-        Fault::InputTokensZeroAtStart => {
+        Fault::StreamInputTokensZero => {
             let ev = messages(b, &streamed(basic("Tell me about rivers.")))
                 .await
                 .events();

@@ -66,7 +66,7 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
                 let Some(msg) = o.get_mut("message").and_then(Value::as_object_mut) else {
                     continue;
                 };
-                if faults.has(Fault::InputTokensZeroAtStart) {
+                if faults.has(Fault::StreamInputTokensZero) {
                     msg["usage"]["input_tokens"] = json!(0);
                     msg["usage"]["cache_creation_input_tokens"] = json!(0);
                     msg["usage"]["cache_read_input_tokens"] = json!(0);
@@ -83,7 +83,7 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
                 }
             }
             "message_delta" => {
-                if faults.has(Fault::InputTokensZeroAtStart)
+                if faults.has(Fault::StreamInputTokensZero)
                     && let Some(u) = o.get_mut("usage").and_then(Value::as_object_mut)
                 {
                     for k in [
