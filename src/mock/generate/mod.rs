@@ -187,10 +187,12 @@ pub(crate) fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behavio
             text: v.to_string(),
         });
     } else {
-        // A counting request is answered by counting (probes build on it: a stop sequence
-        // on a number is then near-certain to be reached).
+        // A counting request is answered by counting, a request to repeat a text by repeating
+        // it (probes build on them: a stop sequence on a number, or on a word of the text, is
+        // then near-certain to be reached).
         let mut text = text::counting(&convo.user_text)
             .and_then(|(from, to)| whims.count(from, to))
+            .or_else(|| text::repeating(&convo.user_text).and_then(|t| whims.repeat(t)))
             .unwrap_or_else(|| {
                 let prose = answer_text(&convo, whims.sentences, &mut shape, &mut words);
                 if convo.prefill.is_none() {

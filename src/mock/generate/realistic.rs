@@ -183,6 +183,21 @@ impl Whims {
             count
         })
     }
+
+    /// The answer to `Repeat exactly: TEXT`, the way this model follows instructions (the same
+    /// habit as counting: it may answer in prose, stop early, or talk around the text).
+    pub(super) fn repeat(&self, text: &str) -> Option<String> {
+        match self.counting {
+            Counting::Prose => None,
+            Counting::ShortBy(per_mille) => {
+                let words: Vec<&str> = text.split_whitespace().collect();
+                let keep = (words.len() as u64 * per_mille / 1000) as usize;
+                Some(words[..keep.max(1).min(words.len())].join(" "))
+            }
+            Counting::AsAsked => Some(text.to_string()),
+            Counting::Chatty => Some(format!("Sure! Here it is:\n\n{text}")),
+        }
+    }
 }
 
 #[cfg(test)]

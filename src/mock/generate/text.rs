@@ -146,6 +146,14 @@ pub(super) fn thinking_text(
     s
 }
 
+/// `Repeat exactly …: TEXT` → `TEXT` (at most 2,000 characters); `None` for other prompts.
+pub(super) fn repeating(user_text: &str) -> Option<&str> {
+    let at = user_text.to_ascii_lowercase().find("repeat exactly")?;
+    let rest = &user_text[at..];
+    let text = rest[rest.find(':')? + 1..].trim();
+    (!text.is_empty() && text.chars().count() <= 2000).then_some(text)
+}
+
 /// `Count from 1 to 30…` → `(1, 30)` (at most 1,000 numbers apart); `None` for other prompts.
 pub(super) fn counting(user_text: &str) -> Option<(u32, u32)> {
     let lower = user_text.to_ascii_lowercase();
@@ -159,4 +167,22 @@ pub(super) fn counting(user_text: &str) -> Option<(u32, u32)> {
         return None;
     }
     Some((from, to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_to_repeat_a_text_is_recognised() {
+        assert_eq!(
+            repeating("Repeat exactly this line and nothing else: alpha bravo"),
+            Some("alpha bravo")
+        );
+        assert_eq!(repeating("Please repeat exactly: x"), Some("x"));
+        assert_eq!(repeating("Repeat exactly"), None);
+        assert_eq!(repeating("Repeat exactly:   "), None);
+        assert_eq!(repeating("Count from 1 to 3"), None);
+        assert_eq!(counting("Count from 1 to 30, as digits"), Some((1, 30)));
+    }
 }
