@@ -71,9 +71,7 @@ impl Snapshots {
         if unmet.is_some() {
             for step in &scenario.doc.steps {
                 let id = step.value.id.value.clone();
-                steps
-                    .entry(id)
-                    .or_insert_with(|| Value::from(NOT_REACHED));
+                steps.entry(id).or_insert_with(|| Value::from(NOT_REACHED));
             }
         }
         json!({ "steps": steps })

@@ -33,8 +33,8 @@ mod varies;
 pub(crate) use cli::SnapshotsArgs;
 pub(crate) use file::SnapshotFile;
 pub(crate) use normalise::{normalise_pinned, render};
-pub(crate) use unreached::NOT_REACHED;
 pub(crate) use store::{SnapshotEnv, SnapshotStatus, SnapshotStore};
+pub(crate) use unreached::NOT_REACHED;
 
 use std::path::{Path, PathBuf};
 

@@ -81,12 +81,21 @@ mod tests {
         let none = body(json!({"call": NOT_REACHED, "answer": NOT_REACHED}));
         // A later run reaches what the accepted snapshot did not.
         let r = reconcile(&partial, &full).unwrap();
-        assert_eq!((r.compare.as_str(), r.keep.as_str()), (partial.as_str(), full.as_str()));
+        assert_eq!(
+            (r.compare.as_str(), r.keep.as_str()),
+            (partial.as_str(), full.as_str())
+        );
         let r = reconcile(&none, &full).unwrap();
-        assert_eq!((r.compare.as_str(), r.keep.as_str()), (none.as_str(), full.as_str()));
+        assert_eq!(
+            (r.compare.as_str(), r.keep.as_str()),
+            (none.as_str(), full.as_str())
+        );
         // A later run stops earlier than the accepted snapshot.
         let r = reconcile(&full, &none).unwrap();
-        assert_eq!((r.compare.as_str(), r.keep.as_str()), (full.as_str(), full.as_str()));
+        assert_eq!(
+            (r.compare.as_str(), r.keep.as_str()),
+            (full.as_str(), full.as_str())
+        );
         // Nothing to reconcile.
         assert_eq!(reconcile(&full, &full), None);
         assert_eq!(reconcile(&partial, &partial), None);
