@@ -27,7 +27,7 @@ pub(crate) mod cli;
 pub(crate) mod file;
 pub(crate) mod normalise;
 pub(crate) mod store;
-mod unreached;
+pub(crate) mod unreached;
 mod varies;
 
 pub(crate) use cli::SnapshotsArgs;
