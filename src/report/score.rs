@@ -1,18 +1,21 @@
 //! The score of a target and the cells of the matrix, shared by every sink.
 //!
-//! Each feature of a target gets one state from the worst verdict among its results (errors
-//! and skips left out: they say nothing about conformance): all `pass` → **conformant**,
-//! `warn` at worst → **degraded** (clients cope), `ignored` → **ignored**, `unsupported` →
-//! **unsupported**, `fail` or `flaky` → **failing**; a feature with only errors or skips is
-//! **not judged**. The compatibility percentage is (conformant + degraded) / judged features,
-//! rounded down — [`HOW`] says it in a sentence for the reports.
+//! Each feature of a target gets one state from the worst verdict among its results (errors,
+//! skips and `inconclusive` results left out: they say nothing about conformance — an
+//! inconclusive probe met a model that did not produce what it needs): all `pass` →
+//! **conformant**, `warn` at worst → **degraded** (clients cope), `ignored` → **ignored**,
+//! `unsupported` → **unsupported**, `fail` or `flaky` → **failing**; a feature with only
+//! errors, skips or inconclusive results is **not judged**. The compatibility percentage is
+//! (conformant + degraded) / judged features, rounded down — [`HOW`] says it in a sentence for
+//! the reports. The score also counts the target's inconclusive results, so a reader sees how
+//! much the model left unproven.
 
 use super::model::{ResultRecord, RunReport};
 use crate::scenario::Mode;
 use crate::verdict::Verdict;
 
 /// How the score is computed, for the reports.
-pub(crate) const HOW: &str = "Each feature takes the state of its worst result (errors and skips left out): all pass = conformant, warn = degraded (clients cope), then ignored, unsupported, failing (fail or flaky). Compat % = (conformant + degraded) / features judged, rounded down.";
+pub(crate) const HOW: &str = "Each feature takes the state of its worst result (errors, skips and inconclusive results left out; a feature with nothing else is not judged): all pass = conformant, warn = degraded (clients cope), then ignored, unsupported, failing (fail or flaky). Compat % = (conformant + degraded) / features judged, rounded down.";
 
 /// The state of one feature on one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,11 +29,14 @@ pub enum FeatureState {
 }
 
 impl FeatureState {
-    /// The state of a set of results.
+    /// The state of a set of results; errors, skips and inconclusive results are left out.
     pub(crate) fn of(results: &[&ResultRecord]) -> FeatureState {
-        let judged = results
-            .iter()
-            .filter(|r| !matches!(r.verdict, Verdict::Error | Verdict::Skip));
+        let judged = results.iter().filter(|r| {
+            !matches!(
+                r.verdict,
+                Verdict::Error | Verdict::Skip | Verdict::Inconclusive
+            )
+        });
         let worst = judged.map(|r| r.verdict).min();
         match worst {
             None => FeatureState::NotJudged,
@@ -53,6 +59,8 @@ pub struct TargetScore {
     pub unsupported: usize,
     pub failing: usize,
     pub not_judged: usize,
+    /// Results of the target that were `inconclusive` (left out of the feature states).
+    pub inconclusive: usize,
     /// Features per state, in matrix order.
     pub features: Vec<(String, FeatureState)>,
 }
@@ -75,7 +83,8 @@ impl TargetScore {
             .unwrap_or_else(|| "n/a".to_string())
     }
 
-    /// `0 conformant · 15 degraded · 1 ignored · 0 unsupported · 2 failing`.
+    /// `0 conformant · 15 degraded · 1 ignored · 0 unsupported · 2 failing`, then
+    /// `· 1 not judged` and `; 3 inconclusive results left out` when there are any.
     pub(crate) fn line(&self) -> String {
         let mut s = format!(
             "{} conformant · {} degraded · {} ignored · {} unsupported · {} failing",
@@ -84,7 +93,19 @@ impl TargetScore {
         if self.not_judged > 0 {
             s.push_str(&format!(" · {} not judged", self.not_judged));
         }
+        if self.inconclusive > 0 {
+            s.push_str(&format!("; {}", self.inconclusive_text()));
+        }
         s
+    }
+
+    /// `3 inconclusive results left out` (`1 inconclusive result …`).
+    pub(crate) fn inconclusive_text(&self) -> String {
+        let n = self.inconclusive;
+        format!(
+            "{n} inconclusive result{} left out",
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -103,6 +124,11 @@ pub fn scores(report: &RunReport) -> Vec<TargetScore> {
                 unsupported: 0,
                 failing: 0,
                 not_judged: 0,
+                inconclusive: report
+                    .results
+                    .iter()
+                    .filter(|r| r.target == t.name && r.verdict == Verdict::Inconclusive)
+                    .count(),
                 features: Vec::new(),
             };
             for f in &features {
@@ -222,14 +248,58 @@ mod tests {
         )
     }
 
-    #[test]
-    fn features_take_their_worst_judged_state() {
+    fn report(results: Vec<ResultRecord>) -> RunReport {
         let t = TargetInfo {
             name: "t".into(),
             base_url: "u".into(),
             model: "m".into(),
         };
         let mut rep = RunReport::started_at("x".into(), vec![t]);
+        for x in results {
+            rep.push(x);
+        }
+        rep
+    }
+
+    #[test]
+    fn inconclusive_results_are_left_out_of_the_states_and_counted() {
+        let rep = report(vec![
+            r("basic", "sync", Verdict::Pass),
+            r("stop-sequences", "sync", Verdict::Pass),
+            r("stop-sequences", "stream", Verdict::Inconclusive),
+            r("tools", "sync", Verdict::Inconclusive),
+            r("tools", "stream", Verdict::Error),
+        ]);
+        let s = &scores(&rep)[0];
+        assert_eq!(
+            s.features,
+            vec![
+                ("basic".to_string(), FeatureState::Conformant),
+                ("stop-sequences".to_string(), FeatureState::Conformant),
+                ("tools".to_string(), FeatureState::NotJudged),
+            ]
+        );
+        assert_eq!((s.conformant, s.failing, s.not_judged), (2, 0, 1));
+        assert_eq!(s.inconclusive, 2);
+        assert_eq!(s.percent_text(), "100%");
+        assert_eq!(
+            s.line(),
+            "2 conformant · 0 degraded · 0 ignored · 0 unsupported · 0 failing · 1 not judged; 2 inconclusive results left out"
+        );
+        // A failure still counts beside an inconclusive result of the same feature.
+        let rep = report(vec![
+            r("tools", "sync", Verdict::Inconclusive),
+            r("tools", "stream", Verdict::Fail),
+        ]);
+        let s = &scores(&rep)[0];
+        assert_eq!((s.failing, s.inconclusive), (1, 1));
+        assert_eq!(s.percent(), Some(0));
+        assert!(s.line().ends_with("; 1 inconclusive result left out"));
+    }
+
+    #[test]
+    fn features_take_their_worst_judged_state() {
+        let mut rep = report(Vec::new());
         for x in [
             r("basic", "sync", Verdict::Pass),
             r("basic", "stream", Verdict::Warn),

@@ -7,9 +7,8 @@ use crate::check::{Finding, Severity};
 use crate::report::model::{SnapshotInfo, SnapshotStatus as ReportStatus};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
-use crate::snapshot::{SnapshotEnv, SnapshotStatus, SnapshotStore, normalise_pinned};
+use crate::snapshot::{NOT_REACHED, SnapshotEnv, SnapshotStatus, SnapshotStore, normalise_pinned};
 use crate::target::Target;
-use crate::verdict::Verdict;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,7 +38,10 @@ impl Snapshots {
         }
     }
 
-    /// The normalised shape of a whole case: one entry per step.
+    /// The normalised shape of a whole case: one entry per step. In an `inconclusive` case
+    /// the step whose answer lacked what the probe needs (its shape is the model's choice)
+    /// and every later step of the scenario (never sent) are [`NOT_REACHED`]: they compare
+    /// equal to whatever another run reached there.
     pub(crate) fn shape(scenario: &Scenario, run: &CaseRun) -> Value {
         let redactions: Vec<String> = scenario
             .doc
@@ -47,21 +49,37 @@ impl Snapshots {
             .iter()
             .map(|r| r.value.clone())
             .collect();
+        let unmet = run
+            .findings
+            .iter()
+            .filter(|f| f.check == ids::PROBE_INCONCLUSIVE)
+            .find_map(|f| f.step.as_ref())
+            .map(|step| step.to_string());
         let mut steps = Map::new();
+        let mut reached = true;
         for s in &run.steps {
-            let pinned = pinned_fields(scenario, s.step.as_str());
-            steps.insert(
-                s.step.to_string(),
-                normalise_pinned(&s.exchange, &s.validation, &redactions, &pinned),
-            );
+            let id = s.step.to_string();
+            reached &= unmet.as_deref() != Some(id.as_str());
+            let shape = if reached {
+                let pinned = pinned_fields(scenario, s.step.as_str());
+                normalise_pinned(&s.exchange, &s.validation, &redactions, &pinned)
+            } else {
+                Value::from(NOT_REACHED)
+            };
+            steps.insert(id, shape);
+        }
+        if unmet.is_some() {
+            for step in &scenario.doc.steps {
+                let id = step.value.id.value.clone();
+                steps.entry(id).or_insert_with(|| Value::from(NOT_REACHED));
+            }
         }
         json!({ "steps": steps })
     }
 
     /// Compare a case with its snapshot. None when the case produced nothing to snapshot
-    /// (an infrastructure error: no conformance statement, no shape either) or when the model
-    /// did not produce what the probe needs (`inconclusive`: the case may have ended before
-    /// its later steps, so its shape is the model's choice, not the endpoint's).
+    /// (an infrastructure error: no conformance statement, no shape either). An `inconclusive`
+    /// case is compared on the steps it reached (see [`Snapshots::shape`]).
     pub fn compare(
         &self,
         scenario: &Scenario,
@@ -69,7 +87,7 @@ impl Snapshots {
         mode: Mode,
         run: &CaseRun,
     ) -> Option<(SnapshotInfo, Option<Finding>)> {
-        if run.error.is_some() || run.steps.is_empty() || run.verdict() == Verdict::Inconclusive {
+        if run.error.is_some() || run.steps.is_empty() {
             return None;
         }
         let Some(store) = &self.store else {

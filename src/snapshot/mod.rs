@@ -3,6 +3,8 @@
 //!
 //! * [`normalise`] turns an exchange and its validation into a shape with typed placeholders,
 //!   [`render`] into the canonical text that is a snapshot's body;
+//! * [`unreached`] marks the steps an `inconclusive` case did not reach, which compare equal
+//!   either way;
 //! * [`file`] reads and writes insta's on-disk format byte for byte;
 //! * [`store`] compares with `<dir>/<target>/<scenario-id>@<mode>.snap`, writes pending
 //!   `.snap.new` files per the `INSTA_UPDATE` / `CI` policy, and accepts, rejects, lists and
@@ -25,12 +27,14 @@ pub(crate) mod cli;
 pub(crate) mod file;
 pub(crate) mod normalise;
 pub(crate) mod store;
+pub(crate) mod unreached;
 mod varies;
 
 pub(crate) use cli::SnapshotsArgs;
 pub(crate) use file::SnapshotFile;
 pub(crate) use normalise::{normalise_pinned, render};
 pub(crate) use store::{SnapshotEnv, SnapshotStatus, SnapshotStore};
+pub(crate) use unreached::NOT_REACHED;
 
 use std::path::{Path, PathBuf};
 

@@ -277,7 +277,7 @@ impl SnapshotStore {
         let pending = pending_path(&path);
         let mut info = info.clone();
         super::normalise::redact_shape(&mut info, &self.redactor);
-        let file = SnapshotFile::new(
+        let mut file = SnapshotFile::new(
             MetaData {
                 source: Some(self.redactor.redact(source)),
                 expression: Some(
@@ -299,13 +299,26 @@ impl SnapshotStore {
             }
             Err(e) => return Err(e),
         };
+        // Steps only one side reached (an inconclusive case) say nothing either way: compare
+        // the others, and keep every step either side reached.
+        let reconciled = old
+            .as_deref()
+            .and_then(|o| super::unreached::reconcile(o, &file.contents));
+        let compared = match reconciled {
+            Some(r) => {
+                let compare = r.compare;
+                file.contents = r.keep;
+                compare
+            }
+            None => file.contents.clone(),
+        };
         let status = match &old {
             None => SnapshotStatus::New,
-            Some(o) if *o == file.contents => SnapshotStatus::Same,
+            Some(o) if *o == compared => SnapshotStatus::Same,
             Some(o) => SnapshotStatus::Changed {
                 diff: super::unified_diff(
                     o,
-                    &file.contents,
+                    &compared,
                     &format!("{} (accepted)", path.display()),
                     &format!("{} (new)", path.display()),
                 ),
@@ -319,6 +332,15 @@ impl SnapshotStore {
                 Written::Accepted
             }
             (SnapshotStatus::Same, UpdateMode::No) => Written::Nothing,
+            // A step the accepted snapshot did not reach is filled in when unseen snapshots
+            // are accepted.
+            (SnapshotStatus::Same, UpdateMode::Always | UpdateMode::Unseen)
+                if old.as_deref() != Some(file.contents.as_str()) =>
+            {
+                file.write(&path, false)?;
+                remove_if_exists(&pending)?;
+                Written::Accepted
+            }
             (SnapshotStatus::Same, _) => {
                 // A stale pending file from an earlier mismatch no longer applies.
                 remove_if_exists(&pending)?;

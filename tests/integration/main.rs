@@ -29,6 +29,7 @@ mod mock_realistic;
 mod mock_robustness;
 mod mock_sdk;
 mod proxy;
+mod realistic_seeds;
 mod references;
 mod regress;
 mod report_outputs;

@@ -1,7 +1,8 @@
 //! `report.md`: the report a person reads, causes first.
 //!
-//! 1. **Score** per target: features conformant / degraded / ignored / unsupported / failing
-//!    and the compat percentage, with how it is computed ([`score::HOW`]).
+//! 1. **Score** per target: features conformant / degraded / ignored / unsupported / failing,
+//!    the inconclusive results left out of them, and the compat percentage, with how it is
+//!    computed ([`score::HOW`]).
 //! 2. **What to fix first**: the ranked deviations ([`causes`]), one line each.
 //! 3. The **matrix**: features (in `conform list` order) × targets × modes, cells like `⚠ 3/4`.
 //! 4. Timings per target and the baseline comparison (`--baseline`).
@@ -84,7 +85,7 @@ fn render_documented(report: &RunReport, out: &mut String) {
 fn render_scores(report: &RunReport, out: &mut String) {
     let _ = writeln!(
         out,
-        "## Score\n\n| target | model | compat | conformant | degraded | ignored | unsupported | failing | deviations |\n|---|---|---|---|---|---|---|---|---|"
+        "## Score\n\n| target | model | compat | conformant | degraded | ignored | unsupported | failing | inconclusive results | deviations |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for (s, t) in score::scores(report).iter().zip(&report.targets) {
         let n = report
@@ -94,7 +95,7 @@ fn render_scores(report: &RunReport, out: &mut String) {
             .count();
         let _ = writeln!(
             out,
-            "| {} | {} | **{}** | {} | {} | {} | {} | {} | {n} |",
+            "| {} | {} | **{}** | {} | {} | {} | {} | {} | {} | {n} |",
             cell(&t.name),
             cell(&t.model),
             s.percent_text(),
@@ -102,7 +103,8 @@ fn render_scores(report: &RunReport, out: &mut String) {
             s.degraded,
             s.ignored,
             s.unsupported,
-            s.failing
+            s.failing,
+            s.inconclusive
         );
     }
     let _ = writeln!(out, "\n{}\n", score::HOW);

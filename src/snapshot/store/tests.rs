@@ -162,3 +162,66 @@ fn the_key_echoed_in_kept_strings_and_keys_never_reaches_a_snap_file() {
 }
 
 const REDACTED_KEY: &str = crate::secrets::REDACTED;
+
+#[test]
+fn steps_a_case_did_not_reach_never_make_a_snapshot_pending() {
+    use crate::snapshot::unreached::NOT_REACHED;
+    let dir = tempfile::tempdir().unwrap();
+    let body = |answer: serde_json::Value| {
+        crate::snapshot::render(
+            &serde_json::json!({"steps": {"call": {"status": 200}, "answer": answer}}),
+        )
+    };
+    let partial = body(serde_json::Value::from(NOT_REACHED));
+    let full = body(serde_json::json!({"status": 200}));
+    let changed = crate::snapshot::render(
+        &serde_json::json!({"steps": {"call": {"status": 500}, "answer": {"status": 200}}}),
+    );
+    let info = serde_json::json!({});
+    let store = |update| {
+        SnapshotStore::new(
+            dir.path(),
+            SnapshotEnv::from_vars(None, Some("0".into()), false).unwrap(),
+        )
+        .with_update(update)
+    };
+    let check = |update, b: &str| {
+        store(update)
+            .check("t", "s/x", "sync", "x.yaml", &info, b)
+            .unwrap()
+    };
+    let accepted = || SnapshotFile::read_contents(&dir.path().join("t/s/x@sync.snap")).unwrap();
+    // The baseline's model left the case inconclusive: the partial shape is accepted.
+    assert_eq!(check(true, &partial).status, SnapshotStatus::New);
+    // A later run reaches the step: same, nothing pending, the accepted file untouched.
+    let out = check(false, &full);
+    assert_eq!(
+        (out.status.clone(), out.written.clone()),
+        (SnapshotStatus::Same, Written::Nothing)
+    );
+    assert_eq!(accepted(), partial);
+    // A step both reached is still compared; the pending file carries every step.
+    let out = check(false, &changed);
+    assert!(
+        matches!(out.status, SnapshotStatus::Changed { .. }),
+        "{out:?}"
+    );
+    let pending = SnapshotFile::read_contents(&pending_path(&out.path)).unwrap();
+    assert_eq!(pending, changed);
+    // Accepting fills the step in (and clears the pending file) …
+    let out = check(true, &full);
+    assert_eq!(
+        (out.status.clone(), out.written.clone()),
+        (SnapshotStatus::Same, Written::Accepted)
+    );
+    assert!(out.finding().is_none());
+    assert_eq!(accepted(), full);
+    assert!(!pending_path(&out.path).exists());
+    // … and a run that stops earlier keeps it.
+    let out = check(true, &partial);
+    assert_eq!(
+        (out.status.clone(), out.written.clone()),
+        (SnapshotStatus::Same, Written::Nothing)
+    );
+    assert_eq!(accepted(), full);
+}
