@@ -75,7 +75,7 @@ pub(crate) fn on_parse_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 const MAX_PARSE_THREADS: usize = 4;
 
 /// `f` over `items` on parse-stack threads, one per core up to [`MAX_PARSE_THREADS`], each
-/// taking a contiguous share; the results in the order of `items`. (The built-in library's 76
+/// taking a contiguous share; the results in the order of `items`. (The built-in library's 77
 /// files load in about half the wall time on two cores.) When no thread can be started, a
 /// share runs through [`on_parse_stack`].
 pub(crate) fn map_on_parse_stacks<T: Sync, R: Send>(
