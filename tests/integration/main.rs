@@ -32,6 +32,7 @@ mod proxy;
 mod references;
 mod regress;
 mod report_outputs;
+mod request_failures;
 mod robustness;
 mod run_cli;
 mod run_model;

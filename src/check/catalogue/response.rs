@@ -388,4 +388,11 @@ declare! {
         doc: CLAUDE_CODE_GATEWAY,
         fix: "Read the client's stderr in the finding and the findings of the exchanges it made; fix those first.",
     }
+    AUTH_STYLE_REJECTED = "auth.style-rejected" {
+        severity: Must,
+        note: Some("Reported when a step that sends the key in another style than the target's own (`auth: bearer` or `auth: x-api-key`) gets 401/403; a rejection of the target's own configured auth stops the target instead. Severity from the clients' handling, checked by hand with the Python SDK 2.17 (not in the calibration, whose clients send `x-api-key`): a client configured with `auth_token` (as Claude Code is with `ANTHROPIC_AUTH_TOKEN`) sends `Authorization: Bearer` and raises `AuthenticationError` on every request."),
+        title: "The endpoint rejects the API key when it is sent in the other auth style (`x-api-key` or `Authorization: Bearer`).",
+        doc: OVERVIEW,
+        fix: "Accept the key both as `x-api-key` and as `Authorization: Bearer KEY`: the SDKs send Bearer when configured with `auth_token`, and Claude Code with `ANTHROPIC_AUTH_TOKEN`.",
+    }
 }
