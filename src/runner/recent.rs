@@ -3,27 +3,32 @@
 //! failure, `http.server-error`) from the endpoint's own state (every recent request failed
 //! too: infrastructure, an `error` result).
 //!
-//! Every exchange of the target adds one entry: *answered* when its final status is not one a
-//! client retries (so not 408, 409, 429 or 5xx), *failed* otherwise or when no response came.
-//! The memory keeps the last [`WINDOW`] entries and the run's count of answered ones.
+//! Every exchange of the target is noted: *answered* when its final status is not one a client
+//! retries (so not 408, 409, 429 or 5xx), *failed* otherwise or when no response came. Recent
+//! means within [`RECENT`]: a library runs similar requests together (all the image scenarios,
+//! say), so a fixed number of latest exchanges could all be the same failing kind although the
+//! target answers everything else.
 
 use crate::http::client::retry::is_retryable_status;
-use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-/// How many of the target's latest exchanges count as "recent".
-const WINDOW: usize = 8;
+/// How long an answer keeps showing that the target is up.
+const RECENT: Duration = Duration::from_secs(120);
+/// How many failed exchanges in a row, with no answer within [`RECENT`], show it is down.
+const OUTAGE: u32 = 8;
 
 /// What a server error repeated on every retry of one request says, given the target's other
 /// recent answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ServerErrorCall {
-    /// The target answered another recent request: the error is this request's own.
+    /// The target answered another request within [`RECENT`]: the error is this request's own.
     RequestSpecific,
-    /// The last [`WINDOW`] exchanges all failed: the endpoint is down or overloaded.
+    /// The target answered before, but not within [`RECENT`], and at least [`OUTAGE`]
+    /// exchanges failed since: the endpoint is down or overloaded.
     Infrastructure,
-    /// Too few exchanges yet to say (the start of a run); decided when the run's cases are in,
-    /// by [`RecentAnswers::answered_any`].
+    /// Too little to say yet (no answer so far, or few failures since an old one); settled
+    /// when the run's cases are in, by [`RecentAnswers::answered_any`].
     Undecided,
 }
 
@@ -35,10 +40,10 @@ pub(crate) struct RecentAnswers {
 
 #[derive(Debug, Default)]
 struct State {
-    /// The latest exchanges, oldest first: whether each was answered.
-    window: VecDeque<bool>,
-    /// How many exchanges of the run were answered.
-    answered: u64,
+    /// When the latest answered exchange was noted.
+    last_answer: Option<Instant>,
+    /// Failed exchanges noted since then.
+    failures_since: u32,
 }
 
 impl RecentAnswers {
@@ -48,31 +53,39 @@ impl RecentAnswers {
 
     /// Remember an exchange that ended with `status` (`None`: no response).
     pub(crate) fn note(&self, status: Option<u16>) {
-        let answered = status.is_some_and(|s| !is_retryable_status(s));
+        self.note_at(status, Instant::now());
+    }
+
+    fn note_at(&self, status: Option<u16>, now: Instant) {
         let mut st = self.state();
-        if st.window.len() == WINDOW {
-            st.window.pop_front();
+        if status.is_some_and(|s| !is_retryable_status(s)) {
+            st.last_answer = Some(now);
+            st.failures_since = 0;
+        } else {
+            st.failures_since = st.failures_since.saturating_add(1);
         }
-        st.window.push_back(answered);
-        st.answered += u64::from(answered);
     }
 
     /// What a repeated server error on a request means, from the exchanges noted before it.
     pub(crate) fn call(&self) -> ServerErrorCall {
+        self.call_at(Instant::now())
+    }
+
+    fn call_at(&self, now: Instant) -> ServerErrorCall {
         let st = self.state();
-        if st.window.iter().any(|a| *a) {
-            ServerErrorCall::RequestSpecific
-        } else if st.window.len() == WINDOW {
-            ServerErrorCall::Infrastructure
-        } else {
-            ServerErrorCall::Undecided
+        match st.last_answer {
+            Some(t) if now.saturating_duration_since(t) <= RECENT => {
+                ServerErrorCall::RequestSpecific
+            }
+            Some(_) if st.failures_since >= OUTAGE => ServerErrorCall::Infrastructure,
+            _ => ServerErrorCall::Undecided,
         }
     }
 
-    /// Whether the target answered any exchange of the run: how an [`ServerErrorCall::Undecided`]
-    /// error is settled once every case is in.
+    /// Whether the target answered any exchange of the run: how a
+    /// [`ServerErrorCall::Undecided`] error is settled once every case is in.
     pub(crate) fn answered_any(&self) -> bool {
-        self.state().answered > 0
+        self.state().last_answer.is_some()
     }
 }
 
@@ -81,33 +94,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_server_error_among_answers_is_the_request_own() {
+    fn a_server_error_among_recent_answers_is_the_request_own() {
+        let t0 = Instant::now();
         let r = RecentAnswers::default();
-        assert_eq!(r.call(), ServerErrorCall::Undecided);
+        assert_eq!(r.call_at(t0), ServerErrorCall::Undecided);
         assert!(!r.answered_any());
-        r.note(Some(500));
-        r.note(Some(200));
-        assert_eq!(r.call(), ServerErrorCall::RequestSpecific);
+        r.note_at(Some(500), t0);
+        r.note_at(Some(200), t0);
+        // However many failures follow within RECENT (similar requests run together).
+        for _ in 0..3 * OUTAGE {
+            r.note_at(Some(500), t0);
+        }
+        assert_eq!(r.call_at(t0 + RECENT), ServerErrorCall::RequestSpecific);
         assert!(r.answered_any());
         // A 4xx is an answer too: the endpoint is up and judged the request.
         let r = RecentAnswers::default();
-        r.note(Some(400));
-        assert_eq!(r.call(), ServerErrorCall::RequestSpecific);
+        r.note_at(Some(400), t0);
+        assert_eq!(r.call_at(t0), ServerErrorCall::RequestSpecific);
     }
 
     #[test]
-    fn a_window_of_failures_is_infrastructure() {
+    fn failures_in_a_row_with_no_recent_answer_are_infrastructure() {
+        let t0 = Instant::now();
+        let later = t0 + RECENT + Duration::from_secs(1);
         let r = RecentAnswers::default();
-        r.note(Some(200));
+        r.note_at(Some(200), t0);
         for s in [500, 429, 503, 529, 500, 408, 502] {
-            r.note(Some(s));
+            r.note_at(Some(s), t0);
         }
-        assert_eq!(r.call(), ServerErrorCall::RequestSpecific, "the 200 is recent");
-        r.note(None);
-        assert_eq!(r.call(), ServerErrorCall::Infrastructure);
+        assert_eq!(r.call_at(later), ServerErrorCall::Undecided, "7 failures");
+        r.note_at(None, later);
+        assert_eq!(r.call_at(later), ServerErrorCall::Infrastructure);
         // The run did answer once: an undecided error of its start settles as the request's.
         assert!(r.answered_any());
-        r.note(Some(201));
-        assert_eq!(r.call(), ServerErrorCall::RequestSpecific);
+        r.note_at(Some(201), later);
+        assert_eq!(r.call_at(later), ServerErrorCall::RequestSpecific);
+        // Failures from the start with no answer at all: the run's end settles them (as
+        // infrastructure if the target never answers).
+        let r = RecentAnswers::default();
+        for _ in 0..2 * OUTAGE {
+            r.note_at(Some(500), later);
+        }
+        assert_eq!(r.call_at(later), ServerErrorCall::Undecided);
+        assert!(!r.answered_any());
     }
 }
