@@ -49,6 +49,15 @@ async fn run_library(fault: &str) -> (RunReport, usize) {
     .await
     .expect("the run starts");
     drop(handle);
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &run.report.results {
+        *counts.entry(r.verdict.to_string()).or_insert(0) += 1;
+    }
+    eprintln!(
+        "{fault}: {} of {planned} results: {counts:?}; stopped: {:?}",
+        run.report.results.len(),
+        run.report.stopped
+    );
     (run.report, planned)
 }
 
