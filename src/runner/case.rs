@@ -239,8 +239,10 @@ pub async fn run_case(
     redactor: &Redactor,
 ) -> CaseRun {
     let recent = RecentAnswers::default();
-    let mut run =
-        run_case_noting(scenario, target, mode, transport, profile, redactor, &recent).await;
+    let mut run = run_case_noting(
+        scenario, target, mode, transport, profile, redactor, &recent,
+    )
+    .await;
     run.settle_server_error(recent.answered_any());
     run
 }

@@ -135,7 +135,11 @@ async fn a_server_error_on_some_requests_fails_them_instead_of_error() {
     );
     // The requests with block content fail (the first step, or a later one after a string
     // first step); those with string content only pass.
-    for id in ["basic/content-blocks", "image/base64-png", "tools/round-trip"] {
+    for id in [
+        "basic/content-blocks",
+        "image/base64-png",
+        "tools/round-trip",
+    ] {
         assert!(failed.contains(&id), "{id} should fail: {failed:?}");
     }
     for id in ["basic/seed-call", "headers/auth-styles"] {

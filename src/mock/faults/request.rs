@@ -73,7 +73,10 @@ pub(crate) fn fails_on_blocks(body: &Value, faults: &FaultSet) -> bool {
         && body
             .get("messages")
             .and_then(Value::as_array)
-            .is_some_and(|ms| ms.iter().any(|m| m.get("content").is_some_and(Value::is_array)))
+            .is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m.get("content").is_some_and(Value::is_array))
+            })
 }
 
 #[cfg(test)]
