@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 const RECENT: Duration = Duration::from_secs(120);
 /// How many failed exchanges in a row, with no answer within [`RECENT`], show it is down.
 const OUTAGE: u32 = 8;
+/// How many failed exchanges in a row show it is down when it never answered: more than
+/// [`OUTAGE`], because a run may start with a cluster of similar failing requests.
+const NEVER_ANSWERED: u32 = 3 * OUTAGE;
 
 /// What a server error repeated on every retry of one request says, given the target's other
 /// recent answers.
@@ -25,7 +28,8 @@ pub(crate) enum ServerErrorCall {
     /// The target answered another request within [`RECENT`]: the error is this request's own.
     RequestSpecific,
     /// The target answered before, but not within [`RECENT`], and at least [`OUTAGE`]
-    /// exchanges failed since: the endpoint is down or overloaded.
+    /// exchanges failed since (or it never answered and [`NEVER_ANSWERED`] failed): the
+    /// endpoint is down or overloaded.
     Infrastructure,
     /// Too little to say yet (no answer so far, or few failures since an old one); settled
     /// when the run's cases are in, by [`RecentAnswers::answered_any`].
@@ -78,6 +82,7 @@ impl RecentAnswers {
                 ServerErrorCall::RequestSpecific
             }
             Some(_) if st.failures_since >= OUTAGE => ServerErrorCall::Infrastructure,
+            None if st.failures_since >= NEVER_ANSWERED => ServerErrorCall::Infrastructure,
             _ => ServerErrorCall::Undecided,
         }
     }
@@ -129,13 +134,15 @@ mod tests {
         assert!(r.answered_any());
         r.note_at(Some(201), later);
         assert_eq!(r.call_at(later), ServerErrorCall::RequestSpecific);
-        // Failures from the start with no answer at all: the run's end settles them (as
-        // infrastructure if the target never answers).
+        // Failures from the start with no answer at all: the run's end settles the first ones
+        // (as infrastructure if the target never answers); after many, they are at once.
         let r = RecentAnswers::default();
-        for _ in 0..2 * OUTAGE {
+        for _ in 1..NEVER_ANSWERED {
             r.note_at(Some(500), later);
         }
         assert_eq!(r.call_at(later), ServerErrorCall::Undecided);
         assert!(!r.answered_any());
+        r.note_at(Some(500), later);
+        assert_eq!(r.call_at(later), ServerErrorCall::Infrastructure);
     }
 }
