@@ -223,8 +223,10 @@ impl Ctx {
         let key = &self.st.config.api_key;
         let any = key == super::ANY_API_KEY;
         let x = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+        // bearer-rejected: the authorization header is not read at all.
         let bearer = headers
             .get(header::AUTHORIZATION)
+            .filter(|_| !self.has(Fault::BearerRejected))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
@@ -424,6 +426,15 @@ async fn handle_messages(
 ) -> Result<Response, ApiError> {
     ctx.gate(n, headers)?;
     let body = ctx.read_json(headers, body).await?;
+    if faults::request::fails_on_blocks(&body, &ctx.st.faults) {
+        // As a crashed upstream behind a reverse proxy answers: no API headers, no JSON.
+        return Ok((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Internal Server Error",
+        )
+            .into_response());
+    }
     validate(&body, Endpoint::Messages, &ctx.rules(headers)).map_err(ApiError::invalid)?;
     let model = ctx.model_for(&body)?;
     let segments = cache::segments(&body);

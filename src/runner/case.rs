@@ -5,6 +5,7 @@
 //! checked against the step's `expect`. A step that gets no usable answer, is rejected, or
 //! whose captures fail ends the case: later steps depend on it.
 
+use super::recent::{RecentAnswers, ServerErrorCall};
 use super::request;
 use super::transport::Transport;
 use crate::check::assert::{self, Env, Subject};
@@ -20,7 +21,7 @@ use crate::protocol::anthropic::wire;
 use crate::report::model::Timing;
 use crate::run::{CaseId, StepId};
 use crate::scenario::Scenario;
-use crate::scenario::model::Mode;
+use crate::scenario::model::{Auth, Mode};
 use crate::scenario::render::render_request;
 use crate::scenario::template::Context;
 use crate::secrets::Redactor;
@@ -52,8 +53,13 @@ pub struct CaseRun {
     pub rejected: bool,
     /// The target declares this scenario or its feature unsupported.
     pub declared_unsupported: bool,
-    /// A step was answered 401/403: the credentials, not the feature.
+    /// A step sent with the target's own credentials was answered 401/403: the target's
+    /// configuration, not the feature.
     pub credentials_rejected: bool,
+    /// The case ended on a server error repeated on every retry before the target's recent
+    /// answers could say whose it is: the finding it becomes when the target answered other
+    /// requests in the run ([`CaseRun::settle_server_error`]); until then the case is `error`.
+    pub(crate) undecided_server_error: Option<Finding>,
 }
 
 /// What a run's verdict is judged from besides its findings.
@@ -94,9 +100,21 @@ impl CaseRun {
         }
     }
 
+    /// Settle an undecided server error: the request's own when the target answered other
+    /// requests (`error` becomes the finding), else it stays infrastructure.
+    pub(crate) fn settle_server_error(&mut self, target_answered: bool) {
+        if let Some(finding) = self.undecided_server_error.take()
+            && target_answered
+        {
+            self.error = None;
+            self.findings.push(finding);
+        }
+    }
+
     /// A case that could not even start (e.g. no HTTP client): an `error` verdict.
     pub(crate) fn infra_error(error: String) -> CaseRun {
         CaseRun {
+            undecided_server_error: None,
             credentials_rejected: false,
             rejected: false,
             declared_unsupported: false,
@@ -133,8 +151,85 @@ pub(crate) fn target_context(scenario: &Scenario, target: &Target) -> Context {
     }
 }
 
+/// What an answer about the infrastructure (see [`wire::InfrastructureStatus`]) means for a
+/// step, given the credentials it sent and the target's recent answers.
+enum InfraCall {
+    /// Not about the infrastructure after all (a key left out or changed on purpose): the
+    /// step's assertions judge it.
+    Judge,
+    /// A finding about the endpoint; the case ends.
+    Finding(Finding),
+    /// An `error`; the case ends.
+    Error {
+        why: String,
+        /// The target's own credentials were rejected: it gets no further request.
+        credentials: bool,
+        /// The finding it becomes if the target turns out to answer other requests.
+        unless_answered: Option<Finding>,
+    },
+}
+
+/// Whether a step's credentials are the target's own: its key in its configured style.
+fn uses_target_auth(auth: Option<&Auth>, target: &Target) -> bool {
+    match auth {
+        None => true,
+        Some(Auth::Style(style)) => *style == target.auth,
+        Some(Auth::None | Auth::Key(_)) => false,
+    }
+}
+
+/// How an infrastructure status is judged on a step that sent `auth`.
+fn infra_call(
+    why: wire::InfrastructureStatus,
+    auth: Option<&Auth>,
+    target: &Target,
+    recent: &RecentAnswers,
+    at: &str,
+) -> InfraCall {
+    let error = |credentials, unless_answered| InfraCall::Error {
+        why: format!("{at}: {why}"),
+        credentials,
+        unless_answered,
+    };
+    if let wire::InfrastructureStatus::CredentialsRejected { status } = why {
+        return match auth {
+            _ if uses_target_auth(auth, target) => error(true, None),
+            Some(Auth::Style(style)) => InfraCall::Finding(
+                Finding::new(
+                    ids::AUTH_STYLE_REJECTED,
+                    "",
+                    format!(
+                        "HTTP {status} to the key sent as `{}` (the target's own style is `{}`)",
+                        style.header_name(),
+                        target.auth.header_name()
+                    ),
+                )
+                .expected("the key accepted in either style")
+                .actual(format!("HTTP {status}")),
+            ),
+            _ => InfraCall::Judge,
+        };
+    }
+    let Some(status) = why.server_error() else {
+        return error(false, None);
+    };
+    let finding = Finding::new(
+        ids::HTTP_SERVER_ERROR,
+        "",
+        format!("{why}, while the target answered other requests"),
+    )
+    .expected("an answer, or a 4xx error saying what is not supported")
+    .actual(format!("HTTP {status} on every attempt"));
+    match recent.call() {
+        ServerErrorCall::RequestSpecific => InfraCall::Finding(finding),
+        ServerErrorCall::Infrastructure => error(false, None),
+        ServerErrorCall::Undecided => error(false, Some(finding)),
+    }
+}
+
 /// Run one case, recording each exchange redacted by `redactor`. Never panics on anything
-/// the endpoint sends.
+/// the endpoint sends. A server error is judged by this case's own answers only (the runner
+/// shares a memory of the target's answers between its cases: [`run_case_noting`]).
 pub async fn run_case(
     scenario: &Scenario,
     target: &Target,
@@ -142,6 +237,26 @@ pub async fn run_case(
     transport: &Transport,
     profile: Profile,
     redactor: &Redactor,
+) -> CaseRun {
+    let recent = RecentAnswers::default();
+    let mut run = run_case_noting(
+        scenario, target, mode, transport, profile, redactor, &recent,
+    )
+    .await;
+    run.settle_server_error(recent.answered_any());
+    run
+}
+
+/// [`run_case`], noting every answer in the target's `recent` memory and judging a server
+/// error by it.
+pub(crate) async fn run_case_noting(
+    scenario: &Scenario,
+    target: &Target,
+    mode: Mode,
+    transport: &Transport,
+    profile: Profile,
+    redactor: &Redactor,
+    recent: &RecentAnswers,
 ) -> CaseRun {
     let opts = Options {
         profile,
@@ -156,6 +271,7 @@ pub async fn run_case(
     let mut infra_error = None;
     let mut rejected = false;
     let mut credentials_rejected = false;
+    let mut undecided_server_error = None;
     let mut attempts = 0;
     let reference = scenario.reference().to_string();
     for located in &scenario.doc.steps {
@@ -212,6 +328,7 @@ pub async fn run_case(
                 .map(|f| f.in_step(&step_id)),
         );
         if infra_error.is_some() || infra.is_some() || exchange.response.is_none() {
+            recent.note(exchange.response.as_ref().map(|r| r.status));
             if infra_error.is_none() {
                 infra_error = Some(format!(
                     "{at}: {}",
@@ -238,13 +355,32 @@ pub async fn run_case(
             .findings
             .iter()
             .any(|f| f.check == ids::ERROR_STATUS_TYPE && f.severity() == Severity::Must);
-        if !step.expect.statuses().contains(&resp.status)
-            && !status_contradicted
-            && let Some(why) = wire::InfrastructureStatus::of(resp.status, exchange.attempts())
-        {
-            credentials_rejected =
-                matches!(why, wire::InfrastructureStatus::CredentialsRejected { .. });
-            infra_error = Some(format!("{at}: {why}"));
+        // A rejection of credentials the step chose on purpose (another auth style) and a
+        // server error on this request alone are findings about the endpoint instead.
+        let call = (!step.expect.statuses().contains(&resp.status) && !status_contradicted)
+            .then(|| wire::InfrastructureStatus::of(resp.status, exchange.attempts()))
+            .flatten()
+            .map(|why| infra_call(why, rendered.auth.as_ref(), target, recent, &at));
+        recent.note(Some(resp.status));
+        let ends = match call {
+            None | Some(InfraCall::Judge) => false,
+            Some(InfraCall::Finding(f)) => {
+                findings.push(f.reference(&reference).in_step(&step_id));
+                true
+            }
+            Some(InfraCall::Error {
+                why,
+                credentials,
+                unless_answered,
+            }) => {
+                credentials_rejected = credentials;
+                undecided_server_error =
+                    unless_answered.map(|f| f.reference(&reference).in_step(&step_id));
+                infra_error = Some(why);
+                true
+            }
+        };
+        if ends {
             steps.push(StepRecord {
                 step: step_id,
                 exchange,
@@ -327,6 +463,7 @@ pub async fn run_case(
         attempts,
         error: infra_error,
         credentials_rejected,
+        undecided_server_error,
     }
 }
 

@@ -12,6 +12,7 @@ mod cli;
 pub(crate) mod embedded;
 mod live;
 mod mode_agreement;
+mod recent;
 pub(crate) mod request;
 mod reused_ids;
 pub(crate) mod snapshots;
@@ -24,7 +25,7 @@ pub(crate) use transport::{ReplayError, Replayer, Transport};
 use crate::check::Finding;
 use crate::http::client::Client;
 use crate::report::model::{ResultRecord, RunReport, TargetInfo};
-use crate::run::{CaseId, Dispatch, RunEvent, Sink, SinkError};
+use crate::run::{CaseId, Dispatch, RunEvent, Sink, SinkError, StepId};
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
 use crate::target::Target;
@@ -74,22 +75,24 @@ struct Judged {
     repeats: Vec<Verdict>,
 }
 
-/// Run one case (`repeat` times).
+/// Run one case (`repeat` times), noting its answers in its target's `recent` memory.
 async fn run_one(
     case: &Case,
     transport: &Transport,
     settings: &args::Settings,
+    recent: &recent::RecentAnswers,
 ) -> Vec<case::CaseRun> {
     let mut runs = Vec::new();
     for _ in 0..settings.repeat.max(1) {
         runs.push(
-            case::run_case(
+            case::run_case_noting(
                 &case.scenario,
                 &case.target,
                 case.mode(),
                 transport,
                 settings.profile,
                 &settings.redactor,
+                recent,
             )
             .await,
         );
@@ -116,9 +119,66 @@ fn stopped_lock(s: &Stopped) -> std::sync::MutexGuard<'_, BTreeMap<String, Strin
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What the finished cases have told so far, for the checks across cases.
+#[derive(Default)]
+struct Finished {
+    ids_seen: Vec<(usize, StepId, String)>,
+    answers: Vec<mode_agreement::Answer>,
+    judged: HashMap<usize, Judged>,
+    announced_stops: std::collections::BTreeSet<String>,
+}
+
+impl Finished {
+    /// Announce case `i`'s exchanges and result, then the targets stopped since the last case.
+    fn finish(
+        &mut self,
+        cases: &[Case],
+        i: usize,
+        runs: Vec<case::CaseRun>,
+        snapshots: Option<&snapshots::Snapshots>,
+        stopped: &Stopped,
+        dispatch: &mut Dispatch<'_, '_>,
+    ) -> Result<(), SinkError> {
+        let case = &cases[i];
+        if let Some(first) = runs.first() {
+            self.ids_seen.extend(reused_ids::message_ids(i, first));
+            self.answers.extend(mode_agreement::answers(i, first));
+        }
+        for run in &runs {
+            for step in &run.steps {
+                if let Some(records) = &step.records {
+                    dispatch.emit(&RunEvent::ExchangeRecorded {
+                        case: &case.id,
+                        step: &step.step,
+                        records,
+                    })?;
+                }
+            }
+        }
+        let (record, j) = finish_case(case, runs, snapshots);
+        self.judged.insert(i, j);
+        dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
+        let stops: Vec<(String, String)> = stopped_lock(stopped)
+            .iter()
+            .filter(|(t, _)| !self.announced_stops.contains(*t))
+            .map(|(t, r)| (t.clone(), r.clone()))
+            .collect();
+        for (target, reason) in stops {
+            dispatch.emit(&RunEvent::TargetStopped {
+                target: &target,
+                reason: &reason,
+            })?;
+            self.announced_stops.insert(target);
+        }
+        Ok(())
+    }
+}
+
 /// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
-/// resolves. Each case's exchanges and result are announced to the sinks as it finishes; the
-/// checks across cases are announced as amendments when all are in. Whether it was stopped.
+/// resolves. Each case's exchanges and result are announced to the sinks as it finishes (a
+/// case that ended on a server error nobody could yet call the request's own or the
+/// endpoint's waits for the end, see [`recent`]); the checks across cases are announced as
+/// amendments when all are in. Whether it was stopped.
 async fn run_cases(
     cases: Vec<Case>,
     transports: &BTreeMap<String, Transport>,
@@ -129,6 +189,10 @@ async fn run_cases(
 ) -> Result<bool, SinkError> {
     let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
     let stopped: Stopped = Arc::default();
+    let recent: HashMap<String, Arc<recent::RecentAnswers>> = transports
+        .keys()
+        .map(|t| (t.clone(), Arc::default()))
+        .collect();
     if settings.replay.is_none() {
         for t in transports.keys() {
             let Some(case) = cases.iter().find(|c| &c.target.name == t) else {
@@ -148,7 +212,10 @@ async fn run_cases(
     let mut set = tokio::task::JoinSet::new();
     let mut by_task: HashMap<tokio::task::Id, usize> = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
-        let Some(transport) = transports.get(&case.target.name).cloned() else {
+        let (Some(transport), Some(recent)) = (
+            transports.get(&case.target.name).cloned(),
+            recent.get(&case.target.name).cloned(),
+        ) else {
             continue;
         };
         let semaphore = semaphore.clone();
@@ -162,7 +229,7 @@ async fn run_cases(
                 return None;
             }
             let _ = started.send(i);
-            let runs = run_one(&case, &transport, &settings).await;
+            let runs = run_one(&case, &transport, &settings, &recent).await;
             // Stop the target before the permit goes to its next case.
             if let Some(first) = runs.first().filter(|r| r.credentials_rejected) {
                 let t = &case.target.name;
@@ -180,10 +247,8 @@ async fn run_cases(
     drop(started_tx);
     tokio::pin!(stop);
     let mut interrupted = false;
-    let mut announced_stops = std::collections::BTreeSet::new();
-    let mut ids_seen = Vec::new();
-    let mut answers: Vec<mode_agreement::Answer> = Vec::new();
-    let mut judged: HashMap<usize, Judged> = HashMap::new();
+    let mut finished = Finished::default();
+    let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();
     loop {
         tokio::select! {
             Some(i) = started_rx.recv() => {
@@ -201,30 +266,11 @@ async fn run_cases(
                         (i, vec![case::CaseRun::infra_error(msg)])
                     }
                 };
-                let case = &cases[i];
-                if let Some(first) = runs.first() {
-                    ids_seen.extend(reused_ids::message_ids(i, first));
-                    answers.extend(mode_agreement::answers(i, first));
+                if runs.iter().any(|r| r.undecided_server_error.is_some()) {
+                    undecided.push((i, runs));
+                    continue;
                 }
-                for run in &runs {
-                    for step in &run.steps {
-                        if let Some(records) = &step.records {
-                            dispatch.emit(&RunEvent::ExchangeRecorded { case: &case.id, step: &step.step, records })?;
-                        }
-                    }
-                }
-                let (record, j) = finish_case(case, runs, snapshots);
-                judged.insert(i, j);
-                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
-                let stops: Vec<(String, String)> = stopped_lock(&stopped)
-                    .iter()
-                    .filter(|(t, _)| !announced_stops.contains(*t))
-                    .map(|(t, r)| (t.clone(), r.clone()))
-                    .collect();
-                for (target, reason) in stops {
-                    dispatch.emit(&RunEvent::TargetStopped { target: &target, reason: &reason })?;
-                    announced_stops.insert(target);
-                }
+                finished.finish(&cases, i, runs, snapshots, &stopped, dispatch)?;
             }
             _ = &mut stop => {
                 interrupted = true;
@@ -233,6 +279,22 @@ async fn run_cases(
             }
         }
     }
+    // Server errors of the run's start: the request's own if the target answered at all.
+    for (i, mut runs) in undecided {
+        let answered = recent
+            .get(&cases[i].target.name)
+            .is_some_and(|r| r.answered_any());
+        for run in &mut runs {
+            run.settle_server_error(answered);
+        }
+        finished.finish(&cases, i, runs, snapshots, &stopped, dispatch)?;
+    }
+    let Finished {
+        mut ids_seen,
+        mut answers,
+        judged,
+        ..
+    } = finished;
     let mut amendments = reused_ids::note(&cases, &mut ids_seen);
     amendments.extend(mode_agreement::note(&cases, &mut answers));
     for (i, finding) in amendments {

@@ -311,6 +311,22 @@ const MATRIX: &[Row] = &[
         "signature-unchecked",
         &[("thinking/tampered-signature", vc(Fail, "assert.status"))],
     ),
+    // A 401 on the step that sends the key as Bearer is a finding on that step, not rejected
+    // credentials (the target is not stopped: tests/integration/request_failures.rs).
+    (
+        "bearer-rejected",
+        &[("headers/auth-styles", vc(Fail, "auth.style-rejected"))],
+    ),
+    // A 500 on every attempt of the requests with block content, while the target answers the
+    // others, is the request's own failure, not infrastructure.
+    (
+        "5xx-on-block-content",
+        &[
+            ("basic/content-blocks", vc(Fail, "http.server-error")),
+            ("image/base64-png", vc(Fail, "http.server-error")),
+            ("tools/round-trip", vc(Fail, "http.server-error")),
+        ],
+    ),
 ];
 
 /// Faults whose row is proven one case at a time, in sync mode.

@@ -33,6 +33,7 @@ mod realistic_seeds;
 mod references;
 mod regress;
 mod report_outputs;
+mod request_failures;
 mod robustness;
 mod run_cli;
 mod run_model;

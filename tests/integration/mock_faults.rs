@@ -447,6 +447,28 @@ async fn check_fault(fault: Fault) {
             );
             assert_eq!(messages(b, &body).await.status, 200);
         }
+        Fault::BearerRejected => {
+            let bearer = |key: &str| {
+                client()
+                    .post(format!("{b}/v1/messages"))
+                    .header("authorization", format!("Bearer {key}"))
+                    .json(&basic("hi"))
+            };
+            let r = send(bearer(KEY)).await;
+            assert_eq!(r.status, 401);
+            assert_eq!(r.json()["error"]["type"], "authentication_error");
+            assert_eq!(messages(b, &basic("hi")).await.status, 200);
+        }
+        Fault::ServerErrorOnBlocks => {
+            let blocks = with(
+                basic("hi"),
+                json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}),
+            );
+            let r = messages(b, &blocks).await;
+            assert_eq!(r.status, 500);
+            assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+            assert_eq!(messages(b, &basic("hi")).await.status, 200);
+        }
     }
     // Whatever the fault, the server keeps serving.
     let _ = send(

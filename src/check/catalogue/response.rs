@@ -395,4 +395,11 @@ declare! {
         doc: CLAUDE_CODE_GATEWAY,
         fix: "Read the client's stderr in the finding and the findings of the exchanges it made; fix those first.",
     }
+    AUTH_STYLE_REJECTED = "auth.style-rejected" {
+        severity: Must,
+        note: Some("Reported when a step that sends the key in another style than the target's own (`auth: bearer` or `auth: x-api-key`) gets 401/403; a rejection of the target's own configured auth stops the target instead. Severity from the clients' handling, measured by hand (not in the calibration: it is a runner check): the Python SDK 2.17 sends even an `api_key` as `Authorization: Bearer` and raised `AuthenticationError` on every request to the reference server with `bearer-rejected`; clients configured with `auth_token` (Claude Code with `ANTHROPIC_AUTH_TOKEN`) send Bearer too."),
+        title: "The endpoint rejects the API key when it is sent in the other auth style (`x-api-key` or `Authorization: Bearer`).",
+        doc: OVERVIEW,
+        fix: "Accept the key both as `x-api-key` and as `Authorization: Bearer KEY`: current SDK majors send Bearer (the Python SDK 2.x even for `api_key`), as does Claude Code with `ANTHROPIC_AUTH_TOKEN`.",
+    }
 }

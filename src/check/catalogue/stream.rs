@@ -254,4 +254,11 @@ declare! {
         doc: STREAMING,
         fix: "Check that the response ends (an endless stream is a bug); for a legitimately large one raise `--max-body-mb`.",
     }
+    HTTP_SERVER_ERROR = "http.server-error" {
+        severity: Must,
+        note: Some("Reported by the runner when a 5xx (529 overloaded aside) repeated on every retry of one request while the target answered other requests with other statuses; when every recent request failed too, the result is `error` instead. Severity from the clients' handling, measured by hand (not in the calibration: it is a runner check): the Python SDK 2.17 retried the 500 of the reference server with `5xx-on-block-content` twice, then raised `InternalServerError`, in both modes, so every request of this kind fails in the application."),
+        title: "The endpoint answered this request with a server error (5xx) on every attempt while it answered other requests: the clients raise on it.",
+        doc: ERRORS,
+        fix: "Find why this request makes the server fail (the request is in the evidence; the other requests of the run were answered): answer it, or reject what the endpoint does not support with a 4xx error that says so.",
+    }
 }

@@ -1,7 +1,8 @@
 //! Request-layer faults that change what the generator is asked: each rewrites a copy of the
-//! validated request before generation (the clean generator never sees a fault). The other
-//! request-layer faults (auth, rate limits, models, endpoints, cache accounting, signature
-//! checks) act in `server.rs`, where requests are handled.
+//! validated request before generation (the clean generator never sees a fault); and which
+//! requests the server fails on (`5xx-on-block-content`). The other request-layer faults
+//! (auth, rate limits, models, endpoints, cache accounting, signature checks) act in
+//! `server.rs`, where requests are handled.
 
 use std::borrow::Cow;
 
@@ -65,6 +66,19 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
     Cow::Owned(b)
 }
 
+/// 5xx-on-block-content: whether the server fails on this `/v1/messages` request (some
+/// message's content is an array of blocks).
+pub(crate) fn fails_on_blocks(body: &Value, faults: &FaultSet) -> bool {
+    faults.has(Fault::ServerErrorOnBlocks)
+        && body
+            .get("messages")
+            .and_then(Value::as_array)
+            .is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m.get("content").is_some_and(Value::is_array))
+            })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +110,16 @@ mod tests {
         let plain = json!({"messages": []});
         let by_default = for_generation(&plain, &FaultSet::new([Fault::ThinkingByDefault]));
         assert_eq!(by_default["thinking"]["type"], "enabled");
+    }
+
+    #[test]
+    fn only_block_content_fails() {
+        let on = FaultSet::new([Fault::ServerErrorOnBlocks]);
+        let blocks = json!({"messages": [{"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "text", "text": "x"}]}]});
+        let strings = json!({"messages": [{"role": "user", "content": "hi"}]});
+        assert!(fails_on_blocks(&blocks, &on));
+        assert!(!fails_on_blocks(&strings, &on));
+        assert!(!fails_on_blocks(&blocks, &FaultSet::default()));
     }
 }

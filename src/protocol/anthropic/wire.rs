@@ -176,6 +176,22 @@ impl InfrastructureStatus {
             _ => None,
         }
     }
+
+    /// The status of a server error that may be the request's own rather than the endpoint's
+    /// state: a 5xx repeated on every retry (at least two attempts), except 529
+    /// (`overloaded_error`, which says the endpoint lacks capacity whatever the request).
+    /// Whether it is the request's own depends on the target's other answers, which the
+    /// runner knows.
+    pub(crate) fn server_error(self) -> Option<u16> {
+        match self {
+            InfrastructureStatus::Failed { status, attempts }
+                if (500..=599).contains(&status) && status != 529 && attempts > 1 =>
+            {
+                Some(status)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for InfrastructureStatus {

@@ -116,6 +116,18 @@ fn infrastructure_statuses_and_their_reasons() {
 }
 
 #[test]
+fn server_errors_that_may_be_the_request_own() {
+    let of = |s, a| InfrastructureStatus::of(s, a).and_then(InfrastructureStatus::server_error);
+    assert_eq!(of(500, 3), Some(500));
+    assert_eq!(of(502, 2), Some(502));
+    assert_eq!(of(500, 1), None, "not repeated: no retry was made");
+    assert_eq!(of(529, 3), None, "overloaded is about capacity");
+    for s in [401, 403, 408, 409, 429] {
+        assert_eq!(of(s, 3), None, "{s}");
+    }
+}
+
+#[test]
 fn endpoints_by_method_and_path() {
     use Endpoint::*;
     let of = Endpoint::of;

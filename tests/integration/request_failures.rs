@@ -1,0 +1,256 @@
+//! Answers that look like infrastructure but are about one request (issue 22, points 1 and 2):
+//! the whole library against the reference server with one fault, and what comes out.
+//!
+//! * `bearer-rejected`: the 401 on the step of `headers/auth-styles` that sends the key as
+//!   Bearer is a finding on that step (`auth.style-rejected`); the target keeps its own key
+//!   style, so it is not stopped and every result of the library is in.
+//! * `5xx-on-block-content`: a 500 on every attempt of the requests with block content, while
+//!   the target answers the others, fails those results under `http.server-error`; nothing is
+//!   `error` and every other result passes.
+//! * An endpoint that answers 500 to everything is infrastructure: every result `error`.
+
+use conform::AdHoc;
+use conform::ResultRecord;
+use conform::RunReport;
+use conform::Scenario;
+use conform::Settings;
+use conform::Target;
+use conform::Verdict;
+use conform::load_dir;
+use conform::reference_server::Fault;
+use std::path::Path;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn library() -> Vec<Scenario> {
+    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
+    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+    scenarios
+}
+
+/// The whole library against a reference server with `fault`: the report, and how many
+/// results the library plans (both modes).
+async fn run_library(fault: &str) -> (RunReport, usize) {
+    let scenarios = library();
+    let planned = scenarios.iter().map(|s| s.modes().len()).sum();
+    let fault: Fault = fault.parse().expect("a catalogue fault");
+    let (handle, target) = conform::reference_server::start(vec![fault])
+        .await
+        .expect("the reference server starts");
+    let settings = Settings {
+        jobs: 4,
+        repeat: 1,
+        quiet: true,
+        max_body: conform::DEFAULT_MAX_BODY,
+        ..Settings::default()
+    };
+    let run = conform::execute(
+        scenarios,
+        vec![target],
+        &settings,
+        &mut [],
+        std::future::pending(),
+    )
+    .await
+    .expect("the run starts");
+    drop(handle);
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &run.report.results {
+        *counts.entry(r.verdict.to_string()).or_insert(0) += 1;
+    }
+    eprintln!(
+        "{fault}: {} of {planned} results: {counts:?}; stopped: {:?}",
+        run.report.results.len(),
+        run.report.stopped
+    );
+    (run.report, planned)
+}
+
+fn has(r: &ResultRecord, check: &str) -> bool {
+    r.findings.iter().any(|f| f.check.as_str() == check)
+}
+
+fn describe(r: &ResultRecord) -> String {
+    let checks: Vec<&str> = r.findings.iter().map(|f| f.check.as_str()).collect();
+    format!(
+        "{}@{} {} {checks:?} {}",
+        r.scenario,
+        r.mode,
+        r.verdict,
+        r.error.as_deref().unwrap_or("")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_bearer_key_is_a_finding_and_the_run_goes_on() {
+    let (report, planned) = run_library("bearer-rejected").await;
+    assert!(report.stopped.is_empty(), "stopped: {:?}", report.stopped);
+    assert_eq!(report.results.len(), planned, "every result is in");
+    let styles: Vec<&ResultRecord> = report
+        .results
+        .iter()
+        .filter(|r| r.scenario == "headers/auth-styles")
+        .collect();
+    assert_eq!(styles.len(), 2, "both modes");
+    for r in styles {
+        assert!(
+            r.verdict == Verdict::Fail && has(r, "auth.style-rejected"),
+            "{}",
+            describe(r)
+        );
+    }
+    let others: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.scenario != "headers/auth-styles" && r.verdict != Verdict::Pass)
+        .map(describe)
+        .collect();
+    assert!(others.is_empty(), "not pass:\n{}", others.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_on_some_requests_fails_them_instead_of_error() {
+    let (report, planned) = run_library("5xx-on-block-content").await;
+    assert_eq!(report.results.len(), planned);
+    let unexpected: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| match r.verdict {
+            Verdict::Pass => false,
+            Verdict::Fail => !has(r, "http.server-error"),
+            _ => true,
+        })
+        .map(describe)
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "neither pass nor fail under http.server-error:\n{}",
+        unexpected.join("\n")
+    );
+    let failed: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| r.scenario.as_str())
+        .collect();
+    eprintln!(
+        "5xx-on-block-content: {} of {} results fail under http.server-error",
+        failed.len(),
+        planned
+    );
+    // The requests with block content fail (the first step, or a later one after a string
+    // first step); those with string content only pass.
+    for id in [
+        "basic/content-blocks",
+        "image/base64-png",
+        "tools/round-trip",
+    ] {
+        assert!(failed.contains(&id), "{id} should fail: {failed:?}");
+    }
+    for id in ["basic/seed-call", "headers/auth-styles"] {
+        assert!(!failed.contains(&id), "{id} should pass");
+    }
+    assert!(failed.len() >= 30, "{} failed: {failed:?}", failed.len());
+}
+
+/// A loopback server that answers every request with `500 Internal Server Error` (text/plain);
+/// its base URL.
+async fn always_500() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Read the head and the declared body, then answer and close.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = conn.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let declared = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + declared {
+                            break;
+                        }
+                    }
+                }
+                let body = "Internal Server Error";
+                let resp = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_fails_everything_is_infrastructure() {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = dir.path().join("t");
+    std::fs::create_dir_all(&scen).unwrap();
+    for (id, content) in [
+        ("string", "\"Say hello.\""),
+        ("blocks", "[{type: text, text: \"Say hello.\"}]"),
+    ] {
+        std::fs::write(
+            scen.join(format!("{id}.yaml")),
+            format!("id: t/{id}\nfeature: basic\ntitle: a plain call\nreference: \"Messages API\"\nmodes: [sync, stream]\nsteps:\n  - id: ask\n    request:\n      body:\n        model: \"{{{{ target.model }}}}\"\n        max_tokens: 64\n        messages: [{{role: user, content: {content}}}]\n"),
+        )
+        .unwrap();
+    }
+    let (scenarios, diags) = load_dir(dir.path());
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    assert_eq!(scenarios.len(), 2);
+    let mut target = Target::ad_hoc_with(
+        AdHoc {
+            name: Some("down".into()),
+            base_url: always_500().await,
+            model: "m".into(),
+            api_key_env: Some("DOWN_KEY".into()),
+            auth: None,
+            headers: Vec::new(),
+        },
+        &|v| (v == "DOWN_KEY").then(|| "sk-down".to_string()),
+    )
+    .unwrap();
+    target.retries = 1;
+    let settings = Settings {
+        jobs: 2,
+        repeat: 1,
+        quiet: true,
+        max_body: conform::DEFAULT_MAX_BODY,
+        ..Settings::default()
+    };
+    let run = conform::execute(
+        scenarios,
+        vec![target],
+        &settings,
+        &mut [],
+        std::future::pending(),
+    )
+    .await
+    .expect("the run starts");
+    let results = &run.report.results;
+    assert_eq!(results.len(), 4);
+    for r in results {
+        assert!(
+            r.verdict == Verdict::Error
+                && !has(r, "http.server-error")
+                && r.error.as_deref().is_some_and(|e| e.contains("HTTP 500")),
+            "{}",
+            describe(r)
+        );
+    }
+}
