@@ -7,7 +7,8 @@
 //! recorder, so `conform check` of the recorded exchanges gives the same findings.
 //!
 //! Files: this one starts a proxy ([`start`]) for whoever needs one — the `conform proxy`
-//! command ([`cli`]: reports rewritten after every exchange and once more on exit, `-- COMMAND`)
+//! command ([`cli`]: the exchanges fed to the run's sinks, reports rewritten at most once a second
+//! and once more on exit, `-- COMMAND`)
 //! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange.
 
 mod cli;
