@@ -13,7 +13,16 @@
 //!    unexpected status): the assertions on a 404 body follow from the 404; else it is a
 //!    primary itself.
 //!
-//! 3. A finding about no step — a changed snapshot — is folded under a primary of the result
+//!    Scenario assertions that name their rule (`check:`) and scenario effect checks fold
+//!    under a protocol finding of the same check or one whose key term (or the middle of its
+//!    id: `usage`) they name — an effect check on usage counts under wrong usage — else under
+//!    a body that is not the one asked for; other assertions fold, last, under a failed
+//!    effect check of the step. Declared consequences (`CONSEQUENCES`) move under their
+//!    cause: zero input tokens under wrong stream usage.
+//! 3. A capture that could not be made (`scenario.capture`) folds under another cause of the
+//!    result: the step that needed the value could not run.
+//!
+//! 4. A finding about no step — a changed snapshot — is folded under a primary of the result
 //!    whose key term or field its diff names (an extra field shows in the snapshot too).
 //!
 //! A protocol finding located at a JSON pointer also names that field (`/system_fingerprint`
@@ -47,6 +56,8 @@ fn is_body_mismatch(check: CheckId) -> bool {
         || check.namespace() == "body"
         || check == ids::SHAPE_UNKNOWN
         || check.namespace() == "error"
+        // The stream went on after an error event: the message read is not the answer.
+        || check == ids::STREAM_GRAMMAR_AFTER_ERROR
 }
 
 /// The key terms of a check id.
@@ -78,10 +89,19 @@ fn field_key(f: &Finding) -> Option<String> {
         .then_some(key)
 }
 
-/// The key terms and field of a protocol finding.
+/// The key terms and field of a protocol finding, and the middle segments of its id
+/// (`stream.usage.cumulative` → `usage`): what an assertion that follows from it names.
 fn keys(f: &Finding) -> Vec<String> {
     let mut k = terms(f.check.as_str());
     k.extend(field_key(f));
+    let segments: Vec<&str> = f.check.as_str().split('.').collect();
+    if segments.len() > 2 {
+        for middle in &segments[1..segments.len() - 1] {
+            if middle.len() >= 4 && !GENERAL.contains(middle) {
+                k.push(middle.to_string());
+            }
+        }
+    }
     k
 }
 
@@ -146,13 +166,53 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
             }),
         }
     }
+    // A value a later step needed could not be captured: that step could not run, which
+    // follows from another cause of the result (a missing block, a feature ignored).
+    while let Some(c) = out
+        .iter()
+        .position(|p| findings[p.index].check == ids::SCENARIO_CAPTURE)
+    {
+        let host = out.iter().enumerate().position(|(j, p)| {
+            j != c
+                && findings[p.index].check != ids::SCENARIO_CAPTURE
+                && findings[p.index].severity() != Severity::Info
+        });
+        let Some(h) = host else { break };
+        let moved = out.remove(c);
+        let h = if h > c { h - 1 } else { h };
+        out[h].folded.push(moved.index);
+        out[h].folded.extend(moved.folded);
+    }
     out.sort_by_key(|p| p.index);
     out
 }
 
+/// Whether a finding comes from a scenario assertion: its location names the scenario file.
+fn from_scenario(f: &Finding) -> bool {
+    f.location.contains(".yaml")
+}
+
+/// Whether a finding is a step's status assertion (generic, or the rule its `status_check`
+/// names): the body that follows is not the one the step asked for.
+fn is_status_assertion(f: &Finding) -> bool {
+    let loc = f.location.split_once(": ").map_or(&*f.location, |(_, l)| l);
+    from_scenario(f) && loc.starts_with("status (")
+}
+
+/// Protocol findings that follow from another protocol finding of the same step: (the
+/// consequence, the prefix of the cause's check). The stream's usage is wrong, so its input
+/// count disagrees with the other mode's.
+const CONSEQUENCES: &[(CheckId, &str)] = &[(ids::MESSAGE_INPUT_TOKENS_ZERO, "stream.usage.")];
+
 fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     let is_assert = |i: &usize| families::ASSERT.contains(findings[*i].check);
-    let mut protocol: Vec<usize> = idx.iter().copied().filter(|i| !is_assert(i)).collect();
+    // Scenario assertions that name their rule (`check:`) and scenario effect checks.
+    let is_stated = |i: &usize| !is_assert(i) && from_scenario(&findings[*i]);
+    let mut protocol: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|i| !is_assert(i) && !is_stated(i))
+        .collect();
     protocol.sort_by_key(|i| {
         let f = &findings[*i];
         (
@@ -178,20 +238,62 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
             }),
         }
     }
-    // Assertions: the status assertion first, so the others can fold under it.
+    // Declared consequences move under their cause, with what was folded under them.
+    for (consequence, cause) in CONSEQUENCES {
+        let Some(c) = out.iter().position(|p| findings[p.index].check == *consequence) else {
+            continue;
+        };
+        if let Some(h) = out
+            .iter()
+            .position(|p| findings[p.index].check.as_str().starts_with(cause))
+        {
+            let moved = out.remove(c);
+            let h = if h > c { h - 1 } else { h };
+            out[h].folded.push(moved.index);
+            out[h].folded.extend(moved.folded);
+        }
+    }
+    let named = |out: &[Primary], i: usize| {
+        let f = &findings[i];
+        let text = assertion_text(f);
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            !families::ASSERT.contains(q.check)
+                && !from_scenario(q)
+                && (q.check == f.check || keys(q).iter().any(|t| text.contains(t.as_str())))
+        })
+    };
+    let body = |out: &[Primary]| {
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            is_body_mismatch(q.check) || is_status_assertion(q)
+        })
+    };
+    // Stated rules and effect checks: under the protocol finding that shows the same thing
+    // (the same check, or a key term their text names: an effect check on usage counts under
+    // a usage finding), or under a body that is not the one asked for; else causes.
+    let mut stated: Vec<usize> = idx.iter().copied().filter(is_stated).collect();
+    stated.sort_by_key(|i| (!is_status_assertion(&findings[*i]), *i));
+    for i in stated {
+        match named(&out, i).or_else(|| body(&out)) {
+            Some(p) => out[p].folded.push(i),
+            None => out.push(Primary {
+                index: i,
+                folded: Vec::new(),
+            }),
+        }
+    }
+    // Generic assertions: the status assertion first, so the others can fold under it; then
+    // as above, else under a failed effect check of the step (what the feature should have
+    // produced is missing), else causes.
     let mut asserts: Vec<usize> = idx.iter().copied().filter(is_assert).collect();
     asserts.sort_by_key(|i| (findings[*i].check != families::ASSERT_STATUS, *i));
     for i in asserts {
-        let text = assertion_text(&findings[i]);
-        let named = out.iter().position(|p| {
-            let q = &findings[p.index];
-            !families::ASSERT.contains(q.check) && keys(q).iter().any(|t| text.contains(t.as_str()))
-        });
-        let body = || {
+        let effect = || {
             out.iter()
-                .position(|p| is_body_mismatch(findings[p.index].check))
+                .position(|p| findings[p.index].check.namespace() == "effect")
         };
-        match named.or_else(body) {
+        match named(&out, i).or_else(|| body(&out)).or_else(effect) {
             Some(p) => out[p].folded.push(i),
             None => out.push(Primary {
                 index: i,
