@@ -437,4 +437,98 @@ mod tests {
         let p = primaries(&fs);
         assert_eq!(p.iter().map(|p| p.index).collect::<Vec<_>>(), vec![0, 1, 2]);
     }
+
+    fn in_step(mut f: Finding, step: &str) -> Finding {
+        f.step = Some(crate::run::StepId::from(step));
+        f
+    }
+
+    #[test]
+    fn a_stated_status_rule_hosts_the_assertions_on_the_body() {
+        let fs = vec![
+            f(
+                "auth.invalid-key-accepted",
+                "step send: status (e/bad-key.yaml:12:15)",
+                "expected 401",
+            ),
+            f(
+                "assert.equals",
+                "step send: $.type (e/bad-key.yaml:17:11)",
+                "expected equals \"error\"",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(
+            p,
+            vec![Primary {
+                index: 0,
+                folded: vec![1]
+            }]
+        );
+    }
+
+    #[test]
+    fn effect_checks_on_wrong_usage_and_a_failed_capture_are_consequences() {
+        let fs = vec![
+            in_step(
+                f("stream.usage.cumulative", "step b: event #9", "smaller"),
+                "b",
+            ),
+            in_step(
+                f(
+                    "message.input-tokens-zero",
+                    "step b: /usage/input_tokens",
+                    "0",
+                ),
+                "b",
+            ),
+            in_step(
+                f(
+                    "effect.caching",
+                    "step b: $.usage.cache_read_input_tokens (c/s.yaml:39:11)",
+                    "the second request did not read the cached prefix",
+                ),
+                "b",
+            ),
+            in_step(
+                f("scenario.capture", "step b: capture", "selected nothing"),
+                "b",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].index, 0);
+        let mut folded = p[0].folded.clone();
+        folded.sort();
+        assert_eq!(folded, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_stated_rule_folds_under_the_same_protocol_check_and_assertions_under_an_effect() {
+        let fs = vec![
+            f(
+                "effect.tool-choice",
+                "step ask: /content",
+                "`tool_choice: any` requires a tool call",
+            ),
+            f(
+                "effect.tool-choice",
+                "step ask: $.content (t/choice-any.yaml:25:11)",
+                "the feature had no effect",
+            ),
+            f(
+                "assert.equals",
+                "step ask: $.content[0].name (t/choice-any.yaml:27:11)",
+                "expected equals \"get_weather\"",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(
+            p,
+            vec![Primary {
+                index: 0,
+                folded: vec![1, 2]
+            }]
+        );
+    }
 }
