@@ -205,7 +205,12 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             acc.occurrences += 1;
             acc.results.insert(r.case_name());
             acc.features.insert(r.feature.clone());
+            // The same check folded under itself (a scenario assertion that states the rule
+            // a protocol check already reported) is one more occurrence, not a follow-on.
             for i in &p.folded {
+                if r.findings[*i].check == f.check {
+                    continue;
+                }
                 *acc.folded
                     .entry(r.findings[*i].check.to_string())
                     .or_default() += 1;
