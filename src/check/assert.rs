@@ -147,7 +147,14 @@ fn show(v: &Value) -> String {
 
 /// Evaluate a step's whole `expect`: status, then headers, then `assert`, in file order.
 pub(crate) fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>) -> Vec<Outcome> {
-    let mut out = vec![check_status(expect, subject.status, env)];
+    let mut status = check_status(expect, subject.status, env);
+    // An error body under a success status was a rejection after all (`error.status` says
+    // what is wrong): not the rule a success answer breaks.
+    if status.check.is_some() && subject.body.get("error").is_some() {
+        status.check = None;
+        status.severity = Severity::Must;
+    }
+    let mut out = vec![status];
     for (name, a) in &expect.headers {
         out.push(check_header(name, a, subject.headers, env));
     }

@@ -355,9 +355,7 @@ impl Checker<'_> {
         if id.entry().is_family() && id.namespace() != "effect" {
             self.error(
                 check.pos,
-                format!(
-                    "`{id}` is a generic check; name the rule the assertion proves instead"
-                ),
+                format!("`{id}` is a generic check; name the rule the assertion proves instead"),
             );
         }
         if effect != (id.namespace() == "effect") {
@@ -377,7 +375,9 @@ impl Checker<'_> {
         if !id.entry().allows(wanted) {
             self.error(
                 check.pos,
-                format!("`{id}` cannot be reported as {wanted}: its catalogue entry does not allow it"),
+                format!(
+                    "`{id}` cannot be reported as {wanted}: its catalogue entry does not allow it"
+                ),
             );
         }
     }

@@ -301,7 +301,10 @@ const MATRIX: &[Row] = &[
         "thinking-by-default",
         &[
             // Thinking blocks although the request disabled thinking, or did not ask for it.
-            ("thinking/disabled", vc(Warn, "implied.thinking-unrequested")),
+            (
+                "thinking/disabled",
+                vc(Warn, "implied.thinking-unrequested"),
+            ),
             ("thinking/absent", vc(Warn, "implied.thinking-unrequested")),
         ],
     ),

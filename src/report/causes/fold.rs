@@ -18,9 +18,13 @@
 //!    id: `usage`) they name — an effect check on usage counts under wrong usage — else under
 //!    a body that is not the one asked for; other assertions fold, last, under a failed
 //!    effect check of the step. Declared consequences (`CONSEQUENCES`) move under their
-//!    cause: zero input tokens under wrong stream usage.
+//!    cause: zero input tokens under wrong stream usage. What was checked on the message
+//!    accumulated from a stream that was not well-formed (a `must` grammar or SSE finding)
+//!    folds under the stream's finding.
 //! 3. A capture that could not be made (`scenario.capture`) folds under another cause of the
-//!    result: the step that needed the value could not run.
+//!    result: the step that needed the value could not run. Generic assertions of a later
+//!    step fold under the first `must` cause of an earlier step (the later request was built
+//!    from that answer).
 //!
 //! 4. A finding about no step — a changed snapshot — is folded under a primary of the result
 //!    whose key term or field its diff names (an extra field shows in the snapshot too).
@@ -58,6 +62,17 @@ fn is_body_mismatch(check: CheckId) -> bool {
         || check.namespace() == "error"
         // The stream went on after an error event: the message read is not the answer.
         || check == ids::STREAM_GRAMMAR_AFTER_ERROR
+}
+
+/// Protocol findings that make the message the assertions read unreliable: it does not match
+/// the Message schema, or its stream was not well-formed (the accumulated message is not the
+/// answer). Generic assertions in the same step follow from them.
+fn is_unreliable_message(f: &Finding) -> bool {
+    let id = f.check.as_str();
+    f.severity() == Severity::Must
+        && (f.check == ids::SCHEMA_MESSAGE
+            || id.starts_with("stream.grammar.")
+            || id.starts_with("stream.sse."))
 }
 
 /// The key terms of a check id.
@@ -139,12 +154,35 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
     }
     let mut out: Vec<Primary> = Vec::new();
     let mut loose: Vec<usize> = Vec::new();
+    // The first cause (not a generic assertion) that fails an earlier step: generic
+    // assertions of later steps follow from it (the request built from its answer).
+    let mut earlier: Option<usize> = None;
     for (step, idx) in steps {
         if step.is_empty() {
             loose = idx;
-        } else {
-            out.extend(fold_step(findings, &idx));
+            continue;
         }
+        let mut primaries = fold_step(findings, &idx);
+        if let Some(h) = earlier {
+            let (generic, own): (Vec<Primary>, Vec<Primary>) = primaries
+                .into_iter()
+                .partition(|p| families::ASSERT.contains(findings[p.index].check));
+            for g in generic {
+                out[h].folded.push(g.index);
+                out[h].folded.extend(g.folded);
+            }
+            primaries = own;
+        }
+        if earlier.is_none() {
+            earlier = primaries
+                .iter()
+                .position(|p| {
+                    let f = &findings[p.index];
+                    f.severity() == Severity::Must && !families::ASSERT.contains(f.check)
+                })
+                .map(|i| out.len() + i);
+        }
+        out.extend(primaries);
     }
     // Findings about no step: protocol ones that are not snapshots are folded like a step;
     // a snapshot diff that names a primary's key goes under it.
@@ -240,7 +278,10 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     }
     // Declared consequences move under their cause, with what was folded under them.
     for (consequence, cause) in CONSEQUENCES {
-        let Some(c) = out.iter().position(|p| findings[p.index].check == *consequence) else {
+        let Some(c) = out
+            .iter()
+            .position(|p| findings[p.index].check == *consequence)
+        else {
             continue;
         };
         if let Some(h) = out
@@ -251,6 +292,30 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
             let h = if h > c { h - 1 } else { h };
             out[h].folded.push(moved.index);
             out[h].folded.extend(moved.folded);
+        }
+    }
+    // A stream that was not well-formed: what was checked on the message accumulated from it
+    // follows from the stream's fault. (A schema finding on that message stays a cause: the
+    // same shape is judged in the other mode, and checks that hold in both modes lead.)
+    if let Some(host) = out.iter().position(|p| {
+        let f = &findings[p.index];
+        f.check.namespace() == "stream" && is_unreliable_message(f)
+    }) {
+        let host_index = out[host].index;
+        let (moved, kept): (Vec<Primary>, Vec<Primary>) = out.into_iter().partition(|p| {
+            let f = &findings[p.index];
+            p.index != host_index
+                && !matches!(f.check.namespace(), "stream" | "schema")
+                && f.location.contains("accumulated message")
+        });
+        out = kept;
+        let h = out
+            .iter()
+            .position(|p| p.index == host_index)
+            .expect("the host is kept");
+        for m in moved {
+            out[h].folded.push(m.index);
+            out[h].folded.extend(m.folded);
         }
     }
     let named = |out: &[Primary], i: usize| {
@@ -274,8 +339,19 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     // a usage finding), or under a body that is not the one asked for; else causes.
     let mut stated: Vec<usize> = idx.iter().copied().filter(is_stated).collect();
     stated.sort_by_key(|i| (!is_status_assertion(&findings[*i]), *i));
+    // A stream that was not well-formed gives no evidence on the rules checked on the
+    // message accumulated from it.
+    let broken_stream = |out: &[Primary]| {
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            q.check.namespace() == "stream" && is_unreliable_message(q)
+        })
+    };
     for i in stated {
-        match named(&out, i).or_else(|| body(&out)) {
+        match named(&out, i)
+            .or_else(|| body(&out))
+            .or_else(|| broken_stream(&out))
+        {
             Some(p) => out[p].folded.push(i),
             None => out.push(Primary {
                 index: i,
@@ -285,7 +361,8 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     }
     // Generic assertions: the status assertion first, so the others can fold under it; then
     // as above, else under a failed effect check of the step (what the feature should have
-    // produced is missing), else causes.
+    // produced is missing), else under a message that is not reliable (schema, stream), else
+    // causes.
     let mut asserts: Vec<usize> = idx.iter().copied().filter(is_assert).collect();
     asserts.sort_by_key(|i| (findings[*i].check != families::ASSERT_STATUS, *i));
     for i in asserts {
@@ -293,7 +370,15 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
             out.iter()
                 .position(|p| findings[p.index].check.namespace() == "effect")
         };
-        match named(&out, i).or_else(|| body(&out)).or_else(effect) {
+        let unreliable = || {
+            out.iter()
+                .position(|p| is_unreliable_message(&findings[p.index]))
+        };
+        match named(&out, i)
+            .or_else(|| body(&out))
+            .or_else(effect)
+            .or_else(unreliable)
+        {
             Some(p) => out[p].folded.push(i),
             None => out.push(Primary {
                 index: i,

@@ -324,8 +324,7 @@ pub(crate) fn to_fix(d: &Deviation) -> bool {
         return false;
     }
     d.severity != Severity::Info
-        || d
-            .folded
+        || d.folded
             .iter()
             .any(|(c, _)| catalogue::get(c).is_some_and(|e| e.severity != Severity::Info))
 }

@@ -37,10 +37,7 @@ pub(super) fn deviations(report: &RunReport, out: &mut String) {
         }
         // Informational findings and legal behaviour: listed apart, nothing to fix.
         if !notes.is_empty() {
-            let _ = writeln!(
-                out,
-                "<h4>Informational, nothing to fix</h4>"
-            );
+            let _ = writeln!(out, "<h4>Informational, nothing to fix</h4>");
             for d in notes {
                 deviation(d, out);
             }
