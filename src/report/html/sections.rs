@@ -30,7 +30,12 @@ pub(super) fn deviations(report: &RunReport, out: &mut String) {
             esc(&t.name)
         );
         if devs.is_empty() {
-            let _ = writeln!(out, "<p>No deviations.</p>");
+            let none = if notes.is_empty() {
+                "No deviations."
+            } else {
+                "Nothing to fix."
+            };
+            let _ = writeln!(out, "<p>{none}</p>");
         }
         for d in devs {
             deviation(d, out);
