@@ -154,10 +154,12 @@ fn render_deviations(report: &RunReport, out: &mut String) {
         out.push('\n');
         render_notes(&notes, out);
     }
-    let _ = writeln!(
-        out,
-        "Ranked by severity, then measured client impact, then features touched. Evidence, docs and a `curl` repro for each: Appendix A.\n"
-    );
+    if report.deviations.iter().any(causes::to_fix) {
+        let _ = writeln!(
+            out,
+            "Ranked by severity, then measured client impact, then features touched. Evidence, docs and a `curl` repro for each: Appendix A.\n"
+        );
+    }
 }
 
 /// The informational deviations of a target, on one line: nothing to fix.
