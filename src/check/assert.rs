@@ -12,7 +12,7 @@
 //! Operands may hold templates (`equals: "{{ target.model }}"`), rendered here.
 
 use super::finding::{Finding, Severity};
-use crate::check::catalogue::{families, ids};
+use crate::check::catalogue::{CheckId, families, ids};
 use crate::scenario::compiled::path as compile_path;
 use crate::scenario::model::{
     AssertSeverity, Assertion, Expect, Feature, JsonType, Located, Measure, Node, Step,
@@ -67,6 +67,10 @@ pub(crate) struct Outcome {
     pub severity: Severity,
     /// The author's message, if any.
     pub message: Option<String>,
+    /// The catalogue check the scenario says this assertion proves (`check:`, or the step's
+    /// `status_check` for a success status): the finding's check instead of `assert.<op>`.
+    #[serde(skip)]
+    pub check: Option<CheckId>,
 }
 
 impl Outcome {
@@ -81,6 +85,8 @@ impl Outcome {
         };
         let check = if self.requires {
             ids::PROBE_INCONCLUSIVE
+        } else if let Some(stated) = self.check {
+            stated
         } else if self.effect {
             families::EFFECT
                 .member(feature.as_str())
@@ -141,7 +147,14 @@ fn show(v: &Value) -> String {
 
 /// Evaluate a step's whole `expect`: status, then headers, then `assert`, in file order.
 pub(crate) fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>) -> Vec<Outcome> {
-    let mut out = vec![check_status(expect, subject.status, env)];
+    let mut status = check_status(expect, subject.status, env);
+    // An error body under a success status was a rejection after all (`error.status` says
+    // what is wrong): not the rule a success answer breaks.
+    if status.check.is_some() && subject.body.get("error").is_some() {
+        status.check = None;
+        status.severity = Severity::Must;
+    }
+    let mut out = vec![status];
     for (name, a) in &expect.headers {
         out.push(check_header(name, a, subject.headers, env));
     }
@@ -159,6 +172,12 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
         many => format!("one of {many:?}"),
     };
     let pos = expect.status.as_ref().map(|s| s.pos).unwrap_or_default();
+    // A request the step expects to be rejected was accepted: the rule the step states.
+    let check = expect
+        .status_check
+        .as_ref()
+        .filter(|_| (200..300).contains(&status) && !accepted.contains(&status))
+        .and_then(|c| CheckId::parse(&c.value));
     Outcome {
         success: accepted.contains(&status),
         op: "status".into(),
@@ -167,8 +186,9 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
         location: locate("status", env.file, pos),
         effect: false,
         requires: false,
-        severity: Severity::Must,
+        severity: check.map_or(Severity::Must, |c| c.entry().severity),
         message: None,
+        check,
     }
 }
 
@@ -234,6 +254,7 @@ fn locate(what: &str, file: &Path, pos: crate::scenario::Pos) -> String {
 }
 
 fn finish(raw: Raw, a: &Assertion, location: String) -> Outcome {
+    let check = a.check.as_ref().and_then(|c| CheckId::parse(&c.value));
     Outcome {
         success: raw.success,
         op: a.op().to_string(),
@@ -244,11 +265,13 @@ fn finish(raw: Raw, a: &Assertion, location: String) -> Outcome {
         requires: a.requires,
         severity: match a.severity {
             _ if a.requires => Severity::Info,
-            None | Some(AssertSeverity::Must) => Severity::Must,
+            None => check.map_or(Severity::Must, |c| c.entry().severity),
+            Some(AssertSeverity::Must) => Severity::Must,
             Some(AssertSeverity::Should) => Severity::Should,
             Some(AssertSeverity::Info) => Severity::Info,
         },
         message: a.message.clone(),
+        check,
     }
 }
 

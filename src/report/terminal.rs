@@ -71,7 +71,7 @@ pub(crate) fn summary_text(
         let devs: Vec<_> = report
             .deviations
             .iter()
-            .filter(|d| &d.target == target)
+            .filter(|d| &d.target == target && super::causes::to_fix(d))
             .collect();
         for d in devs.iter().take(TOP) {
             out.push_str(&format!(

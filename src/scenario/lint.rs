@@ -261,12 +261,16 @@ impl Checker<'_> {
                 || a.value.any
                 || a.value.effect
                 || a.value.severity.is_some()
-                || a.value.message.is_some())
+                || a.value.message.is_some()
+                || a.value.check.is_some())
         {
             self.error(
                 a.pos,
-                "`all`, `any`, `effect`, `severity` and `message` belong on the outer assertion",
+                "`all`, `any`, `effect`, `severity`, `message` and `check` belong on the outer assertion",
             );
+        }
+        if let Some(check) = &a.value.check {
+            self.stated_check(check, a.value.effect, a.value.severity);
         }
         if let Some(m) = &a.value.matches
             && let Err(e) = super::compiled::regex(&m.value)
@@ -331,6 +335,53 @@ impl Checker<'_> {
         }
     }
 
+    /// A `check:` (or `status_check:`) names a catalogue check that a scenario may report:
+    /// a fixed id (not a family pattern), an `effect.*` id exactly when the assertion is an
+    /// effect check, and a severity the entry allows.
+    fn stated_check(
+        &mut self,
+        check: &Located<String>,
+        effect: bool,
+        severity: Option<super::model::AssertSeverity>,
+    ) {
+        let Some(id) = crate::check::catalogue::CheckId::parse(&check.value) else {
+            self.error(
+                check.pos,
+                format!("`{}` is not a check of the catalogue", check.value),
+            )
+            .set_hint("`conform explain --list` lists them");
+            return;
+        };
+        if id.entry().is_family() && id.namespace() != "effect" {
+            self.error(
+                check.pos,
+                format!("`{id}` is a generic check; name the rule the assertion proves instead"),
+            );
+        }
+        if effect != (id.namespace() == "effect") {
+            let why = if effect {
+                "an effect check names an `effect.*` check (its failure means `ignored`)"
+            } else {
+                "an `effect.*` check needs `effect: true`"
+            };
+            self.error(check.pos, format!("`{id}`: {why}"));
+        }
+        let wanted = match severity {
+            None => id.entry().severity,
+            Some(super::model::AssertSeverity::Must) => crate::check::Severity::Must,
+            Some(super::model::AssertSeverity::Should) => crate::check::Severity::Should,
+            Some(super::model::AssertSeverity::Info) => crate::check::Severity::Info,
+        };
+        if !id.entry().allows(wanted) {
+            self.error(
+                check.pos,
+                format!(
+                    "`{id}` cannot be reported as {wanted}: its catalogue entry does not allow it"
+                ),
+            );
+        }
+    }
+
     fn step(&mut self, step: &Located<Step>, captures: &mut BTreeMap<String, BTreeSet<String>>) {
         let s = &step.value;
         let r = &s.request;
@@ -381,6 +432,15 @@ impl Checker<'_> {
                 self.error(
                     status.pos,
                     "a status is a number from 100 to 599 or a non-empty list of them",
+                );
+            }
+        }
+        if let Some(check) = &s.expect.status_check {
+            self.stated_check(check, false, None);
+            if s.expect.statuses().iter().any(|c| (200..300).contains(c)) {
+                self.error(
+                    check.pos,
+                    "`status_check` names the rule a success status breaks; this step expects one",
                 );
             }
         }

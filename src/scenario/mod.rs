@@ -48,7 +48,15 @@
 //! (number or `{gte: 1}`-style), `count` (number of selected nodes), `type` (null, boolean,
 //! number, integer, string, array, object), `one_of`, `schema` (inline object or a protocol
 //! schema name). Modifiers: `all`/`any` (node lists), `effect`, `severity` (must, should,
-//! info), `message`. Without `all`/`any` the path must select a node and the first is tested.
+//! info), `message`, `requires`, `when`, `check`. Without `all`/`any` the path must select a
+//! node and the first is tested.
+//!
+//! Causes by meaning: `check: <id>` names the catalogue rule an assertion proves
+//! (`stop.reason-end-turn-after-stop-sequence`, `effect.tool-choice` for an effect check); a
+//! failure is reported under it, with its severity, instead of `assert.<operator>`.
+//! `expect.status_check: <id>` names the rule a success status breaks for a request that
+//! must be rejected (`auth.invalid-key-accepted`). `conform lint` checks the id is in the
+//! catalogue and fits the assertion.
 //!
 //! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,
 //! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /

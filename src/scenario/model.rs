@@ -358,6 +358,11 @@ pub(crate) struct Expect {
     /// Assertions on the response body (the accumulated message in stream mode).
     #[serde(default, rename = "assert", skip_serializing_if = "Vec::is_empty")]
     pub asserts: Vec<Located<Assertion>>,
+    /// The catalogue check that states the rule the expected status proves for a request
+    /// that must be rejected (e.g. `auth.invalid-key-accepted`): a success status (2xx) is
+    /// reported under it; any other unexpected status stays `assert.status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_check: Option<Located<String>>,
 }
 
 impl Expect {
@@ -516,6 +521,12 @@ pub(crate) struct Assertion {
     pub severity: Option<AssertSeverity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The catalogue check that states the rule this assertion proves (e.g.
+    /// `stop.reason-end-turn-after-stop-sequence`): a failure is reported under it instead of
+    /// `assert.<operator>`, with its severity unless `severity:` says otherwise. An effect
+    /// check names an `effect.*` id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<Located<String>>,
 }
 
 impl Assertion {

@@ -9,6 +9,7 @@ mod support;
 mod architecture;
 mod calibration;
 mod catalogue;
+mod causes_first;
 mod check_cli;
 mod client_claude_code;
 mod corpus;

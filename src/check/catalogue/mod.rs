@@ -203,6 +203,7 @@ pub mod families;
 pub(crate) mod id;
 pub(crate) mod impact;
 mod response;
+mod rules;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -210,6 +211,7 @@ mod tests;
 /// Typed constants for every fixed check id.
 pub mod ids {
     pub use super::response::ids::*;
+    pub use super::rules::ids::*;
     pub use super::stream::ids::*;
 }
 
@@ -218,7 +220,13 @@ pub fn all() -> impl Iterator<Item = &'static Entry> {
     stream::ENTRIES
         .iter()
         .chain(response::ENTRIES)
+        .chain(rules::ENTRIES)
         .chain(families::ENTRIES)
+}
+
+/// Whether `id` is a rule the scenario library states (`check:` on its assertions).
+pub(crate) fn is_stated_rule(id: &str) -> bool {
+    rules::ENTRIES.iter().any(|e| e.id == id)
 }
 
 /// The entry for a check id: the id's own entry, else the family it belongs to.

@@ -342,7 +342,7 @@ declare! {
     MESSAGE_INPUT_TOKENS_ZERO = "message.input-tokens-zero" {
         severity: Must,
         contract: Some("`usage.input_tokens` is the documented accounting of the prompt; a client that tracks its context window or cost (Claude Code compacts by it) reads 0 for a prompt that has tokens"),
-        title: "One answer counts no input tokens while the other mode's answer to the same request counts them.",
+        title: "An answer counts no input tokens for a prompt that has some (the other mode's answer to the same request counts them, or the scenario's prompt is not empty).",
         doc: STREAMING,
         fix: "Send the prompt's token count in `message_start.usage.input_tokens` (and, if the stream repeats it, in `message_delta.usage`), as the non-streamed answer does.",
     }

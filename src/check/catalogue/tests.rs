@@ -35,11 +35,15 @@ fn non_test_code(path: &Path) -> String {
     }
 }
 
-/// `NAME = "id"` pairs as the catalogue's data files declare them.
-fn declared_names() -> Vec<(String, String)> {
+/// `NAME = "id"` pairs as the catalogue's data files declare them: those reported by the code
+/// (`rules` false) or the rules the scenarios state (`rules.rs`, `rules` true).
+fn declared_names(rules: bool) -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check/catalogue");
     let mut out = Vec::new();
     for f in std::fs::read_dir(dir).unwrap().flatten() {
+        if (f.file_name() == "rules.rs") != rules {
+            continue;
+        }
         let text = std::fs::read_to_string(f.path()).unwrap();
         for line in text.lines() {
             let t = line.trim();
@@ -66,7 +70,7 @@ fn every_declared_id_is_reported_somewhere() {
         .filter(|f| !f.starts_with(src.join("check/catalogue")))
         .map(|f| non_test_code(f))
         .collect();
-    let names = declared_names();
+    let names = declared_names(false);
     assert!(
         names.len() >= 80,
         "only {} declared names found",
@@ -83,6 +87,34 @@ fn every_declared_id_is_reported_somewhere() {
         .map(|(_, id)| id.as_str())
         .collect();
     assert!(dead.is_empty(), "declared but never reported: {dead:?}");
+}
+
+/// Every rule of `rules.rs` is the `check:` or `status_check:` of some scenario.
+#[test]
+fn every_stated_rule_is_named_by_a_scenario() {
+    fn yaml(dir: &Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                yaml(&p, out);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let mut text = String::new();
+    yaml(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/anthropic"),
+        &mut text,
+    );
+    let names = declared_names(true);
+    assert!(names.len() >= 5, "{names:?}");
+    let unnamed: Vec<&str> = names
+        .iter()
+        .filter(|(_, id)| !text.contains(&format!("check: {id}")))
+        .map(|(_, id)| id.as_str())
+        .collect();
+    assert!(unnamed.is_empty(), "rules no scenario names: {unnamed:?}");
 }
 
 #[test]

@@ -13,7 +13,20 @@
 //!    unexpected status): the assertions on a 404 body follow from the 404; else it is a
 //!    primary itself.
 //!
-//! 3. A finding about no step — a changed snapshot — is folded under a primary of the result
+//!    Scenario assertions that name their rule (`check:`) and scenario effect checks fold
+//!    under a protocol finding of the same check or one whose key term (or the middle of its
+//!    id: `usage`) they name — an effect check on usage counts under wrong usage — else under
+//!    a body that is not the one asked for; other assertions fold, last, under a failed
+//!    effect check of the step. Declared consequences (`CONSEQUENCES`) move under their
+//!    cause: zero input tokens under wrong stream usage. What was checked on the message
+//!    accumulated from a stream that was not well-formed (a `must` grammar or SSE finding)
+//!    folds under the stream's finding.
+//! 3. A capture that could not be made (`scenario.capture`) folds under another cause of the
+//!    result: the step that needed the value could not run. Generic assertions of a later
+//!    step fold under the first `must` cause of an earlier step (the later request was built
+//!    from that answer).
+//!
+//! 4. A finding about no step — a changed snapshot — is folded under a primary of the result
 //!    whose key term or field its diff names (an extra field shows in the snapshot too).
 //!
 //! A protocol finding located at a JSON pointer also names that field (`/system_fingerprint`
@@ -47,6 +60,19 @@ fn is_body_mismatch(check: CheckId) -> bool {
         || check.namespace() == "body"
         || check == ids::SHAPE_UNKNOWN
         || check.namespace() == "error"
+        // The stream went on after an error event: the message read is not the answer.
+        || check == ids::STREAM_GRAMMAR_AFTER_ERROR
+}
+
+/// Protocol findings that make the message the assertions read unreliable: it does not match
+/// the Message schema, or its stream was not well-formed (the accumulated message is not the
+/// answer). Generic assertions in the same step follow from them.
+fn is_unreliable_message(f: &Finding) -> bool {
+    let id = f.check.as_str();
+    f.severity() == Severity::Must
+        && (f.check == ids::SCHEMA_MESSAGE
+            || id.starts_with("stream.grammar.")
+            || id.starts_with("stream.sse."))
 }
 
 /// The key terms of a check id.
@@ -78,10 +104,19 @@ fn field_key(f: &Finding) -> Option<String> {
         .then_some(key)
 }
 
-/// The key terms and field of a protocol finding.
+/// The key terms and field of a protocol finding, and the middle segments of its id
+/// (`stream.usage.cumulative` → `usage`): what an assertion that follows from it names.
 fn keys(f: &Finding) -> Vec<String> {
     let mut k = terms(f.check.as_str());
     k.extend(field_key(f));
+    let segments: Vec<&str> = f.check.as_str().split('.').collect();
+    if segments.len() > 2 {
+        for middle in &segments[1..segments.len() - 1] {
+            if middle.len() >= 4 && !GENERAL.contains(middle) {
+                k.push(middle.to_string());
+            }
+        }
+    }
     k
 }
 
@@ -119,12 +154,35 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
     }
     let mut out: Vec<Primary> = Vec::new();
     let mut loose: Vec<usize> = Vec::new();
+    // The first cause (not a generic assertion) that fails an earlier step: generic
+    // assertions of later steps follow from it (the request built from its answer).
+    let mut earlier: Option<usize> = None;
     for (step, idx) in steps {
         if step.is_empty() {
             loose = idx;
-        } else {
-            out.extend(fold_step(findings, &idx));
+            continue;
         }
+        let mut primaries = fold_step(findings, &idx);
+        if let Some(h) = earlier {
+            let (generic, own): (Vec<Primary>, Vec<Primary>) = primaries
+                .into_iter()
+                .partition(|p| families::ASSERT.contains(findings[p.index].check));
+            for g in generic {
+                out[h].folded.push(g.index);
+                out[h].folded.extend(g.folded);
+            }
+            primaries = own;
+        }
+        if earlier.is_none() {
+            earlier = primaries
+                .iter()
+                .position(|p| {
+                    let f = &findings[p.index];
+                    f.severity() == Severity::Must && !families::ASSERT.contains(f.check)
+                })
+                .map(|i| out.len() + i);
+        }
+        out.extend(primaries);
     }
     // Findings about no step: protocol ones that are not snapshots are folded like a step;
     // a snapshot diff that names a primary's key goes under it.
@@ -146,13 +204,53 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
             }),
         }
     }
+    // A value a later step needed could not be captured: that step could not run, which
+    // follows from another cause of the result (a missing block, a feature ignored).
+    while let Some(c) = out
+        .iter()
+        .position(|p| findings[p.index].check == ids::SCENARIO_CAPTURE)
+    {
+        let host = out.iter().enumerate().position(|(j, p)| {
+            j != c
+                && findings[p.index].check != ids::SCENARIO_CAPTURE
+                && findings[p.index].severity() != Severity::Info
+        });
+        let Some(h) = host else { break };
+        let moved = out.remove(c);
+        let h = if h > c { h - 1 } else { h };
+        out[h].folded.push(moved.index);
+        out[h].folded.extend(moved.folded);
+    }
     out.sort_by_key(|p| p.index);
     out
 }
 
+/// Whether a finding comes from a scenario assertion: its location names the scenario file.
+fn from_scenario(f: &Finding) -> bool {
+    f.location.contains(".yaml")
+}
+
+/// Whether a finding is a step's status assertion (generic, or the rule its `status_check`
+/// names): the body that follows is not the one the step asked for.
+fn is_status_assertion(f: &Finding) -> bool {
+    let loc = f.location.split_once(": ").map_or(&*f.location, |(_, l)| l);
+    from_scenario(f) && loc.starts_with("status (")
+}
+
+/// Protocol findings that follow from another protocol finding of the same step: (the
+/// consequence, the prefix of the cause's check). The stream's usage is wrong, so its input
+/// count disagrees with the other mode's.
+const CONSEQUENCES: &[(CheckId, &str)] = &[(ids::MESSAGE_INPUT_TOKENS_ZERO, "stream.usage.")];
+
 fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     let is_assert = |i: &usize| families::ASSERT.contains(findings[*i].check);
-    let mut protocol: Vec<usize> = idx.iter().copied().filter(|i| !is_assert(i)).collect();
+    // Scenario assertions that name their rule (`check:`) and scenario effect checks.
+    let is_stated = |i: &usize| !is_assert(i) && from_scenario(&findings[*i]);
+    let mut protocol: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|i| !is_assert(i) && !is_stated(i))
+        .collect();
     protocol.sort_by_key(|i| {
         let f = &findings[*i];
         (
@@ -178,20 +276,109 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
             }),
         }
     }
-    // Assertions: the status assertion first, so the others can fold under it.
+    // Declared consequences move under their cause, with what was folded under them.
+    for (consequence, cause) in CONSEQUENCES {
+        let Some(c) = out
+            .iter()
+            .position(|p| findings[p.index].check == *consequence)
+        else {
+            continue;
+        };
+        if let Some(h) = out
+            .iter()
+            .position(|p| findings[p.index].check.as_str().starts_with(cause))
+        {
+            let moved = out.remove(c);
+            let h = if h > c { h - 1 } else { h };
+            out[h].folded.push(moved.index);
+            out[h].folded.extend(moved.folded);
+        }
+    }
+    // A stream that was not well-formed: what was checked on the message accumulated from it
+    // follows from the stream's fault. (A schema finding on that message stays a cause: the
+    // same shape is judged in the other mode, and checks that hold in both modes lead.)
+    if let Some(host) = out.iter().position(|p| {
+        let f = &findings[p.index];
+        f.check.namespace() == "stream" && is_unreliable_message(f)
+    }) {
+        let host_index = out[host].index;
+        let (moved, kept): (Vec<Primary>, Vec<Primary>) = out.into_iter().partition(|p| {
+            let f = &findings[p.index];
+            p.index != host_index
+                && !matches!(f.check.namespace(), "stream" | "schema")
+                && f.location.contains("accumulated message")
+        });
+        out = kept;
+        let h = out
+            .iter()
+            .position(|p| p.index == host_index)
+            .expect("the host is kept");
+        for m in moved {
+            out[h].folded.push(m.index);
+            out[h].folded.extend(m.folded);
+        }
+    }
+    let named = |out: &[Primary], i: usize| {
+        let f = &findings[i];
+        let text = assertion_text(f);
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            !families::ASSERT.contains(q.check)
+                && !from_scenario(q)
+                && (q.check == f.check || keys(q).iter().any(|t| text.contains(t.as_str())))
+        })
+    };
+    let body = |out: &[Primary]| {
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            is_body_mismatch(q.check) || is_status_assertion(q)
+        })
+    };
+    // Stated rules and effect checks: under the protocol finding that shows the same thing
+    // (the same check, or a key term their text names: an effect check on usage counts under
+    // a usage finding), or under a body that is not the one asked for; else causes.
+    let mut stated: Vec<usize> = idx.iter().copied().filter(is_stated).collect();
+    stated.sort_by_key(|i| (!is_status_assertion(&findings[*i]), *i));
+    // A stream that was not well-formed gives no evidence on the rules checked on the
+    // message accumulated from it.
+    let broken_stream = |out: &[Primary]| {
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            q.check.namespace() == "stream" && is_unreliable_message(q)
+        })
+    };
+    for i in stated {
+        match named(&out, i)
+            .or_else(|| body(&out))
+            .or_else(|| broken_stream(&out))
+        {
+            Some(p) => out[p].folded.push(i),
+            None => out.push(Primary {
+                index: i,
+                folded: Vec::new(),
+            }),
+        }
+    }
+    // Generic assertions: the status assertion first, so the others can fold under it; then
+    // as above, else under a failed effect check of the step (what the feature should have
+    // produced is missing), else under a message that is not reliable (schema, stream), else
+    // causes.
     let mut asserts: Vec<usize> = idx.iter().copied().filter(is_assert).collect();
     asserts.sort_by_key(|i| (findings[*i].check != families::ASSERT_STATUS, *i));
     for i in asserts {
-        let text = assertion_text(&findings[i]);
-        let named = out.iter().position(|p| {
-            let q = &findings[p.index];
-            !families::ASSERT.contains(q.check) && keys(q).iter().any(|t| text.contains(t.as_str()))
-        });
-        let body = || {
+        let effect = || {
             out.iter()
-                .position(|p| is_body_mismatch(findings[p.index].check))
+                .position(|p| findings[p.index].check.namespace() == "effect")
         };
-        match named.or_else(body) {
+        let unreliable = || {
+            out.iter()
+                .position(|p| is_unreliable_message(&findings[p.index]))
+        };
+        match named(&out, i)
+            .or_else(|| body(&out))
+            .or_else(effect)
+            .or_else(unreliable)
+        {
             Some(p) => out[p].folded.push(i),
             None => out.push(Primary {
                 index: i,
@@ -334,5 +521,99 @@ mod tests {
         ];
         let p = primaries(&fs);
         assert_eq!(p.iter().map(|p| p.index).collect::<Vec<_>>(), vec![0, 1, 2]);
+    }
+
+    fn in_step(mut f: Finding, step: &str) -> Finding {
+        f.step = Some(crate::run::StepId::from(step));
+        f
+    }
+
+    #[test]
+    fn a_stated_status_rule_hosts_the_assertions_on_the_body() {
+        let fs = vec![
+            f(
+                "auth.invalid-key-accepted",
+                "step send: status (e/bad-key.yaml:12:15)",
+                "expected 401",
+            ),
+            f(
+                "assert.equals",
+                "step send: $.type (e/bad-key.yaml:17:11)",
+                "expected equals \"error\"",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(
+            p,
+            vec![Primary {
+                index: 0,
+                folded: vec![1]
+            }]
+        );
+    }
+
+    #[test]
+    fn effect_checks_on_wrong_usage_and_a_failed_capture_are_consequences() {
+        let fs = vec![
+            in_step(
+                f("stream.usage.cumulative", "step b: event #9", "smaller"),
+                "b",
+            ),
+            in_step(
+                f(
+                    "message.input-tokens-zero",
+                    "step b: /usage/input_tokens",
+                    "0",
+                ),
+                "b",
+            ),
+            in_step(
+                f(
+                    "effect.caching",
+                    "step b: $.usage.cache_read_input_tokens (c/s.yaml:39:11)",
+                    "the second request did not read the cached prefix",
+                ),
+                "b",
+            ),
+            in_step(
+                f("scenario.capture", "step b: capture", "selected nothing"),
+                "b",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].index, 0);
+        let mut folded = p[0].folded.clone();
+        folded.sort();
+        assert_eq!(folded, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_stated_rule_folds_under_the_same_protocol_check_and_assertions_under_an_effect() {
+        let fs = vec![
+            f(
+                "effect.tool-choice",
+                "step ask: /content",
+                "`tool_choice: any` requires a tool call",
+            ),
+            f(
+                "effect.tool-choice",
+                "step ask: $.content (t/choice-any.yaml:25:11)",
+                "the feature had no effect",
+            ),
+            f(
+                "assert.equals",
+                "step ask: $.content[0].name (t/choice-any.yaml:27:11)",
+                "expected equals \"get_weather\"",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(
+            p,
+            vec![Primary {
+                index: 0,
+                folded: vec![1, 2]
+            }]
+        );
     }
 }

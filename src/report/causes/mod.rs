@@ -89,6 +89,10 @@ pub(crate) fn normalise_reason(check: &str, message: &str) -> String {
     if check.starts_with("effect.") {
         return "the feature had no effect".to_string();
     }
+    // A stated rule is one cause whatever the wording of the scenarios that prove it.
+    if catalogue::is_stated_rule(check) {
+        return "the rule is broken".to_string();
+    }
     normalise_message(message)
 }
 
@@ -201,7 +205,12 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             acc.occurrences += 1;
             acc.results.insert(r.case_name());
             acc.features.insert(r.feature.clone());
+            // The same check folded under itself (a scenario assertion that states the rule
+            // a protocol check already reported) is one more occurrence, not a follow-on.
             for i in &p.folded {
+                if r.findings[*i].check == f.check {
+                    continue;
+                }
                 *acc.folded
                     .entry(r.findings[*i].check.to_string())
                     .or_default() += 1;
@@ -305,6 +314,19 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
         })
         .collect();
     (out, per_result)
+}
+
+/// Whether a deviation belongs under "What to fix first": its own check, or a finding folded
+/// under it, is more than informational. Informational findings and legal behaviour (a
+/// `max_tokens` truncation, a snapshot not accepted yet) are listed apart, as notes.
+pub(crate) fn to_fix(d: &Deviation) -> bool {
+    if d.check == catalogue::ids::SNAPSHOT_NEW.as_str() {
+        return false;
+    }
+    d.severity != Severity::Info
+        || d.folded
+            .iter()
+            .any(|(c, _)| catalogue::get(c).is_some_and(|e| e.severity != Severity::Info))
 }
 
 /// A sentence from a finding message when the catalogue has no title: capitalised, one period.

@@ -212,3 +212,57 @@ fn reasons_blank_values_paths_and_numbers() {
     assert_eq!(f.step, Some(crate::run::StepId::new("ask")));
     assert_eq!(f.location, "step ask: /content");
 }
+
+#[test]
+fn informational_findings_and_new_snapshots_are_not_to_fix() {
+    let t = TargetInfo {
+        name: "t".into(),
+        base_url: "http://h".into(),
+        model: "m".into(),
+    };
+    let mut r = RunReport::started_at("2026-01-01T00:00:00Z".into(), vec![t]);
+    let mut truncated = finding(
+        "stream.grammar.partial-json",
+        "step ask: event #4",
+        "the last tool input is incomplete JSON: max_tokens cut it short (legal)",
+    );
+    truncated = truncated.with_exception(Severity::Info);
+    r.push(result(
+        "max-tokens/tool-input",
+        "max-tokens",
+        "stream",
+        Verdict::Pass,
+        vec![truncated],
+    ));
+    r.push(result(
+        "basic/a",
+        "basic",
+        "sync",
+        Verdict::Pass,
+        vec![finding("snapshot.new", "snapshots/t/a@sync.snap", "new")],
+    ));
+    r.push(result(
+        "basic/b",
+        "basic",
+        "sync",
+        Verdict::Warn,
+        vec![
+            finding("schema.unknown-field", "step ask: /timings", "field"),
+            finding(
+                "assert.schema",
+                "step ask: $ (b.yaml:3:1)",
+                "extra /timings",
+            )
+            .with_exception(Severity::Should),
+        ],
+    ));
+    let (devs, _) = analyse(&r);
+    let to_fix: Vec<&str> = devs
+        .iter()
+        .filter(|d| to_fix(d))
+        .map(|d| d.check.as_str())
+        .collect();
+    // An info cause with a should assertion folded under it is still something to fix.
+    assert_eq!(to_fix, vec!["schema.unknown-field"], "{devs:#?}");
+    assert_eq!(devs.len(), 3);
+}

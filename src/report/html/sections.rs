@@ -18,11 +18,11 @@ pub(super) fn deviations(report: &RunReport, out: &mut String) {
         "<section id=\"deviations\"><h2>What to fix first</h2>\n<p class=\"how\">One entry per root cause, ranked by severity, measured client impact, then features touched. Open one for its evidence: the request, the response, the event timeline and a <code>curl</code> repro.</p>\n<div class=\"columns\">"
     );
     for t in &report.targets {
-        let devs: Vec<&Deviation> = report
+        let (devs, notes): (Vec<&Deviation>, Vec<&Deviation>) = report
             .deviations
             .iter()
             .filter(|d| d.target == t.name)
-            .collect();
+            .partition(|d| causes::to_fix(d));
         let _ = writeln!(
             out,
             "<div class=\"column\" data-target=\"{}\"><h3>{}</h3>",
@@ -30,10 +30,22 @@ pub(super) fn deviations(report: &RunReport, out: &mut String) {
             esc(&t.name)
         );
         if devs.is_empty() {
-            let _ = writeln!(out, "<p>No deviations.</p>");
+            let none = if notes.is_empty() {
+                "No deviations."
+            } else {
+                "Nothing to fix."
+            };
+            let _ = writeln!(out, "<p>{none}</p>");
         }
         for d in devs {
             deviation(d, out);
+        }
+        // Informational findings and legal behaviour: listed apart, nothing to fix.
+        if !notes.is_empty() {
+            let _ = writeln!(out, "<h4>Informational, nothing to fix</h4>");
+            for d in notes {
+                deviation(d, out);
+            }
         }
         let _ = writeln!(out, "</div>");
     }

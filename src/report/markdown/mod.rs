@@ -118,16 +118,21 @@ fn render_deviations(report: &RunReport, out: &mut String) {
     }
     let several = report.targets.len() > 1;
     for t in &report.targets {
-        let devs: Vec<&Deviation> = report
+        let (devs, notes): (Vec<&Deviation>, Vec<&Deviation>) = report
             .deviations
             .iter()
             .filter(|d| d.target == t.name)
-            .collect();
-        if devs.is_empty() {
+            .partition(|d| causes::to_fix(d));
+        if devs.is_empty() && notes.is_empty() {
             continue;
         }
         if several {
             let _ = writeln!(out, "### {}\n", t.name);
+        }
+        if devs.is_empty() {
+            let _ = writeln!(out, "Nothing to fix.\n");
+            render_notes(&notes, out);
+            continue;
         }
         let _ = writeln!(
             out,
@@ -147,10 +152,29 @@ fn render_deviations(report: &RunReport, out: &mut String) {
             );
         }
         out.push('\n');
+        render_notes(&notes, out);
     }
+    if report.deviations.iter().any(causes::to_fix) {
+        let _ = writeln!(
+            out,
+            "Ranked by severity, then measured client impact, then features touched. Evidence, docs and a `curl` repro for each: Appendix A.\n"
+        );
+    }
+}
+
+/// The informational deviations of a target, on one line: nothing to fix.
+fn render_notes(notes: &[&Deviation], out: &mut String) {
+    if notes.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = notes
+        .iter()
+        .map(|d| format!("[{}](#{}) {}", d.id, d.anchor(), code(&d.check)))
+        .collect();
     let _ = writeln!(
         out,
-        "Ranked by severity, then measured client impact, then features touched. Evidence, docs and a `curl` repro for each: Appendix A.\n"
+        "Informational, nothing to fix (legal behaviour or notes): {}.\n",
+        listed.join(", ")
     );
 }
 

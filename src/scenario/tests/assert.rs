@@ -242,6 +242,38 @@ fn outcomes_become_findings() {
 }
 
 #[test]
+fn a_stated_check_names_the_finding() {
+    let out = asserts(
+        "        - {path: $.stop_reason, equals: stop_sequence, check: stop.reason-end-turn-after-stop-sequence}\n        - {path: $.id, matches: \"^x\", check: message.id-prefix}\n        - {path: $.stop_reason, equals: x, effect: true, check: effect.tool-choice}\n",
+    );
+    let f = out[0].to_finding(Feature::StopSequences, "ref");
+    assert_eq!(
+        (f.check.as_str(), f.severity()),
+        ("stop.reason-end-turn-after-stop-sequence", Severity::Must)
+    );
+    // Without `severity:` the entry's own (message.id-prefix is should).
+    let f = out[1].to_finding(Feature::Basic, "ref");
+    assert_eq!(
+        (f.check.as_str(), f.severity()),
+        ("message.id-prefix", Severity::Should)
+    );
+    let f = out[2].to_finding(Feature::MaxTokens, "ref");
+    assert_eq!(f.check.as_str(), "effect.tool-choice");
+    // A step's status_check names a success status only; another status stays assert.status.
+    let expect = "      status: 401\n      status_check: auth.invalid-key-accepted\n";
+    let ok = run_with(expect, &body(), &[], 200, &Context::default());
+    assert_eq!(
+        ok[0].to_finding(Feature::Errors, "ref").check.as_str(),
+        "auth.invalid-key-accepted"
+    );
+    let other = run_with(expect, &body(), &[], 500, &Context::default());
+    assert_eq!(
+        other[0].to_finding(Feature::Errors, "ref").check.as_str(),
+        "assert.status"
+    );
+}
+
+#[test]
 fn missing_capture_in_an_operand_fails_with_its_name() {
     let s = scenario_with(
         "      assert:\n        - {path: \"$.content[0]\", equals: \"{{ steps.s.first }}\"}\n",

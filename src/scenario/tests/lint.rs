@@ -118,6 +118,29 @@ fn templates_fixtures_and_step_order() {
 }
 
 #[test]
+fn stated_checks_are_rules_of_the_catalogue() {
+    let ok = lint_one(
+        "steps:\n  - id: a\n    expect:\n      status: 401\n      status_check: auth.invalid-key-accepted\n      assert:\n        - {path: $.stop_reason, equals: stop_sequence, check: stop.reason-end-turn-after-stop-sequence}\n        - {path: $.id, matches: ^msg_, check: message.id-prefix}\n        - {path: $.content, count: 1, effect: true, check: effect.tool-choice}\n",
+    );
+    assert!(ok.is_empty(), "{ok:#?}");
+    let bad = lint_one(
+        "steps:\n  - id: a\n    expect:\n      status_check: auth.invalid-key-accepted\n      assert:\n        - {path: $.a, equals: 1, check: no.such-check}\n        - {path: $.a, equals: 1, check: assert.equals}\n        - {path: $.a, equals: 1, check: effect.tool-choice}\n        - {path: $.a, equals: 1, effect: true, check: message.id-prefix}\n        - {path: $.a, equals: 1, severity: info, check: message.id-prefix}\n        - {path: $.a, not: {equals: 1, check: message.id-prefix}}\n",
+    );
+    assert_eq!(
+        bad,
+        vec![
+            "8:21 `status_check` names the rule a success status breaks; this step expects one",
+            "10:41 `no.such-check` is not a check of the catalogue",
+            "11:41 `assert.equals` is a generic check; name the rule the assertion proves instead",
+            "12:41 `effect.tool-choice`: an `effect.*` check needs `effect: true`",
+            "13:55 `message.id-prefix`: an effect check names an `effect.*` check (its failure means `ignored`)",
+            "14:57 `message.id-prefix` cannot be reported as info: its catalogue entry does not allow it",
+            "15:28 `all`, `any`, `effect`, `severity`, `message` and `check` belong on the outer assertion",
+        ]
+    );
+}
+
+#[test]
 fn assertion_shapes() {
     let bad = lint_one(
         "steps:\n  - id: a\n    expect:\n      headers:\n        request-id: {path: $.x, exists: true}\n      assert:\n        - {path: $.a, not: {path: $.b, equals: 1}}\n        - {path: $.a, all: true, any: true, exists: true}\n        - {path: $.a, length: {matches: x}}\n        - {path: $.a, gt: ten}\n        - {path: $.a, schema: {type: 12}}\n        - {path: $.a, schema: [1]}\n        - {path: $.a, one_of: []}\n        - {path: $.a, not: {equals: 1, effect: true}}\n        - {path: $.a}\n",
@@ -133,7 +156,7 @@ fn assertion_shapes() {
             "15:31 invalid JSON Schema: 12 is not valid under any of the schemas listed in the 'anyOf' keyword",
             "16:31 `schema` is an inline JSON Schema (object) or a protocol schema name (string)",
             "17:31 `one_of` needs at least one value",
-            "18:28 `all`, `any`, `effect`, `severity` and `message` belong on the outer assertion",
+            "18:28 `all`, `any`, `effect`, `severity`, `message` and `check` belong on the outer assertion",
             "19:11 assertion without an operator",
         ]
     );
