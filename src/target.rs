@@ -398,6 +398,20 @@ impl Target {
             .any(|p| glob_match(p, scenario_id) || glob_match(p, feature))
     }
 
+    /// Apply `conform run --timeout` (the whole exchange; the first-byte and idle limits are
+    /// capped by it) and `--retries`, when given.
+    pub(crate) fn override_limits(&mut self, timeout: Option<Duration>, retries: Option<u32>) {
+        if let Some(t) = timeout {
+            self.timeouts.total = t;
+            self.timeouts.first_byte = self.timeouts.first_byte.min(t);
+            self.timeouts.idle = self.timeouts.idle.min(t);
+            self.timeouts.connect = self.timeouts.connect.min(t);
+        }
+        if let Some(n) = retries {
+            self.retries = n;
+        }
+    }
+
     /// The execution policy: timeouts, retries, and this target's shared rate limiter.
     pub(crate) fn exec_policy(&self) -> ExecPolicy {
         ExecPolicy {

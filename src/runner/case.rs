@@ -329,6 +329,7 @@ pub(crate) async fn run_case_noting(
         );
         if infra_error.is_some() || infra.is_some() || exchange.response.is_none() {
             recent.note(exchange.response.as_ref().map(|r| r.status));
+            recent.breaker.note(&exchange, false, None);
             if infra_error.is_none() {
                 infra_error = Some(format!(
                     "{at}: {}",
@@ -362,6 +363,11 @@ pub(crate) async fn run_case_noting(
             .flatten()
             .map(|why| infra_call(why, rendered.auth.as_ref(), target, recent, &at));
         recent.note(Some(resp.status));
+        recent.breaker.note(
+            &exchange,
+            step.expect.statuses().contains(&resp.status),
+            validation.subject(),
+        );
         let ends = match call {
             None | Some(InfraCall::Judge) => false,
             Some(InfraCall::Finding(f)) => {

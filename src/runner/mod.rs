@@ -7,6 +7,7 @@
 
 pub(crate) mod args;
 pub(crate) mod bench;
+mod breaker;
 pub(crate) mod case;
 mod cli;
 pub(crate) mod embedded;
@@ -129,6 +130,26 @@ struct Finished {
 }
 
 impl Finished {
+    /// [`Finished::finish`], unless the case ended on a server error that waits for the end
+    /// of the run (see [`recent`]).
+    #[allow(clippy::too_many_arguments)]
+    fn finish_or_wait(
+        &mut self,
+        cases: &[Case],
+        i: usize,
+        runs: Vec<case::CaseRun>,
+        snapshots: Option<&snapshots::Snapshots>,
+        stopped: &Stopped,
+        dispatch: &mut Dispatch<'_, '_>,
+        undecided: &mut Vec<(usize, Vec<case::CaseRun>)>,
+    ) -> Result<(), SinkError> {
+        if runs.iter().any(|r| r.undecided_server_error.is_some()) {
+            undecided.push((i, runs));
+            return Ok(());
+        }
+        self.finish(cases, i, runs, snapshots, stopped, dispatch)
+    }
+
     /// Announce case `i`'s exchanges and result, then the targets stopped since the last case.
     fn finish(
         &mut self,
@@ -171,6 +192,55 @@ impl Finished {
             self.announced_stops.insert(target);
         }
         Ok(())
+    }
+}
+
+/// Finished cases whose target's breaker cannot tell yet whether the target answers at all.
+#[derive(Default)]
+struct Held(Vec<(usize, Vec<case::CaseRun>)>);
+
+impl Held {
+    fn push(&mut self, i: usize, runs: Vec<case::CaseRun>) {
+        self.0.push((i, runs));
+    }
+
+    /// The held cases whose target's breaker can tell now (all of them when `end`): as they
+    /// ran when it closed (or never decided), `error` with the diagnosis and no finding when
+    /// it opened.
+    fn release(
+        &mut self,
+        cases: &[Case],
+        recent: &HashMap<String, Arc<recent::RecentAnswers>>,
+        end: bool,
+    ) -> Vec<(usize, Vec<case::CaseRun>)> {
+        let mut out = Vec::new();
+        let mut keep = Vec::new();
+        for (i, mut runs) in self.0.drain(..) {
+            let target = &cases[i].target;
+            let state = recent
+                .get(&target.name)
+                .map_or(breaker::State::Closed, |r| {
+                    r.breaker.state(&target.base_url)
+                });
+            match state {
+                breaker::State::Pending if !end => keep.push((i, runs)),
+                breaker::State::Open(why) => {
+                    // Their findings only restate the misconfiguration under every feature.
+                    for run in &mut runs {
+                        run.findings.clear();
+                        run.undecided_server_error = None;
+                        run.error = Some(format!(
+                            "not judged: target `{}` stopped: {why}",
+                            target.name
+                        ));
+                    }
+                    out.push((i, runs));
+                }
+                _ => out.push((i, runs)),
+            }
+        }
+        self.0 = keep;
+        out
     }
 }
 
@@ -231,6 +301,12 @@ async fn run_cases(
             let _ = started.send(i);
             let runs = run_one(&case, &transport, &settings, &recent).await;
             // Stop the target before the permit goes to its next case.
+            if let breaker::State::Open(why) = recent.breaker.state(&case.target.base_url) {
+                let t = &case.target.name;
+                stopped_lock(&stopped)
+                    .entry(t.clone())
+                    .or_insert_with(|| format!("target `{t}` stopped: {why}"));
+            }
             if let Some(first) = runs.first().filter(|r| r.credentials_rejected) {
                 let t = &case.target.name;
                 stopped_lock(&stopped).entry(t.clone()).or_insert_with(|| {
@@ -249,8 +325,12 @@ async fn run_cases(
     let mut interrupted = false;
     let mut finished = Finished::default();
     let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();
+    let mut held = Held::default();
+    // Sinks that show time passing (the plain progress line) hear from the run every second.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
+            _ = tick.tick() => dispatch.tick()?,
             Some(i) = started_rx.recv() => {
                 dispatch.emit(&RunEvent::CaseStarted { case: &cases[i].id })?;
             }
@@ -266,11 +346,11 @@ async fn run_cases(
                         (i, vec![case::CaseRun::infra_error(msg)])
                     }
                 };
-                if runs.iter().any(|r| r.undecided_server_error.is_some()) {
-                    undecided.push((i, runs));
-                    continue;
+                held.push(i, runs);
+                // Results wait while their target's breaker cannot tell yet.
+                for (i, runs) in held.release(&cases, &recent, false) {
+                    finished.finish_or_wait(&cases, i, runs, snapshots, &stopped, dispatch, &mut undecided)?;
                 }
-                finished.finish(&cases, i, runs, snapshots, &stopped, dispatch)?;
             }
             _ = &mut stop => {
                 interrupted = true;
@@ -278,6 +358,18 @@ async fn run_cases(
                 break;
             }
         }
+    }
+    // A breaker still pending at the end (few requests) let the results be judged.
+    for (i, runs) in held.release(&cases, &recent, true) {
+        finished.finish_or_wait(
+            &cases,
+            i,
+            runs,
+            snapshots,
+            &stopped,
+            dispatch,
+            &mut undecided,
+        )?;
     }
     // Server errors of the run's start: the request's own if the target answered at all.
     for (i, mut runs) in undecided {

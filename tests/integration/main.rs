@@ -42,4 +42,5 @@ mod snapshot_cargo_insta;
 mod snapshot_diff;
 mod snapshot_normalise;
 mod snapshot_store;
+mod stuck_targets;
 mod users;
