@@ -173,6 +173,9 @@ async fn run(a: &RunArgs) -> i32 {
     for why in &outcome.report.stopped {
         eprintln!("error: {}", redactor.redact(why));
     }
+    for why in &outcome.report.paused {
+        eprintln!("note: {}", redactor.redact(why));
+    }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);
     let code = if a.strict_docs {

@@ -165,17 +165,7 @@ impl Finished {
             self.ids_seen.extend(reused_ids::message_ids(i, first));
             self.answers.extend(mode_agreement::answers(i, first));
         }
-        for run in &runs {
-            for step in &run.steps {
-                if let Some(records) = &step.records {
-                    dispatch.emit(&RunEvent::ExchangeRecorded {
-                        case: &case.id,
-                        step: &step.step,
-                        records,
-                    })?;
-                }
-            }
-        }
+        announce_exchanges(case, &runs, dispatch)?;
         let (record, j) = finish_case(case, runs, snapshots);
         self.judged.insert(i, j);
         dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
@@ -193,6 +183,104 @@ impl Finished {
         }
         Ok(())
     }
+}
+
+/// Announce the exchanges of a case's runs.
+fn announce_exchanges(
+    case: &Case,
+    runs: &[case::CaseRun],
+    dispatch: &mut Dispatch<'_, '_>,
+) -> Result<(), SinkError> {
+    for run in runs {
+        for step in &run.steps {
+            if let Some(records) = &step.records {
+                dispatch.emit(&RunEvent::ExchangeRecorded {
+                    case: &case.id,
+                    step: &step.step,
+                    records,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What starts a case's task: the shared limits and where the task says it started.
+struct Spawner {
+    semaphore: Arc<Semaphore>,
+    started: mpsc::UnboundedSender<usize>,
+    settings: args::Settings,
+    stopped: Stopped,
+}
+
+/// What a case's task gives back: its runs, or `None` when its target was stopped first.
+type CaseTask = Option<Vec<case::CaseRun>>;
+
+impl Spawner {
+    /// Start case `i` once a permit is free (announcing its start when `announce`), unless its
+    /// target is stopped by then; a target it finds wrong everywhere or rejecting its
+    /// credentials is stopped before the permit goes to the next case.
+    #[allow(clippy::too_many_arguments)]
+    fn spawn(
+        &self,
+        set: &mut tokio::task::JoinSet<CaseTask>,
+        by_task: &mut HashMap<tokio::task::Id, usize>,
+        i: usize,
+        case: &Case,
+        transports: &BTreeMap<String, Transport>,
+        recent: &HashMap<String, Arc<recent::RecentAnswers>>,
+        announce: bool,
+    ) {
+        let (Some(transport), Some(recent)) = (
+            transports.get(&case.target.name).cloned(),
+            recent.get(&case.target.name).cloned(),
+        ) else {
+            return;
+        };
+        let semaphore = self.semaphore.clone();
+        let started = announce.then(|| self.started.clone());
+        let settings = self.settings.clone();
+        let case = case.clone();
+        let stopped = self.stopped.clone();
+        let handle = set.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            if stopped_lock(&stopped).contains_key(&case.target.name) {
+                return None;
+            }
+            if let Some(started) = started {
+                let _ = started.send(i);
+            }
+            let runs = run_one(&case, &transport, &settings, &recent).await;
+            if let breaker::State::Open(why) = recent.breaker.state(&case.target.base_url) {
+                let t = &case.target.name;
+                stopped_lock(&stopped)
+                    .entry(t.clone())
+                    .or_insert_with(|| format!("target `{t}` stopped: {why}"));
+            }
+            if let Some(first) = runs.first().filter(|r| r.credentials_rejected) {
+                let t = &case.target.name;
+                stopped_lock(&stopped).entry(t.clone()).or_insert_with(|| {
+                    format!(
+                        "target `{t}` rejected the credentials; no further request was sent to it ({})",
+                        first.error.as_deref().unwrap_or_default()
+                    )
+                });
+            }
+            Some(runs)
+        });
+        by_task.insert(handle.id(), i);
+    }
+}
+
+/// The finding a case run again in the final pass carries: an endpoint that throttles a
+/// test's requests until they fail is something every client notices.
+fn final_pass_finding() -> Finding {
+    Finding::new(
+        crate::check::catalogue::ids::HTTP_RETRIED,
+        "",
+        "the case was run again at the end of the run: its first run was still answered 429 or 529 when its retries ran out",
+    )
+    .reference(crate::protocol::anthropic::refs::ERRORS)
 }
 
 /// Finished cases whose target's breaker cannot tell yet whether the target answers at all.
@@ -244,6 +332,46 @@ impl Held {
     }
 }
 
+/// How the scenario cases ran.
+struct Ran {
+    /// Stopped early (Ctrl-C, SIGTERM).
+    interrupted: bool,
+    /// How many cases of each target ran again in the final pass.
+    reruns: BTreeMap<String, usize>,
+}
+
+/// One line for the report: how long `target` was paused and why, when it was.
+fn pause_note(target: &Target, reruns: usize) -> Option<String> {
+    let p = target.pauses();
+    if p.count() == 0 {
+        return None;
+    }
+    let causes: Vec<String> = p
+        .causes
+        .iter()
+        .map(|(why, n)| format!("{why} ×{n}"))
+        .collect();
+    let mut line = format!(
+        "target `{}` was paused {:.1} s in all ({} pause(s), the longest {:.1} s: {})",
+        target.name,
+        p.total.as_secs_f64(),
+        p.count(),
+        p.longest.as_secs_f64(),
+        causes.join(", ")
+    );
+    if let Some(l) = p.lowest_limit {
+        line.push_str(&format!(
+            "; its requests in flight were lowered to {l} and raised again as it answered"
+        ));
+    }
+    if reruns > 0 {
+        line.push_str(&format!(
+            "; {reruns} case(s) still throttled when their retries ran out ran again at the end"
+        ));
+    }
+    Some(line)
+}
+
 /// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
 /// resolves. Each case's exchanges and result are announced to the sinks as it finishes (a
 /// case that ended on a server error nobody could yet call the request's own or the
@@ -256,8 +384,7 @@ async fn run_cases(
     snapshots: Option<&snapshots::Snapshots>,
     dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
-) -> Result<bool, SinkError> {
-    let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
+) -> Result<Ran, SinkError> {
     let stopped: Stopped = Arc::default();
     let recent: HashMap<String, Arc<recent::RecentAnswers>> = transports
         .keys()
@@ -279,48 +406,21 @@ async fn run_cases(
         }
     }
     let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
+    let spawner = Spawner {
+        semaphore: Arc::new(Semaphore::new(settings.jobs.max(1))),
+        started: started_tx,
+        settings: settings.clone(),
+        stopped: stopped.clone(),
+    };
     let mut set = tokio::task::JoinSet::new();
     let mut by_task: HashMap<tokio::task::Id, usize> = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
-        let (Some(transport), Some(recent)) = (
-            transports.get(&case.target.name).cloned(),
-            recent.get(&case.target.name).cloned(),
-        ) else {
-            continue;
-        };
-        let semaphore = semaphore.clone();
-        let started = started_tx.clone();
-        let settings = settings.clone();
-        let case = case.clone();
-        let stopped = stopped.clone();
-        let handle = set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            if stopped_lock(&stopped).contains_key(&case.target.name) {
-                return None;
-            }
-            let _ = started.send(i);
-            let runs = run_one(&case, &transport, &settings, &recent).await;
-            // Stop the target before the permit goes to its next case.
-            if let breaker::State::Open(why) = recent.breaker.state(&case.target.base_url) {
-                let t = &case.target.name;
-                stopped_lock(&stopped)
-                    .entry(t.clone())
-                    .or_insert_with(|| format!("target `{t}` stopped: {why}"));
-            }
-            if let Some(first) = runs.first().filter(|r| r.credentials_rejected) {
-                let t = &case.target.name;
-                stopped_lock(&stopped).entry(t.clone()).or_insert_with(|| {
-                    format!(
-                        "target `{t}` rejected the credentials; no further request was sent to it ({})",
-                        first.error.as_deref().unwrap_or_default()
-                    )
-                });
-            }
-            Some(runs)
-        });
-        by_task.insert(handle.id(), i);
+        spawner.spawn(&mut set, &mut by_task, i, case, transports, &recent, true);
     }
-    drop(started_tx);
+    // Cases that ended on a 429/529 outlasting their retries: run again once every other
+    // case is in (their first run is not announced).
+    let mut final_pass: Vec<usize> = Vec::new();
+    let mut in_final_pass = false;
     tokio::pin!(stop);
     let mut interrupted = false;
     let mut finished = Finished::default();
@@ -335,8 +435,17 @@ async fn run_cases(
                 dispatch.emit(&RunEvent::CaseStarted { case: &cases[i].id })?;
             }
             next = set.join_next_with_id() => {
-                let Some(joined) = next else { break };
-                let (i, runs) = match joined {
+                let Some(joined) = next else {
+                    if in_final_pass || final_pass.is_empty() {
+                        break;
+                    }
+                    in_final_pass = true;
+                    for &i in &final_pass {
+                        spawner.spawn(&mut set, &mut by_task, i, &cases[i], transports, &recent, false);
+                    }
+                    continue;
+                };
+                let (i, mut runs) = match joined {
                     Ok((_, None)) => continue, // not run: its target was stopped
                     Ok((id, Some(runs))) => (by_task[&id], runs),
                     // A panicked case is an `error` result carrying the panic message.
@@ -346,6 +455,18 @@ async fn run_cases(
                         (i, vec![case::CaseRun::infra_error(msg)])
                     }
                 };
+                if !in_final_pass && runs.iter().any(|r| r.throttled) {
+                    // Its exchanges are recorded (a replay meets them in the same order); its
+                    // result is the final pass's.
+                    announce_exchanges(&cases[i], &runs, dispatch)?;
+                    final_pass.push(i);
+                    continue;
+                }
+                if in_final_pass {
+                    for run in &mut runs {
+                        run.findings.push(final_pass_finding());
+                    }
+                }
                 held.push(i, runs);
                 // Results wait while their target's breaker cannot tell yet.
                 for (i, runs) in held.release(&cases, &recent, false) {
@@ -406,7 +527,14 @@ async fn run_cases(
             verdict,
         })?;
     }
-    Ok(interrupted)
+    let mut reruns = BTreeMap::new();
+    for &i in &final_pass {
+        *reruns.entry(cases[i].target.name.clone()).or_insert(0) += 1;
+    }
+    Ok(Ran {
+        interrupted,
+        reruns,
+    })
 }
 
 impl Judged {
@@ -593,7 +721,10 @@ pub async fn execute(
         planned,
     })?;
     tokio::pin!(stop);
-    let mut interrupted = run_cases(
+    let Ran {
+        mut interrupted,
+        reruns,
+    } = run_cases(
         cases,
         &transports,
         settings,
@@ -617,6 +748,10 @@ pub async fn execute(
                 let p = t.provider.as_ref()?;
                 Some(crate::providers::table(&t.name, p, &report.results))
             })
+            .collect();
+        report.paused = targets
+            .iter()
+            .filter_map(|t| pause_note(t, reruns.get(&t.name).copied().unwrap_or(0)))
             .collect();
         report.finish(started.elapsed(), interrupted);
         if let Some(b) = &settings.baseline {

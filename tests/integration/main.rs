@@ -7,6 +7,7 @@ mod mock_support;
 mod support;
 
 mod architecture;
+mod backpressure;
 mod calibration;
 mod catalogue;
 mod check_cli;
