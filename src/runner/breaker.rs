@@ -73,6 +73,18 @@ struct Inner {
     closed: bool,
     first: Option<Failure>,
     failures: u32,
+    /// Cases of the target running now.
+    running: usize,
+}
+
+/// A case of the target running; dropping it ends it.
+pub(crate) struct Running<'a>(&'a Breaker);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.inner();
+        st.running = st.running.saturating_sub(1);
+    }
 }
 
 impl Breaker {
@@ -100,6 +112,20 @@ impl Breaker {
                 }
             },
         }
+    }
+
+    /// Note that a case of the target starts running, until the guard is dropped.
+    pub(crate) fn running(&self) -> Running<'_> {
+        self.inner().running += 1;
+        Running(self)
+    }
+
+    /// Whether a case about to start should wait: requests already failed and cases still
+    /// running will soon tell whether the target is wrong everywhere (so an endpoint that never
+    /// answers costs one round of timeouts, not two).
+    pub(crate) fn should_wait(&self) -> bool {
+        let st = self.inner();
+        !st.closed && st.failures > 0 && st.failures < TRIP && st.running > 0
     }
 
     /// The breaker's state; an open one names what is likely wrong with `base_url`.
@@ -263,6 +289,22 @@ mod tests {
             None,
         );
         assert_eq!(b.state("http://h"), State::Pending);
+    }
+
+    #[test]
+    fn a_case_waits_while_failures_are_pending_and_others_run() {
+        let b = Breaker::default();
+        let x = exchange(
+            "http://h/v1/messages",
+            None,
+            Some(FailureKind::TotalTimeout),
+        );
+        let other = b.running();
+        assert!(!b.should_wait(), "no failure yet");
+        b.note(&x, false, None);
+        assert!(b.should_wait());
+        drop(other);
+        assert!(!b.should_wait(), "nobody left to tell");
     }
 
     #[test]

@@ -244,13 +244,22 @@ impl Spawner {
         let stopped = self.stopped.clone();
         let handle = set.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            if stopped_lock(&stopped).contains_key(&case.target.name) {
+            while recent.breaker.should_wait() {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let open = matches!(
+                recent.breaker.state(&case.target.base_url),
+                breaker::State::Open(_)
+            );
+            if open || stopped_lock(&stopped).contains_key(&case.target.name) {
                 return None;
             }
+            let running = recent.breaker.running();
             if let Some(started) = started {
                 let _ = started.send(i);
             }
             let runs = run_one(&case, &transport, &settings, &recent).await;
+            drop(running);
             if let breaker::State::Open(why) = recent.breaker.state(&case.target.base_url) {
                 let t = &case.target.name;
                 stopped_lock(&stopped)
