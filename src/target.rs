@@ -21,7 +21,7 @@
 //! names extra headers redacted like `x-api-key` (and, like it, not settable in the file); a
 //! target name is not empty.
 
-use crate::http::client::{ExecPolicy, RateLimiter, RetryPolicy, Timeouts};
+use crate::http::client::{Backpressure, ExecPolicy, Pauses, RateLimiter, RetryPolicy, Timeouts};
 pub(crate) use crate::protocol::anthropic::wire::AuthStyle;
 use crate::secrets::Redactor;
 use serde::Deserialize;
@@ -104,7 +104,7 @@ pub struct RawTarget {
     pub secret_headers: Option<Vec<String>>,
 }
 
-/// A resolved target. Cloning shares its rate limiter.
+/// A resolved target. Cloning shares its rate limiter and its backpressure.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
@@ -125,6 +125,8 @@ pub struct Target {
     /// The provider profile, when the target uses one.
     pub(crate) provider: Option<std::sync::Arc<crate::providers::Profile>>,
     limiter: Option<RateLimiter>,
+    /// Pauses and throttles the target on 429/529 (shared by its clones).
+    backpressure: Backpressure,
 }
 
 /// A target from CLI flags (`--base-url URL --model M [--api-key-env VAR] [--auth bearer]
@@ -398,6 +400,20 @@ impl Target {
             .any(|p| glob_match(p, scenario_id) || glob_match(p, feature))
     }
 
+    /// Apply `conform run --timeout` (the whole exchange; the first-byte and idle limits are
+    /// capped by it) and `--retries`, when given.
+    pub(crate) fn override_limits(&mut self, timeout: Option<Duration>, retries: Option<u32>) {
+        if let Some(t) = timeout {
+            self.timeouts.total = t;
+            self.timeouts.first_byte = self.timeouts.first_byte.min(t);
+            self.timeouts.idle = self.timeouts.idle.min(t);
+            self.timeouts.connect = self.timeouts.connect.min(t);
+        }
+        if let Some(n) = retries {
+            self.retries = n;
+        }
+    }
+
     /// The execution policy: timeouts, retries, and this target's shared rate limiter.
     pub(crate) fn exec_policy(&self) -> ExecPolicy {
         ExecPolicy {
@@ -407,8 +423,14 @@ impl Target {
                 ..RetryPolicy::default()
             },
             limiter: self.limiter.clone(),
+            backpressure: Some(self.backpressure.clone()),
             ..ExecPolicy::default()
         }
+    }
+
+    /// How the target was paused so far (429/529 answers).
+    pub(crate) fn pauses(&self) -> Pauses {
+        self.backpressure.pauses()
     }
 
     /// A redactor for this target's key.

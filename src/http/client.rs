@@ -8,15 +8,17 @@
 //! disk without being held. Timeouts (connect, first byte, idle gap between chunks, whole
 //! exchange) and the body limit end the exchange with a typed [`TransportFailure`].
 //! Retries follow [`retry::retry_decision`]; the per-target rate limit is a shared
-//! [`limit::RateLimiter`].
+//! [`limit::RateLimiter`]; a 429 or 529 pauses the whole target ([`backpressure`]).
 //!
 //! Long streams: reqwest's `timeout()` is a whole-request deadline and would cut an SSE stream,
 //! so it is not used; the idle gap is enforced here with tokio timers around every chunk, which
 //! also lets the error say which limit was hit and after how many chunks.
 
+pub(crate) mod backpressure;
 pub(crate) mod limit;
 pub(crate) mod retry;
 
+pub(crate) use backpressure::{Backpressure, Pauses};
 pub(crate) use limit::RateLimiter;
 pub(crate) use retry::{AttemptOutcome, RetryPolicy, retry_decision};
 
@@ -65,6 +67,8 @@ pub struct ExecPolicy {
     pub limiter: Option<RateLimiter>,
     /// The most body bytes read; a longer body is cut with [`FailureKind::BodyLimit`].
     pub max_body: usize,
+    /// Shared by every task of one target: pauses and throttles it on 429/529.
+    pub backpressure: Option<Backpressure>,
 }
 
 impl Default for ExecPolicy {
@@ -74,6 +78,7 @@ impl Default for ExecPolicy {
             retry: RetryPolicy::default(),
             limiter: None,
             max_body: DEFAULT_MAX_BODY,
+            backpressure: None,
         }
     }
 }
@@ -204,9 +209,16 @@ impl Client {
         };
         let t = policy.timeouts;
         let first_sent = Instant::now();
-        let deadline = first_sent + t.total;
+        let mut deadline = first_sent + t.total;
         let mut attempt = 0u32;
         loop {
+            // A target-wide pause does not count against this exchange's time.
+            let waited = Instant::now();
+            let slot = match &policy.backpressure {
+                Some(b) => Some(b.enter().await),
+                None => None,
+            };
+            deadline += waited.elapsed();
             if let Some(limiter) = &policy.limiter {
                 limiter.acquire().await;
             }
@@ -258,6 +270,7 @@ impl Client {
                     })
                     .flatten();
                 if let Some(wait) = wait.filter(|w| Instant::now() + *w < deadline) {
+                    drop(slot);
                     obs.retry(&Retry {
                         attempt,
                         t_ms: since_ms(first_sent),
@@ -284,6 +297,9 @@ impl Client {
                     )
                 })
                 .collect();
+            if let Some(b) = &policy.backpressure {
+                b.note(status, retry::server_hint(&headers, now_utc()));
+            }
             let outcome = AttemptOutcome::Response {
                 status,
                 headers: &headers,
@@ -292,6 +308,7 @@ impl Client {
                 && Instant::now() + wait < deadline
             {
                 drop(resp);
+                drop(slot);
                 obs.retry(&Retry {
                     attempt,
                     t_ms: since_ms(first_sent),

@@ -153,6 +153,7 @@ fn state(mut config: MockConfig) -> Arc<server::AppState> {
         requests: AtomicU64::new(0),
         answers: AtomicU64::new(0),
         body_memory,
+        cooldown: Default::default(),
     })
 }
 

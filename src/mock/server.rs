@@ -41,6 +41,8 @@ pub(crate) struct AppState {
     pub answers: AtomicU64,
     /// Bytes of request bodies that may be buffered at once (`Limits::body_memory`).
     pub body_memory: Semaphore,
+    /// `cooldown-429`: when the 429 window began.
+    pub cooldown: super::faults::request::Cooldown,
 }
 
 /// An error answer before it is shaped (and possibly mangled by faults).
@@ -200,7 +202,7 @@ impl Ctx {
             )
                 .into_response()
         };
-        if e.status == StatusCode::TOO_MANY_REQUESTS {
+        if e.status == StatusCode::TOO_MANY_REQUESTS && !self.has(Fault::Cooldown) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -210,6 +212,13 @@ impl Ctx {
 
     /// Rate limit and auth, common to every endpoint.
     fn gate(&self, n: u64, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.has(Fault::Cooldown) && self.st.cooldown.throttles() {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "The deployment is cooling down. Please try again later.",
+            ));
+        }
         if self.has(Fault::RateLimit) && n % 2 == 1 {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -53,6 +53,7 @@ pub(crate) fn merge(shards: &[RunReport]) -> RunReport {
         out.interrupted |= s.interrupted;
         out.duration_ms = out.duration_ms.max(s.duration_ms);
         out.stopped.extend(s.stopped.iter().cloned());
+        out.paused.extend(s.paused.iter().cloned());
         out.documented.extend(s.documented.iter().cloned());
     }
     if let Some(first) = shards.first() {

@@ -29,6 +29,9 @@ pub struct RunReport {
     /// rejected): one line each, instead of a result per case.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stopped: Vec<String>,
+    /// How long targets were paused because they answered 429/529, and why: one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paused: Vec<String>,
     pub targets: Vec<TargetInfo>,
     pub results: Vec<ResultRecord>,
     /// Verdict counts per target: `{TARGET: {VERDICT: count}}`.
@@ -230,6 +233,7 @@ impl RunReport {
             interrupted: false,
             planned: 0,
             stopped: Vec::new(),
+            paused: Vec::new(),
             targets,
             results: Vec::new(),
             summary: BTreeMap::new(),
@@ -311,7 +315,7 @@ impl RunReport {
             red(&mut t.base_url);
             red(&mut t.model);
         }
-        for s in &mut r.stopped {
+        for s in r.stopped.iter_mut().chain(r.paused.iter_mut()) {
             red(s);
         }
         for x in &mut r.results {

@@ -98,6 +98,20 @@ pub(crate) struct RunArgs {
     /// the network: same scenarios, steps and assertions, no request sent, no token spent.
     #[arg(long, value_name = "DIR", conflicts_with = "mock_faults")]
     pub replay: Option<PathBuf>,
+    /// Seconds one exchange may take, retries included [default: 300, or the target's
+    /// `total_timeout_ms`]; the response head must come within this and 120 s (a
+    /// target's `first_byte_timeout_ms`), whichever is shorter. An exchange that times out is
+    /// an `error` result, never a finding about the feature.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub timeout: Option<u64>,
+    /// Retries of one request on a connection error, a timeout, or a status a client retries
+    /// (408, 409, 429, 5xx), honouring `retry-after` [default: 2, or the target's `retries`].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: Option<u32>,
+    /// Seconds between two progress lines when stderr is not a terminal (for tests).
+    #[arg(long, hide = true, env = "CONFORM_PROGRESS_EVERY",
+          default_value_t = crate::report::sinks::progress::PLAIN_EVERY_SECS)]
+    pub progress_every: u64,
     /// Cut any response body longer than this (MiB); the result is `error`.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_body_mb: u64,

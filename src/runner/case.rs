@@ -56,6 +56,9 @@ pub struct CaseRun {
     /// A step sent with the target's own credentials was answered 401/403: the target's
     /// configuration, not the feature.
     pub credentials_rejected: bool,
+    /// The case ended on a 429 or 529 that outlasted its retries: the runner runs it again at
+    /// the end of the run, when the target has cooled down.
+    pub(crate) throttled: bool,
     /// The case ended on a server error repeated on every retry before the target's recent
     /// answers could say whose it is: the finding it becomes when the target answered other
     /// requests in the run ([`CaseRun::settle_server_error`]); until then the case is `error`.
@@ -115,6 +118,7 @@ impl CaseRun {
     pub(crate) fn infra_error(error: String) -> CaseRun {
         CaseRun {
             undecided_server_error: None,
+            throttled: false,
             credentials_rejected: false,
             rejected: false,
             declared_unsupported: false,
@@ -166,6 +170,8 @@ enum InfraCall {
         credentials: bool,
         /// The finding it becomes if the target turns out to answer other requests.
         unless_answered: Option<Finding>,
+        /// A 429 or 529: the target asked for fewer requests.
+        throttled: bool,
     },
 }
 
@@ -186,10 +192,16 @@ fn infra_call(
     recent: &RecentAnswers,
     at: &str,
 ) -> InfraCall {
+    let throttled = matches!(
+        why,
+        wire::InfrastructureStatus::RateLimited { .. }
+            | wire::InfrastructureStatus::Failed { status: 529, .. }
+    );
     let error = |credentials, unless_answered| InfraCall::Error {
         why: format!("{at}: {why}"),
         credentials,
         unless_answered,
+        throttled,
     };
     if let wire::InfrastructureStatus::CredentialsRejected { status } = why {
         return match auth {
@@ -271,6 +283,7 @@ pub(crate) async fn run_case_noting(
     let mut infra_error = None;
     let mut rejected = false;
     let mut credentials_rejected = false;
+    let mut throttled = false;
     let mut undecided_server_error = None;
     let mut attempts = 0;
     let reference = scenario.reference().to_string();
@@ -329,6 +342,7 @@ pub(crate) async fn run_case_noting(
         );
         if infra_error.is_some() || infra.is_some() || exchange.response.is_none() {
             recent.note(exchange.response.as_ref().map(|r| r.status));
+            recent.breaker.note(&exchange, false, None);
             if infra_error.is_none() {
                 infra_error = Some(format!(
                     "{at}: {}",
@@ -362,6 +376,11 @@ pub(crate) async fn run_case_noting(
             .flatten()
             .map(|why| infra_call(why, rendered.auth.as_ref(), target, recent, &at));
         recent.note(Some(resp.status));
+        recent.breaker.note(
+            &exchange,
+            step.expect.statuses().contains(&resp.status),
+            validation.subject(),
+        );
         let ends = match call {
             None | Some(InfraCall::Judge) => false,
             Some(InfraCall::Finding(f)) => {
@@ -372,7 +391,9 @@ pub(crate) async fn run_case_noting(
                 why,
                 credentials,
                 unless_answered,
+                throttled: by_throttle,
             }) => {
+                throttled = by_throttle;
                 credentials_rejected = credentials;
                 undecided_server_error =
                     unless_answered.map(|f| f.reference(&reference).in_step(&step_id));
@@ -463,6 +484,7 @@ pub(crate) async fn run_case_noting(
         attempts,
         error: infra_error,
         credentials_rejected,
+        throttled,
         undecided_server_error,
     }
 }

@@ -136,6 +136,9 @@ async fn run(a: &RunArgs) -> i32 {
             }
         }
     }
+    for t in &mut targets {
+        t.override_limits(a.timeout.map(std::time::Duration::from_secs), a.retries);
+    }
     settings.redactor = crate::target::redactor(&targets);
     if let Some(b) = &baseline {
         settings.expected_ms = b.durations();
@@ -143,7 +146,7 @@ async fn run(a: &RunArgs) -> i32 {
     settings.baseline = baseline;
     let redactor = settings.redactor.clone();
     let signal = Arc::new(AtomicI32::new(0));
-    let mut progress = ProgressSink::new(a.quiet);
+    let mut progress = ProgressSink::new(a.quiet, std::time::Duration::from_secs(a.progress_every));
     let mut exchanges = ExchangeSink::new(&a.report_dir);
     let mut reports = ReportSink::new(&a.report_dir, redactor.clone());
     let mut sinks: [&mut dyn Sink; 3] = [&mut progress, &mut exchanges, &mut reports];
@@ -169,6 +172,9 @@ async fn run(a: &RunArgs) -> i32 {
     };
     for why in &outcome.report.stopped {
         eprintln!("error: {}", redactor.redact(why));
+    }
+    for why in &outcome.report.paused {
+        eprintln!("note: {}", redactor.redact(why));
     }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);

@@ -7,6 +7,7 @@
 
 pub(crate) mod args;
 pub(crate) mod bench;
+mod breaker;
 pub(crate) mod case;
 mod cli;
 pub(crate) mod embedded;
@@ -16,6 +17,7 @@ mod recent;
 pub(crate) mod request;
 mod reused_ids;
 pub(crate) mod snapshots;
+mod tasks;
 pub(crate) mod transport;
 
 pub(crate) use args::RunArgs;
@@ -33,6 +35,7 @@ use crate::verdict::{self, Verdict};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
+use tasks::{Held, Spawner, final_pass_finding, pause_note};
 use tokio::sync::{Semaphore, mpsc};
 
 /// One unit of work: a scenario against a target in a mode.
@@ -129,6 +132,26 @@ struct Finished {
 }
 
 impl Finished {
+    /// [`Finished::finish`], unless the case ended on a server error that waits for the end
+    /// of the run (see [`recent`]).
+    #[allow(clippy::too_many_arguments)]
+    fn finish_or_wait(
+        &mut self,
+        cases: &[Case],
+        i: usize,
+        runs: Vec<case::CaseRun>,
+        snapshots: Option<&snapshots::Snapshots>,
+        stopped: &Stopped,
+        dispatch: &mut Dispatch<'_, '_>,
+        undecided: &mut Vec<(usize, Vec<case::CaseRun>)>,
+    ) -> Result<(), SinkError> {
+        if runs.iter().any(|r| r.undecided_server_error.is_some()) {
+            undecided.push((i, runs));
+            return Ok(());
+        }
+        self.finish(cases, i, runs, snapshots, stopped, dispatch)
+    }
+
     /// Announce case `i`'s exchanges and result, then the targets stopped since the last case.
     fn finish(
         &mut self,
@@ -144,17 +167,7 @@ impl Finished {
             self.ids_seen.extend(reused_ids::message_ids(i, first));
             self.answers.extend(mode_agreement::answers(i, first));
         }
-        for run in &runs {
-            for step in &run.steps {
-                if let Some(records) = &step.records {
-                    dispatch.emit(&RunEvent::ExchangeRecorded {
-                        case: &case.id,
-                        step: &step.step,
-                        records,
-                    })?;
-                }
-            }
-        }
+        announce_exchanges(case, &runs, dispatch)?;
         let (record, j) = finish_case(case, runs, snapshots);
         self.judged.insert(i, j);
         dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
@@ -174,6 +187,34 @@ impl Finished {
     }
 }
 
+/// Announce the exchanges of a case's runs.
+fn announce_exchanges(
+    case: &Case,
+    runs: &[case::CaseRun],
+    dispatch: &mut Dispatch<'_, '_>,
+) -> Result<(), SinkError> {
+    for run in runs {
+        for step in &run.steps {
+            if let Some(records) = &step.records {
+                dispatch.emit(&RunEvent::ExchangeRecorded {
+                    case: &case.id,
+                    step: &step.step,
+                    records,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How the scenario cases ran.
+struct Ran {
+    /// Stopped early (Ctrl-C, SIGTERM).
+    interrupted: bool,
+    /// How many cases of each target ran again in the final pass.
+    reruns: BTreeMap<String, usize>,
+}
+
 /// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
 /// resolves. Each case's exchanges and result are announced to the sinks as it finishes (a
 /// case that ended on a server error nobody could yet call the request's own or the
@@ -186,8 +227,7 @@ async fn run_cases(
     snapshots: Option<&snapshots::Snapshots>,
     dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
-) -> Result<bool, SinkError> {
-    let semaphore = Arc::new(Semaphore::new(settings.jobs.max(1)));
+) -> Result<Ran, SinkError> {
     let stopped: Stopped = Arc::default();
     let recent: HashMap<String, Arc<recent::RecentAnswers>> = transports
         .keys()
@@ -209,54 +249,46 @@ async fn run_cases(
         }
     }
     let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
+    let spawner = Spawner {
+        semaphore: Arc::new(Semaphore::new(settings.jobs.max(1))),
+        started: started_tx,
+        settings: settings.clone(),
+        stopped: stopped.clone(),
+    };
     let mut set = tokio::task::JoinSet::new();
     let mut by_task: HashMap<tokio::task::Id, usize> = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
-        let (Some(transport), Some(recent)) = (
-            transports.get(&case.target.name).cloned(),
-            recent.get(&case.target.name).cloned(),
-        ) else {
-            continue;
-        };
-        let semaphore = semaphore.clone();
-        let started = started_tx.clone();
-        let settings = settings.clone();
-        let case = case.clone();
-        let stopped = stopped.clone();
-        let handle = set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            if stopped_lock(&stopped).contains_key(&case.target.name) {
-                return None;
-            }
-            let _ = started.send(i);
-            let runs = run_one(&case, &transport, &settings, &recent).await;
-            // Stop the target before the permit goes to its next case.
-            if let Some(first) = runs.first().filter(|r| r.credentials_rejected) {
-                let t = &case.target.name;
-                stopped_lock(&stopped).entry(t.clone()).or_insert_with(|| {
-                    format!(
-                        "target `{t}` rejected the credentials; no further request was sent to it ({})",
-                        first.error.as_deref().unwrap_or_default()
-                    )
-                });
-            }
-            Some(runs)
-        });
-        by_task.insert(handle.id(), i);
+        spawner.spawn(&mut set, &mut by_task, i, case, transports, &recent, true);
     }
-    drop(started_tx);
+    // Cases that ended on a 429/529 outlasting their retries: run again once every other
+    // case is in (their first run is not announced).
+    let mut final_pass: Vec<usize> = Vec::new();
+    let mut in_final_pass = false;
     tokio::pin!(stop);
     let mut interrupted = false;
     let mut finished = Finished::default();
     let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();
+    let mut held = Held::default();
+    // Sinks that show time passing (the plain progress line) hear from the run every second.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
+            _ = tick.tick() => dispatch.tick()?,
             Some(i) = started_rx.recv() => {
                 dispatch.emit(&RunEvent::CaseStarted { case: &cases[i].id })?;
             }
             next = set.join_next_with_id() => {
-                let Some(joined) = next else { break };
-                let (i, runs) = match joined {
+                let Some(joined) = next else {
+                    if in_final_pass || final_pass.is_empty() {
+                        break;
+                    }
+                    in_final_pass = true;
+                    for &i in &final_pass {
+                        spawner.spawn(&mut set, &mut by_task, i, &cases[i], transports, &recent, false);
+                    }
+                    continue;
+                };
+                let (i, mut runs) = match joined {
                     Ok((_, None)) => continue, // not run: its target was stopped
                     Ok((id, Some(runs))) => (by_task[&id], runs),
                     // A panicked case is an `error` result carrying the panic message.
@@ -266,11 +298,23 @@ async fn run_cases(
                         (i, vec![case::CaseRun::infra_error(msg)])
                     }
                 };
-                if runs.iter().any(|r| r.undecided_server_error.is_some()) {
-                    undecided.push((i, runs));
+                if !in_final_pass && runs.iter().any(|r| r.throttled) {
+                    // Its exchanges are recorded (a replay meets them in the same order); its
+                    // result is the final pass's.
+                    announce_exchanges(&cases[i], &runs, dispatch)?;
+                    final_pass.push(i);
                     continue;
                 }
-                finished.finish(&cases, i, runs, snapshots, &stopped, dispatch)?;
+                if in_final_pass {
+                    for run in &mut runs {
+                        run.findings.push(final_pass_finding());
+                    }
+                }
+                held.push(i, runs);
+                // Results wait while their target's breaker cannot tell yet.
+                for (i, runs) in held.release(&cases, &recent, false) {
+                    finished.finish_or_wait(&cases, i, runs, snapshots, &stopped, dispatch, &mut undecided)?;
+                }
             }
             _ = &mut stop => {
                 interrupted = true;
@@ -278,6 +322,18 @@ async fn run_cases(
                 break;
             }
         }
+    }
+    // A breaker still pending at the end (few requests) let the results be judged.
+    for (i, runs) in held.release(&cases, &recent, true) {
+        finished.finish_or_wait(
+            &cases,
+            i,
+            runs,
+            snapshots,
+            &stopped,
+            dispatch,
+            &mut undecided,
+        )?;
     }
     // Server errors of the run's start: the request's own if the target answered at all.
     for (i, mut runs) in undecided {
@@ -314,7 +370,14 @@ async fn run_cases(
             verdict,
         })?;
     }
-    Ok(interrupted)
+    let mut reruns = BTreeMap::new();
+    for &i in &final_pass {
+        *reruns.entry(cases[i].target.name.clone()).or_insert(0) += 1;
+    }
+    Ok(Ran {
+        interrupted,
+        reruns,
+    })
 }
 
 impl Judged {
@@ -501,7 +564,10 @@ pub async fn execute(
         planned,
     })?;
     tokio::pin!(stop);
-    let mut interrupted = run_cases(
+    let Ran {
+        mut interrupted,
+        reruns,
+    } = run_cases(
         cases,
         &transports,
         settings,
@@ -525,6 +591,10 @@ pub async fn execute(
                 let p = t.provider.as_ref()?;
                 Some(crate::providers::table(&t.name, p, &report.results))
             })
+            .collect();
+        report.paused = targets
+            .iter()
+            .filter_map(|t| pause_note(t, reruns.get(&t.name).copied().unwrap_or(0)))
             .collect();
         report.finish(started.elapsed(), interrupted);
         if let Some(b) = &settings.baseline {

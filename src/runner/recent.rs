@@ -40,6 +40,8 @@ pub(crate) enum ServerErrorCall {
 #[derive(Debug, Default)]
 pub(crate) struct RecentAnswers {
     state: Mutex<State>,
+    /// Whether the target's first requests all failed the same way.
+    pub(crate) breaker: super::breaker::Breaker,
 }
 
 #[derive(Debug, Default)]

@@ -171,6 +171,7 @@ pub(super) fn build_targets(
             provider: None,
             // Expanded models share the provider's rate limit.
             limiter: limiter.clone(),
+            backpressure: Default::default(),
         })
         .collect())
 }

@@ -297,6 +297,12 @@ const MATRIX: &[Row] = &[
         "rate-limit",
         &[("basic/seed-call@sync", vc(Warn, "http.retried"))],
     ),
+    // A 429 without retry-after to every request for 2 s: the target is paused as a whole
+    // and the request answered once the window is over (one case at a time).
+    (
+        "cooldown-429",
+        &[("basic/seed-call@sync", vc(Warn, "http.retried"))],
+    ),
     (
         "thinking-by-default",
         &[
@@ -341,7 +347,7 @@ const MATRIX: &[Row] = &[
 ];
 
 /// Faults whose row is proven one case at a time, in sync mode.
-const ONE_AT_A_TIME: &[&str] = &["rate-limit"];
+const ONE_AT_A_TIME: &[&str] = &["rate-limit", "cooldown-429"];
 
 /// How many fault servers run at once.
 const CONCURRENT_FAULTS: usize = 4;

@@ -138,6 +138,7 @@ fn policy(first_byte_ms: u64, idle_ms: u64, total_ms: u64, retries: u32) -> Exec
         },
         limiter: None,
         max_body: conform::DEFAULT_MAX_BODY,
+        backpressure: None,
     }
 }
 

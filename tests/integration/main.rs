@@ -7,6 +7,7 @@ mod mock_support;
 mod support;
 
 mod architecture;
+mod backpressure;
 mod calibration;
 mod catalogue;
 mod causes_first;
@@ -43,4 +44,5 @@ mod snapshot_cargo_insta;
 mod snapshot_diff;
 mod snapshot_normalise;
 mod snapshot_store;
+mod stuck_targets;
 mod users;

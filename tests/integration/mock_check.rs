@@ -238,6 +238,8 @@ async fn single_exchange_faults_are_flagged() {
         Fault::CacheIgnored,
         Fault::AuthIgnored,
         Fault::RateLimit,
+        // A window of time: shown by the runner's pause and retries.
+        Fault::Cooldown,
         Fault::SignatureUnchecked,
         Fault::UnknownModelRemap,
         // Seen only against the other mode's answer to the same request.

@@ -423,6 +423,15 @@ async fn check_fault(fault: Fault) {
             assert_eq!(messages(b, &basic("hi")).await.status, 200);
             assert_eq!(messages(b, &basic("hi")).await.status, 429);
         }
+        Fault::Cooldown => {
+            let first = messages(b, &basic("hi")).await;
+            assert_eq!(first.status, 429);
+            assert_eq!(first.json()["error"]["type"], "rate_limit_error");
+            assert!(first.header("retry-after").is_none());
+            assert_eq!(messages(b, &basic("hi")).await.status, 429);
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            assert_eq!(messages(b, &basic("hi")).await.status, 200);
+        }
         Fault::ThinkingByDefault => {
             let j = messages(
                 b,

@@ -413,11 +413,13 @@ fn replay_reproduces_a_run_and_names_a_changed_request() {
     );
 }
 
-/// A 429 that outlasts the retries is infrastructure: `error` naming the status, exit 3, and
-/// the scenario's assertions about the feature are not evaluated.
+/// A 429 that outlasts the retries, and again when the case runs a second time at the end of
+/// the run, is infrastructure: `error` naming the status, exit 3, and the scenario's
+/// assertions about the feature are not evaluated. (`cooldown-429` answers 429 for 6 s; with
+/// no retries the target's pause of 1 s ends well within it.)
 #[test]
 fn a_429_that_outlasts_the_retries_is_an_error_not_a_failure() {
-    let mock = Mock::start(&["--fault", "rate-limit"]);
+    let mock = Mock::start(&["--fault", "cooldown-429"]);
     let dir = tempfile::tempdir().unwrap();
     scenario_dir(dir.path());
     std::fs::write(

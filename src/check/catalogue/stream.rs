@@ -238,7 +238,7 @@ declare! {
     }
     HTTP_RETRIED = "http.retried" {
         severity: Should,
-        title: "The request needed more than one attempt (rate limited, overloaded or dropped).",
+        title: "The request needed more than one attempt (rate limited, overloaded, timed out or dropped: the finding says which).",
         doc: RATE_LIMITS,
         fix: "Give the endpoint capacity for the test's request rate, and send `retry-after` with 429 and 529 answers.",
     }

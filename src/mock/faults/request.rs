@@ -1,10 +1,13 @@
 //! Request-layer faults that change what the generator is asked: each rewrites a copy of the
-//! validated request before generation (the clean generator never sees a fault); and which
-//! requests the server fails on (`5xx-on-block-content`). The other request-layer faults
+//! validated request before generation (the clean generator never sees a fault); which
+//! requests the server fails on (`5xx-on-block-content`); and when it cools down
+//! (`cooldown-429`, [`Cooldown`]). The other request-layer faults
 //! (auth, rate limits, models, endpoints, cache accounting, signature checks) act in
 //! `server.rs`, where requests are handled.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -121,5 +124,22 @@ mod tests {
         assert!(fails_on_blocks(&blocks, &on));
         assert!(!fails_on_blocks(&strings, &on));
         assert!(!fails_on_blocks(&blocks, &FaultSet::default()));
+    }
+}
+
+/// `cooldown-429`: the window after the server's first request in which every request is
+/// answered 429 without `retry-after`.
+#[derive(Debug, Default)]
+pub(crate) struct Cooldown {
+    started: OnceLock<Instant>,
+}
+
+impl Cooldown {
+    /// How long the cooldown lasts.
+    pub(crate) const WINDOW: Duration = Duration::from_secs(6);
+
+    /// Whether a request arriving now is inside the window (the first request opens it).
+    pub(crate) fn throttles(&self) -> bool {
+        self.started.get_or_init(Instant::now).elapsed() < Self::WINDOW
     }
 }

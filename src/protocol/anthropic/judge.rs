@@ -210,6 +210,18 @@ impl Judge {
     }
 }
 
+/// Why an attempt was retried, in a few words: a timeout is never called a rate limit.
+fn retry_reason(r: &crate::exchange::Retry) -> String {
+    match r.status {
+        Some(429) => "rate limited".into(),
+        Some(503 | 529) => "overloaded".into(),
+        Some(s) => format!("HTTP {s}"),
+        None if r.cause.contains("timeout") => "timed out".into(),
+        None if r.cause.starts_with("connect error") => "no connection".into(),
+        None => "dropped".into(),
+    }
+}
+
 /// Findings about how the exchange travelled (retries, a cut body); the reason no conformance
 /// statement can be made, when infrastructure or conform's own limits stood in the way.
 fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
@@ -217,13 +229,21 @@ fn transport_findings(x: &Exchange, out: &mut Vec<Finding>) -> Option<String> {
         // An endpoint that needs retries to answer a single request is something every
         // client will notice.
         let causes: Vec<&str> = x.retries.iter().map(|r| r.cause.as_str()).collect();
+        let mut why: Vec<String> = Vec::new();
+        for r in &x.retries {
+            let w = retry_reason(r);
+            if !why.contains(&w) {
+                why.push(w);
+            }
+        }
         out.push(
             Finding::new(
                 ids::HTTP_RETRIED,
                 "",
                 format!(
-                    "the request needed {} attempts (rate limited, overloaded or dropped)",
-                    x.attempts()
+                    "the request needed {} attempts ({})",
+                    x.attempts(),
+                    why.join(", ")
                 ),
             )
             .actual(causes.join("; "))

@@ -66,6 +66,13 @@ pub fn render(report: &RunReport) -> String {
             esc(why)
         );
     }
+    for why in &report.paused {
+        let _ = writeln!(
+            out,
+            "<p class=\"stopped\"><strong>Paused:</strong> {}</p>",
+            esc(why)
+        );
+    }
     let _ = writeln!(
         out,
         "<nav><a href=\"#score\">Score</a> <a href=\"#deviations\">What to fix first</a> <a href=\"#matrix\">Matrix</a> <a href=\"#latency\">Latency</a>{} <a href=\"#results\">Every result</a></nav></header>\n<main>",

@@ -41,6 +41,9 @@ pub fn render(report: &RunReport) -> String {
     for why in &report.stopped {
         let _ = writeln!(out, "> **Stopped:** {why}\n");
     }
+    for why in &report.paused {
+        let _ = writeln!(out, "> **Paused:** {why}\n");
+    }
     render_scores(report, &mut out);
     render_deviations(report, &mut out);
     render_matrix(report, &mut out);
