@@ -298,7 +298,10 @@ impl Client {
                 })
                 .collect();
             if let Some(b) = &policy.backpressure {
-                b.note(status, retry::server_hint(&headers, now_utc()));
+                // A target is never paused longer than one exchange may take: a hint beyond
+                // that (an absurd `retry-after`) pauses it for the exchange's whole budget.
+                let hint = retry::server_hint(&headers, now_utc());
+                b.note(status, hint.map(|h| h.min(policy.timeouts.total)));
             }
             let outcome = AttemptOutcome::Response {
                 status,

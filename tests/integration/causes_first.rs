@@ -74,6 +74,7 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("unknown-model-remap", "model.unknown-accepted"),
     ("auth-ignored", "auth.invalid-key-accepted"),
     ("rate-limit", "http.retried"),
+    ("cooldown-429", "http.retried"),
     ("thinking-by-default", "implied.thinking-unrequested"),
     ("parallel-tools-ignored", "effect.parallel-tool-use"),
     ("signature-unchecked", "thinking.signature-unchecked"),
@@ -130,11 +131,12 @@ pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<
 const COMBINATION_SEEDS: std::ops::Range<u64> = 1..41;
 
 /// How many of the seeded combinations pass today; a change that loses one fails the test.
-/// Measured: 37 of 40. Left: an OpenAI-shaped error with status 200 (`error-as-200` with
-/// `openai-errors`) is judged as a malformed Message, so neither fault's check is reported;
-/// a cause split into several rows by its wording (`stream.grammar.delta-type`,
-/// `stream.event.json` after a truncated stream) pushes a third fault's cause past the slack.
-const COMBINATIONS_PASSING: usize = 37;
+/// Measured: 36 of 40 (the timed faults left out of the pool). Left: `no-signature` with
+/// `thinking-ignored` (no thinking block, so no signature to miss) and with `usage-missing`
+/// and `thinking-by-default` (ranks #7); `event-name-mismatch` under `data-only-events` (no
+/// event names at all); `model-rewrite` after a truncated stream (the accumulated message's
+/// model is not judged).
+const COMBINATIONS_PASSING: usize = 36;
 
 /// How far below the number of faults a fault's own cause may rank (other faults' causes and
 /// their own second findings come first).
@@ -149,13 +151,22 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Two or three distinct faults of [`OWN_CAUSE`], chosen by `seed`.
+/// Faults left out of combinations: what they show depends on time (429 windows, arrival
+/// times), so a combination with them would measure the machine's load, not the ranking.
+const TIMED: &[&str] = &["rate-limit", "cooldown-429", "fake-streaming"];
+
+/// Two or three distinct faults of [`OWN_CAUSE`] (the [`TIMED`] ones aside), chosen by `seed`.
 fn combination(seed: u64) -> Vec<(&'static str, &'static str)> {
+    let pool: Vec<(&str, &str)> = OWN_CAUSE
+        .iter()
+        .copied()
+        .filter(|(f, _)| !TIMED.contains(f))
+        .collect();
     let mut state = seed;
     let n = 2 + (splitmix(&mut state) % 2) as usize;
     let mut chosen: Vec<(&str, &str)> = Vec::new();
     while chosen.len() < n {
-        let pick = OWN_CAUSE[(splitmix(&mut state) % OWN_CAUSE.len() as u64) as usize];
+        let pick = pool[(splitmix(&mut state) % pool.len() as u64) as usize];
         if !chosen.contains(&pick) {
             chosen.push(pick);
         }
