@@ -5,44 +5,15 @@
 //! left without an answer: nearly the whole library gets a verdict, and the report says how
 //! long the target was paused and why.
 
-use conform::Scenario;
-use conform::Settings;
+use crate::support::*;
 use conform::Verdict;
-use conform::load_dir;
 use conform::reference_server::Fault;
-use std::path::Path;
-
-fn library() -> Vec<Scenario> {
-    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-    scenarios
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cooldown_leaves_nearly_every_result_judged() {
     let scenarios = library();
     let planned: usize = scenarios.iter().map(|s| s.modes().len()).sum();
-    let (handle, target) = conform::reference_server::start(vec![Fault::Cooldown])
-        .await
-        .expect("the reference server starts");
-    let settings = Settings {
-        jobs: 4,
-        repeat: 1,
-        quiet: true,
-        max_body: conform::DEFAULT_MAX_BODY,
-        ..Settings::default()
-    };
-    let run = conform::execute(
-        scenarios,
-        vec![target],
-        &settings,
-        &mut [],
-        std::future::pending(),
-    )
-    .await
-    .expect("the run starts");
-    drop(handle);
-    let report = run.report;
+    let report = run_reference(scenarios, vec![Fault::Cooldown], 4).await;
     let unjudged: Vec<String> = report
         .results
         .iter()

@@ -14,12 +14,10 @@
 //! above it. Some faults hide others (a stream that is not parsed shows nothing of its
 //! content), so the test holds the number of combinations that pass, measured, from falling.
 
+use crate::support::*;
 use conform::Scenario;
-use conform::Settings;
-use conform::load_dir;
 use conform::reference_server::Fault;
 use conform::reference_server::fault_catalogue;
-use std::path::Path;
 use std::time::Instant;
 
 /// How many reference servers (one per fault) run at once.
@@ -82,37 +80,11 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("5xx-on-block-content", "http.server-error"),
 ];
 
-fn library() -> Vec<Scenario> {
-    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-    assert!(scenarios.len() >= 50, "{} scenarios", scenarios.len());
-    scenarios
-}
-
 /// Run the library against a reference server with `faults`; the report's deviations as
 /// `check (severity) sentence`, best ranked first, and their check ids.
 pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<(String, String)> {
-    let (handle, target) = conform::reference_server::start(faults)
-        .await
-        .expect("the reference server starts");
-    let settings = Settings {
-        jobs: 8,
-        repeat: 1,
-        quiet: true,
-        max_body: conform::DEFAULT_MAX_BODY,
-        ..Settings::default()
-    };
-    let run = conform::execute(
-        scenarios,
-        vec![target],
-        &settings,
-        &mut [],
-        std::future::pending(),
-    )
-    .await
-    .expect("the run starts");
-    drop(handle);
-    let (deviations, _) = conform::reports::analyse(&run.report);
+    let report = run_reference(scenarios, faults, 8).await;
+    let (deviations, _) = conform::reports::analyse(&report);
     deviations
         .iter()
         .map(|d| {

@@ -9,12 +9,12 @@
 //! deterministic server): a snapshot keeps what a conformant endpoint determines, not what a
 //! model varies. Snapshots are compared in a copy, so no pending file reaches the repository.
 
+use crate::support::*;
 use conform::ResultRecord;
 use conform::Scenario;
 use conform::Settings;
 use conform::SnapshotStatus;
 use conform::Verdict;
-use conform::load_dir;
 use conform::reference_server::Behaviour;
 use conform::reference_server::MockConfig;
 use std::collections::BTreeMap;
@@ -26,16 +26,6 @@ const SEEDS: [u64; 5] = [1, 2, 7, 42, 2024];
 
 /// How many realistic servers (each with its own run) work at once.
 const CONCURRENT_SEEDS: usize = 2;
-
-fn library() -> Vec<Scenario> {
-    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
-    assert!(
-        diagnostics.iter().all(|d| !d.is_error()),
-        "scenario files with errors"
-    );
-    assert!(scenarios.len() >= 50, "the library has {}", scenarios.len());
-    scenarios
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create the snapshot copy");

@@ -9,23 +9,15 @@
 //!   `error` and every other result passes.
 //! * An endpoint that answers 500 to everything is infrastructure: every result `error`.
 
+use crate::support::*;
 use conform::AdHoc;
 use conform::ResultRecord;
 use conform::RunReport;
-use conform::Scenario;
-use conform::Settings;
 use conform::Target;
 use conform::Verdict;
 use conform::load_dir;
 use conform::reference_server::Fault;
-use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn library() -> Vec<Scenario> {
-    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-    scenarios
-}
 
 /// The whole library against a reference server with `fault`: the report, and how many
 /// results the library plans (both modes).
@@ -33,36 +25,17 @@ async fn run_library(fault: &str) -> (RunReport, usize) {
     let scenarios = library();
     let planned = scenarios.iter().map(|s| s.modes().len()).sum();
     let fault: Fault = fault.parse().expect("a catalogue fault");
-    let (handle, target) = conform::reference_server::start(vec![fault])
-        .await
-        .expect("the reference server starts");
-    let settings = Settings {
-        jobs: 4,
-        repeat: 1,
-        quiet: true,
-        max_body: conform::DEFAULT_MAX_BODY,
-        ..Settings::default()
-    };
-    let run = conform::execute(
-        scenarios,
-        vec![target],
-        &settings,
-        &mut [],
-        std::future::pending(),
-    )
-    .await
-    .expect("the run starts");
-    drop(handle);
+    let report = run_reference(scenarios, vec![fault], 4).await;
     let mut counts = std::collections::BTreeMap::new();
-    for r in &run.report.results {
+    for r in &report.results {
         *counts.entry(r.verdict.to_string()).or_insert(0) += 1;
     }
     eprintln!(
         "{fault}: {} of {planned} results: {counts:?}; stopped: {:?}",
-        run.report.results.len(),
-        run.report.stopped
+        report.results.len(),
+        report.stopped
     );
-    (run.report, planned)
+    (report, planned)
 }
 
 fn has(r: &ResultRecord, check: &str) -> bool {
@@ -226,23 +199,8 @@ async fn an_endpoint_that_fails_everything_is_infrastructure() {
     )
     .unwrap();
     target.retries = 1;
-    let settings = Settings {
-        jobs: 2,
-        repeat: 1,
-        quiet: true,
-        max_body: conform::DEFAULT_MAX_BODY,
-        ..Settings::default()
-    };
-    let run = conform::execute(
-        scenarios,
-        vec![target],
-        &settings,
-        &mut [],
-        std::future::pending(),
-    )
-    .await
-    .expect("the run starts");
-    let results = &run.report.results;
+    let report = run_against(scenarios, target, &in_process(2)).await;
+    let results = &report.results;
     assert_eq!(results.len(), 4);
     for r in results {
         assert!(

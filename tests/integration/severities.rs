@@ -7,13 +7,13 @@
 //! (the offline judge, in-process) over every exchange file those runs recorded, under both
 //! profiles, and over the captured bodies and streams of `tests/calibration/violations`.
 
+use crate::support::*;
 use conform::ExchangeSink;
 use conform::Finding;
 use conform::Scenario;
 use conform::Settings;
 use conform::judge::Profile;
 use conform::judge::check_path;
-use conform::load_dir;
 use conform::reference_server::Fault;
 use conform::reference_server::fault_catalogue;
 use std::collections::BTreeSet;
@@ -38,13 +38,6 @@ fn disallowed(f: &Finding) -> Option<String> {
             declared.join(", ")
         )
     })
-}
-
-fn library() -> Vec<Scenario> {
-    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-    assert!(scenarios.len() >= 50, "{} scenarios", scenarios.len());
-    scenarios
 }
 
 /// Run the library against a reference server with `faults`, recording the exchanges into

@@ -166,3 +166,67 @@ pub fn chunked(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     out.push(bytes[prev..].to_vec());
     out
 }
+
+/// The scenario library under `scenarios/`: every file loads without error.
+pub fn library() -> Vec<conform::Scenario> {
+    let (scenarios, diagnostics) = conform::load_dir(Path::new("scenarios"));
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "scenario files with errors:\n{}",
+        errors.join("\n")
+    );
+    assert!(
+        scenarios.len() >= 50,
+        "the library has {} scenarios",
+        scenarios.len()
+    );
+    scenarios
+}
+
+/// Settings of an in-process run: `jobs` cases at once, one repeat, quiet, the default body
+/// limit.
+pub fn in_process(jobs: usize) -> conform::Settings {
+    conform::Settings {
+        jobs,
+        repeat: 1,
+        quiet: true,
+        max_body: conform::DEFAULT_MAX_BODY,
+        ..conform::Settings::default()
+    }
+}
+
+/// Run `scenarios` against `target` with `settings` and no sink; the report.
+pub async fn run_against(
+    scenarios: Vec<conform::Scenario>,
+    target: conform::Target,
+    settings: &conform::Settings,
+) -> conform::RunReport {
+    conform::execute(
+        scenarios,
+        vec![target],
+        settings,
+        &mut [],
+        std::future::pending(),
+    )
+    .await
+    .expect("the run starts")
+    .report
+}
+
+/// Run `scenarios` against a fresh in-process reference server with `faults`, `jobs` cases at
+/// once; the report.
+pub async fn run_reference(
+    scenarios: Vec<conform::Scenario>,
+    faults: Vec<conform::reference_server::Fault>,
+    jobs: usize,
+) -> conform::RunReport {
+    let (_server, target) = conform::reference_server::start(faults)
+        .await
+        .expect("the reference server starts");
+    run_against(scenarios, target, &in_process(jobs)).await
+}
