@@ -511,6 +511,7 @@ pub(crate) fn transports(
                 dir,
                 &t.name,
                 settings.redactor.clone(),
+                settings.max_body,
             )?)),
             None => Transport::Http {
                 client: Arc::new(Client::for_base_url(&t.base_url, &t.timeouts).map_err(
