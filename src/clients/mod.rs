@@ -235,6 +235,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The result of a case the run's `--max-run-time` ended (or left no time for).
+pub(crate) fn out_of_time(case: &ClientCase, why: String) -> ResultRecord {
+    ResultRecord {
+        verdict: Verdict::Error,
+        error: Some(why),
+        ..base_record(case)
+    }
+}
+
 /// The result before anything ran.
 fn base_record(case: &ClientCase) -> ResultRecord {
     ResultRecord {
