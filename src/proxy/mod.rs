@@ -9,10 +9,12 @@
 //! Files: this one starts a proxy ([`start`]) for whoever needs one — the `conform proxy`
 //! command ([`cli`]: the exchanges fed to the run's sinks, reports rewritten at most once a second
 //! and once more on exit, `-- COMMAND`)
-//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange.
+//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange;
+//! [`sandbox`] warns when `-- claude …` runs Claude Code outside a sandbox.
 
 mod cli;
 mod forward;
+mod sandbox;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
 
