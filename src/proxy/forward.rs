@@ -130,6 +130,7 @@ pub(super) async fn handle(
         sent: Instant::now(),
         judge: Judge::new(Options {
             timing_known: true,
+            max_body: Some(cfg.max_body),
             ..Options::default()
         }),
         rec: Some(crate::exchange::Recorder::to_writer(

@@ -243,6 +243,8 @@ impl Settings {
                 clients: a.clients.clone(),
                 claude_bin: a.claude_bin.clone(),
                 timeout: std::time::Duration::from_secs(a.client_timeout),
+                max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
             },
         }
     }

@@ -529,13 +529,18 @@ pub(crate) fn transports(
     settings: &args::Settings,
 ) -> Result<BTreeMap<String, Transport>, RunError> {
     let mut out = BTreeMap::new();
+    // `Settings::default()` has no limit set (0): the default one, never "cut everything".
+    let max_body = match settings.max_body {
+        0 => crate::http::client::DEFAULT_MAX_BODY,
+        n => n,
+    };
     for t in targets {
         let transport = match &settings.replay {
             Some(dir) => Transport::Replay(Arc::new(Replayer::open(
                 dir,
                 &t.name,
                 settings.redactor.clone(),
-                settings.max_body,
+                max_body,
             )?)),
             None => Transport::Http {
                 client: Arc::new(Client::for_base_url(&t.base_url, &t.timeouts).map_err(
@@ -544,7 +549,7 @@ pub(crate) fn transports(
                         source,
                     },
                 )?),
-                max_body: settings.max_body,
+                max_body,
             },
         };
         out.insert(t.name.clone(), transport);
