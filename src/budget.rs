@@ -84,13 +84,20 @@ mod tests {
 
     #[test]
     fn a_wide_body_is_over_budget_and_a_long_text_is_not() {
-        let wide = format!("[{}]", vec![r#"{"type":"text","text":"x"}"#; 50_000].join(","));
+        let wide = format!(
+            "[{}]",
+            vec![r#"{"type":"text","text":"x"}"#; 50_000].join(",")
+        );
         let text = format!(r#"{{"text":"{}"}}"#, "x".repeat(wide.len()));
         // Budget for a 1 MiB limit: 4 MiB of tree; the wide body needs ~18 MiB.
         let why = over_budget(wide.as_bytes(), 1 << 20).expect("over budget");
         assert!(why.contains("150001 JSON values"), "{why}");
         assert_eq!(over_budget(text.as_bytes(), 1 << 20), None);
         let default = crate::http::client::DEFAULT_MAX_BODY;
-        assert_eq!(over_budget(wide.as_bytes(), default), None, "within 256 MiB");
+        assert_eq!(
+            over_budget(wide.as_bytes(), default),
+            None,
+            "within 256 MiB"
+        );
     }
 }

@@ -161,9 +161,7 @@ fn die_with_parent(cmd: &mut tokio::process::Command) {
     // (prctl, getppid), which are async-signal-safe, and allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            rustix::process::set_parent_process_death_signal(Some(
-                rustix::process::Signal::KILL,
-            ))?;
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
             if rustix::process::getppid() != Some(parent) {
                 // Conform exited before Claude Code started: no allocation here (after fork).
                 return Err(rustix::io::Errno::SRCH.into());
@@ -204,9 +202,7 @@ pub(crate) fn sweep_stale(tmp: &Path) -> Vec<PathBuf> {
             continue;
         };
         // Only our own directories (not a symlink someone placed), whose owner is gone.
-        let ours = e
-            .file_type()
-            .is_ok_and(|t| t.is_dir() && !t.is_symlink());
+        let ours = e.file_type().is_ok_and(|t| t.is_dir() && !t.is_symlink());
         if ours && !alive(pid) && std::fs::remove_dir_all(e.path()).is_ok() {
             removed.push(e.path());
         }
@@ -341,7 +337,9 @@ mod tests {
     fn sandboxes_of_a_dead_owner_are_swept_and_a_live_owners_kept() {
         let tmp = tempfile::tempdir().unwrap();
         // A PID above the kernel's maximum (4194304) never runs.
-        let dead = tmp.path().join(format!("{SANDBOX_PREFIX}999999999-home-abc"));
+        let dead = tmp
+            .path()
+            .join(format!("{SANDBOX_PREFIX}999999999-home-abc"));
         let live = tmp
             .path()
             .join(format!("{SANDBOX_PREFIX}{}-cwd-abc", std::process::id()));

@@ -22,7 +22,10 @@ pub(crate) const MAX_LINE: usize = 256 << 20;
 /// them; never more than [`MAX_LINE`]. A longer line cannot hold a body within the limit, so it
 /// is refused before it is parsed (parsing costs several times the line).
 pub(crate) fn max_line_for(max_body: usize) -> usize {
-    max_body.saturating_mul(6).saturating_add(1 << 20).min(MAX_LINE)
+    max_body
+        .saturating_mul(6)
+        .saturating_add(1 << 20)
+        .min(MAX_LINE)
 }
 
 /// An exchange file that could not be read.
@@ -314,7 +317,13 @@ impl Index {
     ) -> Result<(), ReadError> {
         let mut f = std::fs::File::open(&self.path)?;
         f.seek(SeekFrom::Start(entry.offset))?;
-        feed(&mut io::BufReader::new(f), obs, entry.line, Some(1), max_line)?;
+        feed(
+            &mut io::BufReader::new(f),
+            obs,
+            entry.line,
+            Some(1),
+            max_line,
+        )?;
         Ok(())
     }
 }

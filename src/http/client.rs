@@ -419,7 +419,6 @@ fn failed(kind: FailureKind, message: String, total_ms: f64) -> End {
     }
 }
 
-
 /// A reqwest error with its kind and source chain, e.g.
 /// `connect error: error sending request ...: tcp connect error: Connection refused`.
 fn describe(e: &reqwest::Error) -> String {

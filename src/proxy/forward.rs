@@ -39,7 +39,13 @@ fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &Header
     let named: Vec<String> = headers
         .get_all("connection")
         .iter()
-        .flat_map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned().split(',').map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .into_owned()
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .filter(|t| !t.is_empty())
         .collect();
     headers
@@ -233,7 +239,9 @@ fn forward_body(mut open: Open, resp: reqwest::Response, st: Arc<State>) -> Resp
                         // not show).
                         open.obs().chunk(t, &bytes[..room]);
                         let failure = crate::exchange::body_limit(max_body);
-                        let _ = tx.send(Err(std::io::Error::other(failure.message.clone()))).await;
+                        let _ = tx
+                            .send(Err(std::io::Error::other(failure.message.clone())))
+                            .await;
                         break Some(failure);
                     }
                     size += bytes.len();
@@ -328,7 +336,14 @@ impl Open {
             total_ms: since_ms(self.sent),
             transport,
         });
-        finish(&self.st, self.n, &self.method, &self.path, &mut self.judge, rec);
+        finish(
+            &self.st,
+            self.n,
+            &self.method,
+            &self.path,
+            &mut self.judge,
+            rec,
+        );
     }
 }
 

@@ -128,9 +128,11 @@ impl Replayer {
         match (entry, problem) {
             (Some(e), None) => {
                 let mut cut = crate::exchange::Capped::new(self.max_body, obs);
-                let replayed =
-                    self.index
-                        .replay(&e, &mut cut, crate::exchange::read::max_line_for(self.max_body));
+                let replayed = self.index.replay(
+                    &e,
+                    &mut cut,
+                    crate::exchange::read::max_line_for(self.max_body),
+                );
                 if let Err(err) = replayed {
                     cut.end(&End {
                         total_ms: 0.0,

@@ -135,7 +135,10 @@ fn peak_rss_mib(pid: u32) -> Option<u64> {
 fn curl(args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new("curl");
     crate::support::without_proxy_env(&mut cmd);
-    cmd.args(["-s", "--max-time", "60"]).args(args).output().unwrap()
+    cmd.args(["-s", "--max-time", "60"])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 const HELLO: &str = r#"{"model":"m","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"Say hello."}]}"#;
@@ -144,7 +147,8 @@ const HELLO: &str = r#"{"model":"m","max_tokens":32,"stream":true,"messages":[{"
 fn an_endless_upstream_stream_behind_the_proxy_is_cut_at_max_body_and_stays_bounded() {
     // An upstream that never stops streaming, as fast as the proxy reads.
     let upstream = server(|mut s, _| {
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
         if s.write_all(head.as_bytes()).is_err() {
             return;
         }
@@ -171,7 +175,11 @@ fn an_endless_upstream_stream_behind_the_proxy_is_cut_at_max_body_and_stays_boun
     // The client got the stream up to the limit, then the connection was cut (curl: 18,
     // partial file); it never hung.
     assert!(got <= 16 << 20, "the client got {got} bytes");
-    assert_ne!(out.status.code(), Some(28), "curl timed out: the stream was not cut");
+    assert_ne!(
+        out.status.code(),
+        Some(28),
+        "curl timed out: the stream was not cut"
+    );
     let rss = peak_rss_mib(child.id()).expect("/proc status of the proxy");
     let report = stop_proxy(child, dir.path());
     // 16 MiB of body: the judge and the recorder's copy, well under 256 MiB (the issue's bound
@@ -186,7 +194,10 @@ fn an_endless_upstream_stream_behind_the_proxy_is_cut_at_max_body_and_stays_boun
     let recorded = std::fs::metadata(dir.path().join("rep/exchanges/proxy.ndjson"))
         .unwrap()
         .len();
-    assert!(recorded < 64 << 20, "the exchange file holds {recorded} bytes");
+    assert!(
+        recorded < 64 << 20,
+        "the exchange file holds {recorded} bytes"
+    );
 }
 
 #[test]
@@ -197,7 +208,8 @@ fn a_stalled_upstream_leaves_the_request_in_the_proxy_report() {
     let upstream = server(move |s, _| keep.lock().unwrap().push(s));
     let dir = tempfile::tempdir().unwrap();
     let (child, base) = proxy(dir.path(), &upstream, &[]);
-    let body = r#"{"model":"m","max_tokens":32,"messages":[{"role":"user","content":"stalled-canary"}]}"#;
+    let body =
+        r#"{"model":"m","max_tokens":32,"messages":[{"role":"user","content":"stalled-canary"}]}"#;
     let out = Command::new("curl")
         .args(["-s", "--max-time", "1", "-X", "POST"])
         .arg(format!("{base}/v1/messages"))
@@ -209,8 +221,7 @@ fn a_stalled_upstream_leaves_the_request_in_the_proxy_report() {
     let results = report["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "{report}");
     assert_eq!(results[0]["verdict"], "error", "{}", results[0]);
-    let recorded =
-        std::fs::read_to_string(dir.path().join("rep/exchanges/proxy.ndjson")).unwrap();
+    let recorded = std::fs::read_to_string(dir.path().join("rep/exchanges/proxy.ndjson")).unwrap();
     assert!(recorded.contains("stalled-canary"), "{recorded}");
     drop(held);
 }
@@ -380,7 +391,11 @@ async fn a_replayed_body_beyond_max_body_is_an_error_as_it_is_live() {
     assert_eq!(cut_live[0].0, Verdict::Error, "{cut_live:?}");
     assert_eq!(replayed, cut_live, "a replay judges as the live run did");
     assert!(
-        replayed[0].1.as_deref().unwrap_or("").contains("--max-body-mb"),
+        replayed[0]
+            .1
+            .as_deref()
+            .unwrap_or("")
+            .contains("--max-body-mb"),
         "{replayed:?}"
     );
 }
@@ -418,7 +433,12 @@ fn max_run_time_ends_a_run_against_a_slow_endpoint_with_its_reports_written() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(3), "only errors: {stderr}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("rep/report.json")).unwrap())
@@ -452,7 +472,10 @@ fn sleeping_claude(dir: &Path, pid_file: &Path) -> std::path::PathBuf {
     let bin = dir.join("claude");
     std::fs::write(
         &bin,
-        format!("#!/bin/sh\necho $$ > {}\nexec sleep 600\n", pid_file.display()),
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+            pid_file.display()
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt as _;
@@ -467,7 +490,12 @@ fn conform_with_claude(dir: &Path, tmp: &Path, bin: &Path) -> Child {
         .env_remove("CONFORM_CLAUDE_BIN")
         .env_remove("ANTHROPIC_BASE_URL")
         .args(["run", "--quiet", "--no-snapshots", "--report-dir", "rep"])
-        .args(["--client", "claude-code", "--filter", "claude-code-live/hello"])
+        .args([
+            "--client",
+            "claude-code",
+            "--filter",
+            "claude-code-live/hello",
+        ])
         .args(["--client-timeout", "600", "--claude-bin"])
         .arg(bin)
         .stdin(Stdio::null())
@@ -514,7 +542,11 @@ fn claude_code_dies_with_conform_and_its_sandboxes_are_swept_next_time() {
     };
     assert!(running(claude));
     let owner = conform.id();
-    assert_eq!(sandboxes(&tmp, owner).len(), 2, "home and working directory");
+    assert_eq!(
+        sandboxes(&tmp, owner).len(),
+        2,
+        "home and working directory"
+    );
     // SIGKILL: conform gets no chance to clean up.
     conform.kill().unwrap();
     conform.wait().unwrap();
@@ -537,8 +569,7 @@ fn claude_code_dies_with_conform_and_its_sandboxes_are_swept_next_time() {
     std::fs::create_dir_all(&quick).unwrap();
     std::fs::write(quick.join("claude"), "#!/bin/sh\nexit 0\n").unwrap();
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(quick.join("claude"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(quick.join("claude"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut next = conform_with_claude(dir.path(), &tmp, &quick.join("claude"));
     let start = Instant::now();
     while next.try_wait().unwrap().is_none() {
