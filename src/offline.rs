@@ -113,6 +113,7 @@ pub fn check_path(
         status_unknown: true,
         force_stream: is_stream,
         file_hint: wire::shape_hint_from_file_name(file_name),
+        max_body: None,
     };
     let mut judge = Judge::new(opts);
     let req = RecordedRequest {

@@ -41,6 +41,17 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// `64 MiB`, `512 KiB`, `100 bytes`.
+pub(crate) fn human_size(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

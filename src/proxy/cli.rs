@@ -34,7 +34,8 @@ pub(crate) struct ProxyArgs {
     /// Where report.md, report.json, junit.xml and exchanges/ go.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
-    /// The largest request or response body forwarded (MiB).
+    /// The largest request or response body forwarded (MiB). A longer response is judged and
+    /// recorded up to the limit, the exchange is `error`, and the client's connection is cut.
     #[arg(long, default_value_t = 64)]
     pub max_body_mb: usize,
     /// A command to run through the proxy (after `--`): it gets `ANTHROPIC_BASE_URL`.
@@ -163,6 +164,9 @@ async fn run(a: &ProxyArgs) -> i32 {
             let _ = tokio::signal::ctrl_c().await;
             crate::exit::OK
         } else {
+            if let Some(w) = super::sandbox::warning(&a.command) {
+                eprintln!("{w}");
+            }
             let mut cmd = tokio::process::Command::new(&a.command[0]);
             cmd.args(&a.command[1..]).env("ANTHROPIC_BASE_URL", &base);
             match cmd.status().await {

@@ -9,10 +9,12 @@
 //! Files: this one starts a proxy ([`start`]) for whoever needs one — the `conform proxy`
 //! command ([`cli`]: the exchanges fed to the run's sinks, reports rewritten at most once a second
 //! and once more on exit, `-- COMMAND`)
-//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange.
+//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange;
+//! [`sandbox`] warns when `-- claude …` runs Claude Code outside a sandbox.
 
 mod cli;
 mod forward;
+mod sandbox;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
 
@@ -64,6 +66,8 @@ pub(crate) struct State {
     /// Exchanges begun and not yet handed to `on_exchange`.
     in_flight: AtomicUsize,
     pub(crate) on_exchange: OnExchange,
+    /// Set when the proxy stops: exchanges still in flight end as `error` and are handed over.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Counts an exchange in flight until dropped (it moves into the task streaming the body).
@@ -107,8 +111,19 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    /// Wait (at most `limit`) until every exchange begun so far has been handed over.
+    /// Wait (at most `limit`) until every exchange begun so far has been handed over; those
+    /// still in flight then (a stalled upstream) are ended as `error`, with their request, and
+    /// handed over too.
     pub(crate) async fn settle(&self, limit: Duration) -> bool {
+        if self.wait_idle(limit).await {
+            return true;
+        }
+        self.state.closing.send_replace(true);
+        self.wait_idle(Duration::from_millis(500)).await;
+        false
+    }
+
+    async fn wait_idle(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
         while self.state.in_flight.load(Ordering::SeqCst) > 0 {
             if tokio::time::Instant::now() >= deadline {
@@ -157,6 +172,7 @@ pub(crate) async fn start(config: Config, on_exchange: OnExchange) -> Result<Run
         seq: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
         on_exchange,
+        closing: tokio::sync::watch::channel(false).0,
     });
     let app = axum::Router::new()
         .fallback(forward::handle)
