@@ -229,6 +229,93 @@ impl Redactor {
     }
 }
 
+/// A redactor that learns secrets while a run goes (the proxy learns each client's
+/// credentials from its requests): every clone sees what any clone learned.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedRedactor(Arc<std::sync::RwLock<Redactor>>);
+
+/// The most secrets a [`SharedRedactor`] learns (each new one rebuilds the automaton).
+const MAX_LEARNED: usize = 64;
+
+/// Learned values shorter than this are not taken for credentials (redacting them would
+/// mangle ordinary text).
+const MIN_LEARNED_LEN: usize = 8;
+
+impl SharedRedactor {
+    pub(crate) fn new(redactor: Redactor) -> Self {
+        SharedRedactor(Arc::new(std::sync::RwLock::new(redactor)))
+    }
+
+    /// The redactor as it stands (cheap: the automata are shared).
+    pub(crate) fn get(&self) -> Redactor {
+        match self.0.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Learn the credentials a request carries: the values of `x-api-key`, `authorization`
+    /// and `proxy-authorization` (the token after the scheme, and for `Basic` the decoded
+    /// user and password too), and of the redactor's extra secret header names.
+    pub(crate) fn learn_from_headers<'a>(
+        &self,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        let current = self.get();
+        let mut new = Vec::new();
+        for (name, value) in headers {
+            for v in credentials_in(&current, name, value) {
+                if v.len() >= MIN_LEARNED_LEN && !current.secrets.contains(&v) && !new.contains(&v)
+                {
+                    new.push(v);
+                }
+            }
+        }
+        if new.is_empty() {
+            return;
+        }
+        let mut w = match self.0.write() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut all = w.secrets.clone();
+        for v in new {
+            if all.len() < MAX_LEARNED + current.secrets.len() && !all.contains(&v) {
+                all.push(v);
+            }
+        }
+        let headers = w.secret_headers.clone();
+        *w = Redactor::new(all).with_secret_headers(headers);
+    }
+}
+
+/// The credential values one request header carries (none for other headers).
+fn credentials_in(r: &Redactor, name: &str, value: &str) -> Vec<String> {
+    let n = name.trim().to_ascii_lowercase();
+    let value = value.trim();
+    let mut out = Vec::new();
+    if n == "authorization" || n == "proxy-authorization" {
+        out.push(value.to_string());
+        if let Some((scheme, token)) = value.split_once(' ') {
+            let token = token.trim();
+            out.push(token.to_string());
+            if scheme.eq_ignore_ascii_case("basic")
+                && let Ok(decoded) = STANDARD.decode(token)
+                && let Ok(text) = String::from_utf8(decoded)
+            {
+                out.push(text.clone());
+                if let Some((user, pass)) = text.split_once(':') {
+                    out.extend([user.to_string(), pass.to_string()]);
+                }
+            }
+        }
+    } else if n == "x-api-key" || r.secret_headers.contains(&n) {
+        out.push(value.to_string());
+    }
+    out.retain(|v| !v.is_empty());
+    out
+}
+
 /// `bytes` with each of the sorted, disjoint `ranges` replaced by `[REDACTED]`.
 fn replace_ranges(bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());

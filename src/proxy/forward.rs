@@ -97,6 +97,15 @@ pub(super) async fn handle(
             ("x-api-key".into(), key.clone())
         });
     }
+    // The client's own credentials are secrets too, whoever supplied them (ARCHITECTURE.md,
+    // secrets): learned before anything of this exchange is recorded.
+    cfg.redactor.learn_from_headers(
+        parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+    );
+    let redactor = cfg.redactor.get();
     let recorded = RecordedRequest {
         method: parts.method.as_str().to_string(),
         url: url.clone(),
@@ -108,7 +117,7 @@ pub(super) async fn handle(
         timing_known: true,
         ..Options::default()
     });
-    let mut rec = crate::exchange::Recorder::to_writer(Vec::new(), &cfg.redactor);
+    let mut rec = crate::exchange::Recorder::to_writer(Vec::new(), &redactor);
     (&mut judge, &mut rec).begin(&label, &recorded);
     let mut builder = st.client.request(parts.method.clone(), &url);
     for (k, v) in &headers {
@@ -130,7 +139,7 @@ pub(super) async fn handle(
             return error(
                 StatusCode::BAD_GATEWAY,
                 "api_error",
-                cfg.redactor.redact(&message),
+                redactor.redact(&message),
             );
         }
     };

@@ -235,15 +235,55 @@ pub(crate) fn load_text_with_fixtures(
 }
 
 pub(crate) fn read_text(file: &Path) -> Result<String, Diagnostic> {
-    let fail = |msg: String| Diagnostic::error(file, None, Pos::UNKNOWN, msg);
-    let meta = std::fs::metadata(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(fail(format!(
-            "the file is larger than {MAX_FILE_BYTES} bytes"
-        )));
+    crate::fsutil::read_regular_string(file, MAX_FILE_BYTES).map_err(|e| {
+        Diagnostic::error(
+            file,
+            None,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
+    })
+}
+
+/// The largest fixture file read (an image or document sent in a request).
+pub(crate) const MAX_FIXTURE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The bytes of fixture `name` of the fixtures directory `dir`: a regular file inside `dir`
+/// once symlinks are followed, of at most [`MAX_FIXTURE_BYTES`].
+pub(crate) fn fixture_bytes(dir: &Path, name: &str) -> std::io::Result<Vec<u8>> {
+    let real = crate::fsutil::check_inside(dir, &dir.join(name))?;
+    crate::fsutil::read_regular(&real, MAX_FIXTURE_BYTES)
+}
+
+/// Whether fixture `name` of `dir` would be read: inside `dir`, a regular file, within the
+/// limit (by its reported length: lint reads nothing; the run counts what it reads).
+pub(crate) fn fixture_check(dir: &Path, name: &str) -> std::io::Result<()> {
+    let real = crate::fsutil::check_inside(dir, &dir.join(name))?;
+    let f = crate::fsutil::open_regular(&real)?;
+    if f.metadata()?.len() > MAX_FIXTURE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is larger than {MAX_FIXTURE_BYTES} bytes"),
+        ));
     }
-    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8: {e}")))
+    Ok(())
+}
+
+/// [`load_file`] for a file found under the scenario directory `root`: refused, by name, when
+/// it leads outside `root` once symlinks are followed.
+fn load_within(root: &Path, file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
+    if root.is_dir()
+        && let Err(e) = crate::fsutil::check_inside(root, file)
+    {
+        let d = Diagnostic::error(
+            file,
+            None,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        );
+        return (None, vec![d]);
+    }
+    load_file(file)
 }
 
 /// Every `*.yaml` / `*.yml` file under `dir` (skipping `fixtures/` and hidden directories),
@@ -287,7 +327,7 @@ pub fn load_dir(dir: &Path) -> (Vec<Scenario>, Vec<Diagnostic>) {
             return (Vec::new(), vec![d]);
         }
     };
-    let loaded = map_on_parse_stacks(&files, |f| load_file(f));
+    let loaded = map_on_parse_stacks(&files, |f| load_within(dir, f));
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut diagnostics = Vec::new();
     for (scenario, diags) in loaded {
