@@ -16,7 +16,6 @@ use std::path::Path;
 /// Redacts every record before passing it on.
 pub struct Redacting<O> {
     redactor: Redactor,
-    needles: Vec<Vec<u8>>,
     inner: O,
     carry: Vec<u8>,
     carry_t: f64,
@@ -25,7 +24,6 @@ pub struct Redacting<O> {
 impl<O: Observer> Redacting<O> {
     pub(crate) fn new(redactor: &Redactor, inner: O) -> Self {
         Redacting {
-            needles: redactor.needles(),
             redactor: redactor.clone(),
             inner,
             carry: Vec::new(),
@@ -47,16 +45,7 @@ impl<O: Observer> Redacting<O> {
 
     /// How many bytes at the end of `buf` must wait for the next chunk.
     fn hold_back(&self, buf: &[u8]) -> usize {
-        let mut hold = 0;
-        for n in &self.needles {
-            let max = n.len().saturating_sub(1).min(buf.len());
-            for k in (hold + 1..=max).rev() {
-                if buf.ends_with(&n[..k]) {
-                    hold = k;
-                    break;
-                }
-            }
-        }
+        let hold = self.redactor.hold_back(buf);
         hold.max(incomplete_utf8_tail(&buf[..buf.len() - hold]) + hold)
             .min(buf.len())
     }
