@@ -182,11 +182,10 @@ impl Redactor {
     fn detects(&self, bytes: &[u8]) -> bool {
         match &self.detector {
             Some(ac) => ac.is_match(bytes),
-            None => self.patterns.iter().any(|p| {
-                bytes
-                    .windows(p.len())
-                    .any(|w| w.eq_ignore_ascii_case(p))
-            }),
+            None => self
+                .patterns
+                .iter()
+                .any(|p| bytes.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))),
         }
     }
 

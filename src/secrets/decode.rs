@@ -183,7 +183,9 @@ fn percent_unfinished(rest: &[u8], nesting: usize) -> bool {
     if rest.len() < 2 {
         return true;
     }
-    nesting < MAX_PERCENT_NESTING && rest.starts_with(b"25") && percent_unfinished(&rest[2..], nesting + 1)
+    nesting < MAX_PERCENT_NESTING
+        && rest.starts_with(b"25")
+        && percent_unfinished(&rest[2..], nesting + 1)
 }
 
 /// Whether `s` is a proper beginning of an escape [`decode`] knows.
@@ -205,7 +207,10 @@ fn could_begin_escape(s: &[u8]) -> bool {
         b'&' => match rest.split_first() {
             None => true,
             Some((b'#', d)) => {
-                let d = d.strip_prefix(b"x").or_else(|| d.strip_prefix(b"X")).unwrap_or(d);
+                let d = d
+                    .strip_prefix(b"x")
+                    .or_else(|| d.strip_prefix(b"X"))
+                    .unwrap_or(d);
                 d.len() <= 7 && d.iter().all(u8::is_ascii_hexdigit)
             }
             _ => false,
@@ -244,7 +249,9 @@ mod tests {
 
     #[test]
     fn partial_escapes_at_the_end_are_recognised() {
-        for s in ["ab%", "ab%7", "ab%25", "ab\\", "ab\\u00", "ab\\\\u0", "ab&", "ab&#x7", "ab&#11"] {
+        for s in [
+            "ab%", "ab%7", "ab%25", "ab\\", "ab\\u00", "ab\\\\u0", "ab&", "ab&#x7", "ab&#11",
+        ] {
             assert!(partial_escape_len(s.as_bytes()) > 0, "{s}");
         }
         for s in ["ab", "ab%73", "ab\\n", "ab&amp", "ab\n\n"] {

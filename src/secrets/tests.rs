@@ -256,16 +256,27 @@ fn a_learning_redactor_learns_client_credentials_from_request_headers() {
     shared.learn_from_headers([
         ("X-Api-Key", "sk-client-key-0001"),
         ("authorization", "Bearer tok-bearer-0002"),
-        ("proxy-authorization", &format!("Basic {}", STANDARD.encode("alice:pass-word-0003"))),
+        (
+            "proxy-authorization",
+            &format!("Basic {}", STANDARD.encode("alice:pass-word-0003")),
+        ),
         ("x-goog-api-key", "goog-key-0004"),
         ("content-type", "application/json-long"),
         ("x-api-key", "short"),
     ]);
     let r = shared.get();
-    for s in ["sk-client-key-0001", "tok-bearer-0002", "pass-word-0003", "goog-key-0004"] {
+    for s in [
+        "sk-client-key-0001",
+        "tok-bearer-0002",
+        "pass-word-0003",
+        "goog-key-0004",
+    ] {
         assert_eq!(r.redact(&format!("<{s}>")), "<[REDACTED]>", "{s}");
     }
-    assert_eq!(r.redact("application/json-long short"), "application/json-long short");
+    assert_eq!(
+        r.redact("application/json-long short"),
+        "application/json-long short"
+    );
     // Every clone sees what was learned.
     let before = shared.clone();
     shared.learn_from_headers([("x-api-key", "sk-later-key-0005")]);
