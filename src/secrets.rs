@@ -25,6 +25,9 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use std::sync::Arc;
 
 mod decode;
+mod deltas;
+
+pub(crate) use deltas::DeltaMask;
 
 pub(crate) const REDACTED: &str = "[REDACTED]";
 

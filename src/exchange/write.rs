@@ -7,9 +7,14 @@
 //! chunk. Those bytes always precede the end of the SSE frame they belong to, so every frame
 //! is still complete at the same arrival time, and a replay of the record judges like the live
 //! exchange did. Bytes that are not UTF-8 are stored as base64 *after* redaction.
+//!
+//! Before that, an event stream's chunks pass through a [`DeltaMask`]: a secret a model
+//! streams token by token, spread over consecutive delta events, is masked in each of them
+//! (chunks wait, whole and with their arrival times, until what they end with is known not to
+//! begin a secret).
 
 use super::{Chunk, End, Exchange, Head, Observer, Record, RecordedRequest, Retry};
-use crate::secrets::Redactor;
+use crate::secrets::{DeltaMask, Redactor};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -19,6 +24,8 @@ pub struct Redacting<O> {
     inner: O,
     carry: Vec<u8>,
     carry_t: f64,
+    /// For an event stream with secrets to look for: masks secrets spread over deltas.
+    deltas: Option<DeltaMask>,
 }
 
 impl<O: Observer> Redacting<O> {
@@ -28,6 +35,7 @@ impl<O: Observer> Redacting<O> {
             inner,
             carry: Vec::new(),
             carry_t: 0.0,
+            deltas: None,
         }
     }
 
@@ -73,6 +81,7 @@ fn incomplete_utf8_tail(buf: &[u8]) -> usize {
 impl<O: Observer> Observer for Redacting<O> {
     fn begin(&mut self, label: &str, request: &RecordedRequest) {
         self.carry.clear();
+        self.deltas = None;
         let r = &self.redactor;
         let request = RecordedRequest {
             method: r.redact(&request.method),
@@ -92,6 +101,11 @@ impl<O: Observer> Observer for Redacting<O> {
     }
 
     fn head(&mut self, head: &Head) {
+        let stream = head.headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("content-type")
+                && v.to_ascii_lowercase().contains("event-stream")
+        });
+        self.deltas = (stream && !self.redactor.is_empty()).then(|| DeltaMask::new(&self.redactor));
         let head = Head {
             headers: self.redactor.redact_headers(&head.headers),
             ..head.clone()
@@ -100,6 +114,34 @@ impl<O: Observer> Observer for Redacting<O> {
     }
 
     fn chunk(&mut self, t_ms: f64, bytes: &[u8]) {
+        match &mut self.deltas {
+            Some(d) => {
+                for (t, b) in d.push(t_ms, bytes) {
+                    self.redact_chunk(t, &b);
+                }
+            }
+            None => self.redact_chunk(t_ms, bytes),
+        }
+    }
+
+    fn end(&mut self, end: &End) {
+        if let Some(mut d) = self.deltas.take() {
+            for (t, b) in d.finish() {
+                self.redact_chunk(t, &b);
+            }
+        }
+        self.flush_carry();
+        let mut end = end.clone();
+        if let Some(t) = &mut end.transport {
+            t.message = self.redactor.redact(&t.message);
+        }
+        self.inner.end(&end);
+    }
+}
+
+impl<O: Observer> Redacting<O> {
+    /// One chunk through the byte redactor (what may begin a secret waits for the next).
+    fn redact_chunk(&mut self, t_ms: f64, bytes: &[u8]) {
         let mut buf = std::mem::take(&mut self.carry);
         buf.extend_from_slice(bytes);
         let hold = self.hold_back(&buf);
@@ -110,15 +152,6 @@ impl<O: Observer> Observer for Redacting<O> {
         }
         self.carry = keep;
         self.carry_t = t_ms;
-    }
-
-    fn end(&mut self, end: &End) {
-        self.flush_carry();
-        let mut end = end.clone();
-        if let Some(t) = &mut end.transport {
-            t.message = self.redactor.redact(&t.message);
-        }
-        self.inner.end(&end);
     }
 }
 
