@@ -363,11 +363,15 @@ fn print_text(reports: &[FileReport]) {
     let (mut must, mut should, mut info) = (0, 0, 0);
     for r in reports {
         if let Some(e) = &r.error {
-            println!("{}: error: {e}", r.file);
+            // What the endpoint wrote never reaches the terminal as ESC/OSC/BEL.
+            println!(
+                "{}",
+                crate::text::visible(&format!("{}: error: {e}", r.file))
+            );
             continue;
         }
         for f in &r.findings {
-            println!("{}: {f}", r.file);
+            println!("{}", crate::text::visible(&format!("{}: {f}", r.file)));
             match f.severity() {
                 Severity::Must => must += 1,
                 Severity::Should => should += 1,

@@ -198,7 +198,10 @@ async fn run(a: &ProxyArgs) -> i32 {
         failed = announce(&mut dispatch, &x).err();
     }
     if let Some(e) = failed {
-        eprintln!("error: {}", shared.get().redact(&e.to_string()));
+        eprintln!(
+            "error: {}",
+            crate::text::visible(&shared.get().redact(&e.to_string()))
+        );
         return crate::exit::INFRA;
     }
     let (report, done) = dispatch.finish(|r| r.finish(started.elapsed(), false));
@@ -212,7 +215,10 @@ async fn run(a: &ProxyArgs) -> i32 {
                 .display()
         ),
         Err(e) => {
-            eprintln!("error: {}", shared.get().redact(&e.to_string()));
+            eprintln!(
+                "error: {}",
+                crate::text::visible(&shared.get().redact(&e.to_string()))
+            );
             return crate::exit::INFRA;
         }
     }

@@ -39,10 +39,10 @@ pub fn render(report: &RunReport) -> String {
         }
     );
     for why in &report.stopped {
-        let _ = writeln!(out, "> **Stopped:** {why}\n");
+        let _ = writeln!(out, "> **Stopped:** {}\n", prose(why));
     }
     for why in &report.paused {
-        let _ = writeln!(out, "> **Paused:** {why}\n");
+        let _ = writeln!(out, "> **Paused:** {}\n", prose(why));
     }
     render_scores(report, &mut out);
     render_deviations(report, &mut out);
@@ -149,7 +149,7 @@ fn render_deviations(report: &RunReport, out: &mut String) {
                 d.anchor(),
                 d.severity,
                 code(&d.check),
-                cell(&d.sentence),
+                cell(&prose(&d.sentence)),
                 cell(&seen_in(d)),
                 cell(&d.fix)
             );
@@ -309,6 +309,27 @@ pub(crate) fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
+/// Prose that may carry what the endpoint wrote, on one line, safe in Markdown rendered with
+/// HTML allowed: `&`, `<` and `>` become entities (no element, no autolink `<…>`), and the
+/// characters that make emphasis, code, links, images and table cells are backslash-escaped
+/// (no `[text](javascript:…)`, no `![](…)` tracking image).
+pub(crate) fn prose(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// An inline code span that survives backticks in the text.
 pub(crate) fn code(s: &str) -> String {
     let s = one_line(s);
@@ -353,5 +374,15 @@ mod tests {
         assert_eq!(fence_for("no ticks"), "```");
         assert_eq!(fence_for("has ``` inside"), "````");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn prose_from_the_endpoint_cannot_make_markup() {
+        let hostile = "<script>alert(1)</script> <img src=x onerror=y> [x](javascript:alert(1)) ![t](https://t.example/p.gif) **b** `c` a|b\nnext";
+        let out = prose(hostile);
+        assert!(!out.contains('<') && !out.contains('>'), "{out}");
+        assert!(!out.contains("](") && !out.contains('\n'), "{out}");
+        assert!(out.contains("&lt;script&gt;"), "{out}");
+        assert!(out.contains("\\[x\\]\\(javascript:"), "{out}");
     }
 }
