@@ -171,9 +171,15 @@ impl<W: Write> LineWriter<W> {
         if self.error.is_some() {
             return;
         }
-        let res = serde_json::to_writer(&mut self.out, r)
+        // JSON escapes C0 controls but writes C1 (U+0080–U+009F) raw; as `\u00XX` they read
+        // back the same and no raw control character reaches the file.
+        let res = serde_json::to_vec(r)
             .map_err(io::Error::from)
-            .and_then(|_| self.out.write_all(b"\n"));
+            .and_then(|line| {
+                let text = std::str::from_utf8(&line).map_err(io::Error::other)?;
+                self.out.write_all(crate::text::visible(text).as_bytes())?;
+                self.out.write_all(b"\n")
+            });
         if let Err(e) = res {
             self.error = Some(e);
         }
