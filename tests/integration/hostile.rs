@@ -649,3 +649,126 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `conform proxy` without `--api-key-env` (the README's example): the client's own key, sent
+/// as `x-api-key` or as a Bearer token, is learned from its requests, and an upstream that
+/// echoes it (plainly, in a header name, token by token across deltas) leaks it into no report,
+/// no `proxy.ndjson`, and nothing conform prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_learns_the_clients_key_and_redacts_it_everywhere() {
+    let (other, _) = counting_server().await;
+    for b in [Behaviour::EchoKey, Behaviour::EchoDeltas] {
+        let upstream = server(b, other.clone()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let body = |stream: bool| {
+            format!(
+                r#"{{"model":"m","max_tokens":16,"stream":{stream},"messages":[{{"role":"user","content":"hi"}}]}}"#
+            )
+        };
+        let script = format!(
+            "curl -s -o /dev/null -H 'x-api-key: {KEY}' -H 'content-type: application/json' -d '{}' \"$ANTHROPIC_BASE_URL/v1/messages\"; \
+             curl -s -o /dev/null -H 'authorization: Bearer {KEY}' -H 'content-type: application/json' -d '{}' \"$ANTHROPIC_BASE_URL/v1/messages\"",
+            body(false),
+            body(true)
+        );
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+                .current_dir(dir.path())
+                .args([
+                    "proxy",
+                    "--upstream",
+                    &upstream,
+                    "--report-dir",
+                    "rep",
+                    "--",
+                    "sh",
+                    "-c",
+                ])
+                .arg(&script)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("the proxy ends with its command")
+        .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{b:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("2 exchange(s) judged"), "{b:?}: {stderr}");
+        let mut problems = leaks(&out.stdout, &format!("{b:?}: stdout"));
+        problems.extend(leaks(&out.stderr, &format!("{b:?}: stderr")));
+        let files = walk(&dir.path().join("rep"));
+        assert!(
+            files.iter().any(|f| f.ends_with("proxy.ndjson")),
+            "{files:?}"
+        );
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            problems.extend(leaks(&bytes, &format!("{b:?}: {}", f.display())));
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+/// `conform proxy --upstream` with credentials in the URL is refused, as `run --base-url` is,
+/// and the password is printed nowhere.
+#[test]
+fn the_proxy_refuses_an_upstream_with_userinfo_without_printing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(dir.path())
+        .args([
+            "proxy",
+            "--upstream",
+            &format!("http://user:{KEY}@127.0.0.1:9/"),
+            "--report-dir",
+            "rep",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("contains credentials"), "{stderr}");
+    let mut problems = leaks(&out.stdout, "stdout");
+    problems.extend(leaks(&out.stderr, "stderr"));
+    for f in walk(dir.path()) {
+        problems.extend(leaks(&std::fs::read(&f).unwrap(), &f.display().to_string()));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `conform check` of a stream whose error event carries terminal control sequences (window
+/// title, OSC 8 link, colours, BEL, a C1 CSI) prints none of them raw.
+#[test]
+fn conform_check_prints_no_control_sequence_the_endpoint_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = serde_json::json!({"type":"error","error":{"type":"x\u{1b}[31m","message":"\u{1b}]0;pwned\u{7} \u{1b}]8;;https://evil.example\u{1b}\\link\u{1b}]8;;\u{1b}\\ \u{9b}2J"}});
+    let all = stream_events("x");
+    let first = all.split_inclusive("\n\n").next().unwrap().to_string();
+    std::fs::write(
+        dir.path().join("s.sse"),
+        format!("{first}event: error\ndata: {err}\n\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(dir.path())
+        .args(["check", "s.sse"])
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\\u001b"),
+        "the sequences are shown escaped: {stdout}"
+    );
+    let mut problems = raw_controls(&out.stdout, "stdout");
+    problems.extend(raw_controls(&out.stderr, "stderr"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
