@@ -47,7 +47,13 @@ struct Piece {
 struct Tail {
     text: Vec<u8>,
     pieces: VecDeque<Piece>,
+    /// Where the frame holding what may begin a secret starts (the tail is empty otherwise).
+    pin: Option<u64>,
 }
+
+/// The most content blocks whose text ends in what may begin a secret followed at once
+/// (a stream interleaving more forgets them all, and stays linear).
+const MAX_BLOCKS: usize = 256;
 
 /// Masks secrets spread across the delta events of a stream (see the module doc).
 pub(crate) struct DeltaMask {
@@ -183,8 +189,13 @@ impl DeltaMask {
                 }
             }
         }
-        // Keep only what a match still to come can reach.
-        let keep_from = done.max(tail.text.len().saturating_sub(window - 1));
+        // Keep only what a match still to come can reach: the end that may begin a secret.
+        let hold = self.redactor.hold_back(&tail.text[done.min(tail.text.len())..]);
+        let keep_from = if hold == 0 {
+            tail.text.len()
+        } else {
+            done.max(tail.text.len() - hold).max(tail.text.len().saturating_sub(window - 1))
+        };
         if keep_from > 0 {
             tail.text.drain(..keep_from);
             while let Some(p) = tail.pieces.front_mut() {
@@ -204,6 +215,12 @@ impl DeltaMask {
                 p.at -= keep_from;
             }
         }
+        tail.pin = tail.pieces.front().map(|p| p.frame.0);
+        if tail.pin.is_none() {
+            self.blocks.remove(&index);
+        } else if self.blocks.len() > MAX_BLOCKS {
+            self.blocks.clear();
+        }
     }
 
     /// Chunks ending after this offset must stay: the frame being read, and the events
@@ -215,13 +232,8 @@ impl DeltaMask {
             self.end
         };
         for tail in self.blocks.values() {
-            let hold = self.redactor.hold_back(&tail.text);
-            if hold == 0 {
-                continue;
-            }
-            let from = tail.text.len() - hold;
-            if let Some(p) = tail.pieces.iter().find(|p| p.at + p.len > from) {
-                pin = pin.min(p.frame.0);
+            if let Some(p) = tail.pin {
+                pin = pin.min(p);
             }
         }
         pin
