@@ -15,8 +15,8 @@ use crate::check::catalogue::ids;
 use crate::run::StepId;
 use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
-use similar::{ChangeTag, TextDiff};
 use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
 use std::collections::BTreeMap;
 
 /// Content shorter than this is not compared for accounting (a few tokens round too much).
@@ -357,17 +357,20 @@ mod tests {
     fn a_piece_lost_inside_the_streamed_text_is_named_and_model_variation_is_not() {
         let line = "alpha bravo charlie delta echo foxtrot golf hotel";
         let lost = "alpha bravo charlie echo foxtrot golf hotel";
-        assert_eq!(
-            lost_piece(line, lost),
-            Some(("delta ".to_string(), true))
-        );
+        assert_eq!(lost_piece(line, lost), Some(("delta ".to_string(), true)));
         let doubled = "alpha bravo charlie delta delta echo foxtrot golf hotel";
         assert_eq!(lost_piece(line, doubled).map(|p| p.1), Some(false));
         // The same text, quotes around it, or other words: a model's own choice.
         assert_eq!(lost_piece(line, line), None);
         assert_eq!(lost_piece(line, &format!("\"{line}\"")), None);
-        assert_eq!(lost_piece(line, "Sure: alpha bravo charlie delta echo"), None);
-        assert_eq!(lost_piece(line, "alpha bravo Charlie delta echo foxtrot golf hotel"), None);
+        assert_eq!(
+            lost_piece(line, "Sure: alpha bravo charlie delta echo"),
+            None
+        );
+        assert_eq!(
+            lost_piece(line, "alpha bravo Charlie delta echo foxtrot golf hotel"),
+            None
+        );
     }
 
     #[test]

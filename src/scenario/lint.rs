@@ -141,7 +141,7 @@ impl Checker<'_> {
                     }
                     // Opened the way a run opens it (a FIFO is refused before it is opened).
                     Some(dir) => {
-                        if let Err(e) = crate::scenario::load::fixture_check(dir, name) {
+                        if let Err(e) = crate::scenario::fixtures::fixture_check(dir, name) {
                             let file = dir.join(name).display().to_string();
                             self.error(pos, format!("fixture `{name}` ({file}): {e}"));
                         }

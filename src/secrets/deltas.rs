@@ -190,11 +190,14 @@ impl DeltaMask {
             }
         }
         // Keep only what a match still to come can reach: the end that may begin a secret.
-        let hold = self.redactor.hold_back(&tail.text[done.min(tail.text.len())..]);
+        let hold = self
+            .redactor
+            .hold_back(&tail.text[done.min(tail.text.len())..]);
         let keep_from = if hold == 0 {
             tail.text.len()
         } else {
-            done.max(tail.text.len() - hold).max(tail.text.len().saturating_sub(window - 1))
+            done.max(tail.text.len() - hold)
+                .max(tail.text.len().saturating_sub(window - 1))
         };
         if keep_from > 0 {
             tail.text.drain(..keep_from);

@@ -141,7 +141,10 @@ const MATRIX: &[Row] = &[
     (
         // Only the other mode's answer to the same deterministic request shows the lost piece.
         "stream-drops-delta",
-        &[("streaming/same-text@stream", vc(Fail, "stream.text-altered"))],
+        &[(
+            "streaming/same-text@stream",
+            vc(Fail, "stream.text-altered"),
+        )],
     ),
     (
         "null-optional-fields",

@@ -211,7 +211,8 @@ async fn check_fault(fault: Fault) {
             let streamed_text: String = ev
                 .iter()
                 .filter(|(e, d)| {
-                    e.as_deref() == Some("content_block_delta") && d["delta"]["type"] == "text_delta"
+                    e.as_deref() == Some("content_block_delta")
+                        && d["delta"]["type"] == "text_delta"
                 })
                 .map(|(_, d)| d["delta"]["text"].as_str().unwrap().to_string())
                 .collect();
@@ -224,7 +225,8 @@ async fn check_fault(fault: Fault) {
             assert!(whole.starts_with(&streamed_text[..2]) && whole.ends_with("ten"));
             assert!(streamed_text.ends_with("ten"), "{streamed_text:?}");
             // ASCII text is untouched.
-            let ascii = "Repeat exactly this line and nothing else: one two three four five six seven";
+            let ascii =
+                "Repeat exactly this line and nothing else: one two three four five six seven";
             let ev = messages(b, &streamed(basic(ascii))).await.events();
             let n: usize = ev
                 .iter()

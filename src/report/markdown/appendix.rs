@@ -205,7 +205,7 @@ fn snapshot_diffs(report: &RunReport, out: &mut String) {
             out,
             "### {} · {}\n\n{fence}diff\n{body}\n{fence}\n",
             cell(&r.target),
-            code(&r.case_name())
+            r.case_name()
         );
     }
 }
