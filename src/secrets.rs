@@ -332,7 +332,8 @@ impl Redactor {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SharedRedactor(Arc<std::sync::RwLock<Redactor>>);
 
-/// The most secrets a [`SharedRedactor`] learns (each new one rebuilds the automaton).
+/// The most secrets a [`SharedRedactor`] holds, learned ones included (each new one rebuilds
+/// the automaton; a client sending ever new credentials cannot make that unbounded).
 const MAX_LEARNED: usize = 64;
 
 /// Learned values shorter than this are not taken for credentials (redacting them would
@@ -378,7 +379,7 @@ impl SharedRedactor {
         };
         let mut all = w.secrets.clone();
         for v in new {
-            if all.len() < MAX_LEARNED + current.secrets.len() && !all.contains(&v) {
+            if all.len() < MAX_LEARNED && !all.contains(&v) {
                 all.push(v);
             }
         }

@@ -348,9 +348,8 @@ fn split_frame(frame: &[u8]) -> (Vec<u8>, Vec<&[u8]>) {
 /// The block index and delta text of a `content_block_delta` frame.
 fn delta_text(frame: &[u8]) -> Option<(u64, String)> {
     let (data, _) = split_frame(frame);
-    if memchr::memmem::find(&data, b"content_block_delta").is_none() {
-        return None;
-    }
+    // Most frames are no delta: skip them without parsing.
+    memchr::memmem::find(&data, b"content_block_delta")?;
     let v: Value = serde_json::from_slice(&data).ok()?;
     if v.get("type")?.as_str()? != "content_block_delta" {
         return None;
