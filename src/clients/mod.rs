@@ -191,7 +191,7 @@ pub(crate) async fn run_case(
             .as_ref()
             .map(|k| (k.expose().to_string(), t.auth == AuthStyle::Bearer)),
         extra_headers: t.headers.clone(),
-        redactor: redactor.clone(),
+        redactor: crate::secrets::SharedRedactor::new(redactor.clone()),
         max_body: settings.max_body,
         label: case.prompt.id.to_string(),
     };

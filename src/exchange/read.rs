@@ -213,7 +213,7 @@ pub fn parse_ndjson(bytes: &[u8]) -> Result<Vec<Exchange>, ReadError> {
 
 /// Read a whole exchange file into memory (small files; the runner and `conform check` stream).
 pub(crate) fn read_ndjson(path: &Path) -> Result<Vec<Exchange>, ReadError> {
-    let f = std::fs::File::open(path)?;
+    let f = crate::fsutil::open_regular(path)?;
     let mut c = Collector::default();
     for_each_exchange(io::BufReader::new(f), &mut c)?;
     Ok(c.into_exchanges())
@@ -266,7 +266,7 @@ impl Entry {
 impl Index {
     /// Index a file in one pass, holding one line at a time.
     pub(crate) fn build(path: &Path) -> Result<Index, ReadError> {
-        let f = std::fs::File::open(path)?;
+        let f = crate::fsutil::open_regular(path)?;
         let mut r = io::BufReader::new(f);
         let mut entries = Vec::new();
         let mut offset = 0u64;
@@ -315,7 +315,7 @@ impl Index {
         obs: &mut impl Observer,
         max_line: usize,
     ) -> Result<(), ReadError> {
-        let mut f = std::fs::File::open(&self.path)?;
+        let mut f = crate::fsutil::open_regular(&self.path)?;
         f.seek(SeekFrom::Start(entry.offset))?;
         feed(
             &mut io::BufReader::new(f),

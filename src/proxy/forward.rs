@@ -120,6 +120,15 @@ pub(super) async fn handle(
             ("x-api-key".into(), key.clone())
         });
     }
+    // The client's own credentials are secrets too, whoever supplied them (ARCHITECTURE.md,
+    // secrets): learned before anything of this exchange is recorded.
+    cfg.redactor.learn_from_headers(
+        parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+    );
+    let redactor = cfg.redactor.get();
     let recorded = RecordedRequest {
         method: parts.method.as_str().to_string(),
         url: url.clone(),
@@ -138,10 +147,7 @@ pub(super) async fn handle(
             max_body: Some(cfg.max_body),
             ..Options::default()
         }),
-        rec: Some(crate::exchange::Recorder::to_writer(
-            Vec::new(),
-            &cfg.redactor,
-        )),
+        rec: Some(crate::exchange::Recorder::to_writer(Vec::new(), &redactor)),
         _in_flight: in_flight,
     };
     open.obs().begin(&label, &recorded);
@@ -183,7 +189,7 @@ pub(super) async fn handle(
     } else {
         StatusCode::BAD_GATEWAY
     };
-    error(status, "api_error", cfg.redactor.redact(&message))
+    error(status, "api_error", redactor.redact(&message))
 }
 
 /// Stream the upstream's answer back to the client, judged and recorded on the way, within

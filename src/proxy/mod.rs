@@ -19,7 +19,7 @@ mod sandbox;
 pub(crate) use cli::{ProxyArgs, run_cli};
 
 use crate::protocol::anthropic::judge::Judgement;
-use crate::secrets::Redactor;
+use crate::secrets::SharedRedactor;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,7 +51,8 @@ pub(crate) struct Config {
     pub(crate) key: Option<(String, bool)>,
     /// Headers added to every request that does not carry them already (a target's own).
     pub(crate) extra_headers: Vec<(String, String)>,
-    pub(crate) redactor: Redactor,
+    /// What is redacted; it learns each client's credentials from its requests.
+    pub(crate) redactor: SharedRedactor,
     /// The largest request body forwarded, in bytes.
     pub(crate) max_body: usize,
     /// Exchange labels are `LABEL/0001 METHOD PATH`.
@@ -91,7 +92,7 @@ impl Drop for InFlight {
 pub(crate) enum StartError {
     #[error("--listen {0}: the proxy only listens on loopback")]
     NotLoopback(SocketAddr),
-    #[error("--upstream: not a URL: {0}")]
+    #[error("--upstream: {0}")]
     Upstream(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
@@ -146,7 +147,7 @@ pub(crate) async fn start(config: Config, on_exchange: OnExchange) -> Result<Run
     if !config.listen.ip().is_loopback() {
         return Err(StartError::NotLoopback(config.listen));
     }
-    reqwest::Url::parse(&config.upstream).map_err(|e| StartError::Upstream(e.to_string()))?;
+    crate::target::check_base_url(&config.upstream).map_err(StartError::Upstream)?;
     crate::http::client::install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
