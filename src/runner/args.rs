@@ -10,11 +10,13 @@ use std::path::PathBuf;
 /// Arguments of `conform run`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
-    /// Targets file (used when --target names a target).
-    #[arg(long, default_value = "conform.toml")]
-    pub config: PathBuf,
-    /// Target(s) from the config file; repeat to compare side by side. Without --target and
-    /// --base-url the built-in reference server is started and used.
+    /// Targets file, checked before anything is sent; without --target every target it defines
+    /// runs. Without --config: `conform.toml` in the current directory, used when it exists and
+    /// no --target, --base-url, --provider or --mock-fault is given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Target(s) from the config file; repeat to compare side by side. Without any target
+    /// (flags, config file, ANTHROPIC_BASE_URL) the built-in reference server is used.
     #[arg(long = "target")]
     pub targets: Vec<String>,
     /// Ad-hoc target: base URL (e.g. https://dashscope.aliyuncs.com/apps/anthropic).
@@ -50,7 +52,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub strict_docs: bool,
     /// Run the built-in reference server with these faults (see `conform mock --list-faults`).
-    #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets", "provider"])]
+    #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets", "provider", "config"])]
     pub mock_faults: Vec<String>,
     /// Scenarios to add to the built-in library (a file with the id of a built-in scenario
     /// replaces it). Without it: `./scenarios` when it exists, else the built-in library.
@@ -270,14 +272,24 @@ pub(crate) fn resolve_targets_with(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Target>, String), String> {
     if !a.targets.is_empty() {
-        let config = Config::load(&a.config).map_err(|e| e.to_string())?;
+        let path = super::config_file::path(a.config.as_deref());
+        let config = Config::load(&path).map_err(|e| e.to_string())?;
         let targets = config.resolve_all(&a.targets).map_err(|e| e.to_string())?;
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        let line = format!("target: {} from {}", names.join(", "), a.config.display());
+        let line = format!("target: {} from {}", names.join(", "), path.display());
         return Ok((targets, line));
     }
     if let Some(name) = &a.provider {
         return provider_target(a, name, env);
+    }
+    let uses_file = super::config_file::Given {
+        config: a.config.as_deref(),
+        base_url: a.base_url.is_some(),
+        mock_faults: !a.mock_faults.is_empty(),
+        env_base_url: env(ENV_BASE_URL).is_some(),
+    };
+    if let Some(found) = super::config_file::every_target(&uses_file, env) {
+        return found;
     }
     let env_base = env(ENV_BASE_URL);
     let (base_url, from) = match (&a.base_url, env_base) {
@@ -373,8 +385,9 @@ fn provider_target(
     name: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Target>, String), String> {
-    let overrides = if a.config.is_file() {
-        Config::load(&a.config)
+    let path = super::config_file::path(a.config.as_deref());
+    let overrides = if a.config.is_some() || path.is_file() {
+        Config::load(&path)
             .map_err(|e| e.to_string())?
             .raw
             .providers

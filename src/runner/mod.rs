@@ -10,6 +10,7 @@ pub(crate) mod bench;
 mod breaker;
 pub(crate) mod case;
 mod cli;
+mod config_file;
 pub(crate) mod embedded;
 mod live;
 mod mode_agreement;

@@ -18,6 +18,7 @@ mod check_cli;
 mod corpus;
 mod corpus_schemas;
 mod detection;
+mod first_hour;
 mod fuzz;
 mod hardening;
 mod hostile;

@@ -1,0 +1,132 @@
+//! Issue 24, a newcomer's first hour: every documented promise holds. The targets file is
+//! checked before anything runs and, without `--target`, runs every target it defines; a
+//! `conform.toml` in the current directory is picked up the same way and the first line says
+//! so; and the other stumbles of that issue, each with its exact message and exit code.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::Command;
+
+/// The first line `conform run` prints on stderr.
+fn first_line(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+const TYPO: &str = "[targets.local]\nbase-url = \"http://127.0.0.1:9\"\nmodel = \"m\"\n";
+
+fn two_targets(base_url: &str) -> String {
+    format!(
+        "[targets.one]\nbase_url = \"{base_url}\"\nmodel = \"conform-mock\"\napi_key_env = \"CONFORM_TEST_KEY\"\n\n\
+         [targets.two]\nextends = \"one\"\n"
+    )
+}
+
+fn target_names(dir: &Path) -> Vec<String> {
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("rep/report.json"))).unwrap();
+    report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_config_with_a_typo_is_an_error_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), TYPO).unwrap();
+    let out = run(dir.path(), &["--config", "bad.toml", "--report-dir", "rep"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        first_line(&out)
+            .starts_with("error: bad.toml: line 2, column 1: unknown field `base-url`, expected one of `extends`, `provider`, `base_url`"),
+        "{}",
+        first_line(&out)
+    );
+    assert!(!dir.path().join("rep/report.json").exists(), "nothing ran");
+    // The same file as ./conform.toml, with no flag at all.
+    std::fs::write(dir.path().join("conform.toml"), TYPO).unwrap();
+    let out = run(dir.path(), &["--report-dir", "rep"]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = first_line(&out);
+    assert!(
+        line.starts_with("error: conform.toml: line 2, column 1: unknown field `base-url`"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("(conform.toml in the current directory is read when no target is given; pass --base-url, --provider or --mock-fault to use another target)"),
+        "{line}"
+    );
+    // An explicit target elsewhere leaves the file alone.
+    let out = run(
+        dir.path(),
+        &["--mock-fault", "no-ping", "--report-dir", "rep"],
+    );
+    assert_eq!(
+        first_line(&out),
+        "target: the built-in reference server with faults no-ping"
+    );
+}
+
+#[test]
+fn a_config_without_target_runs_every_target_and_conform_toml_is_picked_up() {
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    scenario_dir(dir.path());
+    std::fs::write(dir.path().join("two.toml"), two_targets(&mock.base_url)).unwrap();
+    let out = run(dir.path(), &["--config", "two.toml", "--report-dir", "rep"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        first_line(&out),
+        "target: one, two from two.toml (every target of --config; --target NAME picks one)"
+    );
+    assert_eq!(target_names(dir.path()), ["one", "two"]);
+    // --config and --base-url name different targets.
+    let out = run(
+        dir.path(),
+        &["--config", "two.toml", "--base-url", &mock.base_url],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        first_line(&out),
+        "error: --config two.toml and --base-url name different targets: give one or the other"
+    );
+    // A missing --config file is an error, not the built-in server.
+    let out = run(dir.path(), &["--config", "nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        first_line(&out),
+        "error: cannot read nope.toml: No such file or directory (os error 2)"
+    );
+    // ./conform.toml, with no flag: every target, and the first line says where from.
+    std::fs::rename(dir.path().join("two.toml"), dir.path().join("conform.toml")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("rep")).unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("CONFORM_TEST_KEY", CANARY)
+        .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+        .args(["run", "--quiet", "--no-snapshots", "--report-dir", "rep"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        first_line(&out),
+        "target: one, two from conform.toml in the current directory (every target; --target NAME picks one, --config FILE reads another file); ANTHROPIC_BASE_URL is set but the file comes first"
+    );
+    assert_eq!(target_names(dir.path()), ["one", "two"]);
+}
