@@ -291,7 +291,8 @@ impl RunReport {
         });
     }
 
-    /// The run's exit code ([`crate::verdict::exit_code`]).
+    /// The run's exit code ([`crate::verdict::exit_code`]); 1 when the comparison with the
+    /// baseline has a regression ([`crate::diff::exit_code`], the rule of `conform diff`).
     pub fn exit_code(&self, strict: bool) -> i32 {
         let code = crate::verdict::exit_code(
             self.results
@@ -299,6 +300,13 @@ impl RunReport {
                 .map(|r| (r.verdict, r.expected || r.documented)),
             strict,
         );
+        // A regression against the baseline fails the run by `conform diff`'s exit rule (a
+        // failure wins over infrastructure errors, as in the verdict rule).
+        if let Some(b) = &self.baseline
+            && crate::diff::exit_code(&b.comparison) == crate::exit::FAILURES
+        {
+            return crate::exit::FAILURES;
+        }
         if code == crate::exit::OK && !self.stopped.is_empty() {
             crate::exit::INFRA
         } else {

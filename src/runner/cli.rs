@@ -178,6 +178,24 @@ async fn run(a: &RunArgs) -> i32 {
     }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);
+    if let (Some(b), Some(path)) = (&outcome.report.baseline, &a.baseline) {
+        let c = &b.comparison;
+        eprintln!(
+            "baseline {}: {} regression(s), {} fix(es){}",
+            path.display(),
+            c.regressions.len(),
+            c.fixes.len(),
+            if c.has_regressions() {
+                format!(
+                    " — the run fails on a regression, as `conform diff` does (`conform diff {} {}` groups them by cause)",
+                    path.display(),
+                    a.report_dir.join("report.json").display()
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     let code = if a.strict_docs {
         let mut strict = outcome.report.clone();
         strict.results.iter_mut().for_each(|r| r.documented = false);

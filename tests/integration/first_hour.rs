@@ -130,3 +130,134 @@ fn a_config_without_target_runs_every_target_and_conform_toml_is_picked_up() {
     );
     assert_eq!(target_names(dir.path()), ["one", "two"]);
 }
+
+fn conform_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env_remove("ANTHROPIC_BASE_URL")
+        .env_remove("CI")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_baseline_and_diff_share_one_regression_rule_and_one_exit_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run1 = conform_in(
+        d,
+        &[
+            "run",
+            "--quiet",
+            "--no-snapshots",
+            "--report-dir",
+            "r1",
+            "--filter",
+            "basic/hello",
+        ],
+    );
+    assert_eq!(run1.status.code(), Some(0));
+    // pass → warn (a `should` finding): the run's own verdicts pass, but it regressed.
+    let run2 = conform_in(
+        d,
+        &[
+            "run",
+            "--quiet",
+            "--no-snapshots",
+            "--report-dir",
+            "r2",
+            "--filter",
+            "basic/hello",
+            "--mock-fault",
+            "no-request-id",
+            "--baseline",
+            "r1/report.json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run2.stderr);
+    assert_eq!(run2.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("baseline r1/report.json: 2 regression(s), 0 fix(es) — the run fails on a regression, as `conform diff` does (`conform diff r1/report.json r2/report.json` groups them by cause)"),
+        "{stderr}"
+    );
+    let diff = conform_in(
+        d,
+        &[
+            "diff",
+            "r1/report.json",
+            "r2/report.json",
+            "--format",
+            "text",
+        ],
+    );
+    assert_eq!(diff.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        text.contains("Regressions (2), 1 cause:\n  headers.request-id (should): "),
+        "{text}"
+    );
+    assert!(
+        text.contains("[2 results, pass → warn]\n    reference/basic/hello@stream, reference/basic/hello@sync\n"),
+        "{text}"
+    );
+    // The other way round: fixes, exit 0, for both commands.
+    let back = conform_in(
+        d,
+        &[
+            "run",
+            "--quiet",
+            "--no-snapshots",
+            "--report-dir",
+            "r3",
+            "--filter",
+            "basic/hello",
+            "--baseline",
+            "r2/report.json",
+        ],
+    );
+    assert_eq!(back.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&back.stderr)
+            .contains("baseline r2/report.json: 0 regression(s), 2 fix(es)\n"),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    // Targets with other names: no silent "2 new, 2 removed"; --map compares them.
+    let mut renamed: serde_json::Value =
+        serde_json::from_str(&read(&d.join("r1/report.json"))).unwrap();
+    for r in renamed["results"].as_array_mut().unwrap() {
+        r["target"] = "old-name".into();
+    }
+    std::fs::write(d.join("old.json"), renamed.to_string()).unwrap();
+    let diff = conform_in(d, &["diff", "old.json", "r2/report.json"]);
+    assert_eq!(diff.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&diff.stderr),
+        "error: no target matched: the base's targets (old-name) and the new run's (reference) have different names, so nothing can be compared; pass --map old-name=reference to compare them\n"
+    );
+    let diff = conform_in(
+        d,
+        &[
+            "diff",
+            "old.json",
+            "r2/report.json",
+            "--map",
+            "old-name=reference",
+            "--format",
+            "text",
+        ],
+    );
+    assert_eq!(diff.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&diff.stdout).starts_with("conform diff: 2 regressions, 0 fixes"),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+    let diff = conform_in(d, &["diff", "old.json", "r2/report.json", "--map", "x"]);
+    assert_eq!(diff.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&diff.stderr),
+        "error: --map \"x\": expected OLD=NEW (a base target and its new name)\n"
+    );
+}
