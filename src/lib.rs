@@ -55,7 +55,7 @@ pub use runner::{RunError, RunOutcome, execute};
 pub use check::catalogue::id::CheckId;
 pub use check::finding::{Finding, Severity};
 pub use report::model::{
-    Baseline, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
+    Baseline, ResultRecord, RunReport, Shard, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
 };
 pub use verdict::{Verdict, is_failure};
 

@@ -261,3 +261,78 @@ fn run_baseline_and_diff_share_one_regression_rule_and_one_exit_rule() {
         "error: --map \"x\": expected OLD=NEW (a base target and its new name)\n"
     );
 }
+
+#[test]
+fn merge_refuses_duplicate_shards_and_names_missing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for k in 1..=2 {
+        let out = conform_in(
+            d,
+            &[
+                "run",
+                "--quiet",
+                "--no-snapshots",
+                "--filter",
+                "basic/",
+                "--report-dir",
+                &format!("s{k}"),
+                "--partition",
+                &format!("{k}/2"),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let merge = |args: &[&str]| {
+        let out = conform_in(d, &[&["merge", "--report-dir", "m"], args].concat());
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(
+        merge(&["s1/report.json", "s1/report.json"]),
+        (
+            Some(2),
+            "error: s1/report.json is given twice (s1/report.json and s1/report.json): each shard is merged once\n".into()
+        )
+    );
+    std::fs::create_dir(d.join("copy")).unwrap();
+    std::fs::copy(d.join("s1/report.json"), d.join("copy/report.json")).unwrap();
+    assert_eq!(
+        merge(&["s1/report.json", "copy/report.json", "s2/report.json"]),
+        (
+            Some(2),
+            "error: s1/report.json and copy/report.json are both shard 1/2: each shard is merged once\n".into()
+        )
+    );
+    assert_eq!(
+        merge(&["s1/report.json"]),
+        (
+            Some(2),
+            "error: shard 2/2 missing (given: 1/2): a merged report without it would look complete; pass its report.json, or --partial to merge anyway\n".into()
+        )
+    );
+    assert!(!d.join("m/report.json").exists(), "nothing merged");
+    let (code, stderr) = merge(&["s1/report.json", "--partial"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: shard 2/2 missing (given: 1/2); the merged report holds only the shards given (--partial)\nmerged 1 report(s), "),
+        "{stderr}"
+    );
+    let (code, stderr) = merge(&["s2/report.json", "s1/report.json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.starts_with("merged 2 report(s), "), "{stderr}");
+    let merged: serde_json::Value = serde_json::from_str(&read(&d.join("m/report.json"))).unwrap();
+    assert!(
+        merged.get("shard").is_none(),
+        "the merged report is no shard"
+    );
+    let s1: serde_json::Value = serde_json::from_str(&read(&d.join("s1/report.json"))).unwrap();
+    assert_eq!(s1["shard"], serde_json::json!({"index": 1, "count": 2}));
+}
