@@ -12,10 +12,8 @@
 //! With `CI` set (`.ci/run`, which installs every client) a missing client fails its test.
 //! The modules stay in `tests/integration/` beside the helpers they share with that binary.
 
-#[allow(dead_code)]
 #[path = "integration/mock_support/mod.rs"]
 mod mock_support;
-#[allow(dead_code)]
 #[path = "integration/support/mod.rs"]
 mod support;
 
@@ -263,14 +261,12 @@ fn main() {
         }));
     }
     let conclusion = libtest_mimic::run(&args, trials);
-    if !ci && !args.list {
-        if !not_checked.is_empty() {
-            println!("not checked (client missing; with CI set this is a failure):");
-            for (why, names) in &not_checked {
-                println!("  {} test(s): {why}", names.len());
-            }
-            println!();
+    if !ci && !args.list && !not_checked.is_empty() {
+        println!("not checked (client missing; with CI set this is a failure):");
+        for (why, names) in &not_checked {
+            println!("  {} test(s): {why}", names.len());
         }
+        println!();
     }
     conclusion.exit();
 }

@@ -167,7 +167,7 @@ fn by_cause(changes: &[Change], markdown: bool) -> Vec<Cause<'_>> {
             }),
         }
     }
-    out.sort_by(|a, b| b.changes.len().cmp(&a.changes.len()));
+    out.sort_by_key(|c| std::cmp::Reverse(c.changes.len()));
     out
 }
 

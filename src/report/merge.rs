@@ -132,16 +132,16 @@ pub(crate) fn check_shards(
     // Two reports of one shard.
     let mut seen: std::collections::BTreeMap<super::model::Shard, &Path> = Default::default();
     for (p, s) in paths.iter().zip(shards) {
-        if let Some(k) = s.shard {
-            if let Some(q) = seen.insert(k, p) {
-                return refuse(format!(
-                    "{} and {} are both shard {}/{}: each shard is merged once",
-                    q.display(),
-                    p.display(),
-                    k.index,
-                    k.count
-                ));
-            }
+        if let Some(k) = s.shard
+            && let Some(q) = seen.insert(k, p)
+        {
+            return refuse(format!(
+                "{} and {} are both shard {}/{}: each shard is merged once",
+                q.display(),
+                p.display(),
+                k.index,
+                k.count
+            ));
         }
     }
     // Two reports that hold the same result (older reports carry no shard).

@@ -336,3 +336,88 @@ fn merge_refuses_duplicate_shards_and_names_missing_ones() {
     let s1: serde_json::Value = serde_json::from_str(&read(&d.join("s1/report.json"))).unwrap();
     assert_eq!(s1["shard"], serde_json::json!({"index": 1, "count": 2}));
 }
+
+/// One file with four mistakes of four kinds: a mode, an operator, a missing key, a request
+/// field.
+const FOUR_MISTAKES: &str = r#"id: t/bad
+feature: basic
+title: a bad one
+modes: [sync, strem]
+steps:
+  - id: ask
+    request:
+      body:
+        model: "{{ target.model }}"
+        max_token: 64
+        messages: [{role: user, content: "Say hello."}]
+    expect:
+      assert:
+        - {path: "$.stop_reason", equal: end_turn}
+"#;
+
+/// The errors every pass must report, in file order.
+const EXPECTED: [&str; 5] = [
+    "error: missing field `reference`\n --> mine/t/bad.yaml:1:1",
+    "error: unknown variant `strem`, expected one of sync, stream\n --> mine/t/bad.yaml:4:15",
+    "error: request body of step `ask` violates the request schema at `/`: required field \"max_tokens\" is missing",
+    "error: request body of step `ask` violates the request schema at `/`: unknown field(s) max_token (the object is closed)",
+    "error: unknown field `equal`\n  --> mine/t/bad.yaml:14:35",
+];
+
+#[test]
+fn lint_reports_every_error_in_one_pass_and_run_lints_before_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("mine/t")).unwrap();
+    std::fs::write(d.join("mine/t/bad.yaml"), FOUR_MISTAKES).unwrap();
+    let lint = conform_in(d, &["lint", "mine"]);
+    let stderr = String::from_utf8_lossy(&lint.stderr);
+    assert_eq!(lint.status.code(), Some(2), "{stderr}");
+    let mut at = 0;
+    for e in EXPECTED {
+        let found = stderr[at..]
+            .find(e)
+            .unwrap_or_else(|| panic!("{e:?} not in order in:\n{stderr}"));
+        at += found + e.len();
+    }
+    assert!(
+        stderr.contains("= hint: did you mean `equals`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("checked 1 scenario file(s): 5 error(s), 0 warning(s)\n"),
+        "{stderr}"
+    );
+    // `conform run --scenarios DIR` lints the same and sends nothing.
+    let run = conform_in(
+        d,
+        &[
+            "run",
+            "--quiet",
+            "--no-snapshots",
+            "--scenarios",
+            "mine",
+            "--report-dir",
+            "rep",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    for e in EXPECTED {
+        assert!(stderr.contains(e), "{e:?} not in:\n{stderr}");
+    }
+    assert!(
+        stderr.ends_with("error: 5 scenario file error(s) in the built-in library + mine (0 added, 0 overridden): nothing was sent (`conform lint` checks files without running)\n"),
+        "{stderr}"
+    );
+    assert!(!d.join("rep/report.json").exists(), "nothing ran");
+    // Without ./scenarios, lint checks the built-in library, as `conform run` and `list` use it.
+    let lint = conform_in(d, &["lint"]);
+    let stderr = String::from_utf8_lossy(&lint.stderr);
+    assert_eq!(lint.status.code(), Some(0), "{stderr}");
+    assert!(stderr.starts_with("checked "), "{stderr}");
+    assert!(
+        stderr.ends_with(" scenario file(s) of the built-in library (there is no ./scenarios here; `conform run` uses the same): 0 error(s), 0 warning(s)\n"),
+        "{stderr}"
+    );
+}
