@@ -22,9 +22,10 @@ pub(crate) struct RunArgs {
     /// Ad-hoc target: base URL (e.g. https://dashscope.aliyuncs.com/apps/anthropic).
     #[arg(long)]
     pub base_url: Option<String>,
-    /// Ad-hoc target: model (default: $ANTHROPIC_MODEL, or the provider's).
-    #[arg(long)]
-    pub model: Option<String>,
+    /// Ad-hoc target: model (default: $ANTHROPIC_MODEL, or the provider's); repeat to compare
+    /// models of one endpoint side by side (one target per model, named NAME-MODEL).
+    #[arg(long = "model", value_name = "MODEL")]
+    pub models: Vec<String>,
     /// Ad-hoc target: environment variable holding the API key (default: $ANTHROPIC_API_KEY
     /// as x-api-key, else $ANTHROPIC_AUTH_TOKEN as Bearer, or the provider's variable).
     #[arg(long)]
@@ -271,6 +272,9 @@ pub(crate) fn resolve_targets_with(
     a: &RunArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Target>, String), String> {
+    if a.models.len() > 1 {
+        return side_by_side(a, env);
+    }
     if !a.targets.is_empty() {
         let path = super::config_file::path(a.config.as_deref());
         let config = Config::load(&path).map_err(|e| e.to_string())?;
@@ -316,7 +320,7 @@ pub(crate) fn resolve_targets_with(
             return Ok((Vec::new(), line));
         }
     };
-    let model = match (&a.model, env(ENV_MODEL)) {
+    let model = match (a.models.first(), env(ENV_MODEL)) {
         (Some(m), _) => m.clone(),
         (None, Some(m)) => m,
         (None, None) => {
@@ -378,6 +382,42 @@ pub(crate) fn resolve_targets_with(
     Ok((vec![t], line))
 }
 
+/// `--model A --model B`: the one endpoint of the flags (or of the SDK variables), once per
+/// model, named `NAME-MODEL`, side by side in one report.
+fn side_by_side(
+    a: &RunArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Target>, String), String> {
+    if !a.targets.is_empty() || a.config.is_some() {
+        return Err(
+            "--model given more than once compares models of the endpoint of --base-url, --provider or ANTHROPIC_BASE_URL; in a targets file use `models = [...]`".into(),
+        );
+    }
+    let mut targets: Vec<Target> = Vec::new();
+    let mut first_line = String::new();
+    for m in &a.models {
+        let mut one = a.clone();
+        one.models = vec![m.clone()];
+        let (mut ts, line) = resolve_targets_with(&one, env)?;
+        let Some(mut t) = ts.pop().filter(|_| ts.is_empty()) else {
+            return Err(
+                "--model given more than once needs one endpoint: --base-url URL, --provider NAME or ANTHROPIC_BASE_URL".into(),
+            );
+        };
+        t.name = format!("{}-{}", t.name, crate::fsutil::safe_name(m, "._-"));
+        if targets.iter().any(|x| x.name == t.name) {
+            return Err(format!("--model {m} is given twice"));
+        }
+        if first_line.is_empty() {
+            first_line = line;
+        }
+        targets.push(t);
+    }
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let line = format!("{first_line}; models side by side: {}", names.join(", "));
+    Ok((targets, line))
+}
+
 /// `--provider NAME`: the profile (built-in, or from conform.toml when that file exists)
 /// with the flags on top.
 fn provider_target(
@@ -406,7 +446,11 @@ fn provider_target(
         })?,
         (None, None) => profile.base_url.clone(),
     };
-    let model = a.model.clone().unwrap_or_else(|| profile.model.clone());
+    let model = a
+        .models
+        .first()
+        .cloned()
+        .unwrap_or_else(|| profile.model.clone());
     let key_var = if a.no_auth {
         None
     } else {

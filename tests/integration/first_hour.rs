@@ -421,3 +421,111 @@ fn lint_reports_every_error_in_one_pass_and_run_lints_before_sending() {
         "{stderr}"
     );
 }
+
+#[test]
+fn init_writes_a_config_for_any_endpoint_and_models_run_side_by_side() {
+    let mock = Mock::start(&["--model", "model-b"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let init = conform_in(
+        d,
+        &[
+            "init",
+            "--base-url",
+            &mock.base_url,
+            "--model",
+            "conform-mock",
+            "--model",
+            "model-b",
+            "--api-key-env",
+            "CONFORM_TEST_KEY",
+            "--name",
+            "mine",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&init.stderr),
+        "wrote conform.toml (target mine); run it with `conform run` (every target of ./conform.toml)\n"
+    );
+    assert_eq!(init.status.code(), Some(0));
+    let toml = read(&d.join("conform.toml"));
+    assert!(
+        toml.contains("models = [\"conform-mock\", \"model-b\"]\n"),
+        "{toml}"
+    );
+    // The file runs as written: both models, side by side.
+    scenario_dir(d);
+    let out = run(d, &["--report-dir", "rep"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(target_names(d), ["mine-conform-mock", "mine-model-b"]);
+    // No model and no ANTHROPIC_MODEL: a usage error naming the flag.
+    let out = Command::new(BIN)
+        .current_dir(d)
+        .env_remove("ANTHROPIC_MODEL")
+        .args([
+            "init",
+            "--base-url",
+            "https://api.example.com/anthropic",
+            "--path",
+            "x.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --base-url needs a model: pass --model MODEL (repeat it to compare models side by side) or set ANTHROPIC_MODEL\n"
+    );
+    // A URL with credentials is refused before the file is written.
+    let out = conform_in(
+        d,
+        &[
+            "init",
+            "--base-url",
+            "https://u:p@api.example.com",
+            "--model",
+            "m",
+            "--path",
+            "y.toml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!d.join("y.toml").exists());
+    // `conform run --model A --model B`: the same comparison without a file.
+    std::fs::remove_file(d.join("conform.toml")).unwrap();
+    let out = run(
+        d,
+        &[
+            "--base-url",
+            &mock.base_url,
+            "--api-key-env",
+            "CONFORM_TEST_KEY",
+            "--model",
+            "conform-mock",
+            "--model",
+            "model-b",
+            "--report-dir",
+            "rep2",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        first_line(&out).ends_with("; models side by side: default-conform-mock, default-model-b"),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&d.join("rep2/report.json"))).unwrap();
+    let names: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default-conform-mock", "default-model-b"]);
+}
