@@ -30,8 +30,9 @@ pub(crate) struct RunArgs {
     /// as x-api-key, else $ANTHROPIC_AUTH_TOKEN as Bearer, or the provider's variable).
     #[arg(long)]
     pub api_key_env: Option<String>,
-    /// Ad-hoc target: how the key is sent.
-    #[arg(long, value_parser = parse_auth)]
+    /// Ad-hoc target: how the key is sent: `x-api-key` (the `x-api-key` header) or `bearer`
+    /// (`Authorization: Bearer`).
+    #[arg(long, value_parser = parse_auth, value_name = "x-api-key|bearer")]
     pub auth: Option<AuthStyle>,
     /// Ad-hoc target: extra header `K:V` (repeatable).
     #[arg(long = "header")]

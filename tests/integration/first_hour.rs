@@ -529,3 +529,56 @@ fn init_writes_a_config_for_any_endpoint_and_models_run_side_by_side() {
         .collect();
     assert_eq!(names, ["default-conform-mock", "default-model-b"]);
 }
+
+#[test]
+fn small_stumbles_have_their_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A misspelt --mock-fault gets a "did you mean".
+    let out = conform_in(d, &["run", "--mock-fault", "no-pingg"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: --mock-fault: unknown fault `no-pingg` (did you mean `no-ping`?); known faults: "),
+        "{stderr}"
+    );
+    // A mock started with faults says so.
+    let mut mock = Command::new(BIN)
+        .args([
+            "mock",
+            "--addr",
+            "127.0.0.1:0",
+            "--fault",
+            "no-ping",
+            "--fault",
+            "extra-fields",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(mock.stdout.take().unwrap()));
+    let third = lines.nth(2).unwrap().unwrap();
+    let _ = mock.kill();
+    let _ = mock.wait();
+    assert_eq!(
+        third,
+        "faults: no-ping, extra-fields (`conform mock --list-faults` describes them)"
+    );
+    // Help that names the values and says what a flag does.
+    let help = String::from_utf8_lossy(&conform_in(d, &["run", "--help"]).stdout).into_owned();
+    assert!(help.contains("--auth <x-api-key|bearer>"), "{help}");
+    let help = String::from_utf8_lossy(&conform_in(d, &["list", "--help"]).stdout).into_owned();
+    assert!(
+        help.contains("--dir <DIR>  A scenario directory to list instead"),
+        "{help}"
+    );
+    assert!(
+        help.contains("--json       Print the rows as JSON"),
+        "{help}"
+    );
+    // The README's install command keeps the tested dependency versions.
+    let readme = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+    assert!(readme.contains("cargo install --locked --path ."), "README");
+    assert!(!readme.contains("cargo install --path ."), "README");
+}
