@@ -118,7 +118,11 @@ pub(super) async fn handle(
     let resp = match builder.body(body.clone()).send().await {
         Ok(r) => r,
         Err(e) => {
-            let message = format!("conform proxy: the upstream did not answer: {e}");
+            // The whole cause chain: "error sending request" alone hides the DNS or connect cause.
+            let message = format!(
+                "conform proxy: the upstream did not answer: {}",
+                crate::http::client::error_chain(&e)
+            );
             (&mut judge, &mut rec).end(&End {
                 total_ms: since_ms(sent),
                 transport: Some(TransportFailure {

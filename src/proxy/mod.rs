@@ -13,6 +13,7 @@
 
 mod cli;
 mod forward;
+mod lines;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
 

@@ -582,3 +582,79 @@ fn small_stumbles_have_their_fix() {
     assert!(readme.contains("cargo install --locked --path ."), "README");
     assert!(!readme.contains("cargo install --path ."), "README");
 }
+
+#[test]
+fn the_proxy_prints_each_exchange_and_its_top_causes_and_a_dead_upstream_names_the_cause() {
+    let mock = Mock::start(&["--fault", "no-request-id"]);
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"{"model":"conform-mock","max_tokens":16,"messages":[{"role":"user","content":"Say hello."}]}"#;
+    let script = format!(
+        "curl -s -o /dev/null -X POST \"$ANTHROPIC_BASE_URL/v1/messages?beta=true\" -H 'x-api-key: {CANARY}' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' -d '{body}'"
+    );
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "proxy",
+            "--upstream",
+            &mock.base_url,
+            "--report-dir",
+            "rep",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[1],
+        "proxy #0001 POST /v1/messages → 200, warn: headers.request-id (should): no `request-id` header; SDKs expose it for support requests",
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[2],
+        "proxy: top causes: headers.request-id (should) in 1"
+    );
+    assert!(
+        lines[3].starts_with("proxy: 1 exchange(s) judged; "),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("rep/report.json"))).unwrap();
+    assert_eq!(
+        report["targets"][0]["model"], "conform-mock",
+        "the model column"
+    );
+    // A dead upstream: the 502 and the line name the cause.
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:1",
+            "--report-dir",
+            "dead",
+            "--",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "curl -s -X POST \"$ANTHROPIC_BASE_URL/v1/messages\" -d '{}'",
+        ])
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("tcp connect error: Connection refused (os error 111)"),
+        "{message}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("proxy #0001 POST /v1/messages → no answer, error: conform proxy: the upstream did not answer: "),
+        "{stderr}"
+    );
+}
