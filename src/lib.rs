@@ -77,6 +77,7 @@ pub use exchange::{
 pub use http::client::limit::RateLimiter;
 pub use http::client::retry::RetryPolicy;
 pub use http::client::{Client, DEFAULT_MAX_BODY, ExecPolicy, Request, Timeouts};
+pub use http::preflight::reachable;
 
 /// The judge: an exchange (or a body, a stream, a file) in, findings out — the same whether
 /// the traffic is live, replayed or read from a file.
