@@ -1,5 +1,5 @@
 //! The tests that run a real client — the official Python and TypeScript SDKs, Claude Code,
-//! headless Chromium — as a libtest-mimic harness (`harness = false`), so that a test whose
+//! headless Chromium, LiteLLM's proxy — as a libtest-mimic harness (`harness = false`), so that a test whose
 //! client is missing is reported as **ignored, with its reason**, in the test output and in the
 //! summary count, instead of passing without having checked anything:
 //!
@@ -29,6 +29,8 @@ mod mock_sdk;
 mod proxy_sdk;
 #[path = "integration/report_browser.rs"]
 mod report_browser;
+#[path = "integration/third_party.rs"]
+mod third_party;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::collections::BTreeMap;
@@ -51,6 +53,8 @@ enum Client {
     ClaudeCode,
     /// Debian's headless Chromium.
     Chromium,
+    /// LiteLLM's proxy, in the venv tests/thirdparty/.venv.
+    LiteLlm,
 }
 
 impl Client {
@@ -63,6 +67,7 @@ impl Client {
             Client::TypeScriptSdk0x => node_module("anthropic-sdk-0x"),
             Client::ClaudeCode => support::claude::claude().is_some(),
             Client::Chromium => Path::new(report_browser::CHROMIUM).exists(),
+            Client::LiteLlm => third_party::litellm().exists(),
         };
         (!present).then_some(match self {
             Client::PythonSdk => "the Python SDK is missing: run `pip install anthropic`",
@@ -76,6 +81,9 @@ impl Client {
                 "Claude Code is missing: run `npm install --prefix tests/clients`"
             }
             Client::Chromium => "/usr/bin/chromium is missing: run `apt-get install chromium`",
+            Client::LiteLlm => {
+                "LiteLLM is missing: run `python3 -m venv tests/thirdparty/.venv && tests/thirdparty/.venv/bin/pip install 'litellm[proxy]'` (.ci/run pins the version)"
+            }
         })
     }
 }
@@ -203,6 +211,11 @@ fn tests() -> Vec<Test> {
             "calibration::severities_agree_with_the_measured_impact",
             &[],
             calibration::severities_agree_with_the_measured_impact,
+        ),
+        test(
+            "third_party::a_real_gateway_gets_verdicts_and_its_deviations_by_name",
+            &[LiteLlm],
+            third_party::a_real_gateway_gets_verdicts_and_its_deviations_by_name,
         ),
         test(
             "report_browser::report_html_in_a_headless_browser",
