@@ -225,7 +225,7 @@ fn a_broken_scenario_file_stops_the_run_before_anything_is_sent() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.yaml:5:1"), "{stderr}");
     assert!(
-        stderr.contains("error: 2 scenario file error(s) in scenarios: nothing was sent (`conform lint` checks files without running)"),
+        stderr.contains("error: 1 scenario file error(s) in scenarios: nothing was sent (`conform lint` checks files without running)"),
         "{stderr}"
     );
     assert!(!dir.path().join("rep/report.json").exists(), "no case ran");
