@@ -31,8 +31,10 @@ enum Command {
     /// List scenarios: id, feature, title, modes (default: ./scenarios if it exists, else the
     /// built-in library).
     List {
-        #[arg(long)]
+        /// A scenario directory to list instead (its files alone, without the built-in library).
+        #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Print the rows as JSON (id, feature, title, modes, file).
         #[arg(long)]
         json: bool,
     },

@@ -56,7 +56,7 @@ pub use runner::{RunError, RunOutcome, execute};
 pub use check::catalogue::id::CheckId;
 pub use check::finding::{Finding, Severity};
 pub use report::model::{
-    Baseline, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
+    Baseline, ResultRecord, RunReport, Shard, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
 };
 pub use verdict::{Verdict, is_failure};
 
@@ -78,6 +78,7 @@ pub use exchange::{
 pub use http::client::limit::RateLimiter;
 pub use http::client::retry::RetryPolicy;
 pub use http::client::{Client, DEFAULT_MAX_BODY, ExecPolicy, Request, Timeouts};
+pub use http::preflight::reachable;
 
 /// The judge: an exchange (or a body, a stream, a file) in, findings out — the same whether
 /// the traffic is live, replayed or read from a file.

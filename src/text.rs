@@ -78,6 +78,40 @@ pub(crate) fn human_size(n: usize) -> String {
     }
 }
 
+/// The edit distance (Levenshtein, on characters) between two strings.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate closest to `word` for a "did you mean": at most a third of its length (and at
+/// least one edit) away; the first of equally close ones.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +149,14 @@ mod tests {
         assert_eq!(truncate("日本語テキスト", 3), "日本語…");
         assert_eq!(head("🦀🦀🦀", 1), "🦀");
         assert_eq!(truncate("ééé", 3), "ééé");
+    }
+
+    #[test]
+    fn the_closest_word_is_suggested_within_a_third_of_its_length() {
+        assert_eq!(edit_distance("strem", "stream"), 1);
+        assert_eq!(closest("strem", ["sync", "stream"]), Some("stream"));
+        assert_eq!(closest("equal", ["equals", "exists"]), Some("equals"));
+        assert_eq!(closest("xyz", ["stream"]), None);
+        assert_eq!(closest("stream", ["stream"]), None, "not itself");
     }
 }

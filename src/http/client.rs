@@ -436,7 +436,8 @@ fn describe(e: &reqwest::Error) -> String {
     format!("{kind}: {}", error_chain(e))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with its sources, each once (`error sending request: dns error: …`).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

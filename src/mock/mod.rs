@@ -297,6 +297,13 @@ pub(crate) fn run_cli(args: MockArgs) -> i32 {
             if args.behaviour == Behaviour::Realistic {
                 let _ = writeln!(out, "realistic model, seed {}", args.seed);
             }
+            if !args.faults.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "faults: {} (`conform mock --list-faults` describes them)",
+                    args.faults.join(", ")
+                );
+            }
             let _ = out.flush();
         }
         let _ = tokio::signal::ctrl_c().await;

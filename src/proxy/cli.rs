@@ -2,6 +2,8 @@
 //! to the same sinks as `conform run`'s — the records appended to `exchanges/proxy.ndjson` as
 //! each exchange ends, the reports rewritten at most once a second and once more on exit. With `-- COMMAND` the command runs
 //! with `ANTHROPIC_BASE_URL` pointing at the proxy, and the proxy exits with its exit code.
+//! Each exchange gets a line on stderr as it ends, and the exit a summary of its causes
+//! ([`super::lines`]).
 
 use super::{Config, Exchanged};
 use crate::exchange::spool::Spool;
@@ -46,9 +48,36 @@ pub(crate) struct ProxyArgs {
 /// How often the reports are rewritten at most while the proxy runs (and once more on exit).
 const REWRITE_EVERY: Duration = Duration::from_secs(1);
 
-/// One exchange the proxy forwarded, as a case of the run: started, recorded, finished.
-fn announce(dispatch: &mut Dispatch<'_, '_>, x: &Exchanged) -> Result<(), SinkError> {
+/// One exchange the proxy forwarded, as a case of the run: started, recorded, finished; its
+/// line is printed, and the model it asked for is kept in `models`.
+fn announce(
+    dispatch: &mut Dispatch<'_, '_>,
+    x: &Exchanged,
+    redactor: &Redactor,
+    models: &mut Vec<String>,
+) -> Result<(), SinkError> {
     let record = result(x.n, &x.method, &x.path, &x.judgement);
+    eprintln!(
+        "{}",
+        super::lines::exchange_line(
+            x.n,
+            &x.method,
+            &x.path,
+            x.judgement.exchange.response.as_ref().map(|r| r.status),
+            &record,
+            redactor,
+        )
+    );
+    if let Some(m) = x
+        .judgement
+        .exchange
+        .request
+        .body_json()
+        .and_then(|b| b.get("model")?.as_str().map(str::to_string))
+        && !models.contains(&m)
+    {
+        models.push(m);
+    }
     let case = record.case_id();
     dispatch.emit(&RunEvent::CaseStarted { case: &case })?;
     let mut records = Spool::new();
@@ -183,12 +212,14 @@ async fn run(a: &ProxyArgs) -> i32 {
     };
     tokio::pin!(work);
     let mut failed = None;
+    // The models the application asked for (the report's model column).
+    let mut models: Vec<String> = Vec::new();
     let mut tick = tokio::time::interval(REWRITE_EVERY / 4);
     let code = loop {
         tokio::select! {
             code = &mut work => break code,
             Some(x) = rx.recv(), if failed.is_none() => {
-                failed = announce(&mut dispatch, &x).err();
+                failed = announce(&mut dispatch, &x, &shared.get(), &mut models).err();
             }
             _ = tick.tick(), if failed.is_none() => failed = dispatch.tick().err(),
         }
@@ -199,7 +230,7 @@ async fn run(a: &ProxyArgs) -> i32 {
     while failed.is_none()
         && let Ok(x) = rx.try_recv()
     {
-        failed = announce(&mut dispatch, &x).err();
+        failed = announce(&mut dispatch, &x, &shared.get(), &mut models).err();
     }
     if let Some(e) = failed {
         eprintln!(
@@ -208,16 +239,26 @@ async fn run(a: &ProxyArgs) -> i32 {
         );
         return crate::exit::INFRA;
     }
-    let (report, done) = dispatch.finish(|r| r.finish(started.elapsed(), false));
+    let (report, done) = dispatch.finish(|r| {
+        if let Some(t) = r.targets.first_mut() {
+            t.model = models.join(", ");
+        }
+        r.finish(started.elapsed(), false)
+    });
     match done {
-        Ok(()) => eprintln!(
-            "proxy: {} exchange(s) judged; reports written {} time(s); report: {}",
-            report.results.len(),
-            reports.writes(),
-            a.report_dir
-                .join(crate::report::markdown::FILE_NAME)
-                .display()
-        ),
+        Ok(()) => {
+            if let Some(top) = super::lines::top_causes(&report.results) {
+                eprintln!("{}", crate::text::visible(&shared.get().redact(&top)));
+            }
+            eprintln!(
+                "proxy: {} exchange(s) judged; reports written {} time(s); report: {}",
+                report.results.len(),
+                reports.writes(),
+                a.report_dir
+                    .join(crate::report::markdown::FILE_NAME)
+                    .display()
+            )
+        }
         Err(e) => {
             eprintln!(
                 "error: {}",

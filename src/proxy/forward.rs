@@ -177,7 +177,12 @@ pub(super) async fn handle(
         ),
         Ok(Err(e)) => (
             FailureKind::Connect,
-            format!("conform proxy: the upstream did not answer: {e}"),
+            // The whole cause chain: "error sending request" alone hides the DNS or connect
+            // cause.
+            format!(
+                "conform proxy: the upstream did not answer: {}",
+                crate::http::client::error_chain(&e)
+            ),
         ),
     };
     open.close(Some(TransportFailure {

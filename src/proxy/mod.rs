@@ -15,6 +15,7 @@
 mod cli;
 mod forward;
 mod sandbox;
+mod lines;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
 

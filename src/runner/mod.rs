@@ -10,6 +10,7 @@ pub(crate) mod bench;
 mod breaker;
 pub(crate) mod case;
 mod cli;
+mod config_file;
 pub(crate) mod embedded;
 mod live;
 mod mode_agreement;
@@ -646,6 +647,10 @@ pub async fn execute(
             .iter()
             .filter_map(|t| pause_note(t, reruns.get(&t.name).copied().unwrap_or(0)))
             .collect();
+        report.shard = settings.partition.map(|p| crate::report::model::Shard {
+            index: p.index,
+            count: p.count,
+        });
         report.finish(started.elapsed(), interrupted);
         if let Some(b) = &settings.baseline {
             report.compare_with(b);

@@ -7,7 +7,7 @@
 
 use super::diagnostics::{Diagnostic, Pos};
 use super::lint;
-use super::model::{Scenario, ScenarioFile};
+use super::model::{Located, Node, Scenario, ScenarioFile};
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused before parsing.
@@ -135,6 +135,16 @@ pub(crate) fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnos
     })
 }
 
+/// The file as a positioned YAML tree, whatever its keys (`None` when it is not valid YAML).
+pub(crate) fn parse_tree(text: &str) -> Option<Located<Node>> {
+    let parse = || serde_saphyr::from_str_with_options::<Located<Node>>(text, options()).ok();
+    on_parse_stack(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+            .ok()
+            .flatten()
+    })
+}
+
 fn yaml_diagnostic(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err
         .location()
@@ -219,7 +229,14 @@ pub(crate) fn load_text_with_fixtures(
 ) -> (Option<Scenario>, Vec<Diagnostic>) {
     let doc = match parse_str(file, text) {
         Ok(doc) => doc,
-        Err(d) => return (None, vec![d]),
+        // Every structural error at once, not only serde's first.
+        Err(d) => {
+            let tree = parse_tree(text);
+            return (
+                None,
+                super::structure::all_errors(file, text, tree.as_ref(), d),
+            );
+        }
     };
     let scenario = Scenario {
         file: file.to_path_buf(),

@@ -130,10 +130,12 @@ impl fmt::Display for Fault {
 
 /// A fault name that is not in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault `{name}`; known faults: {known}")]
+#[error("unknown fault `{name}`{}; known faults: {known}", suggestion.as_deref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
 pub struct UnknownFault {
     pub name: String,
     pub known: String,
+    /// The closest known name, when one is close.
+    pub suggestion: Option<String>,
 }
 
 impl FromStr for Fault {
@@ -147,6 +149,11 @@ impl FromStr for Fault {
             .map(|i| i.fault)
             .ok_or_else(|| UnknownFault {
                 name: wanted.to_string(),
+                suggestion: crate::text::closest(
+                    &wanted.to_ascii_lowercase(),
+                    CATALOGUE.iter().map(|i| i.name),
+                )
+                .map(str::to_string),
                 known: CATALOGUE
                     .iter()
                     .map(|i| i.name)
