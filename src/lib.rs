@@ -106,6 +106,7 @@ pub mod catalogue {
 pub mod reference_server {
     pub use crate::mock::faults::{Fault, FaultInfo, fault_catalogue};
     pub use crate::mock::generate::realistic::Behaviour;
+    pub use crate::mock::generate::skill::{Skill, SkillError};
     pub use crate::mock::limits::Limits;
     pub use crate::mock::{MockConfig, MockHandle, spawn};
     pub use crate::runner::embedded::{start, start_with};
