@@ -17,6 +17,7 @@ mod bench;
 mod check;
 pub mod cli;
 mod clients;
+mod compare;
 mod diff;
 mod exchange;
 pub mod exit;
@@ -132,6 +133,21 @@ pub mod reports {
     pub use crate::report::markdown::render as render_markdown;
     pub use crate::report::score::{FeatureState, TargetScore, scores};
     pub use crate::report::write_all;
+}
+
+/// `conform compare`: endpoints measured against a reference with paired workloads,
+/// intervals and verdicts per metric; [`comparison::simulate`] runs the statistics on the
+/// reference server's answers generated in-process.
+pub mod comparison {
+    pub use crate::compare::metrics::{ArgsOutcome, ItemScore};
+    pub use crate::compare::observe::{Call, Obs};
+    pub use crate::compare::sim::{Model, compare as simulate};
+    pub use crate::compare::stats::recommended_items;
+    pub use crate::compare::verdict::{MetricResult, Word};
+    pub use crate::compare::workload::{Family, Task, generate as workload};
+    pub use crate::compare::{
+        CompareArgs, CompareError, Comparison, EndpointSummary, Sample, Spent, run,
+    };
 }
 
 /// Claude Code as a live client (`conform run --client claude-code`).
