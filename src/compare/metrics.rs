@@ -309,24 +309,36 @@ impl Statistic for Rate {
     }
 }
 
-/// Tool decisions: `(truth, predicted)` per task.
-pub(crate) struct F1(pub Vec<(Option<String>, Option<String>)>);
+/// Tool decisions: `(truth, predicted)` per task, tools as small numbers (0: no call).
+pub(crate) struct F1(pub Vec<(u16, u16)>);
+
+/// Numbers for tool names, for [`F1`] (0 is "no call").
+#[derive(Default)]
+pub(crate) struct Tools(Vec<String>);
+
+impl Tools {
+    pub(crate) fn id(&mut self, name: &Option<String>) -> u16 {
+        let Some(name) = name else { return 0 };
+        match self.0.iter().position(|n| n == name) {
+            Some(i) => i as u16 + 1,
+            None => {
+                self.0.push(name.clone());
+                self.0.len() as u16
+            }
+        }
+    }
+}
 
 /// True positives, false positives, false negatives. A wrong tool is both a false positive and
 /// a false negative.
-fn confusion<'a>(pairs: impl Iterator<Item = &'a (Option<String>, Option<String>)>) -> [u64; 3] {
+fn confusion<'a>(pairs: impl Iterator<Item = &'a (u16, u16)>) -> [u64; 3] {
     let mut c = [0u64; 3];
-    for (truth, pred) in pairs {
-        match (truth, pred) {
-            (Some(t), Some(p)) if t == p => c[0] += 1,
-            (t, p) => {
-                if p.is_some() {
-                    c[1] += 1;
-                }
-                if t.is_some() {
-                    c[2] += 1;
-                }
-            }
+    for &(truth, pred) in pairs {
+        if truth != 0 && truth == pred {
+            c[0] += 1;
+        } else {
+            c[1] += u64::from(pred != 0);
+            c[2] += u64::from(truth != 0);
         }
     }
     c
@@ -380,23 +392,26 @@ impl Statistic for Quantile {
 mod tests {
     use super::*;
 
-    fn s(x: &str) -> Option<String> {
-        Some(x.to_string())
-    }
-
     #[test]
     fn f1_counts_a_wrong_tool_as_both_errors() {
+        let mut tools = Tools::default();
+        let mut pair = |t: Option<&str>, p: Option<&str>| {
+            (
+                tools.id(&t.map(String::from)),
+                tools.id(&p.map(String::from)),
+            )
+        };
         let f = F1(vec![
-            (s("a"), s("a")),
-            (s("a"), None),
-            (None, s("b")),
-            (s("a"), s("b")),
-            (None, None),
+            pair(Some("a"), Some("a")),
+            pair(Some("a"), None),
+            pair(None, Some("b")),
+            pair(Some("a"), Some("b")),
+            pair(None, None),
         ]);
         // tp 1, fp 2, fn 2 → 2 / (2 + 4).
         assert!((f.stat(&[0, 1, 2, 3, 4]).unwrap() - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(f.precision_recall(), (1.0 / 3.0, 1.0 / 3.0));
-        assert_eq!(F1(vec![(None, None)]).stat(&[0]), Some(1.0));
+        assert_eq!(F1(vec![(0, 0)]).stat(&[0]), Some(1.0));
     }
 
     #[test]

@@ -316,9 +316,15 @@ pub(crate) fn score_all(
     (scores, rows)
 }
 
-/// The trigger tasks that find a 5-point F1 drop with 80% power after Holm over `tests`.
+/// F1's variance over that of a proportion: a wrong tool counts twice (a false positive and a
+/// false negative). Measured by simulation (`conform bench compare`, docs/compare.md).
+const F1_DESIGN_EFFECT: f64 = 1.3;
+
+/// The trigger tasks that find a 5-point F1 drop (from ~80%) with 80% power after Holm's
+/// correction over `tests` tests: the paired-proportion formula times F1's design effect.
 pub(crate) fn recommended(tests: usize) -> usize {
-    stats::recommended_items(0.8, 0.05, 0.05 / tests.max(1) as f64, 0.8)
+    let n = stats::recommended_items(0.8, 0.05, 0.05 / tests.max(1) as f64, 0.8);
+    (n as f64 * F1_DESIGN_EFFECT).ceil() as usize
 }
 
 /// Run a comparison (live, resuming from `out`, or replaying `--replay`).

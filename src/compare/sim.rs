@@ -23,6 +23,10 @@ pub struct Model {
     pub skill: Skill,
 }
 
+/// Bootstrap resamples of a simulated comparison: enough for the standard error the verdicts
+/// rest on (the percentile intervals of a report need more).
+const RESAMPLES: usize = 400;
+
 /// The families a simulation can answer (no timing, no agent loop).
 pub(crate) const FAMILIES: [Family; 3] = [Family::Trigger, Family::Args, Family::Structured];
 
@@ -60,10 +64,7 @@ pub fn compare(
     reference: &Model,
     target: &Model,
 ) -> Vec<MetricResult> {
-    let tasks: Vec<Task> = workload::generate(workload_seed, samples)
-        .into_iter()
-        .filter(|t| families.contains(&t.family))
-        .collect();
+    let tasks = workload::generate_families(workload_seed, samples, families);
     let mut observed: HashMap<(String, u32), Vec<(String, Vec<Obs>)>> = HashMap::new();
     for (name, model, repeats) in [("reference", reference, 2), ("target", target, 1)] {
         for r in 0..repeats {
@@ -81,6 +82,7 @@ pub fn compare(
         &["target".to_string()],
         workload_seed,
         METRICS.len(),
+        RESAMPLES,
     )
 }
 
@@ -96,21 +98,35 @@ pub(crate) fn rate(
     metric: Option<&str>,
     words: &[Word],
 ) -> f64 {
-    let hits = (first_seed..first_seed + runs)
-        .filter(|&s| {
-            let reference = Model {
-                seed: reference.seed.wrapping_add(s * 7919),
-                ..*reference
-            };
-            let target = Model {
-                seed: target.seed.wrapping_add(s * 7919),
-                ..*target
-            };
-            compare(s, samples, families, &reference, &target)
-                .iter()
-                .any(|r| metric.is_none_or(|m| r.metric == m) && words.contains(&r.verdict))
-        })
-        .count();
+    let hit = |s: u64| {
+        let reference = Model {
+            seed: reference.seed.wrapping_add(s * 7919),
+            ..*reference
+        };
+        let target = Model {
+            seed: target.seed.wrapping_add(s * 7919),
+            ..*target
+        };
+        compare(s, samples, families, &reference, &target)
+            .iter()
+            .any(|r| metric.is_none_or(|m| r.metric == m) && words.contains(&r.verdict))
+    };
+    // The runs are independent: spread them over the machine's cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let hits: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|w| {
+                let hit = &hit;
+                scope.spawn(move || {
+                    (first_seed..first_seed + runs)
+                        .filter(|s| s % threads == w)
+                        .filter(|&s| hit(s))
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
     hits as f64 / runs.max(1) as f64
 }
 
@@ -151,7 +167,7 @@ mod tests {
     fn a_five_point_drop_in_tool_skill_is_found_at_the_recommended_size() {
         let n = super::super::recommended(METRICS.len());
         let power = rate(
-            20,
+            16,
             100,
             n,
             &[Family::Trigger],

@@ -19,7 +19,8 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use statrs::distribution::{ContinuousCDF, Normal};
 
-/// Resamples of the paired bootstrap.
+/// Resamples of the paired bootstrap of a comparison (a simulation, which only needs the
+/// standard error, uses fewer).
 pub(crate) const RESAMPLES: usize = 2000;
 
 /// A statistic of one side's observations over a resample (indices into its items).
@@ -35,8 +36,9 @@ pub(crate) struct Paired {
     pub a: f64,
     pub b: f64,
     pub diff: f64,
-    /// 95% percentile interval of `a`.
+    /// 95% percentile intervals of `a` and `b`.
     pub a_ci: (f64, f64),
+    pub b_ci: (f64, f64),
     /// 95% percentile interval of `a − b`.
     pub diff_ci: (f64, f64),
     /// Bootstrap standard error of `a − b`.
@@ -83,7 +85,12 @@ fn interval(mut v: Vec<f64>) -> (f64, f64) {
 }
 
 /// The paired bootstrap of `a − b` (both over the same `n` items), seeded.
-pub(crate) fn paired(a: &dyn Statistic, b: &dyn Statistic, seed: u64) -> Option<Paired> {
+pub(crate) fn paired(
+    a: &dyn Statistic,
+    b: &dyn Statistic,
+    seed: u64,
+    resamples: usize,
+) -> Option<Paired> {
     let n = a.len();
     if n == 0 || b.len() != n {
         return None;
@@ -92,14 +99,16 @@ pub(crate) fn paired(a: &dyn Statistic, b: &dyn Statistic, seed: u64) -> Option<
     let (pa, pb) = (a.stat(&all)?, b.stat(&all)?);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut idx = vec![0usize; n];
-    let mut sa = Vec::with_capacity(RESAMPLES);
-    let mut sd = Vec::with_capacity(RESAMPLES);
-    for _ in 0..RESAMPLES {
+    let mut sa = Vec::with_capacity(resamples);
+    let mut sb = Vec::with_capacity(resamples);
+    let mut sd = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
         for slot in idx.iter_mut() {
             *slot = rng.random_range(0..n);
         }
         if let (Some(x), Some(y)) = (a.stat(&idx), b.stat(&idx)) {
             sa.push(x);
+            sb.push(y);
             sd.push(x - y);
         }
     }
@@ -114,6 +123,7 @@ pub(crate) fn paired(a: &dyn Statistic, b: &dyn Statistic, seed: u64) -> Option<
         b: pb,
         diff: pa - pb,
         a_ci: interval(sa),
+        b_ci: interval(sb),
         diff_ci: interval(sd),
         se: var.sqrt(),
     })
@@ -196,8 +206,8 @@ mod tests {
     fn the_bootstrap_is_seeded_and_its_interval_covers_the_difference() {
         let a = Mean((0..200).map(|i| f64::from(i % 5 != 0)).collect());
         let b = Mean((0..200).map(|i| f64::from(i % 4 != 0)).collect());
-        let x = paired(&a, &b, 9).unwrap();
-        assert_eq!(x, paired(&a, &b, 9).unwrap());
+        let x = paired(&a, &b, 9, RESAMPLES).unwrap();
+        assert_eq!(x, paired(&a, &b, 9, RESAMPLES).unwrap());
         assert!((x.diff - 0.05).abs() < 1e-12);
         assert!(x.diff_ci.0 < 0.05 && 0.05 < x.diff_ci.1, "{x:?}");
         assert!(x.se > 0.0 && x.se < 0.1);

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::metrics::ItemScore;
-use super::metrics::{F1, Kind, METRICS, Margin, MetricDef, Quantile, Rate, Unit};
+use super::metrics::{F1, Kind, METRICS, Margin, MetricDef, Quantile, Rate, Tools, Unit};
 use super::stats::{self, Paired, Statistic};
 use super::workload::Task;
 
@@ -134,10 +134,11 @@ fn sides(def: &MetricDef, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&
             }
         }
         Kind::F1Labels => {
-            let pick = |list: &[&Task], s: &Scores| -> F1 {
+            let mut tools = Tools::default();
+            let mut pick = |list: &[&Task], s: &Scores| -> F1 {
                 F1(list
                     .iter()
-                    .map(|x| (x.expected_tool.clone(), s[&x.id].decision.clone()))
+                    .map(|x| (tools.id(&x.expected_tool), tools.id(&s[&x.id].decision)))
                     .collect())
             };
             let target = pick(&paired, t);
@@ -157,10 +158,11 @@ fn sides(def: &MetricDef, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&
         Kind::F1Reference => {
             // Only tasks the reference answered twice: its own agreement is the yardstick.
             let r1 = r1.cloned().unwrap_or_default();
-            let pick = |s: &Scores| -> F1 {
+            let mut tools = Tools::default();
+            let mut pick = |s: &Scores| -> F1 {
                 F1(with_repeat
                     .iter()
-                    .map(|x| (r0[&x.id].decision.clone(), s[&x.id].decision.clone()))
+                    .map(|x| (tools.id(&r0[&x.id].decision), tools.id(&s[&x.id].decision)))
                     .collect())
             };
             let target = pick(t);
@@ -183,7 +185,7 @@ pub(crate) fn compare(
     targets: &[String],
     seed: u64,
 ) -> Vec<MetricResult> {
-    compare_in_family(tasks, scores, reference, targets, seed, 0)
+    compare_in_family(tasks, scores, reference, targets, seed, 0, stats::RESAMPLES)
 }
 
 /// [`compare`] with Holm's correction over at least `family` tests (the tests a comparison
@@ -196,6 +198,7 @@ pub(crate) fn compare_in_family(
     targets: &[String],
     seed: u64,
     family: usize,
+    resamples: usize,
 ) -> Vec<MetricResult> {
     let empty = Scores::new();
     let r0 = scores.get(&(reference.to_string(), 0)).unwrap_or(&empty);
@@ -210,16 +213,21 @@ pub(crate) fn compare_in_family(
             let t = scores.get(&(target.clone(), 0)).unwrap_or(&empty);
             let s = sides(def, &covered, t, r0, r1);
             let boot_seed = seed ^ ((mi as u64) << 40) ^ ((ti as u64 + 1) << 20);
-            out.push(result(def, target, &s, boot_seed));
+            out.push(result(def, target, &s, boot_seed, resamples));
         }
     }
     decide(&mut out, family);
     out
 }
 
-fn result(def: &'static MetricDef, target: &str, s: &Sides, seed: u64) -> MetricResult {
-    let x: Option<Paired> = stats::paired(s.target.as_ref(), s.reference.as_ref(), seed);
-    let own = stats::paired(s.reference.as_ref(), s.reference.as_ref(), seed ^ 1);
+fn result(
+    def: &'static MetricDef,
+    target: &str,
+    s: &Sides,
+    seed: u64,
+    resamples: usize,
+) -> MetricResult {
+    let x: Option<Paired> = stats::paired(s.target.as_ref(), s.reference.as_ref(), seed, resamples);
     let self_spread = s.calibration.as_ref().and_then(|(a, b)| {
         let all: Vec<usize> = (0..a.len()).collect();
         Some(a.stat(&all)? - b.stat(&all)?)
@@ -238,7 +246,7 @@ fn result(def: &'static MetricDef, target: &str, s: &Sides, seed: u64) -> Metric
         value: x.as_ref().map(|x| x.a),
         value_ci: x.as_ref().map(|x| x.a_ci),
         reference: x.as_ref().map(|x| x.b),
-        reference_ci: own.map(|o| o.a_ci),
+        reference_ci: x.as_ref().map(|x| x.b_ci),
         diff: x.as_ref().map(|x| x.diff),
         diff_ci: x.as_ref().map(|x| x.diff_ci),
         se: x.as_ref().map(|x| x.se),
