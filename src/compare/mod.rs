@@ -327,7 +327,8 @@ pub(crate) fn recommended(tests: usize) -> usize {
     (n as f64 * F1_DESIGN_EFFECT).ceil() as usize
 }
 
-/// Run a comparison (live, resuming from `out`, or replaying `--replay`).
+/// Run a comparison (live, resuming from `out`, or replaying `--replay`) and write its reports
+/// into the output directory.
 pub async fn run(a: &CompareArgs) -> Result<Comparison, CompareError> {
     if a.samples == 0 {
         return Err(CompareError::Usage("--samples must be at least 1".into()));
@@ -351,9 +352,9 @@ pub async fn run(a: &CompareArgs) -> Result<Comparison, CompareError> {
     let tasks = workload::generate(a.seed, a.samples);
     let budget = Budget::new(a.budget_requests, a.budget_tokens);
     let observed = exec::run_all(&endpoints, &tasks, &budget, a.seed, a.jobs).await;
-    Ok(assemble(
-        a, &tasks, &endpoints, &observed, &budget, &redactor,
-    ))
+    let c = assemble(a, &tasks, &endpoints, &observed, &budget, &redactor);
+    report::write(&out, &c)?;
+    Ok(c)
 }
 
 fn assemble(
@@ -451,10 +452,6 @@ pub(crate) fn run_cli(a: CompareArgs) -> i32 {
             }
         };
         let dir = output_dir(&a);
-        if let Err(e) = report::write(&dir, &c) {
-            eprintln!("error: {e}");
-            return crate::exit::INFRA;
-        }
         print!("{}", report::terminal(&c));
         println!("reports: {}", dir.display());
         if c.results.iter().all(|r| r.n == 0) {

@@ -13,6 +13,7 @@ mod catalogue;
 mod causes_first;
 mod check_cli;
 mod client_claude_code;
+mod compare;
 mod corpus;
 mod corpus_schemas;
 mod detection;

@@ -119,3 +119,75 @@ pub(crate) fn terminal(c: &Comparison) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::verdict::Word;
+    use super::super::{Comparison, EndpointSummary, Spent};
+    use super::*;
+
+    fn hostile() -> Comparison {
+        let evil = "<script>alert(1)</script>|`x`";
+        Comparison {
+            run_date: "2026-12-06T00:00:00Z".into(),
+            conform_version: "0",
+            mode: "live",
+            seed: 1,
+            samples: 2,
+            reference: "ref".into(),
+            targets: vec!["t".into()],
+            endpoints: vec![EndpointSummary {
+                name: "t".into(),
+                role: "target",
+                base_url: "http://127.0.0.1:1".into(),
+                model: "m".into(),
+                models_echoed: [(evil.to_string(), 2)].into_iter().collect(),
+                request_ids: vec![evil.to_string()],
+                tasks_scored: vec![2],
+            }],
+            spent: Spent {
+                max_requests: None,
+                max_tokens: None,
+                sent: 2,
+                tokens: 10,
+                replayed: 0,
+                exhausted: false,
+            },
+            tests: 1,
+            recommended_samples: 10,
+            results: vec![MetricResult {
+                metric: "trigger_f1",
+                target: "t".into(),
+                n: 2,
+                value: Some(0.5),
+                value_ci: Some((0.0, 1.0)),
+                reference: Some(1.0),
+                reference_ci: Some((1.0, 1.0)),
+                diff: Some(-0.5),
+                diff_ci: Some((-1.0, 0.0)),
+                se: Some(0.3),
+                margin: Some(0.03),
+                self_spread: None,
+                p: Some(0.1),
+                p_adjusted: Some(0.1),
+                verdict: Word::Inconclusive,
+                more_tasks: Some(20),
+                precision_recall: Some((0.5, 0.5)),
+            }],
+            sample_rows: Vec::new(),
+            redactor: crate::secrets::Redactor::new(vec!["sk-secret".into()]),
+        }
+    }
+
+    #[test]
+    fn what_an_endpoint_sends_is_escaped_in_every_format() {
+        let c = hostile();
+        let html = html::render(&c);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"));
+        let md = markdown::render(&c);
+        assert!(!md.contains("<script>"), "{md}");
+        assert!(md.contains("inconclusive (~20 more tasks)"));
+        assert!(terminal(&c).contains("trigger_f1"));
+    }
+}
