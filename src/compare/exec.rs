@@ -311,6 +311,9 @@ pub(crate) async fn run_task(
     Some(turns)
 }
 
+/// Observations by `(endpoint, repeat)`: each task's id with its turns, in task order.
+pub(crate) type Observed = HashMap<(String, u32), Vec<(String, Vec<Obs>)>>;
+
 /// Every task on every endpoint and repeat, `jobs` tasks at a time; the observations by
 /// `(endpoint, repeat)` and task id, in task order.
 pub(crate) async fn run_all(
@@ -319,7 +322,7 @@ pub(crate) async fn run_all(
     budget: &Budget,
     seed: u64,
     jobs: usize,
-) -> HashMap<(String, u32), Vec<(String, Vec<Obs>)>> {
+) -> Observed {
     use futures_util::stream::{self, StreamExt};
     let work: Vec<(usize, Arc<Endpoint>, u32)> = (0..tasks.len())
         .flat_map(|t| {
@@ -338,7 +341,7 @@ pub(crate) async fn run_all(
         .await;
     let mut sorted = done;
     sorted.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
-    let mut out: HashMap<(String, u32), Vec<(String, Vec<Obs>)>> = HashMap::new();
+    let mut out = Observed::new();
     for (t, name, r, turns) in sorted {
         if let Some(turns) = turns {
             out.entry((name, r))

@@ -283,10 +283,7 @@ fn placeholder(name: &str) -> Target {
 }
 
 /// Score every endpoint's observations.
-pub(crate) fn score_all(
-    tasks: &[Task],
-    observed: &HashMap<(String, u32), Vec<(String, Vec<Obs>)>>,
-) -> (AllScores, Vec<Sample>) {
+pub(crate) fn score_all(tasks: &[Task], observed: &exec::Observed) -> (AllScores, Vec<Sample>) {
     let by_id: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut scorer = Scorer::default();
     let mut scores = AllScores::new();
@@ -361,7 +358,7 @@ fn assemble(
     a: &CompareArgs,
     tasks: &[Task],
     endpoints: &[Arc<Endpoint>],
-    observed: &HashMap<(String, u32), Vec<(String, Vec<Obs>)>>,
+    observed: &exec::Observed,
     budget: &Budget,
     redactor: &crate::secrets::Redactor,
 ) -> Comparison {

@@ -6,8 +6,6 @@
 //! `worse` on tool-trigger F1 at the recommended sample size?). The tests run small versions;
 //! `conform bench compare` the full figures.
 
-use std::collections::HashMap;
-
 use super::metrics::METRICS;
 use super::observe::Obs;
 use super::verdict::{self, MetricResult, Word};
@@ -65,7 +63,7 @@ pub fn compare(
     target: &Model,
 ) -> Vec<MetricResult> {
     let tasks = workload::generate_families(workload_seed, samples, families);
-    let mut observed: HashMap<(String, u32), Vec<(String, Vec<Obs>)>> = HashMap::new();
+    let mut observed = super::exec::Observed::new();
     for (name, model, repeats) in [("reference", reference, 2), ("target", target, 1)] {
         for r in 0..repeats {
             let list = observed.entry((name.to_string(), r)).or_default();
@@ -86,18 +84,30 @@ pub fn compare(
     )
 }
 
-/// Repeated simulations: how often the verdict of `metric` (or of any metric, `None`) is
-/// `word`, over `runs` workload seeds from `first_seed`.
+/// One kind of simulated comparison.
+pub(crate) struct Trial<'a> {
+    pub samples: usize,
+    pub families: &'a [Family],
+    pub reference: Model,
+    pub target: Model,
+}
+
+/// Repeated simulations: how often the verdict of `metric` (or of any metric, `None`) is one
+/// of `words`, over `runs` workload seeds from `first_seed` (the models' seeds move with it).
 pub(crate) fn rate(
     runs: u64,
     first_seed: u64,
-    samples: usize,
-    families: &[Family],
-    reference: &Model,
-    target: &Model,
+    trial: &Trial,
     metric: Option<&str>,
     words: &[Word],
 ) -> f64 {
+    let Trial {
+        samples,
+        families,
+        reference,
+        target,
+    } = trial;
+    let (samples, families) = (*samples, *families);
     let hit = |s: u64| {
         let reference = Model {
             seed: reference.seed.wrapping_add(s * 7919),
@@ -148,16 +158,13 @@ mod tests {
     /// ~5% of comparisons (Holm controls the family-wise rate at 5%).
     #[test]
     fn two_seeds_of_one_model_are_rarely_told_apart() {
-        let false_alarms = rate(
-            40,
-            1,
-            80,
-            &FAMILIES,
-            &model(0, None),
-            &model(1, None),
-            None,
-            &[Word::Worse, Word::Better],
-        );
+        let trial = Trial {
+            samples: 80,
+            families: &FAMILIES,
+            reference: model(0, None),
+            target: model(1, None),
+        };
+        let false_alarms = rate(40, 1, &trial, None, &[Word::Worse, Word::Better]);
         assert!(false_alarms <= 0.075, "false alarms in {false_alarms}");
     }
 
@@ -166,16 +173,13 @@ mod tests {
     #[test]
     fn a_five_point_drop_in_tool_skill_is_found_at_the_recommended_size() {
         let n = super::super::recommended(METRICS.len());
-        let power = rate(
-            16,
-            100,
-            n,
-            &[Family::Trigger],
-            &model(0, Some(0.80)),
-            &model(1, Some(0.75)),
-            Some("trigger_f1"),
-            &[Word::Worse],
-        );
+        let trial = Trial {
+            samples: n,
+            families: &[Family::Trigger],
+            reference: model(0, Some(0.80)),
+            target: model(1, Some(0.75)),
+        };
+        let power = rate(16, 100, &trial, Some("trigger_f1"), &[Word::Worse]);
         assert!(power >= 0.8, "power {power} at {n} tasks");
     }
 
@@ -205,16 +209,13 @@ pub(crate) fn bench(a: &CompareBenchArgs) -> i32 {
         seed,
         skill: Skill::default(),
     };
-    let false_alarm = rate(
-        a.runs,
-        1,
-        a.samples,
-        &FAMILIES,
-        &same(0),
-        &same(1),
-        None,
-        &[Word::Worse, Word::Better],
-    );
+    let trial = Trial {
+        samples: a.samples,
+        families: &FAMILIES,
+        reference: same(0),
+        target: same(1),
+    };
+    let false_alarm = rate(a.runs, 1, &trial, None, &[Word::Worse, Word::Better]);
     println!(
         "false alarms: {:.1}% of {} comparisons of two seeds of the realistic model ({} tasks per family) had a metric `worse` or `better`",
         false_alarm * 100.0,
@@ -230,16 +231,13 @@ pub(crate) fn bench(a: &CompareBenchArgs) -> i32 {
         },
     };
     for tasks in [n / 2, n] {
-        let power = rate(
-            a.runs,
-            1000,
-            tasks,
-            &[Family::Trigger],
-            &skilled(0, 0.80),
-            &skilled(1, 0.75),
-            Some("trigger_f1"),
-            &[Word::Worse],
-        );
+        let trial = Trial {
+            samples: tasks,
+            families: &[Family::Trigger],
+            reference: skilled(0, 0.80),
+            target: skilled(1, 0.75),
+        };
+        let power = rate(a.runs, 1000, &trial, Some("trigger_f1"), &[Word::Worse]);
         println!(
             "power: tool skill 0.75 against 0.80 found `worse` on trigger_f1 in {:.1}% of {} comparisons at {tasks} trigger tasks{}",
             power * 100.0,

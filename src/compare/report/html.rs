@@ -191,9 +191,9 @@ pub(super) fn render(c: &Comparison) -> String {
                 .join(" + ")
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "</tbody></table><p><small>Requests sent: {}, replayed: {}, tokens: {}. Per-task results in samples.jsonl, every number in summary.json.</small></p></body></html>\n",
+        "</tbody></table><p><small>Requests sent: {}, replayed: {}, tokens: {}. Per-task results in samples.jsonl, every number in summary.json.</small></p></body></html>",
         c.spent.sent, c.spent.replayed, c.spent.tokens
     );
     o

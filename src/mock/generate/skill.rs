@@ -93,7 +93,7 @@ impl Skill {
         let Some(p) = self.arg_error_rate else {
             return false;
         };
-        let mut r = Rng::new(hash ^ mix64(seed ^ 0x6172_6773_21 ^ ((index as u64) << 48))); // "args!"
+        let mut r = Rng::new(hash ^ mix64(seed ^ 0x0061_7267_7321 ^ ((index as u64) << 48))); // "args!"
         if unit(&mut r) >= p {
             return false;
         }
