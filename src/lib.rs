@@ -18,6 +18,7 @@ mod budget;
 mod check;
 pub mod cli;
 mod clients;
+mod compare;
 mod diff;
 mod exchange;
 pub mod exit;
@@ -108,6 +109,7 @@ pub mod catalogue {
 pub mod reference_server {
     pub use crate::mock::faults::{Fault, FaultInfo, fault_catalogue};
     pub use crate::mock::generate::realistic::Behaviour;
+    pub use crate::mock::generate::skill::{Skill, SkillError};
     pub use crate::mock::limits::Limits;
     pub use crate::mock::{MockConfig, MockHandle, spawn};
     pub use crate::runner::embedded::{start, start_with};
@@ -133,6 +135,21 @@ pub mod reports {
     pub use crate::report::markdown::render as render_markdown;
     pub use crate::report::score::{FeatureState, TargetScore, scores};
     pub use crate::report::write_all;
+}
+
+/// `conform compare`: endpoints measured against a reference with paired workloads,
+/// intervals and verdicts per metric; [`comparison::simulate`] runs the statistics on the
+/// reference server's answers generated in-process.
+pub mod comparison {
+    pub use crate::compare::metrics::{ArgsOutcome, ItemScore};
+    pub use crate::compare::observe::{Call, Obs};
+    pub use crate::compare::sim::{Model, compare as simulate};
+    pub use crate::compare::stats::recommended_items;
+    pub use crate::compare::verdict::{MetricResult, Word};
+    pub use crate::compare::workload::{Family, Task, generate as workload};
+    pub use crate::compare::{
+        CompareArgs, CompareError, Comparison, EndpointSummary, Sample, Spent, run,
+    };
 }
 
 /// Claude Code as a live client (`conform run --client claude-code`).

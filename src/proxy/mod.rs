@@ -14,8 +14,8 @@
 
 mod cli;
 mod forward;
-mod sandbox;
 mod lines;
+mod sandbox;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
 

@@ -15,6 +15,7 @@ mod backpressure;
 mod catalogue;
 mod causes_first;
 mod check_cli;
+mod compare;
 mod corpus;
 mod corpus_schemas;
 mod detection;

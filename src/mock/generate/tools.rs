@@ -98,7 +98,11 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
                 matched
             }
         }
-        _ => match whims.auto_tools {
+        _ => match whims
+            .skilled
+            .map(|[named, unnamed]| if matched.is_empty() { unnamed } else { named })
+            .unwrap_or(whims.auto_tools)
+        {
             AutoTools::Declines => Vec::new(),
             // A sequential agent loop (one call per turn): the next tool the task names that
             // no turn has called yet; then the answer in text.
@@ -113,6 +117,18 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
             AutoTools::Unprompted => {
                 let at = (whims.unprompted_pick % tools.len() as u64) as usize;
                 vec![tools[at].clone()]
+            }
+            AutoTools::Wrong => {
+                let others: Vec<&ToolDef> = tools
+                    .iter()
+                    .filter(|t| !matched.iter().any(|m| m.name == t.name))
+                    .collect();
+                if others.is_empty() {
+                    Vec::new()
+                } else {
+                    let at = (whims.unprompted_pick % others.len() as u64) as usize;
+                    vec![others[at].clone()]
+                }
             }
         },
     };
