@@ -289,7 +289,7 @@ pub(crate) async fn run_case_noting(
     let reference = scenario.reference().to_string();
     for located in &scenario.doc.steps {
         let step = &located.value;
-        if !step.runs_in(mode) {
+        if !step.runs_for(mode, target.api_version()) {
             continue;
         }
         let step_id = StepId::new(step.id.value.clone());
@@ -490,7 +490,7 @@ pub(crate) async fn run_case_noting(
 }
 
 /// The records a recorder wrote, flushed into their spool.
-fn spooled(recorder: Recorder<BufWriter<Spool>>) -> std::io::Result<Spool> {
+pub(super) fn spooled(recorder: Recorder<BufWriter<Spool>>) -> std::io::Result<Spool> {
     let mut spool = recorder
         .finish()
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))?;
