@@ -116,8 +116,12 @@ impl Profile {
         };
         for style in [AuthStyle::Bearer, AuthStyle::XApiKey] {
             if !self.auth_styles.is_empty() && !self.auth_styles.contains(&style) {
+                let name = match style {
+                    AuthStyle::Bearer => "bearer",
+                    AuthStyle::XApiKey => "x-api-key",
+                };
                 out.push(implied(
-                    &format!("{}-rejected", style.header_name()),
+                    &format!("{name}-rejected"),
                     "auth.style-rejected",
                     format!("the key is not accepted as `{}`", style.header_name()),
                 ));

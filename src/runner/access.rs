@@ -113,8 +113,12 @@ async fn probe(
     let keyed = target.api_key.is_some();
     let step = StepId::new(way.name(keyed));
     let label = case_id(target).label(&step);
+    // Retried like any request, but with no say in the target's backpressure: a 429 or 5xx
+    // that outlasts the retries tells nothing about access, and the cases meet it on their
+    // own.
     let mut policy = target.exec_policy();
     policy.max_body = transport.max_body();
+    policy.backpressure = None;
     let mut judge = Judge::new(Options::default());
     let mut recorder = Recorder::to_writer(BufWriter::new(Spool::new()), redactor);
     transport

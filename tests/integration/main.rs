@@ -6,6 +6,7 @@
 mod mock_support;
 mod support;
 
+mod api_versions;
 mod architecture;
 mod backpressure;
 mod calibration;
