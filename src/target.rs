@@ -37,9 +37,9 @@ mod versions;
 pub(crate) use crate::text::glob_match;
 pub(crate) use build::with_profile;
 use build::{build_targets, overlay};
+use checks::{bad_name, check_base_url, check_expectation, check_header, parse_message, sanitize};
 pub use versions::ApiVersions;
 pub(crate) use versions::expand as expand_versions;
-use checks::{bad_name, check_base_url, check_expectation, check_header, parse_message, sanitize};
 
 /// The `anthropic-version` sent unless a target sets its own: today's SDKs' (Python ≥ 2.0,
 /// TypeScript ≥ 1.0).

@@ -227,7 +227,9 @@ impl Ctx {
             ));
         }
         self.auth(headers)?;
-        let version = headers.get("anthropic-version").and_then(|v| v.to_str().ok());
+        let version = headers
+            .get("anthropic-version")
+            .and_then(|v| v.to_str().ok());
         if self.has(Fault::NewVersionRejected) && version == Some("2026-10-21") {
             return Err(ApiError::invalid(
                 "anthropic-version: invalid version `2026-10-21`; use 2023-06-01",

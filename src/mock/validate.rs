@@ -524,7 +524,12 @@ fn user_citations(b: &Value, path: &str) -> R {
             format!("citations are not allowed on user text blocks with anthropic-version {V2026}"),
         );
     }
-    for (k, t) in b["content"].as_array().map_or(&[][..], Vec::as_slice).iter().enumerate() {
+    for (k, t) in b["content"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .enumerate()
+    {
         if cited(t) {
             return err(
                 &format!("{path}.search_result.content.{k}.citations"),

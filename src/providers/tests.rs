@@ -153,10 +153,7 @@ versions = ["2023-06-01"]
     );
     let used = mark(&p, &mut r);
     assert!(r.documented);
-    assert_eq!(
-        used,
-        ["bearer-rejected", "version-2026-10-21-rejected"]
-    );
+    assert_eq!(used, ["bearer-rejected", "version-2026-10-21-rejected"]);
     // A profile that accepts both says nothing about them.
     let both = super::parse(
         "both.toml",
@@ -165,15 +162,19 @@ versions = ["2023-06-01"]
             .replace(r#"["2023-06-01"]"#, r#"["2023-06-01", "2026-10-21"]"#),
     )
     .unwrap();
-    let mut r = record(
-        "headers/preflight",
-        Verdict::Fail,
-        &["auth.style-rejected"],
-    );
+    let mut r = record("headers/preflight", Verdict::Fail, &["auth.style-rejected"]);
     assert!(mark(&both, &mut r).is_empty());
     assert!(!r.documented);
-    assert!("2024-01-01".parse::<crate::protocol::anthropic::wire::ApiVersion>().is_err());
     assert!(
-        super::parse("bad.toml", &text.replace(r#"["2023-06-01"]"#, r#"["2024-01-01"]"#)).is_err()
+        "2024-01-01"
+            .parse::<crate::protocol::anthropic::wire::ApiVersion>()
+            .is_err()
+    );
+    assert!(
+        super::parse(
+            "bad.toml",
+            &text.replace(r#"["2023-06-01"]"#, r#"["2024-01-01"]"#)
+        )
+        .is_err()
     );
 }

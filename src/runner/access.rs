@@ -34,6 +34,9 @@ use std::io::BufWriter;
 /// The scenario id of the preflight's result.
 pub(crate) const SCENARIO: &str = "headers/preflight";
 const FEATURE: &str = "headers";
+/// How long a probe's answer may take to start (a one-token answer), and in all.
+const PROBE_FIRST_BYTE: std::time::Duration = std::time::Duration::from_secs(30);
+const PROBE_TOTAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the preflight found.
 pub(super) enum Access {
@@ -113,12 +116,15 @@ async fn probe(
     let keyed = target.api_key.is_some();
     let step = StepId::new(way.name(keyed));
     let label = case_id(target).label(&step);
-    // Retried like any request, but with no say in the target's backpressure: a 429 or 5xx
-    // that outlasts the retries tells nothing about access, and the cases meet it on their
-    // own.
+    // Retried once, with no say in the target's backpressure and shorter limits: a 429, 5xx
+    // or silence that outlasts them tells nothing about access, and the cases (and the
+    // target's circuit breaker) meet it on their own.
     let mut policy = target.exec_policy();
     policy.max_body = transport.max_body();
     policy.backpressure = None;
+    policy.retry.max_retries = policy.retry.max_retries.min(1);
+    policy.timeouts.first_byte = policy.timeouts.first_byte.min(PROBE_FIRST_BYTE);
+    policy.timeouts.total = policy.timeouts.total.min(PROBE_TOTAL);
     let mut judge = Judge::new(Options::default());
     let mut recorder = Recorder::to_writer(BufWriter::new(Spool::new()), redactor);
     transport
@@ -194,11 +200,17 @@ pub(super) async fn check(target: &Target, transport: &Transport, redactor: &Red
     }
     if matches!(own_status, 401 | 403) {
         let t = &target.name;
+        let sent = if keyed {
+            format!(
+                "the key as `{}` and in the other style",
+                own.auth.header_name()
+            )
+        } else {
+            "a request without a key".to_string()
+        };
         return Access::Rejected {
             why: format!(
-                "target `{t}` rejected the credentials: HTTP {own_status} to the key as `{}`{}; no further request was sent to it",
-                own.auth.header_name(),
-                if keyed { " and in the other style" } else { "" }
+                "target `{t}` rejected the credentials: HTTP {own_status} to {sent}; no further request was sent to it"
             ),
             steps,
         };
@@ -206,7 +218,9 @@ pub(super) async fn check(target: &Target, transport: &Transport, redactor: &Red
     Access::AsConfigured
 }
 
-/// The result reporting what was rejected and how the target runs instead.
+/// The result reporting what was rejected and how the target runs instead. Each finding sits
+/// on the probe that shows it alone: the target's own style with the accepted version, the
+/// accepted style with the target's own version (the first probe when that one was not sent).
 fn fallback(
     target: &Target,
     own: Way,
@@ -214,22 +228,33 @@ fn fallback(
     way: Way,
     steps: Vec<StepRecord>,
 ) -> Access {
+    let keyed = target.api_key.is_some();
+    let at = |probe: Way| -> (Option<StepId>, u16) {
+        steps
+            .iter()
+            .find(|s| s.step.as_str() == probe.name(keyed))
+            .and_then(|s| Some((Some(s.step.clone()), s.exchange.response.as_ref()?.status)))
+            .unwrap_or_else(|| (steps.first().map(|s| s.step.clone()), own_status))
+    };
+    let accepted_as = way.name(keyed);
     let mut findings = Vec::new();
-    let rejected_step = steps.first().map(|s| s.step.clone());
-    let accepted_as = way.name(true);
     if way.auth != own.auth {
+        let (step, status) = at(Way {
+            auth: own.auth,
+            version: way.version,
+        });
         let mut f = Finding::new(
             ids::AUTH_STYLE_REJECTED,
             "",
             format!(
-                "HTTP {own_status} to the key sent as `{}`, accepted as `{}`: today's SDKs send `Authorization: Bearer`; the run goes on as {accepted_as}",
+                "HTTP {status} to the key sent as `{}`, while it is accepted as `{}`",
                 own.auth.header_name(),
                 way.auth.header_name()
             ),
         )
         .expected("the key accepted in either style")
-        .actual(format!("HTTP {own_status}"));
-        if let Some(s) = &rejected_step {
+        .actual(format!("HTTP {status}; the run went on as {accepted_as}"));
+        if let Some(s) = &step {
             f = f.in_step(s);
         }
         findings.push(f);
@@ -237,16 +262,22 @@ fn fallback(
     if way.version != own.version
         && let (Some(mine), Some(theirs)) = (own.version, way.version)
     {
+        let (step, status) = at(Way {
+            auth: way.auth,
+            version: own.version,
+        });
         let mut f = Finding::new(
             ids::VERSION_CURRENT_REJECTED,
             "anthropic-version",
             format!(
-                "HTTP {own_status} to `anthropic-version: {mine}`, accepted with `{theirs}`: today's SDKs send {mine}; the run goes on as {accepted_as}"
+                "HTTP {status} to `anthropic-version: {mine}` (what today's SDKs send), while `{theirs}` is accepted"
             ),
         )
         .expected(format!("`anthropic-version: {mine}` accepted"))
-        .actual(format!("HTTP {own_status}"));
-        if let Some(s) = &rejected_step {
+        .actual(format!(
+            "HTTP {status}; the run went on as {accepted_as}"
+        ));
+        if let Some(s) = &step {
             f = f.in_step(s);
         }
         findings.push(f);

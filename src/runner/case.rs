@@ -210,8 +210,9 @@ fn infra_call(
                 Finding::new(
                     ids::AUTH_STYLE_REJECTED,
                     "",
+                    // Worded like the access preflight's finding: one cause in the report.
                     format!(
-                        "HTTP {status} to the key sent as `{}` (the target's own style is `{}`)",
+                        "HTTP {status} to the key sent as `{}`, while it is accepted as `{}`",
                         style.header_name(),
                         target.auth.header_name()
                     ),

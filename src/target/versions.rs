@@ -45,8 +45,10 @@ impl Target {
     pub(crate) fn set_api_version(&mut self, version: ApiVersion) {
         self.headers
             .retain(|(k, _)| !k.eq_ignore_ascii_case(VERSION_HEADER));
-        self.headers
-            .insert(0, (VERSION_HEADER.to_string(), version.as_str().to_string()));
+        self.headers.insert(
+            0,
+            (VERSION_HEADER.to_string(), version.as_str().to_string()),
+        );
     }
 }
 

@@ -92,8 +92,10 @@ async fn a_rejected_bearer_key_is_a_finding_and_the_run_goes_on() {
         .results
         .iter()
         .filter(|r| {
-            !matches!(r.scenario.as_str(), "headers/auth-styles" | "headers/preflight")
-                && r.verdict != Verdict::Pass
+            !matches!(
+                r.scenario.as_str(),
+                "headers/auth-styles" | "headers/preflight"
+            ) && r.verdict != Verdict::Pass
         })
         .map(describe)
         .collect();
