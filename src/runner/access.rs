@@ -10,7 +10,9 @@
 //!   result `headers/preflight` carries the finding (`auth.style-rejected`,
 //!   `version.current-rejected`) and the probes' exchanges, and the target runs the way it was
 //!   accepted;
-//! * rejected with 401/403 every way: the target's credentials are rejected; it is stopped.
+//! * rejected with 401/403 every way: the target's credentials are rejected; it is stopped, and
+//!   its preflight result is an `error` saying so (a target without a key is left to its
+//!   cases, which may expect the 401).
 //!
 //! The probes go through the run's transport, so a replay meets the recorded ones by label.
 
@@ -28,12 +30,13 @@ use crate::run::{CaseId, StepId};
 use crate::scenario::model::Mode;
 use crate::secrets::Redactor;
 use crate::target::Target;
-use crate::verdict::JudgeInputs;
+use crate::verdict::{JudgeInputs, Verdict};
 use std::io::BufWriter;
 
 /// The scenario id of the preflight's result.
 pub(crate) const SCENARIO: &str = "headers/preflight";
 const FEATURE: &str = "headers";
+const TITLE: &str = "The endpoint accepts the target's own auth style and API version";
 /// How long a probe's answer may take to start (a one-token answer), and in all.
 const PROBE_FIRST_BYTE: std::time::Duration = std::time::Duration::from_secs(30);
 const PROBE_TOTAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -49,8 +52,13 @@ pub(super) enum Access {
         record: ResultRecord,
         steps: Vec<StepRecord>,
     },
-    /// 401/403 every way: the reason the target is stopped, with the probes' exchanges.
-    Rejected { why: String, steps: Vec<StepRecord> },
+    /// 401/403 every way: the reason the target is stopped, its `error` result and the probes'
+    /// exchanges.
+    Rejected {
+        why: String,
+        record: ResultRecord,
+        steps: Vec<StepRecord>,
+    },
 }
 
 /// One way of sending the key and the version.
@@ -198,22 +206,21 @@ pub(super) async fn check(target: &Target, transport: &Transport, redactor: &Red
             return fallback(target, own, own_status, way, steps);
         }
     }
-    if matches!(own_status, 401 | 403) {
+    // A target without a key has no credentials to reject: its cases judge the 401s (a
+    // scenario may expect them).
+    if keyed && matches!(own_status, 401 | 403) {
         let t = &target.name;
-        let sent = if keyed {
-            format!(
-                "the key as `{}` and in the other style",
-                own.auth.header_name()
-            )
-        } else {
-            "a request without a key".to_string()
+        let why = format!(
+            "target `{t}` rejected the credentials: HTTP {own_status} to the key as `{}` and in the other style; no further request was sent to it",
+            own.auth.header_name()
+        );
+        let record = ResultRecord {
+            title: TITLE.into(),
+            error: Some(why.clone()),
+            attempts: steps.iter().map(|s| s.exchange.attempts()).sum(),
+            ..ResultRecord::new(&target.name, SCENARIO, FEATURE, Mode::Sync, Verdict::Error)
         };
-        return Access::Rejected {
-            why: format!(
-                "target `{t}` rejected the credentials: HTTP {own_status} to {sent}; no further request was sent to it"
-            ),
-            steps,
-        };
+        return Access::Rejected { why, record, steps };
     }
     Access::AsConfigured
 }
@@ -290,7 +297,7 @@ fn fallback(
         skipped: false,
     });
     let record = ResultRecord {
-        title: "The endpoint accepts the target's own auth style and API version".into(),
+        title: TITLE.into(),
         findings,
         attempts: steps.iter().map(|s| s.exchange.attempts()).sum(),
         ..ResultRecord::new(&target.name, SCENARIO, FEATURE, Mode::Sync, verdict)

@@ -255,8 +255,10 @@ async fn preflight(
                     c.target = changed.clone();
                 }
             }
-            access::Access::Rejected { why, steps } => {
+            access::Access::Rejected { why, record, steps } => {
+                dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
                 announce_steps(&id, &steps, dispatch)?;
+                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
                 dispatch.emit(&RunEvent::TargetStopped {
                     target: name,
                     reason: &why,
@@ -319,7 +321,17 @@ async fn run_cases(
             }
         }
     }
-    let cases = preflight(cases, transports, settings, &stopped, dispatch).await?;
+    tokio::pin!(stop);
+    // The preflight waits for answers: a signal ends it like it ends the cases.
+    let cases = tokio::select! {
+        cases = preflight(cases, transports, settings, &stopped, dispatch) => cases?,
+        _ = &mut stop => {
+            return Ok(Ran {
+                interrupted: true,
+                reruns: BTreeMap::new(),
+            });
+        }
+    };
     let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
     let spawner = Spawner {
         semaphore: Arc::new(Semaphore::new(settings.jobs.max(1))),
@@ -336,7 +348,6 @@ async fn run_cases(
     // case is in (their first run is not announced).
     let mut final_pass: Vec<usize> = Vec::new();
     let mut in_final_pass = false;
-    tokio::pin!(stop);
     let mut interrupted = false;
     let mut finished = Finished::default();
     let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();

@@ -288,7 +288,10 @@ async fn a_key_rejected_in_every_style_stops_the_target() {
         .filter(|s| s.id().starts_with("basic/"))
         .collect();
     let report = run_against(scenarios, wrong, &in_process(4)).await;
-    assert!(report.results.is_empty(), "{:?}", report.results);
+    // One `error` result (the preflight's), no verdict about any feature.
+    assert_eq!(report.results.len(), 1, "{:?}", report.results);
+    assert_eq!(report.results[0].scenario, "headers/preflight");
+    assert_eq!(report.results[0].verdict, Verdict::Error);
     assert_eq!(report.stopped.len(), 1, "{:?}", report.stopped);
     assert!(
         report.stopped[0].contains("rejected the credentials"),
