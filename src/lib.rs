@@ -14,6 +14,7 @@
 #![warn(unreachable_pub)]
 
 mod bench;
+mod budget;
 mod check;
 pub mod cli;
 mod clients;

@@ -37,7 +37,8 @@ mod versions;
 pub(crate) use crate::text::glob_match;
 pub(crate) use build::with_profile;
 use build::{build_targets, overlay};
-use checks::{bad_name, check_base_url, check_expectation, check_header, parse_message, sanitize};
+pub(crate) use checks::check_base_url;
+use checks::{bad_name, check_expectation, check_header, parse_message, sanitize};
 pub use versions::ApiVersions;
 pub(crate) use versions::expand as expand_versions;
 
@@ -191,6 +192,9 @@ pub enum TargetError {
     Cycle { origin: String, cycle: String },
 }
 
+/// The largest `conform.toml` read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// A loaded `conform.toml`.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -201,10 +205,14 @@ pub struct Config {
 impl Config {
     /// Read and parse a file (keys are not read yet: see [`Config::resolve`]).
     pub fn load(path: &Path) -> Result<Config, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // A regular file of reasonable size: a FIFO or device named conform.toml is refused.
+        let text =
+            crate::fsutil::read_regular_string(path, MAX_CONFIG_BYTES).map_err(|source| {
+                TargetError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Config::parse(&text, path)
     }
 

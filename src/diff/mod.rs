@@ -55,7 +55,8 @@ pub(crate) fn run_cli(args: &DiffArgs) -> i32 {
         }
     };
     let c = compare_reports(&base, &new);
-    print!("{}", render(&c, args.format));
+    // Texts read back from report.json carry the endpoint's control characters again.
+    print!("{}", crate::text::visible(&render(&c, args.format)));
     if c.regressions.is_empty() {
         exit::OK
     } else {

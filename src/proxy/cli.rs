@@ -10,7 +10,7 @@ use crate::report::model::{ResultRecord, RunReport, TargetInfo, Timing};
 use crate::report::sinks::{ExchangeSink, ReportSink};
 use crate::run::{Dispatch, RunEvent, Sink, SinkError, StepId};
 use crate::scenario::Mode;
-use crate::secrets::Redactor;
+use crate::secrets::{Redactor, SharedRedactor};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,7 +34,8 @@ pub(crate) struct ProxyArgs {
     /// Where report.md, report.json, junit.xml and exchanges/ go.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
-    /// The largest request or response body forwarded (MiB).
+    /// The largest request or response body forwarded (MiB). A longer response is judged and
+    /// recorded up to the limit, the exchange is `error`, and the client's connection is cut.
     #[arg(long, default_value_t = 64)]
     pub max_body_mb: usize,
     /// A command to run through the proxy (after `--`): it gets `ANTHROPIC_BASE_URL`.
@@ -114,13 +115,15 @@ async fn run(a: &ProxyArgs) -> i32 {
     if let Some((k, _)) = &key {
         redactor.add(k.clone());
     }
+    // The client's credentials are learned from its requests as they come.
+    let shared = SharedRedactor::new(redactor);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Exchanged>();
     let config = Config {
         listen: a.listen,
         upstream: a.upstream.clone(),
         key,
         extra_headers: Vec::new(),
-        redactor: redactor.clone(),
+        redactor: shared.clone(),
         max_body: a.max_body_mb << 20,
         label: "proxy".into(),
     };
@@ -142,7 +145,8 @@ async fn run(a: &ProxyArgs) -> i32 {
         model: String::new(),
     }];
     let mut exchanges = ExchangeSink::appending(&a.report_dir);
-    let mut reports = ReportSink::rewritten_every(&a.report_dir, redactor.clone(), REWRITE_EVERY);
+    let mut reports = ReportSink::rewritten_every(&a.report_dir, shared.get(), REWRITE_EVERY)
+        .learning(shared.clone());
     let mut sinks: [&mut dyn Sink; 2] = [&mut exchanges, &mut reports];
     let mut dispatch = Dispatch::new(RunReport::new(targets.to_vec()), &mut sinks);
     // The exchange file and the report exist from the start (no exchange yet).
@@ -156,13 +160,16 @@ async fn run(a: &ProxyArgs) -> i32 {
     let base = proxy.base_url.clone();
     eprintln!(
         "proxy listening on {base} → {}",
-        redactor.redact(a.upstream.trim_end_matches('/'))
+        shared.get().redact(a.upstream.trim_end_matches('/'))
     );
     let work = async {
         if a.command.is_empty() {
             let _ = tokio::signal::ctrl_c().await;
             crate::exit::OK
         } else {
+            if let Some(w) = super::sandbox::warning(&a.command) {
+                eprintln!("{w}");
+            }
             let mut cmd = tokio::process::Command::new(&a.command[0]);
             cmd.args(&a.command[1..]).env("ANTHROPIC_BASE_URL", &base);
             match cmd.status().await {
@@ -195,7 +202,10 @@ async fn run(a: &ProxyArgs) -> i32 {
         failed = announce(&mut dispatch, &x).err();
     }
     if let Some(e) = failed {
-        eprintln!("error: {}", redactor.redact(&e.to_string()));
+        eprintln!(
+            "error: {}",
+            crate::text::visible(&shared.get().redact(&e.to_string()))
+        );
         return crate::exit::INFRA;
     }
     let (report, done) = dispatch.finish(|r| r.finish(started.elapsed(), false));
@@ -209,7 +219,10 @@ async fn run(a: &ProxyArgs) -> i32 {
                 .display()
         ),
         Err(e) => {
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            eprintln!(
+                "error: {}",
+                crate::text::visible(&shared.get().redact(&e.to_string()))
+            );
             return crate::exit::INFRA;
         }
     }

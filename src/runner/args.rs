@@ -109,6 +109,11 @@ pub(crate) struct RunArgs {
     /// an `error` result, never a finding about the feature.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: Option<u64>,
+    /// Seconds the whole run may take [default: no limit]. When reached, the cases still
+    /// running or waiting end as `error` ("the run reached --max-run-time") and the reports
+    /// are written as usual; `--timeout` bounds each exchange.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=604800))]
+    pub max_run_time: Option<u64>,
     /// Retries of one request on a connection error, a timeout, or a status a client retries
     /// (408, 409, 429, 5xx), honouring `retry-after` [default: 2, or the target's `retries`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
@@ -202,6 +207,8 @@ pub struct Settings {
     pub replay: Option<PathBuf>,
     /// Response body limit in bytes.
     pub max_body: usize,
+    /// `--max-run-time`: the whole run's bound; cases not finished by then are `error`.
+    pub max_run_time: Option<std::time::Duration>,
     /// `--baseline`, read before the run.
     pub baseline: Option<crate::report::model::BaselineInput>,
     /// How long each (target, scenario, mode) took in the baseline run (for scheduling).
@@ -239,6 +246,7 @@ impl Settings {
             redactor: crate::secrets::Redactor::default(),
             replay: a.replay.clone(),
             max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            max_run_time: a.max_run_time.map(std::time::Duration::from_secs),
             baseline: None,
             expected_ms: Default::default(),
             partition: a.partition,
@@ -246,6 +254,8 @@ impl Settings {
                 clients: a.clients.clone(),
                 claude_bin: a.claude_bin.clone(),
                 timeout: std::time::Duration::from_secs(a.client_timeout),
+                max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
             },
             api_versions: a.api_version,
         }

@@ -274,6 +274,7 @@ pub(crate) async fn run_case_noting(
     let opts = Options {
         profile,
         timing_known: true,
+        max_body: Some(transport.max_body()),
         ..Options::default()
     };
     let mut ctx = target_context(scenario, target);

@@ -161,7 +161,10 @@ async fn run(a: &RunArgs) -> i32 {
     {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            eprintln!(
+                "error: {}",
+                crate::text::visible(&redactor.redact(&e.to_string()))
+            );
             return match e {
                 super::RunError::Replay(_) => exit::USAGE,
                 super::RunError::Client { .. } => exit::INFRA,
@@ -171,10 +174,10 @@ async fn run(a: &RunArgs) -> i32 {
         }
     };
     for why in &outcome.report.stopped {
-        eprintln!("error: {}", redactor.redact(why));
+        eprintln!("error: {}", crate::text::visible(&redactor.redact(why)));
     }
     for why in &outcome.report.paused {
-        eprintln!("note: {}", redactor.redact(why));
+        eprintln!("note: {}", crate::text::visible(&redactor.redact(why)));
     }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);

@@ -294,6 +294,7 @@ fn announce_steps(
 /// case that ended on a server error nobody could yet call the request's own or the
 /// endpoint's waits for the end, see [`recent`]); the checks across cases are announced as
 /// amendments when all are in. Whether it was stopped.
+#[allow(clippy::too_many_arguments)]
 async fn run_cases(
     cases: Vec<Case>,
     transports: &BTreeMap<String, Transport>,
@@ -301,6 +302,7 @@ async fn run_cases(
     snapshots: Option<&snapshots::Snapshots>,
     dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
+    deadline: Option<Instant>,
 ) -> Result<Ran, SinkError> {
     let stopped: Stopped = Arc::default();
     let recent: HashMap<String, Arc<recent::RecentAnswers>> = transports
@@ -353,6 +355,12 @@ async fn run_cases(
     let mut finished = Finished::default();
     let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();
     let mut held = Held::default();
+    // Cases whose outcome is known (a result, or not run because their target was stopped):
+    // when `--max-run-time` is reached, every other case ends as `error`.
+    let mut resolved: std::collections::HashSet<usize> = Default::default();
+    let out_of_time = until(deadline);
+    tokio::pin!(out_of_time);
+    let mut timed_out = false;
     // Sinks that show time passing (the plain progress line) hear from the run every second.
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -373,7 +381,11 @@ async fn run_cases(
                     continue;
                 };
                 let (i, mut runs) = match joined {
-                    Ok((_, None)) => continue, // not run: its target was stopped
+                    Ok((id, None)) => {
+                        // Not run: its target was stopped.
+                        resolved.insert(by_task[&id]);
+                        continue;
+                    }
                     Ok((id, Some(runs))) => (by_task[&id], runs),
                     // A panicked case is an `error` result carrying the panic message.
                     Err(e) => {
@@ -394,6 +406,7 @@ async fn run_cases(
                         run.findings.push(final_pass_finding());
                     }
                 }
+                resolved.insert(i);
                 held.push(i, runs);
                 // Results wait while their target's breaker cannot tell yet.
                 for (i, runs) in held.release(&cases, &recent, false) {
@@ -405,6 +418,17 @@ async fn run_cases(
                 set.abort_all();
                 break;
             }
+            _ = &mut out_of_time => {
+                timed_out = true;
+                set.abort_all();
+                break;
+            }
+        }
+    }
+    if timed_out {
+        let why = out_of_time_error(settings);
+        for i in (0..cases.len()).filter(|i| !resolved.contains(i)) {
+            held.push(i, vec![case::CaseRun::infra_error(why.clone())]);
         }
     }
     // A breaker still pending at the end (few requests) let the results be judged.
@@ -589,12 +613,18 @@ pub(crate) fn transports(
     settings: &args::Settings,
 ) -> Result<BTreeMap<String, Transport>, RunError> {
     let mut out = BTreeMap::new();
+    // `Settings::default()` has no limit set (0): the default one, never "cut everything".
+    let max_body = match settings.max_body {
+        0 => crate::http::client::DEFAULT_MAX_BODY,
+        n => n,
+    };
     for t in targets {
         let transport = match &settings.replay {
             Some(dir) => Transport::Replay(Arc::new(Replayer::open(
                 dir,
                 &t.name,
                 settings.redactor.clone(),
+                max_body,
             )?)),
             None => Transport::Http {
                 client: Arc::new(Client::for_base_url(&t.base_url, &t.timeouts).map_err(
@@ -603,12 +633,28 @@ pub(crate) fn transports(
                         source,
                     },
                 )?),
-                max_body: settings.max_body,
+                max_body,
             },
         };
         out.insert(t.name.clone(), transport);
     }
     Ok(out)
+}
+
+/// Resolves at `deadline`; never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a case ended when the run's time ran out.
+pub(crate) fn out_of_time_error(settings: &args::Settings) -> String {
+    format!(
+        "the run reached --max-run-time ({} s) before this case finished",
+        settings.max_run_time.unwrap_or_default().as_secs()
+    )
 }
 
 /// Run scenarios against targets, announcing everything to `sinks`; the final report. A sink
@@ -622,6 +668,7 @@ pub async fn execute(
 ) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let targets = crate::target::expand_versions(targets, settings.api_versions);
+    let deadline = settings.max_run_time.map(|d| started + d);
     let transports = transports(&targets, settings)?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
@@ -659,11 +706,13 @@ pub async fn execute(
         store.as_ref(),
         &mut dispatch,
         &mut stop,
+        deadline,
     )
     .await?;
     if !interrupted && !client_cases.is_empty() {
         interrupted =
-            live::run_client_cases(&client_cases, settings, &mut dispatch, &mut stop).await?;
+            live::run_client_cases(&client_cases, settings, &mut dispatch, &mut stop, deadline)
+                .await?;
     }
     let (report, done) = dispatch.finish(|report| {
         // Results in plan order (targets, then scenarios in `conform list` order, then modes).

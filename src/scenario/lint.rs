@@ -133,13 +133,19 @@ impl Checker<'_> {
                     }
                     Some(dir)
                         if name.split(['/', '\\']).any(|p| p == "..")
-                            || !dir.join(name).is_file() =>
+                            || !dir.join(name).exists() =>
                     {
                         let dir = dir.display().to_string();
                         self.error(pos, format!("fixture `{name}` not found"))
                             .set_hint(format!("looked in {dir}"));
                     }
-                    Some(_) => {}
+                    // Opened the way a run opens it (a FIFO is refused before it is opened).
+                    Some(dir) => {
+                        if let Err(e) = crate::scenario::fixtures::fixture_check(dir, name) {
+                            let file = dir.join(name).display().to_string();
+                            self.error(pos, format!("fixture `{name}` ({file}): {e}"));
+                        }
+                    }
                 },
                 Expr::Var(parts) => {
                     let ok = match parts[0].as_str() {

@@ -235,15 +235,31 @@ pub(crate) fn load_text_with_fixtures(
 }
 
 pub(crate) fn read_text(file: &Path) -> Result<String, Diagnostic> {
-    let fail = |msg: String| Diagnostic::error(file, None, Pos::UNKNOWN, msg);
-    let meta = std::fs::metadata(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(fail(format!(
-            "the file is larger than {MAX_FILE_BYTES} bytes"
-        )));
+    crate::fsutil::read_regular_string(file, MAX_FILE_BYTES).map_err(|e| {
+        Diagnostic::error(
+            file,
+            None,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
+    })
+}
+
+/// [`load_file`] for a file found under the scenario directory `root`: refused, by name, when
+/// it leads outside `root` once symlinks are followed.
+fn load_within(root: &Path, file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
+    if root.is_dir()
+        && let Err(e) = crate::fsutil::check_inside(root, file)
+    {
+        let d = Diagnostic::error(
+            file,
+            None,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        );
+        return (None, vec![d]);
     }
-    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8: {e}")))
+    load_file(file)
 }
 
 /// Every `*.yaml` / `*.yml` file under `dir` (skipping `fixtures/` and hidden directories),
@@ -287,7 +303,7 @@ pub fn load_dir(dir: &Path) -> (Vec<Scenario>, Vec<Diagnostic>) {
             return (Vec::new(), vec![d]);
         }
     };
-    let loaded = map_on_parse_stacks(&files, |f| load_file(f));
+    let loaded = map_on_parse_stacks(&files, |f| load_within(dir, f));
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut diagnostics = Vec::new();
     for (scenario, diags) in loaded {

@@ -65,6 +65,7 @@
 
 pub(crate) mod compiled;
 pub(crate) mod diagnostics;
+pub(crate) mod fixtures;
 pub(crate) mod jsonpath;
 pub(crate) mod library;
 pub(crate) mod lint;

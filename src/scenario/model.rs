@@ -46,6 +46,8 @@ pub enum Feature {
     Headers,
     // Request shapes Claude Code sends (captured through `conform proxy`).
     ClaudeCode,
+    /// Multi-turn tool loops with thinking passed back, as agents run them.
+    AgentLoop,
 }
 
 impl Feature {
@@ -59,7 +61,7 @@ impl Feature {
             .unwrap_or(usize::MAX)
     }
 
-    pub const ALL: [Feature; 19] = [
+    pub const ALL: [Feature; 20] = [
         Feature::Basic,
         Feature::System,
         Feature::MultiTurn,
@@ -79,6 +81,7 @@ impl Feature {
         Feature::Models,
         Feature::Headers,
         Feature::ClaudeCode,
+        Feature::AgentLoop,
     ];
 
     /// The id used in files, reports and `effect.<feature>` check ids.
@@ -103,6 +106,7 @@ impl Feature {
             Feature::Models => "models",
             Feature::Headers => "headers",
             Feature::ClaudeCode => "claude-code",
+            Feature::AgentLoop => "agent-loop",
         }
     }
 }

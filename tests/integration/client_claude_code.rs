@@ -338,5 +338,9 @@ fn a_client_that_fails_on_its_own_fails_its_case_with_its_stderr() {
     assert!(actual.contains("key=[REDACTED]"), "{actual}");
     // HOME was a throw-away directory, not the user's.
     assert!(actual.contains("home=/"), "{actual}");
-    assert!(actual.contains("conform-claude-home-"), "{actual}");
+    // Named after conform's PID (`conform-claude-PID-home-…`), so a later run can sweep it.
+    assert!(
+        actual.contains("/conform-claude-") && actual.contains("-home-"),
+        "{actual}"
+    );
 }

@@ -20,6 +20,7 @@ mod detection;
 mod fuzz;
 mod hardening;
 mod hostile;
+mod hostile_bounds;
 mod infra_client;
 mod infra_report;
 mod mock_abuse;

@@ -19,7 +19,9 @@
 //!   tools are never called at random.
 //!   `any` calls the matching tools or else the first; `tool` calls the named one (no preamble);
 //!   `none` never calls. Up to 2 tools are called in parallel unless
-//!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto).
+//!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto),
+//!   except in a sequential loop (`disable_parallel_tool_use`): then it calls the next tool the
+//!   first user prompt (the task) names that no assistant turn has called yet.
 //! * structured output (`output_config.format` or `output_format`) → the text is JSON valid
 //!   against the schema.
 //! * `stop_sequences` → the text is generated with the first stop sequence in its middle

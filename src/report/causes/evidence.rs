@@ -311,7 +311,10 @@ impl EvidenceIndex {
                     continue;
                 };
                 let mut x = Excerpt::default();
-                if index.replay(entry, &mut x).is_err() {
+                if index
+                    .replay(entry, &mut x, crate::exchange::read::MAX_LINE)
+                    .is_err()
+                {
                     continue;
                 }
                 if let Some(ev) = x.into_evidence(&rel, entry.line() + 1) {
