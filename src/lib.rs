@@ -62,12 +62,12 @@ pub use report::model::{
 pub use verdict::{Verdict, is_failure};
 
 // Targets and scenarios.
-pub use protocol::anthropic::wire::AuthStyle;
+pub use protocol::anthropic::wire::{ApiVersion, AuthStyle};
 pub use scenario::diagnostics::{Diagnostic, Pos};
 pub use scenario::load::{load_dir, load_text};
 pub use scenario::model::{Feature, Mode, Scenario};
 pub use secrets::Redactor;
-pub use target::{AdHoc, Config, Target, redactor};
+pub use target::{AdHoc, ApiVersions, Config, Target, redactor};
 
 // Recorded traffic and the HTTP client that records it.
 pub use exchange::read::{for_each_exchange, parse_ndjson};

@@ -226,6 +226,20 @@ impl Ctx {
                 "This request would exceed your account's rate limit. Please try again later.",
             ));
         }
+        self.auth(headers)?;
+        let version = headers
+            .get("anthropic-version")
+            .and_then(|v| v.to_str().ok());
+        if self.has(Fault::NewVersionRejected) && version == Some("2026-10-21") {
+            return Err(ApiError::invalid(
+                "anthropic-version: invalid version `2026-10-21`; use 2023-06-01",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key, as `x-api-key` or `Authorization: Bearer`.
+    fn auth(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         if self.has(Fault::AuthIgnored) {
             return Ok(());
         }

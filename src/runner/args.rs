@@ -26,14 +26,19 @@ pub(crate) struct RunArgs {
     /// models of one endpoint side by side (one target per model, named NAME-MODEL).
     #[arg(long = "model", value_name = "MODEL")]
     pub models: Vec<String>,
-    /// Ad-hoc target: environment variable holding the API key (default: $ANTHROPIC_API_KEY
-    /// as x-api-key, else $ANTHROPIC_AUTH_TOKEN as Bearer, or the provider's variable).
+    /// Ad-hoc target: environment variable holding the API key (default: $ANTHROPIC_API_KEY,
+    /// else $ANTHROPIC_AUTH_TOKEN, or the provider's variable).
     #[arg(long)]
     pub api_key_env: Option<String>,
-    /// Ad-hoc target: how the key is sent: `x-api-key` (the `x-api-key` header) or `bearer`
-    /// (`Authorization: Bearer`).
+    /// Ad-hoc target: how the key is sent: `bearer` (`Authorization: Bearer`, the default, as
+    /// today's SDKs send it) or `x-api-key` (the `x-api-key` header).
     #[arg(long, value_parser = parse_auth, value_name = "x-api-key|bearer")]
     pub auth: Option<AuthStyle>,
+    /// The API version(s) every target runs under: 2023-06-01, 2026-10-21 or both (each
+    /// case under each version, as targets NAME@VERSION side by side) [default: a target's
+    /// `api_version`, else 2026-10-21 as today's SDKs send].
+    #[arg(long, value_name = "VERSION", value_parser = parse_api_versions)]
+    pub api_version: Option<crate::target::ApiVersions>,
     /// Ad-hoc target: extra header `K:V` (repeatable).
     #[arg(long = "header")]
     pub headers: Vec<String>,
@@ -189,6 +194,10 @@ pub(crate) enum ModeArg {
     Stream,
 }
 
+fn parse_api_versions(s: &str) -> Result<crate::target::ApiVersions, String> {
+    s.parse()
+}
+
 fn parse_auth(s: &str) -> Result<AuthStyle, String> {
     s.parse::<AuthStyle>().map_err(|e| e.to_string())
 }
@@ -220,6 +229,8 @@ pub struct Settings {
     pub update_snapshots: bool,
     /// `--client`: the real clients driven against each target.
     pub clients: crate::clients::ClientSettings,
+    /// `--api-version`: the versions every target runs under (else each target's own).
+    pub api_versions: Option<crate::target::ApiVersions>,
 }
 
 impl Settings {
@@ -250,6 +261,7 @@ impl Settings {
                 max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
             },
+            api_versions: a.api_version,
         }
     }
 
@@ -346,15 +358,10 @@ pub(crate) fn resolve_targets_with(
     } else if let Some(v) = &a.api_key_env {
         (Some(v.clone()), a.auth)
     } else if env(ENV_API_KEY).is_some() {
-        (
-            Some(ENV_API_KEY.to_string()),
-            a.auth.or(Some(AuthStyle::XApiKey)),
-        )
+        // Today's SDKs send the API key as Bearer too.
+        (Some(ENV_API_KEY.to_string()), a.auth)
     } else if env(ENV_AUTH_TOKEN).is_some() {
-        (
-            Some(ENV_AUTH_TOKEN.to_string()),
-            a.auth.or(Some(AuthStyle::Bearer)),
-        )
+        (Some(ENV_AUTH_TOKEN.to_string()), a.auth)
     } else {
         (None, a.auth)
     };
@@ -377,7 +384,7 @@ pub(crate) fn resolve_targets_with(
     .map_err(|e| e.to_string())?;
     if key_var.is_none() && !a.no_auth {
         return Err(format!(
-            "{from} is given but no key: pass --api-key-env VAR, or set {ENV_API_KEY} (sent as x-api-key) or {ENV_AUTH_TOKEN} (sent as Bearer); --no-auth sends none"
+            "{from} is given but no key: pass --api-key-env VAR, or set {ENV_API_KEY} or {ENV_AUTH_TOKEN} (sent as Bearer unless --auth x-api-key); --no-auth sends none"
         ));
     }
     let t = match &key_var {

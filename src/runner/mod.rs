@@ -5,6 +5,7 @@
 //! The runner only produces results; the report sinks under [`crate::report`] turn them into
 //! files, and the terminal summary is one more sink.
 
+mod access;
 pub(crate) mod args;
 pub(crate) mod bench;
 mod breaker;
@@ -58,7 +59,7 @@ impl Case {
             .doc
             .steps
             .iter()
-            .filter(|s| s.value.runs_in(self.mode()))
+            .filter(|s| s.value.runs_for(self.mode(), self.target.api_version()))
             .count()
     }
 }
@@ -196,15 +197,7 @@ fn announce_exchanges(
     dispatch: &mut Dispatch<'_, '_>,
 ) -> Result<(), SinkError> {
     for run in runs {
-        for step in &run.steps {
-            if let Some(records) = &step.records {
-                dispatch.emit(&RunEvent::ExchangeRecorded {
-                    case: &case.id,
-                    step: &step.step,
-                    records,
-                })?;
-            }
-        }
+        announce_steps(&case.id, &run.steps, dispatch)?;
     }
     Ok(())
 }
@@ -215,6 +208,86 @@ struct Ran {
     interrupted: bool,
     /// How many cases of each target ran again in the final pass.
     reruns: BTreeMap<String, usize>,
+}
+
+/// The access preflight of each target still running (see [`access`]): a target accepted only
+/// in another auth style or API version runs that way from now on, and its preflight result is
+/// announced; one whose credentials are rejected every way is stopped. The cases, with their
+/// targets as they will run.
+async fn preflight(
+    mut cases: Vec<Case>,
+    transports: &BTreeMap<String, Transport>,
+    settings: &args::Settings,
+    stopped: &Stopped,
+    dispatch: &mut Dispatch<'_, '_>,
+) -> Result<Vec<Case>, SinkError> {
+    for (name, transport) in transports {
+        if stopped_lock(stopped).contains_key(name) {
+            continue;
+        }
+        let Some(target) = cases
+            .iter()
+            .find(|c| &c.target.name == name)
+            .map(|c| c.target.clone())
+        else {
+            continue;
+        };
+        let id = access::case_id(&target);
+        match access::check(&target, transport, &settings.redactor).await {
+            access::Access::AsConfigured => {}
+            access::Access::Fallback {
+                auth,
+                version,
+                mut record,
+                steps,
+            } => {
+                dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
+                announce_steps(&id, &steps, dispatch)?;
+                if let Some(profile) = &target.provider {
+                    crate::providers::mark(profile, &mut record);
+                }
+                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
+                let mut changed = (*target).clone();
+                changed.auth = auth;
+                if let Some(v) = version {
+                    changed.set_api_version(v);
+                }
+                let changed = Arc::new(changed);
+                for c in cases.iter_mut().filter(|c| &c.target.name == name) {
+                    c.target = changed.clone();
+                }
+            }
+            access::Access::Rejected { why, record, steps } => {
+                dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
+                announce_steps(&id, &steps, dispatch)?;
+                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
+                dispatch.emit(&RunEvent::TargetStopped {
+                    target: name,
+                    reason: &why,
+                })?;
+                stopped_lock(stopped).insert(name.clone(), why);
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// Announce the recorded exchanges of `steps`, as exchanges of case `id`.
+fn announce_steps(
+    id: &CaseId,
+    steps: &[case::StepRecord],
+    dispatch: &mut Dispatch<'_, '_>,
+) -> Result<(), SinkError> {
+    for step in steps {
+        if let Some(records) = &step.records {
+            dispatch.emit(&RunEvent::ExchangeRecorded {
+                case: id,
+                step: &step.step,
+                records,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
@@ -252,6 +325,17 @@ async fn run_cases(
             }
         }
     }
+    tokio::pin!(stop);
+    // The preflight waits for answers: a signal ends it like it ends the cases.
+    let cases = tokio::select! {
+        cases = preflight(cases, transports, settings, &stopped, dispatch) => cases?,
+        _ = &mut stop => {
+            return Ok(Ran {
+                interrupted: true,
+                reruns: BTreeMap::new(),
+            });
+        }
+    };
     let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
     let spawner = Spawner {
         semaphore: Arc::new(Semaphore::new(settings.jobs.max(1))),
@@ -268,7 +352,6 @@ async fn run_cases(
     // case is in (their first run is not announced).
     let mut final_pass: Vec<usize> = Vec::new();
     let mut in_final_pass = false;
-    tokio::pin!(stop);
     let mut interrupted = false;
     let mut finished = Finished::default();
     let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();
@@ -585,6 +668,7 @@ pub async fn execute(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
+    let targets = crate::target::expand_versions(targets, settings.api_versions);
     let deadline = settings.max_run_time.map(|d| started + d);
     let transports = transports(&targets, settings)?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
@@ -633,9 +717,12 @@ pub async fn execute(
     }
     let (report, done) = dispatch.finish(|report| {
         // Results in plan order (targets, then scenarios in `conform list` order, then modes).
-        report
-            .results
-            .sort_by_key(|r| order.get(&r.case_id()).copied().unwrap_or(usize::MAX));
+        // A target's access preflight comes first.
+        report.results.sort_by_key(|r| {
+            let preflight = r.scenario == access::SCENARIO;
+            let at = order.get(&r.case_id()).copied().unwrap_or(usize::MAX);
+            (!preflight, at)
+        });
         report.documented = targets
             .iter()
             .filter_map(|t| {

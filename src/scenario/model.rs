@@ -231,6 +231,11 @@ pub(crate) struct Step {
     /// Run this step only in these modes (default: every mode of the scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<Vec<Mode>>,
+    /// Run this step only when the case runs under this API version (the target's
+    /// `anthropic-version`, `--api-version`); default: under every version. Two steps with
+    /// the same request and different `api_version`s state what each version expects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<crate::protocol::anthropic::wire::ApiVersion>,
     /// Force the body's `stream` field to this value in every mode instead of the mode's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,

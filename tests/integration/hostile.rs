@@ -291,7 +291,10 @@ async fn serve(mut sock: TcpStream, b: Behaviour, other: String) {
             // The key the client sent, echoed everywhere (a header name too).
             let key = req
                 .lines()
-                .find_map(|l| l.strip_prefix("x-api-key: "))
+                .find_map(|l| {
+                    l.strip_prefix("x-api-key: ")
+                        .or_else(|| l.strip_prefix("authorization: Bearer "))
+                })
                 .unwrap_or(KEY)
                 .trim()
                 .to_string();

@@ -10,6 +10,7 @@
 mod mock_support;
 mod support;
 
+mod api_versions;
 mod architecture;
 mod backpressure;
 mod catalogue;

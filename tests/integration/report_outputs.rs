@@ -206,7 +206,7 @@ fn terminal_junit_and_badge_name_the_causes() {
         junit.contains("curl -sS -N -X POST"),
         "junit holds the repro"
     );
-    assert!(junit.contains("x-api-key: $API_KEY"));
+    assert!(junit.contains("authorization: Bearer $API_KEY"));
     let badge = std::fs::read_to_string(run.dir.path().join("badge.svg")).unwrap();
     let pct = reports::scores(&read_report(run.dir.path()))[0].percent_text();
     assert!(

@@ -100,6 +100,7 @@ faults! {
     ParallelToolsIgnored = [Answer] "parallel-tools-ignored": "disable_parallel_tool_use is ignored: several tool_use blocks may come back"; "DeepSeek (documented)",
     SignatureUnchecked = [Request] "signature-unchecked": "a thinking block passed back with a tampered signature is accepted"; "providers that do not sign thinking",
     BearerRejected = [Request] "bearer-rejected": "only x-api-key is accepted: a key sent as `authorization: Bearer` gets 401 authentication_error"; "gateways and translators that read only x-api-key",
+    NewVersionRejected = [Request] "new-version-rejected": "only anthropic-version 2023-06-01 is accepted: a request sent with 2026-10-21 (what today's SDKs send) gets 400 invalid_request_error"; "endpoints that validate the version against the list they were written for",
     Cooldown = [Request] "cooldown-429": "for 6 s from the first request, every request gets 429 rate_limit_error without retry-after (longer than a client's own retries last); then every request is answered"; "gateways cooling a deployment down after a burst of errors",
     ServerErrorOnBlocks = [Request] "5xx-on-block-content": "POST /v1/messages answers 500 Internal Server Error (text/plain) to every request in which a message's content is an array of blocks; string content is answered normally"; "translators that handle only string content",
 }
