@@ -46,7 +46,7 @@ pub enum Feature {
     Headers,
     // Request shapes Claude Code sends (captured through `conform proxy`).
     ClaudeCode,
-    /// Multi-turn tool loops with thinking passed back, as agents run them.
+    // Multi-turn tool loops with thinking passed back, as agents run them.
     AgentLoop,
 }
 
