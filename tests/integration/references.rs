@@ -7,7 +7,14 @@ use std::path::{Component, Path, PathBuf};
 
 /// Names that are not the repository's own text (the same as `.gitignore`, and git's own
 /// directory, or its file in a worktree): build output, installed clients, Python caches.
-const SKIPPED: &[&str] = &["target", "node_modules", ".git", ".venv0", "__pycache__"];
+const SKIPPED: &[&str] = &[
+    "target",
+    "node_modules",
+    ".git",
+    ".venv0",
+    ".venv",
+    "__pycache__",
+];
 
 /// Text that points outside the repository. Spelled in pieces so this file does not match.
 fn outside_markers() -> Vec<String> {

@@ -199,7 +199,9 @@ impl Whims {
             Counting::ShortBy(per_mille) => {
                 let words: Vec<&str> = text.split_whitespace().collect();
                 let keep = (words.len() as u64 * per_mille / 1000) as usize;
-                Some(words[..keep.max(1).min(words.len())].join(" "))
+                // A model that stops early ends at a word, not on the separator after it.
+                let kept = words[..keep.max(1).min(words.len())].join(" ");
+                Some(kept.trim_end_matches([',', ';']).to_string())
             }
             Counting::AsAsked => Some(text.to_string()),
             Counting::Chatty => Some(format!("Sure! Here it is:\n\n{text}")),

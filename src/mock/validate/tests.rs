@@ -156,7 +156,7 @@ fn the_2026_10_21_removals_apply_under_that_version_only() {
         ),
     ];
     for (body, message) in cases {
-        for old in [Some("2023-06-01"), None] {
+        for old in [Some("2023-06-01"), Some("2023-01-01")] {
             let r = Rules {
                 version: old,
                 ..rules()
@@ -181,4 +181,22 @@ fn the_2026_10_21_removals_apply_under_that_version_only() {
         ..rules()
     };
     validate(&fine, Endpoint::Messages, &r).unwrap();
+}
+
+#[test]
+fn a_request_without_a_version_gets_anthropics_400() {
+    let body =
+        json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
+    let r = Rules {
+        version: None,
+        ..rules()
+    };
+    assert_eq!(
+        validate(&body, Endpoint::Messages, &r).unwrap_err(),
+        "anthropic-version: header is required"
+    );
+    assert_eq!(
+        validate(&body, Endpoint::CountTokens, &r).unwrap_err(),
+        "anthropic-version: header is required"
+    );
 }
