@@ -165,7 +165,8 @@ impl Finished {
         let case = &cases[i];
         if let Some(first) = runs.first() {
             self.ids_seen.extend(reused_ids::message_ids(i, first));
-            self.answers.extend(mode_agreement::answers(i, first));
+            self.answers
+                .extend(mode_agreement::answers(i, first, &case.scenario));
         }
         announce_exchanges(case, &runs, dispatch)?;
         let (record, j) = finish_case(case, runs, snapshots);

@@ -3,6 +3,9 @@
 //! determines: the block types it forces (`thinking` when thinking is enabled, `tool_use` when
 //! `tool_choice` forces a tool) and the accounting (output tokens per character of content
 //! within a factor of two; a model's wording varies between calls, its tokenizer does not).
+//! Where the scenario marks a step `deterministic` (the request dictates the text, a line to
+//! repeat verbatim), the texts themselves must agree: a piece missing or repeated inside one
+//! of them, with the text around it the same, is a translator losing or duplicating a chunk.
 //! Judged when the run ends, in plan order, so a replay reports the same; the finding goes on
 //! the streamed case.
 
@@ -10,8 +13,10 @@ use super::{Amendment, Case, case};
 use crate::check::Finding;
 use crate::check::catalogue::ids;
 use crate::run::StepId;
+use crate::scenario::Scenario;
 use crate::scenario::model::Mode;
 use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
 use std::collections::BTreeMap;
 
 /// Content shorter than this is not compared for accounting (a few tokens round too much).
@@ -30,10 +35,14 @@ pub(super) struct Answer {
     /// Every input token the answer counts: uncached, written to and read from the cache.
     input_total: Option<u64>,
     chars: usize,
+    /// The scenario says the request determines the text.
+    deterministic: bool,
+    /// The text blocks' text, concatenated.
+    text: String,
 }
 
 /// The answers of a case's first run, one per step that got a message.
-pub(super) fn answers(i: usize, run: &case::CaseRun) -> Vec<Answer> {
+pub(super) fn answers(i: usize, run: &case::CaseRun, scenario: &Scenario) -> Vec<Answer> {
     run.steps
         .iter()
         .filter_map(|s| {
@@ -46,6 +55,16 @@ pub(super) fn answers(i: usize, run: &case::CaseRun) -> Vec<Answer> {
                 .filter_map(|b| b.get("type")?.as_str().map(str::to_string))
                 .collect();
             let chars = blocks.iter().map(content_chars).sum();
+            let text = blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect();
+            let deterministic = scenario
+                .doc
+                .steps
+                .iter()
+                .any(|d| d.value.deterministic && d.value.id.value == s.step.as_str());
             let output_tokens = message.pointer("/usage/output_tokens")?.as_u64();
             let count = |k: &str| {
                 message
@@ -64,6 +83,8 @@ pub(super) fn answers(i: usize, run: &case::CaseRun) -> Vec<Answer> {
                 output_tokens,
                 input_total,
                 chars,
+                deterministic,
+                text,
             })
         })
         .collect()
@@ -140,6 +161,62 @@ fn disagreement(sync: &Answer, stream: &Answer) -> Option<(String, String, Strin
     })
 }
 
+/// Where a deterministic step's texts differ only by a piece missing (or repeated) inside one
+/// of them — the same text before and after it — that piece, and whether the streamed text is
+/// the one that lacks it. A model's own variation (other words, quotes added around the line)
+/// changes more or touches the ends, and is not named.
+fn lost_piece(sync: &str, stream: &str) -> Option<(String, bool)> {
+    if sync == stream {
+        return None;
+    }
+    let diff = TextDiff::from_chars(sync, stream);
+    let changes: Vec<_> = diff.iter_all_changes().collect();
+    let (first, last) = (changes.first()?.tag(), changes.last()?.tag());
+    if first != ChangeTag::Equal || last != ChangeTag::Equal {
+        return None;
+    }
+    let tags: Vec<ChangeTag> = changes.iter().map(|c| c.tag()).collect();
+    let only = |t: ChangeTag| tags.iter().all(|x| *x == ChangeTag::Equal || *x == t);
+    let streamed_lacks = if only(ChangeTag::Delete) {
+        true
+    } else if only(ChangeTag::Insert) {
+        false
+    } else {
+        return None;
+    };
+    let piece: String = changes
+        .iter()
+        .filter(|c| c.tag() != ChangeTag::Equal)
+        .map(|c| c.value())
+        .collect();
+    Some((piece, streamed_lacks))
+}
+
+/// The finding for a deterministic step whose streamed text lost or repeated a piece.
+fn text_finding(sync: &Answer, stream: &Answer) -> Option<Finding> {
+    if !(sync.deterministic && stream.deterministic) {
+        return None;
+    }
+    let (piece, streamed_lacks) = lost_piece(&sync.text, &stream.text)?;
+    let shown: String = piece.chars().take(80).collect();
+    let what = if streamed_lacks {
+        format!("the streamed text lacks {shown:?}, which the non-streamed answer carries")
+    } else {
+        format!("the streamed text repeats or adds {shown:?} inside the text")
+    };
+    let clip = |t: &str| t.chars().take(300).collect::<String>();
+    Some(
+        Finding::new(
+            ids::STREAM_TEXT_ALTERED,
+            "/content",
+            format!("the request dictates the text, yet {what}"),
+        )
+        .expected(clip(&sync.text))
+        .actual(clip(&stream.text))
+        .in_step(&stream.step),
+    )
+}
+
 /// Compare each scenario's sync and stream answers step by step: a `should` finding for the
 /// streamed case where they disagree.
 pub(super) fn note(cases: &[Case], answers: &mut [Answer]) -> Vec<Amendment> {
@@ -183,6 +260,9 @@ pub(super) fn note(cases: &[Case], answers: &mut [Answer]) -> Vec<Amendment> {
             .in_step(step);
             out.push((zero.case, finding));
         }
+        if let Some(finding) = text_finding(sync, stream) {
+            out.push((stream.case, finding));
+        }
         let Some((what, expected, actual)) = disagreement(sync, stream) else {
             continue;
         };
@@ -215,6 +295,8 @@ mod tests {
             output_tokens: Some(tokens),
             input_total: Some(20),
             chars,
+            deterministic: true,
+            text: String::new(),
         }
     }
 
@@ -269,5 +351,39 @@ mod tests {
         );
         let short = answer(&["text"], 3, 40, req);
         assert_eq!(disagreement(&sync, &short), None);
+    }
+
+    #[test]
+    fn a_piece_lost_inside_the_streamed_text_is_named_and_model_variation_is_not() {
+        let line = "alpha bravo charlie delta echo foxtrot golf hotel";
+        let lost = "alpha bravo charlie echo foxtrot golf hotel";
+        assert_eq!(lost_piece(line, lost), Some(("delta ".to_string(), true)));
+        let doubled = "alpha bravo charlie delta delta echo foxtrot golf hotel";
+        assert_eq!(lost_piece(line, doubled).map(|p| p.1), Some(false));
+        // The same text, quotes around it, or other words: a model's own choice.
+        assert_eq!(lost_piece(line, line), None);
+        assert_eq!(lost_piece(line, &format!("\"{line}\"")), None);
+        assert_eq!(
+            lost_piece(line, "Sure: alpha bravo charlie delta echo"),
+            None
+        );
+        assert_eq!(
+            lost_piece(line, "alpha bravo Charlie delta echo foxtrot golf hotel"),
+            None
+        );
+    }
+
+    #[test]
+    fn texts_are_compared_only_where_the_scenario_says_the_request_determines_them() {
+        let req = json!({});
+        let mut sync = answer(&["text"], 10, 40, req.clone());
+        sync.text = "one two three four".into();
+        let mut stream = answer(&["text"], 10, 40, req);
+        stream.text = "one two four".into();
+        let f = text_finding(&sync, &stream).expect("found");
+        assert_eq!(f.check.as_str(), "stream.text-altered");
+        assert!(f.message.contains("lacks \"three \""), "{}", f.message);
+        stream.deterministic = false;
+        assert!(text_finding(&sync, &stream).is_none());
     }
 }

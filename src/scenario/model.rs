@@ -230,6 +230,11 @@ pub(crate) struct Step {
     /// Force the body's `stream` field to this value in every mode instead of the mode's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// The request determines the answer's text (a line to repeat verbatim): the streamed and
+    /// the non-streamed answer must carry the same text, so a stream that loses or repeats a
+    /// piece of it is caught against the other mode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deterministic: bool,
     #[serde(default)]
     pub request: Request,
     #[serde(default)]

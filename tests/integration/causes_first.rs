@@ -39,6 +39,7 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("usage-missing", "schema.message"),
     ("usage-not-cumulative", "stream.usage.cumulative"),
     ("stream-input-tokens-zero", "message.input-tokens-zero"),
+    ("stream-drops-delta", "stream.text-altered"),
     // Cache counts sent as null: the clients cope (should); that the caching effect cannot be
     // read from a null count is no statement on caching.
     ("null-optional-fields", "message.usage.null-count"),
@@ -103,12 +104,37 @@ pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<
 const COMBINATION_SEEDS: std::ops::Range<u64> = 1..41;
 
 /// How many of the seeded combinations pass today; a change that loses one fails the test.
-/// Measured: 36 of 40 (the timed faults left out of the pool). Left: `no-signature` with
-/// `thinking-ignored` (no thinking block, so no signature to miss) and with `usage-missing`
-/// and `thinking-by-default` (ranks #7); `event-name-mismatch` under `data-only-events` (no
-/// event names at all); `model-rewrite` after a truncated stream (the accumulated message's
-/// model is not judged).
-const COMBINATIONS_PASSING: usize = 36;
+/// Measured: 38 of 40 (the timed faults left out of the pool, masked faults not expected).
+/// Left, both a one-feature cause ranked below a break that touches every feature:
+/// `models-missing` with `usage-missing` and `thinking-by-default` (#7), and
+/// `null-optional-fields` under `truncated-stream` (#9).
+const COMBINATIONS_PASSING: usize = 38;
+
+/// Pairs where the first fault keeps the second from being observable at all: the evidence
+/// the second one needs is never produced, so no report can name it and the combination does
+/// not expect it.
+const MASKS: &[(&str, &str)] = &[
+    // No signature comes back, so none can be tampered with and passed back.
+    ("no-signature", "signature-unchecked"),
+    // The tool round trip cannot be built from a tool_use whose input is a string.
+    ("tool-input-string", "signature-unchecked"),
+    // No thinking block, so no signature to miss.
+    ("thinking-ignored", "no-signature"),
+    // No `event:` lines at all, so no event name to mismatch.
+    ("data-only-events", "event-name-mismatch"),
+    // The stream never reaches its end, where the sentinel and the final model would be.
+    ("truncated-stream", "done-sentinel"),
+    ("truncated-stream", "model-rewrite"),
+    // No usage anywhere, so no input count to compare between the modes.
+    ("usage-missing", "stream-input-tokens-zero"),
+];
+
+/// Whether another fault of the combination masks `fault`.
+fn masked(fault: &str, combo: &[(&str, &str)]) -> bool {
+    MASKS
+        .iter()
+        .any(|(by, what)| *what == fault && combo.iter().any(|(f, _)| f == by))
+}
 
 /// How far below the number of faults a fault's own cause may rank (other faults' causes and
 /// their own second findings come first).
@@ -186,6 +212,7 @@ async fn seeded_combinations_of_faults_keep_each_cause_among_the_first() {
                 let (seed, combo, got) = done.expect("a run panicked");
                 let why: Vec<String> = combo
                     .iter()
+                    .filter(|(f, _)| !masked(f, &combo))
                     .filter_map(|(f, want)| lost(f, want, combo.len(), &got))
                     .collect();
                 if why.is_empty() {

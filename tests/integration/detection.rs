@@ -139,6 +139,14 @@ const MATRIX: &[Row] = &[
         &[("basic/hello@stream", vc(Fail, "message.input-tokens-zero"))],
     ),
     (
+        // Only the other mode's answer to the same deterministic request shows the lost piece.
+        "stream-drops-delta",
+        &[(
+            "streaming/same-text@stream",
+            vc(Fail, "stream.text-altered"),
+        )],
+    ),
+    (
         "null-optional-fields",
         // Null cache counts are the finding (should: the clients cope); the caching effect is
         // not judged from a count that cannot be read (neither ignored nor "more tokens read

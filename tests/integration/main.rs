@@ -45,4 +45,5 @@ mod snapshot_diff;
 mod snapshot_normalise;
 mod snapshot_store;
 mod stuck_targets;
+mod third_party;
 mod users;

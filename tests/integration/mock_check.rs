@@ -244,6 +244,7 @@ async fn single_exchange_faults_are_flagged() {
         Fault::UnknownModelRemap,
         // Seen only against the other mode's answer to the same request.
         Fault::StreamInputTokensZero,
+        Fault::StreamDropsDelta,
         // Seen only on a step that sends the key as Bearer (headers/auth-styles).
         Fault::BearerRejected,
     ];

@@ -205,6 +205,36 @@ async fn check_fault(fault: Fault) {
             let j = messages(b, &basic("Tell me about rivers.")).await.json();
             assert!(j["usage"]["input_tokens"].as_u64().unwrap() > 0);
         }
+        Fault::StreamDropsDelta => {
+            let prompt = "Repeat exactly this line and nothing else: one two three café four five six naïve seven eight nine ten";
+            let ev = messages(b, &streamed(basic(prompt))).await.events();
+            let streamed_text: String = ev
+                .iter()
+                .filter(|(e, d)| {
+                    e.as_deref() == Some("content_block_delta")
+                        && d["delta"]["type"] == "text_delta"
+                })
+                .map(|(_, d)| d["delta"]["text"].as_str().unwrap().to_string())
+                .collect();
+            let whole = messages(b, &basic(prompt)).await.json()["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            // A piece is missing inside the text; the start and the end are intact.
+            assert!(streamed_text.len() < whole.len(), "{streamed_text:?}");
+            assert!(whole.starts_with(&streamed_text[..2]) && whole.ends_with("ten"));
+            assert!(streamed_text.ends_with("ten"), "{streamed_text:?}");
+            // ASCII text is untouched.
+            let ascii =
+                "Repeat exactly this line and nothing else: one two three four five six seven";
+            let ev = messages(b, &streamed(basic(ascii))).await.events();
+            let n: usize = ev
+                .iter()
+                .filter(|(e, _)| e.as_deref() == Some("content_block_delta"))
+                .map(|(_, d)| d["delta"]["text"].as_str().unwrap_or("").len())
+                .sum();
+            assert_eq!(n, "one two three four five six seven".len());
+        }
         Fault::NullOptionalFields => {
             let j = messages(b, &basic("hi")).await.json();
             assert!(

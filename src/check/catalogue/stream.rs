@@ -7,6 +7,12 @@ use super::docs::{ERRORS, RATE_LIMITS, STREAMING, THINKING, TOOL_USE};
 use crate::check::Severity::{Info, Must, Should};
 
 declare! {
+    STREAM_TEXT_ALTERED = "stream.text-altered" {
+        severity: Must,
+        title: "The streamed text lacks or repeats a piece of the text the non-streamed answer to the same deterministic request carries.",
+        doc: STREAMING,
+        fix: "Forward every `text_delta` exactly once and in order; a translator must not drop or re-send a chunk at a buffer or frame boundary.",
+    }
     STREAM_USAGE_INPUT_TOKENS_LATE = "stream.usage.input-tokens-late" {
         severity: Should,
         // Genuine streams that ran server tools, MCP tools or compaction (corpus:

@@ -29,6 +29,41 @@ pub(crate) fn apply_message(m: &mut Value, a: &Answer, faults: &FaultSet) {
     }
 }
 
+/// Removes, in every text block of three or more deltas, the first inner `text_delta` that
+/// carries a non-ASCII character — what a translator that decodes each network read as UTF-8
+/// on its own loses when a read splits a character — so the text lacks a piece inside it while
+/// the event grammar stays intact (ASCII text is untouched).
+fn drop_split_character_delta(events: &mut Vec<Event>) {
+    fn text_of(e: &Event) -> Option<&str> {
+        (e.name == "content_block_delta" && e.data["delta"]["type"] == "text_delta")
+            .then(|| e.data["delta"]["text"].as_str())
+            .flatten()
+            .filter(|t| !t.is_empty())
+    }
+    let mut per_block: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+    for (at, e) in events.iter().enumerate() {
+        if text_of(e).is_some()
+            && let Some(index) = e.index()
+        {
+            per_block.entry(index).or_default().push(at);
+        }
+    }
+    let mut drop: Vec<usize> = per_block
+        .values()
+        .filter(|at| at.len() >= 3)
+        .filter_map(|at| {
+            at[1..at.len() - 1]
+                .iter()
+                .copied()
+                .find(|&i| text_of(&events[i]).is_some_and(|t| !t.is_ascii()))
+        })
+        .collect();
+    drop.sort_unstable();
+    for at in drop.into_iter().rev() {
+        events.remove(at);
+    }
+}
+
 /// Applies the event-layer faults to the events of a stream.
 pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
     if faults.has(Fault::InterleavedBlocks) {
@@ -39,6 +74,9 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
     }
     if faults.has(Fault::EmptyTextDelta) {
         empty_text_deltas(events);
+    }
+    if faults.has(Fault::StreamDropsDelta) {
+        drop_split_character_delta(events);
     }
     if faults.has(Fault::PartialJsonInvalid) {
         drop_closing_char(events);

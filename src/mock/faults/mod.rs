@@ -64,6 +64,7 @@ faults! {
     InterleavedBlocks = [Events] "interleaved-blocks": "all blocks are started before any is stopped and their deltas interleave (needs a message with 2+ blocks)"; "parallel tool-call adapters (LiteLLM bugs)",
     UnclosedBlock = [Events] "unclosed-block": "the last content block never gets content_block_stop"; "llama.cpp server history, adapters",
     EmptyTextDelta = [Events] "empty-text-delta": "text_delta events with empty text are sent before and between real deltas"; "vLLM, OpenAI-to-Anthropic adapters",
+    StreamDropsDelta = [Events] "stream-drops-delta": "the streamed text loses a piece: in each text block of three or more deltas, the first inner text_delta with a non-ASCII character is not sent (the events stay well-formed; ASCII text is untouched)"; "translators decoding each network read as UTF-8 on its own, losing characters split across reads",
     UsageMissing = [Events] "usage-missing": "no usage in message_start, message_delta or the message"; "minimal proxies",
     UsageNotCumulative = [Events] "usage-not-cumulative": "message_delta usage counts only the increment (output smaller than message_start's, input_tokens 0)"; "adapters summing chunk usage wrongly",
     StreamInputTokensZero = [Events] "stream-input-tokens-zero": "message_start counts 0 input tokens and message_delta repeats no input_tokens (the streamed answer's prompt is never counted)"; "translators that fill message_start before the upstream's usage arrives",
