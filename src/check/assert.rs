@@ -25,12 +25,6 @@ use std::path::Path;
 /// Resolves a named protocol schema: `Some(findings)` (empty = valid) or `None` if unknown.
 pub(crate) type SchemaResolver<'a> = &'a dyn Fn(&str, &Value) -> Option<Vec<Finding>>;
 
-/// A resolver that knows no schema names.
-#[cfg(test)]
-pub(crate) fn no_schemas(_: &str, _: &Value) -> Option<Vec<Finding>> {
-    None
-}
-
 /// What the assertions are evaluated against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Subject<'a> {
@@ -579,4 +573,10 @@ pub(crate) fn capture(step: &Step, body: &Value) -> Result<BTreeMap<String, Valu
         out.insert(name.clone(), value);
     }
     Ok(out)
+}
+
+/// A resolver that knows no schema names.
+#[cfg(test)]
+pub(crate) fn no_schemas(_: &str, _: &Value) -> Option<Vec<Finding>> {
+    None
 }

@@ -144,13 +144,6 @@ declare! {
         fix: "Validate the request as the Messages API does (roles, empty content, missing `max_tokens`, parameter ranges, media types, thinking budgets) and answer a violation with 400 `invalid_request_error` rather than passing it on or ignoring it.",
         contract: Some("The errors documentation answers a request with an invalid format or content with 400 `invalid_request_error`; an application never learns that its request was wrong and gets an answer to something else."),
     }
-    ERROR_WRONG_STATUS = "error.wrong-status" {
-        severity: Must,
-        title: "A request that must be rejected got another error status than the documented one (e.g. 400 instead of 404 for an unknown model).",
-        doc: ERRORS,
-        fix: "Answer each error cause with its documented status: 400 invalid request, 401 authentication, 403 permission, 404 not found (an unknown model), 413 request too large.",
-        contract: Some("The errors documentation maps each cause to one status; the official clients raise a different exception class per status (`NotFoundError`, `BadRequestError`), so an application that handles one cause catches another."),
-    }
     ERROR_WRONG_TYPE = "error.wrong-type" {
         severity: Must,
         title: "A rejection carries another `error.type` than the documented one for its cause (`invalid_request_error`, `authentication_error`, `not_found_error`).",
