@@ -172,7 +172,8 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
     // A request the step expects to be rejected was accepted: the rule the step states.
     // Rejected with another client-error status than the documented one: the rejection's
     // status is wrong, whatever the cause.
-    let rejection_expected = !accepted.is_empty() && accepted.iter().all(|c| (400..500).contains(c));
+    let rejection_expected =
+        !accepted.is_empty() && accepted.iter().all(|c| (400..500).contains(c));
     let check = if accepted.contains(&status) {
         None
     } else if (200..300).contains(&status) {

@@ -96,13 +96,6 @@ declare! {
         doc: MESSAGES,
         fix: "Build the response from the documented fields only; drop the upstream's own fields when translating.",
     }
-    TOOLS_FORCED_CALL_COUNT = "tools.forced-call-count" {
-        severity: Must,
-        title: "A request that forces one tool (`tool_choice: tool`) did not get exactly one tool_use block (the call was lost, split or duplicated).",
-        doc: IMPLEMENT_TOOL_USE,
-        fix: "Return the forced call as one tool_use block (in a stream: one `content_block_start` with its `input_json_delta` fragments), not zero or several.",
-        contract: Some("Tool use documents that `tool_choice: {type: tool}` makes the model call that tool; an application that executes the call finds none, or runs it twice."),
-    }
     TOOLS_PARALLEL_CALLS_MISSING = "tools.parallel-calls-missing" {
         severity: Info,
         title: "Only one tool was called although the prompt asked for two independent calls (parallel tool use may be turned off upstream, or the model chose so).",

@@ -139,7 +139,9 @@ fn every_library_assertion_and_expected_rejection_names_a_check() {
                     Some(id) => {
                         let check = CheckId::parse(&id.value);
                         assert!(
-                            check.is_some_and(|c| !c.entry().is_family() || c.namespace() == "effect"),
+                            check.is_some_and(
+                                |c| !c.entry().is_family() || c.namespace() == "effect"
+                            ),
                             "{}: `{}` is not a rule of the catalogue",
                             sc.at(id.pos),
                             id.value
@@ -168,7 +170,10 @@ fn every_library_assertion_and_expected_rejection_names_a_check() {
             }
         }
     }
-    assert!(named >= 200 && rejections >= 20, "{named} named, {rejections} rejections");
+    assert!(
+        named >= 200 && rejections >= 20,
+        "{named} named, {rejections} rejections"
+    );
     assert!(
         unnamed.is_empty(),
         "assertions or expected statuses that name no catalogue check: {unnamed:#?}"
