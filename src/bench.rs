@@ -25,6 +25,9 @@ pub(crate) enum BenchMode {
     /// The whole scenario library against `conform mock` in another process, timed against a
     /// raw replay of the same requests: the runner's overhead (goal ≤ 1.5×).
     Library(LibraryBenchArgs),
+    /// `conform compare`'s statistics by simulation: the false-alarm rate of two seeds of one
+    /// realistic model, and the power to find a tool skill 5 points lower.
+    Compare(crate::compare::sim::CompareBenchArgs),
 }
 
 /// Arguments of `conform bench`.
@@ -199,6 +202,7 @@ pub(crate) fn peak_rss_kib() -> Option<u64> {
 pub(crate) fn run_cli(args: &BenchArgs) -> i32 {
     match &args.mode {
         Some(BenchMode::Proxy(p)) => return proxy::run_cli(p),
+        Some(BenchMode::Compare(c)) => return crate::compare::sim::bench(c),
         Some(BenchMode::Library(l)) => {
             return match crate::runner::bench::run(l.jobs, l.rounds) {
                 Ok(()) => crate::exit::OK,

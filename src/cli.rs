@@ -31,8 +31,10 @@ enum Command {
     /// List scenarios: id, feature, title, modes (default: ./scenarios if it exists, else the
     /// built-in library).
     List {
-        #[arg(long)]
+        /// A scenario directory to list instead (its files alone, without the built-in library).
+        #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Print the rows as JSON (id, feature, title, modes, file).
         #[arg(long)]
         json: bool,
     },
@@ -59,6 +61,9 @@ enum Command {
     Bench(crate::bench::BenchArgs),
     /// Explain a check id (severity, title, public doc, fix hint); `--list` lists them all.
     Explain(crate::check::catalogue::ExplainArgs),
+    /// Compare endpoints with a reference on paired, labelled workloads: per metric a value,
+    /// a 95% interval and a verdict (equivalent, better, worse, inconclusive).
+    Compare(Box<crate::compare::CompareArgs>),
     /// Merge the report.json files of a partitioned run (`--partition K/N`) into one report.
     Merge(crate::report::merge::MergeArgs),
     /// Judge a real application's traffic: a loopback pass-through proxy to `--upstream`
@@ -204,6 +209,7 @@ pub fn main() -> i32 {
             }
         },
         Command::Providers { json } => crate::providers::run_list_cli(json),
+        Command::Compare(args) => crate::compare::run_cli(*args),
         Command::Merge(args) => crate::report::merge::run_cli(&args),
         Command::Init(args) => crate::providers::init::run_cli(&args),
         Command::Proxy(args) => crate::proxy::run_cli(&args),

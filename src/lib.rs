@@ -14,9 +14,11 @@
 #![warn(unreachable_pub)]
 
 mod bench;
+mod budget;
 mod check;
 pub mod cli;
 mod clients;
+mod compare;
 mod diff;
 mod exchange;
 pub mod exit;
@@ -55,17 +57,17 @@ pub use runner::{RunError, RunOutcome, execute};
 pub use check::catalogue::id::CheckId;
 pub use check::finding::{Finding, Severity};
 pub use report::model::{
-    Baseline, ResultRecord, RunReport, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
+    Baseline, ResultRecord, RunReport, Shard, SnapshotInfo, SnapshotStatus, TargetInfo, Timing,
 };
 pub use verdict::{Verdict, is_failure};
 
 // Targets and scenarios.
-pub use protocol::anthropic::wire::AuthStyle;
+pub use protocol::anthropic::wire::{ApiVersion, AuthStyle};
 pub use scenario::diagnostics::{Diagnostic, Pos};
 pub use scenario::load::{load_dir, load_text};
 pub use scenario::model::{Feature, Mode, Scenario};
 pub use secrets::Redactor;
-pub use target::{AdHoc, Config, Target, redactor};
+pub use target::{AdHoc, ApiVersions, Config, Target, redactor};
 
 // Recorded traffic and the HTTP client that records it.
 pub use exchange::read::{for_each_exchange, parse_ndjson};
@@ -77,6 +79,7 @@ pub use exchange::{
 pub use http::client::limit::RateLimiter;
 pub use http::client::retry::RetryPolicy;
 pub use http::client::{Client, DEFAULT_MAX_BODY, ExecPolicy, Request, Timeouts};
+pub use http::preflight::reachable;
 
 /// The judge: an exchange (or a body, a stream, a file) in, findings out — the same whether
 /// the traffic is live, replayed or read from a file.
@@ -106,6 +109,7 @@ pub mod catalogue {
 pub mod reference_server {
     pub use crate::mock::faults::{Fault, FaultInfo, fault_catalogue};
     pub use crate::mock::generate::realistic::Behaviour;
+    pub use crate::mock::generate::skill::{Skill, SkillError};
     pub use crate::mock::limits::Limits;
     pub use crate::mock::{MockConfig, MockHandle, spawn};
     pub use crate::runner::embedded::{start, start_with};
@@ -131,6 +135,21 @@ pub mod reports {
     pub use crate::report::markdown::render as render_markdown;
     pub use crate::report::score::{FeatureState, TargetScore, scores};
     pub use crate::report::write_all;
+}
+
+/// `conform compare`: endpoints measured against a reference with paired workloads,
+/// intervals and verdicts per metric; [`comparison::simulate`] runs the statistics on the
+/// reference server's answers generated in-process.
+pub mod comparison {
+    pub use crate::compare::metrics::{ArgsOutcome, ItemScore};
+    pub use crate::compare::observe::{Call, Obs};
+    pub use crate::compare::sim::{Model, compare as simulate};
+    pub use crate::compare::stats::recommended_items;
+    pub use crate::compare::verdict::{MetricResult, Word};
+    pub use crate::compare::workload::{Family, Task, generate as workload};
+    pub use crate::compare::{
+        CompareArgs, CompareError, Comparison, EndpointSummary, Sample, Spent, run,
+    };
 }
 
 /// Claude Code as a live client (`conform run --client claude-code`).

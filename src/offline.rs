@@ -59,6 +59,8 @@ pub struct FileReport {
 
 /// Bytes read at a time from a captured stream or an exchange file.
 const PIECE: usize = 64 << 10;
+/// The largest request file (`NAME.request.json`, `--request`) read.
+const MAX_REQUEST_BYTES: u64 = 64 << 20;
 
 /// Check one path. Never panics on content; unreadable input becomes `error`. Streams and
 /// exchange files are read in bounded pieces and judged as they are read; a JSON body is one
@@ -78,7 +80,7 @@ pub fn check_path(
             error: None,
         }];
     }
-    let file = match std::fs::File::open(path) {
+    let file = match crate::fsutil::open_regular(path) {
         Ok(f) => f,
         Err(e) => return vec![unreadable(&name, format!("cannot read: {e}"))],
     };
@@ -113,6 +115,7 @@ pub fn check_path(
         status_unknown: true,
         force_stream: is_stream,
         file_hint: wire::shape_hint_from_file_name(file_name),
+        max_body: None,
     };
     let mut judge = Judge::new(opts);
     let req = RecordedRequest {
@@ -297,7 +300,7 @@ fn sibling_request(path: &Path) -> Result<Option<Value>, String> {
     if !p.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&p)
+    let text = crate::fsutil::read_regular_string(&p, MAX_REQUEST_BYTES)
         .map_err(|e| format!("its request {} cannot be read: {e}", p.display()))?;
     serde_json::from_str(&text)
         .map(Some)
@@ -307,7 +310,7 @@ fn sibling_request(path: &Path) -> Result<Option<Value>, String> {
 /// Run `conform check`; returns the exit code.
 pub(crate) fn run_cli(args: &CheckArgs) -> i32 {
     let request = match &args.request {
-        Some(p) => match std::fs::read_to_string(p)
+        Some(p) => match crate::fsutil::read_regular_string(p, MAX_REQUEST_BYTES)
             .map_err(|e| e.to_string())
             .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
         {
@@ -361,11 +364,15 @@ fn print_text(reports: &[FileReport]) {
     let (mut must, mut should, mut info) = (0, 0, 0);
     for r in reports {
         if let Some(e) = &r.error {
-            println!("{}: error: {e}", r.file);
+            // What the endpoint wrote never reaches the terminal as ESC/OSC/BEL.
+            println!(
+                "{}",
+                crate::text::visible(&format!("{}: error: {e}", r.file))
+            );
             continue;
         }
         for f in &r.findings {
-            println!("{}: {f}", r.file);
+            println!("{}", crate::text::visible(&format!("{}: {f}", r.file)));
             match f.severity() {
                 Severity::Must => must += 1,
                 Severity::Should => should += 1,

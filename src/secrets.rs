@@ -12,12 +12,22 @@
 //! on raw bytes, so a body that is not UTF-8 is redacted too; [`Redactor::max_pattern_len`]
 //! says how many bytes a caller redacting a chunked stream must carry across a chunk boundary
 //! (that length minus one) so that no secret escapes by being split.
+//!
+//! Matching ignores ASCII case (a key echoed in an HTTP/2 header name arrives lower-cased),
+//! and the text is also searched with its escapes decoded ([`decode`]: percent-encoding in
+//! any case, partial or nested, `\u` and `\x` escapes, HTML character references), each match
+//! mapped back to the raw bytes that spell it. [`Redactor::hold_back`] says how much of the end
+//! of a chunk may be the beginning of a secret in any of those spellings.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use memchr::memmem;
 use std::sync::Arc;
+
+mod decode;
+mod deltas;
+
+pub(crate) use deltas::DeltaMask;
 
 pub(crate) const REDACTED: &str = "[REDACTED]";
 
@@ -60,12 +70,19 @@ impl Redactor {
         patterns.dedup();
         // Standard match semantics, so overlapping matches are all reported (and merged).
         let searcher = (!patterns.is_empty())
-            .then(|| AhoCorasick::new(&patterns).ok().map(Arc::new))
+            .then(|| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&patterns)
+                    .ok()
+                    .map(Arc::new)
+            })
             .flatten();
         let detector = (!patterns.is_empty())
             .then(|| {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostFirst)
+                    .ascii_case_insensitive(true)
                     .build(&patterns)
                     .ok()
                     .map(Arc::new)
@@ -104,6 +121,7 @@ impl Redactor {
 
     /// Every byte string redaction looks for: each secret in each of its encoded forms, longest
     /// first. A caller holding back a possible partial match at a chunk boundary checks these.
+    #[cfg(test)]
     pub(crate) fn needles(&self) -> Vec<Vec<u8>> {
         self.patterns.clone()
     }
@@ -152,40 +170,42 @@ impl Redactor {
 
     /// Whether the bytes contain any secret in any form.
     pub fn contains_secret(&self, bytes: &[u8]) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        self.detects(bytes) || {
+            decode::has_escapes(bytes) && {
+                let d = decode::decode(bytes);
+                d.changed() && self.detects(&d.bytes)
+            }
+        }
+    }
+
+    /// Whether any pattern occurs in `bytes` as they are (ASCII case ignored).
+    fn detects(&self, bytes: &[u8]) -> bool {
         match &self.detector {
             Some(ac) => ac.is_match(bytes),
             None => self
                 .patterns
                 .iter()
-                .any(|p| memmem::find(bytes, p).is_some()),
+                .any(|p| bytes.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))),
         }
     }
 
-    /// Sorted, merged `[start, end)` ranges of every match of every pattern.
+    /// Sorted, merged `[start, end)` ranges of every match of every pattern, in the bytes as
+    /// they are and in the bytes with their escapes decoded.
     fn matches(&self, bytes: &[u8]) -> Vec<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = Vec::new();
-        if !self.contains_secret(bytes) {
+        if self.is_empty() {
             return found;
         }
-        match &self.searcher {
-            // Every match of every pattern, but like a search per pattern: a pattern's next
-            // match starts after its previous one ends (matches of different patterns overlap
-            // freely and are merged below).
-            Some(ac) => {
-                let mut next_start = vec![0usize; self.patterns.len()];
-                for m in ac.find_overlapping_iter(bytes) {
-                    let at = &mut next_start[m.pattern().as_usize()];
-                    if m.start() >= *at {
-                        *at = m.end();
-                        found.push((m.start(), m.end()));
-                    }
-                }
-            }
-            // The automaton could not be built (it always can for these sizes): search each.
-            None => {
-                for p in &self.patterns {
-                    found.extend(memmem::find_iter(bytes, p).map(|i| (i, i + p.len())));
-                }
+        if self.detects(bytes) {
+            self.search(bytes, &mut found, |s, e| (s, e));
+        }
+        if decode::has_escapes(bytes) {
+            let d = decode::decode(bytes);
+            if d.changed() && self.detects(&d.bytes) {
+                self.search(&d.bytes, &mut found, |s, e| d.raw_range(s, e));
             }
         }
         if found.is_empty() {
@@ -200,6 +220,84 @@ impl Redactor {
             }
         }
         merged
+    }
+
+    /// Every match of every pattern in `bytes`, each range passed through `map`.
+    fn search(
+        &self,
+        bytes: &[u8],
+        found: &mut Vec<(usize, usize)>,
+        map: impl Fn(usize, usize) -> (usize, usize),
+    ) {
+        match &self.searcher {
+            // Every match of every pattern, but like a search per pattern: a pattern's next
+            // match starts after its previous one ends (matches of different patterns overlap
+            // freely and are merged).
+            Some(ac) => {
+                let mut next_start = vec![0usize; self.patterns.len()];
+                for m in ac.find_overlapping_iter(bytes) {
+                    let at = &mut next_start[m.pattern().as_usize()];
+                    if m.start() >= *at {
+                        *at = m.end();
+                        found.push(map(m.start(), m.end()));
+                    }
+                }
+            }
+            // The automaton could not be built (it always can for these sizes): search each.
+            None => {
+                for p in &self.patterns {
+                    let mut i = 0;
+                    while i + p.len() <= bytes.len() {
+                        if bytes[i..i + p.len()].eq_ignore_ascii_case(p) {
+                            found.push(map(i, i + p.len()));
+                            i += p.len();
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many bytes at the end of `buf` may be the beginning of a secret, in any form this
+    /// redactor matches (an escape cut in the middle included): a caller redacting a stream
+    /// chunk by chunk keeps them for the next chunk. Never more than [`Redactor::window`]
+    /// minus one.
+    pub(crate) fn hold_back(&self, buf: &[u8]) -> usize {
+        if self.is_empty() || buf.is_empty() {
+            return 0;
+        }
+        let window = &buf[buf.len().saturating_sub(self.window() - 1)..];
+        let partial = decode::partial_escape_len(window);
+        let complete = &window[..window.len() - partial];
+        let d = decode::decode(complete);
+        // The longest end of the decoded text that begins some pattern.
+        let mut k = 0;
+        for p in &self.patterns {
+            let max = p.len().saturating_sub(1).min(d.bytes.len());
+            for n in (k + 1..=max).rev() {
+                if d.bytes[d.bytes.len() - n..].eq_ignore_ascii_case(&p[..n]) {
+                    k = n;
+                    break;
+                }
+            }
+        }
+        if k == 0 {
+            return partial;
+        }
+        let (start, _) = d.raw_range(d.bytes.len() - k, d.bytes.len());
+        window.len() - start
+    }
+
+    /// The longest raw text a match can span: the longest pattern, or the longest secret
+    /// with every byte spelled as the longest escape. Stream redactors keep this many bytes
+    /// minus one.
+    pub(crate) fn window(&self) -> usize {
+        let longest_secret = self.secrets.first().map_or(0, String::len);
+        self.max_pattern_len()
+            .max(longest_secret * decode::MAX_ESCAPE_LEN)
+            .max(1)
     }
 
     /// Header names and values redacted: the value of a sensitive header (built-in rules or
@@ -229,6 +327,94 @@ impl Redactor {
     }
 }
 
+/// A redactor that learns secrets while a run goes (the proxy learns each client's
+/// credentials from its requests): every clone sees what any clone learned.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedRedactor(Arc<std::sync::RwLock<Redactor>>);
+
+/// The most secrets a [`SharedRedactor`] holds, learned ones included (each new one rebuilds
+/// the automaton; a client sending ever new credentials cannot make that unbounded).
+const MAX_LEARNED: usize = 64;
+
+/// Learned values shorter than this are not taken for credentials (redacting them would
+/// mangle ordinary text).
+const MIN_LEARNED_LEN: usize = 8;
+
+impl SharedRedactor {
+    pub(crate) fn new(redactor: Redactor) -> Self {
+        SharedRedactor(Arc::new(std::sync::RwLock::new(redactor)))
+    }
+
+    /// The redactor as it stands (cheap: the automata are shared).
+    pub(crate) fn get(&self) -> Redactor {
+        match self.0.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Learn the credentials a request carries: the values of `x-api-key`, `authorization`
+    /// and `proxy-authorization` (the token after the scheme, and for `Basic` the decoded
+    /// user and password too), and of the redactor's extra secret header names.
+    pub(crate) fn learn_from_headers<'a>(
+        &self,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        let current = self.get();
+        let mut new = Vec::new();
+        for (name, value) in headers {
+            for v in credentials_in(&current, name, value) {
+                if v.len() >= MIN_LEARNED_LEN && !current.secrets.contains(&v) && !new.contains(&v)
+                {
+                    new.push(v);
+                }
+            }
+        }
+        if new.is_empty() {
+            return;
+        }
+        let mut w = match self.0.write() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut all = w.secrets.clone();
+        for v in new {
+            if all.len() < MAX_LEARNED && !all.contains(&v) {
+                all.push(v);
+            }
+        }
+        let headers = w.secret_headers.clone();
+        *w = Redactor::new(all).with_secret_headers(headers);
+    }
+}
+
+/// The credential values one request header carries (none for other headers).
+fn credentials_in(r: &Redactor, name: &str, value: &str) -> Vec<String> {
+    let n = name.trim().to_ascii_lowercase();
+    let value = value.trim();
+    let mut out = Vec::new();
+    if n == "authorization" || n == "proxy-authorization" {
+        out.push(value.to_string());
+        if let Some((scheme, token)) = value.split_once(' ') {
+            let token = token.trim();
+            out.push(token.to_string());
+            if scheme.eq_ignore_ascii_case("basic")
+                && let Ok(decoded) = STANDARD.decode(token)
+                && let Ok(text) = String::from_utf8(decoded)
+            {
+                out.push(text.clone());
+                if let Some((user, pass)) = text.split_once(':') {
+                    out.extend([user.to_string(), pass.to_string()]);
+                }
+            }
+        }
+    } else if n == "x-api-key" || r.secret_headers.contains(&n) {
+        out.push(value.to_string());
+    }
+    out.retain(|v| !v.is_empty());
+    out
+}
+
 /// `bytes` with each of the sorted, disjoint `ranges` replaced by `[REDACTED]`.
 fn replace_ranges(bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
@@ -256,7 +442,11 @@ impl StreamRedactor {
     /// The redacted bytes that are final once `chunk` is appended (possibly none).
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         self.pending.extend_from_slice(chunk);
-        let keep = self.redactor.max_pattern_len().saturating_sub(1);
+        let keep = if self.redactor.is_empty() {
+            0
+        } else {
+            self.redactor.window() - 1
+        };
         let safe = self.pending.len().saturating_sub(keep);
         let ranges = self.redactor.matches(&self.pending);
         // A match still growing can only start at `safe` or later; a complete match that

@@ -32,14 +32,19 @@ use std::time::Duration;
 
 mod build;
 mod checks;
+mod versions;
 
 pub(crate) use crate::text::glob_match;
 pub(crate) use build::with_profile;
 use build::{build_targets, overlay};
-use checks::{bad_name, check_base_url, check_expectation, check_header, parse_message, sanitize};
+pub(crate) use checks::check_base_url;
+use checks::{bad_name, check_expectation, check_header, parse_message, sanitize};
+pub use versions::ApiVersions;
+pub(crate) use versions::expand as expand_versions;
 
-/// The `anthropic-version` sent unless a target sets its own.
-pub(crate) const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The `anthropic-version` sent unless a target sets its own: today's SDKs' (Python ≥ 2.0,
+/// TypeScript ≥ 1.0).
+pub(crate) const DEFAULT_ANTHROPIC_VERSION: &str = "2026-10-21";
 
 /// An API key. Its `Debug` and `Display` print `[REDACTED]`; [`Secret::expose`] gives the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -90,6 +95,10 @@ pub struct RawTarget {
     #[schemars(with = "Option<serde_json::Value>")]
     pub api_key: Option<toml::Value>,
     pub auth: Option<AuthStyle>,
+    /// The API versions to run under: `"2023-06-01"`, `"2026-10-21"` or `"both"` (each case
+    /// under each version, as targets `NAME@VERSION`). Default: the `anthropic-version` of
+    /// `headers`, else `2026-10-21`. `conform run --api-version` wins.
+    pub api_version: Option<String>,
     pub model: Option<String>,
     pub models: Option<Vec<String>>,
     pub headers: Option<BTreeMap<String, String>>,
@@ -122,6 +131,8 @@ pub struct Target {
     pub retries: u32,
     /// Extra header names (`secret_headers`) redacted like `x-api-key` in every output.
     pub secret_headers: Vec<String>,
+    /// The API versions asked for (`api_version`); None: as `headers` say.
+    pub api_versions: Option<ApiVersions>,
     /// The provider profile, when the target uses one.
     pub(crate) provider: Option<std::sync::Arc<crate::providers::Profile>>,
     limiter: Option<RateLimiter>,
@@ -181,6 +192,9 @@ pub enum TargetError {
     Cycle { origin: String, cycle: String },
 }
 
+/// The largest `conform.toml` read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// A loaded `conform.toml`.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -191,10 +205,14 @@ pub struct Config {
 impl Config {
     /// Read and parse a file (keys are not read yet: see [`Config::resolve`]).
     pub fn load(path: &Path) -> Result<Config, TargetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TargetError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // A regular file of reasonable size: a FIFO or device named conform.toml is refused.
+        let text =
+            crate::fsutil::read_regular_string(path, MAX_CONFIG_BYTES).map_err(|source| {
+                TargetError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         Config::parse(&text, path)
     }
 

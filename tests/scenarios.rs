@@ -5,6 +5,10 @@
 //! to run them against a target of `conform.toml` (`CONFORM_CONFIG` for another file). Each
 //! test also compares the result's normalised shape with `snapshots/<target>/…` and honours
 //! `INSTA_UPDATE` and `CI` like insta does (no `.snap.new` files in CI).
+//!
+//! A `CONFORM_TARGET` that cannot be reached (a name that does not resolve, a port that
+//! refuses) stops the harness before any test, with the cause and exit code 3, as `conform
+//! run` does — instead of every test retrying its way to an error.
 
 use conform::Client;
 use conform::Config;
@@ -72,6 +76,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Err(cause) = rt.block_on(conform::reachable(&target.base_url)) {
+        eprintln!(
+            "error: target {} at {} cannot be reached: {cause}; no scenario was sent",
+            target.name, target.base_url
+        );
+        std::process::exit(3);
+    }
     let client = Transport::Http {
         client: Arc::new(
             Client::for_base_url(&target.base_url, &target.timeouts).expect("HTTP client"),

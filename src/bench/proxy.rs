@@ -218,7 +218,7 @@ async fn run(a: &ProxyBenchArgs) -> Result<(), String> {
             upstream: upstream_url.clone(),
             key: None,
             extra_headers: Vec::new(),
-            redactor: crate::secrets::Redactor::default(),
+            redactor: crate::secrets::SharedRedactor::default(),
             max_body: 64 << 20,
             label: "bench".into(),
         },

@@ -7,7 +7,13 @@
 //! agents or reaches the network disallowed ([`DISALLOWED_TOOLS`]), never a
 //! permission-skipping flag; `--max-turns` bounds the tokens and a timeout bounds the time,
 //! after which the process is killed by its PID. It runs in a process group of its own, which
-//! is killed when it ends or is killed (helpers it started go with it). The target's key
+//! is killed when it ends or is killed (helpers it started go with it).
+//!
+//! Conform itself may die without a chance to clean up (SIGKILL, an OOM kill). On Linux the
+//! child is started with `PR_SET_PDEATHSIG` = SIGKILL, so the kernel kills Claude Code (and
+//! with it the key in its environment) the moment conform's thread that started it ends; its
+//! throw-away directories are named after conform's PID (`conform-claude-PID-…`) and the next
+//! conform that drives Claude Code removes those whose owner is gone ([`sweep_stale`]). The target's key
 //! reaches the child only, as `ANTHROPIC_API_KEY`; the proxy sends it upstream the way the target wants it, and every
 //! record is redacted.
 
@@ -141,6 +147,80 @@ fn kill_group(pid: Option<u32>) {
     }
 }
 
+/// The start of every sandbox directory's name, followed by the owner's PID.
+const SANDBOX_PREFIX: &str = "conform-claude-";
+
+/// Linux: the child gets SIGKILL when the thread that started it ends (conform killed, even by
+/// SIGKILL). The threads of conform's runtime live as long as the run, and a child is always
+/// started from one of them. If conform died between the fork and this call, the child exits
+/// at once instead of running unparented.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs between fork and exec; it only makes two system calls
+    // (prctl, getppid), which are async-signal-safe, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            if rustix::process::getppid() != Some(parent) {
+                // Conform exited before Claude Code started: no allocation here (after fork).
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the process group is killed when the run ends (no kernel help when conform is
+/// killed outright).
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut tokio::process::Command) {}
+
+/// Sweep once per process (the first Claude Code case).
+fn sweep_stale_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        sweep_stale(&std::env::temp_dir());
+    });
+}
+
+/// Remove the sandbox directories in `tmp` left by a conform that is gone (killed before it
+/// could remove them); the names removed. A directory whose owner still runs is kept.
+pub(crate) fn sweep_stale(tmp: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SANDBOX_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // Only our own directories (not a symlink someone placed), whose owner is gone.
+        let ours = e.file_type().is_ok_and(|t| t.is_dir() && !t.is_symlink());
+        if ours && !alive(pid) && std::fs::remove_dir_all(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` exists (a signal 0 probe: EPERM means it exists, as someone else's).
+fn alive(pid: i32) -> bool {
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != rustix::io::Errno::SRCH,
+    }
+}
+
 /// Run `claude -p PROMPT` in its sandbox against `base_url` (the proxy), killed after `limit`.
 pub(crate) async fn run(
     bin: &Path,
@@ -148,9 +228,10 @@ pub(crate) async fn run(
     base_url: &str,
     limit: Duration,
 ) -> Result<Process, String> {
+    sweep_stale_once();
     let sandbox = |what: &str| {
         tempfile::Builder::new()
-            .prefix(&format!("conform-claude-{what}-"))
+            .prefix(&format!("{SANDBOX_PREFIX}{}-{what}-", std::process::id()))
             .tempdir()
             .map_err(|e| format!("cannot create the throw-away {what} directory: {e}"))
     };
@@ -193,6 +274,7 @@ pub(crate) async fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    die_with_parent(&mut cmd);
     let started = Instant::now();
     let mut child = cmd
         .spawn()
@@ -249,6 +331,25 @@ mod tests {
         let ids: std::collections::BTreeSet<&str> = PROMPTS.iter().map(|p| p.id).collect();
         assert!(ids.iter().all(|id| id.starts_with(&format!("{FEATURE}/"))));
         assert_eq!(ids.len(), PROMPTS.len());
+    }
+
+    #[test]
+    fn sandboxes_of_a_dead_owner_are_swept_and_a_live_owners_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A PID above the kernel's maximum (4194304) never runs.
+        let dead = tmp
+            .path()
+            .join(format!("{SANDBOX_PREFIX}999999999-home-abc"));
+        let live = tmp
+            .path()
+            .join(format!("{SANDBOX_PREFIX}{}-cwd-abc", std::process::id()));
+        let other = tmp.path().join("conform-claude-notapid-home-x");
+        for d in [&dead, &live, &other] {
+            std::fs::create_dir_all(d.join("sub")).unwrap();
+        }
+        let removed = sweep_stale(tmp.path());
+        assert_eq!(removed, vec![dead.clone()]);
+        assert!(!dead.exists() && live.exists() && other.exists());
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct ClientSettings {
     pub claude_bin: Option<PathBuf>,
     /// The longest one prompt may take before the client is killed.
     pub timeout: Duration,
+    /// `--max-body-mb`, applied by the client's proxy to responses.
+    pub max_body: usize,
 }
 
 impl Default for ClientSettings {
@@ -50,6 +52,7 @@ impl Default for ClientSettings {
         ClientSettings {
             clients: Vec::new(),
             claude_bin: None,
+            max_body: crate::http::client::DEFAULT_MAX_BODY,
             timeout: Duration::from_secs(120),
         }
     }
@@ -188,8 +191,8 @@ pub(crate) async fn run_case(
             .as_ref()
             .map(|k| (k.expose().to_string(), t.auth == AuthStyle::Bearer)),
         extra_headers: t.headers.clone(),
-        redactor: redactor.clone(),
-        max_body: 64 << 20,
+        redactor: crate::secrets::SharedRedactor::new(redactor.clone()),
+        max_body: settings.max_body,
         label: case.prompt.id.to_string(),
     };
     let running = match proxy::start(config, Box::new(move |x| lock(&sink).push(x))).await {
@@ -233,6 +236,15 @@ pub(crate) async fn run_case(
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The result of a case the run's `--max-run-time` ended (or left no time for).
+pub(crate) fn out_of_time(case: &ClientCase, why: String) -> ResultRecord {
+    ResultRecord {
+        verdict: Verdict::Error,
+        error: Some(why),
+        ..base_record(case)
+    }
 }
 
 /// The result before anything ran.

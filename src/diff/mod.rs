@@ -1,14 +1,20 @@
 //! `conform diff BASE.json NEW.json`: compare two runs' `report.json` files.
 //!
-//! Results are matched by `(target, scenario, mode)`. Verdicts are ranked
+//! Results are matched by `(target, scenario, mode)`; targets by name, and `--map OLD=NEW`
+//! compares a base target under another name (when no target name is shared, the command says
+//! so and exits 2 instead of listing everything as new and removed). Verdicts are ranked
 //! `pass < warn < flaky < unsupported < fail = error`; a move to a strictly worse rank is a
 //! **regression**, to a strictly better one a **fix**. A move from `pass` or `warn` to
 //! `ignored` (the feature stopped taking effect) or `inconclusive` (the probe no longer gets an
-//! answer it can judge) is a regression too, as `conform run` fails on it ([`LOST_EFFECT`]);
-//! any other change (to or from `skip` or `ignored`, `fail` ↔ `error`, unknown verdicts) is an
-//! **other verdict change**. Results with
-//! the same verdict but a different set of finding checks are listed as **findings changed**.
-//! Timing is compared per target as medians of TTFT and total time, as ratios new / base.
+//! answer it can judge) is a regression too ([`LOST_EFFECT`]), and the way back is a fix; any
+//! other change (to or from `skip`, `fail` ↔ `error`, unknown verdicts) is an **other verdict
+//! change**. Results with the same verdict but a different set of finding checks are listed as
+//! **findings changed**. Timing is compared per target as medians of TTFT and total time, as
+//! ratios new / base.
+//!
+//! **One exit rule** ([`exit_code`]): a comparison with a regression exits 1, for `conform diff`
+//! and for `conform run --baseline` alike. The renderings group regressions and fixes by cause
+//! (the first new finding's check, or the verdict move when there is none).
 //!
 //! Reports are read leniently (missing fields take defaults) because the report writer
 //! evolves in parallel; only an unreadable file or one without a `results` list is an error.
@@ -36,6 +42,85 @@ pub(crate) struct DiffArgs {
     /// Output format: md (fit for a PR comment), text or json.
     #[arg(long, value_enum, default_value = "md")]
     pub format: Format,
+    /// Compare the base's target OLD as the new run's target NEW (`--map OLD=NEW`, repeatable),
+    /// for runs whose targets have different names.
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    pub map: Vec<String>,
+}
+
+/// The exit code of a comparison, for `conform diff` and `conform run --baseline` alike: 1 when
+/// there is a regression, else 0.
+pub(crate) fn exit_code(c: &Comparison) -> i32 {
+    if c.has_regressions() {
+        exit::FAILURES
+    } else {
+        exit::OK
+    }
+}
+
+/// Rename the base's targets by `--map OLD=NEW`; an entry without `=` or naming no target of
+/// the base is an error.
+fn apply_map(base: &mut Value, map: &[String]) -> Result<(), String> {
+    let names = target_names(base);
+    let mut pairs = BTreeMap::new();
+    for m in map {
+        let Some((old, new)) = m
+            .split_once('=')
+            .filter(|(o, n)| !o.is_empty() && !n.is_empty())
+        else {
+            return Err(format!(
+                "--map {m:?}: expected OLD=NEW (a base target and its new name)"
+            ));
+        };
+        if !names.contains(old) {
+            return Err(format!(
+                "--map {m}: the base has no target {old:?} (its targets: {})",
+                names.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        pairs.insert(old.to_string(), new.to_string());
+    }
+    for r in base
+        .get_mut("results")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(new) = r
+            .get("target")
+            .and_then(Value::as_str)
+            .and_then(|t| pairs.get(t))
+        {
+            r["target"] = Value::String(new.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The target names of a report's results.
+fn target_names(report: &Value) -> BTreeSet<String> {
+    report
+        .get("results")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| text(r, "target"))
+        .collect()
+}
+
+/// When both reports have results and no target name in common: what to do about it.
+fn no_shared_target(base: &Value, new: &Value) -> Option<String> {
+    let (b, n) = (target_names(base), target_names(new));
+    if b.is_empty() || n.is_empty() || b.intersection(&n).next().is_some() {
+        return None;
+    }
+    let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+    let (first_b, first_n) = (b.iter().next()?, n.iter().next()?);
+    Some(format!(
+        "no target matched: the base's targets ({}) and the new run's ({}) have different names, so nothing can be compared; pass --map {first_b}={first_n} to compare them",
+        list(&b),
+        list(&n)
+    ))
 }
 
 /// Run `conform diff`: 1 when there is a regression, 0 otherwise, 2 on unreadable input.
@@ -54,13 +139,19 @@ pub(crate) fn run_cli(args: &DiffArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let c = compare_reports(&base, &new);
-    print!("{}", render(&c, args.format));
-    if c.regressions.is_empty() {
-        exit::OK
-    } else {
-        exit::FAILURES
+    let mut base = base;
+    if let Err(e) = apply_map(&mut base, &args.map) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
     }
+    if let Some(e) = no_shared_target(&base, &new) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
+    let c = compare_reports(&base, &new);
+    // Texts read back from report.json carry the endpoint's control characters again.
+    print!("{}", crate::text::visible(&render(&c, args.format)));
+    exit_code(&c)
 }
 
 /// Read a report.json: it must be JSON with a `results` list.
@@ -236,6 +327,11 @@ fn lost_effect(before: &str, after: &str) -> bool {
     matches!(before, "pass" | "warn") && LOST_EFFECT.contains(&after)
 }
 
+/// Whether `before → after` is the way back: the feature takes effect (or can be judged) again.
+fn regained_effect(before: &str, after: &str) -> bool {
+    LOST_EFFECT.contains(&before) && matches!(after, "pass" | "warn")
+}
+
 /// Compare two report.json values.
 pub(crate) fn compare_reports(base: &Value, new: &Value) -> Comparison {
     let b = rows(base);
@@ -287,6 +383,10 @@ pub(crate) fn compare_reports(base: &Value, new: &Value) -> Comparison {
         }
         if lost_effect(&before.verdict, &after.verdict) {
             c.regressions.push(change);
+            continue;
+        }
+        if regained_effect(&before.verdict, &after.verdict) {
+            c.fixes.push(change);
             continue;
         }
         match (verdict_rank(&before.verdict), verdict_rank(&after.verdict)) {
@@ -443,7 +543,9 @@ mod tests {
             .iter()
             .map(|x| x.scenario.as_str())
             .collect();
-        assert_eq!(other, vec!["d", "e"]);
+        assert_eq!(other, vec!["e"]);
+        let fixes: Vec<&str> = c.fixes.iter().map(|x| x.scenario.as_str()).collect();
+        assert_eq!(fixes, vec!["d"], "ignored -> pass is a fix");
         let md = render(&c, Format::Md);
         assert!(md.contains("counts as a regression"), "{md}");
     }
@@ -455,5 +557,25 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), Some(2.5));
         assert_eq!(median(vec![]), None);
         assert_eq!(verdict_rank("ignored"), None);
+    }
+
+    #[test]
+    fn targets_are_matched_by_name_or_mapped() {
+        let mut base = json!({"results": [{"target": "old", "scenario": "a", "mode": "sync", "verdict": "pass"}]});
+        let new = json!({"results": [{"target": "new", "scenario": "a", "mode": "sync", "verdict": "fail"}]});
+        assert_eq!(
+            no_shared_target(&base, &new).unwrap(),
+            "no target matched: the base's targets (old) and the new run's (new) have different names, so nothing can be compared; pass --map old=new to compare them"
+        );
+        assert_eq!(
+            apply_map(&mut base.clone(), &["nope=new".into()]).unwrap_err(),
+            "--map nope=new: the base has no target \"nope\" (its targets: old)"
+        );
+        assert!(apply_map(&mut base.clone(), &["old".into()]).is_err());
+        apply_map(&mut base, &["old=new".into()]).unwrap();
+        assert_eq!(no_shared_target(&base, &new), None);
+        let c = compare_reports(&base, &new);
+        assert_eq!(c.regressions.len(), 1);
+        assert_eq!(exit_code(&c), exit::FAILURES);
     }
 }

@@ -1,5 +1,6 @@
 //! Rendering a [`Comparison`]: Markdown for PR comments, plain text for terminals, JSON for
-//! tools.
+//! tools. Regressions and fixes are grouped by cause (140 results that regressed for 4 reasons
+//! are 4 rows, each naming its results); JSON keeps one entry per result.
 
 use super::{Change, Comparison, ResultRef, TimingChange};
 use std::fmt::Write as _;
@@ -34,7 +35,7 @@ fn lost_effect_note(c: &Comparison) -> Option<String> {
         .count();
     (n > 0).then(|| {
         format!(
-            "{n} of the regressions went from pass or warn to ignored or inconclusive: the request is still accepted but the feature no longer takes effect (or can no longer be judged); that counts as a regression, as `conform run` fails on it."
+            "{n} of the regressions went from pass or warn to ignored or inconclusive: the request is still accepted but the feature no longer takes effect (or can no longer be judged); that counts as a regression, and `conform diff` and `conform run --baseline` exit 1 on any regression."
         )
     })
 }
@@ -122,6 +123,140 @@ fn md_changes(out: &mut String, title: &str, changes: &[Change]) {
     }
 }
 
+/// Changes that share a cause: the first new finding's check (for a fix, the first resolved
+/// check), else the verdict move.
+struct Cause<'a> {
+    /// What the rows show: `` `check` (severity): message `` or `pass → ignored`.
+    label: String,
+    changes: Vec<&'a Change>,
+}
+
+/// The cause of one change.
+fn cause_label(ch: &Change, markdown: bool) -> String {
+    let q = |s: &str| {
+        if markdown {
+            format!("`{s}`")
+        } else {
+            s.to_string()
+        }
+    };
+    if let Some(f) = ch.new_findings.first() {
+        let msg = if markdown {
+            cell(&f.message).replace('<', "&lt;").replace('>', "&gt;")
+        } else {
+            f.message.clone()
+        };
+        return format!("{} ({}): {msg}", q(&f.check), f.severity);
+    }
+    if let Some(r) = ch.resolved_checks.first() {
+        return format!("{} resolved", q(r));
+    }
+    format!("{} → {} (no new finding)", ch.before, ch.after)
+}
+
+/// Group changes by cause, the largest group first (ties in first-seen order).
+fn by_cause(changes: &[Change], markdown: bool) -> Vec<Cause<'_>> {
+    let mut out: Vec<Cause<'_>> = Vec::new();
+    for ch in changes {
+        let label = cause_label(ch, markdown);
+        match out.iter_mut().find(|c| c.label == label) {
+            Some(c) => c.changes.push(ch),
+            None => out.push(Cause {
+                label,
+                changes: vec![ch],
+            }),
+        }
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.changes.len()));
+    out
+}
+
+/// Results named per cause; the rest are counted.
+const NAMED: usize = 5;
+
+/// `target scenario@mode` of the first [`NAMED`] changes, and how many more.
+fn names(changes: &[&Change], markdown: bool) -> String {
+    let mut parts: Vec<String> = changes
+        .iter()
+        .take(NAMED)
+        .map(|ch| {
+            if markdown {
+                format!(
+                    "{} `{}`@{}",
+                    cell(&ch.target),
+                    cell(&ch.scenario),
+                    cell(&ch.mode)
+                )
+            } else {
+                format!("{}/{}@{}", ch.target, ch.scenario, ch.mode)
+            }
+        })
+        .collect();
+    if changes.len() > NAMED {
+        parts.push(format!("+{} more", changes.len() - NAMED));
+    }
+    parts.join(", ")
+}
+
+/// The verdict moves of a group: `pass → fail`, or several joined.
+fn moves(changes: &[&Change]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for ch in changes {
+        let m = format!("{} → {}", ch.before, ch.after);
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+    }
+    seen.join(", ")
+}
+
+fn md_causes(out: &mut String, title: &str, changes: &[Change]) {
+    if changes.is_empty() {
+        return;
+    }
+    let causes = by_cause(changes, true);
+    let _ = writeln!(
+        out,
+        "\n#### {title} ({}), {}\n",
+        changes.len(),
+        plural(causes.len(), "cause", "causes")
+    );
+    out.push_str("| Cause | Results | Verdicts | Which |\n|---|---|---|---|\n");
+    for c in &causes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.label,
+            c.changes.len(),
+            moves(&c.changes),
+            names(&c.changes, true)
+        );
+    }
+}
+
+fn text_causes(out: &mut String, title: &str, changes: &[Change]) {
+    if changes.is_empty() {
+        return;
+    }
+    let causes = by_cause(changes, false);
+    let _ = writeln!(
+        out,
+        "\n{title} ({}), {}:",
+        changes.len(),
+        plural(causes.len(), "cause", "causes")
+    );
+    for c in &causes {
+        let _ = writeln!(
+            out,
+            "  {} [{}, {}]",
+            c.label,
+            plural(c.changes.len(), "result", "results"),
+            moves(&c.changes)
+        );
+        let _ = writeln!(out, "    {}", names(&c.changes, false));
+    }
+}
+
 fn md_refs(out: &mut String, title: &str, refs: &[ResultRef]) {
     if refs.is_empty() {
         return;
@@ -188,8 +323,8 @@ fn markdown(c: &Comparison) -> String {
         run_label(&c.base),
         run_label(&c.new)
     );
-    md_changes(&mut out, "Regressions", &c.regressions);
-    md_changes(&mut out, "Fixes", &c.fixes);
+    md_causes(&mut out, "Regressions", &c.regressions);
+    md_causes(&mut out, "Fixes", &c.fixes);
     md_changes(&mut out, "Other verdict changes", &c.verdict_changes);
     md_changes(
         &mut out,
@@ -247,8 +382,8 @@ fn text(c: &Comparison) -> String {
         run_label(&c.base),
         run_label(&c.new)
     );
-    text_changes(&mut out, "Regressions", &c.regressions);
-    text_changes(&mut out, "Fixes", &c.fixes);
+    text_causes(&mut out, "Regressions", &c.regressions);
+    text_causes(&mut out, "Fixes", &c.fixes);
     text_changes(&mut out, "Other verdict changes", &c.verdict_changes);
     text_changes(&mut out, "Findings changed", &c.findings_changed);
     text_refs(&mut out, "New results", &c.added);
@@ -284,11 +419,61 @@ mod tests {
             "findings": [{"severity": "must", "check": "implied.stop-sequence", "message": "a|b"}]}]});
         let c = super::super::compare_reports(&base, &new);
         let md = render(&c, Format::Md);
-        assert!(md.contains("#### Regressions (1)"), "{md}");
-        assert!(md.contains("| t | `stop/seq` | sync | pass | **fail** | `implied.stop-sequence` (must): a\\|b |"), "{md}");
+        assert!(md.contains("#### Regressions (1), 1 cause"), "{md}");
+        assert!(
+            md.contains(
+                "| `implied.stop-sequence` (must): a\\|b | 1 | pass → fail | t `stop/seq`@sync |"
+            ),
+            "{md}"
+        );
         let txt = render(&c, Format::Text);
-        assert!(txt.contains("t/stop/seq@sync: pass -> fail"), "{txt}");
+        assert!(
+            txt.contains(
+                "  implied.stop-sequence (must): a|b [1 result, pass → fail]\n    t/stop/seq@sync\n"
+            ),
+            "{txt}"
+        );
         let js: serde_json::Value = serde_json::from_str(&render(&c, Format::Json)).unwrap();
         assert_eq!(js["regressions"][0]["after"], "fail");
+    }
+
+    #[test]
+    fn regressions_are_grouped_by_cause() {
+        let row = |s: &str, v: &str, check: Option<&str>| {
+            let findings: Vec<serde_json::Value> = check
+                .map(|c| json!({"severity": "must", "check": c, "message": "m"}))
+                .into_iter()
+                .collect();
+            json!({"target": "t", "scenario": s, "mode": "sync", "verdict": v, "findings": findings})
+        };
+        let names: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
+        let base =
+            json!({"results": names.iter().map(|n| row(n, "pass", None)).collect::<Vec<_>>()});
+        let new = json!({"results": names.iter().enumerate().map(|(i, n)| match i {
+            0..=5 => row(n, "fail", Some("effect.x")),
+            6 => row(n, "inconclusive", None),
+            _ => row(n, "fail", Some("schema.y")),
+        }).collect::<Vec<_>>()});
+        let c = super::super::compare_reports(&base, &new);
+        let md = render(&c, Format::Md);
+        assert!(md.contains("#### Regressions (8), 3 causes"), "{md}");
+        assert!(
+            md.contains("| `effect.x` (must): m | 6 | pass → fail | t `s0`@sync, t `s1`@sync, t `s2`@sync, t `s3`@sync, t `s4`@sync, +1 more |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| pass → inconclusive (no new finding) | 1 | pass → inconclusive | t `s6`@sync |"
+            ),
+            "{md}"
+        );
+        // The way back from ignored is a fix.
+        let c = super::super::compare_reports(&new, &base);
+        let txt = render(&c, Format::Text);
+        assert!(txt.contains("Fixes (8), 3 causes:"), "{txt}");
+        assert!(
+            txt.contains("  inconclusive → pass (no new finding) [1 result, inconclusive → pass]"),
+            "{txt}"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! reading ever holds a whole body in memory; secrets are redacted before anything is written,
 //! across chunk boundaries too.
 
+mod cap;
 pub(crate) mod read;
 pub(crate) mod spool;
 pub(crate) mod write;
@@ -18,6 +19,7 @@ pub(crate) mod write;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use cap::{Capped, body_limit};
 pub(crate) use read::{ReadError, for_each_exchange};
 pub(crate) use write::Recorder;
 

@@ -14,7 +14,19 @@ use std::io::{self, BufRead, Seek, SeekFrom};
 use std::path::Path;
 
 /// The longest line read (a wave-1 line holds a whole exchange; record lines hold one chunk).
-const MAX_LINE: usize = 256 << 20;
+/// A replay bounds lines further, by its body limit ([`max_line_for`]).
+pub(crate) const MAX_LINE: usize = 256 << 20;
+
+/// The longest record line a body limit of `max_body` bytes can need: a chunk's bytes at most
+/// six times over (JSON's `\u00XX` escape of a control byte) plus room for the record around
+/// them; never more than [`MAX_LINE`]. A longer line cannot hold a body within the limit, so it
+/// is refused before it is parsed (parsing costs several times the line).
+pub(crate) fn max_line_for(max_body: usize) -> usize {
+    max_body
+        .saturating_mul(6)
+        .saturating_add(1 << 20)
+        .min(MAX_LINE)
+}
 
 /// An exchange file that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -67,17 +79,26 @@ impl Legacy {
     }
 }
 
-/// Read one line (without its newline) into `buf`; false at the end of the input.
-fn next_line(r: &mut impl BufRead, buf: &mut Vec<u8>, line_no: usize) -> Result<bool, ReadError> {
+/// Read one line (without its newline) into `buf`, at most `max_line` bytes of it; false at
+/// the end of the input.
+fn next_line(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    line_no: usize,
+    max_line: usize,
+) -> Result<bool, ReadError> {
     buf.clear();
-    let n = io::Read::take(&mut *r, MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
+    let n = io::Read::take(&mut *r, max_line as u64 + 1).read_until(b'\n', buf)?;
     if n == 0 {
         return Ok(false);
     }
-    if buf.len() > MAX_LINE {
+    if buf.len() > max_line {
         return Err(ReadError::Line {
             line: line_no,
-            message: format!("longer than {} MiB", MAX_LINE >> 20),
+            message: format!(
+                "a record line longer than {} (the body limit, --max-body-mb, allows no longer)",
+                crate::text::human_size(max_line)
+            ),
         });
     }
     while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
@@ -93,12 +114,13 @@ fn feed(
     obs: &mut impl Observer,
     first_line: usize,
     stop_after: Option<usize>,
+    max_line: usize,
 ) -> Result<usize, ReadError> {
     let mut buf = Vec::new();
     let mut line = first_line;
     let mut count = 0;
     let mut open = false;
-    while next_line(r, &mut buf, line + 1)? {
+    while next_line(r, &mut buf, line + 1, max_line)? {
         line += 1;
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -107,8 +129,16 @@ fn feed(
             line,
             message: format!("not an exchange record: {e}"),
         };
-        let value: serde_json::Value = serde_json::from_slice(&buf).map_err(bad)?;
-        if value.get("rec").is_none() && value.get("request").is_some() {
+        // A record line (what conform writes) is parsed straight into its record: no
+        // intermediate `Value` holding another copy of a chunk.
+        let head = &buf[..buf.len().min(64)];
+        let record_line = memchr::memmem::find(head, br#""rec":"#).is_some();
+        let value: serde_json::Value = if record_line {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&buf).map_err(bad)?
+        };
+        if !record_line && value.get("rec").is_none() && value.get("request").is_some() {
             if open {
                 return Err(ReadError::Line {
                     line,
@@ -119,7 +149,11 @@ fn feed(
             legacy.into_exchange().replay_into(obs);
             count += 1;
         } else {
-            let rec: Record = serde_json::from_value(value).map_err(bad)?;
+            let rec: Record = if record_line {
+                serde_json::from_slice(&buf).map_err(bad)?
+            } else {
+                serde_json::from_value(value).map_err(bad)?
+            };
             let expect_open = !matches!(rec, Record::Begin { .. });
             if expect_open != open {
                 return Err(ReadError::Line {
@@ -167,7 +201,7 @@ fn feed(
 /// Feed every exchange of a reader to `obs`; the number of exchanges.
 pub fn for_each_exchange(r: impl BufRead, obs: &mut impl Observer) -> Result<usize, ReadError> {
     let mut r = r;
-    feed(&mut r, obs, 0, None)
+    feed(&mut r, obs, 0, None, MAX_LINE)
 }
 
 /// Parse exchanges held in memory.
@@ -179,7 +213,7 @@ pub fn parse_ndjson(bytes: &[u8]) -> Result<Vec<Exchange>, ReadError> {
 
 /// Read a whole exchange file into memory (small files; the runner and `conform check` stream).
 pub(crate) fn read_ndjson(path: &Path) -> Result<Vec<Exchange>, ReadError> {
-    let f = std::fs::File::open(path)?;
+    let f = crate::fsutil::open_regular(path)?;
     let mut c = Collector::default();
     for_each_exchange(io::BufReader::new(f), &mut c)?;
     Ok(c.into_exchanges())
@@ -232,7 +266,7 @@ impl Entry {
 impl Index {
     /// Index a file in one pass, holding one line at a time.
     pub(crate) fn build(path: &Path) -> Result<Index, ReadError> {
-        let f = std::fs::File::open(path)?;
+        let f = crate::fsutil::open_regular(path)?;
         let mut r = io::BufReader::new(f);
         let mut entries = Vec::new();
         let mut offset = 0u64;
@@ -240,8 +274,7 @@ impl Index {
         let mut buf = Vec::new();
         loop {
             let start = offset;
-            buf.clear();
-            let n = r.read_until(b'\n', &mut buf)?;
+            let n = bounded_line(&mut r, &mut buf, MAX_LINE)?;
             if n == 0 {
                 break;
             }
@@ -255,13 +288,19 @@ impl Index {
             if !begins {
                 continue;
             }
+            if n > buf.len() {
+                return Err(ReadError::Line {
+                    line,
+                    message: format!("longer than {} MiB", MAX_LINE >> 20),
+                });
+            }
             let mut ix = Indexer {
                 entries: &mut entries,
                 offset: start,
                 line: line - 1,
             };
             // A `begin` line alone reads as an unfinished exchange; only its start matters.
-            feed(&mut &buf[..], &mut ix, line - 1, Some(1))?;
+            feed(&mut &buf[..], &mut ix, line - 1, Some(1), MAX_LINE)?;
         }
         Ok(Index {
             path: path.to_path_buf(),
@@ -269,11 +308,51 @@ impl Index {
         })
     }
 
-    /// Feed the exchange of `entry` to `obs`.
-    pub(crate) fn replay(&self, entry: &Entry, obs: &mut impl Observer) -> Result<(), ReadError> {
-        let mut f = std::fs::File::open(&self.path)?;
+    /// Feed the exchange of `entry` to `obs`, refusing lines longer than `max_line`.
+    pub(crate) fn replay(
+        &self,
+        entry: &Entry,
+        obs: &mut impl Observer,
+        max_line: usize,
+    ) -> Result<(), ReadError> {
+        let mut f = crate::fsutil::open_regular(&self.path)?;
         f.seek(SeekFrom::Start(entry.offset))?;
-        feed(&mut io::BufReader::new(f), obs, entry.line, Some(1))?;
+        feed(
+            &mut io::BufReader::new(f),
+            obs,
+            entry.line,
+            Some(1),
+            max_line,
+        )?;
         Ok(())
+    }
+}
+
+/// Read one line into `buf`, keeping at most `max` bytes of it (its start: enough to tell a
+/// `begin` line) and skipping the rest without holding it; the bytes consumed (0 at the end).
+/// A begin line cut this way fails to parse and is reported with its line number.
+fn bounded_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    buf.clear();
+    let mut consumed = 0;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(consumed);
+        }
+        let (take, done) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        let keep = take.min(max.saturating_sub(buf.len()));
+        buf.extend_from_slice(&avail[..keep]);
+        r.consume(take);
+        consumed += take;
+        if done {
+            return Ok(consumed);
+        }
     }
 }

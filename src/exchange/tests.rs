@@ -133,6 +133,8 @@ fn an_index_replays_one_exchange_at_a_time() {
     let labels: Vec<_> = index.entries.iter().map(|e| e.label.as_str()).collect();
     assert_eq!(labels, ["first", "second"]);
     let mut c = Collector::default();
-    index.replay(&index.entries[1], &mut c).unwrap();
+    index
+        .replay(&index.entries[1], &mut c, super::read::MAX_LINE)
+        .unwrap();
     assert_eq!(c.into_exchanges(), vec![b.redacted(&Redactor::default())]);
 }

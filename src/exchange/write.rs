@@ -7,29 +7,35 @@
 //! chunk. Those bytes always precede the end of the SSE frame they belong to, so every frame
 //! is still complete at the same arrival time, and a replay of the record judges like the live
 //! exchange did. Bytes that are not UTF-8 are stored as base64 *after* redaction.
+//!
+//! Before that, an event stream's chunks pass through a [`DeltaMask`]: a secret a model
+//! streams token by token, spread over consecutive delta events, is masked in each of them
+//! (chunks wait, whole and with their arrival times, until what they end with is known not to
+//! begin a secret).
 
 use super::{Chunk, End, Exchange, Head, Observer, Record, RecordedRequest, Retry};
-use crate::secrets::Redactor;
+use crate::secrets::{DeltaMask, Redactor};
 use std::io::{self, Write};
 use std::path::Path;
 
 /// Redacts every record before passing it on.
 pub struct Redacting<O> {
     redactor: Redactor,
-    needles: Vec<Vec<u8>>,
     inner: O,
     carry: Vec<u8>,
     carry_t: f64,
+    /// For an event stream with secrets to look for: masks secrets spread over deltas.
+    deltas: Option<DeltaMask>,
 }
 
 impl<O: Observer> Redacting<O> {
     pub(crate) fn new(redactor: &Redactor, inner: O) -> Self {
         Redacting {
-            needles: redactor.needles(),
             redactor: redactor.clone(),
             inner,
             carry: Vec::new(),
             carry_t: 0.0,
+            deltas: None,
         }
     }
 
@@ -47,16 +53,7 @@ impl<O: Observer> Redacting<O> {
 
     /// How many bytes at the end of `buf` must wait for the next chunk.
     fn hold_back(&self, buf: &[u8]) -> usize {
-        let mut hold = 0;
-        for n in &self.needles {
-            let max = n.len().saturating_sub(1).min(buf.len());
-            for k in (hold + 1..=max).rev() {
-                if buf.ends_with(&n[..k]) {
-                    hold = k;
-                    break;
-                }
-            }
-        }
+        let hold = self.redactor.hold_back(buf);
         hold.max(incomplete_utf8_tail(&buf[..buf.len() - hold]) + hold)
             .min(buf.len())
     }
@@ -84,6 +81,7 @@ fn incomplete_utf8_tail(buf: &[u8]) -> usize {
 impl<O: Observer> Observer for Redacting<O> {
     fn begin(&mut self, label: &str, request: &RecordedRequest) {
         self.carry.clear();
+        self.deltas = None;
         let r = &self.redactor;
         let request = RecordedRequest {
             method: r.redact(&request.method),
@@ -103,6 +101,11 @@ impl<O: Observer> Observer for Redacting<O> {
     }
 
     fn head(&mut self, head: &Head) {
+        let stream = head.headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("content-type")
+                && v.to_ascii_lowercase().contains("event-stream")
+        });
+        self.deltas = (stream && !self.redactor.is_empty()).then(|| DeltaMask::new(&self.redactor));
         let head = Head {
             headers: self.redactor.redact_headers(&head.headers),
             ..head.clone()
@@ -111,6 +114,34 @@ impl<O: Observer> Observer for Redacting<O> {
     }
 
     fn chunk(&mut self, t_ms: f64, bytes: &[u8]) {
+        match &mut self.deltas {
+            Some(d) => {
+                for (t, b) in d.push(t_ms, bytes) {
+                    self.redact_chunk(t, &b);
+                }
+            }
+            None => self.redact_chunk(t_ms, bytes),
+        }
+    }
+
+    fn end(&mut self, end: &End) {
+        if let Some(mut d) = self.deltas.take() {
+            for (t, b) in d.finish() {
+                self.redact_chunk(t, &b);
+            }
+        }
+        self.flush_carry();
+        let mut end = end.clone();
+        if let Some(t) = &mut end.transport {
+            t.message = self.redactor.redact(&t.message);
+        }
+        self.inner.end(&end);
+    }
+}
+
+impl<O: Observer> Redacting<O> {
+    /// One chunk through the byte redactor (what may begin a secret waits for the next).
+    fn redact_chunk(&mut self, t_ms: f64, bytes: &[u8]) {
         let mut buf = std::mem::take(&mut self.carry);
         buf.extend_from_slice(bytes);
         let hold = self.hold_back(&buf);
@@ -121,15 +152,6 @@ impl<O: Observer> Observer for Redacting<O> {
         }
         self.carry = keep;
         self.carry_t = t_ms;
-    }
-
-    fn end(&mut self, end: &End) {
-        self.flush_carry();
-        let mut end = end.clone();
-        if let Some(t) = &mut end.transport {
-            t.message = self.redactor.redact(&t.message);
-        }
-        self.inner.end(&end);
     }
 }
 
@@ -149,9 +171,15 @@ impl<W: Write> LineWriter<W> {
         if self.error.is_some() {
             return;
         }
-        let res = serde_json::to_writer(&mut self.out, r)
+        // JSON escapes C0 controls but writes C1 (U+0080–U+009F) raw; as `\u00XX` they read
+        // back the same and no raw control character reaches the file.
+        let res = serde_json::to_vec(r)
             .map_err(io::Error::from)
-            .and_then(|_| self.out.write_all(b"\n"));
+            .and_then(|line| {
+                let text = std::str::from_utf8(&line).map_err(io::Error::other)?;
+                self.out.write_all(crate::text::visible(text).as_bytes())?;
+                self.out.write_all(b"\n")
+            });
         if let Err(e) = res {
             self.error = Some(e);
         }

@@ -44,12 +44,19 @@ pub struct Timeouts {
     pub total: Duration,
 }
 
+impl Timeouts {
+    /// The default first-byte limit (also the proxy's).
+    pub(crate) const DEFAULT_FIRST_BYTE: Duration = Duration::from_secs(120);
+    /// The default idle limit (also the proxy's).
+    pub(crate) const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             connect: Duration::from_secs(10),
-            first_byte: Duration::from_secs(120),
-            idle: Duration::from_secs(60),
+            first_byte: Timeouts::DEFAULT_FIRST_BYTE,
+            idle: Timeouts::DEFAULT_IDLE,
             total: Duration::from_secs(300),
         }
     }
@@ -394,13 +401,7 @@ async fn read_body(
                 let room = policy.max_body.saturating_sub(size);
                 if bytes.len() > room {
                     obs.chunk(t_ms, &bytes[..room]);
-                    return fail(
-                        FailureKind::BodyLimit,
-                        format!(
-                            "the body exceeded conform's limit of {} and was cut (raise --max-body-mb)",
-                            human_size(policy.max_body)
-                        ),
-                    );
+                    return Some(crate::exchange::body_limit(policy.max_body));
                 }
                 size += bytes.len();
                 chunks += 1;
@@ -415,17 +416,6 @@ fn failed(kind: FailureKind, message: String, total_ms: f64) -> End {
     End {
         total_ms,
         transport: Some(TransportFailure { kind, message }),
-    }
-}
-
-/// `64 MiB`, `512 KiB`, `100 bytes`.
-fn human_size(n: usize) -> String {
-    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
-        format!("{} KiB", n >> 10)
-    } else {
-        format!("{n} bytes")
     }
 }
 
@@ -446,7 +436,8 @@ fn describe(e: &reqwest::Error) -> String {
     format!("{kind}: {}", error_chain(e))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with its sources, each once (`error sending request: dns error: …`).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -22,7 +22,7 @@ fn proxied(url: &reqwest::Url) -> bool {
 }
 
 /// Resolve the base URL's host and open a TCP connection to it; the cause when that fails.
-pub(crate) async fn reachable(base_url: &str) -> Result<(), String> {
+pub async fn reachable(base_url: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(base_url).map_err(|e| format!("not a URL: {e}"))?;
     if proxied(&url) && !crate::http::client::is_loopback(base_url) {
         return Ok(());

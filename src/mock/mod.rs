@@ -30,7 +30,7 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::oneshot;
 
 pub(crate) use faults::{Fault, FaultSet, UnknownFault, fault_catalogue};
-pub(crate) use generate::Behaviour;
+pub(crate) use generate::{Behaviour, Skill};
 pub(crate) use limits::Limits;
 
 /// The model every mock serves.
@@ -62,6 +62,8 @@ pub struct MockConfig {
     pub chunk_delay_ms: u64,
     /// Accept `video` content blocks (the seed provider's extension).
     pub video: bool,
+    /// The realistic model's skill and speed knobs (`generate/skill.rs`); all absent by default.
+    pub skill: Skill,
     /// Connection and request-body limits.
     pub limits: Limits,
 }
@@ -77,6 +79,7 @@ impl Default for MockConfig {
             ttft_ms: 0,
             chunk_delay_ms: 0,
             video: true,
+            skill: Skill::default(),
             limits: Limits::default(),
         }
     }
@@ -221,16 +224,43 @@ pub(crate) struct MockArgs {
     /// Reject `video` content blocks like Anthropic does.
     #[arg(long)]
     pub no_video: bool,
+    /// With `--behaviour realistic`: the probability (0 to 1) that under tool_choice auto the
+    /// model calls the tool the prompt names, or none when it names none (default: the
+    /// realistic model's own habits, about 0.8).
+    #[arg(long, value_name = "P")]
+    pub tool_skill: Option<f64>,
+    /// With `--behaviour realistic`: the probability (0 to 1) that a tool call's input breaks
+    /// its schema (a required property left out, or a value of the wrong type).
+    #[arg(long, value_name = "P")]
+    pub arg_error_rate: Option<f64>,
+    /// With `--behaviour realistic`: an extra, exponentially distributed time to first byte
+    /// of this mean (milliseconds), drawn from the request and the seed.
+    #[arg(long, value_name = "MS")]
+    pub ttft_jitter_ms: Option<u64>,
 }
 
 impl MockArgs {
     /// The configuration these arguments describe.
-    pub(crate) fn config(&self) -> Result<MockConfig, UnknownFault> {
+    pub(crate) fn config(&self) -> Result<MockConfig, String> {
+        let skill = Skill {
+            tool_skill: self.tool_skill,
+            arg_error_rate: self.arg_error_rate,
+            ttft_jitter_ms: self.ttft_jitter_ms,
+        }
+        .checked()
+        .map_err(|e| e.to_string())?;
+        if skill.is_set() && self.behaviour != Behaviour::Realistic {
+            return Err(
+                "--tool-skill, --arg-error-rate and --ttft-jitter-ms need --behaviour realistic"
+                    .to_string(),
+            );
+        }
         let faults = self
             .faults
             .iter()
             .map(|f| f.parse())
-            .collect::<Result<Vec<Fault>, _>>()?;
+            .collect::<Result<Vec<Fault>, UnknownFault>>()
+            .map_err(|e| e.to_string())?;
         let mut models = vec![DEFAULT_MODEL.to_string()];
         for m in &self.models {
             if !models.contains(m) {
@@ -246,6 +276,7 @@ impl MockArgs {
             ttft_ms: self.ttft_ms,
             chunk_delay_ms: self.chunk_delay_ms,
             video: !self.no_video,
+            skill,
             limits: Limits {
                 max_connections: self.max_connections,
                 header_read_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
@@ -296,6 +327,13 @@ pub(crate) fn run_cli(args: MockArgs) -> i32 {
             );
             if args.behaviour == Behaviour::Realistic {
                 let _ = writeln!(out, "realistic model, seed {}", args.seed);
+            }
+            if !args.faults.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "faults: {} (`conform mock --list-faults` describes them)",
+                    args.faults.join(", ")
+                );
             }
             let _ = out.flush();
         }

@@ -19,7 +19,7 @@ use super::MockConfig;
 use super::body::{BLOCK, BodyBuffer};
 use super::cache::{self, CacheStore, InputUsage};
 use super::faults::{self, Fault, FaultSet};
-use super::generate::{generate_as, request_hash};
+use super::generate::{generate_with, request_hash};
 use super::hash::{Rng, mix64};
 use super::render::{self, Answer};
 use super::stream::{self, Timing};
@@ -226,6 +226,20 @@ impl Ctx {
                 "This request would exceed your account's rate limit. Please try again later.",
             ));
         }
+        self.auth(headers)?;
+        let version = headers
+            .get("anthropic-version")
+            .and_then(|v| v.to_str().ok());
+        if self.has(Fault::NewVersionRejected) && version == Some("2026-10-21") {
+            return Err(ApiError::invalid(
+                "anthropic-version: invalid version `2026-10-21`; use 2023-06-01",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key, as `x-api-key` or `Authorization: Bearer`.
+    fn auth(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         if self.has(Fault::AuthIgnored) {
             return Ok(());
         }
@@ -455,7 +469,13 @@ async fn handle_messages(
     let seed = ctx.st.config.seed;
     let asked = faults::request::for_generation(&body, &ctx.st.faults);
     let hash = request_hash(&body);
-    let mut generated = generate_as(&asked, hash, seed, ctx.st.config.behaviour);
+    let mut generated = generate_with(
+        &asked,
+        hash,
+        seed,
+        ctx.st.config.behaviour,
+        &ctx.st.config.skill,
+    );
     // Every response has an id of its own, as on Anthropic (the content stays a function of
     // the request, so both modes and repeated requests still agree on it).
     let n = ctx.st.answers.fetch_add(1, Ordering::Relaxed);
@@ -470,7 +490,9 @@ async fn handle_messages(
         usage,
     };
     let timing = Timing {
-        ttft: Duration::from_millis(ctx.st.config.ttft_ms),
+        ttft: Duration::from_millis(
+            ctx.st.config.ttft_ms + ctx.st.config.skill.ttft_jitter(hash, seed),
+        ),
         gap: Duration::from_millis(ctx.st.config.chunk_delay_ms),
     };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {

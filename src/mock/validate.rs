@@ -483,6 +483,9 @@ fn conversation(msgs: &[Value], rules: &Rules) -> R {
                 "document" if role == "assistant" && new_version => {
                     return err(&bp, "document blocks are not allowed in assistant messages");
                 }
+                "text" | "search_result" if role == "user" && new_version => {
+                    user_citations(b, &bp)?;
+                }
                 _ => payload(b, &bp)?,
             }
         }
@@ -503,6 +506,38 @@ fn conversation(msgs: &[Value], rules: &Rules) -> R {
             }
         }
         pending = calls;
+    }
+    Ok(())
+}
+
+/// 2026-10-21: citations are the model's, so a user turn's text (directly, or inside a
+/// `search_result`) may not carry any.
+fn user_citations(b: &Value, path: &str) -> R {
+    let cited = |t: &Value| {
+        t.get("citations")
+            .and_then(Value::as_array)
+            .is_some_and(|c| !c.is_empty())
+    };
+    if b["type"] == "text" && cited(b) {
+        return err(
+            &format!("{path}.text.citations"),
+            format!("citations are not allowed on user text blocks with anthropic-version {V2026}"),
+        );
+    }
+    for (k, t) in b["content"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .enumerate()
+    {
+        if cited(t) {
+            return err(
+                &format!("{path}.search_result.content.{k}.citations"),
+                format!(
+                    "citations are not allowed on user text blocks with anthropic-version {V2026}"
+                ),
+            );
+        }
     }
     Ok(())
 }

@@ -60,8 +60,8 @@ pub(crate) fn mark(profile: &Profile, r: &mut ResultRecord) -> Vec<String> {
         .iter()
         .filter(|f| f.severity() != Severity::Info)
         .collect();
-    let applicable: Vec<&super::Deviation> = profile
-        .deviations
+    let deviations = profile.all_deviations();
+    let applicable: Vec<&super::Deviation> = deviations
         .iter()
         .filter(|d| d.applies_to(scenario, feature))
         .collect();
@@ -146,7 +146,7 @@ fn status_str<T: Serialize>(s: T) -> String {
 pub(crate) fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -> ProviderDocs {
     let mine: Vec<&ResultRecord> = results.iter().filter(|r| r.target == target).collect();
     let mut rows = Vec::new();
-    for d in &profile.deviations {
+    for d in &profile.all_deviations() {
         let concerned: Vec<&&ResultRecord> = mine
             .iter()
             .filter(|r| d.applies_to(&r.scenario, &r.feature) && r.verdict != Verdict::Skip)

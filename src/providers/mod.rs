@@ -16,7 +16,7 @@ pub(crate) mod init;
 
 pub(crate) use docs::{ProviderDocs, mark, table};
 
-use crate::protocol::anthropic::wire::AuthStyle;
+use crate::protocol::anthropic::wire::{ApiVersion, AuthStyle};
 use crate::text::glob_match;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,8 +39,19 @@ pub struct Profile {
     /// The environment variable holding the key; none for local servers without auth.
     #[serde(default)]
     pub key_env: Option<String>,
+    /// How the key is sent to this provider unless a target says otherwise.
     #[serde(default)]
     pub auth: AuthStyle,
+    /// The auth styles the provider documents as accepted (`x-api-key`, `bearer`); empty: not
+    /// documented. A style left out makes a rejection of it (`auth.style-rejected`)
+    /// documented.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_styles: Vec<AuthStyle>,
+    /// The API versions the provider documents as accepted (`2023-06-01`, `2026-10-21`);
+    /// empty: not documented. A version left out makes its rejection
+    /// (`version.current-rejected`) documented.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<ApiVersion>,
     /// The model used unless `--model` names another.
     pub model: String,
     /// Model ids the provider documents for this endpoint.
@@ -89,6 +100,42 @@ fn matches_any(patterns: &[String], scenario: &str, feature: &str) -> bool {
     patterns
         .iter()
         .any(|p| glob_match(p, scenario) || glob_match(p, feature))
+}
+
+impl Profile {
+    /// The documented deviations: `deviations`, and those `auth_styles` and `versions` imply
+    /// (a style or version the provider does not accept).
+    pub(crate) fn all_deviations(&self) -> Vec<Deviation> {
+        let mut out = self.deviations.clone();
+        let implied = |id: &str, check: &str, note: String| Deviation {
+            id: id.to_string(),
+            checks: vec![check.to_string()],
+            scenarios: Vec::new(),
+            note,
+            doc: self.docs.clone(),
+        };
+        for style in [AuthStyle::Bearer, AuthStyle::XApiKey] {
+            if !self.auth_styles.is_empty() && !self.auth_styles.contains(&style) {
+                let name = match style {
+                    AuthStyle::Bearer => "bearer",
+                    AuthStyle::XApiKey => "x-api-key",
+                };
+                out.push(implied(
+                    &format!("{name}-rejected"),
+                    "auth.style-rejected",
+                    format!("the key is not accepted as `{}`", style.header_name()),
+                ));
+            }
+        }
+        if !self.versions.is_empty() && !self.versions.contains(&ApiVersion::V2026_10_21) {
+            out.push(implied(
+                "version-2026-10-21-rejected",
+                "version.current-rejected",
+                "anthropic-version 2026-10-21 is not accepted".into(),
+            ));
+        }
+        out
+    }
 }
 
 impl Deviation {

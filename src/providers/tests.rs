@@ -132,3 +132,49 @@ doc = "https://x"
     let e = parse("x.toml", text).unwrap_err().to_string();
     assert!(e.contains("not a check id"), "{e}");
 }
+
+#[test]
+fn accepted_auth_styles_and_versions_document_what_they_leave_out() {
+    let text = r#"
+name = "old"
+title = "x"
+docs = "https://x"
+base_url = "http://127.0.0.1:1"
+model = "m"
+auth = "x-api-key"
+auth_styles = ["x-api-key"]
+versions = ["2023-06-01"]
+"#;
+    let p = super::parse("old.toml", text).unwrap();
+    let mut r = record(
+        "headers/preflight",
+        Verdict::Fail,
+        &["auth.style-rejected", "version.current-rejected"],
+    );
+    let used = mark(&p, &mut r);
+    assert!(r.documented);
+    assert_eq!(used, ["bearer-rejected", "version-2026-10-21-rejected"]);
+    // A profile that accepts both says nothing about them.
+    let both = super::parse(
+        "both.toml",
+        &text
+            .replace(r#"["x-api-key"]"#, r#"["x-api-key", "bearer"]"#)
+            .replace(r#"["2023-06-01"]"#, r#"["2023-06-01", "2026-10-21"]"#),
+    )
+    .unwrap();
+    let mut r = record("headers/preflight", Verdict::Fail, &["auth.style-rejected"]);
+    assert!(mark(&both, &mut r).is_empty());
+    assert!(!r.documented);
+    assert!(
+        "2024-01-01"
+            .parse::<crate::protocol::anthropic::wire::ApiVersion>()
+            .is_err()
+    );
+    assert!(
+        super::parse(
+            "bad.toml",
+            &text.replace(r#"["2023-06-01"]"#, r#"["2024-01-01"]"#)
+        )
+        .is_err()
+    );
+}

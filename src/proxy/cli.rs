@@ -2,6 +2,8 @@
 //! to the same sinks as `conform run`'s — the records appended to `exchanges/proxy.ndjson` as
 //! each exchange ends, the reports rewritten at most once a second and once more on exit. With `-- COMMAND` the command runs
 //! with `ANTHROPIC_BASE_URL` pointing at the proxy, and the proxy exits with its exit code.
+//! Each exchange gets a line on stderr as it ends, and the exit a summary of its causes
+//! ([`super::lines`]).
 
 use super::{Config, Exchanged};
 use crate::exchange::spool::Spool;
@@ -10,7 +12,7 @@ use crate::report::model::{ResultRecord, RunReport, TargetInfo, Timing};
 use crate::report::sinks::{ExchangeSink, ReportSink};
 use crate::run::{Dispatch, RunEvent, Sink, SinkError, StepId};
 use crate::scenario::Mode;
-use crate::secrets::Redactor;
+use crate::secrets::{Redactor, SharedRedactor};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,7 +36,8 @@ pub(crate) struct ProxyArgs {
     /// Where report.md, report.json, junit.xml and exchanges/ go.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
-    /// The largest request or response body forwarded (MiB).
+    /// The largest request or response body forwarded (MiB). A longer response is judged and
+    /// recorded up to the limit, the exchange is `error`, and the client's connection is cut.
     #[arg(long, default_value_t = 64)]
     pub max_body_mb: usize,
     /// A command to run through the proxy (after `--`): it gets `ANTHROPIC_BASE_URL`.
@@ -45,9 +48,36 @@ pub(crate) struct ProxyArgs {
 /// How often the reports are rewritten at most while the proxy runs (and once more on exit).
 const REWRITE_EVERY: Duration = Duration::from_secs(1);
 
-/// One exchange the proxy forwarded, as a case of the run: started, recorded, finished.
-fn announce(dispatch: &mut Dispatch<'_, '_>, x: &Exchanged) -> Result<(), SinkError> {
+/// One exchange the proxy forwarded, as a case of the run: started, recorded, finished; its
+/// line is printed, and the model it asked for is kept in `models`.
+fn announce(
+    dispatch: &mut Dispatch<'_, '_>,
+    x: &Exchanged,
+    redactor: &Redactor,
+    models: &mut Vec<String>,
+) -> Result<(), SinkError> {
     let record = result(x.n, &x.method, &x.path, &x.judgement);
+    eprintln!(
+        "{}",
+        super::lines::exchange_line(
+            x.n,
+            &x.method,
+            &x.path,
+            x.judgement.exchange.response.as_ref().map(|r| r.status),
+            &record,
+            redactor,
+        )
+    );
+    if let Some(m) = x
+        .judgement
+        .exchange
+        .request
+        .body_json()
+        .and_then(|b| b.get("model")?.as_str().map(str::to_string))
+        && !models.contains(&m)
+    {
+        models.push(m);
+    }
     let case = record.case_id();
     dispatch.emit(&RunEvent::CaseStarted { case: &case })?;
     let mut records = Spool::new();
@@ -114,13 +144,15 @@ async fn run(a: &ProxyArgs) -> i32 {
     if let Some((k, _)) = &key {
         redactor.add(k.clone());
     }
+    // The client's credentials are learned from its requests as they come.
+    let shared = SharedRedactor::new(redactor);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Exchanged>();
     let config = Config {
         listen: a.listen,
         upstream: a.upstream.clone(),
         key,
         extra_headers: Vec::new(),
-        redactor: redactor.clone(),
+        redactor: shared.clone(),
         max_body: a.max_body_mb << 20,
         label: "proxy".into(),
     };
@@ -142,7 +174,8 @@ async fn run(a: &ProxyArgs) -> i32 {
         model: String::new(),
     }];
     let mut exchanges = ExchangeSink::appending(&a.report_dir);
-    let mut reports = ReportSink::rewritten_every(&a.report_dir, redactor.clone(), REWRITE_EVERY);
+    let mut reports = ReportSink::rewritten_every(&a.report_dir, shared.get(), REWRITE_EVERY)
+        .learning(shared.clone());
     let mut sinks: [&mut dyn Sink; 2] = [&mut exchanges, &mut reports];
     let mut dispatch = Dispatch::new(RunReport::new(targets.to_vec()), &mut sinks);
     // The exchange file and the report exist from the start (no exchange yet).
@@ -156,13 +189,16 @@ async fn run(a: &ProxyArgs) -> i32 {
     let base = proxy.base_url.clone();
     eprintln!(
         "proxy listening on {base} → {}",
-        redactor.redact(a.upstream.trim_end_matches('/'))
+        shared.get().redact(a.upstream.trim_end_matches('/'))
     );
     let work = async {
         if a.command.is_empty() {
             let _ = tokio::signal::ctrl_c().await;
             crate::exit::OK
         } else {
+            if let Some(w) = super::sandbox::warning(&a.command) {
+                eprintln!("{w}");
+            }
             let mut cmd = tokio::process::Command::new(&a.command[0]);
             cmd.args(&a.command[1..]).env("ANTHROPIC_BASE_URL", &base);
             match cmd.status().await {
@@ -176,12 +212,14 @@ async fn run(a: &ProxyArgs) -> i32 {
     };
     tokio::pin!(work);
     let mut failed = None;
+    // The models the application asked for (the report's model column).
+    let mut models: Vec<String> = Vec::new();
     let mut tick = tokio::time::interval(REWRITE_EVERY / 4);
     let code = loop {
         tokio::select! {
             code = &mut work => break code,
             Some(x) = rx.recv(), if failed.is_none() => {
-                failed = announce(&mut dispatch, &x).err();
+                failed = announce(&mut dispatch, &x, &shared.get(), &mut models).err();
             }
             _ = tick.tick(), if failed.is_none() => failed = dispatch.tick().err(),
         }
@@ -192,24 +230,40 @@ async fn run(a: &ProxyArgs) -> i32 {
     while failed.is_none()
         && let Ok(x) = rx.try_recv()
     {
-        failed = announce(&mut dispatch, &x).err();
+        failed = announce(&mut dispatch, &x, &shared.get(), &mut models).err();
     }
     if let Some(e) = failed {
-        eprintln!("error: {}", redactor.redact(&e.to_string()));
+        eprintln!(
+            "error: {}",
+            crate::text::visible(&shared.get().redact(&e.to_string()))
+        );
         return crate::exit::INFRA;
     }
-    let (report, done) = dispatch.finish(|r| r.finish(started.elapsed(), false));
+    let (report, done) = dispatch.finish(|r| {
+        if let Some(t) = r.targets.first_mut() {
+            t.model = models.join(", ");
+        }
+        r.finish(started.elapsed(), false)
+    });
     match done {
-        Ok(()) => eprintln!(
-            "proxy: {} exchange(s) judged; reports written {} time(s); report: {}",
-            report.results.len(),
-            reports.writes(),
-            a.report_dir
-                .join(crate::report::markdown::FILE_NAME)
-                .display()
-        ),
+        Ok(()) => {
+            if let Some(top) = super::lines::top_causes(&report.results) {
+                eprintln!("{}", crate::text::visible(&shared.get().redact(&top)));
+            }
+            eprintln!(
+                "proxy: {} exchange(s) judged; reports written {} time(s); report: {}",
+                report.results.len(),
+                reports.writes(),
+                a.report_dir
+                    .join(crate::report::markdown::FILE_NAME)
+                    .display()
+            )
+        }
         Err(e) => {
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            eprintln!(
+                "error: {}",
+                crate::text::visible(&shared.get().redact(&e.to_string()))
+            );
             return crate::exit::INFRA;
         }
     }

@@ -9,15 +9,18 @@
 //! Files: this one starts a proxy ([`start`]) for whoever needs one — the `conform proxy`
 //! command ([`cli`]: the exchanges fed to the run's sinks, reports rewritten at most once a second
 //! and once more on exit, `-- COMMAND`)
-//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange.
+//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange;
+//! [`sandbox`] warns when `-- claude …` runs Claude Code outside a sandbox.
 
 mod cli;
 mod forward;
+mod lines;
+mod sandbox;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
 
 use crate::protocol::anthropic::judge::Judgement;
-use crate::secrets::Redactor;
+use crate::secrets::SharedRedactor;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,7 +52,8 @@ pub(crate) struct Config {
     pub(crate) key: Option<(String, bool)>,
     /// Headers added to every request that does not carry them already (a target's own).
     pub(crate) extra_headers: Vec<(String, String)>,
-    pub(crate) redactor: Redactor,
+    /// What is redacted; it learns each client's credentials from its requests.
+    pub(crate) redactor: SharedRedactor,
     /// The largest request body forwarded, in bytes.
     pub(crate) max_body: usize,
     /// Exchange labels are `LABEL/0001 METHOD PATH`.
@@ -64,6 +68,8 @@ pub(crate) struct State {
     /// Exchanges begun and not yet handed to `on_exchange`.
     in_flight: AtomicUsize,
     pub(crate) on_exchange: OnExchange,
+    /// Set when the proxy stops: exchanges still in flight end as `error` and are handed over.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Counts an exchange in flight until dropped (it moves into the task streaming the body).
@@ -87,7 +93,7 @@ impl Drop for InFlight {
 pub(crate) enum StartError {
     #[error("--listen {0}: the proxy only listens on loopback")]
     NotLoopback(SocketAddr),
-    #[error("--upstream: not a URL: {0}")]
+    #[error("--upstream: {0}")]
     Upstream(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
@@ -107,8 +113,19 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    /// Wait (at most `limit`) until every exchange begun so far has been handed over.
+    /// Wait (at most `limit`) until every exchange begun so far has been handed over; those
+    /// still in flight then (a stalled upstream) are ended as `error`, with their request, and
+    /// handed over too.
     pub(crate) async fn settle(&self, limit: Duration) -> bool {
+        if self.wait_idle(limit).await {
+            return true;
+        }
+        self.state.closing.send_replace(true);
+        self.wait_idle(Duration::from_millis(500)).await;
+        false
+    }
+
+    async fn wait_idle(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
         while self.state.in_flight.load(Ordering::SeqCst) > 0 {
             if tokio::time::Instant::now() >= deadline {
@@ -131,7 +148,7 @@ pub(crate) async fn start(config: Config, on_exchange: OnExchange) -> Result<Run
     if !config.listen.ip().is_loopback() {
         return Err(StartError::NotLoopback(config.listen));
     }
-    reqwest::Url::parse(&config.upstream).map_err(|e| StartError::Upstream(e.to_string()))?;
+    crate::target::check_base_url(&config.upstream).map_err(StartError::Upstream)?;
     crate::http::client::install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -157,6 +174,7 @@ pub(crate) async fn start(config: Config, on_exchange: OnExchange) -> Result<Run
         seq: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
         on_exchange,
+        closing: tokio::sync::watch::channel(false).0,
     });
     let app = axum::Router::new()
         .fallback(forward::handle)

@@ -8,6 +8,9 @@ use super::causes::Deviation;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Piece {
     Text(String),
+    /// Prose that carries what the endpoint wrote (a finding's message): escaped for
+    /// Markdown and HTML wherever it is rendered.
+    Message(String),
     /// An identifier or a value from the traffic: a code span.
     Code(String),
     /// A public document's URL.
@@ -61,7 +64,7 @@ pub(crate) fn of(d: &Deviation, max_cases: usize) -> Vec<Fact> {
         text(" at "),
         Piece::Code(ex.location.clone()),
         text(": "),
-        text(ex.message.clone()),
+        Piece::Message(ex.message.clone()),
     ];
     for (what, value) in [("expected", &ex.expected), ("actual", &ex.actual)] {
         if let Some(v) = value {

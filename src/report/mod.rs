@@ -87,6 +87,7 @@ fn write_format(
 ) -> io::Result<PathBuf> {
     let path = dir.join(name);
     let text = redactor.redact(&render(report)?);
-    crate::fsutil::write_atomic(&path, text.as_bytes())?;
+    // No control character the endpoint wrote reaches a file raw (ESC, BEL, OSC, C1).
+    crate::fsutil::write_atomic(&path, crate::text::visible(&text).as_bytes())?;
     Ok(path)
 }

@@ -39,6 +39,10 @@ pub struct RunReport {
     /// The comparison with a previous run, if one was given (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// Which shard of a partitioned run this is (`--partition K/N`); `conform merge` checks
+    /// that its inputs are the N different shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// Documented vs observed, per target that has a provider profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) documented: Vec<crate::providers::ProviderDocs>,
@@ -52,6 +56,13 @@ pub struct RunReport {
     /// `deviation_ids`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub repros: BTreeMap<String, crate::report::deviation::Evidence>,
+}
+
+/// One shard of a partitioned run: shard `index` of `count` (`--partition index/count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
 }
 
 /// `conform run --baseline FILE`: which run this one is compared with, and how it compares.
@@ -238,6 +249,7 @@ impl RunReport {
             results: Vec::new(),
             summary: BTreeMap::new(),
             baseline: None,
+            shard: None,
             documented: Vec::new(),
             deviations: Vec::new(),
             deviation_ids: BTreeMap::new(),
@@ -291,7 +303,8 @@ impl RunReport {
         });
     }
 
-    /// The run's exit code ([`crate::verdict::exit_code`]).
+    /// The run's exit code ([`crate::verdict::exit_code`]); 1 when the comparison with the
+    /// baseline has a regression ([`crate::diff::exit_code`], the rule of `conform diff`).
     pub fn exit_code(&self, strict: bool) -> i32 {
         let code = crate::verdict::exit_code(
             self.results
@@ -299,6 +312,13 @@ impl RunReport {
                 .map(|r| (r.verdict, r.expected || r.documented)),
             strict,
         );
+        // A regression against the baseline fails the run by `conform diff`'s exit rule (a
+        // failure wins over infrastructure errors, as in the verdict rule).
+        if let Some(b) = &self.baseline
+            && crate::diff::exit_code(&b.comparison) == crate::exit::FAILURES
+        {
+            return crate::exit::FAILURES;
+        }
         if code == crate::exit::OK && !self.stopped.is_empty() {
             crate::exit::INFRA
         } else {

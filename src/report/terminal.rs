@@ -78,8 +78,8 @@ pub(crate) fn summary_text(
                 "  {:<4} {:<6} {} — {} [{}]\n",
                 d.id,
                 d.severity.to_string(),
-                d.check,
-                d.sentence,
+                crate::text::visible(&d.check),
+                crate::text::visible(&d.sentence),
                 d.spread()
             ));
         }

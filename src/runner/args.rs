@@ -10,26 +10,35 @@ use std::path::PathBuf;
 /// Arguments of `conform run`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
-    /// Targets file (used when --target names a target).
-    #[arg(long, default_value = "conform.toml")]
-    pub config: PathBuf,
-    /// Target(s) from the config file; repeat to compare side by side. Without --target and
-    /// --base-url the built-in reference server is started and used.
+    /// Targets file, checked before anything is sent; without --target every target it defines
+    /// runs. Without --config: `conform.toml` in the current directory, used when it exists and
+    /// no --target, --base-url, --provider or --mock-fault is given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Target(s) from the config file; repeat to compare side by side. Without any target
+    /// (flags, config file, ANTHROPIC_BASE_URL) the built-in reference server is used.
     #[arg(long = "target")]
     pub targets: Vec<String>,
     /// Ad-hoc target: base URL (e.g. https://dashscope.aliyuncs.com/apps/anthropic).
     #[arg(long)]
     pub base_url: Option<String>,
-    /// Ad-hoc target: model (default: $ANTHROPIC_MODEL, or the provider's).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Ad-hoc target: environment variable holding the API key (default: $ANTHROPIC_API_KEY
-    /// as x-api-key, else $ANTHROPIC_AUTH_TOKEN as Bearer, or the provider's variable).
+    /// Ad-hoc target: model (default: $ANTHROPIC_MODEL, or the provider's); repeat to compare
+    /// models of one endpoint side by side (one target per model, named NAME-MODEL).
+    #[arg(long = "model", value_name = "MODEL")]
+    pub models: Vec<String>,
+    /// Ad-hoc target: environment variable holding the API key (default: $ANTHROPIC_API_KEY,
+    /// else $ANTHROPIC_AUTH_TOKEN, or the provider's variable).
     #[arg(long)]
     pub api_key_env: Option<String>,
-    /// Ad-hoc target: how the key is sent.
-    #[arg(long, value_parser = parse_auth)]
+    /// Ad-hoc target: how the key is sent: `bearer` (`Authorization: Bearer`, the default, as
+    /// today's SDKs send it) or `x-api-key` (the `x-api-key` header).
+    #[arg(long, value_parser = parse_auth, value_name = "x-api-key|bearer")]
     pub auth: Option<AuthStyle>,
+    /// The API version(s) every target runs under: 2023-06-01, 2026-10-21 or both (each
+    /// case under each version, as targets NAME@VERSION side by side) [default: a target's
+    /// `api_version`, else 2026-10-21 as today's SDKs send].
+    #[arg(long, value_name = "VERSION", value_parser = parse_api_versions)]
+    pub api_version: Option<crate::target::ApiVersions>,
     /// Ad-hoc target: extra header `K:V` (repeatable).
     #[arg(long = "header")]
     pub headers: Vec<String>,
@@ -50,7 +59,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub strict_docs: bool,
     /// Run the built-in reference server with these faults (see `conform mock --list-faults`).
-    #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets", "provider"])]
+    #[arg(long = "mock-fault", conflicts_with_all = ["base_url", "targets", "provider", "config"])]
     pub mock_faults: Vec<String>,
     /// Scenarios to add to the built-in library (a file with the id of a built-in scenario
     /// replaces it). Without it: `./scenarios` when it exists, else the built-in library.
@@ -104,6 +113,11 @@ pub(crate) struct RunArgs {
     /// an `error` result, never a finding about the feature.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: Option<u64>,
+    /// Seconds the whole run may take [default: no limit]. When reached, the cases still
+    /// running or waiting end as `error` ("the run reached --max-run-time") and the reports
+    /// are written as usual; `--timeout` bounds each exchange.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=604800))]
+    pub max_run_time: Option<u64>,
     /// Retries of one request on a connection error, a timeout, or a status a client retries
     /// (408, 409, 429, 5xx), honouring `retry-after` [default: 2, or the target's `retries`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
@@ -180,6 +194,10 @@ pub(crate) enum ModeArg {
     Stream,
 }
 
+fn parse_api_versions(s: &str) -> Result<crate::target::ApiVersions, String> {
+    s.parse()
+}
+
 fn parse_auth(s: &str) -> Result<AuthStyle, String> {
     s.parse::<AuthStyle>().map_err(|e| e.to_string())
 }
@@ -193,6 +211,8 @@ pub struct Settings {
     pub replay: Option<PathBuf>,
     /// Response body limit in bytes.
     pub max_body: usize,
+    /// `--max-run-time`: the whole run's bound; cases not finished by then are `error`.
+    pub max_run_time: Option<std::time::Duration>,
     /// `--baseline`, read before the run.
     pub baseline: Option<crate::report::model::BaselineInput>,
     /// How long each (target, scenario, mode) took in the baseline run (for scheduling).
@@ -209,6 +229,8 @@ pub struct Settings {
     pub update_snapshots: bool,
     /// `--client`: the real clients driven against each target.
     pub clients: crate::clients::ClientSettings,
+    /// `--api-version`: the versions every target runs under (else each target's own).
+    pub api_versions: Option<crate::target::ApiVersions>,
 }
 
 impl Settings {
@@ -228,6 +250,7 @@ impl Settings {
             redactor: crate::secrets::Redactor::default(),
             replay: a.replay.clone(),
             max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            max_run_time: a.max_run_time.map(std::time::Duration::from_secs),
             baseline: None,
             expected_ms: Default::default(),
             partition: a.partition,
@@ -235,7 +258,10 @@ impl Settings {
                 clients: a.clients.clone(),
                 claude_bin: a.claude_bin.clone(),
                 timeout: std::time::Duration::from_secs(a.client_timeout),
+                max_body: usize::try_from(a.max_body_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
             },
+            api_versions: a.api_version,
         }
     }
 
@@ -269,15 +295,28 @@ pub(crate) fn resolve_targets_with(
     a: &RunArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Target>, String), String> {
+    if a.models.len() > 1 {
+        return side_by_side(a, env);
+    }
     if !a.targets.is_empty() {
-        let config = Config::load(&a.config).map_err(|e| e.to_string())?;
+        let path = super::config_file::path(a.config.as_deref());
+        let config = Config::load(&path).map_err(|e| e.to_string())?;
         let targets = config.resolve_all(&a.targets).map_err(|e| e.to_string())?;
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        let line = format!("target: {} from {}", names.join(", "), a.config.display());
+        let line = format!("target: {} from {}", names.join(", "), path.display());
         return Ok((targets, line));
     }
     if let Some(name) = &a.provider {
         return provider_target(a, name, env);
+    }
+    let uses_file = super::config_file::Given {
+        config: a.config.as_deref(),
+        base_url: a.base_url.is_some(),
+        mock_faults: !a.mock_faults.is_empty(),
+        env_base_url: env(ENV_BASE_URL).is_some(),
+    };
+    if let Some(found) = super::config_file::every_target(&uses_file, env) {
+        return found;
     }
     let env_base = env(ENV_BASE_URL);
     let (base_url, from) = match (&a.base_url, env_base) {
@@ -304,7 +343,7 @@ pub(crate) fn resolve_targets_with(
             return Ok((Vec::new(), line));
         }
     };
-    let model = match (&a.model, env(ENV_MODEL)) {
+    let model = match (a.models.first(), env(ENV_MODEL)) {
         (Some(m), _) => m.clone(),
         (None, Some(m)) => m,
         (None, None) => {
@@ -319,15 +358,10 @@ pub(crate) fn resolve_targets_with(
     } else if let Some(v) = &a.api_key_env {
         (Some(v.clone()), a.auth)
     } else if env(ENV_API_KEY).is_some() {
-        (
-            Some(ENV_API_KEY.to_string()),
-            a.auth.or(Some(AuthStyle::XApiKey)),
-        )
+        // Today's SDKs send the API key as Bearer too.
+        (Some(ENV_API_KEY.to_string()), a.auth)
     } else if env(ENV_AUTH_TOKEN).is_some() {
-        (
-            Some(ENV_AUTH_TOKEN.to_string()),
-            a.auth.or(Some(AuthStyle::Bearer)),
-        )
+        (Some(ENV_AUTH_TOKEN.to_string()), a.auth)
     } else {
         (None, a.auth)
     };
@@ -350,7 +384,7 @@ pub(crate) fn resolve_targets_with(
     .map_err(|e| e.to_string())?;
     if key_var.is_none() && !a.no_auth {
         return Err(format!(
-            "{from} is given but no key: pass --api-key-env VAR, or set {ENV_API_KEY} (sent as x-api-key) or {ENV_AUTH_TOKEN} (sent as Bearer); --no-auth sends none"
+            "{from} is given but no key: pass --api-key-env VAR, or set {ENV_API_KEY} or {ENV_AUTH_TOKEN} (sent as Bearer unless --auth x-api-key); --no-auth sends none"
         ));
     }
     let t = match &key_var {
@@ -366,6 +400,42 @@ pub(crate) fn resolve_targets_with(
     Ok((vec![t], line))
 }
 
+/// `--model A --model B`: the one endpoint of the flags (or of the SDK variables), once per
+/// model, named `NAME-MODEL`, side by side in one report.
+fn side_by_side(
+    a: &RunArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Target>, String), String> {
+    if !a.targets.is_empty() || a.config.is_some() {
+        return Err(
+            "--model given more than once compares models of the endpoint of --base-url, --provider or ANTHROPIC_BASE_URL; in a targets file use `models = [...]`".into(),
+        );
+    }
+    let mut targets: Vec<Target> = Vec::new();
+    let mut first_line = String::new();
+    for m in &a.models {
+        let mut one = a.clone();
+        one.models = vec![m.clone()];
+        let (mut ts, line) = resolve_targets_with(&one, env)?;
+        let Some(mut t) = ts.pop().filter(|_| ts.is_empty()) else {
+            return Err(
+                "--model given more than once needs one endpoint: --base-url URL, --provider NAME or ANTHROPIC_BASE_URL".into(),
+            );
+        };
+        t.name = format!("{}-{}", t.name, crate::fsutil::safe_name(m, "._-"));
+        if targets.iter().any(|x| x.name == t.name) {
+            return Err(format!("--model {m} is given twice"));
+        }
+        if first_line.is_empty() {
+            first_line = line;
+        }
+        targets.push(t);
+    }
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let line = format!("{first_line}; models side by side: {}", names.join(", "));
+    Ok((targets, line))
+}
+
 /// `--provider NAME`: the profile (built-in, or from conform.toml when that file exists)
 /// with the flags on top.
 fn provider_target(
@@ -373,8 +443,9 @@ fn provider_target(
     name: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Vec<Target>, String), String> {
-    let overrides = if a.config.is_file() {
-        Config::load(&a.config)
+    let path = super::config_file::path(a.config.as_deref());
+    let overrides = if a.config.is_some() || path.is_file() {
+        Config::load(&path)
             .map_err(|e| e.to_string())?
             .raw
             .providers
@@ -393,7 +464,11 @@ fn provider_target(
         })?,
         (None, None) => profile.base_url.clone(),
     };
-    let model = a.model.clone().unwrap_or_else(|| profile.model.clone());
+    let model = a
+        .models
+        .first()
+        .cloned()
+        .unwrap_or_else(|| profile.model.clone());
     let key_var = if a.no_auth {
         None
     } else {

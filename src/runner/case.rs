@@ -210,8 +210,9 @@ fn infra_call(
                 Finding::new(
                     ids::AUTH_STYLE_REJECTED,
                     "",
+                    // Worded like the access preflight's finding: one cause in the report.
                     format!(
-                        "HTTP {status} to the key sent as `{}` (the target's own style is `{}`)",
+                        "HTTP {status} to the key sent as `{}`, while it is accepted as `{}`",
                         style.header_name(),
                         target.auth.header_name()
                     ),
@@ -273,6 +274,7 @@ pub(crate) async fn run_case_noting(
     let opts = Options {
         profile,
         timing_known: true,
+        max_body: Some(transport.max_body()),
         ..Options::default()
     };
     let mut ctx = target_context(scenario, target);
@@ -289,7 +291,7 @@ pub(crate) async fn run_case_noting(
     let reference = scenario.reference().to_string();
     for located in &scenario.doc.steps {
         let step = &located.value;
-        if !step.runs_in(mode) {
+        if !step.runs_for(mode, target.api_version()) {
             continue;
         }
         let step_id = StepId::new(step.id.value.clone());
@@ -490,7 +492,7 @@ pub(crate) async fn run_case_noting(
 }
 
 /// The records a recorder wrote, flushed into their spool.
-fn spooled(recorder: Recorder<BufWriter<Spool>>) -> std::io::Result<Spool> {
+pub(super) fn spooled(recorder: Recorder<BufWriter<Spool>>) -> std::io::Result<Spool> {
     let mut spool = recorder
         .finish()
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))?;

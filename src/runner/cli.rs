@@ -82,13 +82,34 @@ async fn run(a: &RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let (scenarios, file_errors, source) = match args::load_scenarios(a) {
+    let (scenarios, mut file_errors, source) = match args::load_scenarios(a) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;
         }
     };
+    // Scenario files from disk are linted as `conform lint` does (request bodies too), and a
+    // run with a broken file sends nothing: every error is listed, then exit 2.
+    if let crate::scenario::library::Source::Dir(dir)
+    | crate::scenario::library::Source::BuiltinPlus { dir, .. } = &source
+    {
+        let bodies = crate::scenario::bodies_under(
+            dir,
+            &scenarios,
+            &crate::protocol::anthropic::wire::lint_request_body,
+        );
+        for d in &bodies {
+            eprintln!("{d}");
+        }
+        file_errors += bodies.iter().filter(|d| d.is_error()).count();
+    }
+    if file_errors > 0 {
+        eprintln!(
+            "error: {file_errors} scenario file error(s) in {source}: nothing was sent (`conform lint` checks files without running)"
+        );
+        return exit::USAGE;
+    }
     if !a.quiet {
         eprintln!("scenarios: {source} ({} loaded)", scenarios.len());
     }
@@ -161,7 +182,10 @@ async fn run(a: &RunArgs) -> i32 {
     {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            eprintln!(
+                "error: {}",
+                crate::text::visible(&redactor.redact(&e.to_string()))
+            );
             return match e {
                 super::RunError::Replay(_) => exit::USAGE,
                 super::RunError::Client { .. } => exit::INFRA,
@@ -171,13 +195,31 @@ async fn run(a: &RunArgs) -> i32 {
         }
     };
     for why in &outcome.report.stopped {
-        eprintln!("error: {}", redactor.redact(why));
+        eprintln!("error: {}", crate::text::visible(&redactor.redact(why)));
     }
     for why in &outcome.report.paused {
-        eprintln!("note: {}", redactor.redact(why));
+        eprintln!("note: {}", crate::text::visible(&redactor.redact(why)));
     }
     let opts = crate::report::terminal::TerminalOptions::detect(a.quiet);
     crate::report::terminal::print_summary(&outcome.report, Some(&a.report_dir), opts, &redactor);
+    if let (Some(b), Some(path)) = (&outcome.report.baseline, &a.baseline) {
+        let c = &b.comparison;
+        eprintln!(
+            "baseline {}: {} regression(s), {} fix(es){}",
+            path.display(),
+            c.regressions.len(),
+            c.fixes.len(),
+            if c.has_regressions() {
+                format!(
+                    " — the run fails on a regression, as `conform diff` does (`conform diff {} {}` groups them by cause)",
+                    path.display(),
+                    a.report_dir.join("report.json").display()
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     let code = if a.strict_docs {
         let mut strict = outcome.report.clone();
         strict.results.iter_mut().for_each(|r| r.documented = false);
@@ -192,10 +234,6 @@ async fn run(a: &RunArgs) -> i32 {
             a.report_dir.display()
         );
         return sig;
-    }
-    if file_errors > 0 {
-        eprintln!("error: {file_errors} scenario file error(s); those scenarios did not run");
-        return exit::USAGE;
     }
     code
 }

@@ -14,6 +14,7 @@ pub(super) async fn run_client_cases(
     settings: &Settings,
     dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
+    deadline: Option<std::time::Instant>,
 ) -> Result<bool, SinkError> {
     let mut located = BTreeMap::new();
     for case in cases {
@@ -29,14 +30,31 @@ pub(super) async fn run_client_cases(
         });
     }
     tokio::pin!(stop);
+    let out_of_time = super::until(deadline);
+    tokio::pin!(out_of_time);
+    let mut timed_out = false;
     for case in cases {
         let id = case.id();
         dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
         let bin = located[&case.kind].as_deref().map_err(String::as_str);
         let run = clients::run_case(case, bin, &settings.clients, &settings.redactor);
-        let (record, exchanges) = tokio::select! {
-            done = run => done,
-            _ = &mut stop => return Ok(true),
+        let ran_out = || {
+            let why = super::out_of_time_error(settings);
+            (clients::out_of_time(case, why), Vec::new())
+        };
+        let (record, exchanges) = if timed_out {
+            ran_out()
+        } else {
+            tokio::select! {
+                done = run => done,
+                _ = &mut stop => return Ok(true),
+                // The client (killed when its case is dropped) and the cases after it end as
+                // `error`.
+                _ = &mut out_of_time => {
+                    timed_out = true;
+                    ran_out()
+                }
+            }
         };
         for (step, records) in &exchanges {
             dispatch.emit(&RunEvent::ExchangeRecorded {

@@ -5,11 +5,13 @@
 //! The runner only produces results; the report sinks under [`crate::report`] turn them into
 //! files, and the terminal summary is one more sink.
 
+mod access;
 pub(crate) mod args;
 pub(crate) mod bench;
 mod breaker;
 pub(crate) mod case;
 mod cli;
+mod config_file;
 pub(crate) mod embedded;
 mod live;
 mod mode_agreement;
@@ -57,7 +59,7 @@ impl Case {
             .doc
             .steps
             .iter()
-            .filter(|s| s.value.runs_in(self.mode()))
+            .filter(|s| s.value.runs_for(self.mode(), self.target.api_version()))
             .count()
     }
 }
@@ -195,15 +197,7 @@ fn announce_exchanges(
     dispatch: &mut Dispatch<'_, '_>,
 ) -> Result<(), SinkError> {
     for run in runs {
-        for step in &run.steps {
-            if let Some(records) = &step.records {
-                dispatch.emit(&RunEvent::ExchangeRecorded {
-                    case: &case.id,
-                    step: &step.step,
-                    records,
-                })?;
-            }
-        }
+        announce_steps(&case.id, &run.steps, dispatch)?;
     }
     Ok(())
 }
@@ -216,11 +210,92 @@ struct Ran {
     reruns: BTreeMap<String, usize>,
 }
 
+/// The access preflight of each target still running (see [`access`]): a target accepted only
+/// in another auth style or API version runs that way from now on, and its preflight result is
+/// announced; one whose credentials are rejected every way is stopped. The cases, with their
+/// targets as they will run.
+async fn preflight(
+    mut cases: Vec<Case>,
+    transports: &BTreeMap<String, Transport>,
+    settings: &args::Settings,
+    stopped: &Stopped,
+    dispatch: &mut Dispatch<'_, '_>,
+) -> Result<Vec<Case>, SinkError> {
+    for (name, transport) in transports {
+        if stopped_lock(stopped).contains_key(name) {
+            continue;
+        }
+        let Some(target) = cases
+            .iter()
+            .find(|c| &c.target.name == name)
+            .map(|c| c.target.clone())
+        else {
+            continue;
+        };
+        let id = access::case_id(&target);
+        match access::check(&target, transport, &settings.redactor).await {
+            access::Access::AsConfigured => {}
+            access::Access::Fallback {
+                auth,
+                version,
+                mut record,
+                steps,
+            } => {
+                dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
+                announce_steps(&id, &steps, dispatch)?;
+                if let Some(profile) = &target.provider {
+                    crate::providers::mark(profile, &mut record);
+                }
+                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
+                let mut changed = (*target).clone();
+                changed.auth = auth;
+                if let Some(v) = version {
+                    changed.set_api_version(v);
+                }
+                let changed = Arc::new(changed);
+                for c in cases.iter_mut().filter(|c| &c.target.name == name) {
+                    c.target = changed.clone();
+                }
+            }
+            access::Access::Rejected { why, record, steps } => {
+                dispatch.emit(&RunEvent::CaseStarted { case: &id })?;
+                announce_steps(&id, &steps, dispatch)?;
+                dispatch.emit(&RunEvent::CaseFinished { record: &record })?;
+                dispatch.emit(&RunEvent::TargetStopped {
+                    target: name,
+                    reason: &why,
+                })?;
+                stopped_lock(stopped).insert(name.clone(), why);
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// Announce the recorded exchanges of `steps`, as exchanges of case `id`.
+fn announce_steps(
+    id: &CaseId,
+    steps: &[case::StepRecord],
+    dispatch: &mut Dispatch<'_, '_>,
+) -> Result<(), SinkError> {
+    for step in steps {
+        if let Some(records) = &step.records {
+            dispatch.emit(&RunEvent::ExchangeRecorded {
+                case: id,
+                step: &step.step,
+                records,
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Run `cases` with at most `jobs` at once; stops early (keeping what finished) when `stop`
 /// resolves. Each case's exchanges and result are announced to the sinks as it finishes (a
 /// case that ended on a server error nobody could yet call the request's own or the
 /// endpoint's waits for the end, see [`recent`]); the checks across cases are announced as
 /// amendments when all are in. Whether it was stopped.
+#[allow(clippy::too_many_arguments)]
 async fn run_cases(
     cases: Vec<Case>,
     transports: &BTreeMap<String, Transport>,
@@ -228,6 +303,7 @@ async fn run_cases(
     snapshots: Option<&snapshots::Snapshots>,
     dispatch: &mut Dispatch<'_, '_>,
     stop: impl std::future::Future<Output = ()>,
+    deadline: Option<Instant>,
 ) -> Result<Ran, SinkError> {
     let stopped: Stopped = Arc::default();
     let recent: HashMap<String, Arc<recent::RecentAnswers>> = transports
@@ -249,6 +325,17 @@ async fn run_cases(
             }
         }
     }
+    tokio::pin!(stop);
+    // The preflight waits for answers: a signal ends it like it ends the cases.
+    let cases = tokio::select! {
+        cases = preflight(cases, transports, settings, &stopped, dispatch) => cases?,
+        _ = &mut stop => {
+            return Ok(Ran {
+                interrupted: true,
+                reruns: BTreeMap::new(),
+            });
+        }
+    };
     let (started_tx, mut started_rx) = mpsc::unbounded_channel::<usize>();
     let spawner = Spawner {
         semaphore: Arc::new(Semaphore::new(settings.jobs.max(1))),
@@ -265,11 +352,16 @@ async fn run_cases(
     // case is in (their first run is not announced).
     let mut final_pass: Vec<usize> = Vec::new();
     let mut in_final_pass = false;
-    tokio::pin!(stop);
     let mut interrupted = false;
     let mut finished = Finished::default();
     let mut undecided: Vec<(usize, Vec<case::CaseRun>)> = Vec::new();
     let mut held = Held::default();
+    // Cases whose outcome is known (a result, or not run because their target was stopped):
+    // when `--max-run-time` is reached, every other case ends as `error`.
+    let mut resolved: std::collections::HashSet<usize> = Default::default();
+    let out_of_time = until(deadline);
+    tokio::pin!(out_of_time);
+    let mut timed_out = false;
     // Sinks that show time passing (the plain progress line) hear from the run every second.
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -290,7 +382,11 @@ async fn run_cases(
                     continue;
                 };
                 let (i, mut runs) = match joined {
-                    Ok((_, None)) => continue, // not run: its target was stopped
+                    Ok((id, None)) => {
+                        // Not run: its target was stopped.
+                        resolved.insert(by_task[&id]);
+                        continue;
+                    }
                     Ok((id, Some(runs))) => (by_task[&id], runs),
                     // A panicked case is an `error` result carrying the panic message.
                     Err(e) => {
@@ -311,6 +407,7 @@ async fn run_cases(
                         run.findings.push(final_pass_finding());
                     }
                 }
+                resolved.insert(i);
                 held.push(i, runs);
                 // Results wait while their target's breaker cannot tell yet.
                 for (i, runs) in held.release(&cases, &recent, false) {
@@ -322,6 +419,17 @@ async fn run_cases(
                 set.abort_all();
                 break;
             }
+            _ = &mut out_of_time => {
+                timed_out = true;
+                set.abort_all();
+                break;
+            }
+        }
+    }
+    if timed_out {
+        let why = out_of_time_error(settings);
+        for i in (0..cases.len()).filter(|i| !resolved.contains(i)) {
+            held.push(i, vec![case::CaseRun::infra_error(why.clone())]);
         }
     }
     // A breaker still pending at the end (few requests) let the results be judged.
@@ -506,12 +614,18 @@ pub(crate) fn transports(
     settings: &args::Settings,
 ) -> Result<BTreeMap<String, Transport>, RunError> {
     let mut out = BTreeMap::new();
+    // `Settings::default()` has no limit set (0): the default one, never "cut everything".
+    let max_body = match settings.max_body {
+        0 => crate::http::client::DEFAULT_MAX_BODY,
+        n => n,
+    };
     for t in targets {
         let transport = match &settings.replay {
             Some(dir) => Transport::Replay(Arc::new(Replayer::open(
                 dir,
                 &t.name,
                 settings.redactor.clone(),
+                max_body,
             )?)),
             None => Transport::Http {
                 client: Arc::new(Client::for_base_url(&t.base_url, &t.timeouts).map_err(
@@ -520,12 +634,28 @@ pub(crate) fn transports(
                         source,
                     },
                 )?),
-                max_body: settings.max_body,
+                max_body,
             },
         };
         out.insert(t.name.clone(), transport);
     }
     Ok(out)
+}
+
+/// Resolves at `deadline`; never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a case ended when the run's time ran out.
+pub(crate) fn out_of_time_error(settings: &args::Settings) -> String {
+    format!(
+        "the run reached --max-run-time ({} s) before this case finished",
+        settings.max_run_time.unwrap_or_default().as_secs()
+    )
 }
 
 /// Run scenarios against targets, announcing everything to `sinks`; the final report. A sink
@@ -538,6 +668,8 @@ pub async fn execute(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
+    let targets = crate::target::expand_versions(targets, settings.api_versions);
+    let deadline = settings.max_run_time.map(|d| started + d);
     let transports = transports(&targets, settings)?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let targets: Vec<Arc<Target>> = targets.into_iter().map(Arc::new).collect();
@@ -575,17 +707,22 @@ pub async fn execute(
         store.as_ref(),
         &mut dispatch,
         &mut stop,
+        deadline,
     )
     .await?;
     if !interrupted && !client_cases.is_empty() {
         interrupted =
-            live::run_client_cases(&client_cases, settings, &mut dispatch, &mut stop).await?;
+            live::run_client_cases(&client_cases, settings, &mut dispatch, &mut stop, deadline)
+                .await?;
     }
     let (report, done) = dispatch.finish(|report| {
         // Results in plan order (targets, then scenarios in `conform list` order, then modes).
-        report
-            .results
-            .sort_by_key(|r| order.get(&r.case_id()).copied().unwrap_or(usize::MAX));
+        // A target's access preflight comes first.
+        report.results.sort_by_key(|r| {
+            let preflight = r.scenario == access::SCENARIO;
+            let at = order.get(&r.case_id()).copied().unwrap_or(usize::MAX);
+            (!preflight, at)
+        });
         report.documented = targets
             .iter()
             .filter_map(|t| {
@@ -597,6 +734,10 @@ pub async fn execute(
             .iter()
             .filter_map(|t| pause_note(t, reruns.get(&t.name).copied().unwrap_or(0)))
             .collect();
+        report.shard = settings.partition.map(|p| crate::report::model::Shard {
+            index: p.index,
+            count: p.count,
+        });
         report.finish(started.elapsed(), interrupted);
         if let Some(b) = &settings.baseline {
             report.compare_with(b);

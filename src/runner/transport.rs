@@ -25,7 +25,7 @@ impl Transport {
     pub(crate) fn max_body(&self) -> usize {
         match self {
             Transport::Http { max_body, .. } => *max_body,
-            Transport::Replay(_) => usize::MAX,
+            Transport::Replay(r) => r.max_body,
         }
     }
 
@@ -50,6 +50,10 @@ pub struct Replayer {
     index: Index,
     queue: Mutex<HashMap<String, VecDeque<Entry>>>,
     redactor: Redactor,
+    /// `--max-body-mb`, honoured as the live client does: a recorded body beyond it is cut and
+    /// the exchange ends as `error` (and a record line too long to hold a body within it is
+    /// refused before it is parsed).
+    max_body: usize,
 }
 
 /// The replay directory could not be used.
@@ -74,6 +78,7 @@ impl Replayer {
         dir: &Path,
         target: &str,
         redactor: Redactor,
+        max_body: usize,
     ) -> Result<Replayer, ReplayError> {
         let name = format!("{}.ndjson", crate::fsutil::safe_name(target, "._-"));
         let file = [dir.join(&name), dir.join("exchanges").join(&name)]
@@ -100,6 +105,7 @@ impl Replayer {
             index,
             queue: Mutex::new(queue),
             redactor,
+            max_body,
         })
     }
 
@@ -121,8 +127,14 @@ impl Replayer {
         };
         match (entry, problem) {
             (Some(e), None) => {
-                if let Err(err) = self.index.replay(&e, obs) {
-                    obs.end(&End {
+                let mut cut = crate::exchange::Capped::new(self.max_body, obs);
+                let replayed = self.index.replay(
+                    &e,
+                    &mut cut,
+                    crate::exchange::read::max_line_for(self.max_body),
+                );
+                if let Err(err) = replayed {
+                    cut.end(&End {
                         total_ms: 0.0,
                         transport: Some(TransportFailure {
                             kind: FailureKind::Replay,

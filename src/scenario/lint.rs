@@ -133,13 +133,19 @@ impl Checker<'_> {
                     }
                     Some(dir)
                         if name.split(['/', '\\']).any(|p| p == "..")
-                            || !dir.join(name).is_file() =>
+                            || !dir.join(name).exists() =>
                     {
                         let dir = dir.display().to_string();
                         self.error(pos, format!("fixture `{name}` not found"))
                             .set_hint(format!("looked in {dir}"));
                     }
-                    Some(_) => {}
+                    // Opened the way a run opens it (a FIFO is refused before it is opened).
+                    Some(dir) => {
+                        if let Err(e) = crate::scenario::fixtures::fixture_check(dir, name) {
+                            let file = dir.join(name).display().to_string();
+                            self.error(pos, format!("fixture `{name}` ({file}): {e}"));
+                        }
+                    }
                 },
                 Expr::Var(parts) => {
                     let ok = match parts[0].as_str() {
@@ -545,39 +551,58 @@ pub(crate) fn check_bodies(
         if s.expect.statuses().iter().all(|c| *c >= 400) {
             continue;
         }
-        let mut strings = Vec::new();
-        body.value.strings(body.pos, "", &mut strings);
-        let templated: Vec<String> = strings
+        out.extend(check_body(
+            &scenario.file,
+            text,
+            &s.id.value,
+            &s.request.path.value,
+            body,
+            validate,
+        ));
+    }
+    out
+}
+
+/// The request-schema errors of one step's body (`step` its id, `path` its request path);
+/// strings that are a whole template are not checked (their value comes at run time).
+pub(crate) fn check_body(
+    file: &std::path::Path,
+    text: Option<&str>,
+    step: &str,
+    path: &str,
+    body: &Located<Node>,
+    validate: RequestValidator<'_>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut strings = Vec::new();
+    body.value.strings(body.pos, "", &mut strings);
+    let templated: Vec<String> = strings
+        .iter()
+        .filter(|(s, _, _)| matches!(template::parse(s).as_deref(), Ok([Piece::Expr(..)])))
+        .map(|(_, _, p)| p.clone())
+        .collect();
+    for finding in validate(path, &body.value.to_json()) {
+        let pointer = finding.location.as_str();
+        if templated
             .iter()
-            .filter(|(s, _, _)| matches!(template::parse(s).as_deref(), Ok([Piece::Expr(..)])))
-            .map(|(_, _, p)| p.clone())
-            .collect();
-        for finding in validate(&s.request.path.value, &body.value.to_json()) {
-            let pointer = finding.location.as_str();
-            if templated
-                .iter()
-                .any(|t| pointer == t || pointer.starts_with(&format!("{t}/")))
-            {
-                continue;
-            }
-            let pos = body
-                .value
-                .pointer_located(pointer, body.pos)
-                .map(|(_, p)| p)
-                .unwrap_or(body.pos);
-            let mut message = format!(
-                "request body of step `{}` violates the request schema",
-                s.id.value
-            );
-            if !pointer.is_empty() {
-                message.push_str(&format!(" at `{pointer}`"));
-            }
-            message.push_str(&format!(": {}", finding.message));
-            out.push(
-                Diagnostic::error(&scenario.file, text, pos, message)
-                    .hint("expect a 4xx status if the body is invalid on purpose"),
-            );
+            .any(|t| pointer == t || pointer.starts_with(&format!("{t}/")))
+        {
+            continue;
         }
+        let pos = body
+            .value
+            .pointer_located(pointer, body.pos)
+            .map(|(_, p)| p)
+            .unwrap_or(body.pos);
+        let mut message = format!("request body of step `{step}` violates the request schema");
+        if !pointer.is_empty() {
+            message.push_str(&format!(" at `{pointer}`"));
+        }
+        message.push_str(&format!(": {}", finding.message));
+        out.push(
+            Diagnostic::error(file, text, pos, message)
+                .hint("expect a 4xx status if the body is invalid on purpose"),
+        );
     }
     out
 }

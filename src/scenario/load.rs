@@ -7,7 +7,7 @@
 
 use super::diagnostics::{Diagnostic, Pos};
 use super::lint;
-use super::model::{Scenario, ScenarioFile};
+use super::model::{Located, Node, Scenario, ScenarioFile};
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused before parsing.
@@ -135,6 +135,16 @@ pub(crate) fn parse_str(file: &Path, text: &str) -> Result<ScenarioFile, Diagnos
     })
 }
 
+/// The file as a positioned YAML tree, whatever its keys (`None` when it is not valid YAML).
+pub(crate) fn parse_tree(text: &str) -> Option<Located<Node>> {
+    let parse = || serde_saphyr::from_str_with_options::<Located<Node>>(text, options()).ok();
+    on_parse_stack(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+            .ok()
+            .flatten()
+    })
+}
+
 fn yaml_diagnostic(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos = err
         .location()
@@ -219,7 +229,14 @@ pub(crate) fn load_text_with_fixtures(
 ) -> (Option<Scenario>, Vec<Diagnostic>) {
     let doc = match parse_str(file, text) {
         Ok(doc) => doc,
-        Err(d) => return (None, vec![d]),
+        // Every structural error at once, not only serde's first.
+        Err(d) => {
+            let tree = parse_tree(text);
+            return (
+                None,
+                super::structure::all_errors(file, text, tree.as_ref(), d),
+            );
+        }
     };
     let scenario = Scenario {
         file: file.to_path_buf(),
@@ -235,15 +252,31 @@ pub(crate) fn load_text_with_fixtures(
 }
 
 pub(crate) fn read_text(file: &Path) -> Result<String, Diagnostic> {
-    let fail = |msg: String| Diagnostic::error(file, None, Pos::UNKNOWN, msg);
-    let meta = std::fs::metadata(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(fail(format!(
-            "the file is larger than {MAX_FILE_BYTES} bytes"
-        )));
+    crate::fsutil::read_regular_string(file, MAX_FILE_BYTES).map_err(|e| {
+        Diagnostic::error(
+            file,
+            None,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
+    })
+}
+
+/// [`load_file`] for a file found under the scenario directory `root`: refused, by name, when
+/// it leads outside `root` once symlinks are followed.
+fn load_within(root: &Path, file: &Path) -> (Option<Scenario>, Vec<Diagnostic>) {
+    if root.is_dir()
+        && let Err(e) = crate::fsutil::check_inside(root, file)
+    {
+        let d = Diagnostic::error(
+            file,
+            None,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        );
+        return (None, vec![d]);
     }
-    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| fail(format!("the file is not UTF-8: {e}")))
+    load_file(file)
 }
 
 /// Every `*.yaml` / `*.yml` file under `dir` (skipping `fixtures/` and hidden directories),
@@ -287,7 +320,7 @@ pub fn load_dir(dir: &Path) -> (Vec<Scenario>, Vec<Diagnostic>) {
             return (Vec::new(), vec![d]);
         }
     };
-    let loaded = map_on_parse_stacks(&files, |f| load_file(f));
+    let loaded = map_on_parse_stacks(&files, |f| load_within(dir, f));
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut diagnostics = Vec::new();
     for (scenario, diags) in loaded {

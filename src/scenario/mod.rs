@@ -66,12 +66,14 @@
 
 pub(crate) mod compiled;
 pub(crate) mod diagnostics;
+pub(crate) mod fixtures;
 pub(crate) mod jsonpath;
 pub(crate) mod library;
 pub(crate) mod lint;
 pub(crate) mod load;
 pub(crate) mod model;
 pub(crate) mod render;
+mod structure;
 pub(crate) mod template;
 
 pub(crate) use diagnostics::{Diagnostic, Pos};
@@ -88,6 +90,10 @@ pub(crate) const DEFAULT_DIR: &str = "scenarios";
 
 /// [`run_lint_cli`] with a request-body validator.
 pub(crate) fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestValidator<'_>>) -> i32 {
+    // `conform run`'s resolution: ./scenarios when it exists, else the built-in library.
+    if paths.is_empty() && !Path::new(DEFAULT_DIR).exists() {
+        return lint_builtin(validator);
+    }
     let default = [PathBuf::from(DEFAULT_DIR)];
     let paths = if paths.is_empty() {
         &default[..]
@@ -119,6 +125,68 @@ pub(crate) fn run_lint_cli_with(paths: &[PathBuf], validator: Option<RequestVali
     } else {
         crate::exit::OK
     }
+}
+
+/// `conform lint` with no path and no `./scenarios`: the built-in library, as `conform run`
+/// would use it.
+fn lint_builtin(validator: Option<RequestValidator<'_>>) -> i32 {
+    let (scenarios, mut diagnostics) = library::load_builtin();
+    if let Some(validate) = validator {
+        diagnostics.extend(builtin_bodies(&scenarios, validate));
+    }
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let mut err = std::io::stderr().lock();
+    for d in &diagnostics {
+        let _ = writeln!(err, "{d}\n");
+    }
+    let _ = writeln!(
+        err,
+        "checked {} scenario file(s) of the built-in library (there is no ./scenarios here; `conform run` uses the same): {errors} error(s), {} warning(s)",
+        library::files()
+            .iter()
+            .filter(|(p, _)| p.starts_with("scenarios/anthropic/"))
+            .count(),
+        diagnostics.len() - errors
+    );
+    if errors > 0 {
+        crate::exit::USAGE
+    } else {
+        crate::exit::OK
+    }
+}
+
+/// The request-schema errors of the bodies of built-in scenarios (their text is embedded).
+fn builtin_bodies(scenarios: &[Scenario], validate: RequestValidator<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for s in scenarios {
+        let text = library::files()
+            .iter()
+            .find(|(p, _)| Path::new(p) == s.file)
+            .and_then(|(_, b)| std::str::from_utf8(b).ok());
+        out.extend(lint::check_bodies(s, text, validate));
+    }
+    out
+}
+
+/// The request-schema errors of the bodies of the scenario files under `dir`, loaded (in
+/// `loaded`) or not: `conform run --scenarios DIR` lints them before it sends anything, as
+/// `conform lint DIR` does.
+pub(crate) fn bodies_under(
+    dir: &Path,
+    loaded: &[Scenario],
+    validate: RequestValidator<'_>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for s in loaded.iter().filter(|s| s.file.starts_with(dir)) {
+        let text = load::read_text(&s.file).ok();
+        out.extend(lint::check_bodies(s, text.as_deref(), validate));
+    }
+    out.extend(unloaded_bodies(
+        load::scenario_files(dir).unwrap_or_default(),
+        loaded,
+        validate,
+    ));
+    out
 }
 
 /// One row of `conform list`.
@@ -227,6 +295,27 @@ pub(crate) fn scenario_json_schema() -> serde_json::Value {
     serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
 }
 
+/// The request-schema errors of the bodies of `files` that are not among `loaded`.
+fn unloaded_bodies(
+    files: Vec<PathBuf>,
+    loaded: &[Scenario],
+    validate: RequestValidator<'_>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| !loaded.iter().any(|s| &s.file == *f))
+    {
+        let Ok(text) = load::read_text(f) else {
+            continue;
+        };
+        if let Some(tree) = load::parse_tree(&text) {
+            out.extend(structure::body_errors(f, &text, &tree, validate));
+        }
+    }
+    out
+}
+
 /// Lint a file or every scenario under a directory.
 #[cfg(test)]
 pub(crate) fn lint(path: &Path) -> Vec<Diagnostic> {
@@ -241,6 +330,12 @@ pub(crate) fn lint_with(path: &Path, validator: Option<RequestValidator<'_>>) ->
             let text = load::read_text(&s.file).ok();
             diagnostics.extend(lint::check_bodies(s, text.as_deref(), validate));
         }
+        // The bodies of the files that did not load, so one pass finds every error.
+        diagnostics.extend(unloaded_bodies(
+            load::scenario_files(path).unwrap_or_default(),
+            &scenarios,
+            validate,
+        ));
     }
     diagnostics.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
     diagnostics

@@ -46,6 +46,8 @@ pub enum Feature {
     Headers,
     // Request shapes Claude Code sends (captured through `conform proxy`).
     ClaudeCode,
+    // Multi-turn tool loops with thinking passed back, as agents run them.
+    AgentLoop,
 }
 
 impl Feature {
@@ -59,7 +61,7 @@ impl Feature {
             .unwrap_or(usize::MAX)
     }
 
-    pub const ALL: [Feature; 19] = [
+    pub const ALL: [Feature; 20] = [
         Feature::Basic,
         Feature::System,
         Feature::MultiTurn,
@@ -79,6 +81,7 @@ impl Feature {
         Feature::Models,
         Feature::Headers,
         Feature::ClaudeCode,
+        Feature::AgentLoop,
     ];
 
     /// The id used in files, reports and `effect.<feature>` check ids.
@@ -103,6 +106,7 @@ impl Feature {
             Feature::Models => "models",
             Feature::Headers => "headers",
             Feature::ClaudeCode => "claude-code",
+            Feature::AgentLoop => "agent-loop",
         }
     }
 }
@@ -227,6 +231,11 @@ pub(crate) struct Step {
     /// Run this step only in these modes (default: every mode of the scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes: Option<Vec<Mode>>,
+    /// Run this step only when the case runs under this API version (the target's
+    /// `anthropic-version`, `--api-version`); default: under every version. Two steps with
+    /// the same request and different `api_version`s state what each version expects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<crate::protocol::anthropic::wire::ApiVersion>,
     /// Force the body's `stream` field to this value in every mode instead of the mode's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,

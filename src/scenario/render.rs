@@ -48,6 +48,16 @@ impl Step {
     pub(crate) fn runs_in(&self, mode: Mode) -> bool {
         self.modes.as_ref().is_none_or(|m| m.contains(&mode))
     }
+
+    /// Whether this step runs in `mode` on a case under API version `version` (None: a
+    /// version conform does not know, where only steps without `api_version` run).
+    pub(crate) fn runs_for(
+        &self,
+        mode: Mode,
+        version: Option<crate::protocol::anthropic::wire::ApiVersion>,
+    ) -> bool {
+        self.runs_in(mode) && self.api_version.is_none_or(|v| Some(v) == version)
+    }
 }
 
 fn fail(field: &str, pos: Pos) -> impl Fn(TemplateError) -> RenderError + '_ {

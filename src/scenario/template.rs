@@ -193,7 +193,7 @@ impl Context {
                 "a fixture name cannot leave the fixtures directory".into()
             ));
         }
-        let bytes = std::fs::read(dir.join(name)).map_err(|e| err(e.to_string()))?;
+        let bytes = super::fixtures::fixture_bytes(dir, name).map_err(|e| err(e.to_string()))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 

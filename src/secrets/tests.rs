@@ -1,6 +1,7 @@
 //! Unit tests of `secrets`.
 
 use super::*;
+use memchr::memmem;
 
 const KEY: &str = "sk-ant/api03+Zx_9~q=w:é";
 
@@ -185,4 +186,99 @@ fn extra_secret_headers_and_secrets_in_header_names() {
     r.add("another-secret");
     assert!(r.is_secret_header("X-AUTH"));
     assert_eq!(r.redact("another-secret"), REDACTED);
+}
+
+#[test]
+fn partially_and_mixed_case_percent_encoded_and_escaped_keys_are_redacted() {
+    let key = "sk-ant-api03-Zx9q";
+    let r = Redactor::new(vec![key.into()]);
+    let pct_lower: String = key.bytes().map(|b| format!("%{b:02x}")).collect();
+    let pct_mixed: String = key
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| match i % 3 {
+            0 => format!("%{b:02X}"),
+            1 => format!("%{b:02x}"),
+            _ => (b as char).to_string(),
+        })
+        .collect();
+    let pct_twice: String = key.bytes().map(|b| format!("%25{b:02X}")).collect();
+    let u_escaped: String = key.bytes().map(|b| format!("\\u{b:04x}")).collect();
+    let u_in_json_in_json: String = key.bytes().map(|b| format!("\\\\u{b:04X}")).collect();
+    let html: String = key.bytes().map(|b| format!("&#{b};")).collect();
+    for form in [
+        pct_lower,
+        pct_mixed,
+        pct_twice,
+        u_escaped,
+        u_in_json_in_json,
+        html,
+        key.to_ascii_lowercase(),
+        key.to_ascii_uppercase(),
+    ] {
+        let text = format!("before {form} after");
+        let out = r.redact(&text);
+        assert_eq!(out, "before [REDACTED] after", "{form}");
+        assert!(r.contains_secret(text.as_bytes()), "{form}");
+        // Chunked anywhere, the stream gives the same.
+        let bytes = text.as_bytes();
+        for a in 0..=bytes.len() {
+            let mut s = r.stream();
+            let mut got = s.push(&bytes[..a]);
+            got.extend(s.push(&bytes[a..]));
+            got.extend(s.finish());
+            assert_eq!(got, out.as_bytes(), "{form} split at {a}");
+        }
+    }
+    // Escapes that hide no secret are left alone.
+    assert_eq!(r.redact("100%25 \\u0041 &#65;"), "100%25 \\u0041 &#65;");
+}
+
+#[test]
+fn a_key_lower_cased_in_a_header_name_is_redacted() {
+    let r = Redactor::new(vec!["sk-ANT-Key-0123456789".into()]);
+    let h = r.redact_headers(&[("x-sk-ant-key-0123456789".into(), "1".into())]);
+    assert_eq!(h[0].0, "x-[REDACTED]");
+}
+
+#[test]
+fn hold_back_covers_a_key_cut_inside_an_escape() {
+    let r = Redactor::new(vec!["sk-ant-0123456789".into()]);
+    assert_eq!(r.hold_back(b"text %73%6"), 5);
+    assert_eq!(r.hold_back(b"text \\u0073k"), 7);
+    assert_eq!(r.hold_back(b"text SK-A"), 4);
+    assert_eq!(r.hold_back(b"text done\n\n"), 0);
+}
+
+#[test]
+fn a_learning_redactor_learns_client_credentials_from_request_headers() {
+    let shared = SharedRedactor::new(Redactor::default().with_secret_headers(["x-goog-api-key"]));
+    shared.learn_from_headers([
+        ("X-Api-Key", "sk-client-key-0001"),
+        ("authorization", "Bearer tok-bearer-0002"),
+        (
+            "proxy-authorization",
+            &format!("Basic {}", STANDARD.encode("alice:pass-word-0003")),
+        ),
+        ("x-goog-api-key", "goog-key-0004"),
+        ("content-type", "application/json-long"),
+        ("x-api-key", "short"),
+    ]);
+    let r = shared.get();
+    for s in [
+        "sk-client-key-0001",
+        "tok-bearer-0002",
+        "pass-word-0003",
+        "goog-key-0004",
+    ] {
+        assert_eq!(r.redact(&format!("<{s}>")), "<[REDACTED]>", "{s}");
+    }
+    assert_eq!(
+        r.redact("application/json-long short"),
+        "application/json-long short"
+    );
+    // Every clone sees what was learned.
+    let before = shared.clone();
+    shared.learn_from_headers([("x-api-key", "sk-later-key-0005")]);
+    assert_eq!(before.get().redact("sk-later-key-0005"), REDACTED);
 }

@@ -129,7 +129,7 @@ fn list(store: &SnapshotStore, all: bool, diff: bool) -> Result<(), SnapshotErro
                 };
                 print!(
                     "{}",
-                    unified_diff(&old, &new.contents, "accepted", "pending")
+                    crate::text::visible(&unified_diff(&old, &new.contents, "accepted", "pending"))
                 );
             }
         } else if all {

@@ -24,6 +24,7 @@ pub(super) fn overlay(base: RawTarget, child: RawTarget) -> RawTarget {
         api_key_env: child.api_key_env.or(base.api_key_env),
         api_key: None,
         auth: child.auth.or(base.auth),
+        api_version: child.api_version.or(base.api_version),
         // A child naming one `model` replaces a parent's `models` list, and vice versa.
         model: if child_has_models {
             child.model
@@ -152,6 +153,13 @@ pub(super) fn build_targets(
             return Err(invalid(key, "must be greater than 0".into()));
         }
     }
+    let api_versions = match &raw.api_version {
+        None => None,
+        Some(v) => Some(
+            v.parse::<ApiVersions>()
+                .map_err(|m| invalid("api_version", m))?,
+        ),
+    };
     let rpm = raw.rpm.filter(|r| *r > 0);
     let limiter = rpm.and_then(RateLimiter::per_minute);
     Ok(models
@@ -168,6 +176,7 @@ pub(super) fn build_targets(
             timeouts,
             retries: raw.retries.unwrap_or(RetryPolicy::default().max_retries),
             secret_headers: secret_headers.clone(),
+            api_versions,
             provider: None,
             // Expanded models share the provider's rate limit.
             limiter: limiter.clone(),

@@ -7,7 +7,7 @@ use crate::scenario::model::Feature;
 /// A base URL that parses, is http(s), has a host and carries no credentials. Error messages
 /// never echo a URL that contains `@` (it may hold a password), and a URL with credentials is
 /// only named by its host.
-pub(super) fn check_base_url(url: &str) -> Result<String, String> {
+pub(crate) fn check_base_url(url: &str) -> Result<String, String> {
     let shown = if url.contains('@') {
         "the URL (not shown: it contains `@`, perhaps credentials)".to_string()
     } else {

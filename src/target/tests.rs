@@ -51,9 +51,10 @@ fn resolves_a_target_with_defaults_and_env_key() {
         "https://dashscope.aliyuncs.com/apps/anthropic/v1/messages"
     );
     assert_eq!(t.api_key.as_ref().unwrap().expose(), "sk-canary-0123456789");
+    // Without `auth`, the key travels as today's SDKs send it.
     assert_eq!(
         t.auth_header().unwrap(),
-        ("x-api-key".into(), "sk-canary-0123456789".into())
+        ("authorization".into(), "Bearer sk-canary-0123456789".into())
     );
     assert_eq!(t.timeouts.idle, Duration::from_millis(5000));
     assert_eq!(t.timeouts.connect, Timeouts::default().connect);
@@ -463,4 +464,50 @@ headers = { "X-Auth" = "opaque" }
         .unwrap_err()
         .to_string();
     assert!(e.contains("secret_headers"), "{e}");
+}
+
+#[test]
+fn api_version_in_the_file_is_read_inherited_and_checked() {
+    let text = r#"
+[targets.base]
+base_url = "http://127.0.0.1:8080"
+model = "m"
+api_version = "both"
+
+[targets.child]
+extends = "base"
+
+[targets.old]
+extends = "base"
+api_version = "2023-06-01"
+"#;
+    let c = config(text).unwrap();
+    let child = one(&c, "child");
+    assert_eq!(child.api_versions, Some(ApiVersions::Both));
+    let names: Vec<String> = expand_versions(vec![child], None)
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["child@2023-06-01", "child@2026-10-21"]);
+    let old = expand_versions(vec![one(&c, "old")], None);
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        crate::exchange::header(&old[0].headers, "anthropic-version"),
+        Some("2023-06-01")
+    );
+    // The command line's choice wins over the file's.
+    let flag = expand_versions(vec![one(&c, "base")], Some("2026-10-21".parse().unwrap()));
+    assert_eq!(flag.len(), 1);
+    assert_eq!(flag[0].name, "base");
+    let bad = config(
+        r#"
+[targets.x]
+base_url = "http://127.0.0.1:8080"
+model = "m"
+api_version = "2024-01-01"
+"#,
+    )
+    .unwrap();
+    let e = bad.resolve_with("x", &env).unwrap_err().to_string();
+    assert!(e.contains("api_version") && e.contains("2024-01-01"), "{e}");
 }

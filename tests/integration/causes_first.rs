@@ -78,6 +78,7 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("parallel-tools-ignored", "effect.parallel-tool-use"),
     ("signature-unchecked", "thinking.signature-unchecked"),
     ("bearer-rejected", "auth.style-rejected"),
+    ("new-version-rejected", "version.current-rejected"),
     ("5xx-on-block-content", "http.server-error"),
 ];
 

@@ -1,11 +1,11 @@
 //! `conform run --client claude-code`: Claude Code itself driven through the in-process proxy
 //! against the built-in reference server. Clean, its cases pass and every exchange it made is
 //! judged and recorded; with a fault that breaks it, its cases fail with the exchanges'
-//! findings and its stderr as evidence. Without Claude Code the cases are `skip` (a failure
-//! under CI, like the other Claude Code tests); stand-in clients check the timeout (`error`,
+//! findings and its stderr as evidence. Without Claude Code the cases are `skip` (the `clients`
+//! harness, tests/clients.rs, reports those two tests as ignored, a failure under CI); stand-in clients check the timeout (`error`,
 //! killed by PID) and a client that fails on its own.
 
-use crate::support::claude::claude_or_skip;
+use crate::support::claude::installed;
 use crate::support::*;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -66,11 +66,8 @@ fn claude_args(bin: &Path) -> Vec<String> {
     .collect()
 }
 
-#[test]
-fn claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged() {
-    let Some(bin) = claude_or_skip("claude_code_against_the_clean_mock_passes") else {
-        return;
-    };
+pub(crate) fn claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged() {
+    let bin = installed();
     let dir = tempfile::tempdir().unwrap();
     let args = claude_args(&bin);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -141,11 +138,8 @@ fn claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged() {
     }
 }
 
-#[test]
-fn claude_code_against_a_truncated_stream_fails_with_evidence() {
-    let Some(bin) = claude_or_skip("claude_code_against_a_truncated_stream_fails") else {
-        return;
-    };
+pub(crate) fn claude_code_against_a_truncated_stream_fails_with_evidence() {
+    let bin = installed();
     let dir = tempfile::tempdir().unwrap();
     let bin = bin.display().to_string();
     let args = [
@@ -196,8 +190,7 @@ fn claude_code_against_a_truncated_stream_fails_with_evidence() {
     );
 }
 
-#[test]
-fn without_claude_code_the_cases_are_skipped_with_a_clear_line() {
+pub(crate) fn without_claude_code_the_cases_are_skipped_with_a_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let empty = tempfile::tempdir().unwrap();
     let out = run_bounded(
@@ -248,8 +241,7 @@ fn run_hello_killed_after_1s(dir: &Path, bin: &Path) -> Output {
     )
 }
 
-#[test]
-fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
+pub(crate) fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let bin = stand_in(dir.path(), "exec sleep 60");
     let started = Instant::now();
@@ -267,8 +259,7 @@ fn a_client_that_does_not_finish_is_killed_and_its_case_is_an_error() {
     );
 }
 
-#[test]
-fn what_a_killed_client_started_is_killed_with_it() {
+pub(crate) fn what_a_killed_client_started_is_killed_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("helper.pid");
     // A helper in the background (as an MCP server or a shell tool would be), then a hang.
@@ -304,8 +295,7 @@ fn what_a_killed_client_started_is_killed_with_it() {
     );
 }
 
-#[test]
-fn a_client_that_fails_on_its_own_fails_its_case_with_its_stderr() {
+pub(crate) fn a_client_that_fails_on_its_own_fails_its_case_with_its_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let bin = stand_in(
         dir.path(),
@@ -338,5 +328,9 @@ fn a_client_that_fails_on_its_own_fails_its_case_with_its_stderr() {
     assert!(actual.contains("key=[REDACTED]"), "{actual}");
     // HOME was a throw-away directory, not the user's.
     assert!(actual.contains("home=/"), "{actual}");
-    assert!(actual.contains("conform-claude-home-"), "{actual}");
+    // Named after conform's PID (`conform-claude-PID-home-…`), so a later run can sweep it.
+    assert!(
+        actual.contains("/conform-claude-") && actual.contains("-home-"),
+        "{actual}"
+    );
 }

@@ -278,7 +278,7 @@ proptest! {
     fn fuzz_redactor(
         noise in proptest::collection::vec(any::<u8>(), 0..120),
         at in any::<usize>(),
-        form in 0usize..4,
+        form in 0usize..6,
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
     ) {
         use base64::Engine as _;
@@ -288,7 +288,10 @@ proptest! {
             0 => key.as_bytes().to_vec(),
             1 => base64::engine::general_purpose::STANDARD.encode(key).into_bytes(),
             2 => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key).into_bytes(),
-            _ => b"sk-ant-fuzz%2FKey%2B01~".to_vec(),
+            3 => b"sk-ant-fuzz%2FKey%2B01~".to_vec(),
+            // Percent-encoded byte by byte in mixed case, and `\u` escapes.
+            4 => key.bytes().enumerate().flat_map(|(i, b)| if i % 2 == 0 { format!("%{b:02x}") } else { format!("%{b:02X}") }.into_bytes()).collect(),
+            _ => key.bytes().flat_map(|b| format!("\\u{b:04x}").into_bytes()).collect(),
         };
         let mut bytes = noise.clone();
         let at = at % (bytes.len() + 1);
@@ -362,6 +365,86 @@ use conform::write_ndjson;
         let mutated = lines.join(&b'\n');
         if let Err(e) = parse_ndjson(&mutated) {
             prop_assert!(e.to_string().starts_with("line ") || e.to_string().contains("longer"), "{}", e);
+        }
+    }
+
+    /// A key streamed token by token: cut at random points into consecutive `text_delta`
+    /// events (with ordinary text before and after), the stream chunked anywhere, recorded
+    /// with the key's redactor. The recorded deltas, put back together, hold no part of the
+    /// key long enough to name it, and the text around it is kept.
+    #[test]
+    fn fuzz_key_across_deltas(
+        key_cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        chunk_cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        pings in proptest::collection::vec(any::<bool>(), 0..8),
+    ) {
+        use conform::Chunk;
+        use conform::Exchange;
+        use conform::RecordedRequest;
+        use conform::RecordedResponse;
+        use conform::parse_ndjson;
+        use conform::write_ndjson;
+        let key = "sk-ant-api03-Fuzz-KEY-0123456789";
+        let r = Redactor::new(vec![key.to_string()]);
+        let delta = |t: &str| format!(
+            "event: content_block_delta\ndata: {}\n\n",
+            serde_json::json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":t}})
+        );
+        let mut stream = String::from("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+        stream.push_str(&delta("before "));
+        for (i, piece) in chunked(key.as_bytes(), &key_cuts).iter().enumerate() {
+            if pings.get(i).copied().unwrap_or(false) {
+                stream.push_str("event: ping\ndata: {\"type\":\"ping\"}\n\n");
+            }
+            if !piece.is_empty() {
+                stream.push_str(&delta(std::str::from_utf8(piece).unwrap()));
+            }
+        }
+        stream.push_str(&delta(" after"));
+        stream.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+        let x = Exchange {
+            label: "fuzz@stream step a".into(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/v1/messages".into(),
+                headers: vec![],
+                body: None,
+            },
+            retries: vec![],
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                head_ms: 1.0,
+                chunks: chunked(stream.as_bytes(), &chunk_cuts)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Chunk::new(i as f64, c))
+                    .collect(),
+                total_ms: 9.0,
+            }),
+            transport: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.ndjson");
+        write_ndjson(&path, std::slice::from_ref(&x), &r).unwrap();
+        let back = parse_ndjson(&std::fs::read(&path).unwrap()).unwrap();
+        let body = back[0].response.as_ref().unwrap().body_bytes();
+        let body = String::from_utf8_lossy(&body);
+        let mut text = String::new();
+        for frame in body.split("\n\n") {
+            let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data: ")) else { continue };
+            let v: serde_json::Value = serde_json::from_str(data).unwrap();
+            if let Some(t) = v["delta"]["text"].as_str() {
+                text.push_str(t);
+            }
+        }
+        prop_assert!(text.starts_with("before "), "{}", text);
+        prop_assert!(text.ends_with(" after"), "{}", text);
+        prop_assert!(text.contains("[REDACTED]"), "{}", text);
+        // No 8 consecutive characters of the key are left.
+        for w in key.as_bytes().windows(8) {
+            let w = std::str::from_utf8(w).unwrap();
+            prop_assert!(!text.contains(w), "{} left in {}", w, text);
         }
     }
 }

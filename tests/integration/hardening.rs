@@ -297,3 +297,145 @@ fn an_empty_name_is_a_usage_error() {
     assert!(!stderr(&o).contains("PASS-s3cr3t"), "{}", stderr(&o));
     assert!(stderr(&o).contains("credentials"), "{}", stderr(&o));
 }
+
+/// Run the binary, killed (by its PID) if it has not ended within `limit`: a FIFO must never
+/// hang a command.
+fn run_bounded(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Scenario files and fixtures are what they claim to be: a fixture or a scenario symlinked
+/// outside its directory, a scenario that is a symlink to `/dev/zero`, a FIFO named `x.yaml`
+/// and a fixture that is a FIFO are refused by `lint` and by `run`, each with a message naming
+/// the file, and nothing hangs or swallows memory.
+#[cfg(unix)]
+#[test]
+fn files_that_are_not_what_they_claim_are_refused_by_name() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret").unwrap();
+    let scenario = |name: &str, content: &str| {
+        format!(
+            "id: basic/{name}\nfeature: basic\ntitle: t\nreference: r\nsteps:\n  - id: a\n    request:\n      body: {{model: m, max_tokens: 1, messages: [{{role: user, content: [{{type: text, text: \"{content}\"}}]}}]}}\n"
+        )
+    };
+    let mkfifo = |p: &Path| {
+        let ok = Command::new("mkfifo").arg(p).status().unwrap().success();
+        assert!(ok, "mkfifo {}", p.display());
+    };
+    // (what, the file the message must name, how to make the case)
+    type Make = Box<dyn Fn(&Path)>;
+    let secret = outside.path().join("secret.txt");
+    let cases: Vec<(&str, &str, Make)> = vec![
+        (
+            "a fixture symlinked outside its directory",
+            "leak.txt",
+            Box::new({
+                let secret = secret.clone();
+                move |s: &Path| {
+                    std::fs::create_dir_all(s.join("fixtures")).unwrap();
+                    symlink(&secret, s.join("fixtures/leak.txt")).unwrap();
+                    std::fs::write(s.join("a.yaml"), scenario("a", "{{ fixtures.leak.txt }}"))
+                        .unwrap();
+                }
+            }),
+        ),
+        (
+            "a fixture that is a FIFO",
+            "pipe.bin",
+            Box::new(move |s: &Path| {
+                std::fs::create_dir_all(s.join("fixtures")).unwrap();
+                mkfifo(&s.join("fixtures/pipe.bin"));
+                std::fs::write(s.join("a.yaml"), scenario("a", "{{ fixtures.pipe.bin }}")).unwrap();
+            }),
+        ),
+        (
+            "a scenario symlinked outside its directory",
+            "outside.yaml",
+            Box::new({
+                let outside = outside.path().to_path_buf();
+                move |s: &Path| {
+                    std::fs::write(outside.join("real.yaml"), scenario("o", "hi")).unwrap();
+                    symlink(outside.join("real.yaml"), s.join("outside.yaml")).unwrap();
+                }
+            }),
+        ),
+        (
+            "a scenario that is a symlink to /dev/zero",
+            "zero.yaml",
+            Box::new(|s: &Path| symlink("/dev/zero", s.join("zero.yaml")).unwrap()),
+        ),
+        (
+            "a FIFO named x.yaml",
+            "x.yaml",
+            Box::new(move |s: &Path| mkfifo(&s.join("x.yaml"))),
+        ),
+    ];
+    for (what, name, make) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("scenarios");
+        std::fs::create_dir(&s).unwrap();
+        make(&s);
+        for args in [
+            vec!["lint", "scenarios"],
+            vec![
+                "run",
+                "--scenarios",
+                "scenarios",
+                "--no-snapshots",
+                "--report-dir",
+                "reports",
+            ],
+        ] {
+            let o = run_bounded(dir.path(), &args, Duration::from_secs(60));
+            let err = stderr(&o);
+            assert!(
+                o.status.code().is_some_and(|c| c != 0),
+                "{what}: {args:?}: {:?} {err}",
+                o.status
+            );
+            assert!(!err.contains("panicked"), "{what}: {err}");
+            assert!(
+                err.contains(name),
+                "{what}: {args:?}: the message names {name}: {err}"
+            );
+            for f in walk(&dir.path().join("reports")) {
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
+                assert!(!text.contains("top secret"), "{what}: {}", f.display());
+            }
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -1,35 +1,39 @@
 //! The integration tests, one binary (one link on 2 cores instead of thirty): each module
-//! was a test file of its own. Two stay apart: `tests/scenarios.rs`, a libtest-mimic harness
-//! that runs every scenario of the library as a test, and `tests/snapshot_insta.rs`, which sets
-//! `INSTA_UPDATE` for its whole process.
+//! was a test file of its own. Three stay apart: `tests/scenarios.rs`, a libtest-mimic harness
+//! that runs every scenario of the library as a test; `tests/clients.rs`, a libtest-mimic
+//! harness of the tests that run a real client (the SDKs, Claude Code, chromium: its modules
+//! `mock_sdk`, `proxy_sdk`, `mock_claude_code`, `client_claude_code`, `calibration`,
+//! `third_party` and `report_browser` live here but are compiled there), which reports a test whose client is
+//! missing as ignored with the reason; and `tests/snapshot_insta.rs`, which sets `INSTA_UPDATE`
+//! for its whole process.
 
 mod mock_support;
 mod support;
 
+mod api_versions;
 mod architecture;
 mod backpressure;
-mod calibration;
 mod catalogue;
 mod causes_first;
 mod check_cli;
-mod client_claude_code;
+mod compare;
 mod corpus;
 mod corpus_schemas;
 mod detection;
+mod first_hour;
 mod fuzz;
 mod hardening;
 mod hostile;
+mod hostile_bounds;
 mod infra_client;
 mod infra_report;
 mod mock_abuse;
 mod mock_check;
-mod mock_claude_code;
 mod mock_cli;
 mod mock_faults;
 mod mock_http;
 mod mock_realistic;
 mod mock_robustness;
-mod mock_sdk;
 mod proxy;
 mod realistic_seeds;
 mod references;
@@ -45,5 +49,4 @@ mod snapshot_diff;
 mod snapshot_normalise;
 mod snapshot_store;
 mod stuck_targets;
-mod third_party;
 mod users;

@@ -7,17 +7,14 @@
 //! writes or executes, a hard timeout) is `support::claude`.
 
 use crate::mock_support;
-use crate::support::claude::{claude_or_skip, run_claude, sandboxed};
+use crate::support::claude::{installed, run_claude, sandboxed};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use conform::reference_server::MockConfig;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_code_says_hello_to_the_clean_mock() {
-    let Some(bin) = claude_or_skip("claude_code_says_hello_to_the_clean_mock") else {
-        return;
-    };
+pub(crate) async fn claude_code_says_hello_to_the_clean_mock() {
+    let bin = installed();
     let m = mock_support::start(MockConfig::default()).await;
     let base = m.base_url();
     let o = tokio::task::spawn_blocking(move || {
@@ -39,11 +36,8 @@ async fn claude_code_says_hello_to_the_clean_mock() {
 /// Claude Code through `conform proxy` to the clean reference server: its output is the
 /// same as without the proxy, every exchange it made is judged, `conform check` of the
 /// recording agrees, and the recording shows Claude Code's request shapes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_code_through_the_proxy_is_judged() {
-    let Some(bin) = claude_or_skip("claude_code_through_the_proxy_is_judged") else {
-        return;
-    };
+pub(crate) async fn claude_code_through_the_proxy_is_judged() {
+    let bin = installed();
     let m = mock_support::start(MockConfig::default()).await;
     let base = m.base_url();
     let conform = env!("CARGO_BIN_EXE_conform");

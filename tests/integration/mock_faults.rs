@@ -498,6 +498,27 @@ async fn check_fault(fault: Fault) {
             assert_eq!(r.json()["error"]["type"], "authentication_error");
             assert_eq!(messages(b, &basic("hi")).await.status, 200);
         }
+        Fault::NewVersionRejected => {
+            let version = |v: &str| {
+                client()
+                    .post(format!("{b}/v1/messages"))
+                    .header("authorization", format!("Bearer {KEY}"))
+                    .header("anthropic-version", v)
+                    .json(&basic("hi"))
+            };
+            let r = send(version("2026-10-21")).await;
+            assert_eq!(r.status, 400);
+            assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+            assert!(
+                r.json()["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("anthropic-version"),
+                "{}",
+                r.json()
+            );
+            assert_eq!(send(version("2023-06-01")).await.status, 200);
+        }
         Fault::ServerErrorOnBlocks => {
             let blocks = with(
                 basic("hi"),

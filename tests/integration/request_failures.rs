@@ -1,9 +1,11 @@
 //! Answers that look like infrastructure but are about one request (issue 22, points 1 and 2):
 //! the whole library against the reference server with one fault, and what comes out.
 //!
-//! * `bearer-rejected`: the 401 on the step of `headers/auth-styles` that sends the key as
-//!   Bearer is a finding on that step (`auth.style-rejected`); the target keeps its own key
-//!   style, so it is not stopped and every result of the library is in.
+//! * `bearer-rejected`: the target's own style is Bearer (today's SDKs'); the access preflight
+//!   meets the 401, finds x-api-key accepted and reports `auth.style-rejected` on its result
+//!   (`headers/preflight`); the run goes on with x-api-key, so the target is not stopped and
+//!   every result of the library is in. The step of `headers/auth-styles` that sends Bearer
+//!   on purpose is then a finding on that step too.
 //! * `5xx-on-block-content`: a 500 on every attempt of the requests with block content, while
 //!   the target answers the others, fails those results under `http.server-error`; nothing is
 //!   `error` and every other result passes.
@@ -57,7 +59,22 @@ fn describe(r: &ResultRecord) -> String {
 async fn a_rejected_bearer_key_is_a_finding_and_the_run_goes_on() {
     let (report, planned) = run_library("bearer-rejected").await;
     assert!(report.stopped.is_empty(), "stopped: {:?}", report.stopped);
-    assert_eq!(report.results.len(), planned, "every result is in");
+    assert_eq!(
+        report.results.len(),
+        planned + 1,
+        "every result is in, and the preflight's"
+    );
+    let preflight: Vec<&ResultRecord> = report
+        .results
+        .iter()
+        .filter(|r| r.scenario == "headers/preflight")
+        .collect();
+    assert_eq!(preflight.len(), 1);
+    assert!(
+        preflight[0].verdict == Verdict::Fail && has(preflight[0], "auth.style-rejected"),
+        "{}",
+        describe(preflight[0])
+    );
     let styles: Vec<&ResultRecord> = report
         .results
         .iter()
@@ -74,7 +91,12 @@ async fn a_rejected_bearer_key_is_a_finding_and_the_run_goes_on() {
     let others: Vec<String> = report
         .results
         .iter()
-        .filter(|r| r.scenario != "headers/auth-styles" && r.verdict != Verdict::Pass)
+        .filter(|r| {
+            !matches!(
+                r.scenario.as_str(),
+                "headers/auth-styles" | "headers/preflight"
+            ) && r.verdict != Verdict::Pass
+        })
         .map(describe)
         .collect();
     assert!(others.is_empty(), "not pass:\n{}", others.join("\n"));

@@ -62,7 +62,7 @@ fn regression_exits_1_and_is_named() {
     write(dir.path(), "new.json", &broken());
     let (code, md) = run(dir.path(), &["base.json", "new.json"]);
     assert_eq!(code, 1, "{md}");
-    assert!(md.contains("#### Regressions (1)"), "{md}");
+    assert!(md.contains("#### Regressions (1), 1 cause"), "{md}");
     assert!(md.contains("`stop/sequence`"), "{md}");
     assert!(md.contains("`implied.stop-sequence`"), "{md}");
     assert!(
@@ -79,7 +79,7 @@ fn regression_exits_1_and_is_named() {
     // The other way round it is a fix, not a regression.
     let (code, text) = run(dir.path(), &["new.json", "base.json", "--format", "text"]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("Fixes (1):"), "{text}");
+    assert!(text.contains("Fixes (1), 1 cause:"), "{text}");
 }
 
 #[test]

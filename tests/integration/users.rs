@@ -198,7 +198,7 @@ fn the_sdk_variables_define_the_target_and_flags_win() {
     let d = dir.path();
     let url = mock.url.as_str();
     let hello = ["--filter", "basic/hello"];
-    // ANTHROPIC_BASE_URL + ANTHROPIC_API_KEY (x-api-key) + ANTHROPIC_MODEL.
+    // ANTHROPIC_BASE_URL + ANTHROPIC_API_KEY (as Bearer, like today's SDKs) + ANTHROPIC_MODEL.
     let o = run(
         d,
         &[
@@ -214,7 +214,7 @@ fn the_sdk_variables_define_the_target_and_flags_win() {
         first.contains(url) && first.contains("from ANTHROPIC_BASE_URL"),
         "{first}"
     );
-    assert!(first.contains("ANTHROPIC_API_KEY as x-api-key"), "{first}");
+    assert!(first.contains("ANTHROPIC_API_KEY as Bearer"), "{first}");
     assert_eq!(report(d)["targets"][0]["base_url"], url);
     // ANTHROPIC_AUTH_TOKEN is sent as Bearer.
     let o = run(

@@ -34,6 +34,7 @@ const FEATURES: (&[&str], &[&str]) = family_ids!("effect.":
     "models",
     "headers",
     "claude-code",
+    "agent-loop",
 );
 
 /// The stream event types with a payload schema (`schema.event.<type>`).

@@ -241,6 +241,7 @@ pub(crate) mod docs {
         "https://platform.claude.com/docs/en/build-with-claude/streaming";
     pub(crate) const ERRORS: &str = "https://platform.claude.com/docs/en/api/errors";
     pub(crate) const OVERVIEW: &str = "https://platform.claude.com/docs/en/api/overview";
+    pub(crate) const VERSIONING: &str = "https://platform.claude.com/docs/en/api/versioning";
     pub(crate) const RATE_LIMITS: &str = "https://platform.claude.com/docs/en/api/rate-limits";
     pub(crate) const STOP_REASONS: &str =
         "https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons";

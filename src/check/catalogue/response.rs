@@ -7,6 +7,7 @@ use super::Exception;
 use super::docs::{
     CACHING, CLAUDE_CODE_GATEWAY, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS,
     OVERVIEW, PREFILL, RATE_LIMITS, STOP_REASONS, STREAMING, STRUCTURED, THINKING, TOOL_USE,
+    VERSIONING,
 };
 use super::families::SCENARIO_SEVERITY;
 use crate::check::Severity::{Info, Must, Should};
@@ -404,9 +405,16 @@ declare! {
     }
     AUTH_STYLE_REJECTED = "auth.style-rejected" {
         severity: Must,
-        note: Some("Reported when a step that sends the key in another style than the target's own (`auth: bearer` or `auth: x-api-key`) gets 401/403; a rejection of the target's own configured auth stops the target instead. Severity from the clients' handling, measured by hand (not in the calibration: it is a runner check): the Python SDK 2.17 sends even an `api_key` as `Authorization: Bearer` and raised `AuthenticationError` on every request to the reference server with `bearer-rejected`; clients configured with `auth_token` (Claude Code with `ANTHROPIC_AUTH_TOKEN`) send Bearer too."),
+        note: Some("Reported when a step that sends the key in another style than the target's own (`auth: bearer` or `auth: x-api-key`) gets 401/403, and by the run's preflight when the target's own style is rejected but the other accepted (the run then goes on in the accepted style; only when no style is accepted is the target stopped). Severity from the clients' handling, measured by hand (not in the calibration: it is a runner check): the Python SDK 2.17 sends even an `api_key` as `Authorization: Bearer` and raised `AuthenticationError` on every request to the reference server with `bearer-rejected`; clients configured with `auth_token` (Claude Code with `ANTHROPIC_AUTH_TOKEN`) send Bearer too."),
         title: "The endpoint rejects the API key when it is sent in the other auth style (`x-api-key` or `Authorization: Bearer`).",
         doc: OVERVIEW,
         fix: "Accept the key both as `x-api-key` and as `Authorization: Bearer KEY`: current SDK majors send Bearer (the Python SDK 2.x even for `api_key`), as does Claude Code with `ANTHROPIC_AUTH_TOKEN`.",
+    }
+    VERSION_CURRENT_REJECTED = "version.current-rejected" {
+        severity: Must,
+        note: Some("Reported by the run's preflight: a request with `anthropic-version: 2026-10-21` was rejected while the same request with `2023-06-01` was accepted (the run then goes on with 2023-06-01, so every other feature still gets a verdict). Severity from the clients' handling: today's SDKs (Python 2.x, TypeScript 1.x) send 2026-10-21 on every request and raise the 4xx. Not yet in the calibration (the fault `new-version-rejected` needs a run of the 2.x SDKs)."),
+        title: "The endpoint rejects `anthropic-version: 2026-10-21`, the version today's SDKs send, while it accepts 2023-06-01.",
+        doc: VERSIONING,
+        fix: "Accept `anthropic-version: 2026-10-21` as well as 2023-06-01 (apply its documented changes: sampling parameters, `document` blocks in assistant turns and citations on user text are rejected under it).",
     }
 }

@@ -9,6 +9,7 @@ use crate::check::Severity::{Info, Must, Should};
 declare! {
     STREAM_TEXT_ALTERED = "stream.text-altered" {
         severity: Must,
+        contract: Some("The streaming documentation defines the text as the concatenation of the block's `text_delta` events; a chunk lost or sent twice alters what every client shows and stores, and no client can notice it from the stream alone."),
         title: "The streamed text lacks or repeats a piece of the text the non-streamed answer to the same deterministic request carries.",
         doc: STREAMING,
         fix: "Forward every `text_delta` exactly once and in order; a translator must not drop or re-send a chunk at a buffer or frame boundary.",

@@ -4,7 +4,11 @@
 //! Retried: transport errors before any response, and the statuses 408, 409, 429, 5xx
 //! (529 included). The server's hints are honoured: `retry-after-ms` (milliseconds), then
 //! `retry-after` (seconds or an HTTP date); `x-should-retry: false` forbids a retry and
-//! `x-should-retry: true` allows one for any status. A hint longer than the policy's `max_wait`
+//! `x-should-retry: true` allows one for any error status (4xx, 5xx). Like the official SDKs
+//! (the Python SDK consults `_should_retry` only for the `HTTPStatusError` httpx raises on an
+//! error status; the TypeScript SDK only when `!response.ok`), an answer below 400 is never
+//! re-sent, whatever its headers say: a 200 with `x-should-retry: true` is kept, not paid for
+//! again. A hint longer than the policy's `max_wait`
 //! is not retried at all (waiting less than the server asked would only fail again). Without a
 //! hint the wait is an exponential backoff, capped. An assertion failure is never a reason to
 //! retry: this module only ever sees transport outcomes and statuses.
@@ -69,6 +73,7 @@ pub(crate) fn retry_decision(
     let backoff = backoff(attempts_made, policy);
     match outcome {
         AttemptOutcome::TransportBeforeResponse => Some(backoff),
+        AttemptOutcome::Response { status, .. } if status < 400 => None,
         AttemptOutcome::Response { status, headers } => {
             let should_retry =
                 header(headers, "x-should-retry").map(|v| v.trim().to_ascii_lowercase());
@@ -243,6 +248,20 @@ mod tests {
             decide(400, &[("x-should-retry", "true")], 3),
             None,
             "still bounded"
+        );
+    }
+
+    #[test]
+    fn a_success_is_never_re_sent_whatever_its_headers_say() {
+        let hints = [("x-should-retry", "true"), ("retry-after", "29")];
+        for s in [200, 201, 204, 206, 301, 304] {
+            assert_eq!(decide(s, &hints, 1), None, "{s}");
+        }
+        assert_eq!(decide(429, &hints, 1), Some(Duration::from_secs(29)));
+        assert_eq!(
+            decide(418, &hints, 1),
+            Some(Duration::from_secs(29)),
+            "an error status the server marks as retryable"
         );
     }
 

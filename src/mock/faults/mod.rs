@@ -100,6 +100,7 @@ faults! {
     ParallelToolsIgnored = [Answer] "parallel-tools-ignored": "disable_parallel_tool_use is ignored: several tool_use blocks may come back"; "DeepSeek (documented)",
     SignatureUnchecked = [Request] "signature-unchecked": "a thinking block passed back with a tampered signature is accepted"; "providers that do not sign thinking",
     BearerRejected = [Request] "bearer-rejected": "only x-api-key is accepted: a key sent as `authorization: Bearer` gets 401 authentication_error"; "gateways and translators that read only x-api-key",
+    NewVersionRejected = [Request] "new-version-rejected": "only anthropic-version 2023-06-01 is accepted: a request sent with 2026-10-21 (what today's SDKs send) gets 400 invalid_request_error"; "endpoints that validate the version against the list they were written for",
     Cooldown = [Request] "cooldown-429": "for 6 s from the first request, every request gets 429 rate_limit_error without retry-after (longer than a client's own retries last); then every request is answered"; "gateways cooling a deployment down after a burst of errors",
     ServerErrorOnBlocks = [Request] "5xx-on-block-content": "POST /v1/messages answers 500 Internal Server Error (text/plain) to every request in which a message's content is an array of blocks; string content is answered normally"; "translators that handle only string content",
 }
@@ -130,10 +131,12 @@ impl fmt::Display for Fault {
 
 /// A fault name that is not in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault `{name}`; known faults: {known}")]
+#[error("unknown fault `{name}`{}; known faults: {known}", suggestion.as_deref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
 pub struct UnknownFault {
     pub name: String,
     pub known: String,
+    /// The closest known name, when one is close.
+    pub suggestion: Option<String>,
 }
 
 impl FromStr for Fault {
@@ -147,6 +150,11 @@ impl FromStr for Fault {
             .map(|i| i.fault)
             .ok_or_else(|| UnknownFault {
                 name: wanted.to_string(),
+                suggestion: crate::text::closest(
+                    &wanted.to_ascii_lowercase(),
+                    CATALOGUE.iter().map(|i| i.name),
+                )
+                .map(str::to_string),
                 known: CATALOGUE
                     .iter()
                     .map(|i| i.name)

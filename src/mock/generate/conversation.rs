@@ -12,6 +12,10 @@ pub(super) struct Conversation {
     pub(super) answers_tools: bool,
     pub(super) tool_result_text: String,
     pub(super) prefill: Option<String>,
+    /// Text of the first user turn: the task of an agent loop.
+    pub(super) task_text: String,
+    /// Names of the tools the assistant turns called so far.
+    pub(super) called: Vec<String>,
 }
 
 impl Conversation {
@@ -27,6 +31,20 @@ impl Conversation {
         {
             c.prefill = Some(text_of(last.get("content")));
         }
+        if let Some(first) = msgs
+            .iter()
+            .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        {
+            c.task_text = text_of(first.get("content"));
+        }
+        c.called = msgs
+            .iter()
+            .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
+            .filter_map(|m| m.get("content").and_then(Value::as_array))
+            .flatten()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+            .filter_map(|b| b.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect();
         if let Some(user) = msgs
             .iter()
             .rev()

@@ -19,7 +19,9 @@
 //!   tools are never called at random.
 //!   `any` calls the matching tools or else the first; `tool` calls the named one (no preamble);
 //!   `none` never calls. Up to 2 tools are called in parallel unless
-//!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto).
+//!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto),
+//!   except in a sequential loop (`disable_parallel_tool_use`): then it calls the next tool the
+//!   first user prompt (the task) names that no assistant turn has called yet.
 //! * structured output (`output_config.format` or `output_format`) → the text is JSON valid
 //!   against the schema.
 //! * `stop_sequences` → the text is generated with the first stop sequence in its middle
@@ -39,6 +41,7 @@
 
 mod conversation;
 pub(crate) mod realistic;
+pub(crate) mod skill;
 mod text;
 mod tools;
 mod values;
@@ -51,6 +54,7 @@ use crate::protocol::anthropic::wire::output_format;
 use conversation::Conversation;
 pub(crate) use realistic::Behaviour;
 use realistic::Whims;
+pub(crate) use skill::Skill;
 use text::{answer_text, sentence, thinking_text};
 use tools::{ToolDef, choice_type, tool_calls};
 pub(crate) use values::value_for;
@@ -112,8 +116,25 @@ pub(crate) fn generate_hashed(body: &Value, hash: u64, seed: u64) -> Generated {
 
 /// [`generate_hashed`] by a model of the given [`Behaviour`]: realistic draws the shape stream
 /// and the model's choices from `seed` too.
+#[cfg(test)]
 pub(crate) fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behaviour) -> Generated {
+    generate_with(body, hash, seed, behaviour, &Skill::default())
+}
+
+/// [`generate_as`] by a realistic model with the [`Skill`] knobs (ignored when deterministic).
+pub(crate) fn generate_with(
+    body: &Value,
+    hash: u64,
+    seed: u64,
+    behaviour: Behaviour,
+    skill: &Skill,
+) -> Generated {
     let h = hash;
+    let skill = if behaviour == Behaviour::Realistic {
+        *skill
+    } else {
+        Skill::default()
+    };
     let mut shape = match behaviour {
         Behaviour::Deterministic => Rng::new(h),
         Behaviour::Realistic => Rng::new(h ^ mix64(seed ^ 0x7368_6170_6521)), // "shape!"
@@ -121,7 +142,13 @@ pub(crate) fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behavio
     let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
     let id = format!("msg_01{}", words.base62(22));
     let convo = Conversation::read(body);
-    let whims = Whims::draw(behaviour, h, seed, &convo);
+    let mut whims = Whims::draw(behaviour, h, seed, &convo);
+    if let (Some(named), Some(unnamed)) = (
+        skill.auto_tools(h, seed, true),
+        skill.auto_tools(h, seed, false),
+    ) {
+        whims.skilled = Some([named, unnamed]);
+    }
     let mut plan: Vec<Block> = Vec::new();
 
     // Thinking.
@@ -169,8 +196,14 @@ pub(crate) fn generate_as(body: &Value, hash: u64, seed: u64, behaviour: Behavio
                 ),
             });
         }
-        for tool in &calls {
-            plan.push(tool_use(tool, &convo.user_text, &mut shape, &mut words));
+        for (i, tool) in calls.iter().enumerate() {
+            let mut call = tool_use(tool, &convo.user_text, &mut shape, &mut words);
+            if let Block::ToolUse { input, json, .. } = &mut call
+                && skill.maybe_break(h, seed, i, &tool.schema, input)
+            {
+                *json = input.to_string();
+            }
+            plan.push(call);
         }
     } else if let Some(format) = output_format(body) {
         let schema = format.get("schema").cloned().unwrap_or(json!({}));

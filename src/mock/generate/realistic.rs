@@ -45,6 +45,8 @@ pub(super) enum AutoTools {
     Declines,
     /// Calls a tool although the prompt names none (or calls again after a tool result).
     Unprompted,
+    /// Calls another tool than the one the prompt names (only under `--tool-skill`).
+    Wrong,
 }
 
 /// What the model does with "count from A to B".
@@ -83,6 +85,9 @@ pub(super) struct Whims {
     pub(super) writes_stop_sequence: bool,
     pub(super) counting: Counting,
     pub(super) format: Format,
+    /// Under `--tool-skill`: the decision when the prompt names a tool, and when it names none
+    /// (replacing `auto_tools`).
+    pub(super) skilled: Option<[AutoTools; 2]>,
 }
 
 impl Whims {
@@ -97,6 +102,7 @@ impl Whims {
             writes_stop_sequence: true,
             counting: Counting::AsAsked,
             format: Format::Prose,
+            skilled: None,
         }
     }
 
@@ -151,6 +157,7 @@ impl Whims {
             writes_stop_sequence,
             counting,
             format,
+            skilled: None,
         }
     }
 

@@ -76,25 +76,7 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
         .pointer("/tool_choice/disable_parallel_tool_use")
         .and_then(Value::as_bool)
         == Some(true);
-    // A prompt names a tool by its exact name or by a keyword of it, as whole words.
-    let words: Vec<String> = c
-        .user_text
-        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
-        .flat_map(|w| {
-            let lw = w.to_lowercase();
-            let parts: Vec<String> = lw
-                .split(['_', '-'])
-                .filter(|p| !p.is_empty())
-                .map(String::from)
-                .collect();
-            std::iter::once(lw).chain(parts)
-        })
-        .collect();
-    let named = |t: &ToolDef| {
-        words.contains(&t.name.to_lowercase())
-            || tool_keywords(&t.name).iter().any(|k| words.contains(k))
-    };
-    let matched: Vec<ToolDef> = tools.iter().filter(|t| named(t)).cloned().collect();
+    let matched = named_in(&tools, &c.user_text);
     let mut calls: Vec<ToolDef> = match choice {
         "none" => Vec::new(),
         "tool" => {
@@ -116,8 +98,19 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
                 matched
             }
         }
-        _ => match whims.auto_tools {
+        _ => match whims
+            .skilled
+            .map(|[named, unnamed]| if matched.is_empty() { unnamed } else { named })
+            .unwrap_or(whims.auto_tools)
+        {
             AutoTools::Declines => Vec::new(),
+            // A sequential agent loop (one call per turn): the next tool the task names that
+            // no turn has called yet; then the answer in text.
+            AutoTools::AsNamed if c.answers_tools && no_parallel => named_in(&tools, &c.task_text)
+                .into_iter()
+                .filter(|t| !c.called.contains(&t.name))
+                .take(1)
+                .collect(),
             AutoTools::AsNamed if c.answers_tools => Vec::new(),
             AutoTools::AsNamed => matched,
             AutoTools::Unprompted if !c.answers_tools && !matched.is_empty() => matched,
@@ -125,8 +118,42 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
                 let at = (whims.unprompted_pick % tools.len() as u64) as usize;
                 vec![tools[at].clone()]
             }
+            AutoTools::Wrong => {
+                let others: Vec<&ToolDef> = tools
+                    .iter()
+                    .filter(|t| !matched.iter().any(|m| m.name == t.name))
+                    .collect();
+                if others.is_empty() {
+                    Vec::new()
+                } else {
+                    let at = (whims.unprompted_pick % others.len() as u64) as usize;
+                    vec![others[at].clone()]
+                }
+            }
         },
     };
     calls.truncate(if no_parallel || !whims.parallel { 1 } else { 2 });
     calls
+}
+
+/// The tools `text` names, by exact name or by a keyword of it, as whole words; in the
+/// request's order.
+fn named_in(tools: &[ToolDef], text: &str) -> Vec<ToolDef> {
+    let words: Vec<String> = text
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
+        .flat_map(|w| {
+            let lw = w.to_lowercase();
+            let parts: Vec<String> = lw
+                .split(['_', '-'])
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect();
+            std::iter::once(lw).chain(parts)
+        })
+        .collect();
+    let named = |t: &ToolDef| {
+        words.contains(&t.name.to_lowercase())
+            || tool_keywords(&t.name).iter().any(|k| words.contains(k))
+    };
+    tools.iter().filter(|t| named(t)).cloned().collect()
 }

@@ -115,3 +115,70 @@ fn semantic_rules_hold() {
         "{e}"
     );
 }
+
+/// Each documented change of 2026-10-21: rejected under it, accepted under 2023-06-01 (and
+/// without the header, which is taken as 2023-06-01).
+#[test]
+fn the_2026_10_21_removals_apply_under_that_version_only() {
+    let cite = json!({"type": "char_location", "cited_text": "Paris", "document_index": 0,
+        "document_title": null, "start_char_index": 0, "end_char_index": 5});
+    let doc = json!({"type": "document", "source": {"type": "text", "media_type": "text/plain",
+        "data": "Paris is the capital of France."}});
+    let cases = [
+        (
+            json!({"model": "m", "max_tokens": 5, "temperature": 1.0,
+                "messages": [{"role": "user", "content": "hi"}]}),
+            "temperature: this parameter is not supported",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 5, "top_k": 5,
+                "messages": [{"role": "user", "content": "hi"}]}),
+            "top_k: this parameter is not supported",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 5, "messages": [
+                {"role": "user", "content": "Summarise."},
+                {"role": "assistant", "content": [doc]},
+                {"role": "user", "content": "Go on."}]}),
+            "messages.1.content.0: document blocks are not allowed in assistant messages",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "Paris, says the source.", "citations": [cite]}]}]}),
+            "messages.0.content.0.text.citations: citations are not allowed on user text blocks",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+                {"type": "search_result", "source": "https://example.com/a", "title": "A",
+                 "content": [{"type": "text", "text": "Paris.", "citations": [cite]}]},
+                {"type": "text", "text": "Where?"}]}]}),
+            "messages.0.content.0.search_result.content.0.citations: citations are not allowed",
+        ),
+    ];
+    for (body, message) in cases {
+        for old in [Some("2023-06-01"), None] {
+            let r = Rules {
+                version: old,
+                ..rules()
+            };
+            validate(&body, Endpoint::Messages, &r)
+                .unwrap_or_else(|e| panic!("{old:?} rejected {body}: {e}"));
+        }
+        let r = Rules {
+            version: Some("2026-10-21"),
+            ..rules()
+        };
+        let got = validate(&body, Endpoint::Messages, &r).unwrap_err();
+        assert!(got.starts_with(message), "{got}");
+    }
+    // Citations that are empty, or in an assistant turn, stay legal under 2026-10-21.
+    let fine = json!({"model": "m", "max_tokens": 5, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Where?", "citations": []}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Paris.", "citations": [cite]}]},
+        {"role": "user", "content": "Thanks."}]});
+    let r = Rules {
+        version: Some("2026-10-21"),
+        ..rules()
+    };
+    validate(&fine, Endpoint::Messages, &r).unwrap();
+}

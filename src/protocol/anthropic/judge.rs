@@ -33,6 +33,10 @@ pub struct Options {
     pub force_stream: bool,
     /// For a body whose shape the request path does not say: a hint (from a file name).
     pub file_hint: Option<Shape>,
+    /// `--max-body-mb` in bytes (default: [`crate::http::client::DEFAULT_MAX_BODY`]): a whole
+    /// body whose parsed tree would cost more than [`crate::budget::TREE_FACTOR`] times it is
+    /// not parsed, and the exchange is `error`.
+    pub max_body: Option<usize>,
 }
 
 /// An exchange judged: what validation made of it, the exchange without its body, and why no
@@ -176,10 +180,10 @@ impl Observer for Judge {
                     validate::validate_stream_outcome(c.finish(r.total_ms), request)
                 } else {
                     let bytes: Vec<u8> = parts.into_iter().flat_map(|(_, b)| b).collect();
-                    self.validate_body(&x, &bytes)
+                    self.validate_within_budget(&mut x, &bytes)
                 }
             }
-            (Some(_), Body::Buffer(bytes)) => self.validate_body(&x, &bytes),
+            (Some(_), Body::Buffer(bytes)) => self.validate_within_budget(&mut x, &bytes),
             (Some(_), Body::None) => self.validate_body(&x, &[]),
         };
         if let Some(r) = &x.response {
@@ -196,6 +200,28 @@ impl Observer for Judge {
 }
 
 impl Judge {
+    /// Validate a whole body, unless its parsed tree would exceed the memory budget
+    /// ([`crate::budget`]): then it is not parsed, and the exchange ends as `error` like a body
+    /// beyond `--max-body-mb` (unless it already ended otherwise).
+    fn validate_within_budget(&self, x: &mut Exchange, bytes: &[u8]) -> Validation {
+        let max_body = self
+            .opts
+            .max_body
+            .unwrap_or(crate::http::client::DEFAULT_MAX_BODY);
+        match crate::budget::over_budget(bytes, max_body) {
+            None => self.validate_body(x, bytes),
+            Some(why) => {
+                if x.transport.is_none() {
+                    x.transport = Some(crate::exchange::TransportFailure {
+                        kind: FailureKind::BodyLimit,
+                        message: why,
+                    });
+                }
+                Validation::empty()
+            }
+        }
+    }
+
     fn validate_body(&self, x: &Exchange, bytes: &[u8]) -> Validation {
         let status = x.response.as_ref().map(|r| r.status);
         let expected =

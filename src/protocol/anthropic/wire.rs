@@ -26,13 +26,91 @@ pub(crate) const CREDENTIAL_HEADERS: [&str; 2] = [
     Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
 )]
 pub enum AuthStyle {
-    /// `x-api-key: KEY` (Anthropic's own style).
-    #[default]
+    /// `x-api-key: KEY` (the style of the SDKs that send `anthropic-version: 2023-06-01`).
     #[serde(rename = "x-api-key")]
     XApiKey,
-    /// `authorization: Bearer KEY`.
+    /// `authorization: Bearer KEY`: what today's SDKs (Python ≥ 2.0, TypeScript ≥ 1.0) send,
+    /// the API key included; the default.
+    #[default]
     #[serde(rename = "bearer")]
     Bearer,
+}
+
+impl AuthStyle {
+    /// The other style.
+    pub(crate) const fn other(self) -> AuthStyle {
+        match self {
+            AuthStyle::XApiKey => AuthStyle::Bearer,
+            AuthStyle::Bearer => AuthStyle::XApiKey,
+        }
+    }
+}
+
+/// The `anthropic-version` header's name.
+pub(crate) const VERSION_HEADER: &str = "anthropic-version";
+
+// Spelled `2023-06-01` / `2026-10-21` in `conform.toml`, profiles, on the command line and in
+// a scenario step's `api_version`.
+/// An API version (the `anthropic-version` header).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    schemars::JsonSchema,
+)]
+pub enum ApiVersion {
+    /// `2023-06-01`: named SSE events, incremental deltas; `x-api-key` SDKs (Python ≤ 0.x,
+    /// TypeScript ≤ 0.x).
+    #[serde(rename = "2023-06-01")]
+    V2023_06_01,
+    /// `2026-10-21`: what today's SDKs send; sampling parameters removed, `document` blocks
+    /// in assistant turns and citations on user text rejected (docs/protocol.md §8).
+    #[default]
+    #[serde(rename = "2026-10-21")]
+    V2026_10_21,
+}
+
+impl ApiVersion {
+    /// Every version conform runs, oldest first.
+    pub(crate) const ALL: [ApiVersion; 2] = [ApiVersion::V2023_06_01, ApiVersion::V2026_10_21];
+
+    /// The header value.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V2023_06_01 => "2023-06-01",
+            ApiVersion::V2026_10_21 => "2026-10-21",
+        }
+    }
+
+    /// The version a header value names, if conform knows it.
+    pub(crate) fn of_header(value: &str) -> Option<ApiVersion> {
+        ApiVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str() == value.trim())
+    }
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ApiVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApiVersion::of_header(s).ok_or_else(|| {
+            format!("unknown API version {s:?} (expected \"2023-06-01\" or \"2026-10-21\")")
+        })
+    }
 }
 
 impl AuthStyle {

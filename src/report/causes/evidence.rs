@@ -75,6 +75,26 @@ fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The repro of an exchange: [`curl_for`], preceded, for the built-in reference server (which
+/// ended with the run, its port with it), by how to start one on the same port.
+fn repro(request: &RecordedRequest, file: &str, label: &str) -> String {
+    let curl = curl_for(request, file, label);
+    let builtin = file == format!("exchanges/{}.ndjson", crate::runner::embedded::TARGET_NAME);
+    let addr = request
+        .url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|a| a.starts_with("127.0.0.1:"));
+    match addr {
+        Some(addr) if builtin => format!(
+            "# Sent to the built-in reference server, which stopped with the run; start one on the same\n\
+             # port first (add the run's --mock-fault flags as --fault), and export API_KEY=the key it\n\
+             # prints: conform mock --addr {addr} &\n{curl}"
+        ),
+        _ => curl,
+    }
+}
+
 /// A `curl` command that sends `request` again. Secret headers (redacted in the record) take
 /// `$API_KEY`; a large body is read from the exchange file (`file`, relative to the report
 /// dir) by its label.
@@ -201,7 +221,7 @@ impl Excerpt {
         }
         Some(Evidence {
             file: file.to_string(),
-            curl: curl_for(&request, file, &label),
+            curl: repro(&request, file, &label),
             label,
             line,
             request: request_lines(&request),
@@ -311,7 +331,10 @@ impl EvidenceIndex {
                     continue;
                 };
                 let mut x = Excerpt::default();
-                if index.replay(entry, &mut x).is_err() {
+                if index
+                    .replay(entry, &mut x, crate::exchange::read::MAX_LINE)
+                    .is_err()
+                {
                     continue;
                 }
                 if let Some(ev) = x.into_evidence(&rel, entry.line() + 1) {

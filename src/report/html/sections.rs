@@ -71,7 +71,7 @@ fn deviation(d: &Deviation, out: &mut String) {
             .pieces
             .iter()
             .map(|p| match p {
-                Piece::Text(t) => esc(t),
+                Piece::Text(t) | Piece::Message(t) => esc(t),
                 Piece::Code(c) => format!("<code>{}</code>", esc(c)),
                 Piece::Link(u) => {
                     format!("<a href=\"{}\" rel=\"noreferrer\">{}</a>", esc(u), esc(u))

@@ -1,7 +1,7 @@
 //! The appendices of `report.md`: each deviation in detail (A), every result (B), the
 //! snapshot diffs (C).
 
-use super::{cell, code, fence_for, one_line};
+use super::{cell, code, fence_for, one_line, prose};
 use crate::report::causes::{self, Deviation, Evidence};
 use crate::report::facts::{self, Piece, shorten};
 use crate::report::model::{ResultRecord, RunReport, sorted_findings};
@@ -40,7 +40,7 @@ fn deviation(d: &Deviation, several: bool, out: &mut String) {
         d.id,
         code(&d.check),
         d.severity,
-        d.sentence
+        prose(&d.sentence)
     );
     for fact in facts::of(d, MAX_CASES) {
         let line: String = fact
@@ -48,6 +48,7 @@ fn deviation(d: &Deviation, several: bool, out: &mut String) {
             .iter()
             .map(|p| match p {
                 Piece::Text(t) => one_line(t),
+                Piece::Message(t) => prose(t),
                 Piece::Code(c) => code(c),
                 Piece::Link(u) => format!("<{u}>"),
             })
@@ -131,7 +132,7 @@ fn result(report: &RunReport, r: &ResultRecord, several: bool, out: &mut String)
         code(&r.case_name())
     );
     if !r.title.is_empty() {
-        let _ = write!(line, " — {}", one_line(&r.title));
+        let _ = write!(line, " — {}", prose(&r.title));
     }
     if !refs.is_empty() {
         let _ = write!(line, " · {}", refs.join(" "));
@@ -153,7 +154,7 @@ fn result(report: &RunReport, r: &ResultRecord, several: bool, out: &mut String)
             f.severity(),
             code(f.check.as_str()),
             code(&f.location),
-            one_line(&f.message)
+            prose(&f.message)
         );
         if let Some(e) = &f.expected {
             let _ = write!(l, "; expected {}", code(&shorten(e)));

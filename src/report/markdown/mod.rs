@@ -39,10 +39,10 @@ pub fn render(report: &RunReport) -> String {
         }
     );
     for why in &report.stopped {
-        let _ = writeln!(out, "> **Stopped:** {why}\n");
+        let _ = writeln!(out, "> **Stopped:** {}\n", prose(why));
     }
     for why in &report.paused {
-        let _ = writeln!(out, "> **Paused:** {why}\n");
+        let _ = writeln!(out, "> **Paused:** {}\n", prose(why));
     }
     render_scores(report, &mut out);
     render_deviations(report, &mut out);
@@ -149,7 +149,7 @@ fn render_deviations(report: &RunReport, out: &mut String) {
                 d.anchor(),
                 d.severity,
                 code(&d.check),
-                cell(&d.sentence),
+                cell(&prose(&d.sentence)),
                 cell(&seen_in(d)),
                 cell(&d.fix)
             );
@@ -309,6 +309,88 @@ pub(crate) fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
+/// Prose that may carry what the endpoint wrote, on one line, safe in Markdown rendered with
+/// HTML allowed: `&`, `<` and `>` become entities (no element, no `<…>` autolink), `[`, `]`
+/// and `\` are backslash-escaped (no `[text](javascript:…)` link, no `![](…)` tracking image).
+/// Code spans (a run of backticks closed by a run of the same length, as CommonMark reads them)
+/// are kept as they are: nothing inside one is markup; a backtick that opens none is escaped.
+pub(crate) fn prose(s: &str) -> String {
+    let s = one_line(s);
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'`' {
+            let n = b[i..].iter().take_while(|&&c| c == b'`').count();
+            match closing_run(b, i + n, n) {
+                Some(end) => {
+                    out.push_str(&s[i..end]);
+                    i = end;
+                }
+                None => {
+                    for _ in 0..n {
+                        out.push_str("\\`");
+                    }
+                    i += n;
+                }
+            }
+            continue;
+        }
+        let next = s[i..].find('`').map_or(s.len(), |k| i + k);
+        let part = &s[i..next];
+        for (k, c) in part.char_indices() {
+            // `[REDACTED]` as the redactor wrote it stays readable: alone it is no link
+            // (nothing follows it that would make one).
+            if part[k..].starts_with(REDACTED_MARK)
+                && !part[k + REDACTED_MARK.len()..].starts_with(['(', '[', ':'])
+            {
+                out.push('[');
+                continue;
+            }
+            if c == ']' && part[..k].ends_with(&REDACTED_MARK[..REDACTED_MARK.len() - 1]) && {
+                let after = &part[k + 1..];
+                !after.starts_with(['(', '[', ':'])
+            } {
+                out.push(']');
+                continue;
+            }
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '\\' | '[' | ']' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        i = next;
+    }
+    out
+}
+
+/// What the redactor leaves where a secret was.
+const REDACTED_MARK: &str = "[REDACTED]";
+
+/// Where the code span opened by `n` backticks before `from` ends (just after its closing run
+/// of exactly `n` backticks), if it is closed.
+fn closing_run(b: &[u8], from: usize, n: usize) -> Option<usize> {
+    let mut j = from;
+    while j < b.len() {
+        if b[j] == b'`' {
+            let m = b[j..].iter().take_while(|&&c| c == b'`').count();
+            if m == n {
+                return Some(j + m);
+            }
+            j += m;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
 /// An inline code span that survives backticks in the text.
 pub(crate) fn code(s: &str) -> String {
     let s = one_line(s);
@@ -353,5 +435,26 @@ mod tests {
         assert_eq!(fence_for("no ticks"), "```");
         assert_eq!(fence_for("has ``` inside"), "````");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn prose_from_the_endpoint_cannot_make_markup() {
+        let hostile = "<script>alert(1)</script> <img src=x onerror=y> [x](javascript:alert(1)) ![t](https://t.example/p.gif) **b** `c` a|b\nnext";
+        let out = prose(hostile);
+        assert!(!out.contains('<') && !out.contains('>'), "{out}");
+        assert!(
+            !out.replace("\\]", "").contains("](") && !out.contains('\n'),
+            "{out}"
+        );
+        assert!(out.contains("&lt;script&gt;"), "{out}");
+        assert!(out.contains("\\[x\\](javascript:"), "{out}");
+        // A code span stays one (nothing in it is markup); a lone backtick opens none.
+        assert_eq!(prose("has `a<b>` and ` lone"), "has `a<b>` and \\` lone");
+        // The redactor's mark stays readable, unless it would make a link.
+        assert_eq!(prose("key [REDACTED] here"), "key [REDACTED] here");
+        assert_eq!(
+            prose("[REDACTED](javascript:x)"),
+            "\\[REDACTED\\](javascript:x)"
+        );
     }
 }

@@ -6,13 +6,15 @@
 use crate::report::causes::EvidenceIndex;
 use crate::report::model::RunReport;
 use crate::run::{RunEvent, Sink, SinkError};
-use crate::secrets::Redactor;
+use crate::secrets::{Redactor, SharedRedactor};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub struct ReportSink {
     dir: PathBuf,
     redactor: Redactor,
+    /// Where the redactor comes from when it learns while the run goes (the proxy's).
+    learning: Option<SharedRedactor>,
     evidence: EvidenceIndex,
     /// Rewrite the files while the run goes, at most once per this interval.
     every: Option<Duration>,
@@ -31,6 +33,7 @@ impl ReportSink {
         ReportSink {
             dir: dir.to_path_buf(),
             redactor,
+            learning: None,
             evidence: EvidenceIndex::default(),
             every: None,
             last: None,
@@ -48,12 +51,23 @@ impl ReportSink {
         }
     }
 
+    /// Files redacted with what `shared` knows at each write (secrets learned since the
+    /// start included).
+    pub(crate) fn learning(mut self, shared: SharedRedactor) -> ReportSink {
+        self.redactor = shared.get();
+        self.learning = Some(shared);
+        self
+    }
+
     /// How many times the files were written.
     pub(crate) fn writes(&self) -> usize {
         self.writes
     }
 
     fn write(&mut self, report: &RunReport) -> Result<(), SinkError> {
+        if let Some(shared) = &self.learning {
+            self.redactor = shared.get();
+        }
         self.written = crate::report::write_all(report, &self.dir, &self.redactor, &self.evidence)
             .map_err(|e| {
                 SinkError::new(format!("writing the reports to {}", self.dir.display()), e)

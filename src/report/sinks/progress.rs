@@ -92,11 +92,12 @@ impl Sink for ProgressSink {
                 self.bar.set_length(self.planned);
             }
             RunEvent::CaseStarted { case } => {
-                self.running.push(case.to_string());
+                self.running
+                    .push(crate::text::visible(&case.to_string()).into_owned());
                 self.show();
             }
             RunEvent::CaseFinished { record } => {
-                let name = record.case_id().to_string();
+                let name = crate::text::visible(&record.case_id().to_string()).into_owned();
                 if let Some(i) = self.running.iter().position(|r| *r == name) {
                     self.running.remove(i);
                 }

@@ -229,21 +229,6 @@ pub fn sdk_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk")
 }
 
-pub fn python_available() -> bool {
-    Command::new(python())
-        .args(["-c", "import anthropic"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-pub fn typescript_available() -> bool {
-    sdk_dir().join("node_modules/@anthropic-ai/sdk").is_dir()
-        && Command::new("node")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
-
 /// What Claude Code should print for a case, and whether an error is the right answer.
 #[derive(Debug, Clone)]
 pub struct ClaudeExpect {

@@ -6,8 +6,8 @@
 //! after which the process is killed by PID.
 //!
 //! Claude Code comes from npm (`npm install --prefix tests/clients`, done by `.ci/run`); set
-//! CONFORM_CLAUDE to use another binary. Without it the tests print a SKIP line, except under
-//! CI, where a missing install fails.
+//! CONFORM_CLAUDE to use another binary. Without it the `clients` harness (tests/clients.rs)
+//! reports the tests as ignored with the reason, except under CI, where a missing install fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,19 +30,9 @@ pub fn claude() -> Option<PathBuf> {
     local.is_file().then_some(local)
 }
 
-/// The binary, or None after printing a SKIP line (a failure under CI).
-pub fn claude_or_skip(test: &str) -> Option<PathBuf> {
-    let found = claude();
-    assert!(
-        found.is_some() || std::env::var_os("CI").is_none(),
-        "Claude Code is not installed (`npm install --prefix tests/clients`); CI must run {test}"
-    );
-    if found.is_none() {
-        println!(
-            "SKIP {test}: Claude Code is not installed; run `npm install --prefix tests/clients` to enable"
-        );
-    }
-    found
+/// The binary, for a test the `clients` harness runs only when Claude Code is installed.
+pub fn installed() -> PathBuf {
+    claude().expect("the clients harness runs this test only when Claude Code is installed")
 }
 
 /// The sandboxed command: `claude -p PROMPT --model MODEL --disallowedTools …` with a cleared

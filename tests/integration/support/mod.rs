@@ -230,3 +230,14 @@ pub async fn run_reference(
         .expect("the reference server starts");
     run_against(scenarios, target, &in_process(jobs)).await
 }
+
+/// `conform check --format json` of the proxy's recording in `dir/rep`: one entry per exchange.
+pub fn check_recording(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let check = Command::new(BIN)
+        .current_dir(dir)
+        .args(["check", "--format", "json", "rep/exchanges/proxy.ndjson"])
+        .output()
+        .unwrap();
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    checked.as_array().unwrap().clone()
+}

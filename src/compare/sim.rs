@@ -1,0 +1,254 @@
+//! Simulated comparisons against known truth: the reference server's realistic model answers
+//! the workload in-process (no HTTP, no timing), and the answers go through the same scoring,
+//! statistics and verdicts as a live comparison. Repeated with fixed seeds, this measures the
+//! false-alarm rate (two seeds of the same model: how often is one called `worse` or
+//! `better`?) and the power (a model whose tool skill is 5 points lower: how often is it found
+//! `worse` on tool-trigger F1 at the recommended sample size?). The tests run small versions;
+//! `conform bench compare` the full figures.
+
+use super::metrics::METRICS;
+use super::observe::Obs;
+use super::verdict::{self, MetricResult, Word};
+use super::workload::{self, Family, Task};
+use crate::mock::cache::InputUsage;
+use crate::mock::generate::{Behaviour, Skill, generate_with, request_hash};
+use crate::mock::render::{Answer, message_json};
+
+/// One simulated endpoint: the realistic model with a seed and knobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Model {
+    pub seed: u64,
+    pub skill: Skill,
+}
+
+/// Bootstrap resamples of a simulated comparison: enough for the standard error the verdicts
+/// rest on (the percentile intervals of a report need more).
+const RESAMPLES: usize = 400;
+
+/// The families a simulation can answer (no timing, no agent loop).
+pub(crate) const FAMILIES: [Family; 3] = [Family::Trigger, Family::Args, Family::Structured];
+
+/// An answer of `model` to `task`, observed as a live exchange would be.
+fn answer(model: &Model, task: &Task, name: &str, repeat: u32, workload_seed: u64) -> Obs {
+    let mut body = task.request(crate::mock::DEFAULT_MODEL, repeat, workload_seed);
+    if let Some(o) = body.as_object_mut() {
+        o.remove("stream");
+    }
+    let generated = generate_with(
+        &body,
+        request_hash(&body),
+        model.seed,
+        Behaviour::Realistic,
+        &model.skill,
+    );
+    let message = message_json(&Answer {
+        generated,
+        model: crate::mock::DEFAULT_MODEL.to_string(),
+        usage: InputUsage::default(),
+    });
+    let mut o = Obs::new(name, &task.id, task.family, repeat, 0);
+    o.status = Some(200);
+    o.read_message(&message);
+    o
+}
+
+/// One simulated comparison of `target` with `reference` on `samples` tasks per family of
+/// `families`; the verdicts after Holm's correction over as many tests as a live comparison
+/// of one target makes.
+pub fn compare(
+    workload_seed: u64,
+    samples: usize,
+    families: &[Family],
+    reference: &Model,
+    target: &Model,
+) -> Vec<MetricResult> {
+    let tasks = workload::generate_families(workload_seed, samples, families);
+    let mut observed = super::exec::Observed::new();
+    for (name, model, repeats) in [("reference", reference, 2), ("target", target, 1)] {
+        for r in 0..repeats {
+            let list = observed.entry((name.to_string(), r)).or_default();
+            for t in &tasks {
+                list.push((t.id.clone(), vec![answer(model, t, name, r, workload_seed)]));
+            }
+        }
+    }
+    let (scores, _) = super::score_all(&tasks, &observed);
+    verdict::compare_in_family(
+        &tasks,
+        &scores,
+        "reference",
+        &["target".to_string()],
+        workload_seed,
+        METRICS.len(),
+        RESAMPLES,
+    )
+}
+
+/// One kind of simulated comparison.
+pub(crate) struct Trial<'a> {
+    pub samples: usize,
+    pub families: &'a [Family],
+    pub reference: Model,
+    pub target: Model,
+}
+
+/// Repeated simulations: how often the verdict of `metric` (or of any metric, `None`) is one
+/// of `words`, over `runs` workload seeds from `first_seed` (the models' seeds move with it).
+pub(crate) fn rate(
+    runs: u64,
+    first_seed: u64,
+    trial: &Trial,
+    metric: Option<&str>,
+    words: &[Word],
+) -> f64 {
+    let Trial {
+        samples,
+        families,
+        reference,
+        target,
+    } = trial;
+    let (samples, families) = (*samples, *families);
+    let hit = |s: u64| {
+        let reference = Model {
+            seed: reference.seed.wrapping_add(s * 7919),
+            ..*reference
+        };
+        let target = Model {
+            seed: target.seed.wrapping_add(s * 7919),
+            ..*target
+        };
+        compare(s, samples, families, &reference, &target)
+            .iter()
+            .any(|r| metric.is_none_or(|m| r.metric == m) && words.contains(&r.verdict))
+    };
+    // The runs are independent: spread them over the machine's cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let hits: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|w| {
+                let hit = &hit;
+                scope.spawn(move || {
+                    (first_seed..first_seed + runs)
+                        .filter(|s| s % threads == w)
+                        .filter(|&s| hit(s))
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    hits as f64 / runs.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(seed: u64, tool_skill: Option<f64>) -> Model {
+        Model {
+            seed,
+            skill: Skill {
+                tool_skill,
+                ..Skill::default()
+            },
+        }
+    }
+
+    /// Two seeds of the same realistic model: a `worse` or `better` on any metric in at most
+    /// ~5% of comparisons (Holm controls the family-wise rate at 5%).
+    #[test]
+    fn two_seeds_of_one_model_are_rarely_told_apart() {
+        let trial = Trial {
+            samples: 80,
+            families: &FAMILIES,
+            reference: model(0, None),
+            target: model(1, None),
+        };
+        let false_alarms = rate(40, 1, &trial, None, &[Word::Worse, Word::Better]);
+        assert!(false_alarms <= 0.075, "false alarms in {false_alarms}");
+    }
+
+    /// A tool skill 5 points lower is found `worse` on tool-trigger F1 in at least 80% of
+    /// comparisons at the recommended number of trigger tasks.
+    #[test]
+    fn a_five_point_drop_in_tool_skill_is_found_at_the_recommended_size() {
+        let n = super::super::recommended(METRICS.len());
+        let trial = Trial {
+            samples: n,
+            families: &[Family::Trigger],
+            reference: model(0, Some(0.80)),
+            target: model(1, Some(0.75)),
+        };
+        let power = rate(16, 100, &trial, Some("trigger_f1"), &[Word::Worse]);
+        assert!(power >= 0.8, "power {power} at {n} tasks");
+    }
+
+    #[test]
+    fn a_simulation_is_a_function_of_its_seeds() {
+        let a = compare(3, 30, &FAMILIES, &model(0, None), &model(1, Some(0.5)));
+        let b = compare(3, 30, &FAMILIES, &model(0, None), &model(1, Some(0.5)));
+        assert_eq!(a, b);
+    }
+}
+
+/// Arguments of `conform bench compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct CompareBenchArgs {
+    /// Simulated comparisons per figure.
+    #[arg(long, default_value_t = 200)]
+    pub runs: u64,
+    /// Tasks per family of the false-alarm simulations.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+}
+
+/// `conform bench compare`: the false-alarm rate and the power, measured by simulation.
+pub(crate) fn bench(a: &CompareBenchArgs) -> i32 {
+    let start = std::time::Instant::now();
+    let same = |seed| Model {
+        seed,
+        skill: Skill::default(),
+    };
+    let trial = Trial {
+        samples: a.samples,
+        families: &FAMILIES,
+        reference: same(0),
+        target: same(1),
+    };
+    let false_alarm = rate(a.runs, 1, &trial, None, &[Word::Worse, Word::Better]);
+    println!(
+        "false alarms: {:.1}% of {} comparisons of two seeds of the realistic model ({} tasks per family) had a metric `worse` or `better`",
+        false_alarm * 100.0,
+        a.runs,
+        a.samples
+    );
+    let n = super::recommended(METRICS.len());
+    let skilled = |seed, p| Model {
+        seed,
+        skill: Skill {
+            tool_skill: Some(p),
+            ..Skill::default()
+        },
+    };
+    for tasks in [n / 2, n] {
+        let trial = Trial {
+            samples: tasks,
+            families: &[Family::Trigger],
+            reference: skilled(0, 0.80),
+            target: skilled(1, 0.75),
+        };
+        let power = rate(a.runs, 1000, &trial, Some("trigger_f1"), &[Word::Worse]);
+        println!(
+            "power: tool skill 0.75 against 0.80 found `worse` on trigger_f1 in {:.1}% of {} comparisons at {tasks} trigger tasks{}",
+            power * 100.0,
+            a.runs,
+            if tasks == n {
+                " (the recommended size)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("({:.1} s)", start.elapsed().as_secs_f64());
+    crate::exit::OK
+}

@@ -1,0 +1,188 @@
+//! `conform compare` end to end against in-process reference servers: two seeds of the same
+//! realistic model are not told apart, rescoring a recording by replay gives identical numbers
+//! (and a rerun into the same directory resumes without sending), the request budget stops
+//! sending, and report.html renders in headless Chromium (SKIP when it is missing, except
+//! under `CI`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use conform::comparison::{CompareArgs, Comparison, Word, run};
+
+fn args(reference: &str, targets: &[&str], samples: usize, out: &Path) -> CompareArgs {
+    CompareArgs {
+        reference: reference.to_string(),
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+        config: PathBuf::from("conform.toml"),
+        samples,
+        budget_requests: None,
+        budget_tokens: None,
+        seed: 11,
+        out: Some(out.to_path_buf()),
+        replay: None,
+        jobs: 4,
+    }
+}
+
+fn compare(a: &CompareArgs) -> Comparison {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(run(a))
+        .expect("the comparison runs")
+}
+
+#[test]
+fn two_seeds_of_one_realistic_reference_are_neither_better_nor_worse() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = compare(&args("mock", &["mock:seed=1"], 16, dir.path()));
+    let told_apart: Vec<String> = c
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Word::Worse | Word::Better))
+        .map(|r| format!("{} {:?}", r.metric, r.diff))
+        .collect();
+    assert!(told_apart.is_empty(), "{told_apart:?}");
+    assert!(c.results.iter().any(|r| r.verdict == Word::Equivalent));
+    // Every metric has data, and the endpoints echoed their model and request ids.
+    for r in &c.results {
+        assert!(r.n > 0, "{} has no data", r.metric);
+    }
+    for e in &c.endpoints {
+        assert_eq!(e.models_echoed.keys().collect::<Vec<_>>(), ["conform-mock"]);
+        assert!(!e.request_ids.is_empty());
+    }
+    for f in ["report.md", "report.html", "summary.json", "samples.jsonl"] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert!(summary["run_date"].as_str().is_some_and(|d| d.len() >= 20));
+    assert_eq!(
+        summary["results"].as_array().unwrap().len(),
+        c.results.len()
+    );
+}
+
+#[test]
+fn rescoring_a_recording_by_replay_gives_identical_numbers() {
+    let live_dir = tempfile::tempdir().unwrap();
+    let a = args(
+        "mock:seed=3",
+        &["mock:seed=4,tool-skill=0.5,arg-error-rate=0.3"],
+        12,
+        live_dir.path(),
+    );
+    let live = compare(&a);
+    assert!(live.spent.sent > 0);
+    // The weaker model is measured as such: its arguments break their schema.
+    let args_valid = live
+        .results
+        .iter()
+        .find(|r| r.metric == "args_valid")
+        .unwrap();
+    assert!(args_valid.value < args_valid.reference, "{args_valid:?}");
+
+    let replay_dir = tempfile::tempdir().unwrap();
+    let mut r = a.clone();
+    r.replay = Some(live_dir.path().to_path_buf());
+    r.out = Some(replay_dir.path().to_path_buf());
+    let replayed = compare(&r);
+    assert_eq!(replayed.spent.sent, 0);
+    assert_eq!(replayed.mode, "replay");
+    assert_eq!(replayed.results, live.results);
+    for (x, y) in replayed.endpoints.iter().zip(&live.endpoints) {
+        assert_eq!(
+            (&x.models_echoed, &x.request_ids, &x.tasks_scored),
+            (&y.models_echoed, &y.request_ids, &y.tasks_scored)
+        );
+    }
+
+    // A rerun into the same directory resumes from the recording: nothing is sent again.
+    let resumed = compare(&a);
+    assert_eq!(resumed.spent.sent, 0);
+    assert!(resumed.spent.replayed > 0);
+    assert_eq!(resumed.results, live.results);
+}
+
+#[test]
+fn the_request_budget_stops_sending_and_a_rerun_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = args("mock", &["mock:seed=2"], 8, dir.path());
+    a.budget_requests = Some(30);
+    let first = compare(&a);
+    assert_eq!(first.spent.sent, 30);
+    assert!(first.spent.exhausted);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("Budget reached"), "{md}");
+    a.budget_requests = None;
+    let second = compare(&a);
+    assert!(!second.spent.exhausted);
+    assert!(second.spent.replayed >= 30, "{:?}", second.spent);
+}
+
+fn chromium() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/chromium");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "chromium is missing under CI (.ci/run installs it)"
+    );
+    eprintln!("SKIP compare report.html in a browser: /usr/bin/chromium is missing");
+    None
+}
+
+#[test]
+fn the_html_leaderboard_renders_in_a_headless_browser() {
+    let Some(bin) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let c = compare(&args(
+        "mock",
+        &["mock:seed=5", "mock:seed=6,tool-skill=0.4"],
+        8,
+        dir.path(),
+    ));
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=1000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "file://{}",
+            dir.path().join("report.html").display()
+        ))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let metrics = c.results.len() / c.targets.len();
+    let table = &dom[dom
+        .find("id=\"leaderboard\"")
+        .expect("the leaderboard table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("<tr>").count(),
+        metrics + 1,
+        "a row per metric"
+    );
+    assert_eq!(
+        table.matches("<svg").count(),
+        metrics,
+        "an interval plot per metric"
+    );
+    assert_eq!(
+        table.matches("<circle").count(),
+        c.results.iter().filter(|r| r.diff.is_some()).count()
+    );
+}
