@@ -25,12 +25,6 @@ use std::path::Path;
 /// Resolves a named protocol schema: `Some(findings)` (empty = valid) or `None` if unknown.
 pub(crate) type SchemaResolver<'a> = &'a dyn Fn(&str, &Value) -> Option<Vec<Finding>>;
 
-/// A resolver that knows no schema names.
-#[cfg(test)]
-pub(crate) fn no_schemas(_: &str, _: &Value) -> Option<Vec<Finding>> {
-    None
-}
-
 /// What the assertions are evaluated against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Subject<'a> {
@@ -150,7 +144,10 @@ pub(crate) fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>
     let mut status = check_status(expect, subject.status, env);
     // An error body under a success status was a rejection after all (`error.status` says
     // what is wrong): not the rule a success answer breaks.
-    if status.check.is_some() && subject.body.get("error").is_some() {
+    if status.check.is_some()
+        && (200..300).contains(&subject.status)
+        && subject.body.get("error").is_some()
+    {
         status.check = None;
         status.severity = Severity::Must;
     }
@@ -173,11 +170,22 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
     };
     let pos = expect.status.as_ref().map(|s| s.pos).unwrap_or_default();
     // A request the step expects to be rejected was accepted: the rule the step states.
-    let check = expect
-        .status_check
-        .as_ref()
-        .filter(|_| (200..300).contains(&status) && !accepted.contains(&status))
-        .and_then(|c| CheckId::parse(&c.value));
+    // Rejected with another client-error status than the documented one: the rejection's
+    // status is wrong, whatever the cause.
+    let rejection_expected =
+        !accepted.is_empty() && accepted.iter().all(|c| (400..500).contains(c));
+    let check = if accepted.contains(&status) {
+        None
+    } else if (200..300).contains(&status) {
+        expect
+            .status_check
+            .as_ref()
+            .and_then(|c| CheckId::parse(&c.value))
+    } else if rejection_expected && (400..500).contains(&status) {
+        Some(ids::ERROR_WRONG_STATUS)
+    } else {
+        None
+    };
     Outcome {
         success: accepted.contains(&status),
         op: "status".into(),
@@ -566,4 +574,10 @@ pub(crate) fn capture(step: &Step, body: &Value) -> Result<BTreeMap<String, Valu
         out.insert(name.clone(), value);
     }
     Ok(out)
+}
+
+/// A resolver that knows no schema names.
+#[cfg(test)]
+pub(crate) fn no_schemas(_: &str, _: &Value) -> Option<Vec<Finding>> {
+    None
 }

@@ -55,8 +55,9 @@
 //! (`stop.reason-end-turn-after-stop-sequence`, `effect.tool-choice` for an effect check); a
 //! failure is reported under it, with its severity, instead of `assert.<operator>`.
 //! `expect.status_check: <id>` names the rule a success status breaks for a request that
-//! must be rejected (`auth.invalid-key-accepted`). `conform lint` checks the id is in the
-//! catalogue and fits the assertion.
+//! must be rejected (`auth.invalid-key-accepted`); another client-error status than the
+//! expected one is `error.wrong-status`. `conform lint` checks the id is in the catalogue and
+//! fits the assertion.
 //!
 //! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,
 //! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /

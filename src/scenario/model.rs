@@ -374,7 +374,8 @@ pub(crate) struct Expect {
     pub asserts: Vec<Located<Assertion>>,
     /// The catalogue check that states the rule the expected status proves for a request
     /// that must be rejected (e.g. `auth.invalid-key-accepted`): a success status (2xx) is
-    /// reported under it; any other unexpected status stays `assert.status`.
+    /// reported under it. Another 4xx than the expected one(s) is `error.wrong-status`; any
+    /// other unexpected status stays `assert.status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_check: Option<Located<String>>,
 }

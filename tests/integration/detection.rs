@@ -274,7 +274,10 @@ const MATRIX: &[Row] = &[
     ),
     (
         "extra-fields",
-        &[("basic/seed-call@sync", vc(Warn, "assert.schema"))],
+        &[(
+            "basic/seed-call@sync",
+            vc(Warn, "answer.undocumented-fields"),
+        )],
     ),
     (
         "no-request-id",

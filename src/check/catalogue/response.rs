@@ -51,6 +51,13 @@ declare! {
         fix: "Pair statuses and types as documented: 400 invalid_request_error, 401 authentication_error, 403 permission_error, 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500 api_error, 529 overloaded_error.",
         contract: Some("The errors documentation pairs each HTTP status with one error type; the SDKs choose the exception class from the status (422 is no `BadRequestError`, an unknown model as 500 is no `NotFoundError`) and retry 5xx, so an application catches the wrong error and a non-retryable request is retried."),
     }
+    ERROR_WRONG_STATUS = "error.wrong-status" {
+        severity: Must,
+        title: "A request that must be rejected got another error status than the documented one (e.g. 400 instead of 404 for an unknown model).",
+        doc: ERRORS,
+        fix: "Answer each error cause with its documented status: 400 invalid request, 401 authentication, 403 permission, 404 not found (an unknown model), 413 request too large.",
+        contract: Some("The errors documentation maps each cause to one status; the official clients raise a different exception class per status (`NotFoundError`, `BadRequestError`), so an application that handles one cause catches another."),
+    }
     HEADERS_REQUEST_ID = "headers.request-id" {
         severity: Should,
         title: "The response has no `request-id` header.",

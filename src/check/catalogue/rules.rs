@@ -4,8 +4,12 @@
 //! meaning across scenarios instead of by assertion operator. Every id here is named by at
 //! least one scenario of `scenarios/anthropic/` (a test holds it).
 
-use super::docs::{ERRORS, MESSAGES, STOP_REASONS, THINKING};
-use crate::check::Severity::{Must, Should};
+use super::Exception;
+use super::docs::{
+    CACHING, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS, RATE_LIMITS, STOP_REASONS,
+    STRUCTURED, THINKING,
+};
+use crate::check::Severity::{Info, Must, Should};
 
 declare! {
     STOP_REASON_END_TURN_AFTER_STOP_SEQUENCE = "stop.reason-end-turn-after-stop-sequence" {
@@ -48,5 +52,164 @@ declare! {
         title: "The response's `model` is not the model the request named (e.g. provider-prefixed).",
         doc: MESSAGES,
         fix: "Echo the requested model name in `model` (an alias may resolve to its dated name).",
+    }
+    // The rules of the answers the library asks for, then of the rejections it provokes, then of
+    // the other endpoints (count_tokens, models) and headers.
+    ANSWER_NOT_A_MESSAGE = "answer.not-a-message" {
+        severity: Must,
+        title: "A Messages request was answered with something that is not a Message (`type` is not `message`, or `role` is not `assistant`).",
+        doc: MESSAGES,
+        fix: "Answer `POST /v1/messages` with a Message object: `type: message`, `role: assistant` (translators: convert the upstream's completion object instead of passing it through).",
+        contract: Some("The Messages API documents the response as a Message with `type: message` and `role: assistant`; an application that appends the answer to the conversation sends a wrong role back."),
+    }
+    ANSWER_EMPTY = "answer.empty" {
+        severity: Must,
+        title: "The answer's `content` is empty, or its text is, although the request asks for a reply.",
+        doc: MESSAGES,
+        fix: "Return the generated blocks in `content` (translators: keep the upstream's text when converting; an empty list only when the model produced nothing and said so with its stop reason).",
+        contract: Some("The Messages API documents `content` as the blocks the model generated; an application that reads `content[0]` gets nothing, or fails on a missing block."),
+    }
+    ANSWER_NO_TEXT = "answer.no-text" {
+        severity: Must,
+        title: "A request that asks for a text reply got no text block, or a block of another type where the text belongs.",
+        doc: MESSAGES,
+        fix: "Answer a plain prompt with `text` blocks (after any `thinking` block); do not wrap the text in another block type or drop it when converting the upstream's answer.",
+        contract: Some("The Messages API documents text answers as `text` content blocks; an application that reads the first text block gets nothing."),
+    }
+    STOP_REASON_END_TURN = "stop.reason-end-turn" {
+        severity: Must,
+        title: "A finished answer does not report `stop_reason: end_turn` (`max_tokens` when cut at the limit, `tool_use` when it calls a tool).",
+        doc: STOP_REASONS,
+        fix: "Report `end_turn` when the model finished on its own, `max_tokens` when the limit cut it and `tool_use` when it ends with a tool call (translators: map the upstream's finish reason — `stop` → `end_turn`, `length` → `max_tokens`, `tool_calls` → `tool_use`).",
+        contract: Some("The stop-reason documentation defines these values; an application that loops until `end_turn` or continues after `max_tokens` takes a wrong branch."),
+    }
+    USAGE_OUTPUT_TOKENS_ZERO = "usage.output-tokens-zero" {
+        severity: Must,
+        title: "An answer with content reports no output tokens.",
+        doc: MESSAGES,
+        fix: "Report the tokens generated in `usage.output_tokens` (in a stream, in the final `message_delta`).",
+        contract: Some("The Messages API documents `usage.output_tokens` as the tokens the answer used; billing and context accounting that read it count nothing."),
+    }
+    ANSWER_UNDOCUMENTED_FIELDS = "answer.undocumented-fields" {
+        severity: Should,
+        title: "The answer carries top-level fields Anthropic does not document (an adapter's leftovers such as `choices` or `object`).",
+        doc: MESSAGES,
+        fix: "Build the response from the documented fields only; drop the upstream's own fields when translating.",
+    }
+    TOOLS_PARALLEL_CALLS_MISSING = "tools.parallel-calls-missing" {
+        severity: Info,
+        title: "Only one tool was called although the prompt asked for two independent calls (parallel tool use may be turned off upstream, or the model chose so).",
+        doc: IMPLEMENT_TOOL_USE,
+        fix: "Pass parallel tool calls through: several tool_use blocks in one answer, unless the request sets `disable_parallel_tool_use`.",
+    }
+    STRUCTURED_TEXT_BLOCKS = "structured.text-blocks" {
+        severity: Must,
+        title: "A structured-output answer does not come as exactly one text block holding the JSON.",
+        doc: STRUCTURED,
+        fix: "Return the JSON of a structured-output answer in a single `text` block (do not split it across blocks).",
+        contract: Some("Structured outputs document the JSON as the response's text; an application that parses the first text block gets a fragment."),
+    }
+    CACHING_ACCOUNTING = "caching.accounting" {
+        severity: Must,
+        title: "Prompt-caching usage does not add up: `input_tokens` still counts the cached prefix, or more tokens are read from the cache than the prompt has.",
+        doc: CACHING,
+        fix: "Count in `input_tokens` only the tokens after the last cache breakpoint; report cached tokens in `cache_read_input_tokens` / `cache_creation_input_tokens`, never more than the prompt has.",
+        contract: Some("Prompt caching documents that total input = `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`; cost accounting that sums them counts the prefix twice."),
+    }
+    CACHING_BELOW_MINIMUM = "caching.below-minimum-cached" {
+        severity: Must,
+        title: "A prompt shorter than the minimum cacheable length was reported as written to or read from the cache.",
+        doc: CACHING,
+        fix: "Do not cache (nor report cache tokens for) a prefix below the model's minimum cacheable length; report its tokens in `input_tokens`.",
+        contract: Some("Prompt caching documents that shorter prompts are processed without caching, even with `cache_control`; the reported cache counts are then invented."),
+    }
+    CACHING_TTL_1H_NOT_REPORTED = "caching.ttl-1h-not-reported" {
+        severity: Should,
+        title: "A 1-hour cache write is not reported in `usage.cache_creation.ephemeral_1h_input_tokens`.",
+        doc: CACHING,
+        fix: "Report a cache write with `ttl: 1h` under `cache_creation.ephemeral_1h_input_tokens` (and 5-minute writes under `ephemeral_5m_input_tokens`).",
+    }
+    // Rejections: what a request that must be rejected gets back.
+    REQUEST_INVALID_ACCEPTED = "request.invalid-accepted" {
+        severity: Must,
+        title: "An invalid request was answered instead of rejected with 400 `invalid_request_error`.",
+        doc: ERRORS,
+        fix: "Validate the request as the Messages API does (roles, empty content, missing `max_tokens`, parameter ranges, media types, thinking budgets) and answer a violation with 400 `invalid_request_error` rather than passing it on or ignoring it.",
+        contract: Some("The errors documentation answers a request with an invalid format or content with 400 `invalid_request_error`; an application never learns that its request was wrong and gets an answer to something else."),
+    }
+    ERROR_WRONG_TYPE = "error.wrong-type" {
+        severity: Must,
+        title: "A rejection carries another `error.type` than the documented one for its cause (`invalid_request_error`, `authentication_error`, `not_found_error`).",
+        doc: ERRORS,
+        fix: "Set `error.type` to the documented type of the cause: `invalid_request_error` for an invalid request, `authentication_error` for a missing or wrong key, `not_found_error` for an unknown model or resource.",
+        contract: Some("The errors documentation lists one `error.type` per cause; an application that branches on it takes the wrong branch."),
+    }
+    ERROR_BODY_SHAPE = "error.body-shape" {
+        severity: Must,
+        title: "An error answer's body is not `{type: error, error: {type, message}}`.",
+        doc: ERRORS,
+        fix: "Answer errors with the documented JSON body `{\"type\": \"error\", \"error\": {\"type\": …, \"message\": …}}` (translators: convert the upstream's error object rather than passing it through).",
+        contract: Some("The errors documentation defines this body; the official clients read the error's type and message from it, and an application logs nothing useful without them."),
+    }
+    ERROR_REQUEST_ID_MISSING = "error.request-id-missing" {
+        severity: Should,
+        title: "An error body has no top-level `request_id`.",
+        doc: ERRORS,
+        fix: "Add the request's id as `request_id` to the error body (the same value as the `request-id` header).",
+    }
+    // The other endpoints and the response headers.
+    COUNT_TOKENS_ZERO = "count-tokens.zero" {
+        severity: Must,
+        title: "count_tokens counts no input tokens for a prompt that has some.",
+        doc: COUNT_TOKENS,
+        fix: "Count the prompt's tokens (system, messages, tools) with the model's tokenizer and return them in `input_tokens`.",
+        contract: Some("Token counting documents `input_tokens` as the prompt's token count; an application that budgets its context with it overflows."),
+    }
+    COUNT_TOKENS_DISAGREES = "count-tokens.disagrees-with-usage" {
+        severity: Must,
+        exceptions: &[Exception { severity: Info, when: "the scenario only notes that the counts are not exactly equal (count_tokens is documented as an estimate)" }],
+        title: "count_tokens and the answer's `usage.input_tokens` for the same prompt disagree beyond the measured tolerance.",
+        doc: COUNT_TOKENS,
+        fix: "Count tokens with the same tokenizer and prompt assembly (system, tools, images) that the Messages endpoint bills.",
+        contract: Some("Token counting documents its count as an estimate of what the same Messages request uses; an application that budgets its context with it overflows or truncates needlessly."),
+    }
+    MODELS_WRONG_ID = "models.wrong-id" {
+        severity: Must,
+        title: "GET /v1/models/{model_id} answers with another model than the one asked for.",
+        doc: MODELS,
+        fix: "Return the model object whose `id` is the requested id (an alias may resolve to its dated id).",
+        contract: Some("The Models API documents that getting a model by id returns that model; an application checking a model's availability is told about another one."),
+    }
+    MODELS_FIELD_MISSING = "models.field-missing" {
+        severity: Should,
+        title: "A model object lacks `display_name` or `created_at`.",
+        doc: MODELS,
+        fix: "Return `display_name` and `created_at` (RFC 3339) on every model object.",
+    }
+    MODELS_LIST_EMPTY = "models.list-empty" {
+        severity: Must,
+        title: "GET /v1/models lists no model although the endpoint serves some.",
+        doc: MODELS,
+        fix: "List the models the endpoint serves in `data`.",
+        contract: Some("The Models API documents the list of available models; a client that picks a model from it (Claude Code's model picker) finds none."),
+    }
+    MODELS_LIMIT_IGNORED = "models.limit-ignored" {
+        severity: Must,
+        title: "`limit` on GET /v1/models was not honoured.",
+        doc: MODELS,
+        fix: "Return at most `limit` models and set `has_more`, `first_id` and `last_id` for paging.",
+        contract: Some("The Models API documents `limit` and cursor paging; a client that pages through the list gets duplicates or loops."),
+    }
+    MODELS_CONFIGURED_MISSING = "models.configured-model-missing" {
+        severity: Should,
+        title: "The model the target is configured with is not in GET /v1/models.",
+        doc: MODELS,
+        fix: "List every model the endpoint accepts in /v1/models, including aliases it maps.",
+    }
+    HEADERS_RATELIMIT = "headers.ratelimit" {
+        severity: Should,
+        title: "The `anthropic-ratelimit-*` headers are missing or not positive numbers.",
+        doc: RATE_LIMITS,
+        fix: "Send `anthropic-ratelimit-requests-limit`, `-requests-remaining`, `-tokens-limit` (and their reset times) with the limits that apply to the caller, or the upstream's.",
     }
 }

@@ -117,6 +117,69 @@ fn every_stated_rule_is_named_by_a_scenario() {
     assert!(unnamed.is_empty(), "rules no scenario names: {unnamed:?}");
 }
 
+/// Every assertion of the built-in library names the rule it proves (`check:`), except a
+/// probe's precondition (`requires: true`) and an effect check (`effect: true`, reported as
+/// `effect.<feature>` when it names none); every step that expects a rejection names the rule
+/// a success answer breaks (`status_check:`). So a deviation reads as what is wrong and groups
+/// by meaning, never as `assert.<operator>`.
+#[test]
+fn every_library_assertion_and_expected_rejection_names_a_check() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/anthropic");
+    let (scenarios, diagnostics) = crate::scenario::load_dir(&dir);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert!(scenarios.len() >= 70, "only {} scenarios", scenarios.len());
+    let mut unnamed = Vec::new();
+    let (mut named, mut rejections) = (0, 0);
+    for sc in &scenarios {
+        for step in &sc.doc.steps {
+            let expect = &step.value.expect;
+            let assertions = expect.headers.values().chain(&expect.asserts);
+            for a in assertions {
+                match &a.value.check {
+                    Some(id) => {
+                        let check = CheckId::parse(&id.value);
+                        assert!(
+                            check.is_some_and(
+                                |c| !c.entry().is_family() || c.namespace() == "effect"
+                            ),
+                            "{}: `{}` is not a rule of the catalogue",
+                            sc.at(id.pos),
+                            id.value
+                        );
+                        named += 1;
+                    }
+                    None if a.value.requires || a.value.effect => {}
+                    None => unnamed.push(sc.at(a.pos)),
+                }
+            }
+            if expect.statuses().iter().all(|c| !(200..300).contains(c)) {
+                rejections += 1;
+                match &expect.status_check {
+                    Some(id) => assert!(
+                        CheckId::parse(&id.value).is_some(),
+                        "{}: `{}` is not a check of the catalogue",
+                        sc.at(id.pos),
+                        id.value
+                    ),
+                    None => unnamed.push(format!(
+                        "{} (step `{}`: status)",
+                        sc.file().display(),
+                        step.value.id.value
+                    )),
+                }
+            }
+        }
+    }
+    assert!(
+        named >= 200 && rejections >= 20,
+        "{named} named, {rejections} rejections"
+    );
+    assert!(
+        unnamed.is_empty(),
+        "assertions or expected statuses that name no catalogue check: {unnamed:#?}"
+    );
+}
+
 #[test]
 fn ids_are_unique_and_families_do_not_swallow_other_entries() {
     let mut seen = BTreeSet::new();

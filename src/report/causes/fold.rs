@@ -338,7 +338,12 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     // (the same check, or a key term their text names: an effect check on usage counts under
     // a usage finding), or under a body that is not the one asked for; else causes.
     let mut stated: Vec<usize> = idx.iter().copied().filter(is_stated).collect();
-    stated.sort_by_key(|i| (!is_status_assertion(&findings[*i]), *i));
+    // The status assertion first, then the effect checks, so that a stated rule can fold
+    // under them.
+    stated.sort_by_key(|i| {
+        let f = &findings[*i];
+        (!is_status_assertion(f), f.check.namespace() != "effect", *i)
+    });
     // A stream that was not well-formed gives no evidence on the rules checked on the
     // message accumulated from it.
     let broken_stream = |out: &[Primary]| {
@@ -347,10 +352,24 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
             q.check.namespace() == "stream" && is_unreliable_message(q)
         })
     };
+    // A stated rule other than an effect check follows, like a generic assertion, from a
+    // failed effect check of the step (what the feature should have produced is missing)
+    // or from a message that is not reliable (schema).
+    let effect = |out: &[Primary]| {
+        out.iter()
+            .position(|p| findings[p.index].check.namespace() == "effect")
+    };
+    let unreliable = |out: &[Primary]| {
+        out.iter()
+            .position(|p| is_unreliable_message(&findings[p.index]))
+    };
     for i in stated {
+        let rule = findings[i].check.namespace() != "effect" && !is_status_assertion(&findings[i]);
         match named(&out, i)
             .or_else(|| body(&out))
             .or_else(|| broken_stream(&out))
+            .or_else(|| if rule { effect(&out) } else { None })
+            .or_else(|| if rule { unreliable(&out) } else { None })
         {
             Some(p) => out[p].folded.push(i),
             None => out.push(Primary {
