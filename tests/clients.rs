@@ -21,6 +21,8 @@ mod support;
 mod calibration;
 #[path = "integration/client_claude_code.rs"]
 mod client_claude_code;
+#[path = "integration/compare_browser.rs"]
+mod compare_browser;
 #[path = "integration/mock_claude_code.rs"]
 mod mock_claude_code;
 #[path = "integration/mock_sdk.rs"]
@@ -216,6 +218,11 @@ fn tests() -> Vec<Test> {
             "third_party::a_real_gateway_gets_verdicts_and_its_deviations_by_name",
             &[LiteLlm],
             third_party::a_real_gateway_gets_verdicts_and_its_deviations_by_name,
+        ),
+        test(
+            "compare_browser::the_html_leaderboard_renders_in_a_headless_browser",
+            &[Chromium],
+            compare_browser::the_html_leaderboard_renders_in_a_headless_browser,
         ),
         test(
             "report_browser::report_html_in_a_headless_browser",

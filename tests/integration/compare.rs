@@ -1,35 +1,10 @@
 //! `conform compare` end to end against in-process reference servers: two seeds of the same
 //! realistic model are not told apart, rescoring a recording by replay gives identical numbers
 //! (and a rerun into the same directory resumes without sending), the request budget stops
-//! sending, and report.html renders in headless Chromium (SKIP when it is missing, except
-//! under `CI`).
+//! sending (report.html in headless Chromium: `compare_browser.rs`, in the `clients` harness).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use conform::comparison::{CompareArgs, Comparison, Word, run};
-
-fn args(reference: &str, targets: &[&str], samples: usize, out: &Path) -> CompareArgs {
-    CompareArgs {
-        reference: reference.to_string(),
-        targets: targets.iter().map(|t| t.to_string()).collect(),
-        config: PathBuf::from("conform.toml"),
-        samples,
-        budget_requests: None,
-        budget_tokens: None,
-        seed: 11,
-        out: Some(out.to_path_buf()),
-        replay: None,
-        jobs: 4,
-    }
-}
-
-fn compare(a: &CompareArgs) -> Comparison {
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(run(a))
-        .expect("the comparison runs")
-}
+use crate::support::{compare, compare_args as args};
+use conform::comparison::Word;
 
 #[test]
 fn two_seeds_of_one_realistic_reference_are_neither_better_nor_worse() {
@@ -119,70 +94,4 @@ fn the_request_budget_stops_sending_and_a_rerun_resumes() {
     let second = compare(&a);
     assert!(!second.spent.exhausted);
     assert!(second.spent.replayed >= 30, "{:?}", second.spent);
-}
-
-fn chromium() -> Option<PathBuf> {
-    let p = PathBuf::from("/usr/bin/chromium");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "chromium is missing under CI (.ci/run installs it)"
-    );
-    eprintln!("SKIP compare report.html in a browser: /usr/bin/chromium is missing");
-    None
-}
-
-#[test]
-fn the_html_leaderboard_renders_in_a_headless_browser() {
-    let Some(bin) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let c = compare(&args(
-        "mock",
-        &["mock:seed=5", "mock:seed=6,tool-skill=0.4"],
-        8,
-        dir.path(),
-    ));
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=1000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!(
-            "file://{}",
-            dir.path().join("report.html").display()
-        ))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let metrics = c.results.len() / c.targets.len();
-    let table = &dom[dom
-        .find("id=\"leaderboard\"")
-        .expect("the leaderboard table")..];
-    let table = &table[..table.find("</table>").unwrap()];
-    assert_eq!(
-        table.matches("<tr>").count(),
-        metrics + 1,
-        "a row per metric"
-    );
-    assert_eq!(
-        table.matches("<svg").count(),
-        metrics,
-        "an interval plot per metric"
-    );
-    assert_eq!(
-        table.matches("<circle").count(),
-        c.results.iter().filter(|r| r.diff.is_some()).count()
-    );
 }

@@ -241,3 +241,31 @@ pub fn check_recording(dir: &std::path::Path) -> Vec<serde_json::Value> {
     let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     checked.as_array().unwrap().clone()
 }
+
+/// The arguments of a `conform compare` run against in-process reference servers.
+pub fn compare_args(
+    reference: &str,
+    targets: &[&str],
+    samples: usize,
+    out: &Path,
+) -> conform::comparison::CompareArgs {
+    conform::comparison::CompareArgs {
+        reference: reference.to_string(),
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+        config: PathBuf::from("conform.toml"),
+        samples,
+        budget_requests: None,
+        budget_tokens: None,
+        seed: 11,
+        out: Some(out.to_path_buf()),
+        replay: None,
+        jobs: 4,
+    }
+}
+
+pub fn compare(a: &conform::comparison::CompareArgs) -> conform::comparison::Comparison {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(conform::comparison::run(a))
+        .expect("the comparison runs")
+}
