@@ -151,12 +151,6 @@ declare! {
         fix: "Answer errors with the documented JSON body `{\"type\": \"error\", \"error\": {\"type\": …, \"message\": …}}` (translators: convert the upstream's error object rather than passing it through).",
         contract: Some("The errors documentation defines this body; the official clients read the error's type and message from it, and an application logs nothing useful without them."),
     }
-    ERROR_REQUEST_ID_MISSING = "error.request-id-missing" {
-        severity: Should,
-        title: "An error body has no top-level `request_id`.",
-        doc: ERRORS,
-        fix: "Add the request's id as `request_id` to the error body (the same value as the `request-id` header).",
-    }
     // The other endpoints and the response headers.
     COUNT_TOKENS_ZERO = "count-tokens.zero" {
         severity: Must,

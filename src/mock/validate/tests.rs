@@ -182,21 +182,3 @@ fn the_2026_10_21_removals_apply_under_that_version_only() {
     };
     validate(&fine, Endpoint::Messages, &r).unwrap();
 }
-
-#[test]
-fn a_request_without_a_version_gets_anthropics_400() {
-    let body =
-        json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]});
-    let r = Rules {
-        version: None,
-        ..rules()
-    };
-    assert_eq!(
-        validate(&body, Endpoint::Messages, &r).unwrap_err(),
-        "anthropic-version: header is required"
-    );
-    assert_eq!(
-        validate(&body, Endpoint::CountTokens, &r).unwrap_err(),
-        "anthropic-version: header is required"
-    );
-}
