@@ -17,16 +17,15 @@
 //! not a statement about the feature.) Its row runs one case at a time in sync mode, so the
 //! first request — the one the fault answers with 429 — belongs to the case the row names.
 
+use crate::support::library;
 use conform::ExchangeSink;
 use conform::Mode;
 use conform::ResultRecord;
 use conform::Scenario;
 use conform::Settings;
 use conform::Verdict;
-use conform::load_dir;
 use conform::reference_server::Fault;
 use conform::reference_server::fault_catalogue;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What a selected result must show.
@@ -420,26 +419,6 @@ fn settings() -> Settings {
         max_body: conform::DEFAULT_MAX_BODY,
         ..Settings::default()
     }
-}
-
-fn library() -> Vec<Scenario> {
-    let (scenarios, diagnostics) = load_dir(Path::new("scenarios"));
-    let errors: Vec<String> = diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "scenario files with errors:\n{}",
-        errors.join("\n")
-    );
-    assert!(
-        scenarios.len() >= 50,
-        "the library has {} scenarios",
-        scenarios.len()
-    );
-    scenarios
 }
 
 /// Run `scenarios` against a fresh reference server with `faults`.
