@@ -69,6 +69,15 @@ fn main() {
             .with_kind("lint"),
         );
     }
+    if std::env::var_os("CONFORM_TARGET").is_none() {
+        trials.push(
+            Trial::test(
+                "harness: an unreachable CONFORM_TARGET stops before any test",
+                unreachable_target_stops_the_harness,
+            )
+            .with_kind("harness"),
+        );
+    }
     let (target, _server) = match target(&rt) {
         Ok(t) => t,
         Err(e) => {
@@ -179,4 +188,42 @@ fn file_of(s: &conform::Scenario) -> String {
         .unwrap_or(s.file())
         .display()
         .to_string()
+}
+
+/// Issue 24, point 11: this harness run again with `CONFORM_TARGET` naming a target whose port
+/// refuses: it exits 3 with the cause before any test, instead of every test retrying (it used
+/// to take 105 s per case, labelled "rate limited"). The time is not asserted (no timed tests):
+/// the output must show that no test ran.
+fn unreachable_target_stops_the_harness() -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // A port that was free a moment ago: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let config = dir.path().join("conform.toml");
+    std::fs::write(
+        &config,
+        format!("[targets.gone]\nbase_url = \"http://127.0.0.1:{port}\"\nmodel = \"m\"\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .env("CONFORM_TARGET", "gone")
+        .env("CONFORM_CONFIG", &config)
+        .env("CONFORM_API_KEY", "k")
+        .arg("--test-threads=1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = format!(
+        "error: target gone at http://127.0.0.1:{port} cannot be reached: cannot connect to 127.0.0.1:{port}"
+    );
+    if out.status.code() != Some(3) || !stderr.contains(&expected) || stdout.contains("test ") {
+        return Err(Failed::from(format!(
+            "expected exit 3, `{expected}…` and no test run; got {:?}\nstderr: {stderr}\nstdout: {stdout}",
+            out.status.code()
+        )));
+    }
+    Ok(())
 }

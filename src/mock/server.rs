@@ -230,7 +230,11 @@ impl Ctx {
         let version = headers
             .get("anthropic-version")
             .and_then(|v| v.to_str().ok());
-        if self.has(Fault::NewVersionRejected) && version == Some("2026-10-21") {
+        let Some(version) = version else {
+            // As Anthropic: the header is required on every endpoint.
+            return Err(ApiError::invalid("anthropic-version: header is required"));
+        };
+        if self.has(Fault::NewVersionRejected) && version == "2026-10-21" {
             return Err(ApiError::invalid(
                 "anthropic-version: invalid version `2026-10-21`; use 2023-06-01",
             ));

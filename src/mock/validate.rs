@@ -10,10 +10,10 @@
 //!    seed, see `generate::sign_thinking`), base64 payloads, at most 4 cache breakpoints, and the
 //!    2026-10-21 version's removals.
 //!
-//! Consecutive turns of the same role are accepted (Anthropic merges them). Deliberate leniency:
-//! a missing `anthropic-version` header is accepted as 2023-06-01 (the seed provider's curl
-//! examples send none; Anthropic answers 400 `anthropic-version: header is required`); unknown
-//! versions are rejected. The seed provider's `video` block is accepted unless `--no-video`.
+//! Consecutive turns of the same role are accepted (Anthropic merges them). As Anthropic, a
+//! missing `anthropic-version` header is a 400 `anthropic-version: header is required` (checked
+//! by the server's gate for every endpoint, and here again); unknown versions are rejected. The
+//! seed provider's `video` block is accepted unless `--no-video`.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -53,7 +53,8 @@ fn err<T>(path: &str, msg: impl std::fmt::Display) -> Result<T, String> {
 /// Validates a request body. `Err` holds the message of the 400.
 pub(crate) fn validate(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
     match rules.version {
-        None | Some("2023-06-01") | Some("2023-01-01") | Some(V2026) => {}
+        None => return err("anthropic-version", "header is required"),
+        Some("2023-06-01") | Some("2023-01-01") | Some(V2026) => {}
         Some(v) => {
             return err(
                 "anthropic-version",

@@ -168,7 +168,7 @@ async fn stalled_chunked_uploads_keep_memory_bounded() {
             tokio::spawn(async move {
                 let mut s = TcpStream::connect(&addr).await.unwrap();
                 s.write_all(
-                    b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: conform-test-key\r\n\
+                    b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: conform-test-key\r\nanthropic-version: 2023-06-01\r\n\
                       content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
                 )
                 .await
@@ -267,7 +267,7 @@ async fn slow_heads_and_idle_keep_alive_connections_are_closed() {
     // A keep-alive connection left idle after its answer: kept past the header timeout, then
     // closed by the keep-alive timeout.
     let mut idle = TcpStream::connect(addr).await.unwrap();
-    let request = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nx-api-key: conform-test-key\r\n\r\n";
+    let request = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nx-api-key: conform-test-key\r\nanthropic-version: 2023-06-01\r\n\r\n";
     idle.write_all(request).await.unwrap();
     let mut buf = vec![0u8; 8192];
     let n = idle.read(&mut buf).await.unwrap();
@@ -335,7 +335,7 @@ async fn stalled_and_unaffordable_bodies_get_errors() {
     // A body that stops halfway: 408.
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(
-        b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: conform-test-key\r\ncontent-length: 100\r\n\r\n{\"model\"",
+        b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: conform-test-key\r\nanthropic-version: 2023-06-01\r\ncontent-length: 100\r\n\r\n{\"model\"",
     )
     .await
     .unwrap();

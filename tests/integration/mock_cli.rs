@@ -49,6 +49,7 @@ fn prints_listening_line_first_and_serves() {
         let c = reqwest::Client::builder().no_proxy().build().unwrap();
         c.get(format!("{url}/v1/models/qwen3.7-plus"))
             .header("x-api-key", "conform-test-key")
+            .header("anthropic-version", "2023-06-01")
             .send()
             .await
             .unwrap()
@@ -86,7 +87,9 @@ fn any_key_is_announced_and_accepted() {
         let c = reqwest::Client::builder().no_proxy().build().unwrap();
         let mut out = Vec::new();
         for key in [Some("whatever"), None] {
-            let mut r = c.get(format!("{url}/v1/models"));
+            let mut r = c
+                .get(format!("{url}/v1/models"))
+                .header("anthropic-version", "2023-06-01");
             if let Some(k) = key {
                 r = r.header("x-api-key", k);
             }

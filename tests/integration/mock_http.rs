@@ -291,6 +291,32 @@ async fn auth_accepts_x_api_key_and_bearer_only_with_the_right_key() {
     assert_eq!(models.status, 401);
 }
 
+/// As Anthropic: `anthropic-version` is required on every endpoint (issue 24, point 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_anthropic_version_is_400() {
+    let m = start(MockConfig::default()).await;
+    let bare = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = m.base_url();
+    for req in [
+        bare.post(format!("{base}/v1/messages")).json(&basic("hi")),
+        bare.post(format!("{base}/v1/messages/count_tokens")).json(
+            &json!({"model": "conform-mock", "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        bare.get(format!("{base}/v1/models")),
+    ] {
+        let r = send(req.header("x-api-key", KEY)).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(
+            r.json(),
+            json!({"type": "error", "error": {"type": "invalid_request_error",
+                "message": "anthropic-version: header is required"}, "request_id": r.json()["request_id"]}),
+        );
+    }
+    // The key is checked first: no key and no version is 401.
+    let r = send(bare.post(format!("{base}/v1/messages")).json(&basic("hi"))).await;
+    assert_eq!(r.status, 401);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_model_is_404_and_models_are_listed() {
     let m = start(MockConfig {

@@ -160,7 +160,7 @@ async fn abandoned_slow_and_garbage_clients_are_dropped_cleanly() {
     let _ = tokio::time::timeout(Duration::from_secs(5), garbage.read(&mut buf)).await;
     // A declared body over the limit is refused without reading it.
     let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
-    big.write_all(format!("POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {KEY}\r\ncontent-type: application/json\r\ncontent-length: 40000000\r\n\r\n").as_bytes()).await.unwrap();
+    big.write_all(format!("POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: 40000000\r\n\r\n").as_bytes()).await.unwrap();
     let mut head = vec![0u8; 4096];
     let n = tokio::time::timeout(Duration::from_secs(5), big.read(&mut head))
         .await

@@ -108,7 +108,8 @@ fn the_reports_are_refreshed_while_the_proxy_runs() {
     assert_eq!(results(&report_path), Some(0), "a report from the start");
     let curl = Command::new("curl")
         .args(["-s", "-X", "POST", &format!("{base}/v1/messages")])
-        .args(["-H", "content-type: application/json", "-H"])
+        .args(["-H", "content-type: application/json"])
+        .args(["-H", "anthropic-version: 2023-06-01", "-H"])
         .arg(format!("x-api-key: {CANARY}"))
         .args([
             "-d",

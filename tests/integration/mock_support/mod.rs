@@ -28,8 +28,16 @@ pub async fn start_with(faults: &[Fault]) -> MockHandle {
 
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Every request carries `anthropic-version`, as the SDKs send it: the reference server
+    // answers 400 without it (see `mock_http::a_request_without_anthropic_version_is_400`).
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "anthropic-version",
+        reqwest::header::HeaderValue::from_static("2023-06-01"),
+    );
     reqwest::Client::builder()
         .no_proxy()
+        .default_headers(headers)
         .build()
         .expect("client")
 }
