@@ -72,3 +72,27 @@ pub(crate) fn sign_thinking(seed: u64, thinking: &str) -> String {
     }
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// The prefix of the test string Anthropic's models answered with `redacted_thinking` blocks
+/// (`ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_…` in the prompt).
+pub(crate) const REDACTED_THINKING_TRIGGER: &str =
+    "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_";
+
+/// The `data` of a `redacted_thinking` block: `payload` sealed with a keyed tag, base64, so the
+/// server can tell a block it wrote from an edited one when it is passed back.
+pub(crate) fn seal_redacted(seed: u64, payload: &[u8]) -> String {
+    use base64::Engine;
+    let mut bytes = payload.to_vec();
+    let tag = fnv(SIGNING_KEY ^ mix64(seed ^ 0x7265_6461_6374), payload); // "redact"
+    bytes.extend_from_slice(&mix64(tag).to_le_bytes());
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Whether `data` is a `redacted_thinking` payload [`seal_redacted`] wrote with `seed`.
+pub(crate) fn redacted_is_sealed(seed: u64, data: &str) -> bool {
+    use base64::Engine;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
+        return false;
+    };
+    bytes.len() > 8 && seal_redacted(seed, &bytes[..bytes.len() - 8]) == data
+}

@@ -42,6 +42,7 @@ fn block_json(b: &Block) -> Value {
             thinking,
             signature,
         } => json!({"type": "thinking", "thinking": thinking, "signature": signature}),
+        Block::RedactedThinking { data } => json!({"type": "redacted_thinking", "data": data}),
         Block::Text { text } => json!({"type": "text", "text": text}),
         Block::ToolUse {
             id, name, input, ..
@@ -98,6 +99,8 @@ impl Event {
 fn start_form(b: &Block) -> Value {
     match b {
         Block::Thinking { .. } => json!({"type": "thinking", "thinking": "", "signature": ""}),
+        // Anthropic sends a redacted block whole in its start event, with no delta.
+        Block::RedactedThinking { data } => json!({"type": "redacted_thinking", "data": data}),
         Block::Text { .. } => json!({"type": "text", "text": ""}),
         Block::ToolUse { id, name, .. } => {
             json!({"type": "tool_use", "id": id, "name": name, "input": {}})
@@ -154,6 +157,7 @@ fn deltas(b: &Block, rng: &mut Rng) -> Vec<Value> {
                 out.push(json!({"type": "signature_delta", "signature": signature}));
             }
         }
+        Block::RedactedThinking { .. } => {}
         Block::ToolUse { json: text, .. } => {
             // Anthropic's first input_json_delta is empty (see the corpus).
             out.push(json!({"type": "input_json_delta", "partial_json": ""}));

@@ -402,7 +402,9 @@ impl Ctx {
                 .and_then(|v| v.to_str().ok()),
             video: self.st.config.video,
             seed: self.st.config.seed,
-            check_signatures: !self.has(Fault::SignatureUnchecked) && !self.has(Fault::NoSignature),
+            check_signatures: !self.has(Fault::SignatureUnchecked)
+                && !self.has(Fault::NoSignature)
+                && !self.has(Fault::SignatureDroppedAfterToolTurn),
         }
     }
 }
@@ -463,6 +465,9 @@ async fn handle_messages(
             .into_response());
     }
     validate(&body, Endpoint::Messages, &ctx.rules(headers)).map_err(ApiError::invalid)?;
+    if let Some(why) = faults::request::rejects_thinking_history(&body, &ctx.st.faults) {
+        return Err(ApiError::invalid(why));
+    }
     let model = ctx.model_for(&body)?;
     let segments = cache::segments(&body);
     let usage = if ctx.has(Fault::CacheIgnored) {

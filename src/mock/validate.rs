@@ -18,7 +18,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::hash::sign_thinking;
+use super::hash::{redacted_is_sealed, sign_thinking};
 use crate::protocol::anthropic::schema::{self, Shape, Violation, ViolationKind};
 
 /// What the validator needs besides the body.
@@ -479,6 +479,12 @@ fn conversation(msgs: &[Value], rules: &Rules) -> R {
                     let s = b["signature"].as_str().unwrap_or_default();
                     if rules.check_signatures && s != sign_thinking(rules.seed, t) {
                         return err(&bp, "Invalid `signature` in `thinking` block");
+                    }
+                }
+                "redacted_thinking" => {
+                    let d = b["data"].as_str().unwrap_or_default();
+                    if rules.check_signatures && !redacted_is_sealed(rules.seed, d) {
+                        return err(&bp, "Invalid `data` in `redacted_thinking` block");
                     }
                 }
                 "document" if role == "assistant" && new_version => {

@@ -44,10 +44,15 @@ pub(crate) fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSe
     if faults.has(Fault::WrongStopReason) && g.stop_reason == "tool_use" {
         g.stop_reason = "end_turn";
     }
+    // no-signature: thinking blocks are not signed; signature-dropped-after-tool-turn: those of
+    // an answer to a tool-result turn are not.
+    let unsigned = faults.has(Fault::NoSignature)
+        || (faults.has(Fault::SignatureDroppedAfterToolTurn)
+            && super::request::answers_tool_results(body));
     for b in &mut g.blocks {
         match b {
-            // no-signature: thinking blocks are not signed.
-            Block::Thinking { signature, .. } if faults.has(Fault::NoSignature) => {
+        
+            Block::Thinking { signature, .. } if unsigned => {
                 signature.clear();
             }
             // tool-input-string: the input is a JSON string holding the arguments.

@@ -103,6 +103,10 @@ faults! {
     NewVersionRejected = [Request] "new-version-rejected": "only anthropic-version 2023-06-01 is accepted: a request sent with 2026-10-21 (what today's SDKs send) gets 400 invalid_request_error"; "endpoints that validate the version against the list they were written for",
     Cooldown = [Request] "cooldown-429": "for 6 s from the first request, every request gets 429 rate_limit_error without retry-after (longer than a client's own retries last); then every request is answered"; "gateways cooling a deployment down after a burst of errors",
     ServerErrorOnBlocks = [Request] "5xx-on-block-content": "POST /v1/messages answers 500 Internal Server Error (text/plain) to every request in which a message's content is an array of blocks; string content is answered normally"; "translators that handle only string content",
+    ThinkingPassbackRejected = [Request] "thinking-passback-rejected": "a request that passes back thinking (or redacted_thinking) blocks in an assistant turn of a tool-use history gets 400 invalid_request_error"; "translators to chat APIs with no place for reasoning in assistant messages",
+    ThinkingRequiredAfterTool = [Request] "thinking-required-after-tool": "with thinking on, an assistant tool_use turn passed back without a thinking block gets 400 invalid_request_error `reasoning_content is missing in assistant tool call message at index N`, a completed earlier turn too"; "DeepSeek and Moonshot (Kimi) thinking modes",
+    SignatureDroppedAfterToolTurn = [Answer] "signature-dropped-after-tool-turn": "thinking blocks of answers to a tool-result turn carry an empty signature (no signature_delta; the first turn's are signed); signatures passed back are not checked"; "translators that keep only the first reasoning's signature",
+    ThinkingStopsAfterToolTurn = [Request] "thinking-stops-after-tool-turn": "answers to a tool-result turn have no thinking block although thinking is on (the first turn thinks)"; "providers that drop reasoning once a tool result comes back",
 }
 
 /// The whole catalogue, in a stable order.

@@ -1,6 +1,7 @@
 //! Request-layer faults that change what the generator is asked: each rewrites a copy of the
 //! validated request before generation (the clean generator never sees a fault); which
-//! requests the server fails on (`5xx-on-block-content`); and when it cools down
+//! requests the server fails on (`5xx-on-block-content`) or rejects for the thinking in their
+//! history (`thinking-passback-rejected`, `thinking-required-after-tool`); and when it cools down
 //! (`cooldown-429`, [`Cooldown`]). The other request-layer faults
 //! (auth, rate limits, models, endpoints, cache accounting, signature checks) act in
 //! `server.rs`, where requests are handled.
@@ -21,6 +22,7 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
         Fault::ToolChoiceIgnored,
         Fault::StructuredOutputIgnored,
         Fault::MaxTokensIgnored,
+        Fault::ThinkingStopsAfterToolTurn,
     ];
     if !relevant.iter().any(|f| faults.has(*f)) {
         return Cow::Borrowed(body);
@@ -62,11 +64,77 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
             c.remove("format");
         }
     }
+    // thinking-stops-after-tool-turn: a turn answering tool results is answered without thinking.
+    if faults.has(Fault::ThinkingStopsAfterToolTurn) && answers_tool_results(body) {
+        o.remove("thinking");
+    }
     // max-tokens-ignored: no output budget.
     if faults.has(Fault::MaxTokensIgnored) {
         o.insert("max_tokens".into(), json!(u64::MAX));
     }
     Cow::Owned(b)
+}
+
+/// Whether the last user turn of `body` carries `tool_result` blocks (the request continues a
+/// tool loop).
+pub(crate) fn answers_tool_results(body: &Value) -> bool {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .and_then(|ms| {
+            ms.iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        })
+        .and_then(|m| m.get("content").and_then(Value::as_array))
+        .is_some_and(|bs| bs.iter().any(|b| block_type(b) == "tool_result"))
+}
+
+fn block_type(b: &Value) -> &str {
+    b.get("type").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The 400 message of `thinking-passback-rejected` and `thinking-required-after-tool` for a
+/// validated `/v1/messages` request, `None` when the request is answered.
+pub(crate) fn rejects_thinking_history(body: &Value, faults: &FaultSet) -> Option<String> {
+    let msgs = body.get("messages").and_then(Value::as_array)?;
+    let assistant = |m: &&Value| m.get("role").and_then(Value::as_str) == Some("assistant");
+    let blocks = |m: &Value| -> Vec<Value> {
+        m.get("content")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let thinks = |b: &Value| matches!(block_type(b), "thinking" | "redacted_thinking");
+    let calls = |bs: &[Value]| bs.iter().any(|b| block_type(b) == "tool_use");
+    // thinking-passback-rejected: reasoning in an assistant turn of a tool-use history.
+    if faults.has(Fault::ThinkingPassbackRejected)
+        && msgs.iter().filter(assistant).any(|m| calls(&blocks(m)))
+        && let Some((i, _)) = msgs
+            .iter()
+            .enumerate()
+            .find(|(_, m)| assistant(m) && blocks(m).iter().any(thinks))
+    {
+        return Some(format!(
+            "messages.{i}.content: thinking blocks are not supported in assistant messages; send the assistant's text and tool calls only"
+        ));
+    }
+    // thinking-required-after-tool: every assistant tool call must carry its reasoning.
+    let thinking_on = matches!(
+        body.pointer("/thinking/type").and_then(Value::as_str),
+        Some("enabled" | "adaptive")
+    );
+    if faults.has(Fault::ThinkingRequiredAfterTool)
+        && thinking_on
+        && let Some((i, _)) = msgs.iter().enumerate().find(|(_, m)| {
+            let bs = blocks(m);
+            assistant(m) && calls(&bs) && !bs.iter().any(thinks)
+        })
+    {
+        return Some(format!(
+            "The reasoning_content in the thinking mode must be passed back to the API: reasoning_content is missing in assistant tool call message at index {i}"
+        ));
+    }
+    None
 }
 
 /// 5xx-on-block-content: whether the server fails on this `/v1/messages` request (some
@@ -113,6 +181,38 @@ mod tests {
         let plain = json!({"messages": []});
         let by_default = for_generation(&plain, &FaultSet::new([Fault::ThinkingByDefault]));
         assert_eq!(by_default["thinking"]["type"], "enabled");
+    }
+
+    #[test]
+    fn thinking_history_rejected_as_each_fault_says() {
+        let call = json!({"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}});
+        let result = json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]});
+        let think = json!({"type": "thinking", "thinking": "x", "signature": "s"});
+        let with = json!({"thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": [
+            {"role": "user", "content": "go"}, {"role": "assistant", "content": [think, call]}, result]});
+        let without = json!({"thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": [
+            {"role": "user", "content": "go"}, {"role": "assistant", "content": [call]}, result,
+            {"role": "assistant", "content": "done"}, {"role": "user", "content": "and now?"}]});
+        let passback = FaultSet::new([Fault::ThinkingPassbackRejected]);
+        let required = FaultSet::new([Fault::ThinkingRequiredAfterTool]);
+        assert!(
+            rejects_thinking_history(&with, &passback)
+                .unwrap()
+                .starts_with("messages.1.content")
+        );
+        assert_eq!(rejects_thinking_history(&without, &passback), None);
+        assert!(
+            rejects_thinking_history(&without, &required)
+                .unwrap()
+                .ends_with("at index 1")
+        );
+        assert_eq!(rejects_thinking_history(&with, &required), None);
+        assert_eq!(rejects_thinking_history(&with, &FaultSet::default()), None);
+        assert!(answers_tool_results(&with));
+        assert!(!answers_tool_results(&without));
+        let stops = FaultSet::new([Fault::ThinkingStopsAfterToolTurn]);
+        assert!(for_generation(&with, &stops).get("thinking").is_none());
+        assert!(for_generation(&without, &stops).get("thinking").is_some());
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! tendencies while the protocol stays exact.
 //!
 //! Rules that make effects observable (documented for probes):
-//! * thinking `enabled`/`adaptive` → one thinking block first, signed with [`sign_thinking`].
+//! * thinking `enabled`/`adaptive` → one thinking block first, signed with [`sign_thinking`];
+//!   a `redacted_thinking` block instead ([`seal_redacted`]) when a user turn carries
+//!   Anthropic's test string `ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_…`.
 //! * tools with `tool_choice` `auto` (the default) *(deterministic)*: a tool is called only when the last user
 //!   prompt names it — its exact name or one of its keywords (the words of its name, split at
 //!   `_`/`-`/camelCase, of 4+ letters, e.g. "weather" for `get_weather`), as a whole word, outside
@@ -48,7 +50,7 @@ mod values;
 
 use serde_json::{Map, Value, json};
 
-use super::hash::{Rng, fnv, mix64, sign_thinking};
+use super::hash::{REDACTED_THINKING_TRIGGER, Rng, fnv, mix64, seal_redacted, sign_thinking};
 use super::tokenize;
 use crate::protocol::anthropic::wire::output_format;
 use conversation::Conversation;
@@ -65,6 +67,11 @@ pub(crate) enum Block {
     Thinking {
         thinking: String,
         signature: String,
+    },
+    /// Thinking the safety systems encrypted: opaque `data` ([`seal_redacted`]), passed back
+    /// unchanged.
+    RedactedThinking {
+        data: String,
     },
     Text {
         text: String,
@@ -282,6 +289,7 @@ pub(crate) fn generate_with(
         .unwrap_or(u64::MAX);
     let mut used = 0u64;
     let mut truncated = false;
+    let redacted = redacts_thinking(body);
     let mut blocks = Vec::new();
     for block in plan {
         let remaining = budget.saturating_sub(used);
@@ -299,12 +307,20 @@ pub(crate) fn generate_with(
                     thinking
                 };
                 used += tokenize::count(&kept).max(1).min(remaining);
-                let signature = sign_thinking(seed, &kept);
-                blocks.push(Block::Thinking {
-                    thinking: kept,
-                    signature,
-                });
+                if redacted {
+                    blocks.push(Block::RedactedThinking {
+                        data: seal_redacted(seed, &redaction_payload(&kept)),
+                    });
+                } else {
+                    let signature = sign_thinking(seed, &kept);
+                    blocks.push(Block::Thinking {
+                        thinking: kept,
+                        signature,
+                    });
+                }
             }
+            // Planned as thinking and redacted when spent; nothing plans one directly.
+            Block::RedactedThinking { data } => blocks.push(Block::RedactedThinking { data }),
             Block::Text { text } => {
                 let n = tokenize::count(&text);
                 if n > remaining {
@@ -380,6 +396,25 @@ pub(crate) fn generate_with(
         output_tokens: used.max(1),
         overrun: if truncated { None } else { overrun },
     }
+}
+
+/// Whether the answer's thinking comes redacted: a user turn carries Anthropic's test string
+/// for redacted thinking ([`REDACTED_THINKING_TRIGGER`]).
+fn redacts_thinking(body: &Value) -> bool {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .is_some_and(|ms| {
+            ms.iter()
+                .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+                .any(|m| m.get("content").is_some_and(|c| c.to_string().contains(REDACTED_THINKING_TRIGGER)))
+        })
+}
+
+/// The opaque bytes a redacted thinking block stands for (derived from the thinking text).
+fn redaction_payload(thinking: &str) -> Vec<u8> {
+    (0..4u64)
+        .flat_map(|lane| mix64(fnv(lane, thinking.as_bytes())).to_le_bytes())
+        .collect()
 }
 
 /// `thinking.budget_tokens`, when the request sets one.
