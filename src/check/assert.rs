@@ -183,6 +183,12 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
             .and_then(|c| CheckId::parse(&c.value))
     } else if rejection_expected && (400..500).contains(&status) {
         Some(ids::ERROR_WRONG_STATUS)
+    } else if (400..500).contains(&status) {
+        // A request the step expects to succeed was rejected: the rule the step states.
+        expect
+            .rejected_check
+            .as_ref()
+            .and_then(|c| CheckId::parse(&c.value))
     } else {
         None
     };

@@ -450,6 +450,15 @@ impl Checker<'_> {
                 );
             }
         }
+        if let Some(check) = &s.expect.rejected_check {
+            self.stated_check(check, false, None);
+            if !s.expect.statuses().iter().all(|c| (200..300).contains(c)) {
+                self.error(
+                    check.pos,
+                    "`rejected_check` names the rule a rejection breaks; this step expects one",
+                );
+            }
+        }
         if let Some(modes) = &s.modes
             && modes.iter().all(|m| !self.scenario.modes().contains(m))
         {

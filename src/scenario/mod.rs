@@ -56,7 +56,9 @@
 //! failure is reported under it, with its severity, instead of `assert.<operator>`.
 //! `expect.status_check: <id>` names the rule a success status breaks for a request that
 //! must be rejected (`auth.invalid-key-accepted`); another client-error status than the
-//! expected one is `error.wrong-status`. `conform lint` checks the id is in the catalogue and
+//! expected one is `error.wrong-status`. `expect.rejected_check: <id>` names the rule a 4xx
+//! breaks for a request that must succeed (`agent-loop.passback-rejected`; the verdict stays
+//! `unsupported`). `conform lint` checks the id is in the catalogue and
 //! fits the assertion.
 //!
 //! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,

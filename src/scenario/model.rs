@@ -378,6 +378,12 @@ pub(crate) struct Expect {
     /// other unexpected status stays `assert.status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_check: Option<Located<String>>,
+    /// The catalogue check that states the rule a rejection breaks for a request that must
+    /// succeed (e.g. `agent-loop.passback-rejected`): a 4xx answering it is reported under it
+    /// instead of `assert.status` (a well-formed rejection still makes the verdict
+    /// `unsupported`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_check: Option<Located<String>>,
 }
 
 impl Expect {

@@ -206,4 +206,26 @@ declare! {
         doc: RATE_LIMITS,
         fix: "Send `anthropic-ratelimit-requests-limit`, `-requests-remaining`, `-tokens-limit` (and their reset times) with the limits that apply to the caller, or the upstream's.",
     }
+    // Agent loops (`agent-loop/`): a turn that continues a tool loop, named by its step.
+    AGENT_LOOP_PASSBACK_REJECTED = "agent-loop.passback-rejected" {
+        severity: Must,
+        title: "A turn of a tool loop that passes back the earlier assistant turns as they came (thinking or redacted_thinking blocks with their signatures, tool_use blocks) was rejected.",
+        doc: THINKING,
+        fix: "Accept thinking and redacted_thinking blocks in assistant turns of the history and pass them to the model unchanged (translators: map them to the upstream's reasoning field, or drop them before forwarding, rather than rejecting the request).",
+        contract: Some("Extended thinking with tool use documents that the thinking blocks of the turn that called a tool are passed back, unmodified, with the tool results; every agent built on the SDKs or Claude Code does so, and its loop stops at the first tool call."),
+    }
+    AGENT_LOOP_HISTORY_WITHOUT_THINKING_REJECTED = "agent-loop.history-without-thinking-rejected" {
+        severity: Must,
+        title: "With thinking on, a request whose history holds an earlier, completed tool turn without its thinking block was rejected (e.g. `reasoning_content is missing in assistant tool call message`).",
+        doc: THINKING,
+        fix: "Require thinking blocks only in the current tool loop (the last assistant turn answered by tool results); accept earlier assistant turns without them, as the thinking of earlier turns may be omitted.",
+        contract: Some("Extended thinking documents that thinking blocks of previous turns may be left out (they are not part of the context); a client that trims them, or resumes a session recorded without thinking, is rejected."),
+    }
+    EFFECT_THINKING_AFTER_TOOL_TURN = "effect.thinking-after-tool-turn" {
+        severity: Must,
+        title: "Thinking stopped after the first tool turn: the loop's first turn thought, the answers to tool results do not.",
+        doc: THINKING,
+        fix: "Keep thinking on for every request of a tool loop that enables it (with the interleaved-thinking beta, thinking may follow each tool result); do not drop the `thinking` parameter when the request carries tool results.",
+        contract: Some("Interleaved thinking documents thinking between tool calls, after each tool result; an agent that relies on it reasons only once, before its first call."),
+    }
 }

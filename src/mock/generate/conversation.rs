@@ -1,5 +1,6 @@
 //! What the generator reads from a request: the last user prompt (without client-injected
-//! `<system-reminder>` sections), tool results being answered, an assistant prefill.
+//! `<system-reminder>` sections), tool results being answered (their text, plain-text documents
+//! included, and which tools failed), an assistant prefill.
 
 use serde_json::Value;
 
@@ -16,6 +17,8 @@ pub(super) struct Conversation {
     pub(super) task_text: String,
     /// Names of the tools the assistant turns called so far.
     pub(super) called: Vec<String>,
+    /// Names of the tools whose results in the last user turn are errors (`is_error: true`).
+    pub(super) failed: Vec<String>,
 }
 
 impl Conversation {
@@ -55,13 +58,48 @@ impl Conversation {
                 for b in blocks {
                     if b.get("type").and_then(Value::as_str) == Some("tool_result") {
                         c.answers_tools = true;
-                        c.tool_result_text.push_str(&text_of(b.get("content")));
+                        c.tool_result_text.push_str(&result_text(b.get("content")));
+                        if b.get("is_error").and_then(Value::as_bool) == Some(true)
+                            && let Some(name) = called_as(&msgs, b)
+                        {
+                            c.failed.push(name);
+                        }
                     }
                 }
             }
         }
         c
     }
+}
+
+/// The name of the tool a `tool_result` block answers (from the `tool_use` of that id).
+fn called_as(msgs: &[Value], result: &Value) -> Option<String> {
+    let id = result.get("tool_use_id").and_then(Value::as_str)?;
+    msgs.iter()
+        .filter_map(|m| m.get("content").and_then(Value::as_array))
+        .flatten()
+        .find(|b| {
+            b.get("type").and_then(Value::as_str) == Some("tool_use")
+                && b.get("id").and_then(Value::as_str) == Some(id)
+        })
+        .and_then(|b| b.get("name").and_then(Value::as_str).map(str::to_string))
+}
+
+/// What a tool result says: its text, and the text of plain-text documents it carries.
+fn result_text(content: Option<&Value>) -> String {
+    let Some(Value::Array(blocks)) = content else {
+        return text_of(content);
+    };
+    blocks
+        .iter()
+        .filter_map(|b| match b.get("type").and_then(Value::as_str) {
+            Some("document") if b.pointer("/source/type").and_then(Value::as_str) == Some("text") => {
+                b.pointer("/source/data").and_then(Value::as_str).map(str::to_string)
+            }
+            _ => Some(text_of(Some(&Value::Array(vec![b.clone()])))).filter(|t| !t.is_empty()),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The words a user typed: `<system-reminder>` sections, which clients such as Claude Code

@@ -23,7 +23,9 @@
 //!   `none` never calls. Up to 2 tools are called in parallel unless
 //!   `disable_parallel_tool_use`. A turn answering `tool_result`s is answered with text (auto),
 //!   except in a sequential loop (`disable_parallel_tool_use`): then it calls the next tool the
-//!   first user prompt (the task) names that no assistant turn has called yet.
+//!   first user prompt (the task) names that no assistant turn has called yet — or, first, a
+//!   tool whose result came back with `is_error: true` after its only call (one retry). The
+//!   text answering tool results quotes their start (plain-text documents included).
 //! * structured output (`output_config.format` or `output_format`) → the text is JSON valid
 //!   against the schema.
 //! * `stop_sequences` → the text is generated with the first stop sequence in its middle

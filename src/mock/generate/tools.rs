@@ -106,10 +106,20 @@ pub(super) fn tool_calls(body: &Value, c: &Conversation, whims: &Whims) -> Vec<T
             AutoTools::Declines => Vec::new(),
             // A sequential agent loop (one call per turn): the next tool the task names that
             // no turn has called yet; then the answer in text.
-            AutoTools::AsNamed if c.answers_tools && no_parallel => named_in(&tools, &c.task_text)
-                .into_iter()
-                .filter(|t| !c.called.contains(&t.name))
+            // A call that failed (`is_error`) once is tried again.
+            AutoTools::AsNamed if c.answers_tools && no_parallel => tools
+                .iter()
+                .filter(|t| {
+                    c.failed.contains(&t.name)
+                        && c.called.iter().filter(|n| **n == t.name).count() == 1
+                })
+                .chain(
+                    named_in(&tools, &c.task_text)
+                        .iter()
+                        .filter(|t| !c.called.contains(&t.name)),
+                )
                 .take(1)
+                .cloned()
                 .collect(),
             AutoTools::AsNamed if c.answers_tools => Vec::new(),
             AutoTools::AsNamed => matched,
