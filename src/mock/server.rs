@@ -402,9 +402,8 @@ impl Ctx {
                 .and_then(|v| v.to_str().ok()),
             video: self.st.config.video,
             seed: self.st.config.seed,
-            check_signatures: !self.has(Fault::SignatureUnchecked)
-                && !self.has(Fault::NoSignature)
-                && !self.has(Fault::SignatureDroppedAfterToolTurn),
+            check_signatures: !self.has(Fault::SignatureUnchecked) && !self.has(Fault::NoSignature),
+            accept_unsigned: self.has(Fault::SignatureDroppedAfterToolTurn),
         }
     }
 }

@@ -30,6 +30,9 @@ pub(crate) struct Rules<'a> {
     pub seed: u64,
     /// Verify the signatures of thinking blocks passed back.
     pub check_signatures: bool,
+    /// Accept a thinking block passed back without a signature (a server that signs only some
+    /// of its thinking: `signature-dropped-after-tool-turn`); signed blocks are still verified.
+    pub accept_unsigned: bool,
 }
 
 /// The endpoint being validated.
@@ -477,7 +480,8 @@ fn conversation(msgs: &[Value], rules: &Rules) -> R {
                 "thinking" => {
                     let t = b["thinking"].as_str().unwrap_or_default();
                     let s = b["signature"].as_str().unwrap_or_default();
-                    if rules.check_signatures && s != sign_thinking(rules.seed, t) {
+                    let unsigned_ok = rules.accept_unsigned && s.is_empty();
+                    if rules.check_signatures && !unsigned_ok && s != sign_thinking(rules.seed, t) {
                         return err(&bp, "Invalid `signature` in `thinking` block");
                     }
                 }

@@ -8,6 +8,7 @@ fn rules() -> Rules<'static> {
         video: true,
         seed: 0,
         check_signatures: true,
+        accept_unsigned: false,
     }
 }
 
@@ -102,6 +103,28 @@ fn semantic_rules_hold() {
             {"role": "user", "content": "q"},
             {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "bad"}]}]});
     assert!(message(&signed).contains("Invalid `signature`"));
+    // A server that signs only some of its thinking accepts an unsigned block, never a bad one.
+    let some_unsigned = Rules {
+        accept_unsigned: true,
+        ..rules()
+    };
+    let unsigned = json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": ""}]}]});
+    assert!(message(&unsigned).contains("Invalid `signature`"));
+    validate(&unsigned, Endpoint::Messages, &some_unsigned).unwrap();
+    assert!(validate(&signed, Endpoint::Messages, &some_unsigned).is_err());
+    // A redacted_thinking block passed back must be one the server wrote.
+    let sealed = crate::mock::hash::seal_redacted(0, b"opaque thinking");
+    let redacted = |data: &str| {
+        json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "redacted_thinking", "data": data}]}]})
+    };
+    validate(&redacted(&sealed), Endpoint::Messages, &rules()).unwrap();
+    let edited = format!("A{}", &sealed[1..]);
+    assert!(message(&redacted(&edited)).contains("Invalid `data`"));
+    assert!(message(&redacted("not base64!")).contains("Invalid `data`"));
     let no_video = Rules {
         video: false,
         ..rules()
