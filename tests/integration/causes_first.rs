@@ -80,6 +80,16 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("bearer-rejected", "auth.style-rejected"),
     ("new-version-rejected", "version.current-rejected"),
     ("5xx-on-block-content", "http.server-error"),
+    ("thinking-passback-rejected", "agent-loop.passback-rejected"),
+    (
+        "thinking-required-after-tool",
+        "agent-loop.history-without-thinking-rejected",
+    ),
+    ("signature-dropped-after-tool-turn", "implied.thinking-signature"),
+    (
+        "thinking-stops-after-tool-turn",
+        "effect.thinking-after-tool-turn",
+    ),
 ];
 
 /// Run the library against a reference server with `faults`; the report's deviations as

@@ -50,7 +50,7 @@ const fn vc(verdict: Verdict, check: &'static str) -> Expect {
     }
 }
 
-use Verdict::{Fail, Ignored, Warn};
+use Verdict::{Fail, Ignored, Unsupported, Warn};
 
 type Row = (&'static str, &'static [(&'static str, Expect)]);
 
@@ -364,6 +364,54 @@ const MATRIX: &[Row] = &[
             ("image/base64-png", vc(Fail, "http.server-error")),
             ("tools/round-trip", vc(Fail, "http.server-error")),
         ],
+    ),
+    // Agent loops: each way a loop breaks, named at the turn (step) where it broke.
+    // Thinking passed back with a tool-use history is rejected at the loop's second turn.
+    (
+        "thinking-passback-rejected",
+        &[
+            (
+                "agent-loop/thinking-three-turns",
+                vc(Unsupported, "agent-loop.passback-rejected"),
+            ),
+            (
+                "agent-loop/redacted-thinking",
+                vc(Unsupported, "agent-loop.passback-rejected"),
+            ),
+            (
+                "agent-loop/claude-code-tools",
+                vc(Unsupported, "agent-loop.passback-rejected"),
+            ),
+        ],
+    ),
+    // Reasoning required on every assistant tool call: a completed earlier turn without it
+    // is rejected.
+    (
+        "thinking-required-after-tool",
+        &[(
+            "agent-loop/earlier-turn-without-thinking",
+            vc(Unsupported, "agent-loop.history-without-thinking-rejected"),
+        )],
+    ),
+    (
+        "signature-dropped-after-tool-turn",
+        &[
+            (
+                "agent-loop/thinking-three-turns",
+                vc(Fail, "implied.thinking-signature"),
+            ),
+            (
+                "agent-loop/parallel-results",
+                vc(Fail, "implied.thinking-signature"),
+            ),
+        ],
+    ),
+    (
+        "thinking-stops-after-tool-turn",
+        &[(
+            "agent-loop/claude-code-tools",
+            vc(Ignored, "effect.thinking-after-tool-turn"),
+        )],
     ),
 ];
 

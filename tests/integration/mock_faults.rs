@@ -58,6 +58,22 @@ fn stream_req(base: &str, body: &Value) -> reqwest::RequestBuilder {
         .json(body)
 }
 
+/// The first turn of a sequential tool loop with thinking (it calls get_weather), and the
+/// request of the second turn: that answer passed back with its tool result.
+async fn thinking_loop(b: &str) -> (Value, Value) {
+    let turn = with(
+        thinking_request(),
+        json!({"tools": weather_tools(), "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
+            "messages": [{"role": "user", "content": "Find the weather in Paris, then the time there, one call at a time."}]}),
+    );
+    let first = messages(b, &turn).await.json();
+    let id = tool_calls(&first)[0]["id"].clone();
+    let mut next = turn.clone();
+    next["messages"] = json!([turn["messages"][0], {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "Sunny."}]}]);
+    (first, next)
+}
+
 async fn check_fault(fault: Fault) {
     let config = MockConfig {
         faults: vec![fault],
@@ -528,6 +544,65 @@ async fn check_fault(fault: Fault) {
             assert_eq!(r.status, 500);
             assert!(r.header("content-type").unwrap().starts_with("text/plain"));
             assert_eq!(messages(b, &basic("hi")).await.status, 200);
+        }
+        Fault::ThinkingPassbackRejected => {
+            let (first, next) = thinking_loop(b).await;
+            let r = messages(b, &next).await;
+            assert_eq!(r.status, 400);
+            assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+            // The same turn without the thinking block is answered.
+            let calls: Vec<Value> = first["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|b| b["type"] != "thinking")
+                .cloned()
+                .collect();
+            let mut bare = next.clone();
+            bare["messages"][1]["content"] = Value::Array(calls);
+            assert_eq!(messages(b, &bare).await.status, 200);
+        }
+        Fault::ThinkingRequiredAfterTool => {
+            let (_, next) = thinking_loop(b).await;
+            assert_eq!(messages(b, &next).await.status, 200);
+            let mut bare = next.clone();
+            bare["messages"][1]["content"] = json!([
+                {"type": "tool_use", "id": next["messages"][2]["content"][0]["tool_use_id"], "name": "get_weather", "input": {"city": "Paris"}}]);
+            let r = messages(b, &bare).await;
+            assert_eq!(r.status, 400);
+            assert!(
+                r.json()["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("reasoning_content is missing in assistant tool call message at index 1")
+            );
+        }
+        Fault::SignatureDroppedAfterToolTurn => {
+            let (first, next) = thinking_loop(b).await;
+            assert_ne!(first["content"][0]["signature"], "");
+            let second = messages(b, &next).await.json();
+            assert_eq!(second["content"][0]["type"], "thinking");
+            assert_eq!(second["content"][0]["signature"], "");
+            let r = messages(b, &streamed(next)).await;
+            assert!(
+                !r.events()
+                    .iter()
+                    .any(|(_, d)| d["delta"]["type"] == "signature_delta")
+            );
+        }
+        Fault::ThinkingStopsAfterToolTurn => {
+            let (first, next) = thinking_loop(b).await;
+            assert_eq!(first["content"][0]["type"], "thinking");
+            let second = messages(b, &next).await.json();
+            assert!(
+                second["content"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|b| b["type"] != "thinking"),
+                "{second}"
+            );
+            assert_eq!(tool_calls(&second).len(), 1);
         }
     }
     // Whatever the fault, the server keeps serving.
