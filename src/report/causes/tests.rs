@@ -266,3 +266,41 @@ fn informational_findings_and_new_snapshots_are_not_to_fix() {
     assert_eq!(to_fix, vec!["schema.unknown-field"], "{devs:#?}");
     assert_eq!(devs.len(), 3);
 }
+
+/// A later turn of a loop built from a broken answer: its rejection (named with
+/// `rejected_check`) and an effect check of the same thing fold under the earlier cause; an
+/// unrelated later cause stays a cause of its own.
+#[test]
+fn a_later_turn_follows_from_the_cause_of_an_earlier_one() {
+    let at = |check: &str, loc: &str, step: &str| {
+        finding(check, loc, "x").in_step(&crate::run::StepId::new(step))
+    };
+    let findings = vec![
+        at(
+            "effect.parallel-tool-use",
+            "$.content (loop.yaml:20:11)",
+            "turn-1",
+        ),
+        at(
+            "agent-loop.passback-rejected",
+            "status (loop.yaml:30:7)",
+            "turn-2",
+        ),
+        at("effect.thinking", "$.content[0].type (loop.yaml:9:11)", "turn-3"),
+    ];
+    let p = fold::primaries(&findings);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!((p[0].index, p[0].folded.clone()), (0, vec![1]));
+    assert_eq!(p[1].index, 2);
+    let thinking = vec![
+        at("effect.thinking", "$.content[0].type (loop.yaml:9:11)", "turn-1"),
+        at(
+            "effect.thinking-after-tool-turn",
+            "$.content (loop.yaml:40:11)",
+            "turn-3",
+        ),
+    ];
+    let p = fold::primaries(&thinking);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].folded, vec![1]);
+}
