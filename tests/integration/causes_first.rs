@@ -138,6 +138,19 @@ const MASKS: &[(&str, &str)] = &[
     ("truncated-stream", "model-rewrite"),
     // No usage anywhere, so no input count to compare between the modes.
     ("usage-missing", "stream-input-tokens-zero"),
+    // No thinking at all, so none to lose after a tool turn.
+    ("thinking-ignored", "signature-dropped-after-tool-turn"),
+    ("thinking-ignored", "thinking-stops-after-tool-turn"),
+    ("thinking-stops-after-tool-turn", "signature-dropped-after-tool-turn"),
+    // Every turn after a tool call is rejected, so no answer to a tool result comes back.
+    ("thinking-passback-rejected", "signature-dropped-after-tool-turn"),
+    ("thinking-passback-rejected", "thinking-stops-after-tool-turn"),
+    ("thinking-passback-rejected", "signature-unchecked"),
+    // Every request of a loop has block content: it gets a 500.
+    ("5xx-on-block-content", "thinking-passback-rejected"),
+    ("5xx-on-block-content", "thinking-required-after-tool"),
+    ("5xx-on-block-content", "signature-dropped-after-tool-turn"),
+    ("5xx-on-block-content", "thinking-stops-after-tool-turn"),
 ];
 
 /// Whether another fault of the combination masks `fault`.

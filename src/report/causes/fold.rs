@@ -23,11 +23,11 @@
 //!    folds under the stream's finding.
 //! 3. A capture that could not be made (`scenario.capture`) folds under another cause of the
 //!    result: the step that needed the value could not run. Generic assertions of a later
-//!    step, its status assertion (a rejection, even one the step names with
-//!    `rejected_check`) and its effect checks that share a key term with the cause fold under
-//!    the first `must` cause of an earlier step (the later request was built from that answer:
-//!    two parallel calls where one was asked for make the next turn invalid; no thinking at
-//!    turn 1 is no thinking at turn 3 either).
+//!    step, and its effect checks that share a key term with the cause, fold under the first
+//!    `must` cause of an earlier step (the later request was built from that answer: no
+//!    thinking at turn 1 is no thinking at turn 3 either); so does its status assertion (a
+//!    rejection, even one the step names with `rejected_check`) when that cause is an effect
+//!    check (two parallel calls where one was asked for make the next turn invalid).
 //!
 //! 4. A finding about no step — a changed snapshot — is folded under a primary of the result
 //!    whose key term or field its diff names (an extra field shows in the snapshot too).
@@ -167,12 +167,14 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
         }
         let mut primaries = fold_step(findings, &idx);
         if let Some(h) = earlier {
-            let cause = terms(findings[out[h].index].check.as_str());
+            let cause = &findings[out[h].index];
+            let off_script = cause.check.namespace() == "effect";
+            let cause = terms(cause.check.as_str());
             let (generic, own): (Vec<Primary>, Vec<Primary>) =
                 primaries.into_iter().partition(|p| {
                     let f = &findings[p.index];
                     families::ASSERT.contains(f.check)
-                        || is_status_assertion(f)
+                        || (off_script && is_status_assertion(f))
                         || (f.check.namespace() == "effect"
                             && terms(f.check.as_str()).iter().any(|t| cause.contains(t)))
                 });
