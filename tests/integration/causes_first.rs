@@ -115,11 +115,16 @@ pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<
 const COMBINATION_SEEDS: std::ops::Range<u64> = 1..41;
 
 /// How many of the seeded combinations pass today; a change that loses one fails the test.
-/// Measured: 38 of 40 (the timed faults left out of the pool, masked faults not expected).
-/// Left, both a one-feature cause ranked below a break that touches every feature:
-/// `models-missing` with `usage-missing` and `thinking-by-default` (#7), and
-/// `null-optional-fields` under `truncated-stream` (#9).
-const COMBINATIONS_PASSING: usize = 38;
+/// Measured: 34 of 40 (the timed faults left out of the pool, masked faults not expected),
+/// after the four agent-loop faults joined the pool and so changed which combinations the
+/// seeds draw (38 of 40 before, with other combinations). None of the six left has an
+/// agent-loop fault; each is a one-feature cause ranked below breaks that touch every
+/// feature: `model-rewrite` with `no-message-start` and `wrong-error-status` (#1),
+/// `cache-ignored` under `truncated-stream` (#20), `empty-text-delta` with `truncated-stream`
+/// (#25) or `wrong-delta-type` (#37), `structured-output-ignored` and
+/// `parallel-tools-ignored` with `wrong-delta-type` (#32), `wrong-stop-reason` with
+/// `wrong-delta-type` and `error-as-200` (#34).
+const COMBINATIONS_PASSING: usize = 34;
 
 /// Pairs where the first fault keeps the second from being observable at all: the evidence
 /// the second one needs is never produced, so no report can name it and the combination does
