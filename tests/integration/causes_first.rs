@@ -85,7 +85,10 @@ const OWN_CAUSE: &[(&str, &str)] = &[
         "thinking-required-after-tool",
         "agent-loop.history-without-thinking-rejected",
     ),
-    ("signature-dropped-after-tool-turn", "implied.thinking-signature"),
+    (
+        "signature-dropped-after-tool-turn",
+        "implied.thinking-signature",
+    ),
     (
         "thinking-stops-after-tool-turn",
         "effect.thinking-after-tool-turn",
@@ -146,10 +149,19 @@ const MASKS: &[(&str, &str)] = &[
     // No thinking at all, so none to lose after a tool turn.
     ("thinking-ignored", "signature-dropped-after-tool-turn"),
     ("thinking-ignored", "thinking-stops-after-tool-turn"),
-    ("thinking-stops-after-tool-turn", "signature-dropped-after-tool-turn"),
+    (
+        "thinking-stops-after-tool-turn",
+        "signature-dropped-after-tool-turn",
+    ),
     // Every turn after a tool call is rejected, so no answer to a tool result comes back.
-    ("thinking-passback-rejected", "signature-dropped-after-tool-turn"),
-    ("thinking-passback-rejected", "thinking-stops-after-tool-turn"),
+    (
+        "thinking-passback-rejected",
+        "signature-dropped-after-tool-turn",
+    ),
+    (
+        "thinking-passback-rejected",
+        "thinking-stops-after-tool-turn",
+    ),
     ("thinking-passback-rejected", "signature-unchecked"),
     // Every request of a loop has block content: it gets a 500.
     ("5xx-on-block-content", "thinking-passback-rejected"),

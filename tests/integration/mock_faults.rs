@@ -570,12 +570,9 @@ async fn check_fault(fault: Fault) {
                 {"type": "tool_use", "id": next["messages"][2]["content"][0]["tool_use_id"], "name": "get_weather", "input": {"city": "Paris"}}]);
             let r = messages(b, &bare).await;
             assert_eq!(r.status, 400);
-            assert!(
-                r.json()["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("reasoning_content is missing in assistant tool call message at index 1")
-            );
+            assert!(r.json()["error"]["message"].as_str().unwrap().contains(
+                "reasoning_content is missing in assistant tool call message at index 1"
+            ));
         }
         Fault::SignatureDroppedAfterToolTurn => {
             let (first, next) = thinking_loop(b).await;

@@ -51,7 +51,6 @@ pub(crate) fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSe
             && super::request::answers_tool_results(body));
     for b in &mut g.blocks {
         match b {
-        
             Block::Thinking { signature, .. } if unsigned => {
                 signature.clear();
             }

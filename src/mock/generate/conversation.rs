@@ -93,8 +93,12 @@ fn result_text(content: Option<&Value>) -> String {
     blocks
         .iter()
         .filter_map(|b| match b.get("type").and_then(Value::as_str) {
-            Some("document") if b.pointer("/source/type").and_then(Value::as_str) == Some("text") => {
-                b.pointer("/source/data").and_then(Value::as_str).map(str::to_string)
+            Some("document")
+                if b.pointer("/source/type").and_then(Value::as_str) == Some("text") =>
+            {
+                b.pointer("/source/data")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
             }
             _ => Some(text_of(Some(&Value::Array(vec![b.clone()])))).filter(|t| !t.is_empty()),
         })

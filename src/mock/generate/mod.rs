@@ -408,7 +408,10 @@ fn redacts_thinking(body: &Value) -> bool {
         .is_some_and(|ms| {
             ms.iter()
                 .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-                .any(|m| m.get("content").is_some_and(|c| c.to_string().contains(REDACTED_THINKING_TRIGGER)))
+                .any(|m| {
+                    m.get("content")
+                        .is_some_and(|c| c.to_string().contains(REDACTED_THINKING_TRIGGER))
+                })
         })
 }
 

@@ -172,3 +172,88 @@ mod truncated_tool {
         assert!(json.starts_with('{') && serde_json::from_str::<Value>(json).is_err());
     }
 }
+
+mod agent_loops {
+    use super::super::*;
+    use crate::mock::hash::redacted_is_sealed;
+
+    fn tools() -> Value {
+        json!([{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
+               {"name": "get_air_quality", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}])
+    }
+
+    fn turn(messages: Value) -> Value {
+        json!({"model": "conform-mock", "max_tokens": 2048,
+            "thinking": {"type": "enabled", "budget_tokens": 1024},
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
+            "tools": tools(), "messages": messages})
+    }
+
+    fn called(g: &Generated) -> Vec<String> {
+        g.blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::ToolUse { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const TASK: &str = "Find the weather in Hangzhou, then the air quality.";
+
+    #[test]
+    fn the_test_string_makes_the_thinking_redacted_and_sealed() {
+        let plain = generate(&turn(json!([{"role": "user", "content": TASK}])), 3);
+        assert!(matches!(plain.blocks[0], Block::Thinking { .. }));
+        let task = format!("ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A1 {TASK}");
+        let g = generate(&turn(json!([{"role": "user", "content": task}])), 3);
+        let Block::RedactedThinking { data } = &g.blocks[0] else {
+            panic!("{g:?}")
+        };
+        assert!(redacted_is_sealed(3, data));
+        assert!(!redacted_is_sealed(4, data));
+        assert_eq!(called(&g), ["get_weather"]);
+    }
+
+    #[test]
+    fn a_failed_call_is_retried_once_then_the_loop_goes_on() {
+        let call = json!({"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}});
+        let failed = json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": true, "content": "timeout"}]});
+        let retry = generate(
+            &turn(json!([{"role": "user", "content": TASK},
+                {"role": "assistant", "content": [call]}, failed])),
+            0,
+        );
+        assert_eq!(called(&retry), ["get_weather"]);
+        let again =
+            json!({"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {}});
+        let failed_again = json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_2", "is_error": true, "content": "timeout"}]});
+        let next = generate(
+            &turn(json!([{"role": "user", "content": TASK},
+                {"role": "assistant", "content": [call]}, failed,
+                {"role": "assistant", "content": [again]}, failed_again])),
+            0,
+        );
+        assert_eq!(called(&next), ["get_air_quality"]);
+    }
+
+    #[test]
+    fn the_answer_to_a_tool_result_quotes_its_text_document() {
+        let call = json!({"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}});
+        let result = json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The code word is PERIWINKLE."}}]}]});
+        let mut body = turn(json!([{"role": "user", "content": "Use get_weather."},
+            {"role": "assistant", "content": [call]}, result]));
+        body["tool_choice"] = json!({"type": "auto"});
+        let g = generate(&body, 0);
+        let text: String = g
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(text.contains("PERIWINKLE"), "{text}");
+    }
+}

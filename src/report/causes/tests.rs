@@ -286,14 +286,22 @@ fn a_later_turn_follows_from_the_cause_of_an_earlier_one() {
             "status (loop.yaml:30:7)",
             "turn-2",
         ),
-        at("effect.thinking", "$.content[0].type (loop.yaml:9:11)", "turn-3"),
+        at(
+            "effect.thinking",
+            "$.content[0].type (loop.yaml:9:11)",
+            "turn-3",
+        ),
     ];
     let p = fold::primaries(&findings);
     assert_eq!(p.len(), 2, "{p:?}");
     assert_eq!((p[0].index, p[0].folded.clone()), (0, vec![1]));
     assert_eq!(p[1].index, 2);
     let thinking = vec![
-        at("effect.thinking", "$.content[0].type (loop.yaml:9:11)", "turn-1"),
+        at(
+            "effect.thinking",
+            "$.content[0].type (loop.yaml:9:11)",
+            "turn-1",
+        ),
         at(
             "effect.thinking-after-tool-turn",
             "$.content (loop.yaml:40:11)",
