@@ -113,6 +113,9 @@ impl Ctx {
             "anthropic-organization-id",
             HeaderValue::from_static("00000000-0000-4000-8000-c0f0a11c0de0"),
         );
+        if self.has(Fault::RatelimitHeadersMissing) {
+            return;
+        }
         let reset = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
         let reset = reset
             .replace_nanosecond(0)
@@ -463,8 +466,14 @@ async fn handle_messages(
             .into_response());
     }
     validate(&body, Endpoint::Messages, &ctx.rules(headers)).map_err(ApiError::invalid)?;
+    if let Some(message) = faults::request::rejected_field(&body, &ctx.st.faults) {
+        return Err(ApiError::invalid(message));
+    }
     let model = ctx.model_for(&body)?;
-    let segments = cache::segments(&body);
+    let mut segments = cache::segments(&body);
+    if ctx.has(Fault::CacheTtlIgnored) {
+        cache::one_duration(&mut segments);
+    }
     let usage = if ctx.has(Fault::CacheIgnored) {
         InputUsage::uncached(&segments)
     } else {
@@ -472,7 +481,12 @@ async fn handle_messages(
     };
     let seed = ctx.st.config.seed;
     let asked = faults::request::for_generation(&body, &ctx.st.faults);
-    let hash = request_hash(&body);
+    // effort-ignored: the words too are those of the request answered (every level alike).
+    let hash = request_hash(if ctx.has(Fault::EffortIgnored) {
+        &asked
+    } else {
+        &body
+    });
     let mut generated = generate_with(
         &asked,
         hash,

@@ -29,6 +29,9 @@
 //!   (`stop_reason: stop_sequence`).
 //! * prefill (last message from the assistant) → the text continues it without repeating it.
 //! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
+//! * `output_config.effort` → the prose answer and the thinking get a fixed number of
+//!   sentences per level (`low` fewest, `max` most; [`effort_sentences`]), so lower effort is
+//!   fewer output tokens *(also under realistic behaviour)*.
 //!
 //! The generator knows no fault: the faults that change an answer are transforms of the request
 //! before generation or of the [`Generated`] answer after it (`faults/request.rs`,
@@ -143,6 +146,10 @@ pub(crate) fn generate_with(
     let id = format!("msg_01{}", words.base62(22));
     let convo = Conversation::read(body);
     let mut whims = Whims::draw(behaviour, h, seed, &convo);
+    if let Some((answer, thinking)) = effort_sentences(body) {
+        whims.sentences = Some(answer);
+        whims.thinking_sentences = Some(thinking);
+    }
     if let (Some(named), Some(unnamed)) = (
         skill.auto_tools(h, seed, true),
         skill.auto_tools(h, seed, false),
@@ -380,6 +387,27 @@ pub(crate) fn generate_with(
         output_tokens: used.max(1),
         overrun: if truncated { None } else { overrun },
     }
+}
+
+/// `output_config.effort`, when the request sets it: how many sentences the answer and the
+/// thinking get after their opening one (`low` 1 and 0, `medium` 2 and 1, `high` 4 and 3,
+/// `xhigh` 6 and 5, `max` 8 and 7), whatever the model's whims. Lower effort is fewer output
+/// tokens, deterministically (a probe compares two efforts); without `effort` the lengths are
+/// the model's own.
+fn effort_sentences(body: &Value) -> Option<(u64, u64)> {
+    Some(
+        match body
+            .pointer("/output_config/effort")
+            .and_then(Value::as_str)?
+        {
+            "low" => (1, 0),
+            "medium" => (2, 1),
+            "high" => (4, 3),
+            "xhigh" => (6, 5),
+            "max" => (8, 7),
+            _ => return None,
+        },
+    )
 }
 
 /// `thinking.budget_tokens`, when the request sets one.
