@@ -80,6 +80,17 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("bearer-rejected", "auth.style-rejected"),
     ("new-version-rejected", "version.current-rejected"),
     ("5xx-on-block-content", "http.server-error"),
+    ("effort-ignored", "effect.effort"),
+    (
+        "ignored-fields-rejected",
+        "request.documented-field-rejected",
+    ),
+    ("cache-ttl-ignored", "caching.ttl-1h-not-reported"),
+    ("ratelimit-headers-missing", "headers.ratelimit"),
+    (
+        "refusal-without-stop-details",
+        "message.refusal-without-stop-details",
+    ),
 ];
 
 /// Run the library against a reference server with `faults`; the report's deviations as

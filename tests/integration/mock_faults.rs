@@ -579,6 +579,14 @@ async fn check_fault(fault: Fault) {
             assert_eq!(u["cache_creation"]["ephemeral_5m_input_tokens"], written);
             assert_eq!(u["cache_creation"]["ephemeral_1h_input_tokens"], 0);
         }
+        Fault::RefusalWithoutStopDetails => {
+            let refused = basic("Please answer conform-refusal-probe.");
+            let j = messages(b, &refused).await.json();
+            assert_eq!(j["stop_reason"], "refusal");
+            assert!(j.get("stop_details").is_none(), "{j}");
+            let r = messages(b, &streamed(refused)).await;
+            assert!(!String::from_utf8_lossy(&r.body).contains("stop_details"));
+        }
         Fault::RatelimitHeadersMissing => {
             let r = messages(b, &basic("hi")).await;
             assert_eq!(r.status, 200);

@@ -107,6 +107,7 @@ faults! {
     IgnoredFieldsRejected = [Request] "ignored-fields-rejected": "a request carrying service_tier, container, mcp_servers, inference_geo or metadata gets 400 invalid_request_error `FIELD: Extra inputs are not permitted`"; "strict translators and gateways validating against a schema of their own",
     CacheTtlIgnored = [Request] "cache-ttl-ignored": "cache_control ttl 1h is written to the 5-minute cache: the write is reported in ephemeral_5m_input_tokens and ephemeral_1h_input_tokens stays 0"; "gateways and providers with one cache duration",
     RatelimitHeadersMissing = [Framing] "ratelimit-headers-missing": "no anthropic-ratelimit-* headers on any answer"; "nearly every non-Anthropic endpoint, gateways that drop the upstream's headers",
+    RefusalWithoutStopDetails = [Answer] "refusal-without-stop-details": "a refusal (stop_reason refusal; the reference server refuses a prompt containing `conform-refusal-probe`) carries no stop_details"; "translators mapping a content filter's finish reason to refusal without its details",
 }
 
 /// The whole catalogue, in a stable order.
