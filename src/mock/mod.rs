@@ -10,6 +10,7 @@
 
 mod body;
 pub(crate) mod cache;
+mod context_edit;
 pub(crate) mod faults;
 pub(crate) mod generate;
 pub(crate) mod hash;

@@ -68,6 +68,9 @@ fn envelope(a: &Answer, content: Vec<Value>, stop: bool, output_tokens: u64) -> 
         m.insert("stop_sequence".into(), Value::Null);
     }
     m.insert("usage".into(), usage_json(a, output_tokens));
+    if stop && let Some(cm) = &a.generated.context_management {
+        m.insert("context_management".into(), cm.clone());
+    }
     Value::Object(m)
 }
 
@@ -218,6 +221,11 @@ pub(crate) fn events(a: &Answer) -> Vec<Event> {
                 "cache_read_input_tokens": u.cache_read_input_tokens,
                 "output_tokens": n}}),
     ));
+    if let Some(cm) = &a.generated.context_management
+        && let Some(last) = out.last_mut()
+    {
+        last.data["context_management"] = cm.clone();
+    }
     out.push(Event::new("message_stop", json!({"type": "message_stop"})));
     out
 }

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use super::MockConfig;
 use super::body::{BLOCK, BodyBuffer};
 use super::cache::{self, CacheStore, InputUsage};
+use super::context_edit;
 use super::faults::{self, Fault, FaultSet};
 use super::generate::{generate_with, request_hash};
 use super::hash::{Rng, mix64};
@@ -470,7 +471,14 @@ async fn handle_messages(
         return Err(ApiError::invalid(message));
     }
     let model = ctx.model_for(&body)?;
-    let mut segments = cache::segments(&body);
+    // Context editing acts on the prompt before it is counted, cached and answered.
+    let edits = if ctx.has(Fault::ContextEditsIgnored) {
+        None
+    } else {
+        context_edit::apply(&body)
+    };
+    let prompt = edits.as_ref().map_or(&body, |(edited, _)| edited);
+    let mut segments = cache::segments(prompt);
     if ctx.has(Fault::CacheTtlIgnored) {
         cache::one_duration(&mut segments);
     }
@@ -480,7 +488,7 @@ async fn handle_messages(
         ctx.st.cache.account(&segments, Instant::now())
     };
     let seed = ctx.st.config.seed;
-    let asked = faults::request::for_generation(&body, &ctx.st.faults);
+    let asked = faults::request::for_generation(prompt, &ctx.st.faults);
     // effort-ignored: the words too are those of the request answered (every level alike).
     let hash = request_hash(if ctx.has(Fault::EffortIgnored) {
         &asked
@@ -501,6 +509,7 @@ async fn handle_messages(
         "msg_01{}",
         super::hash::Rng::new(hash ^ super::hash::mix64(n.wrapping_add(seed))).base62(22)
     );
+    generated.context_management = edits.map(|(_, applied)| json!({"applied_edits": applied}));
     faults::answer::apply(&mut generated, &body, seed, &ctx.st.faults);
     let answer = Answer {
         generated,

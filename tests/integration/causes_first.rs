@@ -91,6 +91,7 @@ const OWN_CAUSE: &[(&str, &str)] = &[
         "refusal-without-stop-details",
         "message.refusal-without-stop-details",
     ),
+    ("context-edits-ignored", "effect.context-editing"),
 ];
 
 /// Run the library against a reference server with `faults`; the report's deviations as

@@ -414,6 +414,13 @@ const MATRIX: &[Row] = &[
             vc(Warn, "message.refusal-without-stop-details"),
         )],
     ),
+    (
+        "context-edits-ignored",
+        &[(
+            "tools/context-editing",
+            vc(Ignored, "effect.context-editing"),
+        )],
+    ),
 ];
 
 /// Faults whose row is proven one case at a time, in sync mode.

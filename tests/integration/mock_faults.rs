@@ -587,6 +587,26 @@ async fn check_fault(fault: Fault) {
             let r = messages(b, &streamed(refused)).await;
             assert!(!String::from_utf8_lossy(&r.body).contains("stop_details"));
         }
+        Fault::ContextEditsIgnored => {
+            let long = "result ".repeat(400);
+            let mut turns = vec![json!({"role": "user", "content": "Look these up."})];
+            for n in 0..3 {
+                let id = format!("toolu_01Edit{n}");
+                turns.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "lookup", "input": {}}]}));
+                turns.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": long}]}));
+            }
+            let tools = json!([{"name": "lookup", "input_schema": {"type": "object"}}]);
+            let full = with(basic("x"), json!({"messages": turns, "tools": tools}));
+            let edited = with(
+                full.clone(),
+                json!({"context_management": {"edits": [{"type": "clear_tool_uses_20250919",
+                    "trigger": {"type": "input_tokens", "value": 500}, "keep": {"type": "tool_uses", "value": 1}}]}}),
+            );
+            let a = messages(b, &full).await.json();
+            let e = messages(b, &edited).await.json();
+            assert_eq!(a["usage"]["input_tokens"], e["usage"]["input_tokens"]);
+            assert!(e.get("context_management").is_none(), "{e}");
+        }
         Fault::RatelimitHeadersMissing => {
             let r = messages(b, &basic("hi")).await;
             assert_eq!(r.status, 200);

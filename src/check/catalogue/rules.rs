@@ -6,8 +6,8 @@
 
 use super::Exception;
 use super::docs::{
-    CACHING, COUNT_TOKENS, EFFORT, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS, RATE_LIMITS,
-    STOP_REASONS, STRUCTURED, THINKING,
+    CACHING, CONTEXT_EDITING, COUNT_TOKENS, EFFORT, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS,
+    RATE_LIMITS, STOP_REASONS, STRUCTURED, THINKING,
 };
 use super::families::SCENARIO_SEVERITY;
 use crate::check::Severity::{Info, Must, Should};
@@ -222,5 +222,13 @@ declare! {
         doc: MESSAGES,
         fix: "Accept the documented top-level parameters of the Messages API; one the endpoint cannot honour is ignored (and documented so), not rejected as an extra input.",
         contract: Some("The Messages API documents these parameters as optional fields of the request; the official clients send `metadata.user_id` (Claude Code on every request) and an endpoint that rejects them fails every such call."),
+    }
+    EFFECT_CONTEXT_EDITING = "effect.context-editing" {
+        severity: Must,
+        exceptions: SCENARIO_SEVERITY,
+        title: "`context_management` edits were accepted but not applied: no cleared tool uses in `context_management.applied_edits`, or the input tokens did not drop.",
+        doc: CONTEXT_EDITING,
+        fix: "Apply the request's context edits before the prompt reaches the model (clear the oldest tool results past the trigger, keeping the last `keep` tool uses), report them in `context_management.applied_edits` and count the edited prompt in `usage`; reject `context_management` with a 400 if the endpoint cannot apply it.",
+        contract: Some("Context editing documents that tool results past the trigger are cleared server-side and reported in `applied_edits`; an agent that relies on it to stay within the context window overflows it and pays for the full prompt."),
     }
 }

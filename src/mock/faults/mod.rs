@@ -108,6 +108,7 @@ faults! {
     CacheTtlIgnored = [Request] "cache-ttl-ignored": "cache_control ttl 1h is written to the 5-minute cache: the write is reported in ephemeral_5m_input_tokens and ephemeral_1h_input_tokens stays 0"; "gateways and providers with one cache duration",
     RatelimitHeadersMissing = [Framing] "ratelimit-headers-missing": "no anthropic-ratelimit-* headers on any answer"; "nearly every non-Anthropic endpoint, gateways that drop the upstream's headers",
     RefusalWithoutStopDetails = [Answer] "refusal-without-stop-details": "a refusal (stop_reason refusal; the reference server refuses a prompt containing `conform-refusal-probe`) carries no stop_details"; "translators mapping a content filter's finish reason to refusal without its details",
+    ContextEditsIgnored = [Request] "context-edits-ignored": "context_management edits are accepted but never applied: no tool result is cleared, usage counts the whole prompt and the answer has no context_management"; "gateways that pass the beta field through to an upstream without context editing, or drop it",
 }
 
 /// The whole catalogue, in a stable order.

@@ -98,6 +98,9 @@ pub(crate) struct Generated {
     pub overrun: Option<String>,
     /// `stop_details` of a refusal (`{type: refusal, category, explanation}`); `None` otherwise.
     pub stop_details: Option<Value>,
+    /// `context_management` of the answer (`{applied_edits: [...]}`), set by the server when it
+    /// applied context edits to the prompt (`context_edit.rs`); the generator leaves it `None`.
+    pub context_management: Option<Value>,
 }
 
 /// The prompt text the reference server refuses (documented for probes): a last user turn
@@ -399,6 +402,7 @@ pub(crate) fn generate_with(
         output_tokens: used.max(1),
         overrun: if truncated { None } else { overrun },
         stop_details: None,
+        context_management: None,
     }
 }
 
@@ -419,6 +423,7 @@ fn refusal(id: String, body: &Value) -> Generated {
         stop_sequence: None,
         output_tokens,
         overrun: None,
+        context_management: None,
         stop_details: Some(json!({
             "type": "refusal",
             "category": null,
