@@ -140,6 +140,8 @@ const MASKS: &[(&str, &str)] = &[
     ("truncated-stream", "model-rewrite"),
     // No usage anywhere, so no input count to compare between the modes.
     ("usage-missing", "stream-input-tokens-zero"),
+    // Nothing is cached, so no 1-hour write to put in the wrong bucket.
+    ("cache-ignored", "cache-ttl-ignored"),
 ];
 
 /// Whether another fault of the combination masks `fault`.
