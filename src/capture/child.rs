@@ -23,7 +23,11 @@ pub(crate) enum Ended {
 }
 
 /// Run `command` against `base_url`, killed after `limit`. Its output goes to conform's.
-pub(crate) async fn run(command: &[String], base_url: &str, limit: Duration) -> Result<Ended, String> {
+pub(crate) async fn run(
+    command: &[String],
+    base_url: &str,
+    limit: Duration,
+) -> Result<Ended, String> {
     let (program, args) = command
         .split_first()
         .ok_or("no command to run (after `--`)")?;

@@ -69,7 +69,10 @@ async fn upstream(
     a: &CaptureArgs,
 ) -> Result<(Target, Option<crate::mock::MockHandle>, String), String> {
     if let Some(name) = &a.target {
-        let path = a.config.clone().unwrap_or_else(|| PathBuf::from("conform.toml"));
+        let path = a
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("conform.toml"));
         let config = Config::load(&path).map_err(|e| e.to_string())?;
         let t = config
             .resolve(name)
@@ -283,7 +286,9 @@ async fn run(a: &CaptureArgs) -> i32 {
         eprintln!("{d}\n");
     }
     if diagnostics.iter().any(|d| d.is_error()) {
-        eprintln!("error: the files written do not lint clean (a bug of conform: please report it)");
+        eprintln!(
+            "error: the files written do not lint clean (a bug of conform: please report it)"
+        );
         return crate::exit::USAGE;
     }
     match ended {
@@ -308,4 +313,3 @@ async fn run(a: &CaptureArgs) -> i32 {
         Ended::Exited(_) => crate::exit::OK,
     }
 }
-

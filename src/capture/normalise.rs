@@ -27,7 +27,8 @@ static HEX64_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `mktemp -d`'s directories (`/tmp/tmp.XXXXXXXXXX`), where a sandboxed client usually runs.
 static MKTEMP_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"/tmp/tmp\.[A-Za-z0-9]{6,}").unwrap_or_else(|e| unreachable!("a fixed pattern: {e}"))
+    Regex::new(r"/tmp/tmp\.[A-Za-z0-9]{6,}")
+        .unwrap_or_else(|e| unreachable!("a fixed pattern: {e}"))
 });
 
 /// The volatile values of one capture.

@@ -33,7 +33,11 @@ impl Captured {
     }
 
     fn is_count_tokens(&self) -> bool {
-        self.path.split('?').next().unwrap_or("").ends_with("/count_tokens")
+        self.path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .ends_with("/count_tokens")
     }
 
     fn is_messages(&self) -> bool {
@@ -586,7 +590,10 @@ fn turn(x: &Captured) -> usize {
 fn name_of(x: &Captured) -> String {
     if x.method == "GET" {
         let last = x.path.split('?').next().unwrap_or("").rsplit('/').next();
-        return format!("get-{}", crate::fsutil::safe_name(last.unwrap_or("path"), "-"));
+        return format!(
+            "get-{}",
+            crate::fsutil::safe_name(last.unwrap_or("path"), "-")
+        );
     }
     let mut name = if x.is_count_tokens() {
         "count-tokens".to_string()
@@ -594,7 +601,10 @@ fn name_of(x: &Captured) -> String {
         format!("turn-{}", turn(x))
     } else {
         let last = x.path.split('?').next().unwrap_or("").rsplit('/').next();
-        format!("post-{}", crate::fsutil::safe_name(last.unwrap_or("path"), "-"))
+        format!(
+            "post-{}",
+            crate::fsutil::safe_name(last.unwrap_or("path"), "-")
+        )
     };
     if x.tools() > 0 {
         name.push_str("-tools");
@@ -611,7 +621,14 @@ fn title_of(x: &Captured, client: &Client) -> String {
     let mut traits = Vec::new();
     if x.is_messages() {
         traits.push(format!("turn {}", turn(x)));
-        traits.push(if x.streams() { "streamed" } else { "not streamed" }.to_string());
+        traits.push(
+            if x.streams() {
+                "streamed"
+            } else {
+                "not streamed"
+            }
+            .to_string(),
+        );
     }
     match x.tools() {
         0 => {}
@@ -680,3 +697,6 @@ fn skeleton(v: &Value, key: Option<&str>) -> Value {
     }
 }
 
+#[cfg(test)]
+#[path = "shape_tests.rs"]
+mod tests;

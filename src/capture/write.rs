@@ -49,11 +49,7 @@ pub(crate) fn scenario_text(p: &Planned, ctx: &Context<'_>) -> String {
     };
     let _ = writeln!(s, "reference: {}", j(&reference));
     let _ = writeln!(s, "description: {}", j(&p.description));
-    let _ = writeln!(
-        s,
-        "modes: [{}]",
-        if p.stream { "stream" } else { "sync" }
-    );
+    let _ = writeln!(s, "modes: [{}]", if p.stream { "stream" } else { "sync" });
     let _ = writeln!(s, "tags: [captured]");
     let _ = writeln!(s, "steps:");
     for step in &p.steps {
@@ -100,13 +96,21 @@ fn step_text(s: &mut String, step: &Step) {
 }
 
 /// The record's text.
-pub(crate) fn record_text(plan: &Plan, ctx: &Context<'_>, betas: &[String], versions: &[String]) -> String {
+pub(crate) fn record_text(
+    plan: &Plan,
+    ctx: &Context<'_>,
+    betas: &[String],
+    versions: &[String],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Captured scenarios\n");
     let _ = writeln!(
         s,
         "Written by `conform scenarios capture` from the requests of **{}**{}, through conform's proxy in front of {}: {} exchange(s) seen, {} scenario file(s) written.\n",
-        ctx.client.user_agent.as_deref().unwrap_or("an unnamed client"),
+        ctx.client
+            .user_agent
+            .as_deref()
+            .unwrap_or("an unnamed client"),
         ctx.client
             .sdk
             .as_deref()
@@ -122,7 +126,10 @@ pub(crate) fn record_text(plan: &Plan, ctx: &Context<'_>, betas: &[String], vers
         if v.is_empty() {
             "none".to_string()
         } else {
-            v.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let _ = writeln!(s, "- `anthropic-beta` sent: {}", list(betas));
@@ -154,7 +161,9 @@ pub(crate) fn record_text(plan: &Plan, ctx: &Context<'_>, betas: &[String], vers
 /// Why the files could not be written.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WriteError {
-    #[error("--out {0}: it holds scenario files already (--force overwrites files of the same name)")]
+    #[error(
+        "--out {0}: it holds scenario files already (--force overwrites files of the same name)"
+    )]
     NotEmpty(PathBuf),
     #[error("--out {path}: {source}")]
     Io {
@@ -207,4 +216,85 @@ pub(crate) fn write(
             source,
         })?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::shape::{Captured, plan};
+    use serde_json::json;
+
+    #[test]
+    fn what_is_written_lints_clean_and_records_the_client() {
+        let headers = vec![
+            ("user-agent".to_string(), "my-app/3.1".to_string()),
+            ("anthropic-beta".to_string(), "b-1,b-2".to_string()),
+        ];
+        let x = |n, body: serde_json::Value, message| Captured {
+            n,
+            method: "POST".into(),
+            path: "/v1/messages".into(),
+            headers: headers.clone(),
+            body: Some(body),
+            status: Some(200),
+            message: Some(message),
+        };
+        let exchanges = [
+            x(
+                1,
+                json!({"model": "m", "max_tokens": 9, "stream": true, "tools": [{"name": "t", "input_schema": {"type": "object"}}],
+                       "messages": [{"role": "user", "content": "a \"{{quoted}}\" text: with # and ' and \n"}]}),
+                json!({"stop_reason": "tool_use", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}]}),
+            ),
+            x(
+                2,
+                json!({"model": "m", "max_tokens": 9, "tools": [{"name": "t", "input_schema": {"type": "object"}}],
+                       "messages": [{"role": "user", "content": "go"},
+                                    {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}]},
+                                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}]}),
+                json!({"stop_reason": "end_turn", "content": [{"type": "text", "text": "done"}]}),
+            ),
+        ];
+        let client = Client::of(&exchanges);
+        let mut vol = crate::capture::normalise::Volatile::new(None, None);
+        let p = plan(&exchanges, &mut vol, &client);
+        let ctx = Context {
+            client: &client,
+            command: "conform scenarios capture --out d --force -- ./app".into(),
+            upstream: "the built-in reference server".into(),
+            prefix: "captured".into(),
+            total: 2,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        prepare(dir.path(), false).unwrap();
+        let written = write(
+            dir.path(),
+            &p,
+            &ctx,
+            &["b-1".into()],
+            &["2023-06-01".into()],
+        )
+        .unwrap();
+        assert_eq!(written.len(), 2);
+        let d = crate::scenario::lint_with(
+            dir.path(),
+            Some(&crate::protocol::anthropic::wire::lint_request_body),
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let (loaded, _) = crate::scenario::load::load_dir(dir.path());
+        let ids: Vec<&str> = loaded.iter().map(|s| s.id()).collect();
+        assert_eq!(ids, ["captured/turn-1-tools", "captured/turn-2-tools"]);
+        let record = std::fs::read_to_string(dir.path().join(RECORD)).unwrap();
+        assert!(record.contains("**my-app/3.1**"), "{record}");
+        assert!(
+            record.contains("| `turn-2-tools.yaml` | 1, 2 |"),
+            "{record}"
+        );
+        // A second capture into the same directory needs --force.
+        assert!(matches!(
+            prepare(dir.path(), false),
+            Err(WriteError::NotEmpty(_))
+        ));
+        prepare(dir.path(), true).unwrap();
+    }
 }
