@@ -13,6 +13,7 @@ mod support;
 mod api_versions;
 mod architecture;
 mod backpressure;
+mod capture;
 mod catalogue;
 mod causes_first;
 mod check_cli;
