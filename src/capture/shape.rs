@@ -436,6 +436,20 @@ fn escape_value(v: &Value) -> Value {
     }
 }
 
+/// Every string of a value with `from` replaced by `to`.
+fn replace_text(v: &Value, from: &str, to: &str) -> Value {
+    match v {
+        Value::String(s) if s.contains(from) => Value::String(s.replace(from, to)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| replace_text(x, from, to)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), replace_text(x, from, to)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// A request's body as a scenario sends it.
 fn request_body(
     body: &Value,
@@ -445,6 +459,13 @@ fn request_body(
     dropped_thinking: &mut bool,
 ) -> Value {
     let mut b = escape_value(&vol.value(body));
+    // The model named in the prompt's text too (Claude Code tells the model its id): a name
+    // long enough not to be a word.
+    if let Some(model) = body.get("model").and_then(Value::as_str)
+        && model.len() >= 6
+    {
+        b = replace_text(&b, model, "{{ target.model }}");
+    }
     let Some(obj) = b.as_object_mut() else {
         return b;
     };

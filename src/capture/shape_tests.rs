@@ -49,6 +49,7 @@ fn tool_loop() -> Vec<Captured> {
         "model": "claude-sonnet-4-5", "max_tokens": 32000, "stream": true, "tools": [tool],
         "thinking": {"type": "enabled", "budget_tokens": 31999},
         "metadata": {"user_id": "{\"device_id\":\"abababababababababababababababababababababababababababababababab\",\"session_id\":\"5e91a12c-a438-4369-bfeb-4051fd87d84f\"}"},
+        "system": "You are claude-sonnet-4-5.",
         "messages": [{"role": "user", "content": "Read notes.txt in /tmp/tmp.AbCdEf1234"}]
     });
     let answer = json!({
@@ -124,6 +125,7 @@ fn the_model_is_templated_and_credentials_and_volatile_headers_are_left_out() {
     let step = &p.scenarios[0].steps[0];
     let body = step.body.as_ref().unwrap();
     assert_eq!(body["model"], json!("{{ target.model }}"));
+    assert_eq!(body["system"], json!("You are {{ target.model }}."));
     assert!(body.get("stream").is_none(), "the mode sets it");
     assert!(p.scenarios[0].stream);
     let names: Vec<&str> = step.headers.iter().map(|(k, _)| k.as_str()).collect();
