@@ -142,12 +142,13 @@ fn shell_word(w: &str) -> String {
 /// The command line to capture again, as the record shows it: a program given by its absolute
 /// path by its file name (a path on this machine means nothing elsewhere), volatile paths fixed.
 fn command_line(a: &CaptureArgs, vol: &normalise::Volatile) -> String {
+    // `DIR`: the directory the record is in, wherever it was written from.
     let mut words = vec![
         "conform".to_string(),
         "scenarios".into(),
         "capture".into(),
         "--out".into(),
-        a.out.display().to_string(),
+        "DIR".into(),
         "--force".into(),
     ];
     if let Some(t) = &a.target {

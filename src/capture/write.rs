@@ -120,8 +120,14 @@ pub(crate) fn record_text(
         ctx.total,
         plan.scenarios.len()
     );
-    let _ = writeln!(s, "To capture again (into this directory):\n");
+    let _ = writeln!(s, "To capture again (`DIR`: this directory):\n");
     let _ = writeln!(s, "```sh\n{}\n```\n", ctx.command);
+    if ctx.client.is_claude_code() {
+        let _ = writeln!(
+            s,
+            "Run Claude Code sandboxed: from a throw-away working directory, with a throw-away `HOME` and `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`, the tools that write or execute disallowed, never a permission-skipping flag (the model behind the upstream drives its tools).\n"
+        );
+    }
     let list = |v: &[String]| {
         if v.is_empty() {
             "none".to_string()

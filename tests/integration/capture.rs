@@ -114,7 +114,10 @@ fn a_curl_client_becomes_templated_scenarios_that_lint_clean_and_pass() {
         record.contains("exchange 2: the same request shape"),
         "{record}"
     );
-    assert!(record.contains("-- sh client.sh"), "{record}");
+    assert!(
+        record.contains("conform scenarios capture --out DIR --force -- sh client.sh"),
+        "{record}"
+    );
 
     let lint = Command::new(BIN).arg("lint").arg(&out).output().unwrap();
     assert_eq!(lint.status.code(), Some(0), "{}", text(&lint));
