@@ -63,6 +63,7 @@
 //! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /
 //! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
+//! A literal `{{` is written `{{ '{{' }}` (a quoted literal).
 
 pub(crate) mod compiled;
 pub(crate) mod diagnostics;
