@@ -76,6 +76,7 @@ fn a_curl_client_becomes_templated_scenarios_that_lint_clean_and_pass() {
         text(&o)
     );
     let work_path = work.path().to_string_lossy().into_owned();
+    let literal_id = regex::Regex::new("toolu_[A-Za-z0-9]{6,}").unwrap();
     for name in names.iter().filter(|n| n.ends_with(".yaml")) {
         let file = std::fs::read_to_string(out.join(name)).unwrap();
         for leak in [
@@ -87,7 +88,6 @@ fn a_curl_client_becomes_templated_scenarios_that_lint_clean_and_pass() {
         ] {
             assert!(!file.contains(leak), "{name} holds {leak}:\n{file}");
         }
-        let literal_id = regex::Regex::new("toolu_[A-Za-z0-9]{6,}").unwrap();
         assert!(
             !literal_id.is_match(&file),
             "{name} holds a tool id:\n{file}"
