@@ -314,3 +314,54 @@ async fn run(a: &CaptureArgs) -> i32 {
         Ended::Exited(_) => crate::exit::OK,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: CaptureArgs,
+    }
+
+    #[test]
+    fn the_record_names_the_program_by_its_file_name_and_quotes_what_a_shell_would_split() {
+        let cli = Cli::parse_from([
+            "x",
+            "--out",
+            "/abs/out",
+            "--target",
+            "local",
+            "--",
+            "/opt/node/bin/claude",
+            "-p",
+            "It's here",
+            "--allowedTools",
+            "Read Glob",
+        ]);
+        let vol = normalise::Volatile::new(None, None);
+        assert_eq!(
+            command_line(&cli.a, &vol),
+            r#"conform scenarios capture --out DIR --force --target local -- claude -p 'It'\''s here' --allowedTools 'Read Glob'"#
+        );
+    }
+
+    #[test]
+    fn betas_are_listed_once_in_the_order_sent() {
+        let x = |beta: &str| Captured {
+            n: 1,
+            method: "POST".into(),
+            path: "/v1/messages".into(),
+            headers: vec![("Anthropic-Beta".into(), beta.into())],
+            body: None,
+            status: Some(200),
+            message: None,
+        };
+        assert_eq!(
+            header_values(&[x("a-1, b-2"), x("b-2,c-3")], "anthropic-beta"),
+            ["a-1", "b-2", "c-3"]
+        );
+    }
+}
