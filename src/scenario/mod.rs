@@ -145,7 +145,8 @@ fn lint_builtin(validator: Option<RequestValidator<'_>>) -> i32 {
         "checked {} scenario file(s) of the built-in library (there is no ./scenarios here; `conform run` uses the same): {errors} error(s), {} warning(s)",
         library::files()
             .iter()
-            .filter(|(p, _)| p.starts_with("scenarios/anthropic/"))
+            .filter(|(p, _)| p.starts_with("scenarios/anthropic/")
+                && (p.ends_with(".yaml") || p.ends_with(".yml")))
             .count(),
         diagnostics.len() - errors
     );
