@@ -22,6 +22,7 @@ pub(crate) mod stream;
 mod timed;
 pub(crate) mod tokenize;
 pub(crate) mod validate;
+mod window;
 
 use std::io::Write;
 use std::net::SocketAddr;

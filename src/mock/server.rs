@@ -25,6 +25,7 @@ use super::hash::{Rng, mix64};
 use super::render::{self, Answer};
 use super::stream::{self, Timing};
 use super::validate::{Endpoint, Rules, validate};
+use super::window;
 
 /// How much of an oversized body is read and thrown away before answering 413.
 const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
@@ -479,6 +480,12 @@ async fn handle_messages(
     };
     let prompt = edits.as_ref().map_or(&body, |(edited, _)| edited);
     let mut segments = cache::segments(prompt);
+    let input: u64 = segments.iter().map(|s| s.tokens).sum();
+    if let Some(message) = window::too_long(input) {
+        return Err(ApiError::invalid(message));
+    }
+    let (prompt, window_limited) = window::fit(prompt, input);
+    let prompt = prompt.as_ref();
     if ctx.has(Fault::CacheTtlIgnored) {
         cache::one_duration(&mut segments);
     }
@@ -509,7 +516,10 @@ async fn handle_messages(
         "msg_01{}",
         super::hash::Rng::new(hash ^ super::hash::mix64(n.wrapping_add(seed))).base62(22)
     );
-    generated.context_management = edits.map(|(_, applied)| json!({"applied_edits": applied}));
+    window::mark(&mut generated, window_limited);
+    generated.context_management = edits
+        .as_ref()
+        .map(|(_, applied)| json!({"applied_edits": applied}));
     faults::answer::apply(&mut generated, &body, seed, &ctx.st.faults);
     let answer = Answer {
         generated,
