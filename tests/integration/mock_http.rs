@@ -295,6 +295,7 @@ async fn auth_accepts_x_api_key_and_bearer_only_with_the_right_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_without_anthropic_version_is_400() {
     let m = start(MockConfig::default()).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let bare = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = m.base_url();
     for req in [
