@@ -424,6 +424,8 @@ const MATRIX: &[Row] = &[
         &[(
             "agent-loop/claude-code-tools",
             vc(Ignored, "effect.thinking-after-tool-turn"),
+        )],
+    ),
     // Issue 25: parameters documented as supported or ignored.
     (
         "effort-ignored",

@@ -600,6 +600,7 @@ async fn check_fault(fault: Fault) {
                 "{second}"
             );
             assert_eq!(tool_calls(&second).len(), 1);
+        }
         Fault::EffortIgnored => {
             let ask = |effort: &str| {
                 with(
