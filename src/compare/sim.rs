@@ -19,37 +19,56 @@ use crate::mock::render::{Answer, message_json};
 pub struct Model {
     pub seed: u64,
     pub skill: Skill,
+    /// The fixed part of the time to first token (`ttft-ms`), in milliseconds.
+    pub ttft_ms: u64,
 }
 
 /// Bootstrap resamples of a simulated comparison: enough for the standard error the verdicts
 /// rest on (the percentile intervals of a report need more).
 const RESAMPLES: usize = 400;
 
-/// The families a simulation can answer (no timing, no agent loop).
+/// The families whose answers do not depend on time (tool use and structured output).
 pub(crate) const FAMILIES: [Family; 3] = [Family::Trigger, Family::Args, Family::Structured];
 
-/// An answer of `model` to `task`, observed as a live exchange would be.
-fn answer(model: &Model, task: &Task, name: &str, repeat: u32, workload_seed: u64) -> Obs {
+/// The latency ladder: time to first token and output speed, as the reference server's knobs
+/// set them (`ttft-ms`, `ttft-jitter-ms`, `tps`, `tps-jitter`).
+pub(crate) const TIMED: [Family; 2] = [Family::Ladder1k, Family::Ladder10k];
+
+/// The answers of `model` to `task` (the turns of an agent loop, else one), observed as a live
+/// exchange would be. Timing is what the reference server would keep to for the same request:
+/// its time to first token and output speed drawn from the same knobs, request hash and seed
+/// (no clock is read, so a simulation is a function of its seeds).
+fn answer(model: &Model, task: &Task, name: &str, repeat: u32, workload_seed: u64) -> Vec<Obs> {
     let mut body = task.request(crate::mock::DEFAULT_MODEL, repeat, workload_seed);
     if let Some(o) = body.as_object_mut() {
         o.remove("stream");
     }
-    let generated = generate_with(
-        &body,
-        request_hash(&body),
-        model.seed,
-        Behaviour::Realistic,
-        &model.skill,
-    );
-    let message = message_json(&Answer {
-        generated,
-        model: crate::mock::DEFAULT_MODEL.to_string(),
-        usage: InputUsage::default(),
-    });
-    let mut o = Obs::new(name, &task.id, task.family, repeat, 0);
-    o.status = Some(200);
-    o.read_message(&message);
-    o
+    let mut turns = Vec::new();
+    for turn in 0..super::exec::LOOP_TURNS {
+        let hash = request_hash(&body);
+        let generated = generate_with(
+            &body,
+            hash,
+            model.seed,
+            Behaviour::Realistic,
+            &model.skill,
+        );
+        let message = message_json(&Answer {
+            generated,
+            model: crate::mock::DEFAULT_MODEL.to_string(),
+            usage: InputUsage::default(),
+        });
+        let mut o = Obs::new(name, &task.id, task.family, repeat, turn);
+        o.status = Some(200);
+        o.read_message(&message);
+        o.ttft_ms = Some((model.ttft_ms + model.skill.ttft_jitter(hash, model.seed)) as f64);
+        o.output_tps = model.skill.output_tps_at(hash, model.seed);
+        let next = super::exec::next_turn(task.family, &o);
+        turns.push(o);
+        let Some(content) = next else { break };
+        super::exec::continue_loop(&mut body, &content);
+    }
+    turns
 }
 
 /// One simulated comparison of `target` with `reference` on `samples` tasks per family of
@@ -68,7 +87,7 @@ pub fn compare(
         for r in 0..repeats {
             let list = observed.entry((name.to_string(), r)).or_default();
             for t in &tasks {
-                list.push((t.id.clone(), vec![answer(model, t, name, r, workload_seed)]));
+                list.push((t.id.clone(), answer(model, t, name, r, workload_seed)));
             }
         }
     }
@@ -151,6 +170,77 @@ mod tests {
                 tool_skill,
                 ..Skill::default()
             },
+            ttft_ms: 0,
+        }
+    }
+
+    /// A model with a time to first token of `ttft` ms (plus an exponential 100 ms) and an
+    /// output speed of `tps` tokens/s (±20%).
+    fn timed(seed: u64, ttft: u64, tps: f64) -> Model {
+        Model {
+            seed,
+            skill: Skill {
+                ttft_jitter_ms: Some(100),
+                output_tps: Some(tps),
+                tps_jitter: Some(0.2),
+                ..Skill::default()
+            },
+            ttft_ms: ttft,
+        }
+    }
+
+    fn verdicts(results: &[MetricResult], prefix: &str) -> Vec<(&'static str, Word)> {
+        results
+            .iter()
+            .filter(|r| r.metric.starts_with(prefix))
+            .map(|r| (r.metric, r.verdict))
+            .collect()
+    }
+
+    /// Equal speeds are never told apart on a timing metric; a model 30% slower in output
+    /// tokens/s is `worse` on both tokens/s metrics, one twice as slow to its first token
+    /// `worse` on both medians (fixed seeds, 20 tasks per ladder step; 40 for equal speeds).
+    #[test]
+    fn speed_verdicts_match_the_known_truth() {
+        for s in 0..3 {
+            // The slowest decile needs more tasks than the medians for its bootstrap standard
+            // error to hold (docs/compare.md): 40 per ladder step.
+            let same = compare(s, 160, &TIMED, &timed(0, 300, 50.0), &timed(1 + s, 300, 50.0));
+            for (m, w) in verdicts(&same, "t") {
+                assert!(!matches!(w, Word::Worse | Word::Better), "seed {s}: {m} {w:?}");
+            }
+            let slow = compare(s, 80, &TIMED, &timed(0, 300, 50.0), &timed(1 + s, 300, 35.0));
+            for (m, w) in verdicts(&slow, "tps_") {
+                assert_eq!(w, Word::Worse, "seed {s}: {m}");
+            }
+            let late = compare(s, 80, &TIMED, &timed(0, 300, 50.0), &timed(1 + s, 600, 50.0));
+            for (m, w) in verdicts(&late, "ttft_p50") {
+                assert_eq!(w, Word::Worse, "seed {s}: {m}");
+            }
+            for (m, w) in verdicts(&late, "tps_") {
+                assert!(!matches!(w, Word::Worse | Word::Better), "seed {s}: {m} {w:?}");
+            }
+        }
+    }
+
+    /// Agent loops abandoned half the time are found `worse` on loop completion; two seeds of
+    /// one model are not told apart on it (fixed seeds, 50 loops).
+    #[test]
+    fn loop_completion_verdicts_match_the_known_truth() {
+        let abandoning = |seed, p| Model {
+            seed,
+            skill: Skill {
+                loop_abandon_rate: Some(p),
+                ..Skill::default()
+            },
+            ttft_ms: 0,
+        };
+        for s in 0..4 {
+            let r = compare(s, 200, &[Family::Loop], &model(0, None), &abandoning(1 + s, 0.5));
+            assert_eq!(verdicts(&r, "loop_completion")[0].1, Word::Worse, "seed {s}");
+            let r = compare(s, 200, &[Family::Loop], &model(0, None), &model(1 + s, None));
+            let w = verdicts(&r, "loop_completion")[0].1;
+            assert!(!matches!(w, Word::Worse | Word::Better), "seed {s}: {w:?}");
         }
     }
 
@@ -208,6 +298,7 @@ pub(crate) fn bench(a: &CompareBenchArgs) -> i32 {
     let same = |seed| Model {
         seed,
         skill: Skill::default(),
+        ttft_ms: 0,
     };
     let trial = Trial {
         samples: a.samples,
@@ -229,6 +320,7 @@ pub(crate) fn bench(a: &CompareBenchArgs) -> i32 {
             tool_skill: Some(p),
             ..Skill::default()
         },
+        ttft_ms: 0,
     };
     for tasks in [n / 2, n] {
         let trial = Trial {
