@@ -117,6 +117,9 @@ pub struct EndpointSummary {
     /// The rate limit the comparison kept to, in requests per minute (`--rpm`, else the
     /// target's `rpm`).
     pub rpm: Option<u32>,
+    /// How often a 429 or 529 answer paused sending to it (the retry waited out its
+    /// `retry-after`).
+    pub pauses: u32,
 }
 
 /// Requests and tokens spent.
@@ -202,9 +205,7 @@ fn mock_config(spec: &str) -> Result<Option<MockConfig>, String> {
             "ttft-jitter-ms" => skill.ttft_jitter_ms = Some(v.parse().map_err(|e| bad(&e))?),
             "tps" => skill.output_tps = Some(v.parse().map_err(|e| bad(&e))?),
             "tps-jitter" => skill.tps_jitter = Some(v.parse().map_err(|e| bad(&e))?),
-            "loop-abandon-rate" => {
-                skill.loop_abandon_rate = Some(v.parse().map_err(|e| bad(&e))?)
-            }
+            "loop-abandon-rate" => skill.loop_abandon_rate = Some(v.parse().map_err(|e| bad(&e))?),
             "faults" => {
                 c.faults = v
                     .split('+')
@@ -454,6 +455,7 @@ fn assemble(
                     .map(|r| scores.get(&(e.name.clone(), r)).map_or(0, |s| s.len()))
                     .collect(),
                 rpm: e.rpm,
+                pauses: e.target.pauses().causes.values().sum(),
             }
         })
         .collect();

@@ -507,7 +507,8 @@ async fn handle_messages(
         if let Some(tps) = ctx.st.config.skill.output_tps_at(hash, seed) {
             // The output tokens spread over the frames after the first content delta.
             let secs = answer.generated.output_tokens as f64 / tps;
-            timing.gap = Duration::from_secs_f64(secs / frames.len().saturating_sub(3).max(1) as f64);
+            timing.gap =
+                Duration::from_secs_f64(secs / frames.len().saturating_sub(3).max(1) as f64);
         }
         let mut resp = Response::new(stream::body(frames, timing, &ctx.st.faults));
         let h = resp.headers_mut();

@@ -113,7 +113,7 @@ pub(super) fn render(c: &Comparison) -> String {
     }
     let _ = writeln!(
         o,
-        "\n## Endpoints\n\n| endpoint | role | model asked | models echoed | answers with a request id | tasks scored | rate limit |\n|---|---|---|---|---|---|---|"
+        "\n## Endpoints\n\n| endpoint | role | model asked | models echoed | answers with a request id | tasks scored | rate limit | paused by 429/529 |\n|---|---|---|---|---|---|---|---|"
     );
     for e in &c.endpoints {
         let echoed: Vec<String> = e
@@ -123,7 +123,7 @@ pub(super) fn render(c: &Comparison) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             safe(&e.name),
             e.role,
             safe(&e.model),
@@ -134,7 +134,8 @@ pub(super) fn render(c: &Comparison) -> String {
                 .map(usize::to_string)
                 .collect::<Vec<_>>()
                 .join(" + "),
-            e.rpm.map_or("none".to_string(), |n| format!("{n}/min"))
+            e.rpm.map_or("none".to_string(), |n| format!("{n}/min")),
+            e.pauses
         );
     }
     let _ = writeln!(

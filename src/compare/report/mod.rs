@@ -146,6 +146,7 @@ mod tests {
                 request_ids: vec![evil.to_string()],
                 tasks_scored: vec![2],
                 rpm: Some(30),
+                pauses: 0,
             }],
             spent: Spent {
                 max_requests: None,

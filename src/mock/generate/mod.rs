@@ -180,7 +180,13 @@ pub(crate) fn generate_with(
     // Tools.
     let mut calls = tool_calls(body, &convo, &whims);
     // The loop is known by its task and its metadata (the same on every turn).
-    let loop_key = || format!("{}{}", convo.task_text, body.get("metadata").unwrap_or(&Value::Null));
+    let loop_key = || {
+        format!(
+            "{}{}",
+            convo.task_text,
+            body.get("metadata").unwrap_or(&Value::Null)
+        )
+    };
     if calls.is_empty() && convo.answers_tools && skill.abandons_loop(&loop_key(), seed) {
         // An abandoned agent loop: the last tool again instead of an answer.
         calls = tools::custom_tools(body)
