@@ -149,6 +149,16 @@ fn tests() -> Vec<Test> {
             block_on(mock_sdk::typescript_sdk_0x_runs_the_seed_examples())
         }),
         test(
+            "mock_sdk::python_sdk_round_trips_every_block_type",
+            &[PythonSdk],
+            || block_on(mock_sdk::python_sdk_round_trips_every_block_type()),
+        ),
+        test(
+            "mock_sdk::typescript_sdk_round_trips_every_block_type",
+            &[TypeScriptSdk],
+            || block_on(mock_sdk::typescript_sdk_round_trips_every_block_type()),
+        ),
+        test(
             "mock_sdk::request_schema_accepts_every_sdk_param_field",
             &[PythonSdk],
             mock_sdk::request_schema_accepts_every_sdk_param_field,
