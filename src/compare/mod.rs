@@ -527,3 +527,47 @@ pub(crate) fn run_cli(a: CompareArgs) -> i32 {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mock_specs_take_the_speed_loop_and_fault_knobs() {
+        let c = mock_config("mock:seed=2,tps=40,tps-jitter=0.1,loop-abandon-rate=0.2,faults=cache-ignored+rate-limit")
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.seed, 2);
+        assert_eq!(c.skill.output_tps, Some(40.0));
+        assert_eq!(c.skill.tps_jitter, Some(0.1));
+        assert_eq!(c.skill.loop_abandon_rate, Some(0.2));
+        assert_eq!(
+            c.faults,
+            [
+                crate::mock::Fault::CacheIgnored,
+                crate::mock::Fault::RateLimit
+            ]
+        );
+        for bad in [
+            "mock:tps=0",
+            "mock:loop-abandon-rate=2",
+            "mock:faults=no-such-fault",
+        ] {
+            assert!(mock_config(bad).is_err(), "{bad}");
+        }
+        assert!(mock_config("vendor-a").unwrap().is_none());
+    }
+
+    #[test]
+    fn rpm_names_an_endpoint_of_the_comparison() {
+        let endpoints = vec![
+            ("mock".to_string(), placeholder("mock")),
+            ("mock:seed=1".to_string(), placeholder("mock:seed=1")),
+        ];
+        let got = rate_limits(&["mock:seed=1=120".into()], &endpoints).unwrap();
+        assert_eq!(got.get("mock:seed=1"), Some(&120));
+        for bad in ["mock:seed=1", "other=5", "mock=0", "mock=fast"] {
+            assert!(rate_limits(&[bad.into()], &endpoints).is_err(), "{bad}");
+        }
+    }
+}

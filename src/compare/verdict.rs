@@ -373,6 +373,44 @@ mod tests {
         }
     }
 
+    fn item(reliable: bool) -> ItemScore {
+        ItemScore {
+            reliable,
+            decision: None,
+            args: None,
+            structured_valid: None,
+            loop_completed: None,
+            ttft_ms: None,
+            output_tps: None,
+            accounting_ok: None,
+            cache_hit: None,
+        }
+    }
+
+    #[test]
+    fn pass_k_needs_every_repeat_clean_and_every_repeat_present() {
+        let mut all = AllScores::new();
+        let runs = [
+            [("a", true), ("b", true), ("c", false)],
+            [("a", true), ("b", false), ("c", false)],
+        ];
+        for (r, run) in runs.iter().enumerate() {
+            let scores: Scores = run
+                .iter()
+                .map(|(id, ok)| (id.to_string(), item(*ok)))
+                .collect();
+            all.insert(("t".into(), r as u32), scores);
+        }
+        // A task missing from one repeat is left out.
+        all.get_mut(&("t".into(), 1)).unwrap().remove("c");
+        let p = pass_k(&all, "t", 2);
+        let flags: Vec<(&str, bool)> = p.iter().map(|(k, v)| (k.as_str(), v.reliable)).collect();
+        assert_eq!(flags, [("a", true), ("b", false)]);
+        // k = 1, or fewer repeats than k: no data.
+        assert!(pass_k(&all, "t", 1).is_empty());
+        assert!(pass_k(&all, "t", 3).is_empty());
+    }
+
     #[test]
     fn the_verdict_rule() {
         let mut rs = vec![
