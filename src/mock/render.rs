@@ -60,11 +60,17 @@ fn envelope(a: &Answer, content: Vec<Value>, stop: bool, output_tokens: u64) -> 
     if stop {
         m.insert("stop_reason".into(), json!(a.generated.stop_reason));
         m.insert("stop_sequence".into(), json!(a.generated.stop_sequence));
+        if let Some(details) = &a.generated.stop_details {
+            m.insert("stop_details".into(), details.clone());
+        }
     } else {
         m.insert("stop_reason".into(), Value::Null);
         m.insert("stop_sequence".into(), Value::Null);
     }
     m.insert("usage".into(), usage_json(a, output_tokens));
+    if stop && let Some(cm) = &a.generated.context_management {
+        m.insert("context_management".into(), cm.clone());
+    }
     Value::Object(m)
 }
 
@@ -201,15 +207,25 @@ pub(crate) fn events(a: &Answer) -> Vec<Event> {
         out.push(Event::new("ping", json!({"type": "ping"})));
     }
     let u = &a.usage;
+    let mut delta =
+        json!({"stop_reason": a.generated.stop_reason, "stop_sequence": a.generated.stop_sequence});
+    if let Some(details) = &a.generated.stop_details {
+        delta["stop_details"] = details.clone();
+    }
     out.push(Event::new(
         "message_delta",
         json!({"type": "message_delta",
-            "delta": {"stop_reason": a.generated.stop_reason, "stop_sequence": a.generated.stop_sequence},
+            "delta": delta,
             "usage": {"input_tokens": u.input_tokens,
                 "cache_creation_input_tokens": u.cache_creation_input_tokens,
                 "cache_read_input_tokens": u.cache_read_input_tokens,
                 "output_tokens": n}}),
     ));
+    if let Some(cm) = &a.generated.context_management
+        && let Some(last) = out.last_mut()
+    {
+        last.data["context_management"] = cm.clone();
+    }
     out.push(Event::new("message_stop", json!({"type": "message_stop"})));
     out
 }

@@ -56,13 +56,16 @@
 //! failure is reported under it, with its severity, instead of `assert.<operator>`.
 //! `expect.status_check: <id>` names the rule a success status breaks for a request that
 //! must be rejected (`auth.invalid-key-accepted`); another client-error status than the
-//! expected one is `error.wrong-status`. `conform lint` checks the id is in the catalogue and
+//! expected one is `error.wrong-status`. On a step expecting success it names the rule a
+//! client-error status breaks (`request.documented-field-rejected`: a documented parameter
+//! must be accepted); such a rejection is then that rule's failure, not `unsupported`. `conform lint` checks the id is in the catalogue and
 //! fits the assertion.
 //!
 //! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,
 //! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /
 //! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
+//! A literal `{{` is written `{{ '{{' }}` (a quoted literal).
 
 pub(crate) mod compiled;
 pub(crate) mod diagnostics;
@@ -144,7 +147,8 @@ fn lint_builtin(validator: Option<RequestValidator<'_>>) -> i32 {
         "checked {} scenario file(s) of the built-in library (there is no ./scenarios here; `conform run` uses the same): {errors} error(s), {} warning(s)",
         library::files()
             .iter()
-            .filter(|(p, _)| p.starts_with("scenarios/anthropic/"))
+            .filter(|(p, _)| p.starts_with("scenarios/anthropic/")
+                && (p.ends_with(".yaml") || p.ends_with(".yml")))
             .count(),
         diagnostics.len() - errors
     );

@@ -103,6 +103,12 @@ faults! {
     NewVersionRejected = [Request] "new-version-rejected": "only anthropic-version 2023-06-01 is accepted: a request sent with 2026-10-21 (what today's SDKs send) gets 400 invalid_request_error"; "endpoints that validate the version against the list they were written for",
     Cooldown = [Request] "cooldown-429": "for 6 s from the first request, every request gets 429 rate_limit_error without retry-after (longer than a client's own retries last); then every request is answered"; "gateways cooling a deployment down after a burst of errors",
     ServerErrorOnBlocks = [Request] "5xx-on-block-content": "POST /v1/messages answers 500 Internal Server Error (text/plain) to every request in which a message's content is an array of blocks; string content is answered normally"; "translators that handle only string content",
+    EffortIgnored = [Request] "effort-ignored": "output_config.effort is accepted but has no effect: every level is answered as `high`, the default"; "providers that accept output_config and drop effort (documented as unsupported or ignored)",
+    IgnoredFieldsRejected = [Request] "ignored-fields-rejected": "a request carrying service_tier, container, mcp_servers, inference_geo or metadata gets 400 invalid_request_error `FIELD: Extra inputs are not permitted`"; "strict translators and gateways validating against a schema of their own",
+    CacheTtlIgnored = [Request] "cache-ttl-ignored": "cache_control ttl 1h is written to the 5-minute cache: the write is reported in ephemeral_5m_input_tokens and ephemeral_1h_input_tokens stays 0"; "gateways and providers with one cache duration",
+    RatelimitHeadersMissing = [Framing] "ratelimit-headers-missing": "no anthropic-ratelimit-* headers on any answer"; "nearly every non-Anthropic endpoint, gateways that drop the upstream's headers",
+    RefusalWithoutStopDetails = [Answer] "refusal-without-stop-details": "a refusal (stop_reason refusal; the reference server refuses a prompt containing `conform-refusal-probe`) carries no stop_details"; "translators mapping a content filter's finish reason to refusal without its details",
+    ContextEditsIgnored = [Request] "context-edits-ignored": "context_management edits are accepted but never applied: no tool result is cleared, usage counts the whole prompt and the answer has no context_management"; "gateways that pass the beta field through to an upstream without context editing, or drop it",
 }
 
 /// The whole catalogue, in a stable order.
