@@ -27,7 +27,7 @@ use crate::secrets::Redactor;
 use crate::target::Target;
 
 /// The most turns of an agent loop.
-const LOOP_TURNS: u32 = 3;
+pub(crate) const LOOP_TURNS: u32 = 3;
 
 /// What a tool returns in an agent loop.
 const TOOL_RESULT: &str = "Light rain all day, 14°C, wind 20 km/h.";
@@ -36,8 +36,11 @@ const TOOL_RESULT: &str = "Light rain all day, 14°C, wind 20 km/h.";
 pub(crate) struct Endpoint {
     pub name: String,
     pub target: Target,
-    /// How many times each task is sent (the reference: twice, for its own spread).
+    /// How many times each task is sent (`--repeats`; the reference at least twice, for its
+    /// own spread).
     pub repeats: u32,
+    /// The rate limit kept to, in requests per minute.
+    pub rpm: Option<u32>,
     client: Option<Client>,
     policy: ExecPolicy,
     recorded: HashMap<String, Entry>,
@@ -79,6 +82,7 @@ impl Endpoint {
         name: &str,
         target: Target,
         repeats: u32,
+        rpm: Option<u32>,
         out: &Path,
         replay: Option<&Path>,
         redactor: Redactor,
@@ -132,11 +136,17 @@ impl Endpoint {
             .flat_map(|i| i.entries.iter())
             .map(|e| (e.label.clone(), e.clone()))
             .collect();
-        let policy = target.exec_policy();
+        let mut policy = target.exec_policy();
+        if let Some(n) = rpm {
+            // `--rpm` replaces the target's own limit (conform.toml `rpm`).
+            policy.limiter = crate::http::client::RateLimiter::per_minute(n);
+        }
+        let rpm = rpm.or(target.rpm);
         Ok(Endpoint {
             name: name.to_string(),
             target,
             repeats,
+            rpm,
             client,
             policy,
             recorded,
@@ -295,26 +305,40 @@ pub(crate) async fn run_task(
                 .ok()?;
             o.count_tokens = c.input_tokens;
         }
-        let next = (task.family == Family::Loop
-            && o.reliable()
-            && o.stop_reason.as_deref() == Some("tool_use"))
-        .then(|| o.content.clone())
-        .flatten();
+        let next = next_turn(task.family, &o);
+        // A cache task sends the identical request once more.
+        let again = task.family == Family::Cache && turn == 0;
         turns.push(o);
-        let Some(content) = next else { break };
-        let results: Vec<Value> = content
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "tool_use")
-            .map(|b| json!({"type": "tool_result", "tool_use_id": b["id"], "content": TOOL_RESULT}))
-            .collect();
-        if let Some(messages) = body["messages"].as_array_mut() {
-            messages.push(json!({"role": "assistant", "content": content}));
-            messages.push(json!({"role": "user", "content": results}));
+        if again {
+            continue;
         }
+        let Some(content) = next else { break };
+        continue_loop(&mut body, &content);
     }
     Some(turns)
+}
+
+/// The content an agent loop passes back after this answer (a clean `tool_use` answer of a
+/// loop task), or `None` when the loop ends.
+pub(crate) fn next_turn(family: Family, o: &Obs) -> Option<Value> {
+    (family == Family::Loop && o.reliable() && o.stop_reason.as_deref() == Some("tool_use"))
+        .then(|| o.content.clone())
+        .flatten()
+}
+
+/// Append the assistant's `content` and a tool result for each of its calls to `body`.
+pub(crate) fn continue_loop(body: &mut Value, content: &Value) {
+    let results: Vec<Value> = content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "tool_use")
+        .map(|b| json!({"type": "tool_result", "tool_use_id": b["id"], "content": TOOL_RESULT}))
+        .collect();
+    if let Some(messages) = body["messages"].as_array_mut() {
+        messages.push(json!({"role": "assistant", "content": content}));
+        messages.push(json!({"role": "user", "content": results}));
+    }
 }
 
 /// Observations by `(endpoint, repeat)`: each task's id with its turns, in task order.

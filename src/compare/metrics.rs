@@ -36,6 +36,9 @@ pub struct ItemScore {
     pub output_tps: Option<f64>,
     /// `input_tokens` (with cache reads and writes) within 5% of `count_tokens`.
     pub accounting_ok: Option<bool>,
+    /// The identical repeat of a cached prompt read the prefix from the cache: its
+    /// `cache_read_input_tokens` is positive and covers what the first request wrote.
+    pub cache_hit: Option<bool>,
 }
 
 /// Compiles and keeps the JSON Schemas answers are validated against.
@@ -68,6 +71,7 @@ impl Scorer {
             ttft_ms: first.ttft_ms,
             output_tps: first.output_tps,
             accounting_ok: None,
+            cache_hit: None,
         };
         match task.family {
             Family::Args => s.args = Some(self.args(task, first)),
@@ -92,6 +96,16 @@ impl Scorer {
                 s.accounting_ok = match (first.total_input(), first.count_tokens) {
                     (Some(used), Some(counted)) if counted > 0 => {
                         Some((used as f64 - counted as f64).abs() <= 0.05 * counted as f64)
+                    }
+                    _ if answered => Some(false),
+                    _ => None,
+                };
+            }
+            Family::Cache => {
+                s.cache_hit = match turns.get(1) {
+                    Some(again) if again.status == Some(200) && again.error.is_none() => {
+                        let read = again.cache_read_tokens.unwrap_or(0);
+                        Some(read > 0 && read >= first.cache_creation_tokens.unwrap_or(0))
                     }
                     _ if answered => Some(false),
                     _ => None,
@@ -137,6 +151,9 @@ pub(crate) enum Kind {
     F1Reference,
     /// A quantile of a per-task value.
     Quantile(fn(&ItemScore) -> Option<f64>, f64),
+    /// pass^k: the share of tasks whose every one of the k repeats (`--repeats`) was
+    /// reliable (τ-bench's measure of consistency).
+    PassK,
 }
 
 /// How values are shown.
@@ -180,6 +197,15 @@ pub(crate) const METRICS: &[MetricDef] = &[
         kind: Kind::Rate(|s| Some(s.reliable)),
         higher_is_better: true,
         margin: Margin::Absolute(0.02),
+        unit: Unit::Share,
+    },
+    MetricDef {
+        id: "reliability_pass_k",
+        title: "protocol reliability pass^k (every one of k repeats clean)",
+        families: ALL,
+        kind: Kind::PassK,
+        higher_is_better: true,
+        margin: Margin::Absolute(0.03),
         unit: Unit::Share,
     },
     MetricDef {
@@ -288,6 +314,15 @@ pub(crate) const METRICS: &[MetricDef] = &[
         kind: Kind::Rate(|s| s.accounting_ok),
         higher_is_better: true,
         margin: Margin::Absolute(0.02),
+        unit: Unit::Share,
+    },
+    MetricDef {
+        id: "cache_read_repeat",
+        title: "an identical repeat reads the cached prefix",
+        families: &[Family::Cache],
+        kind: Kind::Rate(|s| s.cache_hit),
+        higher_is_better: true,
+        margin: Margin::Absolute(0.03),
         unit: Unit::Share,
     },
 ];

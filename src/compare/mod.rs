@@ -39,7 +39,8 @@ use crate::target::{Config, Target};
 pub struct CompareArgs {
     /// The reference endpoint: a target of conform.toml, or `mock[:KEY=VALUE,…]` for a
     /// reference server started in-process (keys: seed, tool-skill, arg-error-rate, ttft-ms,
-    /// ttft-jitter-ms, chunk-delay-ms, behaviour; realistic by default).
+    /// ttft-jitter-ms, tps, tps-jitter, loop-abandon-rate, chunk-delay-ms, faults (joined
+    /// with `+`), behaviour; realistic by default).
     #[arg(long)]
     pub reference: String,
     /// An endpoint to compare with the reference (repeatable), named like --reference.
@@ -70,6 +71,15 @@ pub struct CompareArgs {
     /// Tasks in flight at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
+    /// How many times every endpoint answers every task (k). With k ≥ 2 the comparison also
+    /// measures pass^k, the share of tasks whose k answers were all clean; the reference
+    /// answers max(k, 2) times (its second answer calibrates the margins).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub repeats: u32,
+    /// A rate limit for one endpoint, in requests per minute (repeatable; overrides its
+    /// `rpm` in conform.toml): `--rpm mock:seed=1=120` or `--rpm vendor-a=30`.
+    #[arg(long = "rpm", value_name = "ENDPOINT=RPM")]
+    pub rpm: Vec<String>,
 }
 
 /// Why a comparison could not run.
@@ -104,6 +114,12 @@ pub struct EndpointSummary {
     pub request_ids: Vec<String>,
     /// Tasks scored (per repeat).
     pub tasks_scored: Vec<usize>,
+    /// The rate limit the comparison kept to, in requests per minute (`--rpm`, else the
+    /// target's `rpm`).
+    pub rpm: Option<u32>,
+    /// How often a 429 or 529 answer paused sending to it (the retry waited out its
+    /// `retry-after`).
+    pub pauses: u32,
 }
 
 /// Requests and tokens spent.
@@ -137,6 +153,8 @@ pub struct Comparison {
     pub mode: &'static str,
     pub seed: u64,
     pub samples: usize,
+    /// Answers per task of every endpoint (k of pass^k).
+    pub repeats: u32,
     pub reference: String,
     pub targets: Vec<String>,
     pub endpoints: Vec<EndpointSummary>,
@@ -185,13 +203,23 @@ fn mock_config(spec: &str) -> Result<Option<MockConfig>, String> {
             "tool-skill" => skill.tool_skill = Some(v.parse().map_err(|e| bad(&e))?),
             "arg-error-rate" => skill.arg_error_rate = Some(v.parse().map_err(|e| bad(&e))?),
             "ttft-jitter-ms" => skill.ttft_jitter_ms = Some(v.parse().map_err(|e| bad(&e))?),
+            "tps" => skill.output_tps = Some(v.parse().map_err(|e| bad(&e))?),
+            "tps-jitter" => skill.tps_jitter = Some(v.parse().map_err(|e| bad(&e))?),
+            "loop-abandon-rate" => skill.loop_abandon_rate = Some(v.parse().map_err(|e| bad(&e))?),
+            "faults" => {
+                c.faults = v
+                    .split('+')
+                    .map(str::parse)
+                    .collect::<Result<Vec<crate::mock::Fault>, _>>()
+                    .map_err(|e| bad(&e))?
+            }
             "behaviour" => {
                 c.behaviour =
                     <Behaviour as clap::ValueEnum>::from_str(v, true).map_err(|e| bad(&e))?
             }
             _ => {
                 return Err(format!(
-                    "`{spec}`: unknown key `{k}` (seed, tool-skill, arg-error-rate, ttft-ms, ttft-jitter-ms, chunk-delay-ms, behaviour)"
+                    "`{spec}`: unknown key `{k}` (seed, tool-skill, arg-error-rate, ttft-ms, ttft-jitter-ms, tps, tps-jitter, loop-abandon-rate, chunk-delay-ms, faults, behaviour)"
                 ));
             }
         }
@@ -264,6 +292,35 @@ async fn resolve(
     Ok((out, handles))
 }
 
+/// `--rpm ENDPOINT=RPM`, by endpoint name (the last `=` splits: mock specs contain `=`).
+fn rate_limits(
+    given: &[String],
+    endpoints: &[(String, Target)],
+) -> Result<HashMap<String, u32>, CompareError> {
+    let mut out = HashMap::new();
+    for g in given {
+        let bad = |why: &str| CompareError::Usage(format!("--rpm {g}: {why}"));
+        let (name, n) = g
+            .rsplit_once('=')
+            .ok_or_else(|| bad("expected ENDPOINT=RPM"))?;
+        let n: u32 = n
+            .parse()
+            .map_err(|_| bad("RPM must be a whole number of requests per minute"))?;
+        if n == 0 {
+            return Err(bad("RPM must be at least 1"));
+        }
+        if !endpoints.iter().any(|(e, _)| e == name) {
+            let names: Vec<&str> = endpoints.iter().map(|(e, _)| e.as_str()).collect();
+            return Err(bad(&format!(
+                "`{name}` is not an endpoint of this comparison ({})",
+                names.join(", ")
+            )));
+        }
+        out.insert(name.to_string(), n);
+    }
+    Ok(out)
+}
+
 /// A target that is never contacted (replay of an in-process reference server).
 fn placeholder(name: &str) -> Target {
     let mut t = Target::ad_hoc_with(
@@ -334,13 +391,18 @@ pub async fn run(a: &CompareArgs) -> Result<Comparison, CompareError> {
     let (resolved, _handles) = resolve(a).await?;
     let targets: Vec<Target> = resolved.iter().map(|(_, t)| t.clone()).collect();
     let redactor = crate::target::redactor(&targets);
+    if a.repeats == 0 {
+        return Err(CompareError::Usage("--repeats must be at least 1".into()));
+    }
+    let rpm = rate_limits(&a.rpm, &resolved)?;
     let mut endpoints = Vec::new();
     for (i, (name, t)) in resolved.iter().enumerate() {
-        let repeats = if i == 0 { 2 } else { 1 };
+        let repeats = if i == 0 { a.repeats.max(2) } else { a.repeats };
         endpoints.push(Arc::new(Endpoint::open(
             name,
             t.clone(),
             repeats,
+            rpm.get(name).copied(),
             &out,
             a.replay.as_deref(),
             redactor.clone(),
@@ -392,6 +454,8 @@ fn assemble(
                 tasks_scored: (0..e.repeats)
                     .map(|r| scores.get(&(e.name.clone(), r)).map_or(0, |s| s.len()))
                     .collect(),
+                rpm: e.rpm,
+                pauses: e.target.pauses().causes.values().sum(),
             }
         })
         .collect();
@@ -404,6 +468,7 @@ fn assemble(
         mode: if a.replay.is_some() { "replay" } else { "live" },
         seed: a.seed,
         samples: a.samples,
+        repeats: a.repeats,
         reference: endpoints[0].name.clone(),
         targets: target_names,
         endpoints: summaries,
@@ -461,4 +526,48 @@ pub(crate) fn run_cli(a: CompareArgs) -> i32 {
             crate::exit::OK
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mock_specs_take_the_speed_loop_and_fault_knobs() {
+        let c = mock_config("mock:seed=2,tps=40,tps-jitter=0.1,loop-abandon-rate=0.2,faults=cache-ignored+rate-limit")
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.seed, 2);
+        assert_eq!(c.skill.output_tps, Some(40.0));
+        assert_eq!(c.skill.tps_jitter, Some(0.1));
+        assert_eq!(c.skill.loop_abandon_rate, Some(0.2));
+        assert_eq!(
+            c.faults,
+            [
+                crate::mock::Fault::CacheIgnored,
+                crate::mock::Fault::RateLimit
+            ]
+        );
+        for bad in [
+            "mock:tps=0",
+            "mock:loop-abandon-rate=2",
+            "mock:faults=no-such-fault",
+        ] {
+            assert!(mock_config(bad).is_err(), "{bad}");
+        }
+        assert!(mock_config("vendor-a").unwrap().is_none());
+    }
+
+    #[test]
+    fn rpm_names_an_endpoint_of_the_comparison() {
+        let endpoints = vec![
+            ("mock".to_string(), placeholder("mock")),
+            ("mock:seed=1".to_string(), placeholder("mock:seed=1")),
+        ];
+        let got = rate_limits(&["mock:seed=1=120".into()], &endpoints).unwrap();
+        assert_eq!(got.get("mock:seed=1"), Some(&120));
+        for bad in ["mock:seed=1", "other=5", "mock=0", "mock=fast"] {
+            assert!(rate_limits(&[bad.into()], &endpoints).is_err(), "{bad}");
+        }
+    }
 }

@@ -83,7 +83,7 @@ struct Sides {
     precision_recall: Option<(f64, f64)>,
 }
 
-fn sides(def: &MetricDef, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Scores>) -> Sides {
+fn sides(kind: Kind, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Scores>) -> Sides {
     let both = |task: &&Task| t.contains_key(&task.id) && r0.contains_key(&task.id);
     let paired: Vec<&Task> = tasks.iter().copied().filter(|x| both(x)).collect();
     let with_repeat: Vec<&Task> = paired
@@ -91,7 +91,9 @@ fn sides(def: &MetricDef, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&
         .copied()
         .filter(|x| r1.is_some_and(|r| r.contains_key(&x.id)))
         .collect();
-    match def.kind {
+    match kind {
+        // Scored by [`pass_k`] into one reliability flag per task: a rate of that flag.
+        Kind::PassK => sides(Kind::Rate(|s| Some(s.reliable)), tasks, t, r0, None),
         Kind::Rate(flag) => {
             let pick = |list: &[&Task], s: &Scores, o: &Scores| -> (Vec<f64>, Vec<f64>) {
                 list.iter()
@@ -211,13 +213,42 @@ pub(crate) fn compare_in_family(
             .collect();
         for (ti, target) in targets.iter().enumerate() {
             let t = scores.get(&(target.clone(), 0)).unwrap_or(&empty);
-            let s = sides(def, &covered, t, r0, r1);
+            let s = if matches!(def.kind, Kind::PassK) {
+                // k: the target's repeats; the reference's first k against them.
+                let k = (0..)
+                    .take_while(|r| scores.contains_key(&(target.clone(), *r)))
+                    .count() as u32;
+                let (t, r) = (pass_k(scores, target, k), pass_k(scores, reference, k));
+                sides(def.kind, &covered, &t, &r, None)
+            } else {
+                sides(def.kind, &covered, t, r0, r1)
+            };
             let boot_seed = seed ^ ((mi as u64) << 40) ^ ((ti as u64 + 1) << 20);
             out.push(result(def, target, &s, boot_seed, resamples));
         }
     }
     decide(&mut out, family);
     out
+}
+
+/// One score per task that `endpoint` answered in every one of its first `k` repeats, reliable
+/// when all `k` were (empty when `k < 2`: pass^k needs repeats).
+fn pass_k(scores: &AllScores, endpoint: &str, k: u32) -> Scores {
+    let runs: Vec<&Scores> = (0..k)
+        .map_while(|r| scores.get(&(endpoint.to_string(), r)))
+        .collect();
+    if k < 2 || runs.len() < k as usize {
+        return Scores::new();
+    }
+    runs[0]
+        .iter()
+        .filter_map(|(id, first)| {
+            let all: Option<Vec<&ItemScore>> = runs.iter().map(|r| r.get(id)).collect();
+            let mut s = first.clone();
+            s.reliable = all?.iter().all(|x| x.reliable);
+            Some((id.clone(), s))
+        })
+        .collect()
 }
 
 fn result(
@@ -340,6 +371,44 @@ mod tests {
             more_tasks: None,
             precision_recall: None,
         }
+    }
+
+    fn item(reliable: bool) -> ItemScore {
+        ItemScore {
+            reliable,
+            decision: None,
+            args: None,
+            structured_valid: None,
+            loop_completed: None,
+            ttft_ms: None,
+            output_tps: None,
+            accounting_ok: None,
+            cache_hit: None,
+        }
+    }
+
+    #[test]
+    fn pass_k_needs_every_repeat_clean_and_every_repeat_present() {
+        let mut all = AllScores::new();
+        let runs = [
+            [("a", true), ("b", true), ("c", false)],
+            [("a", true), ("b", false), ("c", false)],
+        ];
+        for (r, run) in runs.iter().enumerate() {
+            let scores: Scores = run
+                .iter()
+                .map(|(id, ok)| (id.to_string(), item(*ok)))
+                .collect();
+            all.insert(("t".into(), r as u32), scores);
+        }
+        // A task missing from one repeat is left out.
+        all.get_mut(&("t".into(), 1)).unwrap().remove("c");
+        let p = pass_k(&all, "t", 2);
+        let flags: Vec<(&str, bool)> = p.iter().map(|(k, v)| (k.as_str(), v.reliable)).collect();
+        assert_eq!(flags, [("a", true), ("b", false)]);
+        // k = 1, or fewer repeats than k: no data.
+        assert!(pass_k(&all, "t", 1).is_empty());
+        assert!(pass_k(&all, "t", 3).is_empty());
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! * **loop**: a short agent loop with extended thinking: a tool call, its result, and the
 //!   thinking block passed back, until a final answer (later turns depend on the answers);
 //! * **ladder**: prompts of about 1k and 10k input tokens, streamed, for time to first token
-//!   and output speed.
+//!   and output speed;
+//! * **cache**: a system prompt of about 5k tokens behind a `cache_control` breakpoint (over
+//!   every model's minimum cacheable prefix: 1,024 to 4,096 tokens), sent twice identically:
+//!   the second answer should read the prefix from the cache.
 //!
 //! Every request streams (`stream: true`) and carries `metadata.user_id` naming the task and
 //! the repeat, so a repeat of the reference is a request of its own (a seeded server answers
@@ -30,16 +33,20 @@ pub enum Family {
     Loop,
     Ladder1k,
     Ladder10k,
+    Cache,
 }
 
 impl Family {
-    pub(crate) const ALL: [Family; 6] = [
+    /// In the order tasks are drawn (a family added later comes last, so the tasks of the
+    /// others stay the same for a seed).
+    pub(crate) const ALL: [Family; 7] = [
         Family::Trigger,
         Family::Args,
         Family::Structured,
         Family::Loop,
         Family::Ladder1k,
         Family::Ladder10k,
+        Family::Cache,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -50,6 +57,7 @@ impl Family {
             Family::Loop => "loop",
             Family::Ladder1k => "ladder-1k",
             Family::Ladder10k => "ladder-10k",
+            Family::Cache => "cache",
         }
     }
 
@@ -58,7 +66,9 @@ impl Family {
     pub(crate) fn count(self, samples: usize) -> usize {
         match self {
             Family::Trigger | Family::Args | Family::Structured => samples,
-            Family::Loop | Family::Ladder1k | Family::Ladder10k => samples.div_ceil(4).max(5),
+            Family::Loop | Family::Ladder1k | Family::Ladder10k | Family::Cache => {
+                samples.div_ceil(4).max(5)
+            }
         }
     }
 }
@@ -205,6 +215,10 @@ fn filler(sentences: usize, r: &mut ChaCha8Rng) -> String {
     out
 }
 
+/// Sentences of the cache family's system prompt (about 5k tokens: over the largest minimum
+/// cacheable prefix, 4,096 tokens).
+const CACHED_SENTENCES: usize = 420;
+
 /// The structured-output schema (nested, enums, required fields).
 pub(crate) fn person_schema() -> Value {
     json!({"type": "object", "additionalProperties": false,
@@ -323,6 +337,22 @@ pub(crate) fn generate_families(seed: u64, samples: usize, families: &[Family]) 
                         output_schema: None,
                     }
                 }
+                Family::Cache => {
+                    // The system prompt is the cached prefix: ~5k tokens, unique per task.
+                    let text = filler(CACHED_SENTENCES, &mut r);
+                    Task {
+                        id,
+                        family,
+                        expected_tool: None,
+                        body: json!({"max_tokens": 64,
+                            "system": [{"type": "text",
+                                "text": format!("Reference text for this conversation:\n{text}"),
+                                "cache_control": {"type": "ephemeral"}}],
+                            "messages": [{"role": "user", "content":
+                                "Name three words that occur in the reference text."}]}),
+                        output_schema: None,
+                    }
+                }
             };
             if families.contains(&family) {
                 tasks.push(task);
@@ -335,6 +365,19 @@ pub(crate) fn generate_families(seed: u64, samples: usize, families: &[Family]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_prefix_is_over_every_minimum_cacheable_length() {
+        for t in generate_families(3, 4, &[Family::Cache]) {
+            let system = t.body["system"][0]["text"].as_str().unwrap();
+            // About one token per word and per full stop on Claude's tokenizer; the reference
+            // server's own tokenizer counts more.
+            let words = system.split_whitespace().count() + system.matches('.').count();
+            assert!((4_600..6_500).contains(&words), "{words} words");
+            assert!(crate::mock::tokenize::count(system) >= 4_096);
+            assert_eq!(t.body["system"][0]["cache_control"]["type"], "ephemeral");
+        }
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_workload_and_another_seed_another() {

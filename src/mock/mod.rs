@@ -239,6 +239,17 @@ pub(crate) struct MockArgs {
     /// of this mean (milliseconds), drawn from the request and the seed.
     #[arg(long, value_name = "MS")]
     pub ttft_jitter_ms: Option<u64>,
+    /// With `--behaviour realistic`: output speed of streamed answers, in tokens per second
+    /// (their events are spaced accordingly, instead of `--chunk-delay-ms`).
+    #[arg(long, value_name = "TPS")]
+    pub output_tps: Option<f64>,
+    /// With `--output-tps`: each answer's speed is drawn uniformly within `TPS·(1 ± P)`.
+    #[arg(long, value_name = "P")]
+    pub tps_jitter: Option<f64>,
+    /// With `--behaviour realistic`: the probability (0 to 1) that an agent loop is never
+    /// finished (every answer to tool results calls the tool again).
+    #[arg(long, value_name = "P")]
+    pub loop_abandon_rate: Option<f64>,
 }
 
 impl MockArgs {
@@ -248,12 +259,15 @@ impl MockArgs {
             tool_skill: self.tool_skill,
             arg_error_rate: self.arg_error_rate,
             ttft_jitter_ms: self.ttft_jitter_ms,
+            output_tps: self.output_tps,
+            tps_jitter: self.tps_jitter,
+            loop_abandon_rate: self.loop_abandon_rate,
         }
         .checked()
         .map_err(|e| e.to_string())?;
         if skill.is_set() && self.behaviour != Behaviour::Realistic {
             return Err(
-                "--tool-skill, --arg-error-rate and --ttft-jitter-ms need --behaviour realistic"
+                "--tool-skill, --arg-error-rate, --ttft-jitter-ms, --output-tps, --tps-jitter and --loop-abandon-rate need --behaviour realistic"
                     .to_string(),
             );
         }

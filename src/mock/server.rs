@@ -535,11 +535,25 @@ async fn handle_messages(
             ctx.st.config.ttft_ms + ctx.st.config.skill.ttft_jitter(hash, seed),
         ),
         gap: Duration::from_millis(ctx.st.config.chunk_delay_ms),
+        lead: 0,
     };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         let mut events = render::events(&answer);
         faults::events::apply(&mut events, &answer, &ctx.st.faults);
         let frames = stream::frames(&events, &ctx.st.faults);
+        let mut timing = timing;
+        if let Some(tps) = ctx.st.config.skill.output_tps_at(hash, seed) {
+            // The output tokens spread over the frames after the first content delta; the
+            // frames before it (message_start, content_block_start) go out with the first.
+            let first_delta = frames
+                .iter()
+                .position(|f| f.windows(19).any(|w| w == b"content_block_delta"))
+                .unwrap_or(0);
+            let paced = frames.len().saturating_sub(first_delta + 1).max(1);
+            let secs = answer.generated.output_tokens as f64 / tps;
+            timing.gap = Duration::from_secs_f64(secs / paced as f64);
+            timing.lead = first_delta;
+        }
         let mut resp = Response::new(stream::body(frames, timing, &ctx.st.faults));
         let h = resp.headers_mut();
         h.insert(

@@ -70,6 +70,9 @@ pub(crate) fn frames(events: &[Event], faults: &FaultSet) -> Vec<Bytes> {
 pub(crate) struct Timing {
     pub ttft: Duration,
     pub gap: Duration,
+    /// Frames after the first that go out without `gap` (the frames before the first
+    /// content delta, when `gap` paces the output: `--output-tps`).
+    pub lead: usize,
 }
 
 enum Step {
@@ -86,7 +89,11 @@ pub(crate) fn body(frames: Vec<Bytes>, timing: Timing, faults: &FaultSet) -> Bod
         steps.push(Step::Frame(Bytes::from(all), wait));
     } else {
         for (i, f) in frames.into_iter().enumerate() {
-            let wait = if i == 0 { timing.ttft } else { timing.gap };
+            let wait = match i {
+                0 => timing.ttft,
+                i if i <= timing.lead => Duration::ZERO,
+                _ => timing.gap,
+            };
             steps.push(Step::Frame(f, wait));
         }
     }

@@ -17,7 +17,7 @@ pub(super) fn render(c: &Comparison) -> String {
     let _ = writeln!(o, "# conform compare\n");
     let _ = writeln!(
         o,
-        "Run {} ({}, conform {}), seed {}, {} tasks per family. Reference: **{}**. \
+        "Run {} ({}, conform {}), seed {}, {} tasks per family, {} answer(s) per task. Reference: **{}**. \
          Verdicts: paired bootstrap of target − reference over the same tasks (95% intervals), \
          Holm's correction over {} tests, equivalence margin from the reference's own repeat \
          or the metric's default. To find a 5-point drop in tool-trigger F1 with 80% power, \
@@ -27,6 +27,7 @@ pub(super) fn render(c: &Comparison) -> String {
         c.conform_version,
         c.seed,
         c.samples,
+        c.repeats,
         safe(&c.reference),
         c.tests,
         c.recommended_samples,
@@ -112,7 +113,7 @@ pub(super) fn render(c: &Comparison) -> String {
     }
     let _ = writeln!(
         o,
-        "\n## Endpoints\n\n| endpoint | role | model asked | models echoed | answers with a request id | tasks scored |\n|---|---|---|---|---|---|"
+        "\n## Endpoints\n\n| endpoint | role | model asked | models echoed | answers with a request id | tasks scored | rate limit | paused by 429/529 |\n|---|---|---|---|---|---|---|---|"
     );
     for e in &c.endpoints {
         let echoed: Vec<String> = e
@@ -122,7 +123,7 @@ pub(super) fn render(c: &Comparison) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             safe(&e.name),
             e.role,
             safe(&e.model),
@@ -132,7 +133,9 @@ pub(super) fn render(c: &Comparison) -> String {
                 .iter()
                 .map(usize::to_string)
                 .collect::<Vec<_>>()
-                .join(" + ")
+                .join(" + "),
+            e.rpm.map_or("none".to_string(), |n| format!("{n}/min")),
+            e.pauses
         );
     }
     let _ = writeln!(

@@ -134,6 +134,7 @@ mod tests {
             mode: "live",
             seed: 1,
             samples: 2,
+            repeats: 1,
             reference: "ref".into(),
             targets: vec!["t".into()],
             endpoints: vec![EndpointSummary {
@@ -144,6 +145,8 @@ mod tests {
                 models_echoed: [(evil.to_string(), 2)].into_iter().collect(),
                 request_ids: vec![evil.to_string()],
                 tasks_scored: vec![2],
+                rpm: Some(30),
+                pauses: 0,
             }],
             spent: Spent {
                 max_requests: None,

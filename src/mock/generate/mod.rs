@@ -209,7 +209,23 @@ pub(crate) fn generate_with(
     }
 
     // Tools.
-    let calls = tool_calls(body, &convo, &whims);
+    let mut calls = tool_calls(body, &convo, &whims);
+    // The loop is known by its task and its metadata (the same on every turn).
+    let loop_key = || {
+        format!(
+            "{}{}",
+            convo.task_text,
+            body.get("metadata").unwrap_or(&Value::Null)
+        )
+    };
+    if calls.is_empty() && convo.answers_tools && skill.abandons_loop(&loop_key(), seed) {
+        // An abandoned agent loop: the last tool again instead of an answer.
+        calls = tools::custom_tools(body)
+            .into_iter()
+            .filter(|t| convo.called.last() == Some(&t.name))
+            .take(1)
+            .collect();
+    }
     let eager_tools: Vec<String> = calls
         .iter()
         .filter(|t| t.eager)

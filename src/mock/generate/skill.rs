@@ -1,5 +1,6 @@
 //! The realistic model's skill and speed knobs (`conform mock --behaviour realistic
-//! --tool-skill P --arg-error-rate P --ttft-jitter-ms MS`), so the statistics of `conform
+//! --tool-skill P --arg-error-rate P --ttft-jitter-ms MS --output-tps TPS --tps-jitter P
+//! --loop-abandon-rate P`), so the statistics of `conform
 //! compare` can be tested against known truth: a server told to call the right tool 75% of the
 //! time must be measured worse than one at 80%.
 //!
@@ -16,6 +17,14 @@
 //!   The input stays valid JSON, so the protocol stays conformant.
 //! * `ttft_jitter_ms`: the time to first byte gets an exponentially distributed extra delay of
 //!   this mean, drawn from the request and the seed (on top of `--ttft-ms`).
+//! * `output_tps`: output speed: a streamed answer's events after the first are spaced so that
+//!   its output tokens arrive at this many tokens per second (instead of `--chunk-delay-ms`);
+//!   `tps_jitter` spreads each answer's speed uniformly over `tps·(1 ± jitter)`, drawn from
+//!   the request and the seed.
+//! * `loop_abandon_rate`: the probability that the model never finishes an agent loop: for a
+//!   loop drawn with this probability (from its first user turn, its `metadata` and the seed, so
+//!   every turn of the loop agrees), each answer to tool results calls the last tool again instead of
+//!   answering in text.
 
 use serde_json::{Map, Value, json};
 
@@ -31,14 +40,21 @@ pub struct Skill {
     pub arg_error_rate: Option<f64>,
     /// Mean in milliseconds of the exponential extra time to first byte.
     pub ttft_jitter_ms: Option<u64>,
+    /// Output tokens per second of a streamed answer.
+    pub output_tps: Option<f64>,
+    /// Relative spread in `0..=1` of each answer's output speed around `output_tps`.
+    pub tps_jitter: Option<f64>,
+    /// Probability in `0..=1` that an agent loop is never finished.
+    pub loop_abandon_rate: Option<f64>,
 }
 
 /// A knob's value is outside its range.
 #[derive(Debug, thiserror::Error)]
-#[error("--{knob} {value}: expected a probability between 0 and 1")]
+#[error("--{knob} {value}: expected {expected}")]
 pub struct SkillError {
     knob: &'static str,
     value: f64,
+    expected: &'static str,
 }
 
 impl Eq for Skill {}
@@ -46,7 +62,12 @@ impl Eq for Skill {}
 impl Skill {
     /// Whether any knob is set.
     pub(crate) fn is_set(&self) -> bool {
-        self.tool_skill.is_some() || self.arg_error_rate.is_some() || self.ttft_jitter_ms.is_some()
+        self.tool_skill.is_some()
+            || self.arg_error_rate.is_some()
+            || self.ttft_jitter_ms.is_some()
+            || self.output_tps.is_some()
+            || self.tps_jitter.is_some()
+            || self.loop_abandon_rate.is_some()
     }
 
     /// Checks the probabilities.
@@ -54,12 +75,27 @@ impl Skill {
         for (knob, v) in [
             ("tool-skill", self.tool_skill),
             ("arg-error-rate", self.arg_error_rate),
+            ("tps-jitter", self.tps_jitter),
+            ("loop-abandon-rate", self.loop_abandon_rate),
         ] {
             if let Some(value) = v
                 && !(0.0..=1.0).contains(&value)
             {
-                return Err(SkillError { knob, value });
+                return Err(SkillError {
+                    knob,
+                    value,
+                    expected: "a probability between 0 and 1",
+                });
             }
+        }
+        if let Some(value) = self.output_tps
+            && !(value > 0.0 && value.is_finite())
+        {
+            return Err(SkillError {
+                knob: "output-tps",
+                value,
+                expected: "a positive number of tokens per second",
+            });
         }
         Ok(self)
     }
@@ -136,6 +172,28 @@ impl Skill {
     }
 }
 
+impl Skill {
+    /// The output speed of one answer (request `hash`, seed), in tokens per second, when the
+    /// knob is set.
+    pub(crate) fn output_tps_at(&self, hash: u64, seed: u64) -> Option<f64> {
+        let tps = self.output_tps?;
+        let j = self.tps_jitter.unwrap_or(0.0);
+        let mut r = Rng::new(hash ^ mix64(seed ^ 0x0073_7065_6564_2121)); // "speed!!"
+        Some(tps * (1.0 + j * (2.0 * unit(&mut r) - 1.0)))
+    }
+
+    /// Whether the agent loop known by `task` (its first user turn and metadata) is never
+    /// finished.
+    pub(crate) fn abandons_loop(&self, task: &str, seed: u64) -> bool {
+        let Some(p) = self.loop_abandon_rate else {
+            return false;
+        };
+        let h = crate::mock::hash::fnv(0xcbf2_9ce4_8422_2325, task.as_bytes());
+        let mut r = Rng::new(h ^ mix64(seed ^ 0x0061_6261_6e64_6f6e)); // "abandon"
+        unit(&mut r) < p
+    }
+}
+
 /// Uniform in `[0, 1)`.
 fn unit(r: &mut Rng) -> f64 {
     (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64
@@ -207,5 +265,31 @@ mod tests {
         let mean = (0..n).map(|h| skill.ttft_jitter(h, 0)).sum::<u64>() as f64 / n as f64;
         assert!((mean - 100.0).abs() < 10.0, "{mean}");
         assert_eq!(Skill::default().ttft_jitter(5, 5), 0);
+    }
+
+    #[test]
+    fn output_speed_spreads_around_its_knob_and_loops_are_abandoned_at_their_rate() {
+        let skill = Skill {
+            output_tps: Some(50.0),
+            tps_jitter: Some(0.2),
+            loop_abandon_rate: Some(0.3),
+            ..Skill::default()
+        };
+        let n = 4000u64;
+        let speeds: Vec<f64> = (0..n).filter_map(|h| skill.output_tps_at(h, 1)).collect();
+        assert!(speeds.iter().all(|s| (40.0..=60.0).contains(s)));
+        let mean = speeds.iter().sum::<f64>() / n as f64;
+        assert!((mean - 50.0).abs() < 1.0, "{mean}");
+        let abandoned = (0..n)
+            .filter(|i| skill.abandons_loop(&format!("task {i}"), 7))
+            .count() as f64;
+        assert!((abandoned / n as f64 - 0.3).abs() < 0.03, "{abandoned}");
+        assert_eq!(Skill::default().output_tps_at(1, 1), None);
+        assert!(!Skill::default().abandons_loop("task", 1));
+        let bad = Skill {
+            output_tps: Some(0.0),
+            ..Skill::default()
+        };
+        assert!(bad.checked().is_err());
     }
 }

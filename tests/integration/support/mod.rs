@@ -260,6 +260,8 @@ pub fn compare_args(
         out: Some(out.to_path_buf()),
         replay: None,
         jobs: 4,
+        repeats: 1,
+        rpm: Vec::new(),
     }
 }
 
