@@ -463,6 +463,9 @@ async fn handle_messages(
             .into_response());
     }
     validate(&body, Endpoint::Messages, &ctx.rules(headers)).map_err(ApiError::invalid)?;
+    if let Some(message) = faults::request::rejects_search_result(&body, &ctx.st.faults) {
+        return Err(ApiError::invalid(message));
+    }
     let model = ctx.model_for(&body)?;
     let segments = cache::segments(&body);
     let usage = if ctx.has(Fault::CacheIgnored) {

@@ -6,8 +6,8 @@
 
 use super::Exception;
 use super::docs::{
-    CACHING, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS, RATE_LIMITS, STOP_REASONS,
-    STRUCTURED, THINKING,
+    CACHING, CITATIONS, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS, RATE_LIMITS,
+    SEARCH_RESULTS, STOP_REASONS, STRUCTURED, THINKING, WEB_SEARCH,
 };
 use crate::check::Severity::{Info, Must, Should};
 
@@ -205,5 +205,40 @@ declare! {
         title: "The `anthropic-ratelimit-*` headers are missing or not positive numbers.",
         doc: RATE_LIMITS,
         fix: "Send `anthropic-ratelimit-requests-limit`, `-requests-remaining`, `-tokens-limit` (and their reset times) with the limits that apply to the caller, or the upstream's.",
+    }
+    // Server tools, pause_turn and citations.
+    SERVER_TOOLS_RESULT_MISSING = "server-tools.result-missing" {
+        severity: Must,
+        title: "A `server_tool_use` block came back without the tool's result block (`web_search_tool_result`, …) in a turn that was not paused.",
+        doc: WEB_SEARCH,
+        fix: "Run the server tool and return its result block after the call, with the call's id in `tool_use_id` (or stop with `pause_turn` when the loop is paused before the result).",
+        contract: Some("The server-tool documentation returns each `server_tool_use` followed by its result block in the same answer; an application that renders the sources or passes the turn back finds a call with no result."),
+    }
+    USAGE_SERVER_TOOL_USE = "usage.server-tool-use" {
+        severity: Should,
+        title: "Server tools ran but `usage.server_tool_use` does not count them (`web_search_requests`, `web_fetch_requests`).",
+        doc: WEB_SEARCH,
+        fix: "Count each search and fetch the server ran in `usage.server_tool_use` (also in the stream's `message_delta` usage).",
+    }
+    STOP_PAUSE_TURN = "stop.pause-turn" {
+        severity: Must,
+        title: "A turn that ended on a server tool's call or result, with no answer after it, was reported as `end_turn` instead of `pause_turn`.",
+        doc: STOP_REASONS,
+        fix: "When the server-tool loop stops at its iteration limit, report `stop_reason: pause_turn` so the client sends the turn back to continue it.",
+        contract: Some("The stop-reason documentation defines `pause_turn` for a long server-tool turn the client must continue by sending it back; an application told `end_turn` shows an unfinished turn as the answer."),
+    }
+    EFFECT_CITATIONS = "effect.citations" {
+        severity: Must,
+        title: "Citations were enabled on a document or search result but no text block of the answer carries a citation.",
+        doc: CITATIONS,
+        fix: "Forward `citations: {enabled: true}` to the model and return its citations on the text blocks (as `citations_delta` events in a stream).",
+        contract: Some("The citations documentation returns, for sources with citations enabled, text blocks whose `citations` point into them; an application that shows or verifies sources gets none."),
+    }
+    CITATIONS_LOCATION = "citations.location" {
+        severity: Must,
+        title: "A citation is not of the type its source gives (char_location for plain text, content_block_location for custom content, search_result_location for a search result) or does not point at the source.",
+        doc: SEARCH_RESULTS,
+        fix: "Return each citation in the location type of its source, with the source's index, title and `cited_text` copied from it.",
+        contract: Some("The citations and search-results documentation define one citation type per source type; a client that resolves a citation to its source cannot find it."),
     }
 }

@@ -103,6 +103,10 @@ faults! {
     NewVersionRejected = [Request] "new-version-rejected": "only anthropic-version 2023-06-01 is accepted: a request sent with 2026-10-21 (what today's SDKs send) gets 400 invalid_request_error"; "endpoints that validate the version against the list they were written for",
     Cooldown = [Request] "cooldown-429": "for 6 s from the first request, every request gets 429 rate_limit_error without retry-after (longer than a client's own retries last); then every request is answered"; "gateways cooling a deployment down after a burst of errors",
     ServerErrorOnBlocks = [Request] "5xx-on-block-content": "POST /v1/messages answers 500 Internal Server Error (text/plain) to every request in which a message's content is an array of blocks; string content is answered normally"; "translators that handle only string content",
+    ServerToolDropped = [Request] "server-tool-dropped": "server tools (web_search, web_fetch, code_execution: the tools with a versioned type) are silently removed from the request; the model answers without them and usage has no server_tool_use"; "OpenAI-backed translators that keep only function tools (Claude Code's WebSearch fails on such providers)",
+    CitationsDropped = [Answer] "citations-dropped": "citations enabled on documents or search results are ignored: the answer quotes the sources in text blocks without citations"; "translators that map text blocks to OpenAI content strings",
+    SearchResultRejected = [Request] "search-result-rejected": "a request with a search_result block (in a user turn or a tool_result) gets 400 invalid_request_error, its tag unknown"; "providers and gateways whose request schema predates search results",
+    PauseTurnAsEndTurn = [Answer] "pause-turn-as-end-turn": "a server-tool loop paused at its iteration limit is reported with stop_reason end_turn instead of pause_turn (the client does not continue the turn)"; "gateways mapping every stop reason they do not know to end_turn",
 }
 
 /// The whole catalogue, in a stable order.

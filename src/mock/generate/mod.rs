@@ -29,6 +29,9 @@
 //!   (`stop_reason: stop_sequence`).
 //! * prefill (last message from the assistant) → the text continues it without repeating it.
 //! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
+//! * server tools (`web_search`, `web_fetch`, `code_execution`) the prompt asks for are run
+//!   with canned results, pausing (`pause_turn`) past the loop limit; documents and search
+//!   results with citations enabled are quoted with citations ([`server_tools`]).
 //!
 //! The generator knows no fault: the faults that change an answer are transforms of the request
 //! before generation or of the [`Generated`] answer after it (`faults/request.rs`,
@@ -41,6 +44,7 @@
 
 mod conversation;
 pub(crate) mod realistic;
+pub(crate) mod server_tools;
 pub(crate) mod skill;
 mod text;
 mod tools;
@@ -56,6 +60,7 @@ pub(crate) use realistic::Behaviour;
 use realistic::Whims;
 pub(crate) use skill::Skill;
 use text::{answer_text, sentence, thinking_text};
+pub(crate) use server_tools::ServerUsage;
 use tools::{ToolDef, choice_type, tool_calls};
 pub(crate) use values::value_for;
 
@@ -77,6 +82,16 @@ pub(crate) enum Block {
         input: Value,
         json: String,
     },
+    /// Text with its citations (a streamed one sends each as a `citations_delta` first).
+    Cited { text: String, citations: Vec<Value> },
+    /// A call of a server tool (`server_tool_use`), run by the server itself.
+    ServerToolUse { id: String, name: String, input: Value },
+    /// A server tool's result (`web_search_tool_result`, …), streamed whole in its start.
+    ServerToolResult {
+        kind: String,
+        tool_use_id: String,
+        content: Value,
+    },
 }
 
 /// The generated answer.
@@ -90,6 +105,8 @@ pub(crate) struct Generated {
     /// The text a stop sequence cut off (the sequence and what follows), kept so a fault that
     /// ignores stop sequences can put it back.
     pub overrun: Option<String>,
+    /// `usage.server_tool_use` (and the container) when the request declares server tools.
+    pub server_usage: Option<ServerUsage>,
 }
 
 /// Hash of a request for the random streams (`stream` excluded so both modes agree).
@@ -177,15 +194,23 @@ pub(crate) fn generate_with(
         });
     }
 
-    // Tools.
-    let calls = tool_calls(body, &convo, &whims);
+    // Server tools (run here, with canned results), else custom tools.
+    let server = server_tools::turn(body, &convo, &mut words);
+    let paused = server.as_ref().is_some_and(|t| t.paused);
+    let calls = if server.is_some() {
+        Vec::new()
+    } else {
+        tool_calls(body, &convo, &whims)
+    };
     let eager_tools: Vec<String> = calls
         .iter()
         .filter(|t| t.eager)
         .map(|t| t.name.clone())
         .collect();
     let mut stop_candidates: Option<Vec<String>> = None;
-    if !calls.is_empty() {
+    if let Some(turn) = server {
+        plan.extend(turn.blocks);
+    } else if !calls.is_empty() {
         let forced = matches!(choice_type(body), "any" | "tool");
         if !forced {
             let names: Vec<&str> = calls.iter().map(|t| t.name.as_str()).collect();
@@ -255,6 +280,10 @@ pub(crate) fn generate_with(
         if !stops.is_empty() {
             stop_candidates = Some(stops);
         }
+        // Citable sources are quoted before the prose (a stop sequence cuts the prose).
+        if convo.prefill.is_none() {
+            plan.extend(server_tools::cited_sources(body));
+        }
         plan.push(Block::Text { text });
     }
 
@@ -317,6 +346,30 @@ pub(crate) fn generate_with(
                     blocks.push(Block::Text { text });
                 }
             }
+            Block::Cited { text, citations } => {
+                let n = tokenize::count(&text);
+                if n > remaining {
+                    truncated = true;
+                    let kept = tokenize::truncate(&text, remaining).to_string();
+                    used += remaining;
+                    blocks.push(Block::Text { text: kept });
+                } else {
+                    used += n;
+                    blocks.push(Block::Cited { text, citations });
+                }
+            }
+            Block::ServerToolUse { id, name, input } => {
+                let n = 3 + tokenize::count(&name) + tokenize::count(&input.to_string());
+                if n > remaining {
+                    truncated = true;
+                    used += remaining;
+                } else {
+                    used += n;
+                    blocks.push(Block::ServerToolUse { id, name, input });
+                }
+            }
+            // The server's result costs no output tokens.
+            result @ Block::ServerToolResult { .. } => blocks.push(result),
             Block::ToolUse {
                 id,
                 name,
@@ -369,9 +422,12 @@ pub(crate) fn generate_with(
         ("stop_sequence", stop_sequence)
     } else if has_tool {
         ("tool_use", None)
+    } else if paused {
+        ("pause_turn", None)
     } else {
         ("end_turn", None)
     };
+    let server_usage = server_tools::usage_of(body, &blocks);
     Generated {
         id,
         blocks,
@@ -379,6 +435,7 @@ pub(crate) fn generate_with(
         stop_sequence,
         output_tokens: used.max(1),
         overrun: if truncated { None } else { overrun },
+        server_usage,
     }
 }
 
