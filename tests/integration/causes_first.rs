@@ -80,6 +80,10 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("bearer-rejected", "auth.style-rejected"),
     ("new-version-rejected", "version.current-rejected"),
     ("5xx-on-block-content", "http.server-error"),
+    ("server-tool-dropped", "effect.server-tools"),
+    ("citations-dropped", "effect.citations"),
+    ("search-result-rejected", "assert.status"),
+    ("pause-turn-as-end-turn", "stop.pause-turn"),
 ];
 
 /// Run the library against a reference server with `faults`; the report's deviations as

@@ -50,7 +50,7 @@ const fn vc(verdict: Verdict, check: &'static str) -> Expect {
     }
 }
 
-use Verdict::{Fail, Ignored, Warn};
+use Verdict::{Fail, Ignored, Unsupported, Warn};
 
 type Row = (&'static str, &'static [(&'static str, Expect)]);
 
@@ -364,6 +364,40 @@ const MATRIX: &[Row] = &[
             ("image/base64-png", vc(Fail, "http.server-error")),
             ("tools/round-trip", vc(Fail, "http.server-error")),
         ],
+    ),
+    // Server tools removed from the request: the answer has no server_tool_use, no result
+    // and no usage.server_tool_use (the pause-turn probe then has no pause to continue).
+    (
+        "server-tool-dropped",
+        &[
+            ("server-tools/web-search", vc(Ignored, "effect.server-tools")),
+            ("server-tools/web-fetch", vc(Ignored, "effect.server-tools")),
+            (
+                "server-tools/code-execution",
+                vc(Ignored, "effect.server-tools"),
+            ),
+        ],
+    ),
+    (
+        "citations-dropped",
+        &[
+            ("document/citations-*", vc(Ignored, "effect.citations")),
+            ("document/search-result-cited", vc(Ignored, "effect.citations")),
+            ("document/search-result-tool", vc(Ignored, "effect.citations")),
+            ("server-tools/web-search", vc(Ignored, "effect.citations")),
+        ],
+    ),
+    // A well-formed 400 on the block: the feature is unsupported, not broken.
+    (
+        "search-result-rejected",
+        &[
+            ("document/search-result-cited", vc(Unsupported, "assert.status")),
+            ("document/search-result-tool", vc(Unsupported, "assert.status")),
+        ],
+    ),
+    (
+        "pause-turn-as-end-turn",
+        &[("server-tools/pause-turn", vc(Fail, "stop.pause-turn"))],
     ),
 ];
 
