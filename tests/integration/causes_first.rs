@@ -109,11 +109,16 @@ pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<
 const COMBINATION_SEEDS: std::ops::Range<u64> = 1..41;
 
 /// How many of the seeded combinations pass today; a change that loses one fails the test.
-/// Measured: 38 of 40 (the timed faults left out of the pool, masked faults not expected).
-/// Left, both a one-feature cause ranked below a break that touches every feature:
-/// `models-missing` with `usage-missing` and `thinking-by-default` (#7), and
-/// `null-optional-fields` under `truncated-stream` (#9).
-const COMBINATIONS_PASSING: usize = 38;
+/// Measured: 34 of 40 (the timed faults left out of the pool, masked faults not expected).
+/// The four server-tool and citation faults grew the pool, which draws other combinations
+/// from the same seeds (with the pool as it was, the library with their scenarios still
+/// passes 38 of 40). Left, each a one-feature cause ranked below a break that touches every
+/// feature, none of them a server-tool or citation fault: `model-rewrite` under
+/// `no-message-start` and `wrong-error-status` (#1, not among the causes), `cache-ignored`
+/// under `truncated-stream` (#20), `empty-text-delta` under `truncated-stream` (#25) and under
+/// `wrong-delta-type` (#37), `structured-output-ignored` under `wrong-delta-type` (#32),
+/// `wrong-stop-reason` under `wrong-delta-type` and `error-as-200` (#34).
+const COMBINATIONS_PASSING: usize = 34;
 
 /// Pairs where the first fault keeps the second from being observable at all: the evidence
 /// the second one needs is never produced, so no report can name it and the combination does
