@@ -370,7 +370,10 @@ const MATRIX: &[Row] = &[
     (
         "server-tool-dropped",
         &[
-            ("server-tools/web-search", vc(Ignored, "effect.server-tools")),
+            (
+                "server-tools/web-search",
+                vc(Ignored, "effect.server-tools"),
+            ),
             ("server-tools/web-fetch", vc(Ignored, "effect.server-tools")),
             (
                 "server-tools/code-execution",
@@ -382,8 +385,14 @@ const MATRIX: &[Row] = &[
         "citations-dropped",
         &[
             ("document/citations-*", vc(Ignored, "effect.citations")),
-            ("document/search-result-cited", vc(Ignored, "effect.citations")),
-            ("document/search-result-tool", vc(Ignored, "effect.citations")),
+            (
+                "document/search-result-cited",
+                vc(Ignored, "effect.citations"),
+            ),
+            (
+                "document/search-result-tool",
+                vc(Ignored, "effect.citations"),
+            ),
             ("server-tools/web-search", vc(Ignored, "effect.citations")),
         ],
     ),
@@ -391,8 +400,14 @@ const MATRIX: &[Row] = &[
     (
         "search-result-rejected",
         &[
-            ("document/search-result-cited", vc(Unsupported, "assert.status")),
-            ("document/search-result-tool", vc(Unsupported, "assert.status")),
+            (
+                "document/search-result-cited",
+                vc(Unsupported, "assert.status"),
+            ),
+            (
+                "document/search-result-tool",
+                vc(Unsupported, "assert.status"),
+            ),
         ],
     ),
     (

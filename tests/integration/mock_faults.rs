@@ -554,9 +554,7 @@ async fn check_fault(fault: Fault) {
             let j = messages(b, &cited).await.json();
             let blocks = j["content"].as_array().unwrap();
             assert!(
-                blocks
-                    .iter()
-                    .any(|c| c["text"] == "The grass is green."),
+                blocks.iter().any(|c| c["text"] == "The grass is green."),
                 "{j}"
             );
             assert!(blocks.iter().all(|c| c.get("citations").is_none()), "{j}");

@@ -69,7 +69,8 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
     }
     // server-tool-dropped: only the custom tools (no versioned `type`) reach the model.
     if faults.has(Fault::ServerToolDropped) {
-        let custom = |t: &Value| matches!(t.get("type").and_then(Value::as_str), None | Some("custom"));
+        let custom =
+            |t: &Value| matches!(t.get("type").and_then(Value::as_str), None | Some("custom"));
         if let Some(tools) = o.get_mut("tools").and_then(Value::as_array_mut) {
             let dropped: Vec<String> = tools
                 .iter()

@@ -58,9 +58,9 @@ use crate::protocol::anthropic::wire::output_format;
 use conversation::Conversation;
 pub(crate) use realistic::Behaviour;
 use realistic::Whims;
+pub(crate) use server_tools::ServerUsage;
 pub(crate) use skill::Skill;
 use text::{answer_text, sentence, thinking_text};
-pub(crate) use server_tools::ServerUsage;
 use tools::{ToolDef, choice_type, tool_calls};
 pub(crate) use values::value_for;
 
@@ -83,9 +83,16 @@ pub(crate) enum Block {
         json: String,
     },
     /// Text with its citations (a streamed one sends each as a `citations_delta` first).
-    Cited { text: String, citations: Vec<Value> },
+    Cited {
+        text: String,
+        citations: Vec<Value>,
+    },
     /// A call of a server tool (`server_tool_use`), run by the server itself.
-    ServerToolUse { id: String, name: String, input: Value },
+    ServerToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
     /// A server tool's result (`web_search_tool_result`, …), streamed whole in its start.
     ServerToolResult {
         kind: String,

@@ -136,8 +136,10 @@ fn urls(text: &str) -> Vec<String> {
     text.split_whitespace()
         .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
         .map(|w| {
-            w.trim_end_matches(|c: char| matches!(c, '.' | ',' | ')' | '"' | '\'' | ';' | '!' | '?'))
-                .to_string()
+            w.trim_end_matches(|c: char| {
+                matches!(c, '.' | ',' | ')' | '"' | '\'' | ';' | '!' | '?')
+            })
+            .to_string()
         })
         .collect()
 }
@@ -193,9 +195,14 @@ fn wanted(body: &Value, c: &Conversation) -> Vec<Call> {
             None => match t.kind {
                 Kind::WebSearch => says(&["search", "searches"]),
                 Kind::WebFetch => says(&["fetch"]) && !urls(prompt).is_empty(),
-                Kind::CodePython | Kind::CodeBash => {
-                    says(&["code", "execute", "execution", "compute", "calculate", "python"])
-                }
+                Kind::CodePython | Kind::CodeBash => says(&[
+                    "code",
+                    "execute",
+                    "execution",
+                    "compute",
+                    "calculate",
+                    "python",
+                ]),
             },
         };
         if !used {
@@ -271,7 +278,12 @@ fn slug(s: &str) -> String {
     }
 }
 
-const AGES: &[&str] = &["January 12, 2026", "3 weeks ago", "March 2, 2025", "2 days ago"];
+const AGES: &[&str] = &[
+    "January 12, 2026",
+    "3 weeks ago",
+    "March 2, 2025",
+    "2 days ago",
+];
 const SITES: &[(&str, &str)] = &[
     ("https://www.example.org", "Example Encyclopedia"),
     ("https://news.example.com", "Example News"),
@@ -422,16 +434,16 @@ pub(super) fn turn(body: &Value, c: &Conversation, words: &mut Rng) -> Option<Se
                 )
             }
             Kind::CodePython | Kind::CodeBash => {
-                let (_, v) =
-                    arithmetic(&c.user_text).unwrap_or_else(|| ("6 * 7".to_string(), 42));
+                let (_, v) = arithmetic(&c.user_text).unwrap_or_else(|| ("6 * 7".to_string(), 42));
                 answer.push(Block::Text {
                     text: format!("The code printed {v}."),
                 });
-                let result = |ty: &str| {
-                    json!({"type": ty, "stdout": format!("{v}\n"), "stderr": "", "return_code": 0, "content": []})
-                };
+                let result = |ty: &str| json!({"type": ty, "stdout": format!("{v}\n"), "stderr": "", "return_code": 0, "content": []});
                 if call.tool.kind == Kind::CodePython {
-                    ("code_execution_tool_result", result("code_execution_result"))
+                    (
+                        "code_execution_tool_result",
+                        result("code_execution_result"),
+                    )
                 } else {
                     (
                         "bash_code_execution_tool_result",
@@ -560,11 +572,7 @@ fn cite_document(b: &Value, index: usize) -> Option<Block> {
         "content" => {
             let first = match source.get("content")? {
                 Value::String(s) => s.clone(),
-                Value::Array(a) => a
-                    .first()?
-                    .get("text")
-                    .and_then(Value::as_str)?
-                    .to_string(),
+                Value::Array(a) => a.first()?.get("text").and_then(Value::as_str)?.to_string(),
                 _ => return None,
             };
             json!({"type": "content_block_location", "cited_text": first, "document_index": index,
@@ -589,10 +597,12 @@ fn cite_search_result(b: &Value, index: usize) -> Option<Block> {
         .to_string();
     Some(Block::Cited {
         text: first.clone(),
-        citations: vec![json!({"type": "search_result_location", "cited_text": first,
+        citations: vec![
+            json!({"type": "search_result_location", "cited_text": first,
             "search_result_index": index, "source": b.get("source").cloned().unwrap_or(Value::Null),
             "title": b.get("title").cloned().unwrap_or(Value::Null),
-            "start_block_index": 0, "end_block_index": 1})],
+            "start_block_index": 0, "end_block_index": 1}),
+        ],
     })
 }
 
@@ -634,7 +644,11 @@ mod tests {
         );
         let t = turn(&body, &Conversation::read(&body), &mut Rng::new(1)).expect("used");
         assert!(t.paused);
-        let content: Vec<Value> = t.blocks.iter().map(crate::mock::render::block_json).collect();
+        let content: Vec<Value> = t
+            .blocks
+            .iter()
+            .map(crate::mock::render::block_json)
+            .collect();
         let mut next = body.clone();
         next["messages"]
             .as_array_mut()
@@ -657,7 +671,10 @@ mod tests {
             "search \"a\" and \"b\"",
         );
         let t = turn(&body, &Conversation::read(&body), &mut Rng::new(1)).expect("used");
-        assert_eq!(usage_of(&body, &t.blocks).expect("u").web_search_requests, 1);
+        assert_eq!(
+            usage_of(&body, &t.blocks).expect("u").web_search_requests,
+            1
+        );
         let code = ask(
             json!([{"type": "code_execution_20250825", "name": "code_execution"}]),
             "Use code execution to compute 3 * 12390.",
@@ -687,7 +704,11 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["char_location", "content_block_location", "search_result_location"]
+            [
+                "char_location",
+                "content_block_location",
+                "search_result_location"
+            ]
         );
     }
 }

@@ -189,8 +189,10 @@ fn server_tools_are_typed_and_their_domain_lists_exclusive() {
         json!({"model": "m", "max_tokens": 5, "tools": [tool],
             "messages": [{"role": "user", "content": "hi"}]})
     };
-    let ok = with_tool(json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
-        "allowed_domains": ["example.com"], "blocked_domains": null, "user_location": null}));
+    let ok = with_tool(
+        json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
+        "allowed_domains": ["example.com"], "blocked_domains": null, "user_location": null}),
+    );
     validate(&ok, Endpoint::Messages, &rules()).unwrap();
     let both = with_tool(json!({"type": "web_search_20250305", "name": "web_search",
         "allowed_domains": ["a.example"], "blocked_domains": ["b.example"]}));
