@@ -31,7 +31,8 @@
 //! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
 //! * server tools (`web_search`, `web_fetch`, `code_execution`) the prompt asks for are run
 //!   with canned results, pausing (`pause_turn`) past the loop limit; documents and search
-//!   results with citations enabled are quoted with citations ([`server_tools`]).
+//!   results with citations enabled are quoted with citations ([`server_tools`],
+//!   [`citations`]).
 //!
 //! The generator knows no fault: the faults that change an answer are transforms of the request
 //! before generation or of the [`Generated`] answer after it (`faults/request.rs`,
@@ -42,6 +43,7 @@
 //! the model's choices, [`text`] writes prose and thinking, [`tools`] picks the tools to call,
 //! [`values`] builds JSON values from schemas.
 
+mod citations;
 mod conversation;
 pub(crate) mod realistic;
 pub(crate) mod server_tools;
@@ -289,7 +291,7 @@ pub(crate) fn generate_with(
         }
         // Citable sources are quoted before the prose (a stop sequence cuts the prose).
         if convo.prefill.is_none() {
-            plan.extend(server_tools::cited_sources(body));
+            plan.extend(citations::cited_sources(body));
         }
         plan.push(Block::Text { text });
     }
