@@ -43,7 +43,8 @@ enum Command {
         #[arg(value_parser = ["scenario", "config"])]
         what: String,
     },
-    /// The built-in scenario library: `conform scenarios export DIR` writes it out for editing.
+    /// The built-in scenario library: `conform scenarios export DIR` writes it out for editing;
+    /// `conform scenarios capture --out DIR -- COMMAND` writes scenarios from what a client sends.
     Scenarios {
         #[command(subcommand)]
         command: ScenariosCommand,
@@ -88,6 +89,10 @@ enum ScenariosCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Run COMMAND (a client: Claude Code, an SDK program) through conform's proxy and write a
+    /// scenario file into DIR for each request shape it sent, with CAPTURE.md naming the client
+    /// and its version: `conform scenarios capture --out DIR -- claude -p "…"`.
+    Capture(Box<crate::capture::CaptureArgs>),
 }
 
 /// `conform list` without --dir: the library a run would use.
@@ -208,6 +213,9 @@ pub fn main() -> i32 {
                 crate::exit::USAGE
             }
         },
+        Command::Scenarios {
+            command: ScenariosCommand::Capture(args),
+        } => crate::capture::run_cli(&args),
         Command::Providers { json } => crate::providers::run_list_cli(json),
         Command::Compare(args) => crate::compare::run_cli(*args),
         Command::Merge(args) => crate::report::merge::run_cli(&args),

@@ -15,6 +15,7 @@
 
 mod bench;
 mod budget;
+mod capture;
 mod check;
 pub mod cli;
 mod clients;

@@ -19,6 +19,8 @@ mod support;
 
 #[path = "integration/calibration/mod.rs"]
 mod calibration;
+#[path = "integration/capture_claude_code.rs"]
+mod capture_claude_code;
 #[path = "integration/client_claude_code.rs"]
 mod client_claude_code;
 #[path = "integration/compare_browser.rs"]
@@ -149,6 +151,16 @@ fn tests() -> Vec<Test> {
             block_on(mock_sdk::typescript_sdk_0x_runs_the_seed_examples())
         }),
         test(
+            "mock_sdk::python_sdk_round_trips_every_block_type",
+            &[PythonSdk],
+            || block_on(mock_sdk::python_sdk_round_trips_every_block_type()),
+        ),
+        test(
+            "mock_sdk::typescript_sdk_round_trips_every_block_type",
+            &[TypeScriptSdk],
+            || block_on(mock_sdk::typescript_sdk_round_trips_every_block_type()),
+        ),
+        test(
             "mock_sdk::request_schema_accepts_every_sdk_param_field",
             &[PythonSdk],
             mock_sdk::request_schema_accepts_every_sdk_param_field,
@@ -174,6 +186,11 @@ fn tests() -> Vec<Test> {
         test("mock_claude_code::claude_code_through_the_proxy_is_judged", &[ClaudeCode], || {
             block_on(mock_claude_code::claude_code_through_the_proxy_is_judged())
         }),
+        test(
+            "capture_claude_code::claude_code_captured_lints_clean_and_passes",
+            &[ClaudeCode],
+            capture_claude_code::claude_code_captured_lints_clean_and_passes,
+        ),
         test(
             "client_claude_code::claude_code_against_the_clean_mock_passes_and_its_exchanges_are_judged",
             &[ClaudeCode],

@@ -138,7 +138,7 @@ fn text(kept: &Mutex<Vec<u8>>) -> String {
 
 /// SIGKILL to the process group `pid` leads (Claude Code's, started with `process_group(0)`);
 /// a group that is already gone is fine.
-fn kill_group(pid: Option<u32>) {
+pub(crate) fn kill_group(pid: Option<u32>) {
     let group = pid
         .and_then(|p| i32::try_from(p).ok())
         .and_then(rustix::process::Pid::from_raw);
@@ -155,7 +155,7 @@ const SANDBOX_PREFIX: &str = "conform-claude-";
 /// started from one of them. If conform died between the fork and this call, the child exits
 /// at once instead of running unparented.
 #[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut tokio::process::Command) {
+pub(crate) fn die_with_parent(cmd: &mut tokio::process::Command) {
     let parent = rustix::process::getpid();
     // SAFETY: the closure runs between fork and exec; it only makes two system calls
     // (prctl, getppid), which are async-signal-safe, and allocates nothing.
@@ -174,7 +174,7 @@ fn die_with_parent(cmd: &mut tokio::process::Command) {
 /// Elsewhere the process group is killed when the run ends (no kernel help when conform is
 /// killed outright).
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut tokio::process::Command) {}
+pub(crate) fn die_with_parent(_: &mut tokio::process::Command) {}
 
 /// Sweep once per process (the first Claude Code case).
 fn sweep_stale_once() {

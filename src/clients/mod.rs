@@ -21,7 +21,7 @@ use crate::proxy::{self, Exchanged};
 use crate::report::model::ResultRecord;
 use crate::run::{CaseId, StepId};
 use crate::scenario::Mode;
-use crate::target::{AuthStyle, Target};
+use crate::target::Target;
 use crate::verdict::{self, Verdict};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -182,19 +182,12 @@ pub(crate) async fn run_case(
     }
     let seen: Arc<Mutex<Vec<Exchanged>>> = Arc::default();
     let sink = seen.clone();
-    let t = &case.target;
-    let config = proxy::Config {
-        listen: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
-        upstream: t.base_url.clone(),
-        key: t
-            .api_key
-            .as_ref()
-            .map(|k| (k.expose().to_string(), t.auth == AuthStyle::Bearer)),
-        extra_headers: t.headers.clone(),
-        redactor: crate::secrets::SharedRedactor::new(redactor.clone()),
-        max_body: settings.max_body,
-        label: case.prompt.id.to_string(),
-    };
+    let config = proxy::Config::for_target(
+        &case.target,
+        crate::secrets::SharedRedactor::new(redactor.clone()),
+        settings.max_body,
+        case.prompt.id.to_string(),
+    );
     let running = match proxy::start(config, Box::new(move |x| lock(&sink).push(x))).await {
         Ok(r) => r,
         Err(e) => {

@@ -119,6 +119,9 @@ pub(crate) struct DocRow {
     pub id: String,
     pub note: String,
     pub doc: String,
+    /// When the provider's page was read for this row (`YYYY-MM-DD` or `YYYY-MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
     /// `observed`, `not-observed`, `not-run` (deviations); `confirmed`, `contradicted`,
     /// `not-run` (claims).
     pub status: String,
@@ -179,6 +182,7 @@ pub(crate) fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -
             id: d.id.clone(),
             note: d.note.clone(),
             doc: d.doc.clone(),
+            checked: d.checked.clone(),
             status: status_str(status),
             cases,
         });
@@ -213,6 +217,7 @@ pub(crate) fn table(target: &str, profile: &Profile, results: &[ResultRecord]) -
             id: c.id.clone(),
             note: c.note.clone(),
             doc: c.doc.clone(),
+            checked: c.checked.clone(),
             status: status_str(status),
             cases,
         });

@@ -83,6 +83,10 @@ pub struct Deviation {
     pub note: String,
     /// Where it says it.
     pub doc: String,
+    /// When `doc` was last read for this claim: `YYYY-MM-DD` (or `YYYY-MM`). Every built-in
+    /// profile states it; a profile of your own may leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
 }
 
 /// A feature the provider documents as supported.
@@ -94,6 +98,9 @@ pub struct Claim {
     pub scenarios: Vec<String>,
     pub note: String,
     pub doc: String,
+    /// When `doc` was last read for this claim (`YYYY-MM-DD` or `YYYY-MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
 }
 
 fn matches_any(patterns: &[String], scenario: &str, feature: &str) -> bool {
@@ -113,6 +120,7 @@ impl Profile {
             scenarios: Vec::new(),
             note,
             doc: self.docs.clone(),
+            checked: self.checked_at(),
         };
         for style in [AuthStyle::Bearer, AuthStyle::XApiKey] {
             if !self.auth_styles.is_empty() && !self.auth_styles.contains(&style) {
@@ -135,6 +143,36 @@ impl Profile {
             ));
         }
         out
+    }
+}
+
+impl Profile {
+    /// The newest date any of the profile's claims was read on: the date of what `auth_styles`
+    /// and `versions` imply.
+    fn checked_at(&self) -> Option<String> {
+        self.deviations
+            .iter()
+            .filter_map(|d| d.checked.clone())
+            .chain(self.supports.iter().filter_map(|c| c.checked.clone()))
+            .max()
+    }
+}
+
+/// Whether `s` is a date as `checked` takes it: `YYYY-MM-DD` or `YYYY-MM`.
+fn is_checked_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    let month_ok = |m: &str| matches!(m.parse::<u8>(), Ok(1..=12));
+    match parts.as_slice() {
+        [y, m] => num(y, 4) && num(m, 2) && month_ok(m),
+        [y, m, d] => {
+            num(y, 4)
+                && num(m, 2)
+                && month_ok(m)
+                && num(d, 2)
+                && matches!(d.parse::<u8>(), Ok(1..=31))
+        }
+        _ => false,
     }
 }
 
@@ -171,6 +209,23 @@ pub(crate) fn parse(origin: &str, text: &str) -> Result<Profile, ProfileError> {
         origin: origin.to_string(),
         message: e.message().trim_end().to_string(),
     })?;
+    let dates = p
+        .deviations
+        .iter()
+        .map(|d| (&d.id, &d.checked))
+        .chain(p.supports.iter().map(|c| (&c.id, &c.checked)));
+    for (id, checked) in dates {
+        if let Some(date) = checked
+            && !is_checked_date(date)
+        {
+            return Err(ProfileError {
+                origin: origin.to_string(),
+                message: format!(
+                    "{id:?}: checked = {date:?} is not a date (YYYY-MM-DD or YYYY-MM)"
+                ),
+            });
+        }
+    }
     for d in &p.deviations {
         for c in &d.checks {
             let known = c.contains('*') || crate::check::catalogue::get(c).is_some();

@@ -53,6 +53,16 @@ fn every_builtin_profile_parses_and_cites_its_docs() {
                 d.doc
             );
         }
+        // Each claim says when its page was read (issue 25: "each claim with its URL and date").
+        let dated = p
+            .deviations
+            .iter()
+            .map(|d| (&d.id, &d.checked, &d.doc))
+            .chain(p.supports.iter().map(|c| (&c.id, &c.checked, &c.doc)));
+        for (id, checked, doc) in dated {
+            assert!(doc.starts_with("https://"), "{}/{id}: {doc}", p.name);
+            assert!(checked.is_some(), "{}/{id} has no `checked` date", p.name);
+        }
     }
     let ds = all.iter().find(|p| p.name == "dashscope").unwrap();
     assert_eq!(
@@ -177,4 +187,33 @@ versions = ["2023-06-01"]
         )
         .is_err()
     );
+}
+
+#[test]
+fn a_checked_date_must_be_a_date() {
+    let base = "name = \"p\"\ntitle = \"t\"\ndocs = \"https://x\"\nbase_url = \"https://x\"\nmodel = \"m\"\n";
+    let with = |date: &str| {
+        format!(
+            "{base}[[deviations]]\nid = \"d\"\nnote = \"n\"\ndoc = \"https://x\"\nchecked = \"{date}\"\n"
+        )
+    };
+    for good in ["2026-12-06", "2026-12"] {
+        let p = parse("p.toml", &with(good)).expect(good);
+        assert_eq!(p.deviations[0].checked.as_deref(), Some(good));
+    }
+    for bad in [
+        "yesterday",
+        "2026-13-01",
+        "2026-12-32",
+        "26-12-06",
+        "2026-1-6",
+    ] {
+        let e = parse("p.toml", &with(bad)).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("p.toml: \"d\": checked = \"{bad}\" is not a date (YYYY-MM-DD or YYYY-MM)")
+        );
+    }
+    // Left out: accepted (a profile of your own), and the report row carries none.
+    assert_eq!(parse("p.toml", base).unwrap().deviations.len(), 0);
 }

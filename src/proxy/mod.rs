@@ -9,7 +9,8 @@
 //! Files: this one starts a proxy ([`start`]) for whoever needs one — the `conform proxy`
 //! command ([`cli`]: the exchanges fed to the run's sinks, reports rewritten at most once a second
 //! and once more on exit, `-- COMMAND`)
-//! and `conform run --client` ([`crate::clients`]); [`forward`] handles one exchange;
+//! `conform run --client` ([`crate::clients`]) and `conform scenarios capture`
+//! ([`crate::capture`]); [`forward`] handles one exchange;
 //! [`sandbox`] warns when `-- claude …` runs Claude Code outside a sandbox.
 
 mod cli;
@@ -18,6 +19,7 @@ mod lines;
 mod sandbox;
 
 pub(crate) use cli::{ProxyArgs, run_cli};
+pub(crate) use sandbox::warning as sandbox_warning;
 
 use crate::protocol::anthropic::judge::Judgement;
 use crate::secrets::SharedRedactor;
@@ -58,6 +60,32 @@ pub(crate) struct Config {
     pub(crate) max_body: usize,
     /// Exchange labels are `LABEL/0001 METHOD PATH`.
     pub(crate) label: String,
+}
+
+impl Config {
+    /// A proxy on a free loopback port in front of `target`: its key sent its way instead of
+    /// the client's credentials, its headers added.
+    pub(crate) fn for_target(
+        target: &crate::target::Target,
+        redactor: SharedRedactor,
+        max_body: usize,
+        label: String,
+    ) -> Config {
+        Config {
+            listen: SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            upstream: target.base_url.clone(),
+            key: target.api_key.as_ref().map(|k| {
+                (
+                    k.expose().to_string(),
+                    target.auth == crate::target::AuthStyle::Bearer,
+                )
+            }),
+            extra_headers: target.headers.clone(),
+            redactor,
+            max_body,
+            label,
+        }
+    }
 }
 
 /// The proxy's shared state.

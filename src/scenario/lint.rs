@@ -123,6 +123,7 @@ impl Checker<'_> {
             };
             let pos = self.refine(pos, s, offset);
             match &expr {
+                Expr::Literal(_) => {}
                 Expr::Fixture(name) => match &self.scenario.fixtures_dir {
                     None => {
                         self.error(

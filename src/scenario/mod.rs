@@ -63,6 +63,7 @@
 //! `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}`, `{{ fixtures.FILE }}` /
 //! `{{ fixture("FILE") }}` (base64 of `scenarios/fixtures/FILE`). A whole-string template
 //! keeps the value's JSON type; inside text it interpolates. Unknown variables are errors.
+//! A literal `{{` is written `{{ '{{' }}` (a quoted literal).
 
 pub(crate) mod compiled;
 pub(crate) mod diagnostics;
@@ -144,7 +145,8 @@ fn lint_builtin(validator: Option<RequestValidator<'_>>) -> i32 {
         "checked {} scenario file(s) of the built-in library (there is no ./scenarios here; `conform run` uses the same): {errors} error(s), {} warning(s)",
         library::files()
             .iter()
-            .filter(|(p, _)| p.starts_with("scenarios/anthropic/"))
+            .filter(|(p, _)| p.starts_with("scenarios/anthropic/")
+                && (p.ends_with(".yaml") || p.ends_with(".yml")))
             .count(),
         diagnostics.len() - errors
     );

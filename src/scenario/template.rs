@@ -1,7 +1,8 @@
 //! Templates in scenario strings: `{{ target.model }}`, `{{ target.base_url }}`,
 //! `{{ target.name }}`, `{{ target.headers.NAME }}`, `{{ steps.ID.NAME }}` (a capture of an
 //! earlier step), `{{ fixtures.FILE }}` and `{{ fixture("FILE") }}` (base64 of a file under
-//! `scenarios/fixtures/`).
+//! `scenarios/fixtures/`), and `{{ '{{' }}`, a quoted literal (how a text that holds `{{`
+//! itself is written: captured prompts do).
 //!
 //! A string that is exactly one template inserts the value with its JSON type (a captured
 //! array stays an array); templates inside longer strings interpolate as text (strings as is,
@@ -26,6 +27,8 @@ pub(crate) enum Expr {
     Var(Vec<String>),
     /// A fixture file (relative to the fixtures directory), inserted as base64.
     Fixture(String),
+    /// A quoted literal (`{{ '{{' }}`), inserted as it is.
+    Literal(String),
 }
 
 impl Expr {
@@ -34,6 +37,7 @@ impl Expr {
         match self {
             Expr::Var(parts) => parts.join("."),
             Expr::Fixture(name) => format!("fixtures.{name}"),
+            Expr::Literal(text) => format!("{text:?}"),
         }
     }
 }
@@ -104,6 +108,10 @@ fn parse_expr(inner: &str, offset: usize) -> Result<Expr, TemplateError> {
             Ok(Expr::Fixture(name.to_string()))
         };
     }
+    let quoted = |q: char| inner.len() >= 2 && inner.starts_with(q) && inner.ends_with(q);
+    if quoted('"') || quoted('\'') {
+        return Ok(Expr::Literal(inner[1..inner.len() - 1].to_string()));
+    }
     if let Some(name) = inner.strip_prefix("fixtures.") {
         return if name.is_empty() {
             Err(invalid())
@@ -146,6 +154,7 @@ impl Context {
         };
         match expr {
             Expr::Fixture(name) => self.fixture(name).map(Value::String),
+            Expr::Literal(text) => Ok(Value::String(text.clone())),
             Expr::Var(parts) => match parts[0].as_str() {
                 "target" if parts.len() == 2 => self
                     .target
@@ -323,6 +332,17 @@ mod tests {
             parse("{{ fixture('a/b.png') }}").unwrap(),
             vec![Piece::Expr(Expr::Fixture("a/b.png".into()), 0)]
         );
+    }
+
+    #[test]
+    fn a_quoted_literal_writes_braces_that_are_not_a_template() {
+        assert_eq!(
+            ctx()
+                .render_str("use {{ '{{' }}slug}} and {{ \"{{\" }}x")
+                .unwrap(),
+            json!("use {{slug}} and {{x")
+        );
+        assert_eq!(ctx().render_str("{{ '{{' }}").unwrap(), json!("{{"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! was a test file of its own. Three stay apart: `tests/scenarios.rs`, a libtest-mimic harness
 //! that runs every scenario of the library as a test; `tests/clients.rs`, a libtest-mimic
 //! harness of the tests that run a real client (the SDKs, Claude Code, chromium: its modules
-//! `mock_sdk`, `proxy_sdk`, `mock_claude_code`, `client_claude_code`, `calibration`,
+//! `mock_sdk`, `proxy_sdk`, `mock_claude_code`, `client_claude_code`, `capture_claude_code`, `calibration`,
 //! `third_party` and `report_browser` live here but are compiled there), which reports a test whose client is
 //! missing as ignored with the reason; and `tests/snapshot_insta.rs`, which sets `INSTA_UPDATE`
 //! for its whole process.
@@ -13,6 +13,7 @@ mod support;
 mod api_versions;
 mod architecture;
 mod backpressure;
+mod capture;
 mod catalogue;
 mod causes_first;
 mod check_cli;

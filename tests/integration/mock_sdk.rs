@@ -30,8 +30,8 @@ pub(crate) fn python_0x() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/.venv0/bin/python").to_string()
 }
 
-/// Runs tests/sdk/check_python.py with `py` against a fresh mock.
-async fn run_python_checks(test: &str, py: String) {
+/// Runs the script tests/sdk/`script` with `py` against a fresh mock; it must print `done`.
+async fn run_python_script(test: &str, py: String, script: &str, done: &str) {
     let m = mock_support::start(MockConfig {
         models: vec![
             "conform-mock".into(),
@@ -42,7 +42,7 @@ async fn run_python_checks(test: &str, py: String) {
     })
     .await;
     let base = m.base_url();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/check_python.py");
+    let script = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::task::spawn_blocking(move || sdk_command(&py, &base).arg(script).output())
         .await
         .expect("join")
@@ -54,7 +54,12 @@ async fn run_python_checks(test: &str, py: String) {
         out.status.success(),
         "{test}: SDK checks failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("checks passed"), "{stdout}");
+    assert!(stdout.contains(done), "{stdout}");
+}
+
+/// Runs tests/sdk/check_python.py with `py` against a fresh mock.
+async fn run_python_checks(test: &str, py: String) {
+    run_python_script(test, py, "check_python.py", "checks passed").await;
 }
 
 pub(crate) async fn python_sdk_runs_the_seed_examples() {
@@ -69,6 +74,11 @@ pub(crate) async fn python_sdk_0x_runs_the_seed_examples() {
 
 /// Runs tests/sdk/check_ts.mjs with the package `module` (installed in tests/sdk).
 async fn run_ts_checks(test: &str, module: &'static str) {
+    run_ts_script(test, module, "check_ts.mjs").await;
+}
+
+/// Runs the script tests/sdk/`script` with the package `module` against a fresh mock.
+async fn run_ts_script(test: &str, module: &'static str, script: &'static str) {
     let sdk_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
     let m = mock_support::start(MockConfig {
         models: vec!["conform-mock".into(), "qwen3.7-plus".into()],
@@ -79,7 +89,7 @@ async fn run_ts_checks(test: &str, module: &'static str) {
     let out = tokio::task::spawn_blocking(move || {
         sdk_command("node", &base)
             .env("CONFORM_SDK_PATH", module)
-            .arg("check_ts.mjs")
+            .arg(script)
             .current_dir(sdk_dir)
             .output()
     })
@@ -105,6 +115,30 @@ pub(crate) async fn typescript_sdk_0x_runs_the_seed_examples() {
     run_ts_checks(
         "typescript_sdk_0x_runs_the_seed_examples",
         "anthropic-sdk-0x",
+    )
+    .await;
+}
+
+/// Issue 25: the newest Python SDK parses every block type of today's API the reference server
+/// answers with (thinking, redacted_thinking, server tool calls and results, every citation
+/// location, pause_turn, a refusal's stop_details) and passes each answer back as the next
+/// turn, which is accepted (tests/sdk/roundtrip_python.py over tests/sdk/roundtrip_cases.json).
+pub(crate) async fn python_sdk_round_trips_every_block_type() {
+    run_python_script(
+        "python_sdk_round_trips_every_block_type",
+        python(),
+        "roundtrip_python.py",
+        "round trips passed",
+    )
+    .await;
+}
+
+/// The same round trips with the newest TypeScript SDK (tests/sdk/roundtrip_ts.mjs).
+pub(crate) async fn typescript_sdk_round_trips_every_block_type() {
+    run_ts_script(
+        "typescript_sdk_round_trips_every_block_type",
+        "@anthropic-ai/sdk",
+        "roundtrip_ts.mjs",
     )
     .await;
 }

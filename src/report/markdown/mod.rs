@@ -70,9 +70,14 @@ fn render_documented(report: &RunReport, out: &mut String) {
                 n if n <= 3 => r.cases.join(", "),
                 n => format!("{}, … ({n})", r.cases[..3].join(", ")),
             };
+            let read = r
+                .checked
+                .as_deref()
+                .map(|d| format!(" (read {})", cell(d)))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| {} | [{}]({}): {} | **{}** | {} |",
+                "| {} | [{}]({}){read}: {} | **{}** | {} |",
                 cell(&r.kind),
                 cell(&r.id),
                 r.doc,
