@@ -169,7 +169,8 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
         many => format!("one of {many:?}"),
     };
     let pos = expect.status.as_ref().map(|s| s.pos).unwrap_or_default();
-    // A request the step expects to be rejected was accepted: the rule the step states.
+    // A request the step expects to be rejected was accepted (or, for a step expecting
+    // success, one it expects to be accepted was rejected): the rule the step states.
     // Rejected with another client-error status than the documented one: the rejection's
     // status is wrong, whatever the cause.
     let rejection_expected =
@@ -183,6 +184,13 @@ pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outco
             .and_then(|c| CheckId::parse(&c.value))
     } else if rejection_expected && (400..500).contains(&status) {
         Some(ids::ERROR_WRONG_STATUS)
+    } else if !rejection_expected && (400..500).contains(&status) {
+        // A request the step expects to be accepted was rejected: the rule the step states,
+        // when it states one (a documented parameter that must be accepted).
+        expect
+            .status_check
+            .as_ref()
+            .and_then(|c| CheckId::parse(&c.value))
     } else {
         None
     };

@@ -134,6 +134,15 @@ pub(crate) fn segments(body: &Value) -> Vec<Segment> {
     out
 }
 
+/// `cache-ttl-ignored`: every breakpoint is a 5-minute one, whatever its `ttl`.
+pub(crate) fn one_duration(segments: &mut [Segment]) {
+    for s in segments {
+        if s.breakpoint.is_some() {
+            s.breakpoint = Some(Ttl::FiveMinutes);
+        }
+    }
+}
+
 fn ttl_of(part: &Value) -> Option<Ttl> {
     let cc = part.get("cache_control")?;
     if cc.is_null() {
@@ -363,6 +372,13 @@ mod tests {
         let u = store.account(&segments(&body(&long, "q", Some("1h"))), now);
         assert_eq!(u.ephemeral_1h, u.cache_creation_input_tokens);
         assert!(u.ephemeral_1h > 1024);
+        let mut five = segments(&body(&long, "another question", Some("1h")));
+        one_duration(&mut five);
+        let u = CacheStore::default().account(&five, now);
+        assert_eq!(
+            (u.ephemeral_1h, u.ephemeral_5m),
+            (0, u.cache_creation_input_tokens)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod body;
 pub(crate) mod cache;
+mod context_edit;
 pub(crate) mod faults;
 pub(crate) mod generate;
 pub(crate) mod hash;
@@ -21,6 +22,7 @@ pub(crate) mod stream;
 mod timed;
 pub(crate) mod tokenize;
 pub(crate) mod validate;
+mod window;
 
 use std::io::Write;
 use std::net::SocketAddr;

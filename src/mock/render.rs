@@ -95,11 +95,17 @@ fn envelope(a: &Answer, content: Vec<Value>, stop: bool, output_tokens: u64) -> 
     if stop {
         m.insert("stop_reason".into(), json!(a.generated.stop_reason));
         m.insert("stop_sequence".into(), json!(a.generated.stop_sequence));
+        if let Some(details) = &a.generated.stop_details {
+            m.insert("stop_details".into(), details.clone());
+        }
     } else {
         m.insert("stop_reason".into(), Value::Null);
         m.insert("stop_sequence".into(), Value::Null);
     }
     m.insert("usage".into(), usage_json(a, output_tokens));
+    if stop && let Some(cm) = &a.generated.context_management {
+        m.insert("context_management".into(), cm.clone());
+    }
     if stop && let Some(c) = container_json(a) {
         m.insert("container".into(), c);
     }
@@ -260,19 +266,30 @@ pub(crate) fn events(a: &Answer) -> Vec<Event> {
         out.push(Event::new("ping", json!({"type": "ping"})));
     }
     let u = &a.usage;
-    let mut delta = json!({"type": "message_delta",
-        "delta": {"stop_reason": a.generated.stop_reason, "stop_sequence": a.generated.stop_sequence},
-        "usage": {"input_tokens": u.input_tokens,
-            "cache_creation_input_tokens": u.cache_creation_input_tokens,
-            "cache_read_input_tokens": u.cache_read_input_tokens,
-            "output_tokens": n}});
-    if let Some(s) = server_usage_json(a) {
-        delta["usage"]["server_tool_use"] = s;
+    let mut delta =
+        json!({"stop_reason": a.generated.stop_reason, "stop_sequence": a.generated.stop_sequence});
+    if let Some(details) = &a.generated.stop_details {
+        delta["stop_details"] = details.clone();
     }
     if let Some(c) = container_json(a) {
-        delta["delta"]["container"] = c;
+        delta["container"] = c;
     }
-    out.push(Event::new("message_delta", delta));
+    let mut usage = json!({"input_tokens": u.input_tokens,
+        "cache_creation_input_tokens": u.cache_creation_input_tokens,
+        "cache_read_input_tokens": u.cache_read_input_tokens,
+        "output_tokens": n});
+    if let Some(s) = server_usage_json(a) {
+        usage["server_tool_use"] = s;
+    }
+    out.push(Event::new(
+        "message_delta",
+        json!({"type": "message_delta", "delta": delta, "usage": usage}),
+    ));
+    if let Some(cm) = &a.generated.context_management
+        && let Some(last) = out.last_mut()
+    {
+        last.data["context_management"] = cm.clone();
+    }
     out.push(Event::new("message_stop", json!({"type": "message_stop"})));
     out
 }

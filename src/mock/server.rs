@@ -18,12 +18,14 @@ use tokio::sync::Semaphore;
 use super::MockConfig;
 use super::body::{BLOCK, BodyBuffer};
 use super::cache::{self, CacheStore, InputUsage};
+use super::context_edit;
 use super::faults::{self, Fault, FaultSet};
 use super::generate::{generate_with, request_hash};
 use super::hash::{Rng, mix64};
 use super::render::{self, Answer};
 use super::stream::{self, Timing};
 use super::validate::{Endpoint, Rules, validate};
+use super::window;
 
 /// How much of an oversized body is read and thrown away before answering 413.
 const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
@@ -113,6 +115,9 @@ impl Ctx {
             "anthropic-organization-id",
             HeaderValue::from_static("00000000-0000-4000-8000-c0f0a11c0de0"),
         );
+        if self.has(Fault::RatelimitHeadersMissing) {
+            return;
+        }
         let reset = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
         let reset = reset
             .replace_nanosecond(0)
@@ -463,19 +468,43 @@ async fn handle_messages(
             .into_response());
     }
     validate(&body, Endpoint::Messages, &ctx.rules(headers)).map_err(ApiError::invalid)?;
+    if let Some(message) = faults::request::rejected_field(&body, &ctx.st.faults) {
+        return Err(ApiError::invalid(message));
+    }
     if let Some(message) = faults::request::rejects_search_result(&body, &ctx.st.faults) {
         return Err(ApiError::invalid(message));
     }
     let model = ctx.model_for(&body)?;
-    let segments = cache::segments(&body);
+    // Context editing acts on the prompt before it is counted, cached and answered.
+    let edits = if ctx.has(Fault::ContextEditsIgnored) {
+        None
+    } else {
+        context_edit::apply(&body)
+    };
+    let prompt = edits.as_ref().map_or(&body, |(edited, _)| edited);
+    let mut segments = cache::segments(prompt);
+    let input: u64 = segments.iter().map(|s| s.tokens).sum();
+    if let Some(message) = window::too_long(input) {
+        return Err(ApiError::invalid(message));
+    }
+    let (prompt, window_limited) = window::fit(prompt, input);
+    let prompt = prompt.as_ref();
+    if ctx.has(Fault::CacheTtlIgnored) {
+        cache::one_duration(&mut segments);
+    }
     let usage = if ctx.has(Fault::CacheIgnored) {
         InputUsage::uncached(&segments)
     } else {
         ctx.st.cache.account(&segments, Instant::now())
     };
     let seed = ctx.st.config.seed;
-    let asked = faults::request::for_generation(&body, &ctx.st.faults);
-    let hash = request_hash(&body);
+    let asked = faults::request::for_generation(prompt, &ctx.st.faults);
+    // effort-ignored: the words too are those of the request answered (every level alike).
+    let hash = request_hash(if ctx.has(Fault::EffortIgnored) {
+        &asked
+    } else {
+        &body
+    });
     let mut generated = generate_with(
         &asked,
         hash,
@@ -490,6 +519,10 @@ async fn handle_messages(
         "msg_01{}",
         super::hash::Rng::new(hash ^ super::hash::mix64(n.wrapping_add(seed))).base62(22)
     );
+    window::mark(&mut generated, window_limited);
+    generated.context_management = edits
+        .as_ref()
+        .map(|(_, applied)| json!({"applied_edits": applied}));
     faults::answer::apply(&mut generated, &body, seed, &ctx.st.faults);
     let answer = Answer {
         generated,

@@ -433,8 +433,11 @@ pub(crate) async fn run_case_noting(
             .statuses()
             .iter()
             .all(|s| (200..300).contains(s));
-        let step_rejected =
-            expected_success && wire::is_rejection(resp.status, validation.body.as_ref());
+        // A step that names the rule a rejection breaks (`status_check`) is not `unsupported`
+        // when rejected: the rejection is that rule's failure.
+        let step_rejected = expected_success
+            && step.expect.status_check.is_none()
+            && wire::is_rejection(resp.status, validation.body.as_ref());
         for o in outcomes.iter().filter(|o| !o.success) {
             findings.push(
                 o.to_finding(scenario.feature(), &reference)

@@ -444,10 +444,12 @@ impl Checker<'_> {
         }
         if let Some(check) = &s.expect.status_check {
             self.stated_check(check, false, None);
-            if s.expect.statuses().iter().any(|c| (200..300).contains(c)) {
+            let statuses = s.expect.statuses();
+            let success = statuses.iter().filter(|c| (200..300).contains(*c)).count();
+            if success != 0 && success != statuses.len() {
                 self.error(
                     check.pos,
-                    "`status_check` names the rule a success status breaks; this step expects one",
+                    "`status_check` names the rule a success status breaks (a step expecting a rejection) or a rejection breaks (a step expecting success); this step expects both",
                 );
             }
         }

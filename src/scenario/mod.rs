@@ -56,7 +56,9 @@
 //! failure is reported under it, with its severity, instead of `assert.<operator>`.
 //! `expect.status_check: <id>` names the rule a success status breaks for a request that
 //! must be rejected (`auth.invalid-key-accepted`); another client-error status than the
-//! expected one is `error.wrong-status`. `conform lint` checks the id is in the catalogue and
+//! expected one is `error.wrong-status`. On a step expecting success it names the rule a
+//! client-error status breaks (`request.documented-field-rejected`: a documented parameter
+//! must be accepted); such a rejection is then that rule's failure, not `unsupported`. `conform lint` checks the id is in the catalogue and
 //! fits the assertion.
 //!
 //! Templates: `{{ target.model }}`, `{{ target.base_url }}`, `{{ target.name }}`,

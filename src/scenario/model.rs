@@ -379,7 +379,9 @@ pub(crate) struct Expect {
     /// The catalogue check that states the rule the expected status proves for a request
     /// that must be rejected (e.g. `auth.invalid-key-accepted`): a success status (2xx) is
     /// reported under it. Another 4xx than the expected one(s) is `error.wrong-status`; any
-    /// other unexpected status stays `assert.status`.
+    /// other unexpected status stays `assert.status`. On a step expecting success it states
+    /// the rule a rejection breaks (e.g. `request.documented-field-rejected`): a 4xx is
+    /// reported under it, and the result is that rule's failure, not `unsupported`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_check: Option<Located<String>>,
 }

@@ -80,6 +80,18 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("bearer-rejected", "auth.style-rejected"),
     ("new-version-rejected", "version.current-rejected"),
     ("5xx-on-block-content", "http.server-error"),
+    ("effort-ignored", "effect.effort"),
+    (
+        "ignored-fields-rejected",
+        "request.documented-field-rejected",
+    ),
+    ("cache-ttl-ignored", "caching.ttl-1h-not-reported"),
+    ("ratelimit-headers-missing", "headers.ratelimit"),
+    (
+        "refusal-without-stop-details",
+        "message.refusal-without-stop-details",
+    ),
+    ("context-edits-ignored", "effect.context-editing"),
     ("server-tool-dropped", "effect.server-tools"),
     ("citations-dropped", "effect.citations"),
     ("search-result-rejected", "assert.status"),
@@ -109,16 +121,20 @@ pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<
 const COMBINATION_SEEDS: std::ops::Range<u64> = 1..41;
 
 /// How many of the seeded combinations pass today; a change that loses one fails the test.
-/// Measured: 34 of 40 (the timed faults left out of the pool, masked faults not expected).
-/// The four server-tool and citation faults grew the pool, which draws other combinations
-/// from the same seeds (with the pool as it was, the library with their scenarios still
-/// passes 38 of 40). Left, each a one-feature cause ranked below a break that touches every
-/// feature, none of them a server-tool or citation fault: `model-rewrite` under
-/// `no-message-start` and `wrong-error-status` (#1, not among the causes), `cache-ignored`
-/// under `truncated-stream` (#20), `empty-text-delta` under `truncated-stream` (#25) and under
-/// `wrong-delta-type` (#37), `structured-output-ignored` under `wrong-delta-type` (#32),
-/// `wrong-stop-reason` under `wrong-delta-type` and `error-as-200` (#34).
-const COMBINATIONS_PASSING: usize = 34;
+/// Measured: 31 of 40 (the timed faults left out of the pool, masked faults not expected).
+/// The pool decides which combinations the seeds draw: with the issue-25 faults in it (effort,
+/// documented fields, 1h cache, rate-limit headers, refusal, context editing) the 40 seeds draw
+/// other combinations than the 38-of-40 measurement before them. Left:
+/// * `ignored-fields-rejected` rejects the `metadata` every claude-code request carries, so
+///   those four scenarios are `unsupported` with a generic `assert.status` that outranks
+///   another fault's own cause (#33 `signature-unchecked`, #34 `unknown-model-remap` and
+///   `context-edits-ignored`); under `openai-errors` its rejection's status is folded under
+///   the malformed error body (#12, #27);
+/// * a one-feature stream cause ranked below breaks that touch every stream:
+///   `interleaved-blocks` with `wrong-delta-type` or `tool-input-string` (#3, #10, #29),
+///   `stream-drops-delta` with `index-gap` (#1), `stream-input-tokens-zero` with
+///   `event-name-mismatch` and `no-message-start` (#37).
+const COMBINATIONS_PASSING: usize = 31;
 
 /// Pairs where the first fault keeps the second from being observable at all: the evidence
 /// the second one needs is never produced, so no report can name it and the combination does
@@ -137,6 +153,8 @@ const MASKS: &[(&str, &str)] = &[
     ("truncated-stream", "model-rewrite"),
     // No usage anywhere, so no input count to compare between the modes.
     ("usage-missing", "stream-input-tokens-zero"),
+    // Nothing is cached, so no 1-hour write to put in the wrong bucket.
+    ("cache-ignored", "cache-ttl-ignored"),
 ];
 
 /// Whether another fault of the combination masks `fault`.

@@ -529,6 +529,91 @@ async fn check_fault(fault: Fault) {
             assert!(r.header("content-type").unwrap().starts_with("text/plain"));
             assert_eq!(messages(b, &basic("hi")).await.status, 200);
         }
+        Fault::EffortIgnored => {
+            let ask = |effort: &str| {
+                with(
+                    basic("Analyze the future prospects of quantum computing."),
+                    json!({"output_config": {"effort": effort}}),
+                )
+            };
+            let low = messages(b, &ask("low")).await.json();
+            let high = messages(b, &ask("high")).await.json();
+            assert_eq!(low["content"], high["content"]);
+            assert_eq!(
+                low["usage"]["output_tokens"],
+                high["usage"]["output_tokens"]
+            );
+        }
+        Fault::IgnoredFieldsRejected => {
+            for (field, value) in [
+                ("service_tier", json!("auto")),
+                ("container", json!("container_011CQ")),
+                (
+                    "mcp_servers",
+                    json!([{"type": "url", "url": "https://example.com/mcp", "name": "x"}]),
+                ),
+                ("inference_geo", json!("global")),
+                ("metadata", json!({"user_id": "u"})),
+            ] {
+                let r = messages(b, &with(basic("hi"), json!({field: value}))).await;
+                assert_eq!(r.status, 400, "{field}");
+                assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+                assert!(
+                    r.json()["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(field)
+                );
+            }
+            assert_eq!(messages(b, &basic("hi")).await.status, 200);
+        }
+        Fault::CacheTtlIgnored => {
+            let long = "<Your Code Here>".repeat(400);
+            let body = with(
+                basic("q"),
+                json!({"system": [{"type": "text", "text": long, "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}),
+            );
+            let u = messages(b, &body).await.json()["usage"].clone();
+            let written = u["cache_creation_input_tokens"].as_u64().unwrap();
+            assert!(written > 1024);
+            assert_eq!(u["cache_creation"]["ephemeral_5m_input_tokens"], written);
+            assert_eq!(u["cache_creation"]["ephemeral_1h_input_tokens"], 0);
+        }
+        Fault::RefusalWithoutStopDetails => {
+            let refused = basic("Please answer conform-refusal-probe.");
+            let j = messages(b, &refused).await.json();
+            assert_eq!(j["stop_reason"], "refusal");
+            assert!(j.get("stop_details").is_none(), "{j}");
+            let r = messages(b, &streamed(refused)).await;
+            assert!(!String::from_utf8_lossy(&r.body).contains("stop_details"));
+        }
+        Fault::ContextEditsIgnored => {
+            let long = "result ".repeat(400);
+            let mut turns = vec![json!({"role": "user", "content": "Look these up."})];
+            for n in 0..3 {
+                let id = format!("toolu_01Edit{n}");
+                turns.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "lookup", "input": {}}]}));
+                turns.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": long}]}));
+            }
+            let tools = json!([{"name": "lookup", "input_schema": {"type": "object"}}]);
+            let full = with(basic("x"), json!({"messages": turns, "tools": tools}));
+            let edited = with(
+                full.clone(),
+                json!({"context_management": {"edits": [{"type": "clear_tool_uses_20250919",
+                    "trigger": {"type": "input_tokens", "value": 500}, "keep": {"type": "tool_uses", "value": 1}}]}}),
+            );
+            let a = messages(b, &full).await.json();
+            let e = messages(b, &edited).await.json();
+            assert_eq!(a["usage"]["input_tokens"], e["usage"]["input_tokens"]);
+            assert!(e.get("context_management").is_none(), "{e}");
+        }
+        Fault::RatelimitHeadersMissing => {
+            let r = messages(b, &basic("hi")).await;
+            assert_eq!(r.status, 200);
+            assert!(r.header("anthropic-ratelimit-requests-limit").is_none());
+            assert!(r.header("anthropic-ratelimit-tokens-remaining").is_none());
+            assert!(r.header("request-id").is_some());
+        }
         Fault::ServerToolDropped => {
             let search = with(
                 basic("Search the web for \"conform\"."),

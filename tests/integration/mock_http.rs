@@ -295,6 +295,7 @@ async fn auth_accepts_x_api_key_and_bearer_only_with_the_right_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_without_anthropic_version_is_400() {
     let m = start(MockConfig::default()).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let bare = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = m.base_url();
     for req in [
@@ -936,4 +937,53 @@ async fn ttft_and_chunk_delay_shape_timing() {
     let t1 = Instant::now();
     assert_eq!(messages(&m.base_url(), &basic("hi")).await.status, 200);
     assert!(t1.elapsed() >= Duration::from_millis(150));
+}
+
+/// The context window (200,000 tokens): a longer prompt is a 400 `prompt is too long`; a
+/// prompt that leaves less room than `max_tokens` is answered and stops at the window with
+/// `model_context_window_exceeded`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_window_rejects_long_prompts_and_stops_answers_at_its_end() {
+    let m = start(MockConfig::default()).await;
+    let b = m.base_url();
+    let prompt = |words: usize| format!("Tell me a long story. {}", "word ".repeat(words));
+    let count = |words: usize| {
+        let b = b.clone();
+        let p = prompt(words);
+        async move {
+            post(
+                &b,
+                "/v1/messages/count_tokens",
+                &json!({"model": "conform-mock",
+                "messages": [{"role": "user", "content": p}]}),
+            )
+            .await
+            .json()["input_tokens"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let r = messages(&b, &basic(&prompt(210_000))).await;
+    assert_invalid(&r, "prompt is too long");
+    // Pad the prompt until it leaves a few tokens of room (the count is linear in the words).
+    let mut words = 190_000;
+    for _ in 0..4 {
+        let c = count(words).await;
+        if (199_990..200_000).contains(&c) {
+            break;
+        }
+        words = (words as i64 + 199_995 - c as i64) as usize;
+    }
+    let c = count(words).await;
+    assert!((199_990..200_000).contains(&c), "{c}");
+    let j = messages(
+        &b,
+        &with(basic(&prompt(words)), json!({"max_tokens": 4096})),
+    )
+    .await
+    .json();
+    assert_eq!(j["stop_reason"], "model_context_window_exceeded", "{j}");
+    assert!(j["usage"]["output_tokens"].as_u64().unwrap() <= 200_000 - c);
+    let fits = messages(&b, &basic("Say hello.")).await.json();
+    assert_eq!(fits["stop_reason"], "end_turn");
 }

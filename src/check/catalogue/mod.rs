@@ -260,6 +260,9 @@ pub(crate) mod docs {
     pub(crate) const MODELS: &str = "https://platform.claude.com/docs/en/api/models/list";
     pub(crate) const CLAUDE_CODE_GATEWAY: &str = "https://code.claude.com/docs/en/llm-gateway";
     pub(crate) const PREFILL: &str = "https://platform.claude.com/docs/en/build-with-claude/prompt-engineering/prefill-claudes-response";
+    pub(crate) const EFFORT: &str = "https://platform.claude.com/docs/en/build-with-claude/effort";
+    pub(crate) const CONTEXT_EDITING: &str =
+        "https://platform.claude.com/docs/en/build-with-claude/context-editing";
     pub(crate) const WEB_SEARCH: &str =
         "https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool";
     pub(crate) const CITATIONS: &str =

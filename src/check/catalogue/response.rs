@@ -417,4 +417,10 @@ declare! {
         doc: VERSIONING,
         fix: "Accept `anthropic-version: 2026-10-21` as well as 2023-06-01 (apply its documented changes: sampling parameters, `document` blocks in assistant turns and citations on user text are rejected under it).",
     }
+    MESSAGE_REFUSAL_STOP_DETAILS = "message.refusal-without-stop-details" {
+        severity: Should,
+        title: "A refusal (`stop_reason: refusal`) carries no `stop_details` saying why.",
+        doc: STOP_REASONS,
+        fix: "Send `stop_details: {type: refusal, category, explanation}` with a refusal (in a stream, in the `message_delta` delta), as Anthropic does; `category` and `explanation` may be null.",
+    }
 }

@@ -6,9 +6,10 @@
 
 use super::Exception;
 use super::docs::{
-    CACHING, CITATIONS, COUNT_TOKENS, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS, RATE_LIMITS,
-    SEARCH_RESULTS, STOP_REASONS, STRUCTURED, THINKING, WEB_SEARCH,
+    CACHING, CITATIONS, CONTEXT_EDITING, COUNT_TOKENS, EFFORT, ERRORS, IMPLEMENT_TOOL_USE,
+    MESSAGES, MODELS, RATE_LIMITS, SEARCH_RESULTS, STOP_REASONS, STRUCTURED, THINKING, WEB_SEARCH,
 };
+use super::families::SCENARIO_SEVERITY;
 use crate::check::Severity::{Info, Must, Should};
 
 declare! {
@@ -205,6 +206,30 @@ declare! {
         title: "The `anthropic-ratelimit-*` headers are missing or not positive numbers.",
         doc: RATE_LIMITS,
         fix: "Send `anthropic-ratelimit-requests-limit`, `-requests-remaining`, `-tokens-limit` (and their reset times) with the limits that apply to the caller, or the upstream's.",
+    }
+    // Request parameters documented as supported or ignored (issue 25).
+    EFFECT_EFFORT = "effect.effort" {
+        severity: Must,
+        exceptions: SCENARIO_SEVERITY,
+        title: "`output_config.effort` was accepted but had no effect: a lower effort did not spend fewer output tokens.",
+        doc: EFFORT,
+        fix: "Forward `output_config.effort` to the model (or map it to the upstream's reasoning effort); reject it with a 400 if the model does not support it.",
+        contract: Some("The effort documentation defines lower effort as fewer tokens spent on text, tool calls and thinking; an application that lowers effort for cost or latency pays for the full effort."),
+    }
+    REQUEST_DOCUMENTED_FIELD_REJECTED = "request.documented-field-rejected" {
+        severity: Must,
+        title: "A request carrying a documented optional parameter (`metadata`, `service_tier`, `inference_geo`, …) was rejected with a 4xx instead of accepted.",
+        doc: MESSAGES,
+        fix: "Accept the documented top-level parameters of the Messages API; one the endpoint cannot honour is ignored (and documented so), not rejected as an extra input.",
+        contract: Some("The Messages API documents these parameters as optional fields of the request; the official clients send `metadata.user_id` (Claude Code on every request) and an endpoint that rejects them fails every such call."),
+    }
+    EFFECT_CONTEXT_EDITING = "effect.context-editing" {
+        severity: Must,
+        exceptions: SCENARIO_SEVERITY,
+        title: "`context_management` edits were accepted but not applied: no cleared tool uses in `context_management.applied_edits`, or the input tokens did not drop.",
+        doc: CONTEXT_EDITING,
+        fix: "Apply the request's context edits before the prompt reaches the model (clear the oldest tool results past the trigger, keeping the last `keep` tool uses), report them in `context_management.applied_edits` and count the edited prompt in `usage`; reject `context_management` with a 400 if the endpoint cannot apply it.",
+        contract: Some("Context editing documents that tool results past the trigger are cleared server-side and reported in `applied_edits`; an agent that relies on it to stay within the context window overflows it and pays for the full prompt."),
     }
     // Server tools, pause_turn and citations.
     SERVER_TOOLS_RESULT_MISSING = "server-tools.result-missing" {

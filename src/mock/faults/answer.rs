@@ -40,6 +40,10 @@ pub(crate) fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSe
         g.stop_reason = "end_turn";
         g.stop_sequence = None;
     }
+    // refusal-without-stop-details: the refusal's details are dropped.
+    if faults.has(Fault::RefusalWithoutStopDetails) && g.stop_reason == "refusal" {
+        g.stop_details = None;
+    }
     // pause-turn-as-end-turn: a paused server-tool loop is reported as finished.
     if faults.has(Fault::PauseTurnAsEndTurn) && g.stop_reason == "pause_turn" {
         g.stop_reason = "end_turn";
@@ -123,6 +127,18 @@ mod tests {
         let end_turn = with(Fault::StopSequenceEndTurn, &b);
         assert_eq!(end_turn.blocks, clean.blocks);
         assert_eq!(end_turn.stop_reason, "end_turn");
+    }
+
+    #[test]
+    fn refusal_details_dropped() {
+        let b = body(
+            json!({"messages": [{"role": "user", "content": "Please conform-refusal-probe now."}]}),
+        );
+        let clean = generate(&b, 0);
+        assert_eq!(clean.stop_reason, "refusal");
+        assert_eq!(clean.stop_details.as_ref().unwrap()["type"], "refusal");
+        let faulty = with(Fault::RefusalWithoutStopDetails, &b);
+        assert_eq!((faulty.stop_reason, faulty.stop_details), ("refusal", None));
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
                         }
                     }
                     if let Some(d) = o.get_mut("delta").and_then(Value::as_object_mut) {
-                        d.insert("stop_details".into(), Value::Null);
+                        d.entry("stop_details").or_insert(Value::Null);
                         d.insert("container".into(), Value::Null);
                     }
                 }
@@ -195,7 +195,7 @@ pub(crate) fn apply(events: &mut Vec<Event>, a: &Answer, faults: &FaultSet) {
 
 /// null-optional-fields on a message object: the fields Anthropic omits, as explicit nulls.
 fn null_fields(msg: &mut Map<String, Value>) {
-    msg.insert("stop_details".into(), Value::Null);
+    msg.entry("stop_details").or_insert(Value::Null);
     msg.insert("container".into(), Value::Null);
     if let Some(u) = msg.get_mut("usage").and_then(Value::as_object_mut) {
         for k in [

@@ -21,6 +21,7 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
         Fault::ToolChoiceIgnored,
         Fault::StructuredOutputIgnored,
         Fault::MaxTokensIgnored,
+        Fault::EffortIgnored,
         Fault::ServerToolDropped,
     ];
     if !relevant.iter().any(|f| faults.has(*f)) {
@@ -67,6 +68,13 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
     if faults.has(Fault::MaxTokensIgnored) {
         o.insert("max_tokens".into(), json!(u64::MAX));
     }
+    // effort-ignored: every level answered as the default (`high`).
+    if faults.has(Fault::EffortIgnored)
+        && let Some(c) = o.get_mut("output_config").and_then(Value::as_object_mut)
+        && c.contains_key("effort")
+    {
+        c.insert("effort".into(), json!("high"));
+    }
     // server-tool-dropped: only the custom tools (no versioned `type`) reach the model.
     if faults.has(Fault::ServerToolDropped) {
         let custom =
@@ -90,6 +98,28 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
     }
     Cow::Owned(b)
 }
+
+/// ignored-fields-rejected: the first documented field of `body` a strict translator rejects
+/// (`service_tier`, `container`, `mcp_servers`, `inference_geo`, `metadata`), as the 400's
+/// message.
+pub(crate) fn rejected_field(body: &Value, faults: &FaultSet) -> Option<String> {
+    if !faults.has(Fault::IgnoredFieldsRejected) {
+        return None;
+    }
+    IGNORED_FIELDS
+        .iter()
+        .find(|k| body.get(**k).is_some())
+        .map(|k| format!("{k}: Extra inputs are not permitted"))
+}
+
+/// The fields providers document as accepted but ignored.
+const IGNORED_FIELDS: [&str; 5] = [
+    "service_tier",
+    "container",
+    "mcp_servers",
+    "inference_geo",
+    "metadata",
+];
 
 /// search-result-rejected: the 400 message for a request holding a `search_result` block (in a
 /// message or inside a `tool_result`), `None` when it holds none or the fault is off.
@@ -162,9 +192,23 @@ mod tests {
         );
         assert_eq!(b["output_config"], json!({"effort": "low"}));
         assert_eq!(b["max_tokens"], json!(u64::MAX));
+        let effort = for_generation(&body, &FaultSet::new([Fault::EffortIgnored]));
+        assert_eq!(effort["output_config"]["effort"], "high");
         let plain = json!({"messages": []});
         let by_default = for_generation(&plain, &FaultSet::new([Fault::ThinkingByDefault]));
         assert_eq!(by_default["thinking"]["type"], "enabled");
+    }
+
+    #[test]
+    fn documented_fields_rejected_only_under_the_fault() {
+        let on = FaultSet::new([Fault::IgnoredFieldsRejected]);
+        let body = json!({"model": "m", "metadata": {"user_id": "u"}, "messages": []});
+        assert_eq!(
+            rejected_field(&body, &on).as_deref(),
+            Some("metadata: Extra inputs are not permitted")
+        );
+        assert_eq!(rejected_field(&body, &FaultSet::default()), None);
+        assert_eq!(rejected_field(&json!({"messages": []}), &on), None);
     }
 
     #[test]

@@ -29,6 +29,12 @@
 //!   (`stop_reason: stop_sequence`).
 //! * prefill (last message from the assistant) → the text continues it without repeating it.
 //! * `max_tokens` → output is cut at that many tokens (inside thinking, text or a tool input).
+//! * a last user turn containing [`REFUSAL_TRIGGER`] (`conform-refusal-probe`) → a short
+//!   declining text, `stop_reason: refusal` and `stop_details: {type: refusal, category: null,
+//!   explanation}` *(in every behaviour)*.
+//! * `output_config.effort` → the prose answer and the thinking get a fixed number of
+//!   sentences per level (`low` fewest, `max` most; [`effort_sentences`]), so lower effort is
+//!   fewer output tokens *(also under realistic behaviour)*.
 //! * server tools (`web_search`, `web_fetch`, `code_execution`) the prompt asks for are run
 //!   with canned results, pausing (`pause_turn`) past the loop limit; documents and search
 //!   results with citations enabled are quoted with citations ([`server_tools`],
@@ -114,9 +120,18 @@ pub(crate) struct Generated {
     /// The text a stop sequence cut off (the sequence and what follows), kept so a fault that
     /// ignores stop sequences can put it back.
     pub overrun: Option<String>,
+    /// `stop_details` of a refusal (`{type: refusal, category, explanation}`); `None` otherwise.
+    pub stop_details: Option<Value>,
+    /// `context_management` of the answer (`{applied_edits: [...]}`), set by the server when it
+    /// applied context edits to the prompt (`context_edit.rs`); the generator leaves it `None`.
+    pub context_management: Option<Value>,
     /// `usage.server_tool_use` (and the container) when the request declares server tools.
     pub server_usage: Option<ServerUsage>,
 }
+
+/// The prompt text the reference server refuses (documented for probes): a last user turn
+/// containing it is answered with `stop_reason: refusal` and `stop_details`.
+pub(crate) const REFUSAL_TRIGGER: &str = "conform-refusal-probe";
 
 /// Hash of a request for the random streams (`stream` excluded so both modes agree).
 pub(crate) fn request_hash(body: &Value) -> u64 {
@@ -168,7 +183,14 @@ pub(crate) fn generate_with(
     let mut words = Rng::new(h ^ mix64(seed.wrapping_add(1)));
     let id = format!("msg_01{}", words.base62(22));
     let convo = Conversation::read(body);
+    if convo.user_text.contains(REFUSAL_TRIGGER) {
+        return refusal(id, body);
+    }
     let mut whims = Whims::draw(behaviour, h, seed, &convo);
+    if let Some((answer, thinking)) = effort_sentences(body) {
+        whims.sentences = Some(answer);
+        whims.thinking_sentences = Some(thinking);
+    }
     if let (Some(named), Some(unnamed)) = (
         skill.auto_tools(h, seed, true),
         skill.auto_tools(h, seed, false),
@@ -444,8 +466,58 @@ pub(crate) fn generate_with(
         stop_sequence,
         output_tokens: used.max(1),
         overrun: if truncated { None } else { overrun },
+        stop_details: None,
+        context_management: None,
         server_usage,
     }
+}
+
+/// The answer to a prompt with [`REFUSAL_TRIGGER`]: a short declining text (within
+/// `max_tokens`), `stop_reason: refusal` and its `stop_details`, as Anthropic's classifiers
+/// end a refused answer.
+fn refusal(id: String, body: &Value) -> Generated {
+    let budget = body
+        .get("max_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(u64::MAX);
+    let text = tokenize::truncate("I can't help with that request.", budget).to_string();
+    let output_tokens = tokenize::count(&text).max(1);
+    Generated {
+        id,
+        blocks: vec![Block::Text { text }],
+        stop_reason: "refusal",
+        stop_sequence: None,
+        output_tokens,
+        overrun: None,
+        context_management: None,
+        server_usage: server_tools::usage_of(body, &[]),
+        stop_details: Some(json!({
+            "type": "refusal",
+            "category": null,
+            "explanation": "The request matched the reference server's refusal trigger."
+        })),
+    }
+}
+
+/// `output_config.effort`, when the request sets it: how many sentences the answer and the
+/// thinking get after their opening one (`low` 1 and 0, `medium` 2 and 1, `high` 4 and 3,
+/// `xhigh` 6 and 5, `max` 8 and 7), whatever the model's whims. Lower effort is fewer output
+/// tokens, deterministically (a probe compares two efforts); without `effort` the lengths are
+/// the model's own.
+fn effort_sentences(body: &Value) -> Option<(u64, u64)> {
+    Some(
+        match body
+            .pointer("/output_config/effort")
+            .and_then(Value::as_str)?
+        {
+            "low" => (1, 0),
+            "medium" => (2, 1),
+            "high" => (4, 3),
+            "xhigh" => (6, 5),
+            "max" => (8, 7),
+            _ => return None,
+        },
+    )
 }
 
 /// `thinking.budget_tokens`, when the request sets one.

@@ -232,6 +232,10 @@ impl Accumulator {
                 m.insert("container".into(), c.clone());
             }
         }
+        // Context editing reports its applied edits beside the delta (not inside it).
+        if let Some(c) = event.get("context_management").filter(|c| !c.is_null()) {
+            m.insert("context_management".into(), c.clone());
+        }
         if let Some(u) = event.get("usage").and_then(Value::as_object) {
             let usage = m
                 .entry("usage")

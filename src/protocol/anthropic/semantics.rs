@@ -34,6 +34,26 @@ pub(crate) fn check_message(m: &Value) -> Vec<Finding> {
         ),
         _ => {}
     }
+    if stop_reason == Some("refusal")
+        && m.get("stop_details")
+            .and_then(|d| d.get("type"))
+            .and_then(Value::as_str)
+            != Some("refusal")
+    {
+        out.push(
+            Finding::new(
+                ids::MESSAGE_REFUSAL_STOP_DETAILS,
+                "/stop_details",
+                "a refusal carries `stop_details` of type `refusal` (its category and explanation) on Anthropic",
+            )
+            .expected("{type: refusal, category, explanation}")
+            .actual(
+                m.get("stop_details")
+                    .map_or_else(|| "absent".to_string(), Value::to_string),
+            )
+            .reference(refs::STOP_REASON),
+        );
+    }
     let blocks = m
         .get("content")
         .and_then(Value::as_array)

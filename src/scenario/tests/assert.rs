@@ -271,6 +271,18 @@ fn a_stated_check_names_the_finding() {
         other[0].to_finding(Feature::Errors, "ref").check.as_str(),
         "assert.status"
     );
+    // On a step expecting success it names the rule a rejection (4xx) breaks.
+    let expect = "      status_check: request.documented-field-rejected\n";
+    let rejected = run_with(expect, &body(), &[], 400, &Context::default());
+    assert_eq!(
+        rejected[0].to_finding(Feature::Basic, "ref").check.as_str(),
+        "request.documented-field-rejected"
+    );
+    let failed = run_with(expect, &body(), &[], 500, &Context::default());
+    assert_eq!(
+        failed[0].to_finding(Feature::Basic, "ref").check.as_str(),
+        "assert.status"
+    );
 }
 
 #[test]

@@ -124,18 +124,18 @@ fn stated_checks_are_rules_of_the_catalogue() {
     );
     assert!(ok.is_empty(), "{ok:#?}");
     let bad = lint_one(
-        "steps:\n  - id: a\n    expect:\n      status_check: auth.invalid-key-accepted\n      assert:\n        - {path: $.a, equals: 1, check: no.such-check}\n        - {path: $.a, equals: 1, check: assert.equals}\n        - {path: $.a, equals: 1, check: effect.tool-choice}\n        - {path: $.a, equals: 1, effect: true, check: message.id-prefix}\n        - {path: $.a, equals: 1, severity: info, check: message.id-prefix}\n        - {path: $.a, not: {equals: 1, check: message.id-prefix}}\n",
+        "steps:\n  - id: a\n    expect:\n      status: [200, 400]\n      status_check: auth.invalid-key-accepted\n      assert:\n        - {path: $.a, equals: 1, check: no.such-check}\n        - {path: $.a, equals: 1, check: assert.equals}\n        - {path: $.a, equals: 1, check: effect.tool-choice}\n        - {path: $.a, equals: 1, effect: true, check: message.id-prefix}\n        - {path: $.a, equals: 1, severity: info, check: message.id-prefix}\n        - {path: $.a, not: {equals: 1, check: message.id-prefix}}\n",
     );
     assert_eq!(
         bad,
         vec![
-            "8:21 `status_check` names the rule a success status breaks; this step expects one",
-            "10:41 `no.such-check` is not a check of the catalogue",
-            "11:41 `assert.equals` is a generic check; name the rule the assertion proves instead",
-            "12:41 `effect.tool-choice`: an `effect.*` check needs `effect: true`",
-            "13:55 `message.id-prefix`: an effect check names an `effect.*` check (its failure means `ignored`)",
-            "14:57 `message.id-prefix` cannot be reported as info: its catalogue entry does not allow it",
-            "15:28 `all`, `any`, `effect`, `severity`, `message` and `check` belong on the outer assertion",
+            "9:21 `status_check` names the rule a success status breaks (a step expecting a rejection) or a rejection breaks (a step expecting success); this step expects both",
+            "11:41 `no.such-check` is not a check of the catalogue",
+            "12:41 `assert.equals` is a generic check; name the rule the assertion proves instead",
+            "13:41 `effect.tool-choice`: an `effect.*` check needs `effect: true`",
+            "14:55 `message.id-prefix`: an effect check names an `effect.*` check (its failure means `ignored`)",
+            "15:57 `message.id-prefix` cannot be reported as info: its catalogue entry does not allow it",
+            "16:28 `all`, `any`, `effect`, `severity`, `message` and `check` belong on the outer assertion",
         ]
     );
 }
