@@ -94,7 +94,7 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("context-edits-ignored", "effect.context-editing"),
     ("server-tool-dropped", "effect.server-tools"),
     ("citations-dropped", "effect.citations"),
-    ("search-result-rejected", "assert.status"),
+    ("search-result-rejected", "request.search-result-rejected"),
     ("pause-turn-as-end-turn", "stop.pause-turn"),
 ];
 

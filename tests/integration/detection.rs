@@ -63,7 +63,7 @@ const fn some(verdict: Verdict, check: &'static str) -> Expect {
     }
 }
 
-use Verdict::{Fail, Ignored, Unsupported, Warn};
+use Verdict::{Fail, Ignored, Warn};
 
 type Row = (&'static str, &'static [(&'static str, Expect)]);
 
@@ -452,17 +452,17 @@ const MATRIX: &[Row] = &[
             ("server-tools/web-search", vc(Ignored, "effect.citations")),
         ],
     ),
-    // A well-formed 400 on the block: the feature is unsupported, not broken.
+    // A documented content block rejected is that rule's failure, not `unsupported`.
     (
         "search-result-rejected",
         &[
             (
                 "document/search-result-cited",
-                vc(Unsupported, "assert.status"),
+                vc(Fail, "request.search-result-rejected"),
             ),
             (
                 "document/search-result-tool",
-                vc(Unsupported, "assert.status"),
+                vc(Fail, "request.search-result-rejected"),
             ),
         ],
     ),

@@ -251,8 +251,8 @@ async fn single_exchange_faults_are_flagged() {
         // sends 2023-06-01).
         Fault::NewVersionRejected,
         // Seen only against a scenario's intent: server tools or citations the request enables
-        // and the answer lacks (effect checks), a well-formed 400 on a search_result block
-        // (unsupported), a turn of more searches than the server's loop runs (stop.pause-turn).
+        // and the answer lacks (effect checks), a 400 on a search_result block (the step's
+        // status_check), a turn of more searches than the server's loop runs (stop.pause-turn).
         Fault::ServerToolDropped,
         Fault::CitationsDropped,
         Fault::SearchResultRejected,

@@ -266,4 +266,11 @@ declare! {
         fix: "Return each citation in the location type of its source, with the source's index, title and `cited_text` copied from it.",
         contract: Some("The citations and search-results documentation define one citation type per source type; a client that resolves a citation to its source cannot find it."),
     }
+    REQUEST_SEARCH_RESULT_REJECTED = "request.search-result-rejected" {
+        severity: Must,
+        title: "A request with a `search_result` content block (in a user turn or a `tool_result`) was rejected with a 4xx instead of answered.",
+        doc: SEARCH_RESULTS,
+        fix: "Accept `search_result` blocks (source, title, text content, optional citations) in user turns and tool results, and pass them to the model as sources.",
+        contract: Some("The search-results documentation defines `search_result` as a content block of user turns and tool results; a RAG application that passes its retrieved sources this way gets an error instead of an answer."),
+    }
 }
