@@ -33,10 +33,34 @@ fn usage_json(a: &Answer, output_tokens: u64) -> Value {
     m.insert("cache_creation".into(), u.cache_creation_json());
     m.insert("output_tokens".into(), json!(output_tokens));
     m.insert("service_tier".into(), json!("standard"));
+    if let Some(s) = server_usage_json(a) {
+        m.insert("server_tool_use".into(), s);
+    }
     Value::Object(m)
 }
 
-fn block_json(b: &Block) -> Value {
+/// `usage.server_tool_use`, when the request declared a server tool.
+fn server_usage_json(a: &Answer) -> Option<Value> {
+    a.generated.server_usage.as_ref().map(|s| {
+        json!({"web_search_requests": s.web_search_requests, "web_fetch_requests": s.web_fetch_requests})
+    })
+}
+
+/// The code-execution container of the answer, when a code tool ran.
+fn container_json(a: &Answer) -> Option<Value> {
+    a.generated
+        .server_usage
+        .as_ref()
+        .filter(|s| s.container)
+        .map(|_| {
+            // From the content, like the deltas: the same answer names the same container.
+            let content = format!("{:?}", a.generated.blocks);
+            let id = Rng::new(fnv(0x636f_6e74, content.as_bytes())).base62(24);
+            json!({"id": format!("container_011C{id}"), "expires_at": "2026-01-01T01:00:00Z"})
+        })
+}
+
+pub(crate) fn block_json(b: &Block) -> Value {
     match b {
         Block::Thinking {
             thinking,
@@ -47,6 +71,17 @@ fn block_json(b: &Block) -> Value {
         Block::ToolUse {
             id, name, input, ..
         } => json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+        Block::Cited { text, citations } => {
+            json!({"type": "text", "text": text, "citations": citations})
+        }
+        Block::ServerToolUse { id, name, input } => {
+            json!({"type": "server_tool_use", "id": id, "name": name, "input": input})
+        }
+        Block::ServerToolResult {
+            kind,
+            tool_use_id,
+            content,
+        } => json!({"type": kind, "tool_use_id": tool_use_id, "content": content}),
     }
 }
 
@@ -71,6 +106,9 @@ fn envelope(a: &Answer, content: Vec<Value>, stop: bool, output_tokens: u64) -> 
     m.insert("usage".into(), usage_json(a, output_tokens));
     if stop && let Some(cm) = &a.generated.context_management {
         m.insert("context_management".into(), cm.clone());
+    }
+    if stop && let Some(c) = container_json(a) {
+        m.insert("container".into(), c);
     }
     Value::Object(m)
 }
@@ -111,6 +149,11 @@ fn start_form(b: &Block) -> Value {
         Block::ToolUse { id, name, .. } => {
             json!({"type": "tool_use", "id": id, "name": name, "input": {}})
         }
+        Block::Cited { .. } => json!({"type": "text", "text": "", "citations": []}),
+        Block::ServerToolUse { id, name, .. } => {
+            json!({"type": "server_tool_use", "id": id, "name": name, "input": {}})
+        }
+        Block::ServerToolResult { .. } => block_json(b),
     }
 }
 
@@ -171,6 +214,22 @@ fn deltas(b: &Block, rng: &mut Rng) -> Vec<Value> {
                 out.push(json!({"type": "input_json_delta", "partial_json": c}));
             }
         }
+        Block::Cited { text, citations } => {
+            // Each citation comes first, then the cited text (see the corpus).
+            for c in citations {
+                out.push(json!({"type": "citations_delta", "citation": c}));
+            }
+            for c in token_chunks(text, rng, 1, 4) {
+                out.push(json!({"type": "text_delta", "text": c}));
+            }
+        }
+        Block::ServerToolUse { input, .. } => {
+            out.push(json!({"type": "input_json_delta", "partial_json": ""}));
+            for c in char_chunks(&input.to_string(), rng) {
+                out.push(json!({"type": "input_json_delta", "partial_json": c}));
+            }
+        }
+        Block::ServerToolResult { .. } => {}
     }
     out
 }
@@ -216,14 +275,19 @@ pub(crate) fn events(a: &Answer) -> Vec<Event> {
     if let Some(details) = &a.generated.stop_details {
         delta["stop_details"] = details.clone();
     }
+    if let Some(c) = container_json(a) {
+        delta["container"] = c;
+    }
+    let mut usage = json!({"input_tokens": u.input_tokens,
+        "cache_creation_input_tokens": u.cache_creation_input_tokens,
+        "cache_read_input_tokens": u.cache_read_input_tokens,
+        "output_tokens": n});
+    if let Some(s) = server_usage_json(a) {
+        usage["server_tool_use"] = s;
+    }
     out.push(Event::new(
         "message_delta",
-        json!({"type": "message_delta",
-            "delta": delta,
-            "usage": {"input_tokens": u.input_tokens,
-                "cache_creation_input_tokens": u.cache_creation_input_tokens,
-                "cache_read_input_tokens": u.cache_read_input_tokens,
-                "output_tokens": n}}),
+        json!({"type": "message_delta", "delta": delta, "usage": usage}),
     ));
     if let Some(cm) = &a.generated.context_management
         && let Some(last) = out.last_mut()

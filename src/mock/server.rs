@@ -475,6 +475,9 @@ async fn handle_messages(
     if let Some(message) = faults::request::rejected_field(&body, &ctx.st.faults) {
         return Err(ApiError::invalid(message));
     }
+    if let Some(message) = faults::request::rejects_search_result(&body, &ctx.st.faults) {
+        return Err(ApiError::invalid(message));
+    }
     let model = ctx.model_for(&body)?;
     // Context editing acts on the prompt before it is counted, cached and answered.
     let edits = if ctx.has(Fault::ContextEditsIgnored) {

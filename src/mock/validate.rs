@@ -6,9 +6,9 @@
 //!    required`, `messages.0.content.0.image.source.base64.media_type: Input should be ...`).
 //! 2. **Semantics** the schema cannot state: model limits on `max_tokens`, the thinking budget,
 //!    `tool_choice` against the tools, the first turn, non-empty turns, which role may carry which
-//!    block, `tool_use`/`tool_result` pairing, thinking signatures (verified with the server's
-//!    seed, see `generate::sign_thinking`), base64 payloads, at most 4 cache breakpoints, and the
-//!    2026-10-21 version's removals.
+//!    block, a server tool's domain lists, `tool_use`/`tool_result` pairing, thinking signatures
+//!    (verified with the server's seed, see `generate::sign_thinking`), base64 payloads, at most 4
+//!    cache breakpoints, and the 2026-10-21 version's removals.
 //!
 //! Consecutive turns of the same role are accepted (Anthropic merges them). As Anthropic, a
 //! missing `anthropic-version` header is a 400 `anthropic-version: header is required` (checked
@@ -355,6 +355,22 @@ fn semantics(body: &Value, endpoint: Endpoint, rules: &Rules) -> R {
             return err(
                 "tools",
                 format!("Tool names must be unique; `{name}` is defined twice"),
+            );
+        }
+    }
+    for (i, t) in body
+        .get("tools")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .enumerate()
+    {
+        let set = |k: &str| t.get(k).is_some_and(|v| !v.is_null());
+        if set("allowed_domains") && set("blocked_domains") {
+            let ty = t["type"].as_str().unwrap_or("custom");
+            return err(
+                &format!("tools.{i}.{ty}"),
+                "Cannot specify both allowed_domains and blocked_domains",
             );
         }
     }

@@ -48,6 +48,8 @@ pub enum Feature {
     ClaudeCode,
     // Multi-turn tool loops with thinking passed back, as agents run them.
     AgentLoop,
+    // Anthropic's server tools (web search, web fetch, code execution) and pause_turn.
+    ServerTools,
 }
 
 impl Feature {
@@ -61,7 +63,7 @@ impl Feature {
             .unwrap_or(usize::MAX)
     }
 
-    pub const ALL: [Feature; 20] = [
+    pub const ALL: [Feature; 21] = [
         Feature::Basic,
         Feature::System,
         Feature::MultiTurn,
@@ -82,6 +84,7 @@ impl Feature {
         Feature::Headers,
         Feature::ClaudeCode,
         Feature::AgentLoop,
+        Feature::ServerTools,
     ];
 
     /// The id used in files, reports and `effect.<feature>` check ids.
@@ -107,6 +110,7 @@ impl Feature {
             Feature::Headers => "headers",
             Feature::ClaudeCode => "claude-code",
             Feature::AgentLoop => "agent-loop",
+            Feature::ServerTools => "server-tools",
         }
     }
 }

@@ -105,6 +105,10 @@ const OWN_CAUSE: &[(&str, &str)] = &[
         "message.refusal-without-stop-details",
     ),
     ("context-edits-ignored", "effect.context-editing"),
+    ("server-tool-dropped", "effect.server-tools"),
+    ("citations-dropped", "effect.citations"),
+    ("search-result-rejected", "request.search-result-rejected"),
+    ("pause-turn-as-end-turn", "stop.pause-turn"),
 ];
 
 /// Run the library against a reference server with `faults`; the report's deviations as

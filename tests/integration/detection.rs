@@ -469,6 +469,55 @@ const MATRIX: &[Row] = &[
             vc(Ignored, "effect.context-editing"),
         )],
     ),
+    // Server tools removed from the request: the answer has no server_tool_use, no result
+    // and no usage.server_tool_use (the pause-turn probe then has no pause to continue).
+    (
+        "server-tool-dropped",
+        &[
+            (
+                "server-tools/web-search",
+                vc(Ignored, "effect.server-tools"),
+            ),
+            ("server-tools/web-fetch", vc(Ignored, "effect.server-tools")),
+            (
+                "server-tools/code-execution",
+                vc(Ignored, "effect.server-tools"),
+            ),
+        ],
+    ),
+    (
+        "citations-dropped",
+        &[
+            ("document/citations-*", vc(Ignored, "effect.citations")),
+            (
+                "document/search-result-cited",
+                vc(Ignored, "effect.citations"),
+            ),
+            (
+                "document/search-result-tool",
+                vc(Ignored, "effect.citations"),
+            ),
+            ("server-tools/web-search", vc(Ignored, "effect.citations")),
+        ],
+    ),
+    // A documented content block rejected is that rule's failure, not `unsupported`.
+    (
+        "search-result-rejected",
+        &[
+            (
+                "document/search-result-cited",
+                vc(Fail, "request.search-result-rejected"),
+            ),
+            (
+                "document/search-result-tool",
+                vc(Fail, "request.search-result-rejected"),
+            ),
+        ],
+    ),
+    (
+        "pause-turn-as-end-turn",
+        &[("server-tools/pause-turn", vc(Fail, "stop.pause-turn"))],
+    ),
 ];
 
 /// Faults whose row is proven one case at a time, in sync mode.

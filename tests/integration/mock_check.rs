@@ -250,6 +250,13 @@ async fn single_exchange_faults_are_flagged() {
         // Seen only by the run's access preflight, on a request with 2026-10-21 (this traffic
         // sends 2023-06-01).
         Fault::NewVersionRejected,
+        // Seen only against a scenario's intent: server tools or citations the request enables
+        // and the answer lacks (effect checks), a 400 on a search_result block (the step's
+        // status_check), a turn of more searches than the server's loop runs (stop.pause-turn).
+        Fault::ServerToolDropped,
+        Fault::CitationsDropped,
+        Fault::SearchResultRejected,
+        Fault::PauseTurnAsEndTurn,
     ];
     for info in conform::reference_server::fault_catalogue() {
         if multi.contains(&info.fault) {

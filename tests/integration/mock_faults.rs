@@ -686,6 +686,71 @@ async fn check_fault(fault: Fault) {
             assert!(r.header("anthropic-ratelimit-tokens-remaining").is_none());
             assert!(r.header("request-id").is_some());
         }
+        Fault::ServerToolDropped => {
+            let search = with(
+                basic("Search the web for \"conform\"."),
+                json!({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
+            );
+            let j = messages(b, &search).await.json();
+            let types: Vec<&str> = j["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c["type"].as_str())
+                .collect();
+            assert_eq!(types, ["text"], "{j}");
+            assert!(j["usage"].get("server_tool_use").is_none(), "{j}");
+        }
+        Fault::CitationsDropped => {
+            let cited = with(
+                basic("x"),
+                json!({"messages": [{"role": "user", "content": [
+                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The grass is green. The sky is blue."}, "citations": {"enabled": true}},
+                    {"type": "text", "text": "What colour is the grass?"}]}]}),
+            );
+            let j = messages(b, &cited).await.json();
+            let blocks = j["content"].as_array().unwrap();
+            assert!(
+                blocks.iter().any(|c| c["text"] == "The grass is green."),
+                "{j}"
+            );
+            assert!(blocks.iter().all(|c| c.get("citations").is_none()), "{j}");
+        }
+        Fault::SearchResultRejected => {
+            let result = json!({"type": "search_result", "source": "https://example.com/a", "title": "A",
+                "content": [{"type": "text", "text": "A is b."}]});
+            let r = messages(
+                b,
+                &with(
+                    basic("x"),
+                    json!({"messages": [{"role": "user", "content": [result, {"type": "text", "text": "What is A?"}]}]}),
+                ),
+            )
+            .await;
+            assert_eq!(r.status, 400);
+            assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+            assert!(
+                r.json()["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("search_result")
+            );
+            assert_eq!(messages(b, &basic("hi")).await.status, 200);
+        }
+        Fault::PauseTurnAsEndTurn => {
+            let queries: Vec<String> = (1..=12).map(|i| format!("\"topic {i}\"")).collect();
+            let long = with(
+                basic(&format!("Do 12 separate searches: {}.", queries.join(", "))),
+                json!({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
+            );
+            let j = messages(b, &long).await.json();
+            assert_eq!(j["stop_reason"], "end_turn");
+            assert_eq!(
+                j["content"].as_array().unwrap().last().unwrap()["type"],
+                "web_search_tool_result"
+            );
+            assert_eq!(j["usage"]["server_tool_use"]["web_search_requests"], 10);
+        }
     }
     // Whatever the fault, the server keeps serving.
     let _ = send(

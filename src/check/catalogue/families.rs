@@ -35,6 +35,7 @@ const FEATURES: (&[&str], &[&str]) = family_ids!("effect.":
     "headers",
     "claude-code",
     "agent-loop",
+    "server-tools",
 );
 
 /// The stream event types with a payload schema (`schema.event.<type>`).

@@ -263,4 +263,10 @@ pub(crate) mod docs {
     pub(crate) const EFFORT: &str = "https://platform.claude.com/docs/en/build-with-claude/effort";
     pub(crate) const CONTEXT_EDITING: &str =
         "https://platform.claude.com/docs/en/build-with-claude/context-editing";
+    pub(crate) const WEB_SEARCH: &str =
+        "https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool";
+    pub(crate) const CITATIONS: &str =
+        "https://platform.claude.com/docs/en/build-with-claude/citations";
+    pub(crate) const SEARCH_RESULTS: &str =
+        "https://platform.claude.com/docs/en/build-with-claude/search-results";
 }

@@ -6,8 +6,8 @@
 
 use super::Exception;
 use super::docs::{
-    CACHING, CONTEXT_EDITING, COUNT_TOKENS, EFFORT, ERRORS, IMPLEMENT_TOOL_USE, MESSAGES, MODELS,
-    RATE_LIMITS, STOP_REASONS, STRUCTURED, THINKING,
+    CACHING, CITATIONS, CONTEXT_EDITING, COUNT_TOKENS, EFFORT, ERRORS, IMPLEMENT_TOOL_USE,
+    MESSAGES, MODELS, RATE_LIMITS, SEARCH_RESULTS, STOP_REASONS, STRUCTURED, THINKING, WEB_SEARCH,
 };
 use super::families::SCENARIO_SEVERITY;
 use crate::check::Severity::{Info, Must, Should};
@@ -252,5 +252,47 @@ declare! {
         doc: CONTEXT_EDITING,
         fix: "Apply the request's context edits before the prompt reaches the model (clear the oldest tool results past the trigger, keeping the last `keep` tool uses), report them in `context_management.applied_edits` and count the edited prompt in `usage`; reject `context_management` with a 400 if the endpoint cannot apply it.",
         contract: Some("Context editing documents that tool results past the trigger are cleared server-side and reported in `applied_edits`; an agent that relies on it to stay within the context window overflows it and pays for the full prompt."),
+    }
+    // Server tools, pause_turn and citations.
+    SERVER_TOOLS_RESULT_MISSING = "server-tools.result-missing" {
+        severity: Must,
+        title: "A `server_tool_use` block came back without the tool's result block (`web_search_tool_result`, …) in a turn that was not paused.",
+        doc: WEB_SEARCH,
+        fix: "Run the server tool and return its result block after the call, with the call's id in `tool_use_id` (or stop with `pause_turn` when the loop is paused before the result).",
+        contract: Some("The server-tool documentation returns each `server_tool_use` followed by its result block in the same answer; an application that renders the sources or passes the turn back finds a call with no result."),
+    }
+    USAGE_SERVER_TOOL_USE = "usage.server-tool-use" {
+        severity: Should,
+        title: "Server tools ran but `usage.server_tool_use` does not count them (`web_search_requests`, `web_fetch_requests`).",
+        doc: WEB_SEARCH,
+        fix: "Count each search and fetch the server ran in `usage.server_tool_use` (also in the stream's `message_delta` usage).",
+    }
+    STOP_PAUSE_TURN = "stop.pause-turn" {
+        severity: Must,
+        title: "A turn that ended on a server tool's call or result, with no answer after it, was reported as `end_turn` instead of `pause_turn`.",
+        doc: STOP_REASONS,
+        fix: "When the server-tool loop stops at its iteration limit, report `stop_reason: pause_turn` so the client sends the turn back to continue it.",
+        contract: Some("The stop-reason documentation defines `pause_turn` for a long server-tool turn the client must continue by sending it back; an application told `end_turn` shows an unfinished turn as the answer."),
+    }
+    EFFECT_CITATIONS = "effect.citations" {
+        severity: Must,
+        title: "Citations were enabled on a document or search result but no text block of the answer carries a citation.",
+        doc: CITATIONS,
+        fix: "Forward `citations: {enabled: true}` to the model and return its citations on the text blocks (as `citations_delta` events in a stream).",
+        contract: Some("The citations documentation returns, for sources with citations enabled, text blocks whose `citations` point into them; an application that shows or verifies sources gets none."),
+    }
+    CITATIONS_LOCATION = "citations.location" {
+        severity: Must,
+        title: "A citation is not of the type its source gives (char_location for plain text, content_block_location for custom content, search_result_location for a search result) or does not point at the source.",
+        doc: SEARCH_RESULTS,
+        fix: "Return each citation in the location type of its source, with the source's index, title and `cited_text` copied from it.",
+        contract: Some("The citations and search-results documentation define one citation type per source type; a client that resolves a citation to its source cannot find it."),
+    }
+    REQUEST_SEARCH_RESULT_REJECTED = "request.search-result-rejected" {
+        severity: Must,
+        title: "A request with a `search_result` content block (in a user turn or a `tool_result`) was rejected with a 4xx instead of answered.",
+        doc: SEARCH_RESULTS,
+        fix: "Accept `search_result` blocks (source, title, text content, optional citations) in user turns and tool results, and pass them to the model as sources.",
+        contract: Some("The search-results documentation defines `search_result` as a content block of user turns and tool results; a RAG application that passes its retrieved sources this way gets an error instead of an answer."),
     }
 }

@@ -44,6 +44,10 @@ pub(crate) fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSe
     if faults.has(Fault::RefusalWithoutStopDetails) && g.stop_reason == "refusal" {
         g.stop_details = None;
     }
+    // pause-turn-as-end-turn: a paused server-tool loop is reported as finished.
+    if faults.has(Fault::PauseTurnAsEndTurn) && g.stop_reason == "pause_turn" {
+        g.stop_reason = "end_turn";
+    }
     // wrong-stop-reason: end_turn although the message ends with a tool call.
     if faults.has(Fault::WrongStopReason) && g.stop_reason == "tool_use" {
         g.stop_reason = "end_turn";
@@ -54,6 +58,15 @@ pub(crate) fn apply(g: &mut Generated, body: &Value, seed: u64, faults: &FaultSe
         || (faults.has(Fault::SignatureDroppedAfterToolTurn)
             && super::request::answers_tool_results(body));
     for b in &mut g.blocks {
+        // citations-dropped: the cited text stays, its citations go.
+        if faults.has(Fault::CitationsDropped)
+            && let Block::Cited { text, .. } = b
+        {
+            *b = Block::Text {
+                text: std::mem::take(text),
+            };
+            continue;
+        }
         match b {
             Block::Thinking { signature, .. } if unsigned => {
                 signature.clear();

@@ -15,7 +15,8 @@ pub(crate) fn apply_message(m: &mut Value, a: &Answer, faults: &FaultSet) {
         null_fields(o);
         if let Some(blocks) = o.get_mut("content").and_then(Value::as_array_mut) {
             for b in blocks {
-                if b["type"] == "text" {
+                // Only the absent field: citations an answer has are kept.
+                if b["type"] == "text" && b.get("citations").is_none() {
                     b["citations"] = Value::Null;
                 }
             }

@@ -113,6 +113,10 @@ faults! {
     RatelimitHeadersMissing = [Framing] "ratelimit-headers-missing": "no anthropic-ratelimit-* headers on any answer"; "nearly every non-Anthropic endpoint, gateways that drop the upstream's headers",
     RefusalWithoutStopDetails = [Answer] "refusal-without-stop-details": "a refusal (stop_reason refusal; the reference server refuses a prompt containing `conform-refusal-probe`) carries no stop_details"; "translators mapping a content filter's finish reason to refusal without its details",
     ContextEditsIgnored = [Request] "context-edits-ignored": "context_management edits are accepted but never applied: no tool result is cleared, usage counts the whole prompt and the answer has no context_management"; "gateways that pass the beta field through to an upstream without context editing, or drop it",
+    ServerToolDropped = [Request] "server-tool-dropped": "server tools (web_search, web_fetch, code_execution: the tools with a versioned type) are silently removed from the request; the model answers without them and usage has no server_tool_use"; "OpenAI-backed translators that keep only function tools (Claude Code's WebSearch fails on such providers)",
+    CitationsDropped = [Answer] "citations-dropped": "citations enabled on documents or search results are ignored: the answer quotes the sources in text blocks without citations"; "translators that map text blocks to OpenAI content strings",
+    SearchResultRejected = [Request] "search-result-rejected": "a request with a search_result block (in a user turn or a tool_result) gets 400 invalid_request_error, its tag unknown"; "providers and gateways whose request schema predates search results",
+    PauseTurnAsEndTurn = [Answer] "pause-turn-as-end-turn": "a server-tool loop paused at its iteration limit is reported with stop_reason end_turn instead of pause_turn (the client does not continue the turn)"; "gateways mapping every stop reason they do not know to end_turn",
 }
 
 /// The whole catalogue, in a stable order.

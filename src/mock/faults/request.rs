@@ -24,6 +24,7 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
         Fault::MaxTokensIgnored,
         Fault::ThinkingStopsAfterToolTurn,
         Fault::EffortIgnored,
+        Fault::ServerToolDropped,
     ];
     if !relevant.iter().any(|f| faults.has(*f)) {
         return Cow::Borrowed(body);
@@ -79,6 +80,27 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
         && c.contains_key("effort")
     {
         c.insert("effort".into(), json!("high"));
+    }
+    // server-tool-dropped: only the custom tools (no versioned `type`) reach the model.
+    if faults.has(Fault::ServerToolDropped) {
+        let custom =
+            |t: &Value| matches!(t.get("type").and_then(Value::as_str), None | Some("custom"));
+        if let Some(tools) = o.get_mut("tools").and_then(Value::as_array_mut) {
+            let dropped: Vec<String> = tools
+                .iter()
+                .filter(|t| !custom(t))
+                .filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from))
+                .collect();
+            tools.retain(custom);
+            let named = o
+                .get("tool_choice")
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str)
+                .is_some_and(|n| dropped.iter().any(|d| d == n));
+            if named {
+                o.insert("tool_choice".into(), json!({"type": "auto"}));
+            }
+        }
     }
     Cow::Owned(b)
 }
@@ -166,6 +188,36 @@ const IGNORED_FIELDS: [&str; 5] = [
     "inference_geo",
     "metadata",
 ];
+
+/// search-result-rejected: the 400 message for a request holding a `search_result` block (in a
+/// message or inside a `tool_result`), `None` when it holds none or the fault is off.
+pub(crate) fn rejects_search_result(body: &Value, faults: &FaultSet) -> Option<String> {
+    if !faults.has(Fault::SearchResultRejected) {
+        return None;
+    }
+    let msgs = body.get("messages")?.as_array()?;
+    for (i, m) in msgs.iter().enumerate() {
+        let blocks = m.get("content").and_then(Value::as_array);
+        for (j, b) in blocks.into_iter().flatten().enumerate() {
+            let inner = b.get("content").and_then(Value::as_array);
+            let nested = inner
+                .into_iter()
+                .flatten()
+                .position(|x| x.get("type").and_then(Value::as_str) == Some("search_result"));
+            let path = match (b.get("type").and_then(Value::as_str), nested) {
+                (Some("search_result"), _) => format!("messages.{i}.content.{j}"),
+                (Some("tool_result"), Some(k)) => {
+                    format!("messages.{i}.content.{j}.tool_result.content.{k}")
+                }
+                _ => continue,
+            };
+            return Some(format!(
+                "{path}: Input tag 'search_result' found using 'type' does not match any of the expected tags: 'document', 'image', 'text', 'tool_result', 'tool_use'"
+            ));
+        }
+    }
+    None
+}
 
 /// 5xx-on-block-content: whether the server fails on this `/v1/messages` request (some
 /// message's content is an array of blocks).

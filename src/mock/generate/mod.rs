@@ -39,6 +39,10 @@
 //! * `output_config.effort` → the prose answer and the thinking get a fixed number of
 //!   sentences per level (`low` fewest, `max` most; [`effort_sentences`]), so lower effort is
 //!   fewer output tokens *(also under realistic behaviour)*.
+//! * server tools (`web_search`, `web_fetch`, `code_execution`) the prompt asks for are run
+//!   with canned results, pausing (`pause_turn`) past the loop limit; documents and search
+//!   results with citations enabled are quoted with citations ([`server_tools`],
+//!   [`citations`]).
 //!
 //! The generator knows no fault: the faults that change an answer are transforms of the request
 //! before generation or of the [`Generated`] answer after it (`faults/request.rs`,
@@ -49,8 +53,10 @@
 //! the model's choices, [`text`] writes prose and thinking, [`tools`] picks the tools to call,
 //! [`values`] builds JSON values from schemas.
 
+mod citations;
 mod conversation;
 pub(crate) mod realistic;
+pub(crate) mod server_tools;
 pub(crate) mod skill;
 mod text;
 mod tools;
@@ -64,6 +70,7 @@ use crate::protocol::anthropic::wire::output_format;
 use conversation::Conversation;
 pub(crate) use realistic::Behaviour;
 use realistic::Whims;
+pub(crate) use server_tools::ServerUsage;
 pub(crate) use skill::Skill;
 use text::{answer_text, sentence, thinking_text};
 use tools::{ToolDef, choice_type, tool_calls};
@@ -92,6 +99,23 @@ pub(crate) enum Block {
         input: Value,
         json: String,
     },
+    /// Text with its citations (a streamed one sends each as a `citations_delta` first).
+    Cited {
+        text: String,
+        citations: Vec<Value>,
+    },
+    /// A call of a server tool (`server_tool_use`), run by the server itself.
+    ServerToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    /// A server tool's result (`web_search_tool_result`, …), streamed whole in its start.
+    ServerToolResult {
+        kind: String,
+        tool_use_id: String,
+        content: Value,
+    },
 }
 
 /// The generated answer.
@@ -110,6 +134,8 @@ pub(crate) struct Generated {
     /// `context_management` of the answer (`{applied_edits: [...]}`), set by the server when it
     /// applied context edits to the prompt (`context_edit.rs`); the generator leaves it `None`.
     pub context_management: Option<Value>,
+    /// `usage.server_tool_use` (and the container) when the request declares server tools.
+    pub server_usage: Option<ServerUsage>,
 }
 
 /// The prompt text the reference server refuses (documented for probes): a last user turn
@@ -208,8 +234,14 @@ pub(crate) fn generate_with(
         });
     }
 
-    // Tools.
-    let mut calls = tool_calls(body, &convo, &whims);
+    // Server tools (run here, with canned results), else custom tools.
+    let server = server_tools::turn(body, &convo, &mut words);
+    let paused = server.as_ref().is_some_and(|t| t.paused);
+    let mut calls = if server.is_some() {
+        Vec::new()
+    } else {
+        tool_calls(body, &convo, &whims)
+    };
     // The loop is known by its task and its metadata (the same on every turn).
     let loop_key = || {
         format!(
@@ -218,7 +250,11 @@ pub(crate) fn generate_with(
             body.get("metadata").unwrap_or(&Value::Null)
         )
     };
-    if calls.is_empty() && convo.answers_tools && skill.abandons_loop(&loop_key(), seed) {
+    if server.is_none()
+        && calls.is_empty()
+        && convo.answers_tools
+        && skill.abandons_loop(&loop_key(), seed)
+    {
         // An abandoned agent loop: the last tool again instead of an answer.
         calls = tools::custom_tools(body)
             .into_iter()
@@ -232,7 +268,9 @@ pub(crate) fn generate_with(
         .map(|t| t.name.clone())
         .collect();
     let mut stop_candidates: Option<Vec<String>> = None;
-    if !calls.is_empty() {
+    if let Some(turn) = server {
+        plan.extend(turn.blocks);
+    } else if !calls.is_empty() {
         let forced = matches!(choice_type(body), "any" | "tool");
         if !forced {
             let names: Vec<&str> = calls.iter().map(|t| t.name.as_str()).collect();
@@ -301,6 +339,10 @@ pub(crate) fn generate_with(
         }
         if !stops.is_empty() {
             stop_candidates = Some(stops);
+        }
+        // Citable sources are quoted before the prose (a stop sequence cuts the prose).
+        if convo.prefill.is_none() {
+            plan.extend(citations::cited_sources(body));
         }
         plan.push(Block::Text { text });
     }
@@ -373,6 +415,30 @@ pub(crate) fn generate_with(
                     blocks.push(Block::Text { text });
                 }
             }
+            Block::Cited { text, citations } => {
+                let n = tokenize::count(&text);
+                if n > remaining {
+                    truncated = true;
+                    let kept = tokenize::truncate(&text, remaining).to_string();
+                    used += remaining;
+                    blocks.push(Block::Text { text: kept });
+                } else {
+                    used += n;
+                    blocks.push(Block::Cited { text, citations });
+                }
+            }
+            Block::ServerToolUse { id, name, input } => {
+                let n = 3 + tokenize::count(&name) + tokenize::count(&input.to_string());
+                if n > remaining {
+                    truncated = true;
+                    used += remaining;
+                } else {
+                    used += n;
+                    blocks.push(Block::ServerToolUse { id, name, input });
+                }
+            }
+            // The server's result costs no output tokens.
+            result @ Block::ServerToolResult { .. } => blocks.push(result),
             Block::ToolUse {
                 id,
                 name,
@@ -425,9 +491,12 @@ pub(crate) fn generate_with(
         ("stop_sequence", stop_sequence)
     } else if has_tool {
         ("tool_use", None)
+    } else if paused {
+        ("pause_turn", None)
     } else {
         ("end_turn", None)
     };
+    let server_usage = server_tools::usage_of(body, &blocks);
     Generated {
         id,
         blocks,
@@ -437,6 +506,7 @@ pub(crate) fn generate_with(
         overrun: if truncated { None } else { overrun },
         stop_details: None,
         context_management: None,
+        server_usage,
     }
 }
 
@@ -480,6 +550,7 @@ fn refusal(id: String, body: &Value) -> Generated {
         output_tokens,
         overrun: None,
         context_management: None,
+        server_usage: server_tools::usage_of(body, &[]),
         stop_details: Some(json!({
             "type": "refusal",
             "category": null,

@@ -205,3 +205,24 @@ fn the_2026_10_21_removals_apply_under_that_version_only() {
     };
     validate(&fine, Endpoint::Messages, &r).unwrap();
 }
+
+#[test]
+fn server_tools_are_typed_and_their_domain_lists_exclusive() {
+    let with_tool = |tool: Value| {
+        json!({"model": "m", "max_tokens": 5, "tools": [tool],
+            "messages": [{"role": "user", "content": "hi"}]})
+    };
+    let ok = with_tool(
+        json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
+        "allowed_domains": ["example.com"], "blocked_domains": null, "user_location": null}),
+    );
+    validate(&ok, Endpoint::Messages, &rules()).unwrap();
+    let both = with_tool(json!({"type": "web_search_20250305", "name": "web_search",
+        "allowed_domains": ["a.example"], "blocked_domains": ["b.example"]}));
+    assert_eq!(
+        message(&both),
+        "tools.0.web_search_20250305: Cannot specify both allowed_domains and blocked_domains"
+    );
+    let zero = with_tool(json!({"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 0}));
+    assert!(message(&zero).contains("max_uses"), "{}", message(&zero));
+}
