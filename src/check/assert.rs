@@ -161,6 +161,54 @@ pub(crate) fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>
     out
 }
 
+/// The documented optional top-level parameters of a Messages request that an endpoint may
+/// ignore but must not reject (`request.documented-field-rejected`).
+const DOCUMENTED_OPTIONAL: &[&str] = &[
+    "metadata",
+    "service_tier",
+    "inference_geo",
+    "container",
+    "mcp_servers",
+];
+
+/// The rule a rejection breaks, read from its meaning when the step names none: a 4xx to a
+/// step that expects success, whose error message names a documented optional parameter the
+/// request carries (`metadata: Extra inputs are not permitted`), is that parameter's
+/// rejection — `request.documented-field-rejected`, a failure — rather than a generic
+/// `assert.status` on whatever scenario happened to send it (Claude Code sends `metadata` on
+/// every request). Returns `expect` with that `status_check`, or `None` to keep it as it is.
+pub(crate) fn by_meaning(
+    expect: &Expect,
+    status: u16,
+    request: Option<&Value>,
+    response: &Value,
+) -> Option<Expect> {
+    let expects_success = expect.statuses().iter().all(|s| (200..300).contains(s));
+    if !expects_success
+        || !(400..500).contains(&status)
+        || expect.status_check.is_some()
+        || expect.rejected_check.is_some()
+    {
+        return None;
+    }
+    let message = response
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let named = DOCUMENTED_OPTIONAL
+        .iter()
+        .any(|f| request.is_some_and(|r| r.get(f).is_some()) && message.contains(f));
+    named.then(|| {
+        let mut e = expect.clone();
+        let pos = expect.status.as_ref().map(|s| s.pos).unwrap_or_default();
+        e.status_check = Some(Located::new(
+            ids::REQUEST_DOCUMENTED_FIELD_REJECTED.as_str().to_string(),
+            pos,
+        ));
+        e
+    })
+}
+
 /// The status check (default 200).
 pub(crate) fn check_status(expect: &Expect, status: u16, env: &Env<'_>) -> Outcome {
     let accepted = expect.statuses();

@@ -137,17 +137,31 @@ fn cases_of(exchanges: Vec<Exchange>) -> Vec<Vec<RecordedRequest>> {
     cases.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Send one request and read its body to the end; the bytes received.
+/// Send one request and read its body to the end; the bytes received. A request that could
+/// not be sent (a pooled connection the server closed after an earlier answer) is sent once
+/// more, as the SDKs retry connection errors; a second failure names the request.
 async fn send(client: &reqwest::Client, r: &RecordedRequest) -> Result<usize, String> {
     let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| e.to_string())?;
-    let mut b = client.request(method, &r.url);
-    for (name, value) in &r.headers {
-        b = b.header(name, value);
-    }
-    if let Some(body) = &r.body {
-        b = b.body(body.clone());
-    }
-    let mut resp = b.send().await.map_err(|e| e.to_string())?;
+    let build = || {
+        let mut b = client.request(method.clone(), &r.url);
+        for (name, value) in &r.headers {
+            b = b.header(name, value);
+        }
+        if let Some(body) = &r.body {
+            b = b.body(body.clone());
+        }
+        b
+    };
+    let sent = match build().send().await {
+        Err(e) if e.is_request() || e.is_connect() => build().send().await,
+        other => other,
+    };
+    let mut resp = sent.map_err(|e| {
+        let cause = std::error::Error::source(&e)
+            .map(|c| format!(": {c}"))
+            .unwrap_or_default();
+        format!("{e}{cause} ({} {})", r.method, r.url)
+    })?;
     let mut n = 0;
     while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
         n += chunk.len();

@@ -22,7 +22,7 @@ use crate::report::model::Timing;
 use crate::run::{CaseId, StepId};
 use crate::scenario::Scenario;
 use crate::scenario::model::{Auth, Mode};
-use crate::scenario::render::render_request;
+use crate::scenario::render::{RequestBody, render_request};
 use crate::scenario::template::Context;
 use crate::secrets::Redactor;
 use crate::target::Target;
@@ -419,8 +419,16 @@ pub(crate) async fn run_case_noting(
             schemas: &named_schema,
             file: &scenario.file,
         };
+        // A rejection the step names no rule for is read by its meaning (a documented optional
+        // parameter named by the error: `request.documented-field-rejected`).
+        let sent = match &rendered.body {
+            Some(RequestBody::Json(v)) => Some(v),
+            _ => None,
+        };
+        let inferred = assert::by_meaning(&step.expect, resp.status, sent, subject);
+        let expect = inferred.as_ref().unwrap_or(&step.expect);
         let outcomes = assert::check_expect(
-            &step.expect,
+            expect,
             &Subject {
                 status: resp.status,
                 headers: &resp.headers,
@@ -428,15 +436,11 @@ pub(crate) async fn run_case_noting(
             },
             &env,
         );
-        let expected_success = step
-            .expect
-            .statuses()
-            .iter()
-            .all(|s| (200..300).contains(s));
+        let expected_success = expect.statuses().iter().all(|s| (200..300).contains(s));
         // A step that names the rule a rejection breaks (`status_check`) is not `unsupported`
         // when rejected: the rejection is that rule's failure.
         let step_rejected = expected_success
-            && step.expect.status_check.is_none()
+            && expect.status_check.is_none()
             && wire::is_rejection(resp.status, validation.body.as_ref());
         for o in outcomes.iter().filter(|o| !o.success) {
             findings.push(

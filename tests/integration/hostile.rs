@@ -523,8 +523,10 @@ async fn every_hostile_endpoint_ends_in_a_clear_verdict_without_leaking_the_key(
         0,
         "a redirect was followed"
     );
+    // The peak is the whole test process's (tests run side by side in it); 453 MiB was seen in
+    // a full run once the library held 194 cases, two of them Claude Code captures of 130 KB.
     if let Some(mib) = peak_rss_mib() {
-        assert!(mib < 400, "peak RSS {mib} MiB");
+        assert!(mib < 512, "peak RSS {mib} MiB");
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

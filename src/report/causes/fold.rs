@@ -26,8 +26,11 @@
 //!    step, and its effect checks that share a key term with the cause, fold under the first
 //!    `must` cause of an earlier step (the later request was built from that answer: no
 //!    thinking at turn 1 is no thinking at turn 3 either); so does its status assertion (a
-//!    rejection, even one the step names with `rejected_check`) when that cause is an effect
-//!    check (two parallel calls where one was asked for make the next turn invalid).
+//!    rejection, even one the step names with `rejected_check` or `status_check`) when that
+//!    cause is an effect check (two parallel calls where one was asked for make the next turn
+//!    invalid) or says the answer itself is malformed (a tool input streamed as a string, a
+//!    message off its schema, a thinking block without signature: the turn that passes it
+//!    back carries the defect).
 //!
 //! 4. A finding about no step — a changed snapshot — is folded under a primary of the result
 //!    whose key term or field its diff names (an extra field shows in the snapshot too).
@@ -169,12 +172,13 @@ pub(super) fn primaries(findings: &[Finding]) -> Vec<Primary> {
         if let Some(h) = earlier {
             let cause = &findings[out[h].index];
             let off_script = cause.check.namespace() == "effect";
+            let malformed = answer_malformed(cause.check);
             let cause = terms(cause.check.as_str());
             let (generic, own): (Vec<Primary>, Vec<Primary>) =
                 primaries.into_iter().partition(|p| {
                     let f = &findings[p.index];
                     families::ASSERT.contains(f.check)
-                        || (off_script && is_status_assertion(f))
+                        || ((off_script || malformed) && is_status_assertion(f))
                         || (f.check.namespace() == "effect"
                             && terms(f.check.as_str()).iter().any(|t| cause.contains(t)))
                 });
@@ -243,6 +247,18 @@ fn from_scenario(f: &Finding) -> bool {
 
 /// Whether a finding is a step's status assertion (generic, or the rule its `status_check`
 /// names): the body that follows is not the one the step asked for.
+/// Whether a cause says the answer itself is malformed (its stream's grammar, its schema, a
+/// block the request implies): a later turn that passes that answer back carries the defect,
+/// and its rejection follows from it (a tool input streamed as a string makes the next turn's
+/// `tool_use` invalid).
+fn answer_malformed(check: CheckId) -> bool {
+    let id = check.as_str();
+    id.starts_with("stream.grammar.")
+        || id == "schema.message"
+        || id.starts_with("schema.event.")
+        || check.namespace() == "implied"
+}
+
 fn is_status_assertion(f: &Finding) -> bool {
     let loc = f.location.split_once(": ").map_or(&*f.location, |(_, l)| l);
     from_scenario(f) && loc.starts_with("status (")

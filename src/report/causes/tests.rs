@@ -311,4 +311,32 @@ fn a_later_turn_follows_from_the_cause_of_an_earlier_one() {
     let p = fold::primaries(&thinking);
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].folded, vec![1]);
+    // A malformed answer (a tool input streamed as a string) passed back: the next turn's
+    // rejection, whatever rule the step names for it, follows from it.
+    let malformed = vec![
+        at(
+            "stream.grammar.partial-json",
+            "/content/1 (event 7)",
+            "turn-1",
+        ),
+        at(
+            "request.search-result-rejected",
+            "status (tool.yaml:30:7)",
+            "turn-2",
+        ),
+    ];
+    let p = fold::primaries(&malformed);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0].index, p[0].folded.clone()), (0, vec![1]));
+    // A cause that says nothing of the answer's form (zero input tokens) leaves a later
+    // rejection its own cause.
+    let independent = vec![
+        at("message.input-tokens-zero", "/usage/input_tokens", "first"),
+        at(
+            "request.documented-field-rejected",
+            "status (fields.yaml:30:7)",
+            "second",
+        ),
+    ];
+    assert_eq!(fold::primaries(&independent).len(), 2);
 }

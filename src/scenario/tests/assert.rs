@@ -322,3 +322,46 @@ fn captures_that_select_nothing_are_errors() {
     let err = assert::capture(&s.doc.steps[0].value, &json!({"content": []})).unwrap_err();
     assert_eq!(err, "capture `first`: `$.content[0]` selected nothing");
 }
+
+#[test]
+fn a_rejection_naming_a_documented_parameter_is_read_by_its_meaning() {
+    let s = scenario_with("      status: 200\n");
+    let expect = &s.doc.steps[0].value.expect;
+    let error = |m: &str| json!({"type": "error", "error": {"type": "invalid_request_error", "message": m}});
+    let sent = json!({"model": "m", "max_tokens": 5, "metadata": {"user_id": "u"}, "messages": []});
+    // The error names `metadata`, which the request carries: the parameter's rejection.
+    let read = assert::by_meaning(
+        expect,
+        400,
+        Some(&sent),
+        &error("metadata: Extra inputs are not permitted"),
+    )
+    .expect("read by its meaning");
+    assert_eq!(
+        read.status_check.as_ref().map(|c| c.value.as_str()),
+        Some("request.documented-field-rejected")
+    );
+    // Not when the request does not carry it, the message names another field, the status is
+    // not a 4xx, or the step names its own rule.
+    let bare = json!({"model": "m", "max_tokens": 5, "messages": []});
+    assert!(
+        assert::by_meaning(expect, 400, Some(&bare), &error("metadata: Extra inputs")).is_none()
+    );
+    assert!(
+        assert::by_meaning(
+            expect,
+            400,
+            Some(&sent),
+            &error("max_tokens: Field required")
+        )
+        .is_none()
+    );
+    assert!(
+        assert::by_meaning(expect, 500, Some(&sent), &error("metadata: Extra inputs")).is_none()
+    );
+    let named = scenario_with("      rejected_check: agent-loop.passback-rejected\n");
+    let named = &named.doc.steps[0].value.expect;
+    assert!(
+        assert::by_meaning(named, 400, Some(&sent), &error("metadata: Extra inputs")).is_none()
+    );
+}
