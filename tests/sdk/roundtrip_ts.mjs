@@ -6,13 +6,30 @@
 // tool_result blocks with is_error, image and document content.
 //   CONFORM_BASE_URL=http://127.0.0.1:8787 node tests/sdk/roundtrip_ts.mjs
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import assert from "node:assert/strict";
 
 const require = createRequire(import.meta.url);
-const sdk = require(process.env.CONFORM_SDK_PATH || "@anthropic-ai/sdk");
+const SDK = process.env.CONFORM_SDK_PATH || "@anthropic-ai/sdk";
+const sdk = require(SDK);
 const Anthropic = sdk.default ?? sdk.Anthropic ?? sdk;
-const version = require((process.env.CONFORM_SDK_PATH || "@anthropic-ai/sdk") + "/package.json").version;
+
+// The SDK's version, from the nearest package.json above its entry point that names a package
+// (the package's `exports` do not expose package.json itself).
+function sdkVersion() {
+  let dir = path.dirname(require.resolve(SDK));
+  while (dir !== path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, "utf8"));
+      if (pkg.name && pkg.version) return pkg.version;
+    }
+    dir = path.dirname(dir);
+  }
+  return "unknown";
+}
+const version = sdkVersion();
 
 const MODEL = process.env.CONFORM_MODEL || "conform-mock";
 const client = new Anthropic({
