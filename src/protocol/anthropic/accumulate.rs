@@ -431,15 +431,15 @@ mod tests {
     }
 
     #[test]
-    fn hostile_partial_json_is_completed_in_linear_time() {
+    fn hostile_partial_json_is_completed() {
         // A million commas after an early error, and a deep unclosed nesting with commas: each
-        // cut would have cost a copy and a parse of the prefix (and a copy of the stack).
+        // cut would have cost a copy and a parse of the prefix (and a copy of the stack). What
+        // is asserted is the result; the time is not (no timed tests: a quadratic regression
+        // shows as this test taking minutes, not as a flaky bound).
         let bad_start = format!("{{\"a\" x{}", ", 1".repeat(1_000_000));
         let deep = format!("{{\"a\":{}{}", "[".repeat(200_000), "1,".repeat(200_000));
-        let started = std::time::Instant::now();
         assert_eq!(complete_partial_json(&bad_start), Some(json!({})));
         assert_eq!(complete_partial_json(&deep), Some(json!({})));
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]
