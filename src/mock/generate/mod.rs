@@ -404,27 +404,14 @@ pub(crate) fn generate_with(
             // Planned as thinking and redacted when spent; nothing plans one directly.
             Block::RedactedThinking { data } => blocks.push(Block::RedactedThinking { data }),
             Block::Text { text } => {
-                let n = tokenize::count(&text);
-                if n > remaining {
-                    truncated = true;
-                    let kept = tokenize::truncate(&text, remaining).to_string();
-                    used += remaining;
-                    blocks.push(Block::Text { text: kept });
-                } else {
-                    used += n;
-                    blocks.push(Block::Text { text });
-                }
+                let (text, _) = spend_text(text, remaining, &mut used, &mut truncated);
+                blocks.push(Block::Text { text });
             }
+            // A cited text cut short loses its citations (they point into the whole text).
             Block::Cited { text, citations } => {
-                let n = tokenize::count(&text);
-                if n > remaining {
-                    truncated = true;
-                    let kept = tokenize::truncate(&text, remaining).to_string();
-                    used += remaining;
-                    blocks.push(Block::Text { text: kept });
-                } else {
-                    used += n;
-                    blocks.push(Block::Cited { text, citations });
+                match spend_text(text, remaining, &mut used, &mut truncated) {
+                    (text, true) => blocks.push(Block::Cited { text, citations }),
+                    (text, false) => blocks.push(Block::Text { text }),
                 }
             }
             Block::ServerToolUse { id, name, input } => {
@@ -640,6 +627,25 @@ fn complete_entries(input: &Value, prefix: &str) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// A text block spent against the `remaining` output budget: the text, cut to the budget when
+/// it does not fit (`truncated` set), and whether it was kept whole; `used` counts its tokens.
+fn spend_text(
+    text: String,
+    remaining: u64,
+    used: &mut u64,
+    truncated: &mut bool,
+) -> (String, bool) {
+    let n = tokenize::count(&text);
+    if n > remaining {
+        *truncated = true;
+        *used += remaining;
+        (tokenize::truncate(&text, remaining).to_string(), false)
+    } else {
+        *used += n;
+        (text, true)
+    }
 }
 
 #[cfg(test)]
