@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::observe::Obs;
-use super::stats::{Statistic, quantile_sorted};
+use super::stats::{Statistic, quantile_select};
 use super::workload::{Family, Task};
 
 /// What a tool call's arguments were like (args tasks).
@@ -418,8 +418,7 @@ impl Statistic for Quantile {
             return None;
         }
         let mut v: Vec<f64> = idx.iter().map(|&i| self.0[i]).collect();
-        v.sort_by(f64::total_cmp);
-        Some(quantile_sorted(&v, self.1))
+        Some(quantile_select(&mut v, self.1))
     }
 }
 

@@ -332,7 +332,23 @@ mod tests {
             target: model(1, None),
         };
         let false_alarms = rate(40, 1, &trial, None, &[Word::Worse, Word::Better]);
-        assert!(false_alarms <= 0.075, "false alarms in {false_alarms}");
+        assert!(false_alarms <= 0.05, "false alarms in {false_alarms}");
+    }
+
+    /// Equal speeds across many seeds: a timing metric `worse` or `better` in at most 1 of 20
+    /// comparisons (40 tasks per ladder step; measured 1% of 100 with `conform bench compare`).
+    /// Quantiles take the sign-flip test's p-value when it is larger than the bootstrap's: with
+    /// the bootstrap's alone this was 7.5% of 40.
+    #[test]
+    fn equal_speeds_are_rarely_told_apart() {
+        let trial = Trial {
+            samples: 160,
+            families: &TIMED,
+            reference: timed(0, 300, 50.0),
+            target: timed(1, 300, 50.0),
+        };
+        let false_alarms = rate(20, 500, &trial, None, &[Word::Worse, Word::Better]);
+        assert!(false_alarms <= 0.05, "false alarms in {false_alarms}");
     }
 
     /// A tool skill 5 points lower is found `worse` on tool-trigger F1 in at least 80% of

@@ -1,5 +1,5 @@
-//! The statistics of a comparison: paired bootstrap intervals, normal-theory p-values, Holm's
-//! correction and sample-size estimates. Distributions come from `statrs`; resampling draws
+//! The statistics of a comparison: paired bootstrap intervals, normal-theory p-values, the
+//! paired sign-flip permutation test, Holm's correction and sample-size estimates. Distributions come from `statrs`; resampling draws
 //! from a seeded ChaCha8 generator, so the same observations always give the same numbers
 //! (a replay rescoring a recording reproduces a live run's report exactly).
 //!
@@ -11,6 +11,9 @@
 //! * **p-values from the bootstrap standard error** (a Wald test, `z = d / se`): with Holm's
 //!   correction over tens of tests the thresholds go below what a few thousand resamples can
 //!   resolve as percentiles, while the normal tail is smooth there.
+//! * **A sign-flip permutation test for quantiles** ([`sign_flip_p`]): the bootstrap's standard
+//!   error of a median or p90 of a few dozen tasks is noisy and often too small; swapping the
+//!   two answers of a task at random gives an exact test when the endpoints answer alike.
 //! * **Holm** (step-down Bonferroni) controls the chance of any false `better` or `worse` in
 //!   the whole table at 5%, under any dependence between metrics, and is uniformly more
 //!   powerful than Bonferroni.
@@ -79,6 +82,22 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// The `q` quantile of unsorted values, as [`quantile_sorted`] would give it after sorting,
+/// found by selection in linear time (the values are reordered).
+pub(crate) fn quantile_select(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let (_, &mut low, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    if pos == lo as f64 || above.is_empty() {
+        return low;
+    }
+    let high = above.iter().copied().min_by(f64::total_cmp).unwrap_or(low);
+    low + (high - low) * (pos - lo as f64)
+}
+
 fn interval(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
     (quantile_sorted(&v, 0.025), quantile_sorted(&v, 0.975))
@@ -127,6 +146,58 @@ pub(crate) fn paired(
         diff_ci: interval(sd),
         se: var.sqrt(),
     })
+}
+
+/// Sign flips of a paired permutation test, for `tests` tests corrected by Holm at 5%: enough
+/// that the smallest p-value a Monte Carlo test can give, `1/(R+1)`, sits twenty times below
+/// the strictest threshold (`0.05/tests`), and never fewer than [`RESAMPLES`].
+pub(crate) fn flips_for(tests: usize) -> usize {
+    (20.0 * tests.max(1) as f64 / 0.05)
+        .ceil()
+        .max(RESAMPLES as f64) as usize
+}
+
+/// Two-sided p-value of the paired sign-flip permutation test of `stat(a) − stat(b)`: under
+/// the null that the two answers to each task are exchangeable (the same endpoint answering
+/// twice), swapping them within a pair leaves the distribution unchanged, so the share of
+/// `flips` random swaps whose difference is at least as large as the observed one is an exact
+/// p-value (the Monte Carlo `(1 + hits) / (1 + flips)`), whatever the statistic and the sample
+/// size. `stat` may reorder its argument (a quantile sorts it).
+pub(crate) fn sign_flip_p(
+    a: &[f64],
+    b: &[f64],
+    stat: impl Fn(&mut [f64]) -> f64,
+    seed: u64,
+    flips: usize,
+) -> Option<f64> {
+    if a.is_empty() || a.len() != b.len() {
+        return None;
+    }
+    let (mut x, mut y) = (a.to_vec(), b.to_vec());
+    let observed = (stat(&mut x) - stat(&mut y)).abs();
+    if !observed.is_finite() {
+        return None;
+    }
+    // Ties with the observed difference count as hits (the conservative side), with a
+    // tolerance for the rounding of the interpolation.
+    let bar = observed - 1e-9 * observed.max(1.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut hits = 0usize;
+    for _ in 0..flips {
+        for (i, (&ai, &bi)) in a.iter().zip(b).enumerate() {
+            let (u, v) = if rng.random_bool(0.5) {
+                (bi, ai)
+            } else {
+                (ai, bi)
+            };
+            x[i] = u;
+            y[i] = v;
+        }
+        if (stat(&mut x) - stat(&mut y)).abs() >= bar {
+            hits += 1;
+        }
+    }
+    Some((1 + hits) as f64 / (1 + flips) as f64)
 }
 
 /// Holm's step-down adjustment: adjusted p-values in the input order.
@@ -211,6 +282,60 @@ mod tests {
         assert!((x.diff - 0.05).abs() < 1e-12);
         assert!(x.diff_ci.0 < 0.05 && 0.05 < x.diff_ci.1, "{x:?}");
         assert!(x.se > 0.0 && x.se < 0.1);
+    }
+
+    fn median(v: &mut [f64]) -> f64 {
+        quantile_select(v, 0.5)
+    }
+
+    #[test]
+    fn selection_gives_the_sorted_quantile() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for n in [1usize, 2, 3, 10, 41] {
+            let v: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            for q in [0.0, 0.1, 0.5, 0.9, 1.0] {
+                let mut w = v.clone();
+                assert_eq!(
+                    quantile_select(&mut w, q),
+                    quantile_sorted(&sorted, q),
+                    "{n} {q}"
+                );
+            }
+        }
+        assert!(quantile_select(&mut [], 0.5).is_nan());
+    }
+
+    #[test]
+    fn the_sign_flip_test_is_exact_under_exchange_and_finds_a_shift() {
+        // Two draws of one distribution per pair: over 200 seeded data sets the test rejects at
+        // 5% about 5% of the time (binomial 95% range of 200 draws: 4..17 rejections).
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut draw = |n: usize, shift: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| shift + -100.0 * (1.0 - rng.random::<f64>()).ln())
+                .collect()
+        };
+        let rejected = (0..200u64)
+            .filter(|&s| {
+                let (a, b) = (draw(40, 300.0), draw(40, 300.0));
+                sign_flip_p(&a, &b, median, s, 400).unwrap() < 0.05
+            })
+            .count();
+        assert!((4..=17).contains(&rejected), "{rejected} of 200");
+        // A doubled time is found.
+        let (a, b) = (draw(40, 600.0), draw(40, 300.0));
+        assert!(sign_flip_p(&a, &b, median, 1, 2000).unwrap() < 0.001);
+        // Seeded; the smallest p-value is 1/(flips+1); empty or unequal sides have none.
+        assert_eq!(
+            sign_flip_p(&a, &b, median, 1, 2000),
+            sign_flip_p(&a, &b, median, 1, 2000)
+        );
+        assert_eq!(sign_flip_p(&a, &b, median, 1, 99), Some(0.01));
+        assert_eq!(sign_flip_p(&a[..3], &b, median, 1, 99), None);
+        assert_eq!(flips_for(15), 6000);
+        assert_eq!(flips_for(1), RESAMPLES);
     }
 
     #[test]

@@ -106,7 +106,8 @@ pub(super) fn render(c: &Comparison) -> String {
     let _ = write!(
         o,
         "<h1>conform compare</h1><p>Run {} ({}), seed {}, {} tasks per family. Reference: <b>{}</b>. \
-         Paired bootstrap of target − reference over the same tasks (95% intervals), Holm's \
+         Paired bootstrap of target − reference over the same tasks (95% intervals; quantiles \
+         also need the paired sign-flip test), Holm's \
          correction over {} tests. About <b>{}</b> trigger tasks find a 5-point drop in \
          tool-trigger F1 with 80% power.</p>",
         esc(&c.run_date),

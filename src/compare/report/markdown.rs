@@ -18,7 +18,8 @@ pub(super) fn render(c: &Comparison) -> String {
     let _ = writeln!(
         o,
         "Run {} ({}, conform {}), seed {}, {} tasks per family, {} answer(s) per task. Reference: **{}**. \
-         Verdicts: paired bootstrap of target − reference over the same tasks (95% intervals), \
+         Verdicts: paired bootstrap of target − reference over the same tasks (95% intervals; \
+         quantiles also need the paired sign-flip test), \
          Holm's correction over {} tests, equivalence margin from the reference's own repeat \
          or the metric's default. To find a 5-point drop in tool-trigger F1 with 80% power, \
          about **{} trigger tasks** are needed (`--samples {}`).\n",
