@@ -345,6 +345,13 @@ fn decide(results: &mut [MetricResult], family: usize) {
             Word::Inconclusive
         };
         if r.verdict == Word::Inconclusive {
+            // The standard error the p-value stands for: larger than the bootstrap's when a
+            // quantile's sign-flip test was the stricter one, so the estimate is not too hopeful.
+            let implied =
+                r.p.map(|p| stats::z(p))
+                    .filter(|z| *z > 0.0 && z.is_finite())
+                    .map_or(se, |z| d.abs() / z);
+            let se = se.max(implied);
             r.more_tasks = stats::items_to_decide(r.n, d, se, m, 0.05 / k as f64)
                 .map(|need| need.saturating_sub(r.n).max(1));
         }
@@ -459,5 +466,14 @@ mod tests {
             ]
         );
         assert!(rs[2].more_tasks.is_some_and(|m| m > 100));
+        // A quantile whose sign-flip test gave a larger p-value than the bootstrap's standard
+        // error implies needs more tasks than that standard error alone would say.
+        let mut two = vec![
+            r("ttft_p90_1k", 20.0, 10.0, 5.0, stats::p_value(20.0, 10.0)),
+            r("ttft_p90_10k", 20.0, 10.0, 5.0, 0.2),
+        ];
+        decide(&mut two, 0);
+        let (wald, exact) = (two[0].more_tasks.unwrap(), two[1].more_tasks.unwrap());
+        assert!(exact > 2 * wald, "{exact} against {wald}");
     }
 }
