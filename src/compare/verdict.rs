@@ -348,7 +348,7 @@ fn decide(results: &mut [MetricResult], family: usize) {
             // The standard error the p-value stands for: larger than the bootstrap's when a
             // quantile's sign-flip test was the stricter one, so the estimate is not too hopeful.
             let implied =
-                r.p.map(|p| stats::z(p))
+                r.p.map(stats::z)
                     .filter(|z| *z > 0.0 && z.is_finite())
                     .map_or(se, |z| d.abs() / z);
             let se = se.max(implied);
