@@ -3,7 +3,7 @@
 //! metric, an interval plot per metric, a point per difference.
 
 use crate::support::{compare, compare_args};
-use std::process::Command;
+use std::path::Path;
 
 pub fn the_html_leaderboard_renders_in_a_headless_browser() {
     let bin = crate::report_browser::CHROMIUM;
@@ -14,28 +14,11 @@ pub fn the_html_leaderboard_renders_in_a_headless_browser() {
         8,
         dir.path(),
     ));
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=1000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!(
-            "file://{}",
-            dir.path().join("report.html").display()
-        ))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let (dom, _) = crate::report_browser::browse(
+        Path::new(bin),
+        &dir.path().join("report.html"),
+        &["--virtual-time-budget=1000", "--dump-dom"],
+    );
     let metrics = c.results.len() / c.targets.len();
     let table = &dom[dom
         .find("id=\"leaderboard\"")

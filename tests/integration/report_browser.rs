@@ -20,8 +20,9 @@ const FAULTS: [&str; 6] = [
     "no-ping",
 ];
 
-/// Run headless chromium on `page` with `extra` flags; (stdout, stderr).
-fn browse(bin: &Path, page: &Path, extra: &[&str]) -> (String, String) {
+/// Run headless chromium on `page` with `extra` flags, with a throw-away profile and every
+/// host name unresolvable (no request leaves the machine); (stdout, stderr).
+pub(crate) fn browse(bin: &Path, page: &Path, extra: &[&str]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(bin);
     cmd.args([
