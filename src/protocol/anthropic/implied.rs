@@ -4,6 +4,8 @@
 //! accepted but had no effect" (the verdict becomes `ignored`); `implied.*` checks are
 //! protocol violations in how the feature took effect.
 
+mod server_tools;
+
 use super::refs;
 use super::schema;
 use crate::check::catalogue::ids;
@@ -25,6 +27,12 @@ pub(crate) fn check(request: &Value, m: &Value) -> Vec<Finding> {
     );
     check_tools(request, blocks, truncated, &mut out);
     check_thinking(request, blocks, truncated, &mut out);
+    server_tools::check(
+        m,
+        blocks,
+        truncated || stop_reason == Some("pause_turn"),
+        &mut out,
+    );
     check_stop_sequences(request, m, blocks, stop_reason, &mut out);
     // Structured output is judged only on a finished answer: genuine traffic
     // (corpus pyd__test_strict_true_tool_native_output__0) answers with a tool call first.

@@ -23,3 +23,5 @@ pub(crate) const THINKING: &str =
 pub(crate) const STRUCTURED: &str =
     "https://platform.claude.com/docs/en/build-with-claude/structured-outputs";
 pub(crate) const SEMANTICS: &str = "https://platform.claude.com/docs/en/api/messages";
+pub(crate) const SERVER_TOOLS: &str =
+    "https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool";

@@ -145,3 +145,73 @@ fn max_tokens_model_and_prefill() {
         ]
     );
 }
+
+fn search_answer(result: Option<Value>, usage: Value, stop: &str) -> Value {
+    let mut content = vec![
+        json!({"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"rust"}}),
+    ];
+    if let Some(content_of_result) = result {
+        content.push(json!({"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":content_of_result}));
+    }
+    content.push(json!({"type":"text","text":"Rust 1.90."}));
+    json!({"type":"message","role":"assistant","content":content,"stop_reason":stop,"usage":usage})
+}
+
+#[test]
+fn a_server_tool_call_needs_its_result_and_a_count_in_usage() {
+    let req = json!({"model":"m","max_tokens":100,"tools":[{"type":"web_search_20250305","name":"web_search"}],
+        "messages":[{"role":"user","content":"search"}]});
+    let results =
+        json!([{"type":"web_search_result","url":"https://x","title":"x","encrypted_content":"e"}]);
+    let counted =
+        json!({"input_tokens":1,"output_tokens":1,"server_tool_use":{"web_search_requests":1}});
+    let uncounted = json!({"input_tokens":1,"output_tokens":1});
+    // The genuine shape: the call, its result, the answer, the search counted.
+    let ok = search_answer(Some(results.clone()), counted.clone(), "end_turn");
+    assert!(checks(req.clone(), ok).is_empty());
+    // The result left out of a finished turn; a paused or cut turn may lack it.
+    let missing = search_answer(None, counted.clone(), "end_turn");
+    assert_eq!(
+        checks(req.clone(), missing),
+        ["must:server-tools.result-missing"]
+    );
+    for stop in ["pause_turn", "max_tokens"] {
+        let paused = search_answer(None, counted.clone(), stop);
+        let found = checks(req.clone(), paused);
+        assert!(
+            !found.iter().any(|c| c.contains("server-tools")),
+            "{stop}: {found:?}"
+        );
+    }
+    // A finished turn ending on a call it never ran: a pause told as the end.
+    let mut bare = search_answer(None, counted.clone(), "end_turn");
+    bare["content"].as_array_mut().unwrap().pop();
+    assert_eq!(checks(req.clone(), bare), ["must:stop.pause-turn"]);
+    // A result naming another call does not count.
+    let mut other = search_answer(Some(results.clone()), counted.clone(), "end_turn");
+    other["content"][1]["tool_use_id"] = json!("srvtoolu_2");
+    assert_eq!(
+        checks(req.clone(), other),
+        ["must:server-tools.result-missing"]
+    );
+    // Results returned but the search not counted; an error result need not be counted.
+    let not_counted = search_answer(Some(results), uncounted.clone(), "end_turn");
+    assert_eq!(
+        checks(req.clone(), not_counted),
+        ["should:usage.server-tool-use"]
+    );
+    let error = json!({"type":"web_search_tool_result_error","error_code":"unavailable"});
+    assert!(
+        checks(
+            req.clone(),
+            search_answer(Some(error), uncounted.clone(), "end_turn")
+        )
+        .is_empty()
+    );
+    // Code execution is not counted in usage.server_tool_use.
+    let code = json!({"type":"message","role":"assistant","stop_reason":"end_turn","usage":uncounted,"content":[
+        {"type":"server_tool_use","id":"srvtoolu_9","name":"bash_code_execution","input":{"command":"ls"}},
+        {"type":"bash_code_execution_tool_result","tool_use_id":"srvtoolu_9","content":{"type":"bash_code_execution_result","stdout":"","stderr":"","return_code":0,"content":[]}},
+        {"type":"text","text":"done"}]});
+    assert!(checks(req, code).is_empty());
+}
