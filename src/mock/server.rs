@@ -486,6 +486,9 @@ async fn handle_messages(
         context_edit::apply(&body)
     };
     let prompt = edits.as_ref().map_or(&body, |(edited, _)| edited);
+    // history-dropped: the earlier turns never reach the model (nor its count).
+    let dropped = faults::request::without_history(prompt, &ctx.st.faults);
+    let prompt = dropped.as_ref().unwrap_or(prompt);
     let mut segments = cache::segments(prompt);
     let input: u64 = segments.iter().map(|s| s.tokens).sum();
     if let Some(message) = window::too_long(input) {

@@ -109,6 +109,7 @@ const OWN_CAUSE: &[(&str, &str)] = &[
     ("citations-dropped", "effect.citations"),
     ("search-result-rejected", "request.search-result-rejected"),
     ("pause-turn-as-end-turn", "stop.pause-turn"),
+    ("history-dropped", "effect.history"),
 ];
 
 /// Run the library against a reference server with `faults`; the report's deviations as

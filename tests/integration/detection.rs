@@ -518,6 +518,11 @@ const MATRIX: &[Row] = &[
         "pause-turn-as-end-turn",
         &[("server-tools/pause-turn", vc(Fail, "stop.pause-turn"))],
     ),
+    // Only the newest turn reaches the model: the conversation is counted as that turn.
+    (
+        "history-dropped",
+        &[("multi-turn/history", vc(Ignored, "effect.history"))],
+    ),
 ];
 
 /// Faults whose row is proven one case at a time, in sync mode.

@@ -270,6 +270,8 @@ async fn single_exchange_faults_are_flagged() {
         Fault::CacheTtlIgnored,
         Fault::RefusalWithoutStopDetails,
         Fault::ContextEditsIgnored,
+        // Seen only against a scenario's intent: a conversation counted as its newest turn.
+        Fault::HistoryDropped,
         // Rate-limit headers are asked of a scenario step (headers/response), not of every
         // answer: a local server need not send them.
         Fault::RatelimitHeadersMissing,

@@ -679,6 +679,26 @@ async fn check_fault(fault: Fault) {
             assert_eq!(a["usage"]["input_tokens"], e["usage"]["input_tokens"]);
             assert!(e.get("context_management").is_none(), "{e}");
         }
+        Fault::HistoryDropped => {
+            let newest = basic("What is my name?");
+            let conversation = with(
+                basic("x"),
+                json!({"messages": [
+                    {"role": "user", "content": "My name is Ada and I write notes on engines."},
+                    {"role": "assistant", "content": "Hello Ada."},
+                    {"role": "user", "content": "What is my name?"}]}),
+            );
+            let alone = messages(b, &newest).await.json();
+            let all = messages(b, &conversation).await.json();
+            assert_eq!(alone["usage"]["input_tokens"], all["usage"]["input_tokens"]);
+            // The same conversation on a clean server is counted in full.
+            let clean = start(MockConfig::default()).await;
+            let full = messages(&clean.base_url(), &conversation).await.json();
+            assert!(
+                full["usage"]["input_tokens"].as_u64() > all["usage"]["input_tokens"].as_u64(),
+                "{full} against {all}"
+            );
+        }
         Fault::RatelimitHeadersMissing => {
             let r = messages(b, &basic("hi")).await;
             assert_eq!(r.status, 200);

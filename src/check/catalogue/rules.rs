@@ -253,6 +253,14 @@ declare! {
         fix: "Apply the request's context edits before the prompt reaches the model (clear the oldest tool results past the trigger, keeping the last `keep` tool uses), report them in `context_management.applied_edits` and count the edited prompt in `usage`; reject `context_management` with a 400 if the endpoint cannot apply it.",
         contract: Some("Context editing documents that tool results past the trigger are cleared server-side and reported in `applied_edits`; an agent that relies on it to stay within the context window overflows it and pays for the full prompt."),
     }
+    EFFECT_HISTORY = "effect.history" {
+        severity: Must,
+        exceptions: SCENARIO_SEVERITY,
+        title: "The earlier turns of a conversation did not reach the model: a conversation was counted as no more input than its newest turn alone.",
+        doc: MESSAGES,
+        fix: "Forward every message of the request, in order, to the model (user and assistant turns, string or block content); the Messages API is stateless and each request carries the whole conversation.",
+        contract: Some("The Messages API documents that each request carries the full conversation and the model answers all of it; an agent or chat that loses the earlier turns gets well-formed answers that have forgotten the task, its tool results and the user's instructions."),
+    }
     // Server tools, pause_turn and citations.
     SERVER_TOOLS_RESULT_MISSING = "server-tools.result-missing" {
         severity: Must,

@@ -117,6 +117,7 @@ faults! {
     CitationsDropped = [Answer] "citations-dropped": "citations enabled on documents or search results are ignored: the answer quotes the sources in text blocks without citations"; "translators that map text blocks to OpenAI content strings",
     SearchResultRejected = [Request] "search-result-rejected": "a request with a search_result block (in a user turn or a tool_result) gets 400 invalid_request_error, its tag unknown"; "providers and gateways whose request schema predates search results",
     PauseTurnAsEndTurn = [Answer] "pause-turn-as-end-turn": "a server-tool loop paused at its iteration limit is reported with stop_reason end_turn instead of pause_turn (the client does not continue the turn)"; "gateways mapping every stop reason they do not know to end_turn",
+    HistoryDropped = [Request] "history-dropped": "only the newest user turn reaches the model: the earlier turns of the conversation are dropped before it is counted and answered (usage counts the last turn alone)"; "adapters that map a conversation to one prompt, translators that lose the turns they cannot convert",
 }
 
 /// The whole catalogue, in a stable order.

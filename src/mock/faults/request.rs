@@ -105,6 +105,24 @@ pub(crate) fn for_generation<'a>(body: &'a Value, faults: &FaultSet) -> Cow<'a, 
     Cow::Owned(b)
 }
 
+/// history-dropped: `prompt` as the model sees it when only the newest user turn (and what
+/// follows it, a prefill) reaches it; `None` when nothing is dropped.
+pub(crate) fn without_history(prompt: &Value, faults: &FaultSet) -> Option<Value> {
+    if !faults.has(Fault::HistoryDropped) {
+        return None;
+    }
+    let messages = prompt.get("messages")?.as_array()?;
+    let last_user = messages
+        .iter()
+        .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user"))?;
+    if last_user == 0 {
+        return None;
+    }
+    let mut out = prompt.clone();
+    out["messages"] = Value::Array(messages[last_user..].to_vec());
+    Some(out)
+}
+
 /// Whether the last user turn of `body` carries `tool_result` blocks (the request continues a
 /// tool loop).
 pub(crate) fn answers_tool_results(body: &Value) -> bool {
@@ -235,6 +253,28 @@ pub(crate) fn fails_on_blocks(body: &Value, faults: &FaultSet) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_dropped_keeps_the_newest_user_turn_and_its_prefill() {
+        let faults = FaultSet::new([Fault::HistoryDropped]);
+        let turn = |role: &str, text: &str| json!({"role": role, "content": text});
+        let body = json!({"model": "m", "max_tokens": 5, "messages": [
+            turn("user", "My name is Ada."), turn("assistant", "Hello Ada."),
+            turn("user", "What is my name?"), turn("assistant", "Your name is")]});
+        let kept = without_history(&body, &faults).unwrap();
+        assert_eq!(
+            kept["messages"],
+            json!([
+                turn("user", "What is my name?"),
+                turn("assistant", "Your name is")
+            ])
+        );
+        assert_eq!(kept["model"], "m");
+        // One turn: nothing to drop; without the fault: untouched.
+        let single = json!({"messages": [turn("user", "hi")]});
+        assert!(without_history(&single, &faults).is_none());
+        assert!(without_history(&body, &FaultSet::default()).is_none());
+    }
 
     #[test]
     fn untouched_without_faults_and_rewritten_with_them() {

@@ -7,8 +7,10 @@
 //! an earlier one in the same step — assertions on a 404 body, the same missing header seen by
 //! `headers.request-id` and `assert.exists`, a missing signature reported by the grammar and by
 //! the request-implied check — are folded under it and listed with it, not as causes of their
-//! own. A deviation that touches every judged result of its target is marked target-wide and
-//! reported once.
+//! own. A few causes also hold across results (`ACROSS`): a conversation whose earlier turns
+//! never reach the model leaves context edits and a conversation's cache nothing to act on, so
+//! those deviations of the same target fold under it. A deviation that touches every judged
+//! result of its target is marked target-wide and reported once.
 //!
 //! A deviation's severity is that of its own check's findings — the catalogue's, or an
 //! exception the entry declares — never that of the findings folded under it, so the report
@@ -165,25 +167,73 @@ pub(crate) fn result_key(r: &ResultRecord) -> String {
     r.case_id().to_string()
 }
 
+/// (target, check, reason): one cause of one target.
+type Key = (String, String, String);
+
+/// One cause's findings across a run.
+#[derive(Default)]
+struct Acc {
+    /// The worst severity of the cause's own findings: the label, one the catalogue
+    /// declares for the check.
+    severity: Option<Severity>,
+    /// The worst severity of the cause and the findings folded under it: the rank.
+    cost: Option<Severity>,
+    occurrences: usize,
+    results: BTreeSet<String>,
+    features: BTreeSet<String>,
+    folded: BTreeMap<String, usize>,
+    first: Option<(CaseId, Finding)>,
+}
+
+/// Causes that hold across results: when a target shows the cause, the listed checks'
+/// deviations on that target follow from it and fold under it. With the earlier turns of a
+/// conversation lost, context edits have no tool results to clear and a conversation's cached
+/// prefix is not sent again: those scenarios cannot be judged until the history arrives (an
+/// independent fault of theirs shows once it does).
+const ACROSS: &[(&str, &[&str])] = &[(
+    "effect.history",
+    &["effect.context-editing", "effect.caching"],
+)];
+
+/// Fold the deviations [`ACROSS`] declares as consequences into their cause's, per target,
+/// and point their results at the cause.
+fn fold_across(groups: &mut BTreeMap<Key, Acc>, per_result: &mut BTreeMap<String, BTreeSet<Key>>) {
+    for (cause, followers) in ACROSS {
+        let causes: Vec<Key> = groups.keys().filter(|k| k.1 == *cause).cloned().collect();
+        for cause_key in causes {
+            let moved: Vec<Key> = groups
+                .keys()
+                .filter(|k| k.0 == cause_key.0 && followers.contains(&k.1.as_str()))
+                .cloned()
+                .collect();
+            for key in moved {
+                let (Some(f), true) = (groups.remove(&key), groups.contains_key(&cause_key)) else {
+                    continue;
+                };
+                let c = groups.entry(cause_key.clone()).or_default();
+                c.cost = c.cost.max(f.cost);
+                *c.folded.entry(key.1.clone()).or_default() += f.occurrences;
+                for (check, n) in f.folded {
+                    *c.folded.entry(check).or_default() += n;
+                }
+                c.results.extend(f.results);
+                c.features.extend(f.features);
+                for keys in per_result.values_mut() {
+                    if keys.remove(&key) {
+                        keys.insert(cause_key.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Group the findings of `report` into ranked deviations (without evidence), and map each
 /// result to the ids of the deviations it shows, best ranked first.
 pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<String>>) {
-    #[derive(Default)]
-    struct Acc {
-        /// The worst severity of the cause's own findings: the label, one the catalogue
-        /// declares for the check.
-        severity: Option<Severity>,
-        /// The worst severity of the cause and the findings folded under it: the rank.
-        cost: Option<Severity>,
-        occurrences: usize,
-        results: BTreeSet<String>,
-        features: BTreeSet<String>,
-        folded: BTreeMap<String, usize>,
-        first: Option<(CaseId, Finding)>,
-    }
     // (target, check, reason) → accumulated; insertion order kept by the first index.
-    let mut groups: BTreeMap<(String, String, String), Acc> = BTreeMap::new();
-    let mut per_result: BTreeMap<String, BTreeSet<(String, String, String)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, Acc> = BTreeMap::new();
+    let mut per_result: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
     // A stable order (results arrive in completion order): the first occurrence is the same
     // in every run.
     let mut ordered: Vec<&ResultRecord> = report.results.iter().collect();
@@ -221,6 +271,7 @@ pub fn analyse(report: &RunReport) -> (Vec<Deviation>, BTreeMap<String, Vec<Stri
             per_result.entry(result_key(r)).or_default().insert(key);
         }
     }
+    fold_across(&mut groups, &mut per_result);
     let judged: BTreeMap<&str, usize> = report
         .targets
         .iter()

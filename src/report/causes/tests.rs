@@ -340,3 +340,66 @@ fn a_later_turn_follows_from_the_cause_of_an_earlier_one() {
     ];
     assert_eq!(fold::primaries(&independent).len(), 2);
 }
+
+#[test]
+fn lost_history_takes_the_context_editing_and_cache_failures_of_its_target() {
+    let t = |name: &str| TargetInfo {
+        name: name.into(),
+        base_url: "http://h".into(),
+        model: "m".into(),
+    };
+    let mut r = RunReport::started_at("2026-01-01T00:00:00Z".into(), vec![t("a"), t("b")]);
+    let on = |target: &str, scenario: &str, feature: &str, check: &str| ResultRecord {
+        findings: vec![finding(check, "step s: $.usage", "not counted")],
+        ..ResultRecord::new(
+            target,
+            scenario,
+            feature,
+            "sync".parse().unwrap(),
+            Verdict::Ignored,
+        )
+    };
+    r.push(on(
+        "a",
+        "multi-turn/history",
+        "multi-turn",
+        "effect.history",
+    ));
+    r.push(on(
+        "a",
+        "tools/context-editing",
+        "tools",
+        "effect.context-editing",
+    ));
+    r.push(on("a", "caching/automatic", "caching", "effect.caching"));
+    // Another target without the cause keeps its own deviation.
+    r.push(on("b", "caching/automatic", "caching", "effect.caching"));
+    let (d, per_result) = analyse(&r);
+    let of = |target: &str| -> Vec<(&str, usize)> {
+        d.iter()
+            .filter(|x| x.target == target)
+            .map(|x| (x.check.as_str(), x.results))
+            .collect()
+    };
+    assert_eq!(of("a"), [("effect.history", 3)]);
+    assert_eq!(of("b"), [("effect.caching", 1)]);
+    let history = d.iter().find(|x| x.check == "effect.history").unwrap();
+    assert_eq!(
+        history.folded,
+        [
+            ("effect.caching".to_string(), 1),
+            ("effect.context-editing".to_string(), 1)
+        ]
+    );
+    let features: BTreeSet<&str> = history.features.iter().map(String::as_str).collect();
+    assert_eq!(features, BTreeSet::from(["multi-turn", "tools", "caching"]));
+    // Every result of the target points at the cause.
+    for rec in r.results.iter().filter(|x| x.target == "a") {
+        assert_eq!(
+            per_result[&result_key(rec)],
+            [history.id.clone()],
+            "{}",
+            rec.scenario
+        );
+    }
+}
