@@ -397,7 +397,7 @@ fn lost_history_takes_the_context_editing_and_cache_failures_of_its_target() {
     for rec in r.results.iter().filter(|x| x.target == "a") {
         assert_eq!(
             per_result[&result_key(rec)],
-            [history.id.clone()],
+            std::slice::from_ref(&history.id),
             "{}",
             rec.scenario
         );

@@ -149,7 +149,14 @@ pub async fn fault_case(
         .unwrap_or_else(|| panic!("{}: unknown request", decl.name))
         .clone();
     let mut judged = BTreeMap::new();
-    let mut entry = serve::Canned::default();
+    let mut entry = serve::Canned {
+        own_messages: preset
+            .body
+            .as_ref()
+            .and_then(|b| b["messages"].as_array())
+            .map_or(0, Vec::len),
+        ..serve::Canned::default()
+    };
     let streams: &[(&[&str], bool)] = if preset.endpoint == "messages" {
         &[
             (&["stream_final", "stream_raw"], true),

@@ -2,7 +2,7 @@
 //! `/case/NAME/v1/messages` with case NAME's committed fixture — the `.sse` to a streaming
 //! request, the `.json` (with the case's status) otherwise; a stream-only case answers a
 //! non-streaming request with conform's accumulation of its stream. A request that passes an
-//! assistant turn back (the SDKs' `passback` mode, Claude Code's tool loop) is validated as a
+//! assistant turn back beyond the case's own conversation (the SDKs' `passback` mode, Claude Code's tool loop) is validated as a
 //! Messages request — a `must` finding gives a 400, as Anthropic would — and otherwise gets a
 //! clean follow-up answer. The server stands for the vendor that sent the fixture, so it
 //! accepts its own extensions back (unknown fields and block types in the assistant turns).
@@ -47,6 +47,9 @@ pub struct Canned {
     pub json: Option<Answer>,
     /// The answer on `count_tokens` or `/v1/models` (fault cases of those endpoints).
     pub other: Option<Answer>,
+    /// The messages of the case's own request (a conversation case sends earlier turns
+    /// itself): only a request with more is a pass-back.
+    pub own_messages: usize,
 }
 
 type Cases = Arc<BTreeMap<String, Canned>>;
@@ -245,7 +248,7 @@ async fn messages(State(cases): State<Cases>, Path(name): Path<String>, body: By
     let stream = req["stream"].as_bool() == Some(true);
     let passes_back = req["messages"]
         .as_array()
-        .is_some_and(|m| m.iter().any(|m| m["role"] == "assistant"));
+        .is_some_and(|m| m.len() > case.own_messages && m.iter().any(|m| m["role"] == "assistant"));
     if passes_back {
         let req = own_extensions_removed(req);
         let rejected: Vec<String> = validate(Shape::Request, &req)
