@@ -135,24 +135,20 @@ pub(crate) async fn causes(scenarios: Vec<Scenario>, faults: Vec<Fault>) -> Vec<
 const COMBINATION_SEEDS: std::ops::Range<u64> = 1..41;
 
 /// How many of the seeded combinations pass today; a change that loses one fails the test.
-/// Measured: 31 of 40 (the timed faults left out of the pool, masked faults not expected).
-/// The pool decides which combinations the seeds draw: with the issue-25 faults in it (agent
-/// loops, server tools and citations, effort, documented fields, 1h cache, rate-limit headers,
-/// refusal, context editing) the 40 seeds draw other combinations than the 38-of-40
-/// measurement before them. A rejection that names a documented optional parameter is read
-/// by its meaning (`request.documented-field-rejected`), and a later turn's rejection folds
-/// under an earlier answer's malformation (it passed that answer back). Left:
-/// * a cause whose scenario another fault's broken stream keeps from running far enough:
-///   `cache-ttl-ignored` under `usage-missing` (#12), `ratelimit-headers-missing` under
-///   `index-gap` + `usage-missing` (#35), `thinking-stops-after-tool-turn` under
-///   `tool-input-string` + `no-signature` (#36), `search-result-rejected` under
-///   `openai-errors` + `usage-missing` (#7);
-/// * a one-feature cause ranked below breaks that touch every stream or body:
-///   `refusal-without-stop-details` (#13), `done-sentinel` (#16), `stream-input-tokens-zero`
-///   with `text-plain-errors` (#17), `usage-not-cumulative` with `wrong-delta-type` (#5);
-/// * `new-version-rejected` with `search-result-rejected` (#19): the preflight's
-///   `version.current-rejected` ranks below the rejected search results' status.
-const COMBINATIONS_PASSING: usize = 31;
+/// Measured: 38 of 40 (the timed faults left out of the pool, masked faults not expected).
+/// The pool decides which combinations the seeds draw (every fault of `OWN_CAUSE` but the
+/// timed ones), so a new fault redraws them: with `history-dropped` added, 32 of 40 passed
+/// before the truncation and delta-type fixes. What brought it to 38: a stream cut short is
+/// one cause (`stream.grammar.truncated` takes `transport.incomplete` and the half event's
+/// `stream.event.json` of the same step, and neither it, `stream.event.json` nor
+/// `stream.grammar.delta-type` splits into one deviation per wording); two masks
+/// (`error-as-200` hides the wrong status, `tool-input-string` the lost thinking after a tool
+/// turn); the server-tool usage check leaves a message without usage to the schema. Left:
+/// * `partial-json-invalid` with `index-gap` (#36): the grammar stops judging a block's deltas
+///   once its index is out of order, so the broken JSON is never read;
+/// * `search-result-rejected` with `text-plain-errors` (#7): the rejection's text/plain body
+///   (`body.error-json`) is the cause the step's status check folds under.
+const COMBINATIONS_PASSING: usize = 38;
 
 /// Pairs where the first fault keeps the second from being observable at all: the evidence
 /// the second one needs is never produced, so no report can name it and the combination does
@@ -195,6 +191,11 @@ const MASKS: &[(&str, &str)] = &[
     ("5xx-on-block-content", "thinking-stops-after-tool-turn"),
     // Nothing is cached, so no 1-hour write to put in the wrong bucket.
     ("cache-ignored", "cache-ttl-ignored"),
+    // Every error comes with status 200, so no error status can be the wrong one.
+    ("error-as-200", "wrong-error-status"),
+    // The tool round trip cannot be built from a tool_use whose input is a string, so no
+    // answer to a tool result comes back to lose its thinking.
+    ("tool-input-string", "thinking-stops-after-tool-turn"),
 ];
 
 /// Whether another fault of the combination masks `fault`.

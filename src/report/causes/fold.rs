@@ -266,8 +266,13 @@ fn is_status_assertion(f: &Finding) -> bool {
 
 /// Protocol findings that follow from another protocol finding of the same step: (the
 /// consequence, the prefix of the cause's check). The stream's usage is wrong, so its input
-/// count disagrees with the other mode's.
-const CONSEQUENCES: &[(CheckId, &str)] = &[(ids::MESSAGE_INPUT_TOKENS_ZERO, "stream.usage.")];
+/// count disagrees with the other mode's; a stream that ends without `message_stop` was cut,
+/// so the transport saw an incomplete body and the last event's data may be half a JSON.
+const CONSEQUENCES: &[(CheckId, &str)] = &[
+    (ids::MESSAGE_INPUT_TOKENS_ZERO, "stream.usage."),
+    (ids::TRANSPORT_INCOMPLETE, "stream.grammar.truncated"),
+    (ids::STREAM_EVENT_JSON, "stream.grammar.truncated"),
+];
 
 fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
     let is_assert = |i: &usize| families::ASSERT.contains(findings[*i].check);

@@ -81,6 +81,10 @@ pub(super) fn check(m: &Value, blocks: &[Value], cut: bool, out: &mut Vec<Findin
                     .is_some_and(|r| blocks[r].get("content").is_some_and(Value::is_array))
         })
     };
+    // No usage at all is the schema's finding (and a stream's usage may still be on its way).
+    if m.get("usage").is_none_or(|u| !u.is_object()) {
+        return;
+    }
     let usage = m.pointer("/usage/server_tool_use");
     for (tool, counter) in COUNTED {
         let counted = usage

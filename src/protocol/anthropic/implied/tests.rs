@@ -208,6 +208,20 @@ fn a_server_tool_call_needs_its_result_and_a_count_in_usage() {
         )
         .is_empty()
     );
+    // No usage object at all is the schema's finding, not this one's.
+    let mut no_usage = search_answer(
+        Some(
+            json!([{"type":"web_search_result","url":"https://x","title":"x","encrypted_content":"e"}]),
+        ),
+        uncounted.clone(),
+        "end_turn",
+    );
+    no_usage.as_object_mut().unwrap().remove("usage");
+    assert!(
+        !checks(req.clone(), no_usage)
+            .iter()
+            .any(|c| c.contains("server-tool-use"))
+    );
     // Code execution is not counted in usage.server_tool_use.
     let code = json!({"type":"message","role":"assistant","stop_reason":"end_turn","usage":uncounted,"content":[
         {"type":"server_tool_use","id":"srvtoolu_9","name":"bash_code_execution","input":{"command":"ls"}},
