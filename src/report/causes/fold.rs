@@ -245,8 +245,6 @@ fn from_scenario(f: &Finding) -> bool {
     f.location.contains(".yaml")
 }
 
-/// Whether a finding is a step's status assertion (generic, or the rule its `status_check`
-/// names): the body that follows is not the one the step asked for.
 /// Whether a cause says the answer itself is malformed (its stream's grammar, its schema, a
 /// block the request implies): a later turn that passes that answer back carries the defect,
 /// and its rejection follows from it (a tool input streamed as a string makes the next turn's
@@ -259,6 +257,8 @@ fn answer_malformed(check: CheckId) -> bool {
         || check.namespace() == "implied"
 }
 
+/// Whether a finding is a step's status assertion (generic, or the rule its `status_check`
+/// names): the body that follows is not the one the step asked for.
 fn is_status_assertion(f: &Finding) -> bool {
     let loc = f.location.split_once(": ").map_or(&*f.location, |(_, l)| l);
     from_scenario(f) && loc.starts_with("status (")
@@ -360,12 +360,6 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
                 && (q.check == f.check || keys(q).iter().any(|t| text.contains(t.as_str())))
         })
     };
-    let body = |out: &[Primary]| {
-        out.iter().position(|p| {
-            let q = &findings[p.index];
-            is_body_mismatch(q.check) || is_status_assertion(q)
-        })
-    };
     // Stated rules and effect checks: under the protocol finding that shows the same thing
     // (the same check, or a key term their text names: an effect check on usage counts under
     // a usage finding), or under a body that is not the one asked for; else causes.
@@ -395,10 +389,22 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
         out.iter()
             .position(|p| is_unreliable_message(&findings[p.index]))
     };
+    // Under a body that is not the one asked for (or the step's status assertion). A status
+    // is not a consequence of how the body was written (a rejection's text/plain body does
+    // not make it a rejection): a status assertion does not fold under a finding on the
+    // body's format.
+    let body_for = |out: &[Primary], i: usize| {
+        let status = is_status_assertion(&findings[i]);
+        out.iter().position(|p| {
+            let q = &findings[p.index];
+            (is_body_mismatch(q.check) || is_status_assertion(q))
+                && !(status && q.check.namespace() == "body")
+        })
+    };
     for i in stated {
         let rule = findings[i].check.namespace() != "effect" && !is_status_assertion(&findings[i]);
         match named(&out, i)
-            .or_else(|| body(&out))
+            .or_else(|| body_for(&out, i))
             .or_else(|| broken_stream(&out))
             .or_else(|| if rule { effect(&out) } else { None })
             .or_else(|| if rule { unreliable(&out) } else { None })
@@ -426,7 +432,7 @@ fn fold_step(findings: &[Finding], idx: &[usize]) -> Vec<Primary> {
                 .position(|p| is_unreliable_message(&findings[p.index]))
         };
         match named(&out, i)
-            .or_else(|| body(&out))
+            .or_else(|| body_for(&out, i))
             .or_else(effect)
             .or_else(unreliable)
         {
@@ -458,6 +464,26 @@ mod tests {
         assert_eq!(terms("stream.ping-missing"), vec!["ping-missing"]);
         assert!(terms("schema.error").is_empty());
         assert!(terms("assert.exists").is_empty());
+    }
+
+    #[test]
+    fn a_rejection_is_not_a_consequence_of_its_body_s_format() {
+        // A 400 whose body is text/plain: the status the step names is a cause of its own.
+        let fs = vec![
+            f(
+                "body.error-json",
+                "step ask: body",
+                "the error body is not JSON",
+            ),
+            f(
+                "request.search-result-rejected",
+                "step ask: status (sr.yaml:20:7)",
+                "expected 200, got 400",
+            ),
+        ];
+        let p = primaries(&fs);
+        assert_eq!(p.len(), 2, "{p:?}");
+        // Under an error body off its schema it still folds (the 404 case below).
     }
 
     #[test]
