@@ -16,9 +16,11 @@
 //!    Scenario assertions that name their rule (`check:`) and scenario effect checks fold
 //!    under a protocol finding of the same check or one whose key term (or the middle of its
 //!    id: `usage`) they name — an effect check on usage counts under wrong usage — else under
-//!    a body that is not the one asked for; other assertions fold, last, under a failed
-//!    effect check of the step. Declared consequences (`CONSEQUENCES`) move under their
-//!    cause: zero input tokens under wrong stream usage. What was checked on the message
+//!    a body that is not the one asked for (a status assertion not under a finding on the
+//!    body's format: a text/plain rejection is still the rejection); other assertions fold,
+//!    last, under a failed effect check of the step. Declared consequences (`CONSEQUENCES`)
+//!    move under their cause: zero input tokens under wrong stream usage; an incomplete body
+//!    and a half event under a stream that ended without `message_stop`. What was checked on the message
 //!    accumulated from a stream that was not well-formed (a `must` grammar or SSE finding)
 //!    folds under the stream's finding.
 //! 3. A capture that could not be made (`scenario.capture`) folds under another cause of the

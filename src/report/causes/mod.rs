@@ -2,7 +2,8 @@
 //! ranked by what they cost a client (issue 13).
 //!
 //! A cause is a check id plus its normalised reason (the message with quoted values, JSON
-//! pointers and numbers blanked), counted across scenarios and modes. Before grouping, the
+//! pointers and numbers blanked; a few checks whose messages differ only in detail are one
+//! reason, `ONE_REASON`), counted across scenarios and modes. Before grouping, the
 //! findings of each step are reduced to their *primaries* ([`fold`]): findings that follow from
 //! an earlier one in the same step — assertions on a 404 body, the same missing header seen by
 //! `headers.request-id` and `assert.exists`, a missing signature reported by the grammar and by
