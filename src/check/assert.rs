@@ -161,16 +161,6 @@ pub(crate) fn check_expect(expect: &Expect, subject: &Subject<'_>, env: &Env<'_>
     out
 }
 
-/// The documented optional top-level parameters of a Messages request that an endpoint may
-/// ignore but must not reject (`request.documented-field-rejected`).
-const DOCUMENTED_OPTIONAL: &[&str] = &[
-    "metadata",
-    "service_tier",
-    "inference_geo",
-    "container",
-    "mcp_servers",
-];
-
 /// The rule a rejection breaks, read from its meaning when the step names none: a 4xx to a
 /// step that expects success, whose error message names a documented optional parameter the
 /// request carries (`metadata: Extra inputs are not permitted`), is that parameter's
@@ -195,7 +185,7 @@ pub(crate) fn by_meaning(
         .pointer("/error/message")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let named = DOCUMENTED_OPTIONAL
+    let named = crate::protocol::anthropic::DOCUMENTED_OPTIONAL
         .iter()
         .any(|f| request.is_some_and(|r| r.get(f).is_some()) && message.contains(f));
     named.then(|| {

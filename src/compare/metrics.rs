@@ -420,6 +420,9 @@ impl Statistic for Quantile {
         let mut v: Vec<f64> = idx.iter().map(|&i| self.0[i]).collect();
         Some(quantile_select(&mut v, self.1))
     }
+    fn quantile_values(&self) -> Option<(&[f64], f64)> {
+        Some((&self.0, self.1))
+    }
 }
 
 #[cfg(test)]

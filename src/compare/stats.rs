@@ -30,6 +30,11 @@ pub(crate) const RESAMPLES: usize = 2000;
 pub(crate) trait Statistic {
     fn len(&self) -> usize;
     fn stat(&self, idx: &[usize]) -> Option<f64>;
+    /// A quantile's values and level, for the sign-flip test ([`sign_flip_p`]); `None` for
+    /// other statistics.
+    fn quantile_values(&self) -> Option<(&[f64], f64)> {
+        None
+    }
 }
 
 /// The point estimates and bootstrap distribution of `a − b` over paired items.

@@ -81,8 +81,6 @@ struct Sides {
     /// `(reference repeat, reference)` over the tasks it covers, for the margin.
     calibration: Option<(Box<dyn Statistic>, Box<dyn Statistic>)>,
     precision_recall: Option<(f64, f64)>,
-    /// A quantile's paired values and level, for the sign-flip test (see [`result`]).
-    exchange: Option<(Vec<f64>, Vec<f64>, f64)>,
 }
 
 fn sides(kind: Kind, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Scores>) -> Sides {
@@ -115,7 +113,6 @@ fn sides(kind: Kind, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Score
                     )
                 }),
                 precision_recall: None,
-                exchange: None,
             }
         }
         Kind::Quantile(value, q) => {
@@ -126,7 +123,6 @@ fn sides(kind: Kind, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Score
             };
             let (a, b) = pick(&paired, t, r0);
             Sides {
-                exchange: Some((a.clone(), b.clone(), q)),
                 target: Box::new(Quantile(a, q)),
                 reference: Box::new(Quantile(b, q)),
                 calibration: r1.map(|r1| {
@@ -159,7 +155,6 @@ fn sides(kind: Kind, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Score
                     )
                 }),
                 precision_recall: Some(pr),
-                exchange: None,
             }
         }
         Kind::F1Reference => {
@@ -179,7 +174,6 @@ fn sides(kind: Kind, tasks: &[&Task], t: &Scores, r0: &Scores, r1: Option<&Score
                 reference: Box::new(pick(&r1)),
                 calibration: None,
                 precision_recall: Some(pr),
-                exchange: None,
             }
         }
     }
@@ -276,10 +270,13 @@ fn result(
     flips: usize,
 ) -> MetricResult {
     let x: Option<Paired> = stats::paired(s.target.as_ref(), s.reference.as_ref(), seed, resamples);
-    let exact = s.exchange.as_ref().and_then(|(a, b, q)| {
-        let quantile = |v: &mut [f64]| stats::quantile_select(v, *q);
-        stats::sign_flip_p(a, b, quantile, seed ^ 0x5157_4150, flips)
-    });
+    let exact = match (s.target.quantile_values(), s.reference.quantile_values()) {
+        (Some((a, q)), Some((b, _))) => {
+            let quantile = |v: &mut [f64]| stats::quantile_select(v, q);
+            stats::sign_flip_p(a, b, quantile, seed ^ 0x5157_4150, flips)
+        }
+        _ => None,
+    };
     let self_spread = s.calibration.as_ref().and_then(|(a, b)| {
         let all: Vec<usize> = (0..a.len()).collect();
         Some(a.stat(&all)? - b.stat(&all)?)

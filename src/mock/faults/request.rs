@@ -192,20 +192,11 @@ pub(crate) fn rejected_field(body: &Value, faults: &FaultSet) -> Option<String> 
     if !faults.has(Fault::IgnoredFieldsRejected) {
         return None;
     }
-    IGNORED_FIELDS
+    crate::protocol::anthropic::DOCUMENTED_OPTIONAL
         .iter()
         .find(|k| body.get(**k).is_some())
         .map(|k| format!("{k}: Extra inputs are not permitted"))
 }
-
-/// The fields providers document as accepted but ignored.
-const IGNORED_FIELDS: [&str; 5] = [
-    "service_tier",
-    "container",
-    "mcp_servers",
-    "inference_geo",
-    "metadata",
-];
 
 /// search-result-rejected: the 400 message for a request holding a `search_result` block (in a
 /// message or inside a `tool_result`), `None` when it holds none or the fault is off.
